@@ -1,0 +1,197 @@
+//! The audit trail: `Logs/YYYY-MM-DD.jsonl` (the date in the owner's zone), one JSON object
+//! a line, append-only, merged line by line across agents. Parameters are redacted here,
+//! once: message bodies and post texts are replaced by their size, secret values by a marker.
+
+use crate::clock::Clock;
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One audit event. Every field of the contract is always present (null when it does not apply).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuditEvent {
+    pub ts: String,
+    pub agent: String,
+    pub job: String,
+    pub action: String,
+    pub item: Option<String>,
+    pub target: Option<String>,
+    pub parameters: Value,
+    pub approval_status: Option<String>,
+    pub approved_by: Option<String>,
+    pub result: Option<String>,
+    pub error: Option<String>,
+}
+
+impl AuditEvent {
+    /// An event of `action` about `item` (fill the other fields with struct update syntax).
+    pub fn new(action: &str, item: Option<&str>) -> AuditEvent {
+        AuditEvent {
+            action: action.to_string(),
+            item: item.map(str::to_string),
+            parameters: Value::Null,
+            ..AuditEvent::default()
+        }
+    }
+}
+
+/// Keys whose values are content, not metadata: logged as their size only.
+const CONTENT_KEYS: &[&str] = &["body", "text", "html", "content", "raw", "message"];
+/// Keys whose values are credentials: never logged at all.
+const SECRET_KEYS: &[&str] = &["password", "token", "api_key", "secret", "authorization"];
+
+/// A copy of `value` safe for a log: content replaced by its size, credentials and any
+/// known secret value replaced by a marker.
+pub fn redact(value: &Value, secrets: &[String]) -> Value {
+    match value {
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                let lk = k.to_ascii_lowercase();
+                let red = if SECRET_KEYS.iter().any(|s| lk.contains(s)) {
+                    Value::String("[redacted]".into())
+                } else if CONTENT_KEYS.contains(&lk.as_str()) {
+                    match v {
+                        Value::String(s) => Value::String(format!("[{} bytes]", s.len())),
+                        Value::Null => Value::Null,
+                        _ => Value::String("[redacted]".into()),
+                    }
+                } else {
+                    redact(v, secrets)
+                };
+                out.insert(k.clone(), red);
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|v| redact(v, secrets)).collect()),
+        Value::String(s) => Value::String(scrub(s, secrets)),
+        other => other.clone(),
+    }
+}
+
+/// `s` with every known secret value (of 4 bytes or more) replaced by `[secret]`.
+pub fn scrub(s: &str, secrets: &[String]) -> String {
+    let mut out = s.to_string();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "[secret]");
+        }
+    }
+    out
+}
+
+/// Appends events to the day's log of one vault.
+pub struct AuditLog {
+    dir: PathBuf,
+    agent: String,
+    job: String,
+    clock: Clock,
+    secrets: Vec<String>,
+    open: RefCell<Option<(String, File)>>,
+}
+
+impl AuditLog {
+    pub fn new(
+        logs_dir: &Path,
+        agent: &str,
+        job: &str,
+        clock: Clock,
+        secrets: Vec<String>,
+    ) -> Self {
+        AuditLog {
+            dir: logs_dir.to_path_buf(),
+            agent: agent.to_string(),
+            job: job.to_string(),
+            clock,
+            secrets,
+            open: RefCell::new(None),
+        }
+    }
+
+    /// Appends one event: stamps it, redacts it, writes one line. Errors name the log file.
+    pub fn append(&self, mut ev: AuditEvent) -> Result<()> {
+        ev.ts = self.clock.stamp();
+        ev.agent = self.agent.clone();
+        if ev.job.is_empty() {
+            ev.job = self.job.clone();
+        }
+        ev.parameters = redact(&ev.parameters, &self.secrets);
+        ev.error = ev.error.map(|e| scrub(&e, &self.secrets));
+        ev.target = ev.target.map(|t| scrub(&t, &self.secrets));
+        let mut line = serde_json::to_string(&ev).expect("invariant: event serializes");
+        line.push('\n');
+        let day = self.clock.today();
+        let mut open = self.open.borrow_mut();
+        if open.as_ref().is_none_or(|(d, _)| *d != day) {
+            std::fs::create_dir_all(&self.dir)
+                .with_context(|| format!("cannot create `{}`", self.dir.display()))?;
+            let path = self.dir.join(format!("{day}.jsonl"));
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .with_context(|| format!("cannot open `{}`", path.display()))?;
+            *open = Some((day.clone(), f));
+        }
+        let (_, f) = open.as_mut().expect("invariant: opened above");
+        f.write_all(line.as_bytes())
+            .with_context(|| format!("cannot append to `{}/{day}.jsonl`", self.dir.display()))
+    }
+
+    /// Makes every line appended so far durable.
+    pub fn sync(&self) -> Result<()> {
+        if let Some((_, f)) = self.open.borrow().as_ref() {
+            f.sync_data().context("cannot sync the audit log")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn redaction_hides_bodies_and_secrets() {
+        let v = json!({"to": ["a@b.c"], "subject": "hi sk-SECRET1", "body": "hello there",
+                       "password": "pw", "nested": {"text": "post"}});
+        let r = redact(&v, &["sk-SECRET1".to_string()]);
+        assert_eq!(r["body"], "[11 bytes]");
+        assert_eq!(r["password"], "[redacted]");
+        assert_eq!(r["subject"], "hi [secret]");
+        assert_eq!(r["nested"]["text"], "[4 bytes]");
+        assert_eq!(r["to"][0], "a@b.c");
+    }
+
+    #[test]
+    fn appends_one_line_per_event_to_the_day_file() {
+        let d = tempfile::tempdir().unwrap();
+        let clock = Clock::new(Some("2026-11-22T10:00:00Z"), "UTC").unwrap();
+        let log = AuditLog::new(d.path(), "local", "plan", clock, vec![]);
+        log.append(AuditEvent::new("planned", Some("x"))).unwrap();
+        log.append(AuditEvent::new("routed", Some("x"))).unwrap();
+        let text = std::fs::read_to_string(d.path().join("2026-11-22.jsonl")).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        for key in [
+            "ts",
+            "agent",
+            "job",
+            "action",
+            "item",
+            "target",
+            "parameters",
+            "approval_status",
+            "approved_by",
+            "result",
+            "error",
+        ] {
+            assert!(first.get(key).is_some(), "missing {key}");
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The command line: global flags and one enum variant per subcommand (clap derive).
+//! A command whose issue has not landed is not listed here.
+
+use crate::commands;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// aie: a personal AI employee. Turns mail and dropped files into work items in an Obsidian
+/// vault, plans them, asks before anything sensitive, executes what was approved, and keeps
+/// a full audit trail. Every command is one short pass, made for cron or systemd timers.
+#[derive(Debug, Parser)]
+#[command(name = "aie", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The vault folder (default: the current folder).
+    #[arg(long, global = true, env = "AIE_VAULT", value_name = "PATH")]
+    pub vault: Option<PathBuf>,
+    /// Print the report as JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Start no new item after this many seconds; the rest waits for the next pass.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub deadline: Option<f64>,
+    /// Show the cause chain of errors and more log lines.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a vault from the built-in template (never overwrites a file).
+    Init(commands::init::InitArgs),
+    /// Run the whole chain in dry-run on a sample vault: no config, network or credentials.
+    Demo(commands::demo::DemoArgs),
+    /// Turn files dropped in Inbox/ into items in Needs_Action/<domain>/.
+    ProcessInbox(commands::process_inbox::ProcessInboxArgs),
+    /// Claim unplanned items, write their plans, and route each by policy.
+    Plan(commands::plan::PlanArgs),
+    /// Run the actions of items in Approved/, then move them to Done/.
+    ExecuteApproved(commands::execute_approved::ExecuteApprovedArgs),
+    /// Queues, last run of every job, locks, and what needs the owner.
+    Status(commands::status::StatusArgs),
+}
+
+impl Command {
+    /// The job name this command records its runs under (also its lock's name).
+    pub fn job_name(&self) -> &'static str {
+        match self {
+            Command::Init(_) => "init",
+            Command::Demo(_) => "demo",
+            Command::ProcessInbox(_) => "process-inbox",
+            Command::Plan(_) => "plan",
+            Command::ExecuteApproved(_) => "execute-approved",
+            Command::Status(_) => "status",
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! `aie demo [PATH]`: the embedded default. A new vault with sample inbox files, then
+//! process-inbox, plan and execute-approved in dry-run, then a summary of what happened and
+//! which files to open. No config, no network, no credentials.
+
+use crate::cli::{Command, GlobalArgs};
+use crate::commands::{execute_approved, plan, process_inbox};
+use crate::context::Env;
+use crate::exit::Exit;
+use crate::vault::Vault;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to make the demo vault (default: a new folder under the system temp folder).
+    pub path: Option<PathBuf>,
+}
+
+pub fn run(env: &Env, global: &GlobalArgs, args: &DemoArgs) -> Result<Exit> {
+    let root = match &args.path {
+        Some(p) => crate::runner::resolve(env, p),
+        None => std::env::temp_dir().join(format!(
+            "aie-demo-{}-{}",
+            chrono::Utc::now().format("%Y%m%d-%H%M%S"),
+            std::process::id()
+        )),
+    };
+    if root.join(crate::vault::SETTINGS_FILE).exists() {
+        bail!(
+            "`{}` already holds a vault: pass a new folder to `aie demo`",
+            root.display()
+        );
+    }
+    let agent = env.agent()?;
+    let vault = Vault::at(&root);
+    crate::template::write(&vault, &agent)?;
+    for (name, text) in crate::template::DEMO_INBOX {
+        let p = vault.inbox().join(name);
+        std::fs::write(&p, text).with_context(|| format!("cannot write `{}`", p.display()))?;
+    }
+    // The demo runs with a pinned, local environment: its own vault, dry-run, no secrets.
+    let mut env = env.clone();
+    env.vars
+        .retain(|k, _| k == "AIE_NOW" || k == "AIE_AGENT" || k == "AIE_LOG");
+    let mut settings = std::fs::read_to_string(vault.settings_path())?;
+    // Sample known contacts and payees, so some items run by policy and show their dry-run.
+    settings = settings
+        .replace("settle_seconds: 2 ", "settle_seconds: 0 ")
+        .replace(
+            "known_contacts: []",
+            "known_contacts: [\"@acme-corp.example\"]",
+        )
+        .replace("known_payees: []", "known_payees: [\"Hosting Co\"]");
+    std::fs::write(vault.settings_path(), settings)?;
+    let g = GlobalArgs {
+        vault: Some(root.clone()),
+        json: false,
+        deadline: None,
+        verbose: global.verbose,
+    };
+    let steps = [
+        Command::ProcessInbox(process_inbox::ProcessInboxArgs { dry_run: false }),
+        Command::Plan(plan::PlanArgs {}),
+        Command::ExecuteApproved(execute_approved::ExecuteApprovedArgs { dry_run: true }),
+    ];
+    println!("aie demo: a sample vault at {}\n", root.display());
+    let mut worst = Exit::Ok;
+    for step in steps {
+        let code = crate::runner::run_job(&env, &g, step)?;
+        worst = worst.worst(code);
+    }
+    println!();
+    let counts = crate::dashboard::queue_counts(&vault);
+    println!("where the items are now:");
+    for (k, n) in counts {
+        if n > 0 {
+            println!("  {k:<17} {n}");
+        }
+    }
+    println!(
+        "\nopen the vault in Obsidian, or read:\n  {0}/Dashboard.md\n  {0}/Pending_Approval/  (requests waiting for you)\n  {0}/Plans/            (the plan of every item)\n  {0}/Logs/             (the audit trail)\n\nnothing was sent: every action ran in dry-run. To approve a request, move its file\nto Approved/ and run `aie --vault {0} execute-approved --dry-run`.",
+        root.display()
+    );
+    Ok(worst)
+}

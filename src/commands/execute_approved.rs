@@ -1,0 +1,20 @@
+//! `aie execute-approved [--dry-run]`: run the actions of items in `Approved/`.
+
+use crate::context::Ctx;
+use crate::executor::Executors;
+use crate::outcome::Outcome;
+use anyhow::Result;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct ExecuteApprovedArgs {
+    /// Show exactly what each action would send, send nothing (also the default until
+    /// `execution.dry_run: false` in aie.yaml).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn run(ctx: &Ctx, args: &ExecuteApprovedArgs) -> Result<Outcome> {
+    let mut executors = Executors::new(&ctx.settings, &ctx.secrets, ctx.vault.root());
+    crate::execution::execute_pass(ctx, &mut executors, args.dry_run)
+}

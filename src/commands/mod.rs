@@ -1,0 +1,11 @@
+//! One file per subcommand: an args struct and one entry function. Commands are thin: they
+//! call into the domain modules and return an [`Outcome`]; the runner prints it.
+
+pub mod demo;
+pub mod execute_approved;
+pub mod init;
+pub mod plan;
+pub mod process_inbox;
+pub mod status;
+
+pub use crate::outcome::{Outcome, Problem};

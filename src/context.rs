@@ -1,0 +1,182 @@
+//! What a command runs with: the open vault, its settings, the clock, who this agent is,
+//! its secrets, the audit log and the state store. Built once per command from the process
+//! environment captured by the CLI layer (the only place that reads it).
+
+use crate::audit::AuditLog;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::exit::AieError;
+use crate::secrets::Secrets;
+use crate::state::StateStore;
+use crate::vault::Vault;
+use anyhow::{Context as _, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The agent's mode (`AIE_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Drafts and executes (the local agent).
+    Full,
+    /// Drafts only, never executes, never writes Dashboard.md (the cloud agent).
+    DraftOnly,
+}
+
+/// The process environment, captured once by the CLI layer.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub vars: BTreeMap<String, String>,
+    pub cwd: PathBuf,
+}
+
+impl Env {
+    /// Captures the environment of this process.
+    pub fn capture() -> Env {
+        Env {
+            vars: std::env::vars().collect(),
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        }
+    }
+
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.vars
+            .get(k)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// `AIE_AGENT` (default `local`), reduced to a safe folder name.
+    pub fn agent(&self) -> Result<String> {
+        let a = self.get("AIE_AGENT").unwrap_or("local");
+        if a.is_empty()
+            || a.len() > 64
+            || !a
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(AieError::Config(format!(
+                "AIE_AGENT `{a}` must be 1-64 letters, digits, `-` or `_`"
+            ))
+            .into());
+        }
+        Ok(a.to_string())
+    }
+
+    /// `AIE_MODE`: `full` (default) or `draft_only`.
+    pub fn mode(&self) -> Result<Mode> {
+        match self.get("AIE_MODE").unwrap_or("full") {
+            "full" => Ok(Mode::Full),
+            "draft_only" => Ok(Mode::DraftOnly),
+            other => Err(AieError::Config(format!(
+                "AIE_MODE `{other}` must be `full` or `draft_only`"
+            ))
+            .into()),
+        }
+    }
+
+    /// The vault folder: `--vault`, else `AIE_VAULT` (clap reads it), else the current folder.
+    pub fn vault_root(&self, flag: Option<&Path>) -> PathBuf {
+        match flag {
+            Some(p) if p.is_absolute() => p.to_path_buf(),
+            Some(p) => self.cwd.join(p),
+            None => self.cwd.clone(),
+        }
+    }
+}
+
+/// Everything a command of an existing vault needs.
+pub struct Ctx {
+    pub vault: Vault,
+    pub settings: Settings,
+    pub clock: Clock,
+    pub agent: String,
+    pub mode: Mode,
+    pub secrets: Secrets,
+    pub audit: AuditLog,
+    pub state: StateStore,
+    pub job: String,
+    pub json: bool,
+    pub env: Env,
+    started: Instant,
+    deadline: Option<Duration>,
+}
+
+impl Ctx {
+    /// Opens the vault at `root` for `job`: checks the layout, reads `aie.yaml` and secrets.
+    /// Errors are config errors (exit 78) naming the file.
+    pub fn open(
+        env: &Env,
+        root: &Path,
+        job: &str,
+        json: bool,
+        deadline: Option<f64>,
+    ) -> Result<Ctx> {
+        let agent = env.agent()?;
+        let mode = env.mode()?;
+        let vault = Vault::open(root, &agent)?;
+        let path = vault.settings_path();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| AieError::Config(format!("cannot read `{}`: {e}", path.display())))?;
+        let settings = Settings::parse(&text, &path)?;
+        let clock = Clock::new(env.get("AIE_NOW"), settings.timezone())
+            .map_err(|e| AieError::Config(format!("{e:#}")))?;
+        let secrets = Secrets::load(
+            &env.vars,
+            env.get("AIE_SECRETS_FILE").map(Path::new),
+            Some(vault.root()),
+        )?;
+        let audit = AuditLog::new(&vault.logs(), &agent, job, clock.clone(), secrets.values());
+        let state = StateStore::new(&vault.aie_dir());
+        let deadline = deadline
+            .filter(|d| d.is_finite() && *d >= 0.0)
+            .map(Duration::from_secs_f64);
+        Ok(Ctx {
+            vault,
+            settings,
+            clock,
+            agent,
+            mode,
+            secrets,
+            audit,
+            state,
+            job: job.to_string(),
+            json,
+            env: env.clone(),
+            started: Instant::now(),
+            deadline,
+        })
+    }
+
+    /// Whether the run's deadline has passed: start no new item after it.
+    pub fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| self.started.elapsed() >= d)
+    }
+
+    /// Time left before the deadline (None when there is none).
+    pub fn time_left(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_sub(self.started.elapsed()))
+    }
+
+    /// What the lock file says of its holder.
+    pub fn holder_text(&self) -> String {
+        format!(
+            "pid {} job {} agent {} since {}",
+            std::process::id(),
+            self.job,
+            self.agent,
+            self.clock.stamp()
+        )
+    }
+
+    /// Whether actions run for real: `execution.dry_run: false` and no `--dry-run`.
+    pub fn live(&self, dry_run_flag: bool) -> bool {
+        !self.settings.execution.dry_run && !dry_run_flag
+    }
+}
+
+/// Reads a file the command needs, as a config error naming it.
+pub fn read_config_file(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+}

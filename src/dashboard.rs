@@ -1,0 +1,191 @@
+//! `Dashboard.md`: rewritten between its markers (the owner's own notes outside them stay)
+//! by the local agent, only when the content would change. Counts per stage, items waiting
+//! for approval with their age, what needs attention, recent activity, last runs.
+
+use crate::clock::parse_time;
+use crate::context::Ctx;
+use crate::fsutil;
+use crate::state::State;
+use crate::vault::{self, Item, Stage, Vault};
+use anyhow::{Context, Result};
+
+pub const START: &str = "<!-- aie:dashboard:start -->";
+pub const END: &str = "<!-- aie:dashboard:end -->";
+
+/// Items per stage, in the order people read them.
+pub fn queue_counts(v: &Vault) -> Vec<(String, usize)> {
+    let sum = |top: &str| -> usize {
+        let dir = v.root().join(top);
+        std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| vault::count_items(&e.path()))
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    let inbox = std::fs::read_dir(v.inbox())
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| !fsutil::is_ignored_name(&e.file_name().to_string_lossy()))
+                .count()
+        })
+        .unwrap_or(0);
+    vec![
+        ("inbox".into(), inbox),
+        ("needs_action".into(), sum("Needs_Action")),
+        ("in_progress".into(), sum("In_Progress")),
+        ("pending_approval".into(), sum("Pending_Approval")),
+        (
+            "approved".into(),
+            vault::count_items(&v.stage_dir(&Stage::Approved)),
+        ),
+        (
+            "rejected".into(),
+            vault::count_items(&v.stage_dir(&Stage::Rejected)),
+        ),
+        (
+            "done".into(),
+            vault::count_items(&v.stage_dir(&Stage::Done)),
+        ),
+    ]
+}
+
+fn age(from: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    let Some(t) = parse_time(from) else {
+        return "?".into();
+    };
+    let mins = (now - t).num_minutes().max(0);
+    if mins < 60 {
+        format!("{mins} min")
+    } else if mins < 48 * 60 {
+        format!("{} h", mins / 60)
+    } else {
+        format!("{} days", mins / 1440)
+    }
+}
+
+/// The block between the markers.
+pub fn render(ctx: &Ctx, state: &State) -> String {
+    let v = &ctx.vault;
+    let now = ctx.clock.now();
+    let mut s = format!(
+        "_Updated by aie ({}) at {}._\n\n## Queues\n\n| Stage | Items |\n|---|---|\n",
+        ctx.agent,
+        ctx.clock.stamp()
+    );
+    for (name, n) in queue_counts(v) {
+        s.push_str(&format!("| {name} | {n} |\n"));
+    }
+    s.push_str("\n## Waiting for your approval\n\n");
+    let mut waiting = 0;
+    for stage in v.stages() {
+        let Stage::PendingApproval(domain) = &stage else {
+            continue;
+        };
+        for p in v.list(&stage).unwrap_or_default().into_iter().take(50) {
+            waiting += 1;
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            match Item::read(&p) {
+                Ok(item) => {
+                    let since = if item.str("requested").is_empty() {
+                        item.str("created")
+                    } else {
+                        item.str("requested")
+                    };
+                    s.push_str(&format!(
+                        "- [[{stem}]] ({domain}, waiting {}): {}\n",
+                        age(since, now),
+                        item.str("summary")
+                    ));
+                }
+                Err(_) => s.push_str(&format!("- [[{stem}]] ({domain}): cannot be read\n")),
+            }
+        }
+    }
+    if waiting == 0 {
+        s.push_str("Nothing is waiting for you.\n");
+    }
+    s.push_str("\n## Needs attention\n\n");
+    if state.attention.is_empty() {
+        s.push_str("Nothing.\n");
+    }
+    for (_, a) in state.attention.iter().take(30) {
+        s.push_str(&format!("- {} (since {})\n", a.message, a.since));
+    }
+    s.push_str("\n## Recent activity\n\n");
+    if state.recent.is_empty() {
+        s.push_str("None yet.\n");
+    }
+    for r in state.recent.iter().rev() {
+        s.push_str(&format!("- {} {}\n", r.ts, r.text));
+    }
+    s.push_str("\n## Last runs\n\n| Command | Last change | Last exit | Failures in a row |\n|---|---|---|---|\n");
+    for (job, j) in &state.jobs {
+        s.push_str(&format!(
+            "| {job} | {} | {} | {} |\n",
+            j.last_work.as_deref().unwrap_or("-"),
+            j.last_exit
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "-".into()),
+            j.consecutive_failures
+        ));
+    }
+    s
+}
+
+/// Replaces the block between the markers of `text` (appending one when missing).
+pub fn splice(text: &str, block: &str) -> String {
+    match (text.find(START), text.find(END)) {
+        (Some(a), Some(b)) if a < b => {
+            format!("{}{START}\n{block}{}", &text[..a], &text[b..])
+        }
+        _ => {
+            let mut t = text.to_string();
+            if !t.is_empty() && !t.ends_with('\n') {
+                t.push('\n');
+            }
+            format!("{t}\n{START}\n{block}{END}\n")
+        }
+    }
+}
+
+/// Rewrites `Dashboard.md` when its content would change (the local, full agent only).
+pub fn refresh(ctx: &Ctx) -> Result<bool> {
+    let path = ctx.vault.root().join("Dashboard.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Dashboard\n".into());
+    let state = ctx.state.load()?;
+    let block = render(ctx, &state);
+    // The stamp line changes every time: compare without it.
+    let strip = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("_Updated by aie"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let new = splice(&old, &block);
+    if strip(&new) == strip(&old) {
+        return Ok(false);
+    }
+    fsutil::write_atomic(&path, new.as_bytes())
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splice_keeps_the_owner_notes() {
+        let t = format!("# Mine\nnotes\n{START}\nold\n{END}\nafter\n");
+        let out = splice(&t, "new\n");
+        assert_eq!(out, format!("# Mine\nnotes\n{START}\nnew\n{END}\nafter\n"));
+        let out = splice("# bare", "b\n");
+        assert!(out.starts_with("# bare\n\n") && out.contains("b\n<!-- aie:dashboard:end -->"));
+    }
+}

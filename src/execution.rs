@@ -1,0 +1,535 @@
+//! The execution pass over `Approved/`. Nothing runs that the approval ledger cannot account
+//! for: an item aie never sent for approval nor approved by policy, or whose actions changed
+//! after aie first saw it approved, goes back to `Pending_Approval/<domain>/` with a
+//! `review:` note. Each action runs through its executor with the journal around it: the
+//! intent is durable before the side effect, the outcome after. An intent with no outcome
+//! (a crash mid-action) is never retried blindly: the item returns for review. In dry-run an
+//! action's full content is shown once per action identity and the item stays.
+
+use crate::audit::AuditEvent;
+use crate::clock::parse_duration;
+use crate::context::{Ctx, Mode};
+use crate::executor::{ActionOutcome, Executors, preview};
+use crate::exit::Exit;
+use crate::fsutil;
+use crate::journal::{Journal, JournalEntry, KeyState};
+use crate::outcome::Outcome;
+use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord, Standing};
+use crate::vault::item::{ACTION_KINDS, action_key};
+use crate::vault::{Item, Stage};
+use anyhow::Result;
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Keys of actions whose dry-run preview was already shown (`.aie/dry_run_seen`).
+struct DrySeen {
+    path: PathBuf,
+    keys: HashSet<String>,
+}
+
+impl DrySeen {
+    fn load(aie_dir: &Path) -> DrySeen {
+        let path = aie_dir.join("dry_run_seen");
+        let keys = std::fs::read_to_string(&path)
+            .map(|t| t.lines().map(str::to_string).collect())
+            .unwrap_or_default();
+        DrySeen { path, keys }
+    }
+
+    /// Records a key; true when it is new.
+    fn insert(&mut self, key: &str) -> Result<bool> {
+        if self.keys.contains(key) {
+            return Ok(false);
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        f.write_all(format!("{key}\n").as_bytes())?;
+        self.keys.insert(key.to_string());
+        Ok(true)
+    }
+}
+
+/// What became of one item in this pass.
+enum Fate {
+    /// Every action is done: to `Done/`.
+    Done,
+    /// Back to `Pending_Approval/` with this note.
+    Review(String),
+    /// Stays in `Approved/` (dry-run, rate limit, retry later, deadline).
+    Stays,
+}
+
+/// One execution pass.
+pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    out.json = serde_json::json!({"job": "execute-approved"});
+    if ctx.mode == Mode::DraftOnly {
+        out.summary =
+            "execute-approved: this agent is draft_only: it never executes actions".into();
+        return Ok(out);
+    }
+    let items = ctx.vault.list(&Stage::Approved)?;
+    if items.is_empty() {
+        return Ok(out);
+    }
+    let live = ctx.live(dry_run_flag);
+    let mut ledger = ApprovalLedger::new(&ctx.vault.logs());
+    let mut journal = Journal::open(&ctx.vault.aie_dir())?;
+    let mut seen = DrySeen::load(&ctx.vault.aie_dir());
+    let mut previews = Vec::new();
+    for path in items {
+        if ctx.past_deadline() {
+            out.count("deferred", 1);
+            continue;
+        }
+        let rel = ctx.vault.rel(&path);
+        let mut item = match Item::read(&path) {
+            Ok(i) => i,
+            Err(e) => {
+                out.problem(format!("item:{rel}"), format!("{e:#}: it stays in `{rel}`"));
+                continue;
+            }
+        };
+        let id = item.id().to_string();
+        let before = item.render();
+        let (fate, approved_by) = match check_approval(ctx, &mut ledger, &item)? {
+            Err(note) => (Fate::Review(note), None),
+            Ok(by) => {
+                let fate = run_actions(
+                    ctx,
+                    executors,
+                    &mut journal,
+                    &mut seen,
+                    &mut item,
+                    &by,
+                    live,
+                    &mut previews,
+                    &mut out,
+                )?;
+                (fate, Some(by))
+            }
+        };
+        match fate {
+            Fate::Done => {
+                item.set("status", "done");
+                item.set("completed", ctx.clock.stamp());
+                if let Some(by) = &approved_by {
+                    item.front
+                        .entry("approved_by")
+                        .or_insert_with(|| Value::String(by.clone()));
+                }
+                fsutil::write_atomic(&path, item.render().as_bytes())?;
+                ctx.vault.move_item(&path, &Stage::Done)?;
+                fsutil::failpoint("execute:moved-done");
+                out.count("done", 1);
+                out.changed = true;
+                out.activity.push(format!("[[{id}]] done"));
+            }
+            Fate::Review(note) => {
+                send_back(ctx, &mut ledger, &path, &mut item, &note)?;
+                out.problem(
+                    format!("item:{id}"),
+                    format!("`{rel}` went back to Pending_Approval for review: {note}"),
+                );
+                out.count("returned_for_review", 1);
+                out.changed = true;
+            }
+            Fate::Stays => {
+                if item.render() != before {
+                    fsutil::write_atomic(&path, item.render().as_bytes())?;
+                    out.changed = true;
+                }
+            }
+        }
+    }
+    ctx.audit.sync()?;
+    let mut summary = match out.counts_line() {
+        l if l.is_empty() => String::new(),
+        l => format!(
+            "execute-approved{}: {l}\n",
+            if live { "" } else { " (dry-run)" }
+        ),
+    };
+    for (id, kind, text) in &previews {
+        summary.push_str(&format!(
+            "\n--- {id}: {kind} (dry-run: not sent) ---\n{text}\n"
+        ));
+    }
+    out.summary = summary;
+    out.json = serde_json::json!({
+        "job": "execute-approved",
+        "dry_run": !live,
+        "previews": previews.iter().map(|(id, kind, text)| serde_json::json!({"item": id, "kind": kind, "content": text})).collect::<Vec<_>>(),
+    });
+    Ok(out)
+}
+
+/// Checks the ledger. `Ok(approved_by)` when the item may run (binding its hash on first
+/// sight); `Err(note)` when it must go back for review.
+fn check_approval(
+    ctx: &Ctx,
+    ledger: &mut ApprovalLedger,
+    item: &Item,
+) -> Result<std::result::Result<String, String>> {
+    let id = item.id().to_string();
+    let hash = item.actions_hash();
+    let bind = |ledger: &mut ApprovalLedger, by: &str| -> Result<()> {
+        ledger.append(ApprovalRecord {
+            ts: ctx.clock.stamp(),
+            agent: ctx.agent.clone(),
+            item: id.clone(),
+            hash: hash.clone(),
+            event: ApprovalEvent::Bound,
+            by: Some(by.to_string()),
+            note: None,
+        })?;
+        ledger.sync()
+    };
+    Ok(match ledger.standing(&id)? {
+        Standing::Unknown => Err("aie never sent this item for approval, and no policy approved it: read it, then move it to Approved/ again".into()),
+        Standing::PolicyApproved { hash: h, by } => {
+            if h == hash {
+                bind(ledger, &by)?;
+                Ok(by)
+            } else {
+                Err("its actions changed after the policy approved them: approve the new actions yourself".into())
+            }
+        }
+        Standing::AwaitingBinding => {
+            bind(ledger, "human")?;
+            Ok("human".into())
+        }
+        Standing::Bound { hash: h, by } => {
+            if h == hash {
+                Ok(by)
+            } else {
+                Err("its actions changed after it was approved: approve the new actions again".into())
+            }
+        }
+    })
+}
+
+fn set_result(item: &mut Item, n: usize, result: &str) {
+    let mut actions = item.actions();
+    if let Some(a) = actions.get_mut(n) {
+        a.insert("result".into(), result.into());
+    }
+    item.set_actions(actions);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_actions(
+    ctx: &Ctx,
+    executors: &mut Executors,
+    journal: &mut Journal,
+    seen: &mut DrySeen,
+    item: &mut Item,
+    approved_by: &str,
+    live: bool,
+    previews: &mut Vec<(String, String, String)>,
+    out: &mut Outcome,
+) -> Result<Fate> {
+    let id = item.id().to_string();
+    let actions = item.actions();
+    // The closed list: one unknown kind and nothing of the item runs.
+    let unknown: Vec<(usize, String)> = actions
+        .iter()
+        .enumerate()
+        .filter_map(|(n, a)| {
+            let k = a.get("kind").and_then(Value::as_str).unwrap_or("");
+            (!ACTION_KINDS.contains(&k)).then(|| (n, k.to_string()))
+        })
+        .collect();
+    if !unknown.is_empty() {
+        for (n, k) in &unknown {
+            set_result(item, *n, "refused");
+            ctx.audit.append(AuditEvent {
+                parameters: Value::Object(actions[*n].clone()),
+                approval_status: Some("approved".into()),
+                approved_by: Some(approved_by.to_string()),
+                result: Some("refused".into()),
+                error: Some(format!("unknown action kind `{k}`")),
+                ..AuditEvent::new(if k.is_empty() { "unknown" } else { k }, Some(&id))
+            })?;
+        }
+        let list: Vec<String> = unknown
+            .iter()
+            .map(|(n, k)| format!("action {} has kind `{k}`", n + 1))
+            .collect();
+        return Ok(Fate::Review(format!(
+            "{}, which aie never runs (allowed: {})",
+            list.join(", "),
+            ACTION_KINDS.join(", ")
+        )));
+    }
+    let mut waiting = false;
+    for (n, action) in actions.iter().enumerate() {
+        let kind = action
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let key = action_key(&id, action);
+        match journal.state(&key) {
+            KeyState::Finished(r) if r == "ok" => {
+                set_result(item, n, "ok");
+                continue;
+            }
+            KeyState::InFlight => {
+                // Crashed mid-way: it may have happened. Never retry blindly.
+                journal.record(entry(
+                    ctx,
+                    &key,
+                    &id,
+                    &kind,
+                    "outcome",
+                    Some("unknown"),
+                    Some("no outcome recorded: the run stopped mid-action"),
+                ))?;
+                set_result(item, n, "unknown");
+                audit_action(
+                    ctx,
+                    &id,
+                    action,
+                    approved_by,
+                    "unknown",
+                    Some("the run stopped mid-action: outcome unknown"),
+                )?;
+                out.count("unknown", 1);
+                return Ok(Fate::Review(format!(
+                    "action {} (`{kind}`) may or may not have happened: a run stopped mid-action. Check, then move this item to Done/ if it happened, or to Approved/ to try again",
+                    n + 1
+                )));
+            }
+            _ => {}
+        }
+        if !live {
+            set_result(item, n, "dry_run");
+            if seen.insert(&key)? {
+                let text = preview(action);
+                append_dry_run(ctx, item, &kind, &text)?;
+                audit_action(ctx, &id, action, approved_by, "dry_run", None)?;
+                previews.push((id.clone(), kind.clone(), text));
+                out.count("dry_run", 1);
+                out.changed = true;
+            }
+            continue;
+        }
+        if let Some(limit) = ctx.settings.policy.rate_limits.get(&kind) {
+            let since = ctx.clock.now() - chrono::Duration::hours(1);
+            if journal.intents_since(&kind, since) >= *limit as usize {
+                out.count("rate_limited", 1);
+                waiting = true;
+                break;
+            }
+        }
+        let executor = match executors.get(&kind) {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                return Ok(Fate::Review(format!(
+                    "action {} (`{kind}`): the connector for `{kind}` is not configured in aie.yaml, so nothing was done",
+                    n + 1
+                )));
+            }
+            Err(e) => {
+                out.exit = Some(
+                    out.exit
+                        .unwrap_or(Exit::Ok)
+                        .worst(crate::exit::exit_for(&e)),
+                );
+                out.problem(
+                    format!("config:{kind}"),
+                    format!("cannot run `{kind}` for `{id}`: {e:#}"),
+                );
+                waiting = true;
+                break;
+            }
+        };
+        journal.record(entry(ctx, &key, &id, &kind, "intent", None, None))?;
+        fsutil::failpoint("execute:intent-written");
+        let result = executor.execute(item, action, &key);
+        fsutil::failpoint("execute:action-done");
+        let (res, detail) = match &result {
+            ActionOutcome::Ok(d) => ("ok", d.clone()),
+            ActionOutcome::Retry(d) | ActionOutcome::Failed(d) => ("failed", d.clone()),
+            ActionOutcome::Unknown(d) => ("unknown", d.clone()),
+        };
+        journal.record(entry(
+            ctx,
+            &key,
+            &id,
+            &kind,
+            "outcome",
+            Some(res),
+            Some(&detail),
+        ))?;
+        set_result(item, n, res);
+        audit_action(
+            ctx,
+            &id,
+            action,
+            approved_by,
+            res,
+            (res != "ok").then_some(detail.as_str()),
+        )?;
+        out.changed = true;
+        match result {
+            ActionOutcome::Ok(_) => out.count("executed", 1),
+            ActionOutcome::Retry(d) => {
+                out.count("retry_later", 1);
+                out.problem(
+                    format!("item:{id}"),
+                    format!(
+                        "`{id}` action {} (`{kind}`) will be tried again next pass: {d}",
+                        n + 1
+                    ),
+                );
+                waiting = true;
+                break;
+            }
+            ActionOutcome::Failed(d) => {
+                out.count("failed", 1);
+                return Ok(Fate::Review(format!(
+                    "action {} (`{kind}`) failed: {d}",
+                    n + 1
+                )));
+            }
+            ActionOutcome::Unknown(d) => {
+                out.count("unknown", 1);
+                return Ok(Fate::Review(format!(
+                    "action {} (`{kind}`) may or may not have happened: {d}. Check, then move this item to Done/ if it happened, or to Approved/ to try again",
+                    n + 1
+                )));
+            }
+        }
+    }
+    Ok(if live && !waiting {
+        Fate::Done
+    } else {
+        Fate::Stays
+    })
+}
+
+fn entry(
+    ctx: &Ctx,
+    key: &str,
+    item: &str,
+    kind: &str,
+    phase: &str,
+    result: Option<&str>,
+    detail: Option<&str>,
+) -> JournalEntry {
+    JournalEntry {
+        ts: ctx.clock.stamp(),
+        key: key.to_string(),
+        item: item.to_string(),
+        kind: kind.to_string(),
+        phase: phase.to_string(),
+        result: result.map(str::to_string),
+        detail: detail.map(str::to_string),
+    }
+}
+
+/// The main target of an action, for the audit line.
+fn target_of(a: &Map<String, Value>) -> Option<String> {
+    let k = match a.get("kind").and_then(Value::as_str)? {
+        "send_email" => "to",
+        "payment" => "payee",
+        "social_post" => "platform",
+        "whatsapp_send" => "to",
+        "odoo_invoice" => "partner",
+        "odoo_bill" => "vendor",
+        "odoo_post_invoice" => "invoice",
+        _ => return None,
+    };
+    a.get(k).map(|v| match v {
+        Value::String(s) => s.clone(),
+        Value::Array(l) => l
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    })
+}
+
+fn audit_action(
+    ctx: &Ctx,
+    id: &str,
+    action: &Map<String, Value>,
+    by: &str,
+    result: &str,
+    error: Option<&str>,
+) -> Result<()> {
+    let kind = action.get("kind").and_then(Value::as_str).unwrap_or("");
+    let mut params = action.clone();
+    params.shift_remove("result");
+    ctx.audit.append(AuditEvent {
+        target: target_of(action),
+        parameters: Value::Object(params),
+        approval_status: Some("approved".into()),
+        approved_by: Some(by.to_string()),
+        result: Some(result.to_string()),
+        error: error.map(str::to_string),
+        ..AuditEvent::new(kind, Some(id))
+    })
+}
+
+/// Appends what a dry-run action would send to the item's plan file.
+fn append_dry_run(ctx: &Ctx, item: &Item, kind: &str, text: &str) -> Result<()> {
+    let path = ctx.vault.plan_path(item.domain(), item.id());
+    let mut existing = std::fs::read_to_string(&path).unwrap_or_default();
+    existing.push_str(&format!(
+        "\n## Dry run, {}: `{kind}` would send\n\n```\n{text}\n```\n",
+        ctx.clock.stamp()
+    ));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    fsutil::write_atomic(&path, existing.as_bytes())
+}
+
+/// Returns an item to `Pending_Approval/<domain>/` with a `review:` note: a new request.
+fn send_back(
+    ctx: &Ctx,
+    ledger: &mut ApprovalLedger,
+    path: &Path,
+    item: &mut Item,
+    note: &str,
+) -> Result<()> {
+    let id = item.id().to_string();
+    let expires = parse_duration(&ctx.settings.policy.approval_expires)
+        .unwrap_or_else(|| chrono::Duration::hours(24));
+    item.set("status", "pending_approval");
+    item.set("review", note);
+    item.set("requested", ctx.clock.stamp());
+    item.set("expires", ctx.clock.format(ctx.clock.now() + expires));
+    item.set("summary", crate::planning::summary(item));
+    item.front.shift_remove("approved_by");
+    fsutil::write_atomic(path, item.render().as_bytes())?;
+    ledger.append(ApprovalRecord {
+        ts: ctx.clock.stamp(),
+        agent: ctx.agent.clone(),
+        item: id.clone(),
+        hash: item.actions_hash(),
+        event: ApprovalEvent::Review,
+        by: None,
+        note: Some(note.to_string()),
+    })?;
+    ledger.sync()?;
+    let to = Stage::PendingApproval(item.domain().to_string());
+    ctx.vault.move_item(path, &to)?;
+    fsutil::sync_dir(&ctx.vault.stage_dir(&to)).ok();
+    ctx.audit.append(AuditEvent {
+        target: Some(to.rel().display().to_string()),
+        approval_status: Some("review".into()),
+        result: Some("returned".into()),
+        error: Some(note.to_string()),
+        ..AuditEvent::new("review", Some(&id))
+    })?;
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! Executors carry out approved actions, one per action kind. This module owns the trait,
+//! the registry that builds executors lazily, the `note` executor, the dry-run preview of
+//! every kind, and the "connector not configured" outcome for kinds whose connector is not
+//! set up. The journal around each side effect is `execute-approved`'s job.
+
+use crate::config::Settings;
+use crate::secrets::Secrets;
+use crate::vault::Item;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// How one action ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionOutcome {
+    /// It happened; the detail says what the service answered (message id, invoice number).
+    Ok(String),
+    /// It did not happen and is safe to try again next pass (refused before any effect).
+    Retry(String),
+    /// It did not happen and will not by trying again: the owner must look.
+    Failed(String),
+    /// It may or may not have happened (the connection broke after the data went out).
+    Unknown(String),
+}
+
+/// Carries out actions of one kind.
+pub trait ActionExecutor {
+    /// Carries out one action of an approved item. `key` is the action's idempotency key
+    /// (e.g. the source of a Message-ID), so a service that dedupes can be told.
+    fn execute(&mut self, item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome;
+}
+
+/// The `note` executor: nothing to do, always ok.
+struct NoteExecutor;
+
+impl ActionExecutor for NoteExecutor {
+    fn execute(&mut self, _item: &Item, _action: &Map<String, Value>, _key: &str) -> ActionOutcome {
+        ActionOutcome::Ok("noted".into())
+    }
+}
+
+/// A builder of the executor of one kind: `Ok(None)` when its connector is not set up.
+pub type ExecutorFactory =
+    fn(&Settings, &Secrets, &std::path::Path) -> anyhow::Result<Option<Box<dyn ActionExecutor>>>;
+
+/// Builds executors on first use and keeps them for the pass (one SMTP connection a pass).
+pub struct Executors<'a> {
+    settings: &'a Settings,
+    secrets: &'a Secrets,
+    vault_root: std::path::PathBuf,
+    built: HashMap<String, Option<Box<dyn ActionExecutor>>>,
+    factories: HashMap<&'static str, ExecutorFactory>,
+}
+
+impl<'a> Executors<'a> {
+    pub fn new(settings: &'a Settings, secrets: &'a Secrets, vault_root: &std::path::Path) -> Self {
+        let mut factories: HashMap<&'static str, ExecutorFactory> = HashMap::new();
+        factories.insert("note", |_, _, _| Ok(Some(Box::new(NoteExecutor))));
+        Executors {
+            settings,
+            secrets,
+            vault_root: vault_root.to_path_buf(),
+            built: HashMap::new(),
+            factories,
+        }
+    }
+
+    /// The executor for `kind`, built on first use. `Ok(None)` means its connector is not
+    /// configured; an error means it is configured but cannot be built (missing secrets).
+    pub fn get(&mut self, kind: &str) -> anyhow::Result<Option<&mut Box<dyn ActionExecutor>>> {
+        if !self.built.contains_key(kind) {
+            let made = match self.factories.get(kind) {
+                Some(f) => f(self.settings, self.secrets, &self.vault_root)?,
+                None => None,
+            };
+            self.built.insert(kind.to_string(), made);
+        }
+        Ok(self.built.get_mut(kind).and_then(|o| o.as_mut()))
+    }
+}
+
+fn list(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn s<'v>(a: &'v Map<String, Value>, k: &str) -> String {
+    match a.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// Exactly what an action would send, as text: shown in dry-run and in approval requests.
+pub fn preview(action: &Map<String, Value>) -> String {
+    let kind = s(action, "kind");
+    match kind.as_str() {
+        "send_email" => {
+            let mut out = format!("To: {}\n", list(action.get("to")));
+            for k in ["cc", "bcc"] {
+                let v = list(action.get(k));
+                if !v.is_empty() {
+                    out.push_str(&format!("{}: {v}\n", if k == "cc" { "Cc" } else { "Bcc" }));
+                }
+            }
+            out.push_str(&format!("Subject: {}\n", s(action, "subject")));
+            let irt = s(action, "in_reply_to");
+            if !irt.is_empty() {
+                out.push_str(&format!("In-Reply-To: {irt}\n"));
+            }
+            let att = list(action.get("attachments"));
+            if !att.is_empty() {
+                out.push_str(&format!("Attachments: {att}\n"));
+            }
+            out.push('\n');
+            out.push_str(&s(action, "body"));
+            out
+        }
+        "social_post" => {
+            let mut out = format!("Platform: {}\n", s(action, "platform"));
+            for k in ["image_url", "scheduled_at", "reply_to"] {
+                let v = s(action, k);
+                if !v.is_empty() {
+                    out.push_str(&format!("{k}: {v}\n"));
+                }
+            }
+            out.push('\n');
+            out.push_str(&s(action, "text"));
+            out
+        }
+        "payment" => format!(
+            "Record a payment of {} {} to {} (reference {}{})",
+            s(action, "amount"),
+            s(action, "currency"),
+            s(action, "payee"),
+            s(action, "reference"),
+            if action.get("recurring").and_then(Value::as_bool) == Some(true) {
+                ", recurring"
+            } else {
+                ""
+            }
+        ),
+        "odoo_invoice" => {
+            let mut out = format!(
+                "Draft customer invoice for {} <{}>, currency {}, ref {}\n",
+                s(action, "partner"),
+                s(action, "partner_email"),
+                s(action, "currency"),
+                s(action, "ref")
+            );
+            if let Some(Value::Array(lines)) = action.get("lines") {
+                for l in lines {
+                    let l = l.as_object().cloned().unwrap_or_default();
+                    out.push_str(&format!(
+                        "- {} x {} @ {}\n",
+                        s(&l, "quantity"),
+                        s(&l, "description"),
+                        s(&l, "price_unit")
+                    ));
+                }
+            }
+            out
+        }
+        "odoo_post_invoice" => format!("Post (confirm) invoice {}", s(action, "invoice")),
+        "odoo_bill" => format!(
+            "Vendor bill from {}: {} {} dated {} ({}), ref {}",
+            s(action, "vendor"),
+            s(action, "amount"),
+            s(action, "currency"),
+            s(action, "date"),
+            s(action, "description"),
+            s(action, "ref")
+        ),
+        "whatsapp_send" => format!(
+            "WhatsApp to {}{}\n\n{}",
+            s(action, "to"),
+            match s(action, "template") {
+                t if t.is_empty() => String::new(),
+                t => format!(" (template {t})"),
+            },
+            s(action, "text")
+        ),
+        "note" => format!("Note: {}", s(action, "text")),
+        other => format!("Unknown action kind `{other}`: it will be refused"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn preview_of_an_email_shows_everything_sent() {
+        let a = json!({"kind":"send_email","to":["a@b.c"],"cc":["c@d.e"],"subject":"Hi","body":"Text","in_reply_to":"<m@x>"});
+        let p = preview(a.as_object().unwrap());
+        assert_eq!(
+            p,
+            "To: a@b.c\nCc: c@d.e\nSubject: Hi\nIn-Reply-To: <m@x>\n\nText"
+        );
+    }
+
+    #[test]
+    fn unconfigured_kinds_build_nothing_and_note_runs() {
+        let settings = Settings::default();
+        let secrets = Secrets::default();
+        let mut ex = Executors::new(&settings, &secrets, std::path::Path::new("/tmp"));
+        assert!(ex.get("send_email").unwrap().is_none());
+        let item = Item::new("i", "file", "general", "inbox:x", "t");
+        let note = json!({"kind":"note","text":"x"});
+        let out = ex
+            .get("note")
+            .unwrap()
+            .unwrap()
+            .execute(&item, note.as_object().unwrap(), "k");
+        assert_eq!(out, ActionOutcome::Ok("noted".into()));
+    }
+}

@@ -1,0 +1,351 @@
+//! File-system primitives every write in aie goes through: atomic writes (temp file in the
+//! same folder, then rename), batches that sync once, moves that never overwrite, and the
+//! names that are not items. Nothing here knows about items or the network.
+
+use anyhow::{Context, Result, bail};
+use std::ffi::CString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Prefix of aie's temp files: starts with `.` so no scan takes one for an item.
+pub const TEMP_PREFIX: &str = ".aie-tmp-";
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A file name that is not an item (SPEC.md: dot-files, `~`, `.tmp`, `.swp`, `.sync-conflict-*`).
+pub fn is_ignored_name(name: &str) -> bool {
+    name.starts_with('.')
+        || name.ends_with('~')
+        || name.ends_with(".tmp")
+        || name.ends_with(".swp")
+        || name.contains(".sync-conflict-")
+}
+
+/// A fresh temp path beside `target`, named for this process so a later run can tell
+/// whether its writer is still alive.
+pub fn temp_path_for(target: &Path) -> PathBuf {
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = target.parent().unwrap_or(Path::new("."));
+    dir.join(format!("{TEMP_PREFIX}{}-{n}", std::process::id()))
+}
+
+/// Writes `bytes` to a new temp file beside `target` (not yet synced, not yet renamed).
+fn write_temp(target: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    let tmp = temp_path_for(target);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .with_context(|| format!("cannot create `{}`", tmp.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("cannot write `{}`", tmp.display()))?;
+    Ok(tmp)
+}
+
+/// Writes a file atomically and durably: temp file, fsync, rename, fsync the folder.
+/// Errors name the file.
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = write_temp(target, bytes)?;
+    let res = (|| {
+        File::open(&tmp)?.sync_all()?;
+        fs::rename(&tmp, target)?;
+        sync_dir(target.parent().unwrap_or(Path::new(".")))
+    })();
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res.with_context(|| format!("cannot write `{}`", target.display()))
+}
+
+/// Fsyncs a folder so the names in it (renames, new files) are durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Flushes every dirty page of the file system that holds `path`, in one call.
+/// This is how a batch becomes durable without one fsync per file.
+pub fn sync_fs(path: &Path) -> io::Result<()> {
+    let f = File::open(path)?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: syncfs takes an open descriptor and nothing else.
+    let rc = unsafe { libc::syncfs(f.as_raw_fd()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Error kinds of [`move_noreplace`] that callers react to.
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    #[error("`{0}` already exists")]
+    Exists(PathBuf),
+    #[error("`{0}` is gone")]
+    SourceGone(PathBuf),
+    #[error("cannot move `{from}` to `{to}`: {source}")]
+    Other {
+        from: PathBuf,
+        to: PathBuf,
+        source: io::Error,
+    },
+}
+
+fn cpath(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path has a NUL byte"))
+}
+
+/// Moves `from` to `to` without ever overwriting `to` (renameat2 RENAME_NOREPLACE, or
+/// link + unlink where the file system lacks it). A move across file systems is an error.
+/// Not durable by itself: sync the two folders (or the file system) afterwards.
+pub fn move_noreplace(from: &Path, to: &Path) -> std::result::Result<(), MoveError> {
+    let other = |e: io::Error| MoveError::Other {
+        from: from.to_path_buf(),
+        to: to.to_path_buf(),
+        source: e,
+    };
+    let (cf, ct) = (cpath(from).map_err(other)?, cpath(to).map_err(other)?);
+    // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them like rename(2).
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            cf.as_ptr(),
+            libc::AT_FDCWD,
+            ct.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EEXIST) => Err(MoveError::Exists(to.to_path_buf())),
+        Some(libc::ENOENT) if !from.exists() => Err(MoveError::SourceGone(from.to_path_buf())),
+        Some(libc::EINVAL) | Some(libc::ENOSYS) => {
+            // No RENAME_NOREPLACE here: a hard link fails if `to` exists, which is the same promise.
+            match fs::hard_link(from, to) {
+                Ok(()) => fs::remove_file(from).map_err(other),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    Err(MoveError::Exists(to.to_path_buf()))
+                }
+                Err(e) => Err(other(e)),
+            }
+        }
+        Some(libc::EXDEV) => Err(other(io::Error::other(
+            "source and target are on different file systems",
+        ))),
+        _ => Err(other(err)),
+    }
+}
+
+/// Moves `from` into folder `dir`, keeping its name, or the first free `name (2)`, `name (3)`...
+/// Returns the final path. Used for originals and duplicates kept beside each other.
+pub fn move_into_free_name(from: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    for n in 1..10_000 {
+        let candidate = dir.join(numbered_name(name, n));
+        match move_noreplace(from, &candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(MoveError::Exists(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    bail!("no free name for `{name}` in `{}`", dir.display())
+}
+
+/// `name` for n = 1, else `stem (n).ext`.
+pub fn numbered_name(name: &str, n: u32) -> String {
+    if n == 1 {
+        return name.to_string();
+    }
+    match name.rfind('.') {
+        Some(i) if i > 0 => format!("{} ({n}){}", &name[..i], &name[i..]),
+        _ => format!("{name} ({n})"),
+    }
+}
+
+/// A set of writes made durable together: every file is written to a temp file first, the
+/// file system is synced once, then all are renamed into place and their folders synced.
+#[derive(Default)]
+pub struct WriteBatch {
+    /// (temp file, target, whether the target must not exist yet)
+    pending: Vec<(PathBuf, PathBuf, bool)>,
+}
+
+impl WriteBatch {
+    pub fn new() -> WriteBatch {
+        WriteBatch::default()
+    }
+
+    /// Stages `bytes` for `target`; nothing is visible at `target` until [`WriteBatch::commit`].
+    pub fn stage(&mut self, target: &Path, bytes: &[u8]) -> Result<()> {
+        let tmp = write_temp(target, bytes)?;
+        self.pending.push((tmp, target.to_path_buf(), false));
+        Ok(())
+    }
+
+    /// Stages a new file: at commit it is moved into place only if `target` does not exist.
+    pub fn stage_new(&mut self, target: &Path, bytes: &[u8]) -> Result<()> {
+        let tmp = write_temp(target, bytes)?;
+        self.pending.push((tmp, target.to_path_buf(), true));
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Syncs the staged data once (through the file system of `root`), then renames each
+    /// temp file over its target (new files never overwrite). Returns, per staged file in
+    /// order, its target or why it could not be put in place (its temp file is removed).
+    /// Errors only when the sync fails, with nothing renamed.
+    pub fn commit(self, root: &Path) -> Result<Vec<Result<PathBuf>>> {
+        if self.pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Err(e) = sync_fs(root) {
+            let root = root.display().to_string();
+            self.abandon();
+            return Err(e).with_context(|| format!("cannot sync `{root}`"));
+        }
+        let mut out = Vec::with_capacity(self.pending.len());
+        for (tmp, target, new) in self.pending {
+            let res = if new {
+                move_noreplace(&tmp, &target).map_err(anyhow::Error::from)
+            } else {
+                fs::rename(&tmp, &target).map_err(anyhow::Error::from)
+            };
+            out.push(match res {
+                Ok(()) => Ok(target),
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    Err(e.context(format!("cannot write `{}`", target.display())))
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes staged temp files (on an error before commit).
+    pub fn abandon(self) {
+        for (tmp, _, _) in self.pending {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Removes aie temp files in `dir` left by processes that are no longer alive.
+/// Returns how many were removed.
+pub fn clean_stale_temps(dir: &Path) -> usize {
+    let Ok(rd) = fs::read_dir(dir) else { return 0 };
+    let mut n = 0;
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(TEMP_PREFIX) else {
+            continue;
+        };
+        let pid: Option<i32> = rest.split('-').next().and_then(|p| p.parse().ok());
+        if pid.is_some_and(|p| !process_alive(p)) && fs::remove_file(e.path()).is_ok() {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Whether a process with this pid exists (ours counts as alive).
+pub fn process_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 only checks for existence and permission.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Aborts the process at a named point when `AIE_CRASH_AT` names it (crash-safety tests only).
+#[cfg(feature = "failpoints")]
+pub fn failpoint(name: &str) {
+    if std::env::var("AIE_CRASH_AT").is_ok_and(|v| v == name) {
+        eprintln!("aie: failpoint `{name}` reached: aborting");
+        std::process::abort();
+    }
+}
+
+/// Failpoints compile to nothing without the `failpoints` feature.
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn failpoint(_name: &str) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignored_names() {
+        for n in [
+            ".hidden",
+            "a.md~",
+            "x.tmp",
+            ".x.swp",
+            "a.sync-conflict-2026.md",
+            "b.swp",
+        ] {
+            assert!(is_ignored_name(n), "{n}");
+        }
+        for n in ["a.md", "-dash.txt", "tmp.md", "ünï code.txt"] {
+            assert!(!is_ignored_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn move_never_overwrites() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        fs::write(&a, "A").unwrap();
+        fs::write(&b, "B").unwrap();
+        assert!(matches!(move_noreplace(&a, &b), Err(MoveError::Exists(_))));
+        assert_eq!(fs::read_to_string(&b).unwrap(), "B");
+        assert!(a.exists());
+        let c = d.path().join("c");
+        move_noreplace(&a, &c).unwrap();
+        assert!(!a.exists() && c.exists());
+    }
+
+    #[test]
+    fn free_names_number_before_extension() {
+        assert_eq!(numbered_name("a.txt", 1), "a.txt");
+        assert_eq!(numbered_name("a.txt", 3), "a (3).txt");
+        assert_eq!(numbered_name(".env", 2), ".env (2)");
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("att");
+        for i in 0..3 {
+            let src = d.path().join(format!("src{i}"));
+            fs::write(&src, "x").unwrap();
+            move_into_free_name(&src, &dir, "same.txt").unwrap();
+        }
+        assert!(dir.join("same (3).txt").exists());
+    }
+
+    #[test]
+    fn batch_commits_all_and_leaves_no_temp() {
+        let d = tempfile::tempdir().unwrap();
+        let mut b = WriteBatch::new();
+        for i in 0..5 {
+            b.stage(&d.path().join(format!("f{i}")), b"data").unwrap();
+        }
+        b.commit(d.path()).unwrap();
+        let names: Vec<_> = fs::read_dir(d.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 5);
+        assert!(
+            names
+                .iter()
+                .all(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        );
+    }
+}

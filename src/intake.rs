@@ -1,0 +1,512 @@
+//! Inbox intake: each file dropped in `Inbox/` becomes an item in `Needs_Action/<domain>/`
+//! and the original moves to `Attachments/<id>/`. Items are written in batches that are
+//! synced once; a crash between writing an item and moving its original is finished by the
+//! next pass (the id is the same, so the original joins its item). Bad drops stay in
+//! `Inbox/` with a problem naming them.
+
+use crate::audit::AuditEvent;
+use crate::config::Routing;
+use crate::context::Ctx;
+use crate::fsutil::{self, WriteBatch};
+use crate::outcome::Outcome;
+use crate::vault::item::make_id;
+use crate::vault::{Item, Stage};
+use anyhow::Result;
+use serde_json::Value;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// How many drops are written and synced together.
+const BATCH: usize = 512;
+
+/// Extensions read as text even when they are not valid UTF-8.
+const TEXT_EXTENSIONS: &[&str] = &[
+    "txt", "md", "eml", "csv", "log", "json", "yaml", "yml", "html", "htm",
+];
+
+/// A drop, read and turned into an item, waiting for its batch.
+struct Drop {
+    path: PathBuf,
+    name: String,
+    item: Item,
+}
+
+/// One pass over `Inbox/`.
+pub fn process_inbox(ctx: &Ctx, dry_run: bool) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    let inbox = ctx.vault.inbox();
+    let mut entries: Vec<fs::DirEntry> = match fs::read_dir(&inbox) {
+        Ok(rd) => rd.flatten().collect(),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("cannot read `{}`", inbox.display())));
+        }
+    };
+    entries.sort_by_key(|e| e.file_name());
+    let mut batch: Vec<Drop> = Vec::new();
+    for entry in entries {
+        if ctx.past_deadline() {
+            out.count("deferred", 1);
+            continue;
+        }
+        let os_name = entry.file_name();
+        let name = os_name.to_string_lossy().to_string();
+        if fsutil::is_ignored_name(&name) {
+            continue;
+        }
+        let rel = format!("Inbox/{name}");
+        match read_drop(ctx, &entry.path(), &name, os_name.as_bytes()) {
+            Ok(DropState::Ready(d)) => batch.push(*d),
+            Ok(DropState::Settling) => out.count("settling", 1),
+            Ok(DropState::Known(id)) => {
+                attach_known(ctx, &entry.path(), &name, &id, &mut out)?;
+            }
+            Err(e) => {
+                let msg = format!("`{rel}`: {e:#}");
+                ctx.audit.append(AuditEvent {
+                    target: Some(rel.clone()),
+                    result: Some("failed".into()),
+                    error: Some(msg.clone()),
+                    ..AuditEvent::new("intake", None)
+                })?;
+                out.problem(format!("file:{rel}"), msg);
+            }
+        }
+        if batch.len() >= BATCH {
+            flush(ctx, std::mem::take(&mut batch), dry_run, &mut out)?;
+        }
+    }
+    flush(ctx, batch, dry_run, &mut out)?;
+    ctx.audit.sync()?;
+    let n = out.counts.get("items").copied().unwrap_or(0);
+    out.summary = if out.counts_line().is_empty() {
+        String::new()
+    } else {
+        format!("process-inbox: {}", out.counts_line())
+    };
+    if n > 0 {
+        out.activity.push(format!("{n} new item(s) from Inbox/"));
+    }
+    out.json = serde_json::json!({"job": "process-inbox", "dry_run": dry_run});
+    Ok(out)
+}
+
+enum DropState {
+    Ready(Box<Drop>),
+    /// Changed too recently: may still be being written.
+    Settling,
+    /// Its item exists already (a re-drop, or a crash before the original moved).
+    Known(String),
+}
+
+fn read_drop(ctx: &Ctx, path: &Path, name: &str, name_bytes: &[u8]) -> Result<DropState> {
+    let meta = fs::symlink_metadata(path)?;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        let target = fs::read_link(path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_default();
+        anyhow::bail!(
+            "is a symbolic link (to `{target}`): links are never followed; copy the file itself into Inbox/"
+        );
+    }
+    if ft.is_dir() {
+        anyhow::bail!("is a folder: drop files, not folders, into Inbox/");
+    }
+    if !ft.is_file() {
+        anyhow::bail!("is not a regular file");
+    }
+    let limit = ctx.settings.inbox.max_file_bytes;
+    if meta.len() > limit {
+        anyhow::bail!(
+            "is {} bytes, over the limit of {limit} bytes (inbox.max_file_bytes): it stays in Inbox/",
+            meta.len()
+        );
+    }
+    let settle = ctx.settings.inbox.settle_seconds;
+    if settle > 0
+        && let Ok(m) = meta.modified()
+        && SystemTime::now()
+            .duration_since(m)
+            .is_ok_and(|age| age.as_secs() < settle)
+    {
+        return Ok(DropState::Settling);
+    }
+    let bytes = fs::read(path)?;
+    let stem = Path::new(name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let id = make_id(&stem, &[name_bytes, &bytes]);
+    if ctx.vault.locate(&id).is_some() {
+        return Ok(DropState::Known(id));
+    }
+    let item = build_item(ctx, &id, name, &bytes);
+    Ok(DropState::Ready(Box::new(Drop {
+        path: path.to_path_buf(),
+        name: name.to_string(),
+        item,
+    })))
+}
+
+/// Whether bytes look like text: no NUL in the first 8 KiB.
+fn looks_textual(bytes: &[u8]) -> bool {
+    !bytes[..bytes.len().min(8192)].contains(&0)
+}
+
+/// Whether text starts with RFC 822 headers.
+pub fn starts_with_headers(text: &str) -> bool {
+    const HEADERS: &[&str] = &[
+        "from:",
+        "to:",
+        "subject:",
+        "date:",
+        "message-id:",
+        "received:",
+        "return-path:",
+        "mime-version:",
+        "delivered-to:",
+        "reply-to:",
+        "cc:",
+        "content-type:",
+    ];
+    let first = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .unwrap_or("");
+    let lower = first.to_ascii_lowercase();
+    HEADERS.iter().any(|h| lower.starts_with(h))
+}
+
+/// Mail fields read from a message.
+#[derive(Debug, Default)]
+pub struct MailFields {
+    pub from: Option<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: Option<String>,
+    pub date: Option<String>,
+    pub message_id: Option<String>,
+    pub references: Vec<String>,
+    pub text: String,
+}
+
+fn addr_list(a: Option<&mail_parser::Address>) -> Vec<String> {
+    let Some(a) = a else { return Vec::new() };
+    a.iter()
+        .filter_map(|x| {
+            let addr = x.address()?;
+            Some(match x.name() {
+                Some(n) if !n.is_empty() => format!("{n} <{addr}>"),
+                _ => addr.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Parses a message (RFC 822 / MIME) with mail-parser: headers and the best text body.
+pub fn parse_mail(bytes: &[u8]) -> Option<MailFields> {
+    let msg = mail_parser::MessageParser::default().parse(bytes)?;
+    let text = msg.body_text(0).map(|t| t.to_string()).unwrap_or_default();
+    let refs = match msg.references() {
+        mail_parser::HeaderValue::Text(t) => vec![format!("<{t}>")],
+        mail_parser::HeaderValue::TextList(l) => l.iter().map(|t| format!("<{t}>")).collect(),
+        _ => Vec::new(),
+    };
+    Some(MailFields {
+        from: addr_list(msg.from()).into_iter().next(),
+        to: addr_list(msg.to()),
+        cc: addr_list(msg.cc()),
+        subject: msg.subject().map(str::to_string),
+        date: msg.date().map(|d| d.to_rfc3339()),
+        message_id: msg.message_id().map(|m| format!("<{m}>")),
+        references: refs,
+        text,
+    })
+}
+
+/// Picks the domain and priority of an Inbox drop by the keyword rules.
+pub fn route(routing: &Routing, text: &str) -> (String, &'static str) {
+    let words: std::collections::HashSet<String> = text
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    let hit = |list: &Vec<String>| list.iter().any(|k| words.contains(&k.to_lowercase()));
+    // Accounting before social before the rest: money matters most.
+    let mut order: Vec<(&String, &Vec<String>)> = routing.domains.iter().collect();
+    order.sort_by_key(|(d, _)| match d.as_str() {
+        "accounting" => 0,
+        "email" => 1,
+        "social" => 2,
+        _ => 3,
+    });
+    let domain = order
+        .iter()
+        .find(|(_, kws)| hit(kws))
+        .map(|(d, _)| d.to_string())
+        .filter(|d| crate::vault::DOMAINS.contains(&d.as_str()))
+        .unwrap_or_else(|| "general".into());
+    let priority = if hit(&routing.high_priority) {
+        "high"
+    } else if hit(&routing.low_priority) {
+        "low"
+    } else {
+        "normal"
+    };
+    (domain, priority)
+}
+
+fn build_item(ctx: &Ctx, id: &str, name: &str, bytes: &[u8]) -> Item {
+    let ext = Path::new(name)
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let textual = looks_textual(bytes)
+        && (TEXT_EXTENSIONS.contains(&ext.as_str()) || std::str::from_utf8(bytes).is_ok());
+    let text = textual.then(|| String::from_utf8_lossy(bytes).to_string());
+    let mail = match &text {
+        Some(t) if ext == "eml" || starts_with_headers(t) => parse_mail(bytes),
+        _ => None,
+    };
+    let kind = if mail.is_some() { "email" } else { "file" };
+    let original = format!("Attachments/{id}/{name}");
+    let stem = Path::new(name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| name.to_string());
+    let title = mail
+        .as_ref()
+        .and_then(|m| m.subject.clone())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(stem);
+    let content = match (&mail, &text) {
+        (Some(m), _) => m.text.clone(),
+        (None, Some(t)) => t.clone(),
+        (None, None) => String::new(),
+    };
+    let (domain, priority) = route(
+        &ctx.settings.routing,
+        &format!("{name}\n{title}\n{content}"),
+    );
+    let mut item = Item::new(
+        id,
+        kind,
+        &domain,
+        &format!("inbox:{name}"),
+        &ctx.clock.stamp(),
+    );
+    item.set("priority", priority);
+    item.set("title", title.as_str());
+    if let Some(m) = &mail {
+        if let Some(f) = &m.from {
+            item.set("from", f.as_str());
+        }
+        if !m.to.is_empty() {
+            item.set("to", m.to.clone());
+        }
+        if !m.cc.is_empty() {
+            item.set("cc", m.cc.clone());
+        }
+        if let Some(s) = &m.subject {
+            item.set("subject", s.as_str());
+        }
+        if let Some(d) = &m.date {
+            item.set("date", d.as_str());
+        }
+        if let Some(mid) = &m.message_id {
+            item.set("message_id", mid.as_str());
+        }
+        if !m.references.is_empty() {
+            item.set("references", m.references.clone());
+        }
+    }
+    item.set("original", original.as_str());
+    item.set("size", Value::from(bytes.len() as u64));
+    let mut body = format!("# {title}\n\n");
+    if text.is_some() {
+        body.push_str(content.trim_end());
+        body.push_str("\n\n");
+    } else {
+        item.set("content_type", guess_type(&ext));
+        body.push_str(&format!(
+            "A {} file of {} bytes; aie does not read its content.\n\n",
+            if ext.is_empty() {
+                "binary".to_string()
+            } else {
+                ext.to_uppercase()
+            },
+            bytes.len()
+        ));
+    }
+    body.push_str(&format!("Original: [[{original}]]\n"));
+    item.body = body;
+    item
+}
+
+fn guess_type(ext: &str) -> &'static str {
+    match ext {
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "zip" => "application/zip",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Writes a batch of items durably, then moves their originals next to them.
+fn flush(ctx: &Ctx, drops: Vec<Drop>, dry_run: bool, out: &mut Outcome) -> Result<()> {
+    if drops.is_empty() {
+        return Ok(());
+    }
+    if dry_run {
+        for d in drops {
+            out.count("items", 1);
+            out.activity.push(format!(
+                "would file `{}` as [[{}]] in {}",
+                d.name,
+                d.item.id(),
+                Stage::NeedsAction(d.item.domain().into()).rel().display()
+            ));
+        }
+        return Ok(());
+    }
+    let mut batch = WriteBatch::new();
+    let mut staged = Vec::new();
+    for d in drops {
+        let stage = Stage::NeedsAction(d.item.domain().to_string());
+        let target = ctx.vault.item_path(&stage, d.item.id());
+        match batch.stage_new(&target, d.item.render().as_bytes()) {
+            Ok(()) => staged.push(d),
+            Err(e) => out.problem(
+                format!("file:Inbox/{}", d.name),
+                format!("`Inbox/{}`: {e:#}", d.name),
+            ),
+        }
+    }
+    fsutil::failpoint("intake:before-items");
+    let results = batch.commit(ctx.vault.root())?;
+    fsutil::failpoint("intake:items-written");
+    let mut moved_any = false;
+    for (d, res) in staged.into_iter().zip(results) {
+        if let Err(e) = res {
+            out.problem(
+                format!("file:Inbox/{}", d.name),
+                format!("`Inbox/{}`: {e:#}", d.name),
+            );
+            continue;
+        }
+        let dir = ctx.vault.attachments(d.item.id());
+        match fsutil::move_into_free_name(&d.path, &dir, &d.name) {
+            Ok(_) => moved_any = true,
+            Err(e) => {
+                // The item exists; the next pass attaches the original (same id).
+                out.problem(
+                    format!("file:Inbox/{}", d.name),
+                    format!("`Inbox/{}`: {e:#}", d.name),
+                );
+            }
+        }
+        fsutil::failpoint("intake:original-moved");
+        out.count("items", 1);
+        out.changed = true;
+        ctx.audit.append(AuditEvent {
+            target: Some(format!("Inbox/{}", d.name)),
+            parameters: serde_json::json!({
+                "domain": d.item.domain(),
+                "priority": d.item.str("priority"),
+                "kind": d.item.str("kind"),
+            }),
+            result: Some("ok".into()),
+            ..AuditEvent::new("item_created", Some(d.item.id()))
+        })?;
+    }
+    if moved_any {
+        fsutil::sync_fs(ctx.vault.root())?;
+    }
+    Ok(())
+}
+
+/// A drop whose item already exists: keep the file beside the original in
+/// `Attachments/<id>/` (a duplicate), or put it there (finishing a crashed pass).
+fn attach_known(ctx: &Ctx, path: &Path, name: &str, id: &str, out: &mut Outcome) -> Result<()> {
+    let dir = ctx.vault.attachments(id);
+    let recovering = !dir.join(name).exists();
+    match fsutil::move_into_free_name(path, &dir, name) {
+        Ok(kept) => {
+            fsutil::sync_dir(&dir).ok();
+            fsutil::sync_dir(&ctx.vault.inbox()).ok();
+            let action = if recovering {
+                "original_attached"
+            } else {
+                "duplicate"
+            };
+            out.count(if recovering { "attached" } else { "duplicates" }, 1);
+            out.changed = true;
+            if !recovering {
+                log::warn!(
+                    "`Inbox/{name}` is a duplicate of item `{id}`: kept as `{}`",
+                    ctx.vault.rel(&kept)
+                );
+                out.activity
+                    .push(format!("duplicate drop `{name}` kept beside [[{id}]]"));
+            }
+            ctx.audit.append(AuditEvent {
+                target: Some(format!("Inbox/{name}")),
+                parameters: serde_json::json!({"kept_as": ctx.vault.rel(&kept)}),
+                result: Some("ok".into()),
+                ..AuditEvent::new(action, Some(id))
+            })?;
+        }
+        Err(e) => out.problem(
+            format!("file:Inbox/{name}"),
+            format!("`Inbox/{name}`: {e:#}"),
+        ),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_by_whole_words() {
+        let r = Routing::default();
+        assert_eq!(
+            route(&r, "Please pay the invoice"),
+            ("accounting".into(), "high")
+        );
+        assert_eq!(
+            route(&r, "Write a LinkedIn post"),
+            ("social".into(), "normal")
+        );
+        assert_eq!(
+            route(&r, "we postponed the meeting"),
+            ("general".into(), "normal")
+        );
+        assert_eq!(
+            route(&r, "newsletter of the week"),
+            ("general".into(), "low")
+        );
+    }
+
+    #[test]
+    fn headers_are_recognised_and_parsed() {
+        let raw = b"From: Jane <jane@a.com>\r\nSubject: Hello\r\nMessage-ID: <x@a.com>\r\n\r\nBody text\r\n";
+        assert!(starts_with_headers(std::str::from_utf8(raw).unwrap()));
+        let m = parse_mail(raw).unwrap();
+        assert_eq!(m.from.as_deref(), Some("Jane <jane@a.com>"));
+        assert_eq!(m.subject.as_deref(), Some("Hello"));
+        assert_eq!(m.message_id.as_deref(), Some("<x@a.com>"));
+        assert!(m.text.contains("Body text"));
+        assert!(!starts_with_headers("Dear sir,\nFrom: me"));
+    }
+}

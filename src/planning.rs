@@ -1,0 +1,496 @@
+//! The planning pass: claim unplanned items by moving them into `In_Progress/<agent>/`
+//! (resuming any a crashed run left there), ask the planner for actions, let the policy
+//! decide each, write `Plans/<domain>/<id>.plan.md`, record the request or the policy
+//! approval in the ledger, and route the item to `Pending_Approval/<domain>/`, `Approved/`
+//! or `Done/`. Also moves expired requests to `Rejected/`.
+
+use crate::audit::AuditEvent;
+use crate::clock::{parse_duration, parse_time};
+use crate::context::Ctx;
+use crate::executor::preview;
+use crate::fsutil::{self, WriteBatch};
+use crate::outcome::Outcome;
+use crate::planner::{Plan, PlanInput, Planner};
+use crate::policy::{self, Origin};
+use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord};
+use crate::vault::{Item, Stage};
+use anyhow::Result;
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+
+/// How many items are planned and synced together.
+const BATCH: usize = 512;
+
+/// An item claimed for planning, with where it is now.
+struct Claimed {
+    path: PathBuf,
+    item: Item,
+    /// Left in `In_Progress/` by a run that crashed: keep its plan if it has one.
+    resumed: bool,
+}
+
+/// An item planned and rewritten, waiting to be moved to its stage.
+struct Routed {
+    path: PathBuf,
+    item: Item,
+    to: Stage,
+}
+
+/// One planning pass.
+pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    let mut ledger = ApprovalLedger::new(&ctx.vault.logs());
+    expire_requests(ctx, &mut ledger, &mut out)?;
+    let handbook =
+        std::fs::read_to_string(ctx.vault.root().join("Company_Handbook.md")).unwrap_or_default();
+    let goals =
+        std::fs::read_to_string(ctx.vault.root().join("Business_Goals.md")).unwrap_or_default();
+
+    let mine = Stage::InProgress(ctx.agent.clone());
+    let mut queue: Vec<PathBuf> = ctx.vault.list(&mine)?;
+    let resumed = queue.len();
+    for stage in ctx.vault.stages() {
+        if let Stage::NeedsAction(_) = stage {
+            queue.extend(ctx.vault.list(&stage)?);
+        }
+    }
+    let mut pending: Vec<Claimed> = Vec::new();
+    for (i, path) in queue.into_iter().enumerate() {
+        if ctx.past_deadline() {
+            out.count("deferred", 1);
+            continue;
+        }
+        let rel = ctx.vault.rel(&path);
+        let item = match Item::read(&path) {
+            Ok(item) => item,
+            Err(e) => {
+                out.problem(format!("item:{rel}"), format!("{e:#}: it stays in `{rel}`"));
+                continue;
+            }
+        };
+        let path = if i < resumed {
+            out.count("resumed", 1);
+            path
+        } else {
+            match ctx.vault.move_item(&path, &mine) {
+                Ok(p) => {
+                    fsutil::failpoint("plan:claimed");
+                    p
+                }
+                Err(e) => {
+                    // Another agent took it first, or the folder is read-only.
+                    out.problem(
+                        format!("item:{rel}"),
+                        format!("cannot claim `{rel}`: {e:#}"),
+                    );
+                    continue;
+                }
+            }
+        };
+        pending.push(Claimed {
+            path,
+            item,
+            resumed: i < resumed,
+        });
+        if pending.len() >= BATCH {
+            plan_batch(
+                ctx,
+                planner,
+                &handbook,
+                &goals,
+                std::mem::take(&mut pending),
+                &mut ledger,
+                &mut out,
+            )?;
+        }
+    }
+    plan_batch(
+        ctx,
+        planner,
+        &handbook,
+        &goals,
+        pending,
+        &mut ledger,
+        &mut out,
+    )?;
+    ctx.audit.sync()?;
+    out.summary = match out.counts_line() {
+        l if l.is_empty() => String::new(),
+        l => format!("plan: {l}"),
+    };
+    out.json = serde_json::json!({"job": "plan"});
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_batch(
+    ctx: &Ctx,
+    planner: &mut dyn Planner,
+    handbook: &str,
+    goals: &str,
+    claimed: Vec<Claimed>,
+    ledger: &mut ApprovalLedger,
+    out: &mut Outcome,
+) -> Result<()> {
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    // Claims are durable before anything is planned on them.
+    fsutil::sync_fs(ctx.vault.root())?;
+    let mut batch = WriteBatch::new();
+    let mut routed: Vec<Routed> = Vec::new();
+    for Claimed {
+        path,
+        mut item,
+        resumed,
+    } in claimed
+    {
+        let id = item.id().to_string();
+        let already = resumed
+            && item.is_planned()
+            && item.actions().iter().all(|a| a.contains_key("rule"))
+            && ctx.vault.plan_path(item.domain(), &id).exists();
+        if !already {
+            let input = PlanInput {
+                item: &item,
+                owner: &ctx.settings.owner,
+                handbook,
+                goals,
+            };
+            let plan = match planner.plan(&input) {
+                Ok(p) => p,
+                Err(e) => {
+                    out.problem(
+                        format!("item:{id}"),
+                        format!(
+                            "cannot plan `{id}`: {e:#}; it waits in `{}`",
+                            ctx.vault.rel(&path)
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let plan_text = apply_plan(ctx, &mut item, &plan);
+            let plan_path = ctx.vault.plan_path(item.domain(), &id);
+            if let Some(dir) = plan_path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            batch.stage(&plan_path, plan_text.as_bytes())?;
+            out.count("planned", 1);
+        }
+        let to = destination(&item);
+        set_routing_fields(ctx, &mut item, &to);
+        batch.stage(&path, item.render().as_bytes())?;
+        routed.push(Routed { path, item, to });
+    }
+    fsutil::failpoint("plan:before-write");
+    for res in batch.commit(ctx.vault.root())? {
+        res?;
+    }
+    fsutil::failpoint("plan:written");
+    // The ledger knows of each request and policy approval before the item is moved.
+    for r in &routed {
+        let hash = r.item.actions_hash();
+        let rec = match &r.to {
+            Stage::PendingApproval(_) => Some((ApprovalEvent::Requested, None)),
+            Stage::Approved => Some((
+                ApprovalEvent::Policy,
+                Some(r.item.str("approved_by").to_string()),
+            )),
+            _ => None,
+        };
+        if let Some((event, by)) = rec {
+            ledger.append(ApprovalRecord {
+                ts: ctx.clock.stamp(),
+                agent: ctx.agent.clone(),
+                item: r.item.id().to_string(),
+                hash,
+                event,
+                by,
+                note: None,
+            })?;
+        }
+    }
+    ledger.sync()?;
+    fsutil::failpoint("plan:ledger-written");
+    for r in routed {
+        let id = r.item.id().to_string();
+        match ctx.vault.move_item(&r.path, &r.to) {
+            Ok(_) => {}
+            Err(e) => {
+                out.problem(
+                    format!("item:{id}"),
+                    format!("cannot move `{id}` to `{}`: {e:#}", r.to.rel().display()),
+                );
+                continue;
+            }
+        }
+        fsutil::failpoint("plan:moved");
+        out.changed = true;
+        let (name, status) = match &r.to {
+            Stage::PendingApproval(_) => ("pending_approval", Some("pending")),
+            Stage::Approved => ("approved_by_policy", Some("approved")),
+            _ => ("done", None),
+        };
+        out.count(name, 1);
+        let title = r.item.str("title").to_string();
+        out.activity.push(match &r.to {
+            Stage::PendingApproval(_) => format!("[[{id}]] waits for approval: {title}"),
+            Stage::Approved => format!("[[{id}]] approved by {}", r.item.str("approved_by")),
+            _ => format!("[[{id}]] filed in Done/: {title}"),
+        });
+        let kinds: Vec<Value> = r
+            .item
+            .actions()
+            .iter()
+            .map(|a| a.get("kind").cloned().unwrap_or(Value::Null))
+            .collect();
+        ctx.audit.append(AuditEvent {
+            target: Some(r.to.rel().display().to_string()),
+            parameters: serde_json::json!({"actions": kinds, "hash": r.item.actions_hash()}),
+            approval_status: status.map(str::to_string),
+            approved_by: Some(r.item.str("approved_by").to_string()).filter(|s| !s.is_empty()),
+            result: Some("ok".into()),
+            ..AuditEvent::new("planned", Some(&id))
+        })?;
+    }
+    fsutil::sync_fs(ctx.vault.root())?;
+    Ok(())
+}
+
+/// Where a planned item goes: Done when every action is a note (or there is none),
+/// Pending_Approval when any action needs a human, Approved otherwise.
+fn destination(item: &Item) -> Stage {
+    let actions = item.actions();
+    if actions
+        .iter()
+        .all(|a| a.get("kind").and_then(Value::as_str) == Some("note"))
+    {
+        return Stage::Done;
+    }
+    let needs = actions
+        .iter()
+        .any(|a| a.get("needs_approval").and_then(Value::as_bool) != Some(false));
+    if needs {
+        Stage::PendingApproval(item.domain().to_string())
+    } else {
+        Stage::Approved
+    }
+}
+
+/// Writes the plan's actions (with the policy's decisions) into the item; returns the
+/// plan file's text.
+fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
+    let origin = Origin {
+        source: item.str("source"),
+    };
+    let source = origin.source.to_string();
+    let origin = Origin { source: &source };
+    let mut actions: Vec<Map<String, Value>> = Vec::new();
+    let mut lines = Vec::new();
+    for (n, p) in plan.proposals.iter().enumerate() {
+        let mut a = p.action.clone();
+        // Whatever a planner said about approval is discarded: the policy decides.
+        a.shift_remove("needs_approval");
+        a.shift_remove("rule");
+        a.shift_remove("result");
+        let d = policy::decide(&ctx.settings.policy, &origin, &a);
+        a.insert("needs_approval".into(), d.needs_approval.into());
+        a.insert("rule".into(), d.rule.into());
+        let kind = a
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        lines.push(format!(
+            "### {}. `{kind}`: {}\n\n{}\n\nPolicy: {} (rule `{}`).\n\n```\n{}\n```\n",
+            n + 1,
+            p.why,
+            "",
+            if d.needs_approval {
+                "needs your approval"
+            } else {
+                "runs without approval"
+            },
+            d.rule,
+            preview(&a)
+        ));
+        actions.push(a);
+    }
+    item.set_actions(actions);
+    item.set("planned", ctx.clock.stamp());
+    item.set("planner", plan.planner.as_str());
+    if let Some(t) = plan.tokens {
+        item.set("llm_tokens", t);
+    }
+    let id = item.id().to_string();
+    let mut text = format!(
+        "---\nitem: {id}\nplanner: {}\ncreated: {}\n---\n# Plan for [[{id}]]\n\n## Objective\n{}\n\n## Steps\n",
+        plan.planner,
+        ctx.clock.stamp(),
+        plan.objective
+    );
+    for s in &plan.steps {
+        text.push_str(&format!("- [ ] {s}\n"));
+    }
+    if let Some(r) = &plan.fallback_reason {
+        text.push_str(&format!(
+            "\n## Fallback\nThe template planner wrote this plan because: {r}\n"
+        ));
+    }
+    if let Some(t) = plan.tokens {
+        text.push_str(&format!("\nTokens used: {t}\n"));
+    }
+    text.push_str("\n## Proposed actions\n\n");
+    text.push_str(&lines.join("\n"));
+    text
+}
+
+/// Sets status, approval and expiry fields for the stage the item goes to.
+fn set_routing_fields(ctx: &Ctx, item: &mut Item, to: &Stage) {
+    item.set("status", to.status());
+    match to {
+        Stage::PendingApproval(_) => {
+            let expires = parse_duration(&ctx.settings.policy.approval_expires)
+                .unwrap_or_else(|| chrono::Duration::hours(24));
+            item.set("requested", ctx.clock.stamp());
+            item.set("expires", ctx.clock.format(ctx.clock.now() + expires));
+            item.set("summary", summary(item));
+        }
+        Stage::Approved => {
+            let rule = item
+                .actions()
+                .iter()
+                .filter(|a| a.get("kind").and_then(Value::as_str) != Some("note"))
+                .find_map(|a| a.get("rule").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_else(|| "note".into());
+            item.set("approved_by", format!("policy:{rule}"));
+        }
+        Stage::Done => {
+            let mut actions = item.actions();
+            for a in &mut actions {
+                a.insert("result".into(), "ok".into());
+            }
+            item.set_actions(actions);
+        }
+        _ => {}
+    }
+}
+
+/// A plain-language summary of exactly what will happen.
+pub fn summary(item: &Item) -> String {
+    let parts: Vec<String> = item
+        .actions()
+        .iter()
+        .map(|a| {
+            let s = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let needs = if a.get("needs_approval").and_then(Value::as_bool) == Some(false) {
+                ""
+            } else {
+                " [needs approval]"
+            };
+            let what = match s("kind").as_str() {
+                "send_email" => {
+                    let to: Vec<String> = match a.get("to") {
+                        Some(Value::Array(v)) => v
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    if to.is_empty() {
+                        format!(
+                            "send an email \"{}\" (no recipient yet: add one under `to:`)",
+                            s("subject")
+                        )
+                    } else {
+                        format!("send an email \"{}\" to {}", s("subject"), to.join(", "))
+                    }
+                }
+                "payment" => format!(
+                    "record a payment of {} {} to {}",
+                    a.get("amount").map(|v| v.to_string()).unwrap_or_default(),
+                    s("currency"),
+                    s("payee")
+                ),
+                "odoo_invoice" => format!("create a draft invoice for {}", s("partner")),
+                "odoo_post_invoice" => format!("post invoice {}", s("invoice")),
+                "odoo_bill" => format!("record a vendor bill from {}", s("vendor")),
+                "social_post" => format!("publish a {} post", s("platform")),
+                "whatsapp_send" => format!("send a WhatsApp message to {}", s("to")),
+                "note" => "file a note".into(),
+                other => format!("`{other}` (not an action aie runs: it will be refused)"),
+            };
+            format!("{what}{needs}")
+        })
+        .collect();
+    format!("If approved, aie will {}.", parts.join("; then "))
+}
+
+/// Moves requests whose `expires` has passed to `Rejected/` with the reason.
+fn expire_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) -> Result<()> {
+    let now = ctx.clock.now();
+    let window = parse_duration(&ctx.settings.policy.approval_expires)
+        .unwrap_or_else(|| chrono::Duration::hours(24));
+    let mut moved = false;
+    for stage in ctx.vault.stages() {
+        let Stage::PendingApproval(_) = stage else {
+            continue;
+        };
+        for path in ctx.vault.list(&stage)? {
+            // Only files untouched for the whole window can have expired: skip reading the rest.
+            let fresh = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .map(|m| chrono::DateTime::<chrono::Utc>::from(m) + window > now)
+                .unwrap_or(false);
+            if fresh {
+                continue;
+            }
+            let Ok(mut item) = Item::read(&path) else {
+                continue;
+            };
+            let Some(expires) = parse_time(item.str("expires")) else {
+                continue;
+            };
+            if expires > now {
+                continue;
+            }
+            let id = item.id().to_string();
+            item.set("status", "rejected");
+            item.set(
+                "reason",
+                format!("approval request expired at {}", item.str("expires")),
+            );
+            fsutil::write_atomic(&path, item.render().as_bytes())?;
+            if ctx.vault.move_item(&path, &Stage::Rejected).is_ok() {
+                moved = true;
+                out.count("expired", 1);
+                out.changed = true;
+                out.activity.push(format!(
+                    "[[{id}]] expired without approval: moved to Rejected/"
+                ));
+                ledger.append(ApprovalRecord {
+                    ts: ctx.clock.stamp(),
+                    agent: ctx.agent.clone(),
+                    item: id.clone(),
+                    hash: item.actions_hash(),
+                    event: ApprovalEvent::Expired,
+                    by: None,
+                    note: None,
+                })?;
+                ctx.audit.append(AuditEvent {
+                    target: Some("Rejected".into()),
+                    approval_status: Some("expired".into()),
+                    result: Some("ok".into()),
+                    ..AuditEvent::new("expired", Some(&id))
+                })?;
+            }
+        }
+    }
+    if moved {
+        ledger.sync()?;
+        fsutil::sync_fs(ctx.vault.root())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! Which action needs a human, and why. Every decision names the rule that made it; the
+//! planner (template or LLM) never decides this. Defaults are the owner's rules from the
+//! Company Handbook: new contacts, bulk sends, new payees, large payments, posts that do not
+//! come from the owner's content calendar, posting invoices and WhatsApp all need approval.
+
+use crate::config::Policy;
+use crate::vault::item::ACTION_KINDS;
+use serde_json::{Map, Value};
+
+/// The policy's verdict on one action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub needs_approval: bool,
+    /// The rule id, written into the action as `rule`.
+    pub rule: &'static str,
+}
+
+const fn ask(rule: &'static str) -> Decision {
+    Decision {
+        needs_approval: true,
+        rule,
+    }
+}
+
+const fn allow(rule: &'static str) -> Decision {
+    Decision {
+        needs_approval: false,
+        rule,
+    }
+}
+
+/// What the policy knows of the item an action came from.
+#[derive(Debug, Clone, Default)]
+pub struct Origin<'a> {
+    /// The item's `source` (`inbox:...`, `gmail:...`, `calendar:...`).
+    pub source: &'a str,
+}
+
+/// Decides one action.
+pub fn decide(policy: &Policy, origin: &Origin, action: &Map<String, Value>) -> Decision {
+    let kind = action.get("kind").and_then(Value::as_str).unwrap_or("");
+    if !ACTION_KINDS.contains(&kind) {
+        return ask("unknown_kind");
+    }
+    match kind {
+        "note" => allow("note"),
+        "send_email" => decide_email(policy, action),
+        "payment" => decide_payment(policy, action),
+        "social_post" => {
+            let is_reply = action
+                .get("reply_to")
+                .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+            if is_reply {
+                ask("social_reply")
+            } else if origin.source.starts_with("calendar:") {
+                allow("content_calendar")
+            } else {
+                ask("social_not_from_calendar")
+            }
+        }
+        "odoo_invoice" => allow("draft_invoice"),
+        "odoo_post_invoice" => ask("post_invoice"),
+        "odoo_bill" => ask("vendor_bill"),
+        "whatsapp_send" => ask("whatsapp"),
+        _ => ask("unknown_kind"),
+    }
+}
+
+fn addresses(action: &Map<String, Value>, key: &str) -> Vec<String> {
+    match action.get(key) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        Some(Value::String(s)) if !s.trim().is_empty() => s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The bare address of `Name <a@b.c>` or `a@b.c`, lowercased.
+pub fn bare_address(s: &str) -> String {
+    let s = s.trim();
+    let inner = match (s.rfind('<'), s.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &s[a + 1..b],
+        _ => s,
+    };
+    inner.trim().to_ascii_lowercase()
+}
+
+/// Whether `addr` is a known contact: listed exactly, or its domain is listed as `@domain`.
+pub fn is_known_contact(policy: &Policy, addr: &str) -> bool {
+    let a = bare_address(addr);
+    let Some((_, domain)) = a.rsplit_once('@') else {
+        return false;
+    };
+    policy.known_contacts.iter().any(|k| {
+        let k = k.trim().to_ascii_lowercase();
+        match k.strip_prefix('@') {
+            Some(d) => d == domain,
+            None => bare_address(&k) == a,
+        }
+    })
+}
+
+fn decide_email(policy: &Policy, action: &Map<String, Value>) -> Decision {
+    let to = addresses(action, "to");
+    let all: Vec<String> = to
+        .iter()
+        .cloned()
+        .chain(addresses(action, "cc"))
+        .chain(addresses(action, "bcc"))
+        .collect();
+    if to.is_empty() {
+        return ask("missing_recipient");
+    }
+    if all.len() > policy.bulk_recipients {
+        return ask("bulk_send");
+    }
+    if all.iter().any(|a| !is_known_contact(policy, a)) {
+        return ask("new_contact");
+    }
+    allow("known_contact")
+}
+
+fn decide_payment(policy: &Policy, action: &Map<String, Value>) -> Decision {
+    let Some(amount) = action.get("amount").and_then(Value::as_f64) else {
+        return ask("invalid_amount");
+    };
+    if !(amount.is_finite() && amount > 0.0) {
+        return ask("invalid_amount");
+    }
+    let payee = action
+        .get("payee")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_lowercase();
+    let known = !payee.is_empty()
+        && policy
+            .known_payees
+            .iter()
+            .any(|p| p.trim().to_lowercase() == payee);
+    if !known {
+        return ask("new_payee");
+    }
+    if amount >= policy.payment_auto_below {
+        return ask("payment_over_limit");
+    }
+    let recurring = action.get("recurring").and_then(Value::as_bool) == Some(true);
+    if !recurring {
+        return ask("payment_not_recurring");
+    }
+    allow("recurring_known_payee_small")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn act(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            known_contacts: vec!["client@acme.com".into(), "@trusted.org".into()],
+            known_payees: vec!["Hosting Co".into()],
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn email_rules() {
+        let p = policy();
+        let o = Origin::default();
+        let d = |v| decide(&p, &o, &act(v)).rule;
+        assert_eq!(
+            d(json!({"kind":"send_email","to":["Client <CLIENT@acme.com>"]})),
+            "known_contact"
+        );
+        assert_eq!(
+            d(json!({"kind":"send_email","to":["x@trusted.org"]})),
+            "known_contact"
+        );
+        assert_eq!(
+            d(json!({"kind":"send_email","to":["x@evil.com"]})),
+            "new_contact"
+        );
+        assert_eq!(
+            d(json!({"kind":"send_email","to":["client@acme.com"],"bcc":["x@evil.com"]})),
+            "new_contact"
+        );
+        assert_eq!(d(json!({"kind":"send_email","to":[]})), "missing_recipient");
+        let many: Vec<String> = (0..6).map(|i| format!("u{i}@trusted.org")).collect();
+        assert_eq!(d(json!({"kind":"send_email","to": many})), "bulk_send");
+    }
+
+    #[test]
+    fn payment_rules() {
+        let p = policy();
+        let o = Origin::default();
+        let d = |v| decide(&p, &o, &act(v));
+        assert!(
+            !d(json!({"kind":"payment","payee":"hosting co","amount":49.0,"recurring":true}))
+                .needs_approval
+        );
+        assert_eq!(
+            d(json!({"kind":"payment","payee":"Hosting Co","amount":100,"recurring":true})).rule,
+            "payment_over_limit"
+        );
+        assert_eq!(
+            d(json!({"kind":"payment","payee":"New Vendor","amount":5,"recurring":true})).rule,
+            "new_payee"
+        );
+        assert_eq!(
+            d(json!({"kind":"payment","payee":"Hosting Co","amount":5})).rule,
+            "payment_not_recurring"
+        );
+        assert_eq!(
+            d(json!({"kind":"payment","payee":"Hosting Co","amount":"5"})).rule,
+            "invalid_amount"
+        );
+        assert_eq!(
+            d(json!({"kind":"payment","payee":"Hosting Co","amount":-5,"recurring":true})).rule,
+            "invalid_amount"
+        );
+    }
+
+    #[test]
+    fn social_and_other_rules() {
+        let p = policy();
+        let inbound = Origin {
+            source: "inbox:post.txt",
+        };
+        let cal = Origin {
+            source: "calendar:2026-11-23",
+        };
+        let post = act(json!({"kind":"social_post","platform":"x","text":"hi"}));
+        assert!(decide(&p, &inbound, &post).needs_approval);
+        assert!(!decide(&p, &cal, &post).needs_approval);
+        let reply = act(json!({"kind":"social_post","platform":"x","text":"hi","reply_to":"123"}));
+        assert_eq!(decide(&p, &cal, &reply).rule, "social_reply");
+        let o = Origin::default();
+        assert!(!decide(&p, &o, &act(json!({"kind":"odoo_invoice"}))).needs_approval);
+        assert!(decide(&p, &o, &act(json!({"kind":"odoo_post_invoice"}))).needs_approval);
+        assert!(decide(&p, &o, &act(json!({"kind":"whatsapp_send"}))).needs_approval);
+        assert_eq!(
+            decide(&p, &o, &act(json!({"kind":"wire_transfer"}))).rule,
+            "unknown_kind"
+        );
+        assert!(!decide(&p, &o, &act(json!({"kind":"note","text":"x"}))).needs_approval);
+    }
+}

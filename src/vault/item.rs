@@ -1,0 +1,336 @@
+//! One item: a Markdown file with YAML front matter. Rewriting an item keeps unknown keys in
+//! their order and the body byte for byte. Also the identities the promises rest on: an
+//! action's idempotency key and an item's actions hash.
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// The closed list of action kinds (SPEC.md). Anything else is refused.
+pub const ACTION_KINDS: &[&str] = &[
+    "send_email",
+    "odoo_invoice",
+    "odoo_post_invoice",
+    "odoo_bill",
+    "payment",
+    "social_post",
+    "whatsapp_send",
+    "note",
+];
+
+/// Keys of an action that are not part of its identity.
+const NON_IDENTITY_KEYS: &[&str] = &["result", "needs_approval", "rule"];
+
+/// A parsed item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub front: Map<String, Value>,
+    pub body: String,
+}
+
+impl Item {
+    /// A new item with the keys every item has, in the contract's order.
+    pub fn new(id: &str, kind: &str, domain: &str, source: &str, created: &str) -> Item {
+        let mut front = Map::new();
+        front.insert("id".into(), id.into());
+        front.insert("kind".into(), kind.into());
+        front.insert("domain".into(), domain.into());
+        front.insert("source".into(), source.into());
+        front.insert("created".into(), created.into());
+        front.insert("status".into(), "needs_action".into());
+        front.insert("priority".into(), "normal".into());
+        Item {
+            front,
+            body: String::new(),
+        }
+    }
+
+    /// Parses item text. Errors say what is wrong; the caller adds the file name.
+    pub fn parse(text: &str) -> Result<Item> {
+        let rest = text
+            .strip_prefix("---\n")
+            .or_else(|| text.strip_prefix("---\r\n"))
+            .context("no front matter: an item starts with a `---` line")?;
+        let (yaml, body) = split_front(rest).context("front matter has no closing `---` line")?;
+        let value: Value = if yaml.trim().is_empty() {
+            Value::Object(Map::new())
+        } else {
+            serde_saphyr::from_str(yaml)
+                .map_err(|e| anyhow::anyhow!("malformed front matter: {e}"))?
+        };
+        let Value::Object(front) = value else {
+            bail!("malformed front matter: not a mapping of keys to values");
+        };
+        let item = Item {
+            front,
+            body: body.to_string(),
+        };
+        if item.id().is_empty() {
+            bail!("front matter has no `id`");
+        }
+        Ok(item)
+    }
+
+    /// Reads and parses an item file. Errors name the file.
+    pub fn read(path: &Path) -> Result<Item> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("`{}` is not UTF-8 text", path.display()))?;
+        Item::parse(&text).with_context(|| format!("cannot parse `{}`", path.display()))
+    }
+
+    /// The file text: front matter, then the body exactly as it was.
+    pub fn render(&self) -> String {
+        let yaml =
+            serde_saphyr::to_string(&self.front).expect("invariant: front matter serializes");
+        let mut out = String::with_capacity(yaml.len() + self.body.len() + 10);
+        out.push_str("---\n");
+        out.push_str(&yaml);
+        if !yaml.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str("---\n");
+        out.push_str(&self.body);
+        out
+    }
+
+    /// A string field, or "".
+    pub fn str(&self, key: &str) -> &str {
+        self.front.get(key).and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn id(&self) -> &str {
+        self.str("id")
+    }
+
+    /// The domain, or `general` when missing or unknown.
+    pub fn domain(&self) -> &str {
+        let d = self.str("domain");
+        if super::DOMAINS.contains(&d) {
+            d
+        } else {
+            "general"
+        }
+    }
+
+    pub fn set(&mut self, key: &str, value: impl Into<Value>) {
+        self.front.insert(key.to_string(), value.into());
+    }
+
+    /// The actions list (empty when the item has not been planned).
+    pub fn actions(&self) -> Vec<Map<String, Value>> {
+        match self.front.get("actions") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_object().cloned().unwrap_or_default())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether the item has an `actions` key (it has been planned).
+    pub fn is_planned(&self) -> bool {
+        matches!(self.front.get("actions"), Some(Value::Array(_)))
+    }
+
+    pub fn set_actions(&mut self, actions: Vec<Map<String, Value>>) {
+        self.front.insert(
+            "actions".into(),
+            Value::Array(actions.into_iter().map(Value::Object).collect()),
+        );
+    }
+
+    /// The approval hash of the current actions.
+    pub fn actions_hash(&self) -> String {
+        actions_hash(self.id(), &self.actions())
+    }
+}
+
+/// Splits `rest` (the text after the opening `---` line) at the closing `---`/`...` line.
+fn split_front(rest: &str) -> Option<(&str, &str)> {
+    let mut pos = 0;
+    for line in rest.split_inclusive('\n') {
+        let t = line.trim_end_matches(['\n', '\r']);
+        if t == "---" || t == "..." {
+            return Some((&rest[..pos], &rest[pos + line.len()..]));
+        }
+        pos += line.len();
+    }
+    None
+}
+
+/// JSON with object keys sorted at every level and no spaces: the same value always gives
+/// the same bytes, whatever order its keys were written in.
+pub fn canonical_json(v: &Value) -> String {
+    fn sort(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                let mut out = Map::new();
+                for k in keys {
+                    out.insert(k.clone(), sort(&m[k]));
+                }
+                Value::Object(out)
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    serde_json::to_string(&sort(v)).expect("invariant: json serializes")
+}
+
+/// An action without the keys that are not its identity.
+pub fn action_identity(action: &Map<String, Value>) -> Value {
+    let mut m = action.clone();
+    for k in NON_IDENTITY_KEYS {
+        m.shift_remove(*k);
+    }
+    Value::Object(m)
+}
+
+/// The idempotency key of an action: item id plus the canonical JSON of the action.
+pub fn action_key(item_id: &str, action: &Map<String, Value>) -> String {
+    let mut h = Sha256::new();
+    h.update(item_id.as_bytes());
+    h.update(b"\n");
+    h.update(canonical_json(&action_identity(action)).as_bytes());
+    hex(&h.finalize()[..16])
+}
+
+/// The approval hash of an item's actions: independent of their order, of results, and of
+/// the policy's own annotations.
+pub fn actions_hash(item_id: &str, actions: &[Map<String, Value>]) -> String {
+    let mut keys: Vec<String> = actions.iter().map(|a| action_key(item_id, a)).collect();
+    keys.sort();
+    let mut h = Sha256::new();
+    h.update(item_id.as_bytes());
+    for k in keys {
+        h.update(b"\n");
+        h.update(k.as_bytes());
+    }
+    hex(&h.finalize()[..16])
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// A short, file-name-safe slug of `s` (ASCII letters and digits, dashes), at most `max` long.
+pub fn slug(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+        if out.len() >= max {
+            break;
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// A stable id: a readable slug of `label` plus a hash of `parts`.
+pub fn make_id(label: &str, parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    let digest = hex(&h.finalize()[..5]);
+    let s = slug(label, 40);
+    if s.is_empty() {
+        digest
+    } else {
+        format!("{s}-{digest}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn round_trip_keeps_unknown_keys_in_order_and_body_bytes() {
+        let text = "---\nid: a1\nzeta: 1\nkind: file\nalpha: [x, y]\n---\n\n# Title\r\nbody  \n\twith tabs";
+        let mut item = Item::parse(text).unwrap();
+        item.set("status", "done");
+        let out = item.render();
+        let again = Item::parse(&out).unwrap();
+        let keys: Vec<&String> = again.front.keys().collect();
+        assert_eq!(keys, ["id", "zeta", "kind", "alpha", "status"]);
+        assert_eq!(again.body, "\n# Title\r\nbody  \n\twith tabs");
+    }
+
+    #[test]
+    fn malformed_front_matter_is_an_error() {
+        assert!(Item::parse("no front matter").is_err());
+        assert!(Item::parse("---\nid: x\n").is_err());
+        assert!(Item::parse("---\nid: [unclosed\n---\n").is_err());
+        assert!(Item::parse("---\n- a list\n---\n").is_err());
+        assert!(Item::parse("---\nkind: file\n---\n").is_err());
+    }
+
+    #[test]
+    fn action_key_ignores_key_order_results_and_policy_fields() {
+        let a = json!({"kind": "send_email", "to": ["a@b.c"], "subject": "s"});
+        let b = json!({"subject": "s", "kind": "send_email", "to": ["a@b.c"],
+                       "needs_approval": true, "rule": "new_contact", "result": "ok"});
+        let (a, b) = (
+            a.as_object().unwrap().clone(),
+            b.as_object().unwrap().clone(),
+        );
+        assert_eq!(action_key("i", &a), action_key("i", &b));
+        assert_ne!(action_key("i", &a), action_key("j", &a));
+        let c = json!({"kind": "send_email", "to": ["a@b.c"], "subject": "t"});
+        let c = c.as_object().unwrap().clone();
+        assert_ne!(action_key("i", &a), action_key("i", &c));
+        // Reordering the actions does not change the approval hash; editing one does.
+        assert_eq!(
+            actions_hash("i", &[a.clone(), c.clone()]),
+            actions_hash("i", &[c.clone(), b])
+        );
+        assert_ne!(actions_hash("i", &[a.clone()]), actions_hash("i", &[c]));
+    }
+
+    #[test]
+    fn ids_are_stable_and_safe() {
+        let a = make_id(
+            "Invoice request (ACME).txt",
+            &[b"Invoice request (ACME).txt", b"body"],
+        );
+        assert_eq!(
+            a,
+            make_id(
+                "Invoice request (ACME).txt",
+                &[b"Invoice request (ACME).txt", b"body"]
+            )
+        );
+        assert!(a.starts_with("invoice-request-acme-txt-"), "{a}");
+        assert_ne!(
+            a,
+            make_id(
+                "Invoice request (ACME).txt",
+                &[b"Invoice request (ACME).txt", b"other"]
+            )
+        );
+        assert!(
+            make_id("..", &[b".."])
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        );
+        assert!(make_id("日本語", &[b"x"]).len() == 10);
+    }
+}

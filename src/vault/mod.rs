@@ -1,0 +1,301 @@
+//! The vault: stage folders, where an item is, and how it moves. No network, no printing.
+//! An item lives in exactly one stage folder; a move between them is a rename that never
+//! overwrites, so a crash leaves it in the old folder or the new one, never both.
+
+pub mod approvals;
+pub mod item;
+
+use crate::exit::AieError;
+use crate::fsutil;
+use anyhow::{Context, Result};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub use item::Item;
+
+/// The domains of SPEC.md.
+pub const DOMAINS: &[&str] = &["email", "social", "accounting", "general"];
+
+/// Where an item is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Stage {
+    NeedsAction(String),
+    InProgress(String),
+    PendingApproval(String),
+    Approved,
+    Rejected,
+    Done,
+}
+
+impl Stage {
+    /// The `status:` value written into items in this stage.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Stage::NeedsAction(_) => "needs_action",
+            Stage::InProgress(_) => "in_progress",
+            Stage::PendingApproval(_) => "pending_approval",
+            Stage::Approved => "approved",
+            Stage::Rejected => "rejected",
+            Stage::Done => "done",
+        }
+    }
+
+    /// The folder, relative to the vault root.
+    pub fn rel(&self) -> PathBuf {
+        match self {
+            Stage::NeedsAction(d) => Path::new("Needs_Action").join(d),
+            Stage::InProgress(a) => Path::new("In_Progress").join(a),
+            Stage::PendingApproval(d) => Path::new("Pending_Approval").join(d),
+            Stage::Approved => PathBuf::from("Approved"),
+            Stage::Rejected => PathBuf::from("Rejected"),
+            Stage::Done => PathBuf::from("Done"),
+        }
+    }
+}
+
+/// Folders every vault has (besides the per-domain and per-agent ones).
+pub const TOP_FOLDERS: &[&str] = &[
+    "Inbox",
+    "Needs_Action",
+    "In_Progress",
+    "Plans",
+    "Pending_Approval",
+    "Approved",
+    "Rejected",
+    "Done",
+    "Briefings",
+    "Logs",
+    "Updates",
+    "Attachments",
+];
+
+/// The name of the settings file at the vault root.
+pub const SETTINGS_FILE: &str = "aie.yaml";
+
+/// An open vault.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    root: PathBuf,
+}
+
+impl Vault {
+    /// A vault at `root` without checking it (for `init` and `demo`).
+    pub fn at(root: &Path) -> Vault {
+        Vault {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// Opens an existing vault: refuses a folder without `aie.yaml` (exit 78) and recreates
+    /// missing stage folders (git does not keep empty ones) for `agent`.
+    pub fn open(root: &Path, agent: &str) -> Result<Vault> {
+        let settings = root.join(SETTINGS_FILE);
+        if !settings.is_file() {
+            return Err(AieError::Config(format!(
+                "`{}` is not an aie vault (no {SETTINGS_FILE}): run `aie init {}` first, or pass --vault",
+                root.display(),
+                root.display()
+            ))
+            .into());
+        }
+        let v = Vault::at(root);
+        v.ensure_layout(agent)?;
+        Ok(v)
+    }
+
+    /// Creates every missing stage folder. Errors name the folder (exit 78).
+    pub fn ensure_layout(&self, agent: &str) -> Result<()> {
+        for dir in self.layout_dirs(agent) {
+            if !dir.is_dir() {
+                fs::create_dir_all(&dir).map_err(|e| {
+                    AieError::Config(format!("cannot create `{}`: {e}", dir.display()))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every folder of the layout for this agent.
+    pub fn layout_dirs(&self, agent: &str) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = TOP_FOLDERS.iter().map(|f| self.root.join(f)).collect();
+        for d in DOMAINS {
+            dirs.push(self.stage_dir(&Stage::NeedsAction(d.to_string())));
+            dirs.push(self.stage_dir(&Stage::PendingApproval(d.to_string())));
+            dirs.push(self.root.join("Plans").join(d));
+        }
+        dirs.push(self.stage_dir(&Stage::InProgress(agent.to_string())));
+        dirs.push(self.aie_dir());
+        dirs
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// This agent's private folder (`.aie/`): state, locks, journal. Never synced.
+    pub fn aie_dir(&self) -> PathBuf {
+        self.root.join(".aie")
+    }
+
+    pub fn inbox(&self) -> PathBuf {
+        self.root.join("Inbox")
+    }
+
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("Logs")
+    }
+
+    pub fn attachments(&self, id: &str) -> PathBuf {
+        self.root.join("Attachments").join(id)
+    }
+
+    pub fn plan_path(&self, domain: &str, id: &str) -> PathBuf {
+        self.root
+            .join("Plans")
+            .join(domain)
+            .join(format!("{id}.plan.md"))
+    }
+
+    pub fn settings_path(&self) -> PathBuf {
+        self.root.join(SETTINGS_FILE)
+    }
+
+    pub fn stage_dir(&self, stage: &Stage) -> PathBuf {
+        self.root.join(stage.rel())
+    }
+
+    /// The path of item `id` in `stage`.
+    pub fn item_path(&self, stage: &Stage, id: &str) -> PathBuf {
+        self.stage_dir(stage).join(format!("{id}.md"))
+    }
+
+    /// The stage folders that exist now, each with its stage (subfolders of Needs_Action,
+    /// In_Progress and Pending_Approval are read from disk, so hand-made ones count too).
+    pub fn stages(&self) -> Vec<Stage> {
+        let mut out = Vec::new();
+        for (top, make) in [
+            ("Needs_Action", Stage::NeedsAction as fn(String) -> Stage),
+            ("In_Progress", Stage::InProgress),
+            ("Pending_Approval", Stage::PendingApproval),
+        ] {
+            let mut subs = subdirs(&self.root.join(top));
+            subs.sort();
+            out.extend(subs.into_iter().map(make));
+        }
+        out.extend([Stage::Approved, Stage::Rejected, Stage::Done]);
+        out
+    }
+
+    /// Where item `id` is now, looking at every stage folder (a few `stat`s; never a scan).
+    pub fn locate(&self, id: &str) -> Option<(Stage, PathBuf)> {
+        self.stages().into_iter().find_map(|s| {
+            let p = self.item_path(&s, id);
+            p.exists().then_some((s, p))
+        })
+    }
+
+    /// The item files of one stage folder, sorted by name (temp and editor files skipped).
+    pub fn list(&self, stage: &Stage) -> Result<Vec<PathBuf>> {
+        list_items(&self.stage_dir(stage))
+    }
+
+    /// Moves an item file into `to` under its own name, never overwriting.
+    /// Errors name both places; the item stays where it was.
+    pub fn move_item(&self, from: &Path, to: &Stage) -> Result<PathBuf> {
+        let dir = self.stage_dir(to);
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+        let name = from
+            .file_name()
+            .expect("invariant: item paths have a file name");
+        let target = dir.join(name);
+        fsutil::move_noreplace(from, &target)
+            .with_context(|| format!("cannot move `{}`", self.rel(from)))?;
+        Ok(target)
+    }
+
+    /// A path relative to the vault root, for messages.
+    pub fn rel(&self, p: &Path) -> String {
+        p.strip_prefix(&self.root)
+            .unwrap_or(p)
+            .display()
+            .to_string()
+    }
+
+    /// Removes temp files of dead aie processes from every stage folder.
+    pub fn clean_temps(&self) -> usize {
+        let mut dirs: Vec<PathBuf> = self.stages().iter().map(|s| self.stage_dir(s)).collect();
+        dirs.push(self.root.clone());
+        dirs.push(self.aie_dir());
+        for d in DOMAINS {
+            dirs.push(self.root.join("Plans").join(d));
+        }
+        dirs.iter().map(|d| fsutil::clean_stale_temps(d)).sum()
+    }
+}
+
+fn subdirs(dir: &Path) -> Vec<String> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| !fsutil::is_ignored_name(n))
+        .collect()
+}
+
+/// The `*.md` items of a folder, sorted by name; ignored names and sub-folders skipped.
+pub fn list_items(dir: &Path) -> Result<Vec<PathBuf>> {
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", dir.display())),
+    };
+    let mut out: Vec<PathBuf> = rd
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.ends_with(".md")
+                && !fsutil::is_ignored_name(&name)
+                && e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink())
+        })
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Counts the item files of a folder without reading them.
+pub fn count_items(dir: &Path) -> usize {
+    let Ok(rd) = fs::read_dir(dir) else { return 0 };
+    rd.flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.ends_with(".md") && !fsutil::is_ignored_name(&name)
+        })
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_refuses_a_folder_without_settings_and_recreates_stages() {
+        let d = tempfile::tempdir().unwrap();
+        let err = Vault::open(d.path(), "local").unwrap_err();
+        assert_eq!(crate::exit::exit_for(&err), crate::exit::Exit::Config);
+        fs::write(d.path().join(SETTINGS_FILE), "").unwrap();
+        let v = Vault::open(d.path(), "local").unwrap();
+        assert!(
+            v.stage_dir(&Stage::PendingApproval("social".into()))
+                .is_dir()
+        );
+        assert!(v.stage_dir(&Stage::InProgress("local".into())).is_dir());
+        fs::write(v.item_path(&Stage::Done, "abc"), "x").unwrap();
+        assert_eq!(v.locate("abc").unwrap().0, Stage::Done);
+        assert!(v.locate("nope").is_none());
+    }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Prepare the Python side of aie's integration tests: a venv holding pinned
+# aiosmtpd (the SMTP server in tests/support/smtp_server.py) and cryptography
+# (tests/support/make_cert.py).
+#
+#   tests/setup.sh        -> last line on stdout: AIE_TEST_PYTHON=<venv python>
+#
+# The venv lives at ${AIE_TEST_VENV:-<repo>/target/test-venv}.  Idempotent and
+# non-interactive (fine with CI=true and no stdin): when the venv already has
+# the pinned versions nothing is installed.  Any failure exits non-zero.
+# Progress notes go to stderr so stdout carries only the AIE_TEST_PYTHON line.
+set -euo pipefail
+
+# Pinned versions (PyPI).  Bump both here; the check below notices the change.
+AIOSMTPD_VERSION=1.4.6
+CRYPTOGRAPHY_VERSION=50.0.2
+
+die() { echo "tests/setup.sh: error: $*" >&2; exit 1; }
+note() { echo "tests/setup.sh: $*" >&2; }
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(git -C "$script_dir" rev-parse --show-toplevel 2>/dev/null) \
+    || repo=$(cd "$script_dir/.." && pwd)
+venv=${AIE_TEST_VENV:-$repo/target/test-venv}
+host_python=${PYTHON:-python3}
+py=$venv/bin/python
+
+command -v "$host_python" >/dev/null 2>&1 \
+    || die "'$host_python' not found (need Python >= 3.9; set PYTHON=... to choose one)"
+
+# Serialise concurrent runs (e.g. parallel test binaries) when flock exists.
+mkdir -p "$(dirname "$venv")"
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$venv.lock"
+    flock 9
+fi
+
+# True when the venv's python imports both packages at the pinned versions.
+have_pins() {
+    [ -x "$py" ] || return 1
+    "$py" - "$AIOSMTPD_VERSION" "$CRYPTOGRAPHY_VERSION" >/dev/null 2>&1 <<'EOF'
+import sys
+from importlib.metadata import version
+import aiosmtpd.smtp, cryptography.x509  # noqa: F401  (really importable?)
+sys.exit(0 if [version("aiosmtpd"), version("cryptography")] == sys.argv[1:] else 1)
+EOF
+}
+
+if ! have_pins; then
+    # A venv whose python is missing or broken (moved dir, removed host
+    # python) is rebuilt from scratch; a healthy one is reused.
+    if [ ! -x "$py" ] || ! "$py" -c 'import pip' >/dev/null 2>&1; then
+        note "creating venv at $venv"
+        "$host_python" -m venv --clear "$venv" </dev/null \
+            || die "'$host_python -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)"
+    fi
+    note "installing aiosmtpd==$AIOSMTPD_VERSION cryptography==$CRYPTOGRAPHY_VERSION"
+    PIP_NO_INPUT=1 "$py" -m pip install --quiet --disable-pip-version-check \
+        --no-input "aiosmtpd==$AIOSMTPD_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION" \
+        </dev/null >&2 \
+        || die "pip install failed"
+    have_pins || die "packages installed but the import check still fails in $venv"
+fi
+
+echo "AIE_TEST_PYTHON=$py"

@@ -40,6 +40,10 @@ pub enum Command {
     Init(commands::init::InitArgs),
     /// Run the whole chain in dry-run on a sample vault: no config, network or credentials.
     Demo(commands::demo::DemoArgs),
+    /// New Gmail messages become items in Needs_Action/email/.
+    PollGmail(commands::poll_gmail::PollGmailArgs),
+    /// Obtain a service's credentials once (`aie auth gmail`).
+    Auth(commands::auth_gmail::AuthArgs),
     /// Turn files dropped in Inbox/ into items in Needs_Action/<domain>/.
     ProcessInbox(commands::process_inbox::ProcessInboxArgs),
     /// Claim unplanned items, write their plans, and route each by policy.
@@ -60,6 +64,8 @@ impl Command {
             Command::Plan(_) => "plan",
             Command::ExecuteApproved(_) => "execute-approved",
             Command::Status(_) => "status",
+            Command::PollGmail(_) => "poll-gmail",
+            Command::Auth(_) => "auth",
         }
     }
 }

@@ -190,6 +190,8 @@ pub struct SmtpSettings {
     /// Extra CA certificate (PEM) to trust, for self-hosted servers.
     pub ca_file: Option<String>,
     pub timeout_seconds: u64,
+    /// Log in with `AIE_SMTP_USERNAME` / `AIE_SMTP_PASSWORD` (default true).
+    pub auth: bool,
 }
 
 impl Default for SmtpSettings {
@@ -201,6 +203,7 @@ impl Default for SmtpSettings {
             from: None,
             ca_file: None,
             timeout_seconds: 30,
+            auth: true,
         }
     }
 }
@@ -215,6 +218,9 @@ pub struct GmailSettings {
     pub mark: String,
     pub max_per_run: u32,
     pub max_attachment_bytes: u64,
+    /// Google's consent page, for `aie auth gmail`.
+    pub auth_url: String,
+    pub timeout_seconds: u64,
 }
 
 impl Default for GmailSettings {
@@ -226,6 +232,8 @@ impl Default for GmailSettings {
             mark: "both".into(),
             max_per_run: 100,
             max_attachment_bytes: 25 * 1024 * 1024,
+            auth_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
+            timeout_seconds: 60,
         }
     }
 }

@@ -55,6 +55,7 @@ impl<'a> Executors<'a> {
     pub fn new(settings: &'a Settings, secrets: &'a Secrets, vault_root: &std::path::Path) -> Self {
         let mut factories: HashMap<&'static str, ExecutorFactory> = HashMap::new();
         factories.insert("note", |_, _, _| Ok(Some(Box::new(NoteExecutor))));
+        factories.insert("send_email", crate::connectors::smtp::factory);
         Executors {
             settings,
             secrets,

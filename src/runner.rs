@@ -25,6 +25,12 @@ pub fn run(cli: Cli, env: &Env) -> Result<Exit> {
             print_outcome(&out, cli.global.json);
             Ok(out.exit.unwrap_or(Exit::Ok))
         }
+        Command::Auth(args) => {
+            let ctx = Ctx::open(env, &root, "auth", cli.global.json, None)?;
+            let out = commands::auth_gmail::run(&ctx, &args)?;
+            print_outcome(&out, cli.global.json);
+            Ok(out.exit.unwrap_or(Exit::Ok))
+        }
         cmd => run_job(env, &cli.global, cmd),
     }
 }
@@ -98,8 +104,9 @@ fn dispatch(ctx: &Ctx, cmd: Command) -> Result<Outcome> {
         Command::ProcessInbox(a) => commands::process_inbox::run(ctx, &a),
         Command::Plan(a) => commands::plan::run(ctx, &a),
         Command::ExecuteApproved(a) => commands::execute_approved::run(ctx, &a),
-        Command::Init(_) | Command::Demo(_) | Command::Status(_) => {
-            unreachable!("invariant: run() handles init, demo and status")
+        Command::PollGmail(a) => commands::poll_gmail::run(ctx, &a),
+        Command::Init(_) | Command::Demo(_) | Command::Status(_) | Command::Auth(_) => {
+            unreachable!("invariant: run() handles init, demo, status and auth")
         }
     }
 }

@@ -1,10 +1,12 @@
 //! One file per subcommand: an args struct and one entry function. Commands are thin: they
 //! call into the domain modules and return an [`Outcome`]; the runner prints it.
 
+pub mod auth_gmail;
 pub mod demo;
 pub mod execute_approved;
 pub mod init;
 pub mod plan;
+pub mod poll_gmail;
 pub mod process_inbox;
 pub mod status;
 

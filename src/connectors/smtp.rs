@@ -1,0 +1,540 @@
+//! The `send_email` executor over SMTP (lettre, rustls). One connection per pass, opened on
+//! the first send and reused for every message. The SMTP dialogue is driven step by step
+//! (MAIL, RCPT, DATA, content) so the outcome is exact: a refusal or a broken connection
+//! before the content went out is safe to retry next pass; a broken connection after the
+//! content went out is an unknown outcome, never retried blindly; a 5xx reply is a failure
+//! the owner must see. The Message-ID is derived from the action's idempotency key, and a
+//! reply threads through In-Reply-To and References.
+
+use crate::config::{Settings, SmtpSettings};
+use crate::executor::{ActionExecutor, ActionOutcome};
+use crate::exit::AieError;
+use crate::secrets::Secrets;
+use crate::vault::Item;
+use anyhow::{Context, Result};
+use lettre::message::header::{ContentType, MessageId};
+use lettre::message::{Attachment, Mailbox, Message, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How the connection is secured (`smtp.security`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Security {
+    StartTls,
+    Tls,
+    None,
+}
+
+/// The `send_email` executor: holds the settings and, once something is sent, the connection.
+pub struct SmtpMailer {
+    host: String,
+    port: u16,
+    security: Security,
+    tls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    from: Mailbox,
+    timeout: Duration,
+    vault_root: PathBuf,
+    conn: Option<SmtpConnection>,
+    /// Why connecting failed in this pass: later messages wait for the next pass at once.
+    broken: Option<String>,
+}
+
+/// Builds the `send_email` executor: `Ok(None)` when `aie.yaml` has no `smtp:` section; a
+/// config error (exit 78) when the section is unusable or the login secrets are missing.
+pub fn factory(
+    settings: &Settings,
+    secrets: &Secrets,
+    vault_root: &Path,
+) -> Result<Option<Box<dyn ActionExecutor>>> {
+    let Some(smtp) = &settings.smtp else {
+        return Ok(None);
+    };
+    let from_text = smtp
+        .from
+        .clone()
+        .or_else(|| settings.owner.email.clone())
+        .ok_or_else(|| {
+            AieError::Config("smtp.from is not set in aie.yaml (the sender address)".into())
+        })?;
+    let from: Mailbox = from_text
+        .parse()
+        .map_err(|e| AieError::Config(format!("smtp.from `{from_text}` is not an address: {e}")))?;
+    let credentials = if smtp.auth {
+        let v = secrets.require("smtp", &["AIE_SMTP_USERNAME", "AIE_SMTP_PASSWORD"])?;
+        Some(Credentials::new(v[0].clone(), v[1].clone()))
+    } else {
+        None
+    };
+    let mailer = SmtpMailer::new(smtp, from, credentials, vault_root)?;
+    Ok(Some(Box::new(mailer)))
+}
+
+impl SmtpMailer {
+    fn new(
+        smtp: &SmtpSettings,
+        from: Mailbox,
+        credentials: Option<Credentials>,
+        vault_root: &Path,
+    ) -> Result<SmtpMailer> {
+        let security = match smtp.security.as_str() {
+            "starttls" => Security::StartTls,
+            "tls" => Security::Tls,
+            "none" => Security::None,
+            other => {
+                return Err(AieError::Config(format!(
+                    "smtp.security `{other}` must be `starttls`, `tls` or `none`"
+                ))
+                .into());
+            }
+        };
+        let port = smtp.port.unwrap_or(match security {
+            Security::Tls => 465,
+            _ => 587,
+        });
+        let tls = match security {
+            Security::None => None,
+            _ => {
+                let mut b = TlsParameters::builder(smtp.host.clone());
+                if let Some(ca) = &smtp.ca_file {
+                    let path = vault_root.join(ca);
+                    let pem = std::fs::read(&path).map_err(|e| {
+                        AieError::Config(format!(
+                            "cannot read smtp.ca_file `{}`: {e}",
+                            path.display()
+                        ))
+                    })?;
+                    let cert = Certificate::from_pem(&pem).map_err(|e| {
+                        AieError::Config(format!("smtp.ca_file `{}`: {e}", path.display()))
+                    })?;
+                    b = b.add_root_certificate(cert);
+                }
+                Some(b.build_rustls().map_err(|e| {
+                    AieError::Config(format!("cannot set up TLS for `{}`: {e}", smtp.host))
+                })?)
+            }
+        };
+        Ok(SmtpMailer {
+            host: smtp.host.clone(),
+            port,
+            security,
+            tls,
+            credentials,
+            from,
+            timeout: Duration::from_secs(smtp.timeout_seconds.max(1)),
+            vault_root: vault_root.to_path_buf(),
+            conn: None,
+            broken: None,
+        })
+    }
+
+    /// Opens, secures and logs in the connection of this pass.
+    fn connect(&mut self) -> std::result::Result<SmtpConnection, String> {
+        let hello = ClientId::default();
+        let implicit = match self.security {
+            Security::Tls => self.tls.as_ref(),
+            _ => None,
+        };
+        let started = std::time::Instant::now();
+        let mut conn = SmtpConnection::connect(
+            (self.host.as_str(), self.port),
+            Some(self.timeout),
+            &hello,
+            implicit,
+            None,
+        )
+        .map_err(|e| format!("cannot connect to {}:{}: {e}", self.host, self.port))?;
+        if self.security == Security::StartTls {
+            let tls = self
+                .tls
+                .as_ref()
+                .expect("invariant: starttls has parameters");
+            if !conn.can_starttls() {
+                conn.abort();
+                return Err(format!(
+                    "{}:{} does not offer STARTTLS (smtp.security is starttls)",
+                    self.host, self.port
+                ));
+            }
+            conn.starttls(tls, &hello)
+                .map_err(|e| format!("STARTTLS with {}:{} failed: {e}", self.host, self.port))?;
+        }
+        if let Some(creds) = &self.credentials {
+            if let Err(e) = conn.auth(&[Mechanism::Plain, Mechanism::Login], creds) {
+                conn.abort();
+                return Err(if e.status().is_some_and(|c| c.to_string() == "535") {
+                    format!(
+                        "wrong SMTP password: {}:{} refused the login of AIE_SMTP_USERNAME ({e}); fix AIE_SMTP_USERNAME / AIE_SMTP_PASSWORD",
+                        self.host, self.port
+                    )
+                } else {
+                    format!("SMTP login at {}:{} failed: {e}", self.host, self.port)
+                });
+            }
+        }
+        log::debug!(
+            "smtp connect {}:{} ({:?}) {} ms",
+            self.host,
+            self.port,
+            self.security,
+            started.elapsed().as_millis()
+        );
+        Ok(conn)
+    }
+
+    /// Sends one built message over the pass's connection, step by step.
+    fn send(
+        &mut self,
+        envelope: &lettre::address::Envelope,
+        bytes: &[u8],
+        id: &str,
+    ) -> ActionOutcome {
+        if let Some(why) = &self.broken {
+            return ActionOutcome::Retry(why.clone());
+        }
+        if self.conn.as_ref().is_some_and(|c| c.has_broken()) {
+            self.conn = None;
+        }
+        let mut conn = match self.conn.take() {
+            Some(c) => c,
+            None => match self.connect() {
+                Ok(c) => c,
+                Err(why) => {
+                    self.broken = Some(why.clone());
+                    return ActionOutcome::Retry(why);
+                }
+            },
+        };
+        let outcome = transaction(&mut conn, envelope, bytes, id);
+        if !conn.has_broken() {
+            self.conn = Some(conn);
+        }
+        outcome
+    }
+}
+
+impl Drop for SmtpMailer {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = c.quit();
+        }
+    }
+}
+
+/// One SMTP transaction. Before the content is written, any failure is a refusal (Retry
+/// for 4xx and broken connections, Failed for 5xx); after, only a reply decides, and no
+/// reply at all is Unknown.
+fn transaction(
+    conn: &mut SmtpConnection,
+    envelope: &lettre::address::Envelope,
+    bytes: &[u8],
+    id: &str,
+) -> ActionOutcome {
+    let refused = |conn: &mut SmtpConnection, step: &str, e: lettre::transport::smtp::Error| {
+        let text = format!("the server refused {step}: {e}");
+        if e.is_permanent() || e.is_transient() {
+            // A negative reply: the connection is fine, clear the transaction.
+            if conn.command(Rset).is_err() {
+                conn.abort();
+            }
+        } else {
+            conn.abort();
+        }
+        if e.is_permanent() {
+            ActionOutcome::Failed(text)
+        } else {
+            ActionOutcome::Retry(text)
+        }
+    };
+    let mut params = Vec::new();
+    if !bytes.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
+        params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    if let Err(e) = conn.command(Mail::new(envelope.from().cloned(), params)) {
+        return refused(conn, "MAIL FROM", e);
+    }
+    for rcpt in envelope.to() {
+        if let Err(e) = conn.command(Rcpt::new(rcpt.clone(), vec![])) {
+            return refused(conn, &format!("RCPT TO <{rcpt}>"), e);
+        }
+    }
+    if let Err(e) = conn.command(Data) {
+        return refused(conn, "DATA", e);
+    }
+    crate::fsutil::failpoint("smtp:before-content");
+    match conn.message(bytes) {
+        Ok(resp) => ActionOutcome::Ok(format!(
+            "sent as {id}: {} {}",
+            resp.code(),
+            resp.message().collect::<Vec<_>>().join(" ")
+        )),
+        Err(e) if e.is_permanent() => {
+            ActionOutcome::Failed(format!("the server rejected the message: {e}"))
+        }
+        Err(e) if e.is_transient() => {
+            // A 4xx reply to the content: the server says it did not take the message.
+            if conn.command(Rset).is_err() {
+                conn.abort();
+            }
+            ActionOutcome::Retry(format!("the server deferred the message: {e}"))
+        }
+        Err(e) => {
+            conn.abort();
+            ActionOutcome::Unknown(format!(
+                "the connection broke after the message was sent, before the server confirmed it ({e})"
+            ))
+        }
+    }
+}
+
+impl ActionExecutor for SmtpMailer {
+    fn execute(&mut self, item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
+        let domain = self.from.email.domain().to_string();
+        let mid = message_id(key, &domain);
+        let built = match build_message(&self.from, item, action, &mid, &self.vault_root) {
+            Ok(m) => m,
+            Err(e) => return ActionOutcome::Failed(format!("{e:#}")),
+        };
+        let envelope = built.envelope().clone();
+        let bytes = built.formatted();
+        self.send(&envelope, &bytes, &mid)
+    }
+}
+
+/// The Message-ID of an action: stable across retries, so a resend is recognisable.
+pub fn message_id(key: &str, domain: &str) -> String {
+    let domain = if domain.is_empty() {
+        "aie.local"
+    } else {
+        domain
+    };
+    format!("<aie.{key}@{domain}>")
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::trim).map(str::to_string))
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn mailboxes(action: &Map<String, Value>, key: &str) -> Result<Vec<Mailbox>> {
+    strings(action.get(key))
+        .iter()
+        .map(|a| {
+            a.parse::<Mailbox>()
+                .with_context(|| format!("`{key}` address `{a}` is not valid"))
+        })
+        .collect()
+}
+
+/// Message ids in `<...>` form from a header-ish value (a string or a list).
+fn msg_ids(v: Option<&Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in strings(v) {
+        for part in s.split_whitespace() {
+            let p = part.trim_matches(',');
+            if p.is_empty() {
+                continue;
+            }
+            let id = if p.starts_with('<') {
+                p.to_string()
+            } else {
+                format!("<{p}>")
+            };
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+    }
+    out
+}
+
+/// Builds the message an action sends: headers, threading, body, attachments from the
+/// item's `Attachments/` folder. Errors name what is wrong (a bad address, a missing file).
+pub fn build_message(
+    from: &Mailbox,
+    item: &Item,
+    action: &Map<String, Value>,
+    message_id: &str,
+    vault_root: &Path,
+) -> Result<Message> {
+    let to = mailboxes(action, "to")?;
+    let cc = mailboxes(action, "cc")?;
+    let bcc = mailboxes(action, "bcc")?;
+    if to.is_empty() && cc.is_empty() && bcc.is_empty() {
+        anyhow::bail!("the email has no recipient (`to` is empty)");
+    }
+    let subject = action.get("subject").and_then(Value::as_str).unwrap_or("");
+    let body = action.get("body").and_then(Value::as_str).unwrap_or("");
+    let mut b = Message::builder()
+        .from(from.clone())
+        .subject(subject)
+        .header(MessageId::from(message_id.to_string()));
+    for m in to {
+        b = b.to(m);
+    }
+    for m in cc {
+        b = b.cc(m);
+    }
+    for m in bcc {
+        b = b.bcc(m);
+    }
+    let irt = msg_ids(action.get("in_reply_to"));
+    if let Some(parent) = irt.first() {
+        // References: the item's chain, then the message replied to.
+        let mut refs = msg_ids(item.front.get("references"));
+        if refs.is_empty() {
+            refs = msg_ids(item.front.get("message_id"))
+                .into_iter()
+                .filter(|m| m != parent)
+                .collect();
+        }
+        if !refs.contains(parent) {
+            refs.push(parent.clone());
+        }
+        b = b.in_reply_to(parent.clone()).references(refs.join(" "));
+    }
+    let names = strings(action.get("attachments"));
+    let text = SinglePart::plain(body.to_string());
+    if names.is_empty() {
+        return b.singlepart(text).context("cannot build the email");
+    }
+    let dir = vault_root.join("Attachments").join(item.id());
+    let mut mp = MultiPart::mixed().singlepart(text);
+    for name in names {
+        let file = safe_component(&name);
+        let path = dir.join(&file);
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!("attachment `{name}` is not in `Attachments/{}/`", item.id())
+        })?;
+        let ct = ContentType::parse(content_type_of(&file)).unwrap_or(ContentType::TEXT_PLAIN);
+        mp = mp.singlepart(Attachment::new(file).body(bytes, ct));
+    }
+    b.multipart(mp).context("cannot build the email")
+}
+
+/// The final component of a name, without separators, leading dots or control characters.
+pub fn safe_component(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .trim_start_matches('.')
+        .to_string();
+    let cleaned: String = cleaned.chars().take(120).collect();
+    if cleaned.is_empty() {
+        "attachment".into()
+    } else {
+        cleaned
+    }
+}
+
+/// A content type by extension, for attachments.
+pub fn content_type_of(name: &str) -> &'static str {
+    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "html" | "htm" => "text/html; charset=utf-8",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn item() -> Item {
+        let mut i = Item::new("gmail-abc", "email", "email", "gmail:abc", "t");
+        i.set("message_id", "<orig@x.com>");
+        i.set(
+            "references",
+            vec!["<first@x.com>".to_string(), "<orig@x.com>".to_string()],
+        );
+        i
+    }
+
+    #[test]
+    fn reply_threads_and_bcc_stays_off_the_headers() {
+        let a = json!({"kind":"send_email","to":["Bob <bob@x.com>"],"bcc":["audit@me.com"],
+            "subject":"Re: Hi","body":"Thanks, é","in_reply_to":"<orig@x.com>"});
+        let from: Mailbox = "Sam <sam@me.com>".parse().unwrap();
+        let m = build_message(
+            &from,
+            &item(),
+            a.as_object().unwrap(),
+            "<aie.k1@me.com>",
+            Path::new("/nonexistent"),
+        )
+        .unwrap();
+        let text = String::from_utf8(m.formatted()).unwrap();
+        assert!(text.contains("Message-ID: <aie.k1@me.com>"), "{text}");
+        assert!(text.contains("In-Reply-To: <orig@x.com>"), "{text}");
+        assert!(
+            text.contains("References: <first@x.com> <orig@x.com>"),
+            "{text}"
+        );
+        assert!(!text.to_lowercase().contains("bcc"), "{text}");
+        let rcpts: Vec<String> = m.envelope().to().iter().map(|a| a.to_string()).collect();
+        assert_eq!(rcpts, ["bob@x.com", "audit@me.com"]);
+    }
+
+    #[test]
+    fn missing_attachment_and_no_recipient_are_errors() {
+        let from: Mailbox = "sam@me.com".parse().unwrap();
+        let a = json!({"kind":"send_email","to":[],"subject":"s","body":"b"});
+        assert!(
+            build_message(
+                &from,
+                &item(),
+                a.as_object().unwrap(),
+                "<m@x>",
+                Path::new("/n")
+            )
+            .is_err()
+        );
+        let a = json!({"kind":"send_email","to":["a@b.c"],"subject":"s","body":"b","attachments":["x.pdf"]});
+        let e = build_message(
+            &from,
+            &item(),
+            a.as_object().unwrap(),
+            "<m@x>",
+            Path::new("/n"),
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("x.pdf"));
+    }
+
+    #[test]
+    fn safe_names() {
+        assert_eq!(safe_component("../../etc/passwd"), "passwd");
+        assert_eq!(safe_component("..\\..\\win.ini"), "win.ini");
+        assert_eq!(safe_component(".."), "attachment");
+        assert_eq!(safe_component(".hidden"), "hidden");
+        assert_eq!(message_id("k", ""), "<aie.k@aie.local>");
+    }
+}

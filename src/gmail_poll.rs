@@ -1,0 +1,409 @@
+//! The poll-gmail pass: new Gmail messages become items in `Needs_Action/email/`, exactly
+//! once. The first run lists `gmail.query` (all pages) from a history baseline taken before
+//! the listing; later runs read `history.list` from the stored id, and an expired id (404)
+//! triggers one full resync that re-baselines. Discovered ids go into `gmail.pending` in
+//! state together with the new cursor, in one atomic update, so a killed run neither skips
+//! nor re-imports: each pending message is written as a durable item (attachments first),
+//! then marked processed in Gmail, then dropped from `pending`. A pending message whose item
+//! already exists is only marked. State lives in `.aie/state.json` (section `gmail`), never
+//! the vault.
+
+use crate::audit::AuditEvent;
+use crate::connectors::gmail::{GmailClient, GmailError, OAuthClient};
+use crate::connectors::mime::{MailMessage, parse_message};
+use crate::connectors::smtp::safe_component;
+use crate::context::Ctx;
+use crate::exit::{AieError, exit_for};
+use crate::fsutil;
+use crate::outcome::Outcome;
+use crate::vault::{Item, Stage};
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The label added when `gmail.mark` is `label` or `both`.
+pub const PROCESSED_LABEL: &str = "aie/processed";
+
+/// Longest message text kept in an item.
+const MAX_BODY_TEXT: usize = 256 * 1024;
+
+/// What poll-gmail remembers between runs (`state.json`, section `gmail`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GmailState {
+    /// Where the next history.list starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_id: Option<String>,
+    /// Messages found but not yet imported and marked, oldest first.
+    #[serde(default)]
+    pub pending: Vec<String>,
+    /// Failed attempts per pending message.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attempts: BTreeMap<String, u32>,
+    /// When the last full resync after an expired history id happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_resync: Option<String>,
+}
+
+fn load_state(ctx: &Ctx) -> Result<GmailState> {
+    let s = ctx.state.load()?;
+    Ok(s.sections
+        .get("gmail")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default())
+}
+
+fn save_state(ctx: &Ctx, f: impl FnOnce(&mut GmailState)) -> Result<GmailState> {
+    ctx.state.update(|s| {
+        let mut g: GmailState = s
+            .sections
+            .get("gmail")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
+        f(&mut g);
+        s.sections.insert(
+            "gmail".into(),
+            serde_json::to_value(&g).expect("invariant: gmail state serializes"),
+        );
+        g
+    })
+}
+
+/// The item id of a Gmail message.
+pub fn item_id(message_id: &str) -> String {
+    format!("gmail-{message_id}")
+}
+
+/// One poll-gmail pass.
+pub fn poll(ctx: &Ctx) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    out.json = serde_json::json!({"job": "poll-gmail"});
+    let Some(g) = ctx.settings.gmail.clone() else {
+        out.summary = "poll-gmail: gmail is not set up in aie.yaml: skipped".into();
+        out.json = serde_json::json!({"job": "poll-gmail", "skipped": "gmail is not set up"});
+        return Ok(out);
+    };
+    let (remove_unread, add_label) = match g.mark.as_str() {
+        "unread" => (true, false),
+        "label" => (false, true),
+        "both" => (true, true),
+        other => {
+            return Err(AieError::Config(format!(
+                "gmail.mark `{other}` must be `unread`, `label` or `both`"
+            ))
+            .into());
+        }
+    };
+    let s = ctx.secrets.require(
+        "gmail",
+        &[
+            "AIE_GMAIL_CLIENT_ID",
+            "AIE_GMAIL_CLIENT_SECRET",
+            "AIE_GMAIL_REFRESH_TOKEN",
+        ],
+    )?;
+    let mut client = GmailClient::new(
+        &g,
+        OAuthClient {
+            client_id: s[0].clone(),
+            client_secret: s[1].clone(),
+        },
+        s[2].clone(),
+        &ctx.vault.aie_dir(),
+        ctx.time_left(),
+    );
+
+    // Discover: new ids and the new cursor are saved together.
+    let state = load_state(ctx)?;
+    let (found, cursor, resynced) = match &state.history_id {
+        None => {
+            let h = client.history_id()?;
+            (client.list_messages(&g.query)?, h, false)
+        }
+        Some(start) => match client.history_since(start) {
+            Ok((ids, h)) => (ids, h, false),
+            Err(e)
+                if e.downcast_ref::<GmailError>()
+                    .is_some_and(|g| matches!(g, GmailError::NotFound(_))) =>
+            {
+                log::warn!(
+                    "gmail: history id {start} has expired: one full resync of `{}`",
+                    g.query
+                );
+                let h = client.history_id()?;
+                (client.list_messages(&g.query)?, h, true)
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let now = ctx.clock.stamp();
+    let state = save_state(ctx, |st| {
+        for id in &found {
+            if !st.pending.contains(id) {
+                st.pending.push(id.clone());
+            }
+        }
+        st.history_id = Some(cursor.clone());
+        if resynced {
+            st.last_resync = Some(now.clone());
+        }
+    })?;
+    if resynced {
+        out.count("resynced", 1);
+        out.activity
+            .push("gmail history expired: resynced from the query".to_string());
+    }
+
+    let mut label: Option<String> = None;
+    let mut done = 0u64;
+    for id in state.pending.clone() {
+        if done >= u64::from(g.max_per_run) || ctx.past_deadline() {
+            out.count("deferred", 1);
+            continue;
+        }
+        match import_one(ctx, &mut client, &g, &id, &mut out) {
+            Ok(()) => {}
+            Err(e)
+                if e.downcast_ref::<GmailError>()
+                    .is_some_and(|g| matches!(g, GmailError::NotFound(_))) =>
+            {
+                // Deleted since it was listed: nothing to import.
+                save_state(ctx, |st| forget(st, &id))?;
+                out.count("gone", 1);
+                continue;
+            }
+            Err(e) => {
+                if matches!(
+                    exit_for(&e),
+                    crate::exit::Exit::Unavailable | crate::exit::Exit::Config
+                ) {
+                    return Err(e);
+                }
+                let st = save_state(ctx, |st| {
+                    *st.attempts.entry(id.clone()).or_default() += 1;
+                })?;
+                let n = st.attempts.get(&id).copied().unwrap_or(1);
+                out.count("failed", 1);
+                out.problem(
+                    format!("gmail:{id}"),
+                    format!("gmail message `{id}` (attempt {n}): {e:#}: it stays unread and is tried again next pass"),
+                );
+                continue;
+            }
+        }
+        // The item is durable: now mark the message processed in Gmail.
+        fsutil::failpoint("gmail:item-written");
+        let mut add = Vec::new();
+        if add_label {
+            if label.is_none() {
+                label = Some(client.label_id(PROCESSED_LABEL)?);
+            }
+            add.push(label.clone().expect("invariant: resolved above"));
+        }
+        let remove = if remove_unread {
+            vec!["UNREAD".to_string()]
+        } else {
+            Vec::new()
+        };
+        if let Err(e) = client.modify(&id, &add, &remove) {
+            if matches!(
+                exit_for(&e),
+                crate::exit::Exit::Unavailable | crate::exit::Exit::Config
+            ) {
+                return Err(e);
+            }
+            out.problem(
+                format!("gmail:{id}"),
+                format!(
+                    "gmail message `{id}`: its item exists but marking it processed failed: {e:#}"
+                ),
+            );
+            continue;
+        }
+        fsutil::failpoint("gmail:marked");
+        save_state(ctx, |st| forget(st, &id))?;
+        done += 1;
+    }
+    ctx.audit.sync()?;
+    let n = out.counts.get("items").copied().unwrap_or(0);
+    if n > 0 {
+        out.changed = true;
+        out.activity
+            .push(format!("{n} new email item(s) from Gmail"));
+    }
+    out.count("api_calls", client.calls);
+    out.summary = format!("poll-gmail: {}", out.counts_line());
+    out.json = serde_json::json!({"job": "poll-gmail", "history_id": cursor});
+    Ok(out)
+}
+
+fn forget(st: &mut GmailState, id: &str) {
+    st.pending.retain(|p| p != id);
+    st.attempts.remove(id);
+}
+
+/// Imports one message unless its item exists already (a run killed after writing it).
+fn import_one(
+    ctx: &Ctx,
+    client: &mut GmailClient,
+    g: &crate::config::GmailSettings,
+    gmail_id: &str,
+    out: &mut Outcome,
+) -> Result<()> {
+    let id = item_id(gmail_id);
+    if ctx.vault.locate(&id).is_some() {
+        out.count("already_imported", 1);
+        return Ok(());
+    }
+    let (raw, thread) = client.raw_message(gmail_id)?;
+    let mail = parse_message(&raw)?;
+    let (saved, skipped) = save_attachments(ctx, &id, &mail, g.max_attachment_bytes)?;
+    let item = build_item(ctx, &id, gmail_id, &thread, &mail, &saved, &skipped);
+    let target = ctx
+        .vault
+        .item_path(&Stage::NeedsAction("email".into()), &id);
+    fsutil::write_atomic(&target, item.render().as_bytes())?;
+    out.count("items", 1);
+    ctx.audit.append(AuditEvent {
+        target: Some(format!("gmail:{gmail_id}")),
+        parameters: serde_json::json!({
+            "domain": "email",
+            "priority": item.str("priority"),
+            "attachments": saved.len(),
+        }),
+        result: Some("ok".into()),
+        ..AuditEvent::new("item_created", Some(&id))
+    })?;
+    Ok(())
+}
+
+/// Saves attachments under `Attachments/<id>/` with safe, unique names; those over the
+/// size limit are listed, not saved. Returns (saved names, skipped descriptions).
+fn save_attachments(
+    ctx: &Ctx,
+    id: &str,
+    mail: &MailMessage,
+    limit: u64,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let mut saved = Vec::new();
+    let mut skipped = Vec::new();
+    if mail.attachments.is_empty() {
+        return Ok((saved, skipped));
+    }
+    let dir = ctx.vault.attachments(id);
+    for a in &mail.attachments {
+        let safe = safe_component(&a.name);
+        if a.bytes.len() as u64 > limit {
+            skipped.push(format!(
+                "{safe} ({} bytes, over gmail.max_attachment_bytes = {limit})",
+                a.bytes.len()
+            ));
+            continue;
+        }
+        std::fs::create_dir_all(&dir)?;
+        let mut n = 1;
+        let name = loop {
+            let candidate = fsutil::numbered_name(&safe, n);
+            if !saved.contains(&candidate) {
+                break candidate;
+            }
+            n += 1;
+        };
+        fsutil::write_atomic(&dir.join(&name), &a.bytes)?;
+        saved.push(name);
+    }
+    Ok((saved, skipped))
+}
+
+fn build_item(
+    ctx: &Ctx,
+    id: &str,
+    gmail_id: &str,
+    thread: &str,
+    mail: &MailMessage,
+    saved: &[String],
+    skipped: &[String],
+) -> Item {
+    let subject = mail.subject.clone().unwrap_or_default();
+    let title = if subject.trim().is_empty() {
+        "(no subject)".to_string()
+    } else {
+        subject.clone()
+    };
+    let (_, priority) =
+        crate::intake::route(&ctx.settings.routing, &format!("{subject}\n{}", mail.text));
+    let mut item = Item::new(
+        id,
+        "email",
+        "email",
+        &format!("gmail:{gmail_id}"),
+        &ctx.clock.stamp(),
+    );
+    item.set("priority", priority);
+    item.set("title", title.as_str());
+    if let Some(f) = &mail.from {
+        item.set("from", f.as_str());
+    }
+    item.set("to", mail.to.clone());
+    if !mail.cc.is_empty() {
+        item.set("cc", mail.cc.clone());
+    }
+    item.set("subject", subject.as_str());
+    if let Some(d) = &mail.date {
+        item.set("date", d.as_str());
+    }
+    item.set("gmail_id", gmail_id);
+    item.set("thread_id", thread);
+    if let Some(m) = &mail.message_id {
+        item.set("message_id", m.as_str());
+    }
+    let mut refs = mail.references.clone();
+    for r in &mail.in_reply_to {
+        if !refs.contains(r) {
+            refs.push(r.clone());
+        }
+    }
+    if !refs.is_empty() {
+        item.set("references", refs);
+    }
+    if !saved.is_empty() {
+        item.set(
+            "attachments",
+            saved
+                .iter()
+                .map(|s| Value::String(s.clone()))
+                .collect::<Vec<_>>(),
+        );
+    }
+    if !skipped.is_empty() {
+        item.set("attachments_skipped", skipped.to_vec());
+    }
+    let mut body = format!("# {title}\n\n");
+    let text = mail.text.trim_end();
+    if text.len() > MAX_BODY_TEXT {
+        let mut cut = MAX_BODY_TEXT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.push_str(&text[..cut]);
+        body.push_str(&format!(
+            "\n\n[... {} more bytes of text not kept; the message stays in Gmail]",
+            text.len() - cut
+        ));
+        item.set("truncated", true);
+    } else {
+        body.push_str(text);
+    }
+    body.push('\n');
+    if !saved.is_empty() || !skipped.is_empty() {
+        body.push_str("\n## Attachments\n\n");
+        for s in saved {
+            body.push_str(&format!("- [[Attachments/{id}/{s}]]\n"));
+        }
+        for s in skipped {
+            body.push_str(&format!("- not saved: {s}\n"));
+        }
+    }
+    item.body = body;
+    item
+}

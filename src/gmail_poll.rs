@@ -179,14 +179,15 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
                 ) {
                     return Err(e);
                 }
-                let st = save_state(ctx, |st| {
+                save_state(ctx, |st| {
                     *st.attempts.entry(id.clone()).or_default() += 1;
                 })?;
-                let n = st.attempts.get(&id).copied().unwrap_or(1);
                 out.count("failed", 1);
                 out.problem(
                     format!("gmail:{id}"),
-                    format!("gmail message `{id}` (attempt {n}): {e:#}: it stays unread and is tried again next pass"),
+                    format!(
+                        "gmail message `{id}`: {e:#}; it stays unread and is tried again next pass"
+                    ),
                 );
                 continue;
             }

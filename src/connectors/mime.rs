@@ -95,7 +95,9 @@ pub fn parse_message(bytes: &[u8]) -> Result<MailMessage> {
             .unwrap_or_default(),
     };
     let mut attachments = Vec::new();
+    let mut named = false;
     for (n, part) in msg.attachments().enumerate() {
+        named |= part.attachment_name().is_some();
         let name = part
             .attachment_name()
             .map(str::to_string)
@@ -106,6 +108,11 @@ pub fn parse_message(bytes: &[u8]) -> Result<MailMessage> {
         };
         attachments.push(MailAttachment { name, bytes });
     }
+    let text = if text.trim().is_empty() && !named {
+        broken_body(bytes).unwrap_or(text)
+    } else {
+        text
+    };
     Ok(MailMessage {
         from: addr_list(msg.from()).into_iter().next(),
         to: addr_list(msg.to()),
@@ -118,6 +125,24 @@ pub fn parse_message(bytes: &[u8]) -> Result<MailMessage> {
         text: tidy(&text),
         attachments,
     })
+}
+
+/// The body of a message whose MIME structure gave no text: shown as received, when it is
+/// text at all.
+fn broken_body(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let at = text
+        .find("\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| text.find("\n\n").map(|i| i + 2))?;
+    let body = &text[at..];
+    if body.trim().is_empty() || body.contains('\0') {
+        return None;
+    }
+    let body: String = body.chars().take(64 * 1024).collect();
+    Some(format!(
+        "[aie: the MIME structure of this message is broken; its body is shown as received]\n\n{body}"
+    ))
 }
 
 /// Normalises line ends and trims runs of blank lines (HTML conversion leaves many).
@@ -189,6 +214,13 @@ mod tests {
         assert!(m.text.contains("Bonjour café"), "{}", m.text);
         assert!(m.text.contains("Second"), "{}", m.text);
         assert!(!m.text.contains('<'), "{}", m.text);
+    }
+
+    #[test]
+    fn broken_multipart_still_gives_its_text() {
+        let m = parse_message(b"From: x@y.example\r\nSubject: broken\r\nContent-Type: multipart/mixed\r\n\r\n--\r\nContent-Type: text/plain\r\n\r\nstill readable text\r\n").unwrap();
+        assert!(m.text.contains("still readable text"), "{}", m.text);
+        assert!(parse_message(b"  \r\n").is_err());
     }
 
     #[test]

@@ -169,11 +169,18 @@ impl SmtpMailer {
                 conn.abort();
                 return Err(if e.status().is_some_and(|c| c.to_string() == "535") {
                     format!(
-                        "wrong SMTP password: {}:{} refused the login of AIE_SMTP_USERNAME ({e}); fix AIE_SMTP_USERNAME / AIE_SMTP_PASSWORD",
-                        self.host, self.port
+                        "wrong SMTP password: {}:{} refused the login of AIE_SMTP_USERNAME ({}); fix AIE_SMTP_USERNAME / AIE_SMTP_PASSWORD",
+                        self.host,
+                        self.port,
+                        reply_text(&e)
                     )
                 } else {
-                    format!("SMTP login at {}:{} failed: {e}", self.host, self.port)
+                    format!(
+                        "SMTP login at {}:{} failed: {}",
+                        self.host,
+                        self.port,
+                        reply_text(&e)
+                    )
                 });
             }
         }
@@ -236,7 +243,7 @@ fn transaction(
     id: &str,
 ) -> ActionOutcome {
     let refused = |conn: &mut SmtpConnection, step: &str, e: lettre::transport::smtp::Error| {
-        let text = format!("the server refused {step}: {e}");
+        let text = format!("the server refused {step}: {}", reply_text(&e));
         if e.is_permanent() || e.is_transient() {
             // A negative reply: the connection is fine, clear the transaction.
             if conn.command(Rset).is_err() {
@@ -273,15 +280,19 @@ fn transaction(
             resp.code(),
             resp.message().collect::<Vec<_>>().join(" ")
         )),
-        Err(e) if e.is_permanent() => {
-            ActionOutcome::Failed(format!("the server rejected the message: {e}"))
-        }
+        Err(e) if e.is_permanent() => ActionOutcome::Failed(format!(
+            "the server rejected the message: {}",
+            reply_text(&e)
+        )),
         Err(e) if e.is_transient() => {
             // A 4xx reply to the content: the server says it did not take the message.
             if conn.command(Rset).is_err() {
                 conn.abort();
             }
-            ActionOutcome::Retry(format!("the server deferred the message: {e}"))
+            ActionOutcome::Retry(format!(
+                "the server deferred the message: {}",
+                reply_text(&e)
+            ))
         }
         Err(e) => {
             conn.abort();
@@ -289,6 +300,14 @@ fn transaction(
                 "the connection broke after the message was sent, before the server confirmed it ({e})"
             ))
         }
+    }
+}
+
+/// The server's reply as it was sent (`550 5.1.1 user unknown`), or the error.
+fn reply_text(e: &lettre::transport::smtp::Error) -> String {
+    match (e.status(), std::error::Error::source(e)) {
+        (Some(code), Some(msg)) => format!("{code} {msg}"),
+        _ => e.to_string(),
     }
 }
 

@@ -257,8 +257,21 @@ fn signature(input: &PlanInput) -> String {
     }
 }
 
+/// Quotes the original message: the item's own title line and its links into the vault
+/// (`Original: [[...]]`, the attachment list) are not part of what the sender wrote.
 fn quote(body: &str) -> String {
-    body.trim()
+    let mut lines: Vec<&str> = body.trim().lines().collect();
+    if lines.first().is_some_and(|l| l.starts_with("# ")) {
+        lines.remove(0);
+    }
+    lines.retain(|l| {
+        !(l.starts_with("Original: [[")
+            || l.starts_with("## Attachments")
+            || l.starts_with("- [[Attachments/")
+            || l.starts_with("- not saved: "))
+    });
+    let text = lines.join("\n");
+    text.trim()
         .lines()
         .take(40)
         .map(|l| format!("> {l}"))

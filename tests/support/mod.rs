@@ -4,7 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod gmail_fake;
 pub mod http;
+pub mod smtp;
 
 use assert_cmd::Command;
 use serde_json::Value;

@@ -14,7 +14,7 @@ use crate::connectors::mime::{MailMessage, parse_message};
 use crate::connectors::smtp::safe_component;
 use crate::context::Ctx;
 use crate::exit::{AieError, exit_for};
-use crate::fsutil;
+use crate::fsutil::{self, WriteBatch};
 use crate::outcome::Outcome;
 use crate::vault::{Item, Stage};
 use anyhow::Result;
@@ -24,6 +24,9 @@ use std::collections::BTreeMap;
 
 /// The label added when `gmail.mark` is `label` or `both`.
 pub const PROCESSED_LABEL: &str = "aie/processed";
+
+/// How many messages are written, synced and marked together.
+const BATCH: usize = 100;
 
 /// Longest message text kept in an item.
 const MAX_BODY_TEXT: usize = 256 * 1024;
@@ -155,33 +158,35 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
     }
 
     let mut label: Option<String> = None;
-    let mut done = 0u64;
-    for id in state.pending.clone() {
-        if done >= u64::from(g.max_per_run) || ctx.past_deadline() {
-            out.count("deferred", 1);
-            continue;
-        }
-        match import_one(ctx, &mut client, &g, &id, &mut out) {
-            Ok(()) => {}
-            Err(e)
-                if e.downcast_ref::<GmailError>()
-                    .is_some_and(|g| matches!(g, GmailError::NotFound(_))) =>
-            {
-                // Deleted since it was listed: nothing to import.
-                save_state(ctx, |st| forget(st, &id))?;
-                out.count("gone", 1);
+    let remove: Vec<String> = if remove_unread {
+        vec!["UNREAD".to_string()]
+    } else {
+        Vec::new()
+    };
+    let limit = g.max_per_run as usize;
+    let todo: Vec<String> = state.pending.iter().take(limit).cloned().collect();
+    out.count("deferred", state.pending.len().saturating_sub(limit) as u64);
+    for chunk in todo.chunks(BATCH) {
+        let mut batch = Batch::default();
+        for id in chunk {
+            if ctx.past_deadline() {
+                out.count("deferred", 1);
                 continue;
             }
-            Err(e) => {
-                if matches!(
-                    exit_for(&e),
-                    crate::exit::Exit::Unavailable | crate::exit::Exit::Config
-                ) {
+            if let Err(e) = stage_one(ctx, &mut client, &g, id, &mut batch) {
+                if e.downcast_ref::<GmailError>()
+                    .is_some_and(|g| matches!(g, GmailError::NotFound(_)))
+                {
+                    // Deleted since it was listed: nothing to import.
+                    batch.gone.push(id.clone());
+                    out.count("gone", 1);
+                    continue;
+                }
+                if is_fatal(&e) {
+                    batch.writes.abandon();
                     return Err(e);
                 }
-                save_state(ctx, |st| {
-                    *st.attempts.entry(id.clone()).or_default() += 1;
-                })?;
+                batch.failed.push(id.clone());
                 out.count("failed", 1);
                 out.problem(
                     format!("gmail:{id}"),
@@ -189,41 +194,43 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
                         "gmail message `{id}`: {e:#}; it stays unread and is tried again next pass"
                     ),
                 );
-                continue;
             }
         }
-        // The item is durable: now mark the message processed in Gmail.
+        // Items (and their attachments) become durable before anything is marked.
+        let ready = commit(ctx, batch.writes, batch.staged, batch.known, &mut out)?;
         fsutil::failpoint("gmail:item-written");
-        let mut add = Vec::new();
-        if add_label {
-            if label.is_none() {
-                label = Some(client.label_id(PROCESSED_LABEL)?);
+        let mut marked: Vec<String> = Vec::new();
+        if !ready.is_empty() {
+            let mut add = Vec::new();
+            if add_label {
+                if label.is_none() {
+                    label = Some(client.label_id(PROCESSED_LABEL)?);
+                }
+                add.push(label.clone().expect("invariant: resolved above"));
             }
-            add.push(label.clone().expect("invariant: resolved above"));
-        }
-        let remove = if remove_unread {
-            vec!["UNREAD".to_string()]
-        } else {
-            Vec::new()
-        };
-        if let Err(e) = client.modify(&id, &add, &remove) {
-            if matches!(
-                exit_for(&e),
-                crate::exit::Exit::Unavailable | crate::exit::Exit::Config
-            ) {
-                return Err(e);
+            match client.batch_modify(&ready, &add, &remove) {
+                Ok(()) => marked = ready,
+                Err(e) if is_fatal(&e) => return Err(e),
+                Err(e) => {
+                    for id in &ready {
+                        out.problem(
+                            format!("gmail:{id}"),
+                            format!("gmail message `{id}`: its item exists but marking it processed failed: {e:#}"),
+                        );
+                    }
+                }
             }
-            out.problem(
-                format!("gmail:{id}"),
-                format!(
-                    "gmail message `{id}`: its item exists but marking it processed failed: {e:#}"
-                ),
-            );
-            continue;
         }
         fsutil::failpoint("gmail:marked");
-        save_state(ctx, |st| forget(st, &id))?;
-        done += 1;
+        let (gone, failed) = (batch.gone, batch.failed);
+        save_state(ctx, |st| {
+            for id in marked.iter().chain(&gone) {
+                forget(st, id);
+            }
+            for id in &failed {
+                *st.attempts.entry(id.clone()).or_default() += 1;
+            }
+        })?;
     }
     ctx.audit.sync()?;
     let n = out.counts.get("items").copied().unwrap_or(0);
@@ -243,48 +250,112 @@ fn forget(st: &mut GmailState, id: &str) {
     st.attempts.remove(id);
 }
 
-/// Imports one message unless its item exists already (a run killed after writing it).
-fn import_one(
+/// Errors that end the pass: the service is unreachable, the token revoked, the setup wrong.
+fn is_fatal(e: &anyhow::Error) -> bool {
+    matches!(
+        exit_for(e),
+        crate::exit::Exit::Unavailable | crate::exit::Exit::Config
+    )
+}
+
+/// The messages of one batch: items staged for one durable commit, and what else happened.
+#[derive(Default)]
+struct Batch {
+    writes: WriteBatch,
+    /// Items staged, in order: (gmail id, item).
+    staged: Vec<(String, Item)>,
+    /// Messages whose item exists already (a run killed before marking them).
+    known: Vec<String>,
+    gone: Vec<String>,
+    failed: Vec<String>,
+}
+
+/// Fetches one message and stages its item and attachments, unless its item exists already.
+fn stage_one(
     ctx: &Ctx,
     client: &mut GmailClient,
     g: &crate::config::GmailSettings,
     gmail_id: &str,
-    out: &mut Outcome,
+    batch: &mut Batch,
 ) -> Result<()> {
     let id = item_id(gmail_id);
     if ctx.vault.locate(&id).is_some() {
-        out.count("already_imported", 1);
+        batch.known.push(gmail_id.to_string());
         return Ok(());
     }
     let (raw, thread) = client.raw_message(gmail_id)?;
     let mail = parse_message(&raw)?;
-    let (saved, skipped) = save_attachments(ctx, &id, &mail, g.max_attachment_bytes)?;
+    let (saved, skipped) =
+        stage_attachments(ctx, &id, &mail, g.max_attachment_bytes, &mut batch.writes)?;
     let item = build_item(ctx, &id, gmail_id, &thread, &mail, &saved, &skipped);
     let target = ctx
         .vault
         .item_path(&Stage::NeedsAction("email".into()), &id);
-    fsutil::write_atomic(&target, item.render().as_bytes())?;
-    out.count("items", 1);
-    ctx.audit.append(AuditEvent {
-        target: Some(format!("gmail:{gmail_id}")),
-        parameters: serde_json::json!({
-            "domain": "email",
-            "priority": item.str("priority"),
-            "attachments": saved.len(),
-        }),
-        result: Some("ok".into()),
-        ..AuditEvent::new("item_created", Some(&id))
-    })?;
+    batch.writes.stage_new(&target, item.render().as_bytes())?;
+    batch.staged.push((gmail_id.to_string(), item));
     Ok(())
 }
 
-/// Saves attachments under `Attachments/<id>/` with safe, unique names; those over the
-/// size limit are listed, not saved. Returns (saved names, skipped descriptions).
-fn save_attachments(
+/// Commits a batch durably (sync, rename, sync) and audits each new item. Returns the Gmail
+/// ids whose items now exist on disk.
+fn commit(
+    ctx: &Ctx,
+    writes: WriteBatch,
+    staged: Vec<(String, Item)>,
+    known: Vec<String>,
+    out: &mut Outcome,
+) -> Result<Vec<String>> {
+    let mut ready = known;
+    out.count("already_imported", ready.len() as u64);
+    if writes.is_empty() {
+        return Ok(ready);
+    }
+    let results = writes.commit(ctx.vault.root())?;
+    fsutil::sync_fs(ctx.vault.root())
+        .map_err(|e| anyhow::anyhow!("cannot sync `{}`: {e}", ctx.vault.root().display()))?;
+    for r in &results {
+        if let Err(e) = r {
+            log::warn!("{e:#}");
+        }
+    }
+    for (gmail_id, item) in staged {
+        let path = ctx
+            .vault
+            .item_path(&Stage::NeedsAction("email".into()), item.id());
+        if !path.is_file() {
+            out.problem(
+                format!("gmail:{gmail_id}"),
+                format!(
+                    "gmail message `{gmail_id}`: cannot write `{}`",
+                    ctx.vault.rel(&path)
+                ),
+            );
+            continue;
+        }
+        out.count("items", 1);
+        ctx.audit.append(AuditEvent {
+            target: Some(format!("gmail:{gmail_id}")),
+            parameters: serde_json::json!({
+                "domain": "email",
+                "priority": item.str("priority"),
+                "attachments": item.front.get("attachments").and_then(Value::as_array).map_or(0, Vec::len),
+            }),
+            result: Some("ok".into()),
+            ..AuditEvent::new("item_created", Some(item.id()))
+        })?;
+        ready.push(gmail_id);
+    }
+    Ok(ready)
+}
+
+/// Stages attachments for `Attachments/<id>/` with safe, unique names; those over the size
+/// limit are listed, not saved. Returns (saved names, skipped descriptions).
+fn stage_attachments(
     ctx: &Ctx,
     id: &str,
     mail: &MailMessage,
     limit: u64,
+    writes: &mut WriteBatch,
 ) -> Result<(Vec<String>, Vec<String>)> {
     let mut saved = Vec::new();
     let mut skipped = Vec::new();
@@ -310,7 +381,7 @@ fn save_attachments(
             }
             n += 1;
         };
-        fsutil::write_atomic(&dir.join(&name), &a.bytes)?;
+        writes.stage(&dir.join(&name), &a.bytes)?;
         saved.push(name);
     }
     Ok((saved, skipped))

@@ -489,6 +489,21 @@ impl GmailClient {
         Ok(())
     }
 
+    /// Adds and removes label ids on many messages at once (`messages.batchModify`, up to
+    /// 1,000 ids a call).
+    pub fn batch_modify(
+        &mut self,
+        ids: &[String],
+        add: &[String],
+        remove: &[String],
+    ) -> Result<()> {
+        for chunk in ids.chunks(1000) {
+            let body = json!({"ids": chunk, "addLabelIds": add, "removeLabelIds": remove});
+            self.call("POST", "messages/batchModify", &[], Some(&body))?;
+        }
+        Ok(())
+    }
+
     /// The id of the user label `name`, created when it does not exist yet.
     pub fn label_id(&mut self, name: &str) -> Result<String> {
         let find = |v: &Value| {

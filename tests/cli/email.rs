@@ -151,7 +151,7 @@ fn poll_gmail_retries_429_and_500_honouring_retry_after() {
     );
     fake.fail_next(
         "POST",
-        "/modify",
+        "/batchModify",
         Response::raw_json(500, &gmail_fake::fixture("error_500_backend_error.json")),
     );
     fake.fail_next(
@@ -761,4 +761,65 @@ fn offline_handover_from_mail_to_a_delivered_threaded_reply() {
     assert_eq!(send["item"], id);
     assert_eq!(send["approved_by"], "human");
     assert!(!serde_json::to_string(&audit).unwrap().contains("s3cret!"));
+}
+
+// ---------------------------------------------------------------- benchmarks (benches/email.sh)
+
+/// Prints how long poll-gmail takes to import 1,000 new messages from the loopback fake.
+/// Run with `benches/email.sh`; it asserts only that the work was done.
+#[test]
+#[ignore = "benchmark: run benches/email.sh"]
+fn bench_poll_gmail_1000_messages() {
+    let fake = GmailFake::start();
+    fake.mailbox.lock().unwrap().page_size = 500;
+    for i in 0..1000 {
+        fake.add(
+            &format!("b{i:04}"),
+            simple_raw(
+                &format!("Sender {i} <s{i}@bench.example>"),
+                &format!("Bench message {i}"),
+                &format!("<b{i}@bench.example>"),
+                "Hello,\r\n\r\nCould you confirm the order?\r\n\r\nThanks",
+            ),
+        );
+    }
+    let env = gmail_env(&fake, "  max_per_run: 1000\n");
+    fake.mailbox.lock().unwrap().vault = None;
+    let t = std::time::Instant::now();
+    let r = env.run(&["poll-gmail"]);
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(env.items_in("Needs_Action/email").len(), 1000);
+    println!(
+        "BENCH poll-gmail: 1000 messages imported and marked in {secs:.2} s ({:.1} ms/message, {} HTTP calls)",
+        secs * 1000.0 / 1000.0,
+        fake.server.hits().len()
+    );
+}
+
+/// Prints how long execute-approved takes to send 200 approved emails over one SMTP
+/// connection to aiosmtpd (rate limit raised for the bench).
+#[test]
+#[ignore = "benchmark: run benches/email.sh"]
+fn bench_execute_approved_200_emails() {
+    let server = SmtpServer::start("plain", &[]);
+    let env = TestEnv::new();
+    env.config(&format!(
+        "execution:\n  dry_run: false\npolicy:\n  rate_limits:\n    send_email: 1000\n{}",
+        server.config("none", false)
+    ));
+    approved_replies(&env, 200);
+    let t = std::time::Instant::now();
+    let r = env.run(&["execute-approved"]);
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(r.code, 0, "{r:?}");
+    let got = server.messages();
+    assert_eq!(got.len(), 200);
+    let peers: std::collections::HashSet<String> =
+        got.iter().map(|m| m.meta["peer"].to_string()).collect();
+    println!(
+        "BENCH execute-approved: 200 emails sent in {secs:.2} s ({:.1} ms/email, {} SMTP connection(s))",
+        secs * 1000.0 / 200.0,
+        peers.len()
+    );
 }

@@ -266,33 +266,30 @@ fn handle(mb: &mut Mailbox, req: &Request) -> Response {
                         "internalDate": "1795420800000", "raw": raw}),
             )
         }
+        ("POST", ["messages", "batchModify"]) => {
+            let body = req.json();
+            let ids: Vec<String> = body["ids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            for id in ids {
+                modify(mb, &id, &body);
+            }
+            Response {
+                status: 204,
+                headers: Vec::new(),
+                body: Vec::new(),
+            }
+        }
         ("POST", ["messages", id, "modify"]) => {
             let id = id.to_string();
-            if let Some(v) = &mb.vault {
-                let item = format!("gmail-{id}.md");
-                let exists = walk_has(v, &item);
-                if !exists {
-                    mb.marked_too_early.push(id.clone());
-                }
-            }
             let body = req.json();
-            mb.history_id += 1;
-            let Some(m) = mb.messages.iter_mut().find(|m| m.id == id) else {
-                return google_error(404, "error_404_history_too_old.json");
-            };
-            for l in body["removeLabelIds"].as_array().into_iter().flatten() {
-                m.labels.retain(|x| Some(x.as_str()) != l.as_str());
+            match modify(mb, &id, &body) {
+                Some(v) => Response::json(200, &v),
+                None => google_error(404, "error_404_history_too_old.json"),
             }
-            for l in body["addLabelIds"].as_array().into_iter().flatten() {
-                let l = l.as_str().unwrap().to_string();
-                if !m.labels.contains(&l) {
-                    m.labels.push(l);
-                }
-            }
-            Response::json(
-                200,
-                &json!({"id": m.id, "threadId": m.thread, "labelIds": m.labels}),
-            )
         }
         ("GET", ["history"]) => {
             let start: u64 = req
@@ -348,6 +345,27 @@ fn handle(mb: &mut Mailbox, req: &Request) -> Response {
         }
         _ => Response::text(404, "text/plain", "no such call"),
     }
+}
+
+/// Applies a modify to one message; checks that its item already exists in the vault.
+fn modify(mb: &mut Mailbox, id: &str, body: &Value) -> Option<Value> {
+    if let Some(v) = &mb.vault {
+        if !walk_has(v, &format!("gmail-{id}.md")) {
+            mb.marked_too_early.push(id.to_string());
+        }
+    }
+    mb.history_id += 1;
+    let m = mb.messages.iter_mut().find(|m| m.id == id)?;
+    for l in body["removeLabelIds"].as_array().into_iter().flatten() {
+        m.labels.retain(|x| Some(x.as_str()) != l.as_str());
+    }
+    for l in body["addLabelIds"].as_array().into_iter().flatten() {
+        let l = l.as_str().unwrap().to_string();
+        if !m.labels.contains(&l) {
+            m.labels.push(l);
+        }
+    }
+    Some(json!({"id": m.id, "threadId": m.thread, "labelIds": m.labels}))
 }
 
 fn token(mb: &mut Mailbox, req: &Request) -> Response {

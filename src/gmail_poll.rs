@@ -79,8 +79,10 @@ pub fn item_id(message_id: &str) -> String {
 
 /// One poll-gmail pass.
 pub fn poll(ctx: &Ctx) -> Result<Outcome> {
-    let mut out = Outcome::default();
-    out.json = serde_json::json!({"job": "poll-gmail"});
+    let mut out = Outcome {
+        json: serde_json::json!({"job": "poll-gmail"}),
+        ..Outcome::default()
+    };
     let Some(g) = ctx.settings.gmail.clone() else {
         out.summary = "poll-gmail: gmail is not set up in aie.yaml: skipped".into();
         out.json = serde_json::json!({"job": "poll-gmail", "skipped": "gmail is not set up"});

@@ -77,7 +77,7 @@ fn dec(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() + 1 && i + 2 <= b.len() - 1 => {
+            b'%' if i + 2 < b.len() => {
                 match std::str::from_utf8(&b[i + 1..i + 3])
                     .ok()
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
@@ -174,10 +174,11 @@ pub fn run(ctx: &Ctx, args: &AuthArgs) -> Result<Outcome> {
     eprintln!(
         "Done. Put this line in your secrets file (AIE_SECRETS_FILE, mode 0600, outside the vault).\nIf the OAuth app is still in \"Testing\", this token expires after 7 days."
     );
-    let mut out = Outcome::default();
-    out.summary = format!("AIE_GMAIL_REFRESH_TOKEN={refresh}\n");
-    out.json = serde_json::json!({"refresh_token": refresh});
-    Ok(out)
+    Ok(Outcome {
+        summary: format!("AIE_GMAIL_REFRESH_TOKEN={refresh}\n"),
+        json: serde_json::json!({"refresh_token": refresh}),
+        ..Outcome::default()
+    })
 }
 
 /// Serves the loopback redirect: returns the code once a request with the right `state`

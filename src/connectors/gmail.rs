@@ -99,10 +99,11 @@ fn backoff(attempt: u32) -> Duration {
 /// date), or Google's "Retry after <RFC 3339>" in the error message.
 pub fn retry_after(header: Option<&str>, body: &Value) -> Option<Duration> {
     if let Some(h) = header.map(str::trim) {
-        if let Ok(s) = h.parse::<f64>() {
-            if s.is_finite() && s >= 0.0 {
-                return Some(Duration::from_secs_f64(s));
-            }
+        if let Ok(s) = h.parse::<f64>()
+            && s.is_finite()
+            && s >= 0.0
+        {
+            return Some(Duration::from_secs_f64(s));
         }
         if let Ok(t) = chrono::DateTime::parse_from_rfc2822(h) {
             let secs = t.timestamp() - epoch_now() as i64;

@@ -164,25 +164,25 @@ impl SmtpMailer {
             conn.starttls(tls, &hello)
                 .map_err(|e| format!("STARTTLS with {}:{} failed: {e}", self.host, self.port))?;
         }
-        if let Some(creds) = &self.credentials {
-            if let Err(e) = conn.auth(&[Mechanism::Plain, Mechanism::Login], creds) {
-                conn.abort();
-                return Err(if e.status().is_some_and(|c| c.to_string() == "535") {
-                    format!(
-                        "wrong SMTP password: {}:{} refused the login of AIE_SMTP_USERNAME ({}); fix AIE_SMTP_USERNAME / AIE_SMTP_PASSWORD",
-                        self.host,
-                        self.port,
-                        reply_text(&e)
-                    )
-                } else {
-                    format!(
-                        "SMTP login at {}:{} failed: {}",
-                        self.host,
-                        self.port,
-                        reply_text(&e)
-                    )
-                });
-            }
+        if let Some(creds) = &self.credentials
+            && let Err(e) = conn.auth(&[Mechanism::Plain, Mechanism::Login], creds)
+        {
+            conn.abort();
+            return Err(if e.status().is_some_and(|c| c.to_string() == "535") {
+                format!(
+                    "wrong SMTP password: {}:{} refused the login of AIE_SMTP_USERNAME ({}); fix AIE_SMTP_USERNAME / AIE_SMTP_PASSWORD",
+                    self.host,
+                    self.port,
+                    reply_text(&e)
+                )
+            } else {
+                format!(
+                    "SMTP login at {}:{} failed: {}",
+                    self.host,
+                    self.port,
+                    reply_text(&e)
+                )
+            });
         }
         log::debug!(
             "smtp connect {}:{} ({:?}) {} ms",

@@ -40,8 +40,7 @@ pub struct TestEnv {
 }
 
 /// Settings every test vault starts with: drops are taken at once (no settle time).
-pub const BASE_CONFIG: &str =
-    "timezone: UTC\nowner:\n  name: Sam Owner\ninbox:\n  settle_seconds: 0\n";
+pub const BASE_CONFIG: &str = "timezone: UTC\nowner:\n  name: Sam Owner\n";
 
 impl TestEnv {
     /// A fresh vault made by `aie init`, with [`BASE_CONFIG`] as its settings.
@@ -60,9 +59,19 @@ impl TestEnv {
         env
     }
 
-    /// Replaces `aie.yaml` with [`BASE_CONFIG`] followed by `extra` (top-level YAML).
+    /// Replaces `aie.yaml` with [`BASE_CONFIG`] followed by `extra` (top-level YAML); drops
+    /// are taken at once (`inbox.settle_seconds: 0`) unless `extra` has its own `inbox:`.
     pub fn config(&self, extra: &str) {
-        fs::write(self.vault.join("aie.yaml"), format!("{BASE_CONFIG}{extra}")).unwrap();
+        let inbox = if extra.lines().any(|l| l.starts_with("inbox:")) {
+            ""
+        } else {
+            "inbox:\n  settle_seconds: 0\n"
+        };
+        fs::write(
+            self.vault.join("aie.yaml"),
+            format!("{BASE_CONFIG}{inbox}{extra}"),
+        )
+        .unwrap();
     }
 
     /// Sets an environment variable for later runs.

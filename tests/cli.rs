@@ -5,3 +5,7 @@ mod support;
 
 #[path = "cli/core.rs"]
 mod core;
+
+#[cfg(feature = "failpoints")]
+#[path = "cli/crash.rs"]
+mod crash;

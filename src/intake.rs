@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// How many drops are written and synced together.
-const BATCH: usize = 512;
+const BATCH: usize = 2048;
 
 /// Extensions read as text even when they are not valid UTF-8.
 const TEXT_EXTENSIONS: &[&str] = &[
@@ -139,7 +139,9 @@ fn read_drop(ctx: &Ctx, path: &Path, name: &str, name_bytes: &[u8]) -> Result<Dr
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
     let id = make_id(&stem, &[name_bytes, &bytes]);
-    if ctx.vault.locate(&id).is_some() {
+    // `Attachments/<id>/` is made (and synced) before an item of that id is written, so
+    // when it is absent the id is new: one stat instead of one per stage folder.
+    if ctx.vault.attachments(&id).exists() && ctx.vault.locate(&id).is_some() {
         return Ok(DropState::Known(id));
     }
     let item = build_item(ctx, &id, name, &bytes);
@@ -383,6 +385,18 @@ fn flush(ctx: &Ctx, drops: Vec<Drop>, dry_run: bool, out: &mut Outcome) -> Resul
     for d in drops {
         let stage = Stage::NeedsAction(d.item.domain().to_string());
         let target = ctx.vault.item_path(&stage, d.item.id());
+        let att = ctx.vault.attachments(d.item.id());
+        if let Err(e) = fs::create_dir_all(&att) {
+            out.problem(
+                format!("file:Inbox/{}", d.name),
+                format!(
+                    "`Inbox/{}`: cannot create `{}`: {e}",
+                    d.name,
+                    ctx.vault.rel(&att)
+                ),
+            );
+            continue;
+        }
         match batch.stage_new(&target, d.item.render().as_bytes()) {
             Ok(()) => staged.push(d),
             Err(e) => out.problem(
@@ -397,10 +411,15 @@ fn flush(ctx: &Ctx, drops: Vec<Drop>, dry_run: bool, out: &mut Outcome) -> Resul
     let mut moved_any = false;
     for (d, res) in staged.into_iter().zip(results) {
         if let Err(e) = res {
-            out.problem(
-                format!("file:Inbox/{}", d.name),
-                format!("`Inbox/{}`: {e:#}", d.name),
-            );
+            if ctx.vault.locate(d.item.id()).is_some() {
+                // Written by a run that stopped before moving the original: finish that.
+                attach_known(ctx, &d.path, &d.name, d.item.id(), out)?;
+            } else {
+                out.problem(
+                    format!("file:Inbox/{}", d.name),
+                    format!("`Inbox/{}`: {e:#}", d.name),
+                );
+            }
             continue;
         }
         let dir = ctx.vault.attachments(d.item.id());

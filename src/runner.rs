@@ -47,10 +47,19 @@ pub fn run_job(env: &Env, global: &GlobalArgs, cmd: Command) -> Result<Exit> {
     )?;
     let started = Instant::now();
     let start_stamp = ctx.clock.stamp();
-    ctx.state.update(|s| {
-        s.jobs.entry(job.to_string()).or_default().last_start = Some(start_stamp.clone());
+    let crashed = ctx.state.update(|s| {
+        let j = s.jobs.entry(job.to_string()).or_default();
+        // A run that started and never finished left its temp files: clean them up. (An idle
+        // pass never reads the big folders.)
+        let crashed = j.last_finish_pending;
+        j.last_start = Some(start_stamp.clone());
+        j.last_finish_pending = true;
+        crashed
     })?;
-    ctx.vault.clean_temps();
+    if crashed {
+        let n = ctx.vault.clean_temps();
+        log::info!("{job}: the last run did not finish; removed {n} temp file(s)");
+    }
     let result = dispatch(&ctx, cmd);
     let (mut outcome, error) = match result {
         Ok(out) => (out, None),
@@ -120,6 +129,7 @@ fn record_run(
         let j = s.jobs.entry(job.to_string()).or_default();
         j.last_start = Some(start.to_string());
         j.last_finish = Some(now.clone());
+        j.last_finish_pending = false;
         j.last_exit = Some(exit.code() as i32);
         j.duration_ms = started.elapsed().as_millis() as u64;
         j.counts = out.counts.clone();

@@ -201,3 +201,19 @@ fn approving_an_unknown_outcome_again_means_retry_it() {
         "{f}"
     );
 }
+
+/// Regression: a crash after the items were written but before the originals moved, then a
+/// `plan` pass moving those items on, must not let the next intake make second copies.
+#[test]
+fn intake_crash_then_plan_then_intake_makes_no_second_copy() {
+    let env = setup();
+    let mut c = env.cmd();
+    c.env("AIE_CRASH_AT", "intake:items-written")
+        .arg("process-inbox");
+    env.run_cmd(&mut c);
+    let r = env.run(&["plan"]);
+    assert!(r.code == 0 || r.code == 1, "{r:?}");
+    env.ok(&["process-inbox"]);
+    check_promises(&env, "intake-then-plan", DROPS.len(), true);
+    assert_eq!(std::fs::read_dir(env.path("Inbox")).unwrap().count(), 0);
+}

@@ -65,8 +65,10 @@ enum Fate {
 
 /// One execution pass.
 pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) -> Result<Outcome> {
-    let mut out = Outcome::default();
-    out.json = serde_json::json!({"job": "execute-approved"});
+    let mut out = Outcome {
+        json: serde_json::json!({"job": "execute-approved"}),
+        ..Outcome::default()
+    };
     if ctx.mode == Mode::DraftOnly {
         out.summary =
             "execute-approved: this agent is draft_only: it never executes actions".into();

@@ -80,10 +80,11 @@ pub fn run_job(env: &Env, global: &GlobalArgs, cmd: Command) -> Result<Exit> {
     if !new_problems.is_empty() {
         exit = exit.worst(Exit::Partial);
     }
-    if ctx.mode == Mode::Full && (outcome.changed || !new_problems.is_empty()) {
-        if let Err(e) = dashboard::refresh(&ctx) {
-            log::warn!("cannot refresh the dashboard: {e:#}");
-        }
+    if ctx.mode == Mode::Full
+        && (outcome.changed || !new_problems.is_empty())
+        && let Err(e) = dashboard::refresh(&ctx)
+    {
+        log::warn!("cannot refresh the dashboard: {e:#}");
     }
     if let Some(e) = error {
         return Err(e);

@@ -292,10 +292,11 @@ pub fn find_amount(text: &str) -> Option<(f64, String)> {
             }
         }
         for code in codes {
-            if rest.starts_with(code) && (i == 0 || !chars[i - 1].1.is_ascii_alphabetic()) {
-                if let Some(n) = leading_number(rest[code.len()..].trim_start()) {
-                    return Some((n, code.to_string()));
-                }
+            if rest.starts_with(code)
+                && (i == 0 || !chars[i - 1].1.is_ascii_alphabetic())
+                && let Some(n) = leading_number(rest[code.len()..].trim_start())
+            {
+                return Some((n, code.to_string()));
             }
         }
         // A number followed by a currency code or "dollars".

@@ -78,6 +78,7 @@ pub fn process_inbox(ctx: &Ctx, dry_run: bool) -> Result<Outcome> {
         }
     }
     flush(ctx, batch, dry_run, &mut out)?;
+    calendar_posts(ctx, dry_run, &mut out)?;
     ctx.audit.sync()?;
     let n = out.counts.get("items").copied().unwrap_or(0);
     out.summary = if out.counts_line().is_empty() {
@@ -488,6 +489,74 @@ fn attach_known(ctx: &Ctx, path: &Path, name: &str, id: &str, out: &mut Outcome)
             format!("file:Inbox/{name}"),
             format!("`Inbox/{name}`: {e:#}"),
         ),
+    }
+    Ok(())
+}
+
+/// Turns due entries of the owner's content calendar into items (once each: the id hashes
+/// the entry's line).
+fn calendar_posts(ctx: &Ctx, dry_run: bool, out: &mut Outcome) -> Result<()> {
+    let rel = &ctx.settings.policy.content_calendar;
+    let Ok(text) = fs::read_to_string(ctx.vault.root().join(rel)) else {
+        return Ok(());
+    };
+    let now = ctx.clock.now();
+    for e in crate::calendar::parse(&text, ctx.clock.tz()) {
+        if e.due > now {
+            continue;
+        }
+        let id = make_id(
+            &format!("calendar {} {}", e.when, e.platform),
+            &[e.line.as_bytes()],
+        );
+        if ctx.vault.locate(&id).is_some() {
+            continue;
+        }
+        if dry_run {
+            out.count("calendar_posts", 1);
+            continue;
+        }
+        let mut item = Item::new(
+            &id,
+            "calendar_post",
+            "social",
+            &format!("calendar:{} {}", e.when, e.platform),
+            &ctx.clock.stamp(),
+        );
+        item.set("title", format!("{} post of {}", e.platform, e.when));
+        item.set("platform", e.platform.as_str());
+        item.set("scheduled_at", ctx.clock.format(e.due));
+        item.set("post_text", e.text.as_str());
+        item.body = format!(
+            "# {} post of {}
+
+From [[{}]]:
+
+{}
+",
+            e.platform,
+            e.when,
+            rel.trim_end_matches(".md"),
+            e.text
+        );
+        let path = ctx
+            .vault
+            .item_path(&Stage::NeedsAction("social".into()), &id);
+        let tmp = fsutil::temp_path_for(&path);
+        fs::write(&tmp, item.render())?;
+        fsutil::sync_fs(ctx.vault.root())?;
+        if let Err(e) = fsutil::move_noreplace(&tmp, &path) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+        out.count("calendar_posts", 1);
+        out.changed = true;
+        ctx.audit.append(AuditEvent {
+            target: Some(rel.clone()),
+            parameters: serde_json::json!({"platform": e.platform, "scheduled_at": item.str("scheduled_at")}),
+            result: Some("ok".into()),
+            ..AuditEvent::new("item_created", Some(&id))
+        })?;
     }
     Ok(())
 }

@@ -21,6 +21,7 @@
 //! print, exit or read the environment.
 
 pub mod audit;
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod commands;

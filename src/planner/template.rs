@@ -53,6 +53,25 @@ pub fn plan_item(input: &PlanInput) -> Plan {
     };
     let amount = find_amount(&text);
 
+    if item.str("source").starts_with("calendar:") {
+        let platform = item.str("platform").to_string();
+        plan.objective = format!("Publish the {platform} post from the content calendar");
+        plan.steps = vec![format!(
+            "Publish it on {platform} as written in the calendar"
+        )];
+        let mut action = obj(
+            json!({"kind": "social_post", "platform": platform, "text": item.str("post_text")}),
+        );
+        if !item.str("scheduled_at").is_empty() {
+            action.insert("scheduled_at".into(), item.str("scheduled_at").into());
+        }
+        plan.proposals.push(Proposal {
+            action,
+            why: "The owner wrote this post in the content calendar.".into(),
+        });
+        return plan;
+    }
+
     if has_any(
         &lower,
         &[

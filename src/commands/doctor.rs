@@ -1,0 +1,11 @@
+//! stub
+use crate::cli::GlobalArgs;
+use crate::context::Env;
+use crate::exit::Exit;
+use anyhow::Result;
+use clap::Args;
+#[derive(Debug, Args)]
+pub struct DoctorArgs {}
+pub fn run(_env: &Env, _g: &GlobalArgs, _a: &DoctorArgs) -> Result<Exit> {
+    Ok(Exit::Ok)
+}

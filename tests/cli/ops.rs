@@ -236,3 +236,254 @@ fn a_local_only_job_is_refused_on_the_cloud_agent() {
     assert_eq!(r.code, 78, "{r:?}");
     assert!(r.stderr.contains("local agent only"), "{r:?}");
 }
+
+/// The repo's own folder (the committed `jobs/`, `systemd/` and `cron/`).
+fn repo(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Files of a folder as (name, text), sorted.
+fn files_of(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().to_string(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The arguments that produce the committed `systemd/` and `cron/` folders.
+const REFERENCE: &[&str] = &[
+    "--binary",
+    "/usr/local/bin/aie",
+    "--vault-path",
+    "/var/lib/aie/vault",
+    "--secrets-file",
+    "/etc/aie/secrets",
+];
+
+#[test]
+fn committed_systemd_and_cron_folders_match_a_fresh_generation_from_jobs() {
+    let env = TestEnv::new();
+    let out = env.dir.path().join("gen");
+    let mut args = vec!["schedule", "systemd", "--out", out.to_str().unwrap()];
+    args.extend(REFERENCE);
+    env.ok(&args);
+    let mut args = vec!["schedule", "cron", "--out", out.to_str().unwrap()];
+    args.extend(REFERENCE);
+    env.ok(&args);
+    let generated = files_of(&out);
+    let mut committed = files_of(&repo("systemd"));
+    committed.extend(files_of(&repo("cron")));
+    committed.sort();
+    let names = |v: &[(String, String)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&committed),
+        names(&generated),
+        "systemd/ and cron/ drifted from jobs/: regenerate them (see README)"
+    );
+    for ((name, want), (_, got)) in committed.iter().zip(&generated) {
+        assert_eq!(
+            want, got,
+            "`{name}` drifted from jobs/: regenerate it (see README)"
+        );
+    }
+    // Every job file of the repo is built in, and has its unit pair and crontab line.
+    let builtin: Vec<String> = aie::jobs::BUILTIN.iter().map(|b| b.0.to_string()).collect();
+    let mut files: Vec<String> = files_of(&repo("jobs"))
+        .into_iter()
+        .map(|(n, _)| n.trim_end_matches(".yaml").to_string())
+        .collect();
+    files.sort();
+    let mut b = builtin.clone();
+    b.sort();
+    assert_eq!(files, b, "jobs/ and jobs::BUILTIN differ");
+    for name in builtin {
+        assert!(out.join(format!("aie-{name}.service")).is_file());
+        assert!(out.join(format!("aie-{name}.timer")).is_file());
+    }
+}
+
+#[test]
+fn the_crontab_parses_and_has_one_line_per_job() {
+    let env = TestEnv::new();
+    let r = env.ok(&["schedule", "cron", "--binary", "/usr/local/bin/aie"]);
+    assert!(r.stdout.contains("CRON_TZ=UTC\n"), "{r:?}");
+    assert!(
+        r.stdout.contains("PATH=/usr/local/bin:/usr/bin:/bin\n"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains(&format!(
+        "AIE_VAULT={}\n",
+        env.vault.canonicalize().unwrap().display()
+    )));
+    let mut seen = Vec::new();
+    for line in r.stdout.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let first = line.split_whitespace().next().unwrap();
+        if first.contains('=') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields.len(), 8, "not `m h dom mon dow aie run JOB`: {line}");
+        let expr = fields[..5].join(" ");
+        aie::jobs::Cron::parse(&expr).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert_eq!(&fields[5..7], ["/usr/local/bin/aie", "run"]);
+        seen.push((fields[7].to_string(), expr));
+    }
+    let mut want: Vec<(String, String)> = aie::jobs::builtin()
+        .into_iter()
+        .map(|j| (j.name, j.schedule.text))
+        .collect();
+    want.sort();
+    seen.sort();
+    assert_eq!(seen, want);
+    // A vault job file changes the crontab: it is read from jobs/, never written twice.
+    env.write(
+        "jobs/execute.yaml",
+        "description: d\nsteps: [execute-approved]\nschedule: '30 2 * * *'\nagents: local\n",
+    );
+    let r = env.ok(&["schedule", "cron", "--binary", "/usr/local/bin/aie"]);
+    assert!(
+        r.stdout
+            .contains("\n30 2 * * * /usr/local/bin/aie run execute\n"),
+        "{r:?}"
+    );
+}
+
+/// `systemd-analyze`, or None (with the reason printed) when this machine lacks it.
+fn systemd_analyze() -> Option<&'static str> {
+    let ok = std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipped: systemd-analyze is not installed (apt-get install systemd)");
+        return None;
+    }
+    Some("systemd-analyze")
+}
+
+fn generate_units(env: &TestEnv, binary: &str, vault_path: Option<&str>) -> std::path::PathBuf {
+    let out = env
+        .dir
+        .path()
+        .join(format!("units-{}", vault_path.is_some()));
+    let mut args = vec![
+        "schedule",
+        "systemd",
+        "--out",
+        out.to_str().unwrap(),
+        "--binary",
+        binary,
+        "--secrets-file",
+        "/etc/aie/secrets",
+    ];
+    if let Some(v) = vault_path {
+        args.extend(["--vault-path", v]);
+    }
+    env.ok(&args);
+    out
+}
+
+#[test]
+fn generated_system_units_pass_systemd_analyze_verify_and_score_3_or_lower() {
+    let Some(sa) = systemd_analyze() else { return };
+    let env = TestEnv::new();
+    for vault_path in [None, Some("/home/sam/My Vault")] {
+        let out = generate_units(&env, env!("CARGO_BIN_EXE_aie"), vault_path);
+        // The alert template is checked through an instance, as systemd starts it.
+        std::fs::copy(
+            out.join("aie-alert@.service"),
+            out.join("aie-alert@aie-triage.service.service"),
+        )
+        .unwrap();
+        let units: Vec<String> = files_of(&out).into_iter().map(|f| f.0).collect();
+        let v = std::process::Command::new(sa)
+            .arg("verify")
+            .args(&units)
+            .current_dir(&out)
+            .output()
+            .unwrap();
+        assert!(
+            v.status.success() && v.stderr.is_empty(),
+            "verify {vault_path:?}: {}",
+            String::from_utf8_lossy(&v.stderr)
+        );
+        for unit in units
+            .iter()
+            .filter(|u| u.ends_with(".service") && !u.ends_with("@.service"))
+        {
+            let s = std::process::Command::new(sa)
+                .args(["security", "--offline=true", &format!("./{unit}")])
+                .current_dir(&out)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&s.stdout);
+            let score: f64 = text
+                .lines()
+                .find_map(|l| l.split("Overall exposure level for ").nth(1))
+                .and_then(|l| l.split(": ").nth(1))
+                .and_then(|l| l.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no score for {unit}: {text}"));
+            assert!(score <= 3.0, "{unit} scores {score}:\n{text}");
+        }
+    }
+    // verify does fail: on a unit whose binary is missing.
+    let out = generate_units(&env, "/nonexistent/aie", None);
+    let v = std::process::Command::new(sa)
+        .args(["verify", "aie-triage.service"])
+        .current_dir(&out)
+        .output()
+        .unwrap();
+    assert!(!v.status.success(), "verify accepted a missing binary");
+}
+
+#[test]
+fn install_writes_user_units_and_uninstall_removes_only_ours() {
+    let env = TestEnv::new();
+    let dir = env.dir.path().join("user-units");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("aie-mine.service"),
+        "[Service]\nExecStart=/bin/true\n",
+    )
+    .unwrap();
+    let d = dir.to_str().unwrap();
+    let r = env.ok(&["schedule", "install", "--out", d, "--no-enable"]);
+    assert!(r.stdout.contains("aie-triage.timer"), "{r:?}");
+    let t = std::fs::read_to_string(dir.join("aie-triage.service")).unwrap();
+    assert!(!t.contains("User="), "user units run as the user: {t}");
+    assert!(
+        std::fs::read_to_string(dir.join("aie-execute.timer"))
+            .unwrap()
+            .contains("OnCalendar=*-*-* *:00/5:00 UTC")
+    );
+    let r = env.ok(&["schedule", "uninstall", "--out", d, "--no-enable"]);
+    assert!(r.stdout.contains("removed"), "{r:?}");
+    let left: Vec<String> = files_of(&dir).into_iter().map(|f| f.0).collect();
+    assert_eq!(left, ["aie-mine.service"]);
+    let r = env.ok(&[
+        "schedule",
+        "install",
+        "--cron",
+        "--binary",
+        "/usr/local/bin/aie",
+    ]);
+    assert!(r.stdout.contains("crontab -e"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("*/2 * * * * /usr/local/bin/aie run triage"),
+        "{r:?}"
+    );
+}

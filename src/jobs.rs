@@ -274,6 +274,37 @@ impl Job {
     }
 }
 
+/// When a job is next due and whether it is overdue, from its last runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Due {
+    /// The first firing after the last start (after `now` when it never ran).
+    pub next_due: Option<DateTime<Utc>>,
+    /// No success (or, when it never succeeded, no start) within twice its period: a timer
+    /// that stopped firing or a crontab that was lost. A job that never ran is not overdue.
+    pub overdue: bool,
+}
+
+/// [`Due`] of `job` from the RFC 3339 stamps of its last start and last success.
+pub fn due(
+    job: &Job,
+    last_start: Option<&str>,
+    last_success: Option<&str>,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Due {
+    let start = last_start.and_then(crate::clock::parse_time);
+    let success = last_success.and_then(crate::clock::parse_time);
+    let next_due = job.schedule.next_after(start.unwrap_or(now), tz);
+    let overdue = match success.or(start) {
+        Some(since) => job
+            .schedule
+            .period_after(since, tz)
+            .is_some_and(|p| now - since > p * 2),
+        None => false,
+    };
+    Due { next_due, overdue }
+}
+
 /// The vault's folder of job files.
 pub fn vault_jobs_dir(vault_root: &Path) -> PathBuf {
     vault_root.join("jobs")
@@ -660,6 +691,38 @@ mod tests {
                 .next_after(t("2026-01-01T00:00:00Z"), Tz::UTC),
             None
         );
+    }
+
+    #[test]
+    fn overdue_after_two_periods_without_success() {
+        let job = builtin().into_iter().find(|j| j.name == "triage").unwrap();
+        let now = t("2026-11-23T09:03:00Z");
+        let d = due(
+            &job,
+            Some("2026-11-23T09:00:00Z"),
+            Some("2026-11-23T09:00:05Z"),
+            now,
+            Tz::UTC,
+        );
+        assert_eq!(d.next_due, Some(t("2026-11-23T09:02:00Z")));
+        assert!(!d.overdue);
+        let later = t("2026-11-23T09:04:06Z");
+        assert!(
+            due(
+                &job,
+                Some("2026-11-23T09:00:00Z"),
+                Some("2026-11-23T09:00:05Z"),
+                later,
+                Tz::UTC
+            )
+            .overdue
+        );
+        // Never ran: due next, not overdue.
+        let d = due(&job, None, None, now, Tz::UTC);
+        assert_eq!(d.next_due, Some(t("2026-11-23T09:04:00Z")));
+        assert!(!d.overdue);
+        // Started but never succeeded since long ago.
+        assert!(due(&job, Some("2026-11-23T08:00:00Z"), None, now, Tz::UTC).overdue);
     }
 
     #[test]

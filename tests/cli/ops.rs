@@ -113,7 +113,7 @@ fn a_failing_step_gives_the_worst_code_and_continue_or_stop_decides_the_rest() {
     assert_eq!(s["jobs"]["plan"]["last_exit"], 0);
     // stop: plan is not started (a new bad drop: a known problem is reported once only).
     env.drop_file("big2.txt", "another file of more than ten bytes\n");
-    env.write("jobs/triage.yaml", &format!("{TRIAGE}on_failure: stop\n"));
+    env.write("jobs/triage.yaml", format!("{TRIAGE}on_failure: stop\n"));
     let r = env.run(&["run", "triage"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("not started: plan"), "{r:?}");
@@ -133,7 +133,7 @@ fn a_step_that_is_not_an_aie_vault_command_is_refused_before_anything_runs() {
     ] {
         env.write(
             "jobs/triage.yaml",
-            &format!("description: d\nsteps: [process-inbox, {step}]\nschedule: '*/2 * * * *'\n"),
+            format!("description: d\nsteps: [process-inbox, {step}]\nschedule: '*/2 * * * *'\n"),
         );
         let r = env.run(&["run", "triage"]);
         assert_eq!(r.code, 78, "{step}: {r:?}");
@@ -154,9 +154,9 @@ fn two_concurrent_runs_of_triage_give_one_run_and_one_75() {
     let pings = blocking_pings();
     env.write(
         "jobs/triage.yaml",
-        &format!("{TRIAGE}ping_url: {}/abc-uuid\n", pings.server.url()),
+        format!("{TRIAGE}ping_url: {}/abc-uuid\n", pings.server.url()),
     );
-    let mut first = std_cmd(&env)
+    let first = std_cmd(&env)
         .args(["run", "triage"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -197,7 +197,7 @@ fn a_job_past_its_timeout_is_stopped_with_code_1_and_recorded() {
     let pings = blocking_pings();
     env.write(
         "jobs/triage.yaml",
-        &format!(
+        format!(
             "description: slow\nsteps: [process-inbox, plan]\nschedule: '*/2 * * * *'\ntimeout: 2s\nping_url: {}/p\n",
             pings.server.url()
         ),
@@ -486,4 +486,234 @@ fn install_writes_user_units_and_uninstall_removes_only_ours() {
             .contains("*/2 * * * * /usr/local/bin/aie run triage"),
         "{r:?}"
     );
+}
+
+#[test]
+fn status_flags_a_job_with_no_success_within_twice_its_period() {
+    let mut env = TestEnv::new();
+    env.write("jobs/triage.yaml", TRIAGE);
+    // Every known job is listed, even before it ever ran.
+    let r = env.ok(&["status", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    for job in ["triage", "execute"] {
+        assert_eq!(v["jobs"][job]["overdue"], false, "{job}: {v}");
+        assert!(v["jobs"][job]["next_due"].is_string(), "{job}: {v}");
+        assert!(v["jobs"][job]["last_start"].is_null());
+    }
+    env.ok(&["run", "triage"]);
+    let r = env.ok(&["status", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["jobs"]["triage"]["next_due"], "2026-11-23T09:02:00Z");
+    assert_eq!(v["jobs"]["triage"]["overdue"], false);
+    // Three minutes on: late, but within twice the period.
+    env.now = "2026-11-23T09:03:00Z".into();
+    let v: Value = serde_json::from_str(&env.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(v["jobs"]["triage"]["overdue"], false);
+    // Five minutes on with no run: the timer stopped firing.
+    env.now = "2026-11-23T09:05:00Z".into();
+    let r = env.ok(&["status", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["jobs"]["triage"]["overdue"], true, "{v}");
+    assert_eq!(
+        v["jobs"]["execute"]["overdue"], false,
+        "never ran: not overdue"
+    );
+    let r = env.ok(&["status"]);
+    assert!(r.stdout.contains("OVERDUE"), "{r:?}");
+    // A run clears it.
+    env.ok(&["run", "triage"]);
+    let v: Value = serde_json::from_str(&env.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(v["jobs"]["triage"]["overdue"], false);
+    assert_eq!(v["jobs"]["triage"]["next_due"], "2026-11-23T09:06:00Z");
+}
+
+/// A vault doctor finds healthy: a triage this branch can run, user units installed and
+/// enabled under the test HOME.
+fn healthy() -> TestEnv {
+    let env = TestEnv::new();
+    env.write("jobs/triage.yaml", TRIAGE);
+    env.ok(&["schedule", "install", "--no-enable"]);
+    let dir = env.dir.path().join(".config/systemd/user");
+    let wants = dir.join("timers.target.wants");
+    std::fs::create_dir_all(&wants).unwrap();
+    for t in ["aie-triage.timer", "aie-execute.timer"] {
+        std::os::unix::fs::symlink(dir.join(t), wants.join(t)).unwrap();
+    }
+    env
+}
+
+fn doctor_line<'a>(r: &'a crate::support::Run, check: &str) -> &'a str {
+    r.stdout
+        .lines()
+        .find(|l| l[5..].starts_with(&format!("{check}:")) && l.starts_with("FAIL"))
+        .unwrap_or_else(|| panic!("no failing `{check}` line: {r:?}"))
+}
+
+#[test]
+fn doctor_passes_a_healthy_setup_and_prints_one_line_per_check() {
+    let env = healthy();
+    let r = env.run(&["doctor"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stdout.contains("FAIL"), "{r:?}");
+    for check in [
+        "config",
+        "secrets file",
+        "vault layout",
+        "locks",
+        "clock",
+        "jobs",
+        "schedule",
+    ] {
+        assert!(
+            r.stdout
+                .lines()
+                .any(|l| l[5..].starts_with(&format!("{check}:"))),
+            "{check}: {r:?}"
+        );
+    }
+    let r = env.run(&["doctor", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] != "fail")
+    );
+}
+
+#[test]
+fn doctor_reports_each_broken_setup_with_its_fix() {
+    let mut env = healthy();
+    // A secrets file anyone can read.
+    let loose = env.dir.path().join("secrets");
+    std::fs::write(&loose, "AIE_X_TOKEN=abc\n").unwrap();
+    std::fs::set_permissions(&loose, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    env.env("AIE_SECRETS_FILE", loose.to_str().unwrap());
+    let r = env.run(&["doctor"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        doctor_line(&r, "secrets file").contains("chmod 600"),
+        "{r:?}"
+    );
+    assert!(
+        !r.stdout.contains("abc"),
+        "a secret value was printed: {r:?}"
+    );
+    // A private secrets file, but inside the vault.
+    let inside = env.write("secrets.env", "AIE_X_TOKEN=abc\n");
+    std::fs::set_permissions(&inside, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    env.env("AIE_SECRETS_FILE", inside.to_str().unwrap());
+    let r = env.run(&["doctor"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        doctor_line(&r, "secrets file").contains("inside the vault"),
+        "{r:?}"
+    );
+    env.envs.clear();
+    // A missing stage folder (doctor does not recreate it).
+    std::fs::remove_dir_all(env.path("Needs_Action/social")).unwrap();
+    let r = env.run(&["doctor"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        doctor_line(&r, "vault layout").contains("Needs_Action/social"),
+        "{r:?}"
+    );
+    assert!(
+        doctor_line(&r, "vault layout").contains("aie init"),
+        "{r:?}"
+    );
+    assert!(!env.path("Needs_Action/social").exists());
+    std::fs::create_dir_all(env.path("Needs_Action/social")).unwrap();
+    // Unknown keys, top-level and nested.
+    env.config(
+        "frobnicate: 1\npolicy:\n  aproval_expires: 1h\n  rate_limits:\n    social_post: 2\n",
+    );
+    let r = env.run(&["doctor", "--json"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let config = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "config")
+        .unwrap();
+    assert_eq!(config["status"], "fail");
+    let msg = config["message"].as_str().unwrap();
+    assert!(
+        msg.contains("frobnicate") && msg.contains("policy.aproval_expires"),
+        "{msg}"
+    );
+    assert!(!msg.contains("social_post"), "{msg}");
+    env.config("");
+    // A configured service without its secrets.
+    env.config("x:\n  api_base: http://127.0.0.1:9\n");
+    let r = env.run(&["doctor"]);
+    assert!(doctor_line(&r, "secrets").contains("AIE_X_TOKEN"), "{r:?}");
+    env.config("");
+    // A job whose step this binary does not have.
+    env.write(
+        "jobs/triage.yaml",
+        "description: d\nsteps: [frobnicate]\nschedule: '*/2 * * * *'\nagents: both\n",
+    );
+    let r = env.run(&["doctor"]);
+    assert!(doctor_line(&r, "jobs").contains("frobnicate"), "{r:?}");
+    env.write("jobs/triage.yaml", TRIAGE);
+    // Timers removed, and no crontab runs aie.
+    env.ok(&["schedule", "uninstall", "--no-enable"]);
+    let r = env.run(&["doctor"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        doctor_line(&r, "schedule").contains("aie schedule install"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn alert_records_the_failed_unit_in_logs_state_and_the_dashboard_until_the_job_succeeds() {
+    let env = TestEnv::new();
+    env.write("jobs/triage.yaml", TRIAGE);
+    let r = env.run(&["alert", "--unit", "aie-triage.service"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let line: Value =
+        serde_json::from_str(env.read("Logs/alerts/2026-11-23.jsonl").trim()).unwrap();
+    assert_eq!(line["unit"], "aie-triage.service");
+    let s = state(&env);
+    assert!(
+        s["attention"]["alert:aie-triage.service"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("aie-triage.service failed")
+    );
+    assert!(
+        env.read("Dashboard.md")
+            .contains("aie-triage.service failed")
+    );
+    assert!(env.audit().iter().any(|l| l["action"] == "alert"));
+    let r = env.run(&["alert", "--unit", "x; rm -rf /"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    // The next success of the job clears it.
+    env.ok(&["run", "triage"]);
+    assert!(state(&env)["attention"]["alert:aie-triage.service"].is_null());
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_command_line_definitions() {
+    let env = TestEnv::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let r = env.ok(&["completions", shell]);
+        assert!(
+            r.stdout.contains("schedule") && r.stdout.contains("process-inbox"),
+            "{shell}"
+        );
+    }
+    assert_eq!(env.run(&["completions", "tcsh"]).code, 2);
+    let r = env.ok(&["man"]);
+    assert!(
+        r.stdout.starts_with(".ie") || r.stdout.contains(".TH aie"),
+        "{}",
+        &r.stdout[..200]
+    );
+    assert!(r.stdout.contains("execute\\-approved") || r.stdout.contains("execute-approved"));
 }

@@ -414,7 +414,7 @@ pub fn run_checks(
                         "jobs",
                         Status::Fail,
                         format!("{e:#}"),
-                        Some("name only aie commands this binary has in the job's steps".into()),
+                        Some("name only commands this aie has (`aie --help`), or override the job with a file in the vault's jobs/".into()),
                     ));
                 }
             }

@@ -592,6 +592,18 @@ mod tests {
         assert_eq!(execute.schedule.text, "*/5 * * * *");
     }
 
+    /// Guards the rule "a job whose command does not exist yet is not shipped". `triage`
+    /// starts with `poll-gmail`, which lands from the Gmail branch: un-ignore at that merge.
+    #[test]
+    #[ignore = "needs poll-gmail (Gmail branch): remove this ignore when it is merged"]
+    fn every_builtin_step_is_a_command_of_this_binary() {
+        for job in builtin() {
+            if let Err(e) = job.commands() {
+                panic!("{e:#}");
+            }
+        }
+    }
+
     #[test]
     fn steps_must_be_aie_vault_commands() {
         let job = |steps: &str| {

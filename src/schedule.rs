@@ -136,18 +136,13 @@ fn exec_line(t: &Target, args: &str) -> String {
 /// The service and timer of one job.
 pub fn job_units(t: &Target, job: &Job) -> [(String, String); 2] {
     let (service, timer) = unit_names(&job.name);
-    let wanted = if t.user_units {
-        "default.target"
-    } else {
-        "network-online.target"
-    };
     let mut svc = format!(
-        "{HEADER}\n[Unit]\nDescription=aie job {}: {}\nAfter={wanted}\n",
+        "{HEADER}\n[Unit]\nDescription=aie job {}: {}\n",
         job.name,
         job.description.replace('%', "%%")
     );
     if !t.user_units {
-        svc.push_str(&format!("Wants={wanted}\n"));
+        svc.push_str("After=network-online.target\nWants=network-online.target\n");
     }
     svc.push_str("OnFailure=aie-alert@%n.service\n\n[Service]\n");
     svc.push_str(&service_body(

@@ -161,7 +161,6 @@ fn print_files(files: &[(String, String)]) {
 }
 
 fn systemctl(args: &[&str]) -> Result<()> {
-    println!("ran systemctl {}", args.join(" "));
     let st = std::process::Command::new("systemctl")
         .args(args)
         .status()
@@ -173,6 +172,7 @@ fn systemctl(args: &[&str]) -> Result<()> {
         ))
         .into());
     }
+    println!("ran systemctl {}", args.join(" "));
     Ok(())
 }
 

@@ -48,10 +48,10 @@ pub fn run(ctx: &Ctx, _args: &StatusArgs) -> Result<Outcome> {
         let overdue = due.as_ref().is_some_and(|d| d.overdue);
         if let Some(d) = def {
             lines.push(format!(
-                "  {name:<17} last start {}  last success {}  took {} ms  failures in a row {}  next due {}{}\n",
+                "  {name:<17} last start {}  last success {}  took {}  failures in a row {}  next due {}{}\n",
                 j.last_start.as_deref().unwrap_or("never"),
                 j.last_success.as_deref().unwrap_or("never"),
-                j.duration_ms,
+                if j.last_finish.is_some() { format!("{} ms", j.duration_ms) } else { "-".into() },
                 j.consecutive_failures,
                 next_due.as_deref().unwrap_or(if d.agents.includes(role) { "never" } else { "(not on this agent)" }),
                 if overdue { "  OVERDUE: no success within twice its period" } else { "" }

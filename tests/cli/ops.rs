@@ -439,6 +439,30 @@ fn generated_system_units_pass_systemd_analyze_verify_and_score_3_or_lower() {
             assert!(score <= 3.0, "{unit} scores {score}:\n{text}");
         }
     }
+    // User units (as `aie schedule install` writes them) verify with the user manager too.
+    let user = env.dir.path().join("user-units");
+    env.ok(&[
+        "schedule",
+        "install",
+        "--no-enable",
+        "--out",
+        user.to_str().unwrap(),
+    ]);
+    let runtime = env.dir.path().join("runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let units: Vec<String> = files_of(&user).into_iter().map(|f| f.0).collect();
+    let v = std::process::Command::new(sa)
+        .args(["--user", "verify"])
+        .args(&units)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .current_dir(&user)
+        .output()
+        .unwrap();
+    assert!(
+        v.status.success() && v.stderr.is_empty(),
+        "user verify: {}",
+        String::from_utf8_lossy(&v.stderr)
+    );
     // verify does fail: on a unit whose binary is missing.
     let out = generate_units(&env, "/nonexistent/aie", None);
     let v = std::process::Command::new(sa)

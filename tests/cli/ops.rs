@@ -741,3 +741,74 @@ fn completions_and_man_page_come_from_the_command_line_definitions() {
     );
     assert!(r.stdout.contains("execute\\-approved") || r.stdout.contains("execute-approved"));
 }
+
+/// The next `n` firings systemd computes for the `OnCalendar=` values from `base`.
+fn systemd_elapses(sa: &str, values: &[String], base: &str, n: usize) -> Vec<String> {
+    let mut all = Vec::new();
+    for v in values {
+        let out = std::process::Command::new(sa)
+            .args([
+                "calendar",
+                &format!("--iterations={n}"),
+                &format!("--base-time={base}"),
+                v,
+            ])
+            .env("TZ", "UTC")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{v}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("Next elapse: ").or_else(|| {
+                line.split_once(": ")
+                    .filter(|(k, _)| k.starts_with("Iter."))
+                    .map(|(_, r)| r)
+            }) {
+                // `Thu 2026-11-26 23:00:00 UTC`
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                all.push(format!("{}T{}Z", f[1], f[2]));
+            }
+        }
+    }
+    all.sort();
+    all.dedup();
+    all.truncate(n);
+    all
+}
+
+#[test]
+fn timers_fire_when_the_cron_expression_does() {
+    let Some(sa) = systemd_analyze() else { return };
+    for (expr, tz, base) in [
+        ("*/2 * * * *", "UTC", "2026-11-23T09:00:00Z"),
+        ("*/5 * * * *", "Asia/Karachi", "2026-11-23T09:03:00Z"),
+        ("0 7 * * 1", "Europe/Berlin", "2026-11-23T09:00:00Z"),
+        ("30 2 * * *", "Europe/Berlin", "2027-03-26T12:00:00Z"),
+        ("30 2 * * *", "Europe/Berlin", "2027-10-30T12:00:00Z"),
+        ("0 0 1 * fri", "Europe/Berlin", "2026-11-23T09:00:00Z"),
+        (
+            "15 9-17/4 * jan,jul mon-fri",
+            "Asia/Karachi",
+            "2026-11-23T09:00:00Z",
+        ),
+        ("@monthly", "America/New_York", "2026-11-23T09:00:00Z"),
+    ] {
+        let cron = aie::jobs::Cron::parse(expr).unwrap();
+        let tz: chrono_tz::Tz = tz.parse().unwrap();
+        let mut t = chrono::DateTime::parse_from_rfc3339(base)
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let mut ours = Vec::new();
+        for _ in 0..4 {
+            t = cron.next_after(t, tz).unwrap();
+            ours.push(t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        }
+        let base_sd = base.replace('T', " ").replace('Z', " UTC");
+        let theirs = systemd_elapses(sa, &cron.on_calendar(&tz.to_string()), &base_sd, 4);
+        assert_eq!(ours, theirs, "`{expr}` in {tz}");
+    }
+}

@@ -812,3 +812,55 @@ fn timers_fire_when_the_cron_expression_does() {
         assert_eq!(ours, theirs, "`{expr}` in {tz}");
     }
 }
+
+#[test]
+fn doctor_checks_that_the_sync_remote_answers() {
+    let env = healthy();
+    let bare = env.dir.path().join("remote.git");
+    let st = std::process::Command::new("git")
+        .args(["init", "--bare", "-q"])
+        .arg(&bare)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    env.config(&format!("sync:\n  remote: {}\n", bare.display()));
+    let r = env.run(&["doctor"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("ok   sync remote:"), "{r:?}");
+    env.config(&format!(
+        "sync:\n  remote: {}\n",
+        env.dir.path().join("gone.git").display()
+    ));
+    let r = env.run(&["doctor"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        doctor_line(&r, "sync remote").contains("does not answer"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn doctor_reports_a_lock_held_on_behalf_of_a_process_that_is_gone() {
+    let env = healthy();
+    let dir = env.path(".aie/locks");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("plan.lock");
+    // This test process holds the lock, but the holder text names a pid that is gone (as
+    // when a child inherited the descriptor of a dead run).
+    std::fs::write(&path, "pid 2147483600 job plan agent local since x").unwrap();
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    f.try_lock().unwrap();
+    let r = env.run(&["doctor"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        doctor_line(&r, "locks").contains("`plan` (pid 2147483600)"),
+        "{r:?}"
+    );
+    drop(f);
+    let r = env.run(&["doctor"]);
+    assert_eq!(r.code, 0, "{r:?}");
+}

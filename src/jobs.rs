@@ -108,20 +108,22 @@ fn config_err(msg: String) -> anyhow::Error {
     AieError::Config(msg).into()
 }
 
-/// Subcommands that are not passes over the vault, so never a job step.
+/// Whether a subcommand may be a job step: only the passes over the vault that the runner
+/// runs as jobs (never init, demo, a read-only report, run itself, or a setup command).
+/// Exhaustive on purpose: a new subcommand must be classed here before it compiles.
 fn is_step_command(cmd: &Command) -> bool {
-    !matches!(
-        cmd,
+    match cmd {
+        Command::ProcessInbox(_) | Command::Plan(_) | Command::ExecuteApproved(_) => true,
         Command::Init(_)
-            | Command::Demo(_)
-            | Command::Status(_)
-            | Command::Run(_)
-            | Command::Schedule(_)
-            | Command::Doctor(_)
-            | Command::Alert(_)
-            | Command::Completions(_)
-            | Command::Man(_)
-    )
+        | Command::Demo(_)
+        | Command::Status(_)
+        | Command::Run(_)
+        | Command::Schedule(_)
+        | Command::Doctor(_)
+        | Command::Alert(_)
+        | Command::Completions(_)
+        | Command::Man(_) => false,
+    }
 }
 
 /// Names of every subcommand of this binary (a job may not take one as its name).

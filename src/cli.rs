@@ -48,6 +48,18 @@ pub enum Command {
     ExecuteApproved(commands::execute_approved::ExecuteApprovedArgs),
     /// Queues, last run of every job, locks, and what needs the owner.
     Status(commands::status::StatusArgs),
+    /// Run the steps of a scheduled job in order, under its lock and timeout.
+    Run(commands::run::RunArgs),
+    /// Write the systemd units or the crontab of the jobs; install or remove them.
+    Schedule(commands::schedule::ScheduleArgs),
+    /// Check the setup: one line per check, with the fix for each failure.
+    Doctor(commands::doctor::DoctorArgs),
+    /// Record a failed scheduled unit (run by systemd's OnFailure=).
+    Alert(commands::alert::AlertArgs),
+    /// Print shell completions.
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the man page (roff).
+    Man(commands::man::ManArgs),
 }
 
 impl Command {
@@ -60,6 +72,12 @@ impl Command {
             Command::Plan(_) => "plan",
             Command::ExecuteApproved(_) => "execute-approved",
             Command::Status(_) => "status",
+            Command::Run(_) => "run",
+            Command::Schedule(_) => "schedule",
+            Command::Doctor(_) => "doctor",
+            Command::Alert(_) => "alert",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
         }
     }
 }

@@ -25,6 +25,12 @@ pub fn run(cli: Cli, env: &Env) -> Result<Exit> {
             print_outcome(&out, cli.global.json);
             Ok(out.exit.unwrap_or(Exit::Ok))
         }
+        Command::Run(args) => commands::run::run(env, &cli.global, &args),
+        Command::Schedule(args) => commands::schedule::run(env, &cli.global, &args),
+        Command::Doctor(args) => commands::doctor::run(env, &cli.global, &args),
+        Command::Alert(args) => commands::alert::run(env, &cli.global, &args),
+        Command::Completions(args) => commands::completions::run(&args),
+        Command::Man(args) => commands::man::run(&args),
         cmd => run_job(env, &cli.global, cmd),
     }
 }
@@ -36,6 +42,11 @@ fn access_of(_cmd: &Command) -> VaultAccess {
 
 /// Runs a vault command as a job: lock, state, problems, dashboard, report.
 pub fn run_job(env: &Env, global: &GlobalArgs, cmd: Command) -> Result<Exit> {
+    run_job_with(env, global, cmd, true)
+}
+
+/// [`run_job`], printing the report only when `print` (the steps of `aie run` print none).
+pub fn run_job_with(env: &Env, global: &GlobalArgs, cmd: Command, print: bool) -> Result<Exit> {
     let root = env.vault_root(global.vault.as_deref());
     let job = cmd.job_name();
     let ctx = Ctx::open(env, &root, job, global.json, global.deadline)?;
@@ -99,7 +110,9 @@ pub fn run_job(env: &Env, global: &GlobalArgs, cmd: Command) -> Result<Exit> {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    print_outcome(&outcome, global.json);
+    if print {
+        print_outcome(&outcome, global.json);
+    }
     Ok(exit)
 }
 
@@ -108,8 +121,16 @@ fn dispatch(ctx: &Ctx, cmd: Command) -> Result<Outcome> {
         Command::ProcessInbox(a) => commands::process_inbox::run(ctx, &a),
         Command::Plan(a) => commands::plan::run(ctx, &a),
         Command::ExecuteApproved(a) => commands::execute_approved::run(ctx, &a),
-        Command::Init(_) | Command::Demo(_) | Command::Status(_) => {
-            unreachable!("invariant: run() handles init, demo and status")
+        Command::Init(_)
+        | Command::Demo(_)
+        | Command::Status(_)
+        | Command::Run(_)
+        | Command::Schedule(_)
+        | Command::Doctor(_)
+        | Command::Alert(_)
+        | Command::Completions(_)
+        | Command::Man(_) => {
+            unreachable!("invariant: run() handles the commands that are not vault passes")
         }
     }
 }

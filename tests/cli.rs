@@ -9,3 +9,6 @@ mod core;
 #[cfg(feature = "failpoints")]
 #[path = "cli/crash.rs"]
 mod crash;
+
+#[path = "cli/ops.rs"]
+mod ops;

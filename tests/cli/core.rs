@@ -727,3 +727,48 @@ fn due_calendar_posts_run_by_policy_and_inbound_post_requests_wait() {
     env.ok(&["process-inbox"]);
     assert_eq!(env.all_items().len(), 2);
 }
+
+#[test]
+fn rate_limited_actions_wait_for_the_next_window_and_are_never_dropped() {
+    let mut env = TestEnv::new();
+    env.config("execution:\n  dry_run: false\npolicy:\n  rate_limits:\n    note: 1\n");
+    for i in 0..2 {
+        env.drop_file(
+            &format!("q{i}.eml"),
+            format!("From: Ann <ann@x.example>\nSubject: Q{i}\n\nCan you call me?\n"),
+        );
+    }
+    env.ok(&["process-inbox"]);
+    env.ok(&["plan"]);
+    for id in env.items_in("Pending_Approval/general") {
+        let rel = format!("Pending_Approval/general/{id}");
+        let text = env.read(&rel);
+        let start = text.find("actions:\n").unwrap();
+        let end = text[start..].find("planned:").unwrap() + start;
+        std::fs::write(
+            env.path(&rel),
+            format!(
+                "{}actions:\n- kind: note\n  text: done by phone\n{}",
+                &text[..start],
+                &text[end..]
+            ),
+        )
+        .unwrap();
+        env.mv(&rel, "Approved");
+    }
+    let r = env.ok(&["execute-approved"]);
+    assert!(
+        r.stdout.contains("executed: 1") && r.stdout.contains("rate_limited: 1"),
+        "{r:?}"
+    );
+    assert_eq!(env.items_in("Done").len(), 1);
+    assert_eq!(env.items_in("Approved").len(), 1);
+    // Still inside the hour: it keeps waiting.
+    env.now = "2026-11-23T09:30:00Z".into();
+    env.ok(&["execute-approved"]);
+    assert_eq!(env.items_in("Approved").len(), 1);
+    // The next window: it runs.
+    env.now = "2026-11-23T10:01:00Z".into();
+    env.ok(&["execute-approved"]);
+    assert_eq!(env.items_in("Done").len(), 2);
+}

@@ -63,6 +63,25 @@ pub enum Command {
 }
 
 impl Command {
+    /// Whether this is a pass over the vault: run as a job (lock, state, report) and
+    /// allowed as a step of a scheduled job. Never init, demo, a read-only report, run
+    /// itself, or a setup command. Exhaustive on purpose: a new subcommand must be classed
+    /// here before it compiles.
+    pub fn is_vault_pass(&self) -> bool {
+        match self {
+            Command::ProcessInbox(_) | Command::Plan(_) | Command::ExecuteApproved(_) => true,
+            Command::Init(_)
+            | Command::Demo(_)
+            | Command::Status(_)
+            | Command::Run(_)
+            | Command::Schedule(_)
+            | Command::Doctor(_)
+            | Command::Alert(_)
+            | Command::Completions(_)
+            | Command::Man(_) => false,
+        }
+    }
+
     /// The job name this command records its runs under (also its lock's name).
     pub fn job_name(&self) -> &'static str {
         match self {

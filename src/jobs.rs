@@ -4,7 +4,7 @@
 //! the same expression. A step is an aie subcommand with its arguments, parsed by the real
 //! command line (`Cli`): never a shell. No printing, no environment, no network here.
 
-use crate::cli::{Cli, Command};
+use crate::cli::Cli;
 use crate::exit::AieError;
 use anyhow::Result;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
@@ -106,24 +106,6 @@ enum StepSpec {
 
 fn config_err(msg: String) -> anyhow::Error {
     AieError::Config(msg).into()
-}
-
-/// Whether a subcommand may be a job step: only the passes over the vault that the runner
-/// runs as jobs (never init, demo, a read-only report, run itself, or a setup command).
-/// Exhaustive on purpose: a new subcommand must be classed here before it compiles.
-fn is_step_command(cmd: &Command) -> bool {
-    match cmd {
-        Command::ProcessInbox(_) | Command::Plan(_) | Command::ExecuteApproved(_) => true,
-        Command::Init(_)
-        | Command::Demo(_)
-        | Command::Status(_)
-        | Command::Run(_)
-        | Command::Schedule(_)
-        | Command::Doctor(_)
-        | Command::Alert(_)
-        | Command::Completions(_)
-        | Command::Man(_) => false,
-    }
 }
 
 /// Names of every subcommand of this binary (a job may not take one as its name).
@@ -257,7 +239,7 @@ impl Job {
                         "{where_} is not an aie command this binary can run: {first}"
                     ))
                 })?;
-        if !is_step_command(&cli.command) {
+        if !cli.command.is_vault_pass() {
             return Err(config_err(format!(
                 "{where_}: `{}` cannot be a job step (only passes over the vault can)",
                 step[0]

@@ -121,17 +121,10 @@ fn dispatch(ctx: &Ctx, cmd: Command) -> Result<Outcome> {
         Command::ProcessInbox(a) => commands::process_inbox::run(ctx, &a),
         Command::Plan(a) => commands::plan::run(ctx, &a),
         Command::ExecuteApproved(a) => commands::execute_approved::run(ctx, &a),
-        Command::Init(_)
-        | Command::Demo(_)
-        | Command::Status(_)
-        | Command::Run(_)
-        | Command::Schedule(_)
-        | Command::Doctor(_)
-        | Command::Alert(_)
-        | Command::Completions(_)
-        | Command::Man(_) => {
-            unreachable!("invariant: run() handles the commands that are not vault passes")
-        }
+        other => unreachable!(
+            "invariant: run() handles `{}`, which is not a vault pass",
+            other.job_name()
+        ),
     }
 }
 

@@ -470,15 +470,7 @@ fn an_edit_after_approval_sends_the_item_back_and_notes_run_to_done() {
     let id = env.only_item("Pending_Approval/general");
     let rel = format!("Pending_Approval/general/{id}.md");
     // The owner rewrites the request into a note before approving: allowed.
-    let text = env.read(&rel);
-    let start = text.find("actions:\n").unwrap();
-    let end = text[start..].find("planned:").unwrap() + start;
-    let edited = format!(
-        "{}actions:\n- kind: note\n  text: called her instead\n{}",
-        &text[..start],
-        &text[end..]
-    );
-    fs::write(env.path(&rel), edited).unwrap();
+    env.set_actions(&rel, "- kind: note\n  text: called her instead\n");
     env.mv(&rel, "Approved");
     env.ok(&["execute-approved"]);
     assert_eq!(env.where_is(&id), ["Done"]);
@@ -742,18 +734,7 @@ fn rate_limited_actions_wait_for_the_next_window_and_are_never_dropped() {
     env.ok(&["plan"]);
     for id in env.items_in("Pending_Approval/general") {
         let rel = format!("Pending_Approval/general/{id}");
-        let text = env.read(&rel);
-        let start = text.find("actions:\n").unwrap();
-        let end = text[start..].find("planned:").unwrap() + start;
-        std::fs::write(
-            env.path(&rel),
-            format!(
-                "{}actions:\n- kind: note\n  text: done by phone\n{}",
-                &text[..start],
-                &text[end..]
-            ),
-        )
-        .unwrap();
+        env.set_actions(&rel, "- kind: note\n  text: done by phone\n");
         env.mv(&rel, "Approved");
     }
     let r = env.ok(&["execute-approved"]);

@@ -51,15 +51,10 @@ fn approve_all_as_notes(env: &TestEnv) {
             continue;
         }
         let rel = format!("{stage}/{id}.md");
-        let text = env.read(&rel);
-        let start = text.find("actions:\n").unwrap();
-        let end = text[start..].find("planned:").unwrap() + start;
-        let edited = format!(
-            "{}actions:\n- kind: note\n  text: handled by hand\n- kind: note\n  text: second\n{}",
-            &text[..start],
-            &text[end..]
+        env.set_actions(
+            &rel,
+            "- kind: note\n  text: handled by hand\n- kind: note\n  text: second\n",
         );
-        std::fs::write(env.path(&rel), edited).unwrap();
         env.mv(&rel, "Approved");
     }
 }

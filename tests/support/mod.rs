@@ -279,6 +279,16 @@ impl TestEnv {
         fs::rename(&src, &dst).unwrap();
     }
 
+    /// Replaces the `actions:` of a planned item with `actions_yaml` (a YAML list at column
+    /// 0), as the owner editing a request in Obsidian would.
+    pub fn set_actions(&self, rel: &str, actions_yaml: &str) {
+        let text = self.read(rel);
+        let start = text.find("actions:\n").expect("a planned item");
+        let end = text[start..].find("planned:").expect("a planned item") + start;
+        let edited = format!("{}actions:\n{actions_yaml}{}", &text[..start], &text[end..]);
+        fs::write(self.vault.join(rel), edited).unwrap();
+    }
+
     /// The single item id in a stage folder (panics when there is not exactly one).
     pub fn only_item(&self, rel: &str) -> String {
         let items = self.items_in(rel);

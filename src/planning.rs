@@ -301,10 +301,9 @@ fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
             .unwrap_or("?")
             .to_string();
         lines.push(format!(
-            "### {}. `{kind}`: {}\n\n{}\n\nPolicy: {} (rule `{}`).\n\n```\n{}\n```\n",
+            "### {}. `{kind}`\n\n{}\n\nPolicy: {} (rule `{}`).\n\n```\n{}\n```\n",
             n + 1,
             p.why,
-            "",
             if d.needs_approval {
                 "needs your approval"
             } else {

@@ -79,5 +79,10 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &DoctorArgs) -> Result<Exit> {
             }
         }
     }
+    // Like every command but init and demo, a folder without aie.yaml is a layout error (78);
+    // doctor still prints its checks first, so the owner sees what to fix.
+    if !root.join(crate::vault::SETTINGS_FILE).is_file() {
+        return Ok(Exit::Config);
+    }
     Ok(if failed { Exit::Partial } else { Exit::Ok })
 }

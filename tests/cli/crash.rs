@@ -212,3 +212,34 @@ fn intake_crash_then_plan_then_intake_makes_no_second_copy() {
     check_promises(&env, "intake-then-plan", DROPS.len(), true);
     assert_eq!(std::fs::read_dir(env.path("Inbox")).unwrap().count(), 0);
 }
+
+/// Regression: a crash while sending an unrequested item back for review must not leave it
+/// in `Approved/` looking freshly requested, where the next pass would run it as approved.
+#[test]
+fn crash_while_sending_back_never_turns_into_an_approval() {
+    let env = TestEnv::new();
+    env.config("execution:\n  dry_run: false\n");
+    env.write(
+        "Approved/sneaky.md",
+        "---\nid: sneaky\nkind: file\ndomain: general\nsource: inbox:x\ncreated: 2026-11-23T08:00:00Z\nstatus: approved\npriority: high\nactions:\n- kind: note\n  text: pretend this is a payment\n---\nbody\n",
+    );
+    let mut c = env.cmd();
+    c.env("AIE_CRASH_AT", "execute:sent-back")
+        .arg("execute-approved");
+    let r = env.run_cmd(&mut c);
+    assert!(r.stderr.contains("execute:sent-back"), "{r:?}");
+    assert_eq!(env.where_is("sneaky"), ["Pending_Approval/general"]);
+    for _ in 0..2 {
+        env.run(&["execute-approved"]);
+    }
+    assert_eq!(env.where_is("sneaky"), ["Pending_Approval/general"]);
+    assert!(!env.path(".aie/journal.jsonl").exists(), "nothing may run");
+    // Approved by the owner after the crash: the ledger never heard of a request, so it goes
+    // back once more (safe), and only the owner's next approval runs it.
+    env.mv("Pending_Approval/general/sneaky.md", "Approved");
+    assert_eq!(env.run(&["execute-approved"]).code, 1);
+    assert_eq!(env.where_is("sneaky"), ["Pending_Approval/general"]);
+    env.mv("Pending_Approval/general/sneaky.md", "Approved");
+    env.ok(&["execute-approved"]);
+    assert_eq!(env.where_is("sneaky"), ["Done"]);
+}

@@ -52,9 +52,44 @@ pub enum Command {
     ExecuteApproved(commands::execute_approved::ExecuteApprovedArgs),
     /// Queues, last run of every job, locks, and what needs the owner.
     Status(commands::status::StatusArgs),
+    /// Run the steps of a scheduled job in order, under its lock and timeout.
+    Run(commands::run::RunArgs),
+    /// Write the systemd units or the crontab of the jobs; install or remove them.
+    Schedule(commands::schedule::ScheduleArgs),
+    /// Check the setup: one line per check, with the fix for each failure.
+    Doctor(commands::doctor::DoctorArgs),
+    /// Record a failed scheduled unit (run by systemd's OnFailure=).
+    Alert(commands::alert::AlertArgs),
+    /// Print shell completions.
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the man page (roff).
+    Man(commands::man::ManArgs),
 }
 
 impl Command {
+    /// Whether this is a pass over the vault: run as a job (lock, state, report) and
+    /// allowed as a step of a scheduled job. Never init, demo, a read-only report, run
+    /// itself, or a setup command. Exhaustive on purpose: a new subcommand must be classed
+    /// here before it compiles.
+    pub fn is_vault_pass(&self) -> bool {
+        match self {
+            Command::ProcessInbox(_)
+            | Command::Plan(_)
+            | Command::ExecuteApproved(_)
+            | Command::PollGmail(_) => true,
+            Command::Init(_)
+            | Command::Demo(_)
+            | Command::Status(_)
+            | Command::Run(_)
+            | Command::Schedule(_)
+            | Command::Doctor(_)
+            | Command::Alert(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Auth(_) => false,
+        }
+    }
+
     /// The job name this command records its runs under (also its lock's name).
     pub fn job_name(&self) -> &'static str {
         match self {
@@ -66,6 +101,12 @@ impl Command {
             Command::Status(_) => "status",
             Command::PollGmail(_) => "poll-gmail",
             Command::Auth(_) => "auth",
+            Command::Run(_) => "run",
+            Command::Schedule(_) => "schedule",
+            Command::Doctor(_) => "doctor",
+            Command::Alert(_) => "alert",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
         }
     }
 }

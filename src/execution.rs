@@ -65,8 +65,10 @@ enum Fate {
 
 /// One execution pass.
 pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) -> Result<Outcome> {
-    let mut out = Outcome::default();
-    out.json = serde_json::json!({"job": "execute-approved"});
+    let mut out = Outcome {
+        json: serde_json::json!({"job": "execute-approved"}),
+        ..Outcome::default()
+    };
     if ctx.mode == Mode::DraftOnly {
         out.summary =
             "execute-approved: this agent is draft_only: it never executes actions".into();
@@ -511,6 +513,14 @@ fn send_back(
     item.set("summary", crate::planning::summary(item));
     item.front.shift_remove("approved_by");
     fsutil::write_atomic(path, item.render().as_bytes())?;
+    // Out of Approved/ first, then the new request on record: a crash between the two leaves
+    // an item waiting for a human that the ledger does not yet know (safe: approving it only
+    // sends it back once more), never an item in Approved/ that looks freshly requested.
+    let to = Stage::PendingApproval(item.domain().to_string());
+    ctx.vault.move_item(path, &to)?;
+    fsutil::sync_dir(&ctx.vault.stage_dir(&to)).ok();
+    fsutil::sync_dir(&ctx.vault.stage_dir(&Stage::Approved)).ok();
+    fsutil::failpoint("execute:sent-back");
     ledger.append(ApprovalRecord {
         ts: ctx.clock.stamp(),
         agent: ctx.agent.clone(),
@@ -521,9 +531,6 @@ fn send_back(
         note: Some(note.to_string()),
     })?;
     ledger.sync()?;
-    let to = Stage::PendingApproval(item.domain().to_string());
-    ctx.vault.move_item(path, &to)?;
-    fsutil::sync_dir(&ctx.vault.stage_dir(&to)).ok();
     ctx.audit.append(AuditEvent {
         target: Some(to.rel().display().to_string()),
         approval_status: Some("review".into()),

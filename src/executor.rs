@@ -96,7 +96,7 @@ fn list(v: Option<&Value>) -> String {
     }
 }
 
-fn s<'v>(a: &'v Map<String, Value>, k: &str) -> String {
+fn s(a: &Map<String, Value>, k: &str) -> String {
     match a.get(k) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),

@@ -189,6 +189,22 @@ impl WriteBatch {
         Ok(())
     }
 
+    /// Writes a file in place now (create or truncate), to be made durable by the commit's
+    /// sync. For files whose torn state is harmless until the batch's renames land.
+    pub fn write_direct(&mut self, target: &Path, bytes: &[u8]) -> Result<()> {
+        let res = fs::write(target, bytes);
+        let res = match res {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(dir) = target.parent() {
+                    fs::create_dir_all(dir)?;
+                }
+                fs::write(target, bytes)
+            }
+            other => other,
+        };
+        res.with_context(|| format!("cannot write `{}`", target.display()))
+    }
+
     /// Stages a new file: at commit it is moved into place only if `target` does not exist.
     pub fn stage_new(&mut self, target: &Path, bytes: &[u8]) -> Result<()> {
         let tmp = write_temp(target, bytes)?;

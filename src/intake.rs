@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// How many drops are written and synced together.
-const BATCH: usize = 512;
+const BATCH: usize = 2048;
 
 /// Extensions read as text even when they are not valid UTF-8.
 const TEXT_EXTENSIONS: &[&str] = &[
@@ -78,6 +78,7 @@ pub fn process_inbox(ctx: &Ctx, dry_run: bool) -> Result<Outcome> {
         }
     }
     flush(ctx, batch, dry_run, &mut out)?;
+    calendar_posts(ctx, dry_run, &mut out)?;
     ctx.audit.sync()?;
     let n = out.counts.get("items").copied().unwrap_or(0);
     out.summary = if out.counts_line().is_empty() {
@@ -139,7 +140,9 @@ fn read_drop(ctx: &Ctx, path: &Path, name: &str, name_bytes: &[u8]) -> Result<Dr
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
     let id = make_id(&stem, &[name_bytes, &bytes]);
-    if ctx.vault.locate(&id).is_some() {
+    // `Attachments/<id>/` is made (and synced) before an item of that id is written, so
+    // when it is absent the id is new: one stat instead of one per stage folder.
+    if ctx.vault.attachments(&id).exists() && ctx.vault.locate(&id).is_some() {
         return Ok(DropState::Known(id));
     }
     let item = build_item(ctx, &id, name, &bytes);
@@ -383,6 +386,18 @@ fn flush(ctx: &Ctx, drops: Vec<Drop>, dry_run: bool, out: &mut Outcome) -> Resul
     for d in drops {
         let stage = Stage::NeedsAction(d.item.domain().to_string());
         let target = ctx.vault.item_path(&stage, d.item.id());
+        let att = ctx.vault.attachments(d.item.id());
+        if let Err(e) = fs::create_dir_all(&att) {
+            out.problem(
+                format!("file:Inbox/{}", d.name),
+                format!(
+                    "`Inbox/{}`: cannot create `{}`: {e}",
+                    d.name,
+                    ctx.vault.rel(&att)
+                ),
+            );
+            continue;
+        }
         match batch.stage_new(&target, d.item.render().as_bytes()) {
             Ok(()) => staged.push(d),
             Err(e) => out.problem(
@@ -397,10 +412,15 @@ fn flush(ctx: &Ctx, drops: Vec<Drop>, dry_run: bool, out: &mut Outcome) -> Resul
     let mut moved_any = false;
     for (d, res) in staged.into_iter().zip(results) {
         if let Err(e) = res {
-            out.problem(
-                format!("file:Inbox/{}", d.name),
-                format!("`Inbox/{}`: {e:#}", d.name),
-            );
+            if ctx.vault.locate(d.item.id()).is_some() {
+                // Written by a run that stopped before moving the original: finish that.
+                attach_known(ctx, &d.path, &d.name, d.item.id(), out)?;
+            } else {
+                out.problem(
+                    format!("file:Inbox/{}", d.name),
+                    format!("`Inbox/{}`: {e:#}", d.name),
+                );
+            }
             continue;
         }
         let dir = ctx.vault.attachments(d.item.id());
@@ -469,6 +489,74 @@ fn attach_known(ctx: &Ctx, path: &Path, name: &str, id: &str, out: &mut Outcome)
             format!("file:Inbox/{name}"),
             format!("`Inbox/{name}`: {e:#}"),
         ),
+    }
+    Ok(())
+}
+
+/// Turns due entries of the owner's content calendar into items (once each: the id hashes
+/// the entry's line).
+fn calendar_posts(ctx: &Ctx, dry_run: bool, out: &mut Outcome) -> Result<()> {
+    let rel = &ctx.settings.policy.content_calendar;
+    let Ok(text) = fs::read_to_string(ctx.vault.root().join(rel)) else {
+        return Ok(());
+    };
+    let now = ctx.clock.now();
+    for e in crate::calendar::parse(&text, ctx.clock.tz()) {
+        if e.due > now {
+            continue;
+        }
+        let id = make_id(
+            &format!("calendar {} {}", e.when, e.platform),
+            &[e.line.as_bytes()],
+        );
+        if ctx.vault.locate(&id).is_some() {
+            continue;
+        }
+        if dry_run {
+            out.count("calendar_posts", 1);
+            continue;
+        }
+        let mut item = Item::new(
+            &id,
+            "calendar_post",
+            "social",
+            &format!("calendar:{} {}", e.when, e.platform),
+            &ctx.clock.stamp(),
+        );
+        item.set("title", format!("{} post of {}", e.platform, e.when));
+        item.set("platform", e.platform.as_str());
+        item.set("scheduled_at", ctx.clock.format(e.due));
+        item.set("post_text", e.text.as_str());
+        item.body = format!(
+            "# {} post of {}
+
+From [[{}]]:
+
+{}
+",
+            e.platform,
+            e.when,
+            rel.trim_end_matches(".md"),
+            e.text
+        );
+        let path = ctx
+            .vault
+            .item_path(&Stage::NeedsAction("social".into()), &id);
+        let tmp = fsutil::temp_path_for(&path);
+        fs::write(&tmp, item.render())?;
+        fsutil::sync_fs(ctx.vault.root())?;
+        if let Err(e) = fsutil::move_noreplace(&tmp, &path) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+        out.count("calendar_posts", 1);
+        out.changed = true;
+        ctx.audit.append(AuditEvent {
+            target: Some(rel.clone()),
+            parameters: serde_json::json!({"platform": e.platform, "scheduled_at": item.str("scheduled_at")}),
+            result: Some("ok".into()),
+            ..AuditEvent::new("item_created", Some(&id))
+        })?;
     }
     Ok(())
 }

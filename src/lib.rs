@@ -21,6 +21,7 @@
 //! print, exit or read the environment.
 
 pub mod audit;
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -28,12 +29,15 @@ pub mod config;
 pub mod connectors;
 pub mod context;
 pub mod dashboard;
+pub mod doctor;
 pub mod execution;
 pub mod executor;
 pub mod exit;
 pub mod fsutil;
 pub mod gmail_poll;
 pub mod intake;
+pub mod job_run;
+pub mod jobs;
 pub mod journal;
 pub mod lock;
 pub mod outcome;
@@ -41,6 +45,7 @@ pub mod planner;
 pub mod planning;
 pub mod policy;
 pub mod runner;
+pub mod schedule;
 pub mod secrets;
 pub mod state;
 pub mod template;

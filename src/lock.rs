@@ -81,6 +81,31 @@ pub fn acquire(aie_dir: &Path, job: &str, access: VaultAccess, holder: &str) -> 
     })
 }
 
+/// A single named lock, held until dropped.
+pub struct NamedLock {
+    _file: File,
+}
+
+/// Takes the lock `name` at once, without the vault lock: for `aie run`, whose steps each
+/// take their own job lock and vault hold. Errors with [`AieError::LockBusy`] (exit 75).
+pub fn acquire_named(aie_dir: &Path, name: &str, holder: &str) -> Result<NamedLock> {
+    let dir = lock_dir(aie_dir);
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let path = dir.join(format!("{name}.lock"));
+    let mut file = open_lock(&path)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Err(AieError::LockBusy(name.to_string()).into()),
+        Err(TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock `{}`", path.display()));
+        }
+    }
+    let _ = file.set_len(0);
+    let _ = file.rewind();
+    let _ = file.write_all(holder.as_bytes());
+    Ok(NamedLock { _file: file })
+}
+
 /// Runs `f` under the short blocking lock named `name` (used for `state.json`).
 pub fn with_short_lock<T>(aie_dir: &Path, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let dir = lock_dir(aie_dir);

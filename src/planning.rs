@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use std::path::PathBuf;
 
 /// How many items are planned and synced together.
-const BATCH: usize = 512;
+const BATCH: usize = 2048;
 
 /// An item claimed for planning, with where it is now.
 struct Claimed {
@@ -135,8 +135,7 @@ fn plan_batch(
     if claimed.is_empty() {
         return Ok(());
     }
-    // Claims are durable before anything is planned on them.
-    fsutil::sync_fs(ctx.vault.root())?;
+    // The claims become durable with the batch's sync below, before any rewrite lands.
     let mut batch = WriteBatch::new();
     let mut routed: Vec<Routed> = Vec::new();
     for Claimed {
@@ -172,10 +171,9 @@ fn plan_batch(
             };
             let plan_text = apply_plan(ctx, &mut item, &plan);
             let plan_path = ctx.vault.plan_path(item.domain(), &id);
-            if let Some(dir) = plan_path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            batch.stage(&plan_path, plan_text.as_bytes())?;
+            // Written in place: a plan torn by a crash belongs to an item that is still
+            // unplanned (its rewrite lands only after the batch's sync), so it is rewritten.
+            batch.write_direct(&plan_path, plan_text.as_bytes())?;
             out.count("planned", 1);
         }
         let to = destination(&item);
@@ -303,10 +301,9 @@ fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
             .unwrap_or("?")
             .to_string();
         lines.push(format!(
-            "### {}. `{kind}`: {}\n\n{}\n\nPolicy: {} (rule `{}`).\n\n```\n{}\n```\n",
+            "### {}. `{kind}`\n\n{}\n\nPolicy: {} (rule `{}`).\n\n```\n{}\n```\n",
             n + 1,
             p.why,
-            "",
             if d.needs_approval {
                 "needs your approval"
             } else {

@@ -31,6 +31,12 @@ pub fn run(cli: Cli, env: &Env) -> Result<Exit> {
             print_outcome(&out, cli.global.json);
             Ok(out.exit.unwrap_or(Exit::Ok))
         }
+        Command::Run(args) => commands::run::run(env, &cli.global, &args),
+        Command::Schedule(args) => commands::schedule::run(env, &cli.global, &args),
+        Command::Doctor(args) => commands::doctor::run(env, &cli.global, &args),
+        Command::Alert(args) => commands::alert::run(env, &cli.global, &args),
+        Command::Completions(args) => commands::completions::run(&args),
+        Command::Man(args) => commands::man::run(&args),
         cmd => run_job(env, &cli.global, cmd),
     }
 }
@@ -42,6 +48,11 @@ fn access_of(_cmd: &Command) -> VaultAccess {
 
 /// Runs a vault command as a job: lock, state, problems, dashboard, report.
 pub fn run_job(env: &Env, global: &GlobalArgs, cmd: Command) -> Result<Exit> {
+    run_job_with(env, global, cmd, true)
+}
+
+/// [`run_job`], printing the report only when `print` (the steps of `aie run` print none).
+pub fn run_job_with(env: &Env, global: &GlobalArgs, cmd: Command, print: bool) -> Result<Exit> {
     let root = env.vault_root(global.vault.as_deref());
     let job = cmd.job_name();
     let ctx = Ctx::open(env, &root, job, global.json, global.deadline)?;
@@ -53,10 +64,19 @@ pub fn run_job(env: &Env, global: &GlobalArgs, cmd: Command) -> Result<Exit> {
     )?;
     let started = Instant::now();
     let start_stamp = ctx.clock.stamp();
-    ctx.state.update(|s| {
-        s.jobs.entry(job.to_string()).or_default().last_start = Some(start_stamp.clone());
+    let crashed = ctx.state.update(|s| {
+        let j = s.jobs.entry(job.to_string()).or_default();
+        // A run that started and never finished left its temp files: clean them up. (An idle
+        // pass never reads the big folders.)
+        let crashed = j.last_finish_pending;
+        j.last_start = Some(start_stamp.clone());
+        j.last_finish_pending = true;
+        crashed
     })?;
-    ctx.vault.clean_temps();
+    if crashed {
+        let n = ctx.vault.clean_temps();
+        log::info!("{job}: the last run did not finish; removed {n} temp file(s)");
+    }
     let result = dispatch(&ctx, cmd);
     let (mut outcome, error) = match result {
         Ok(out) => (out, None),
@@ -77,10 +97,11 @@ pub fn run_job(env: &Env, global: &GlobalArgs, cmd: Command) -> Result<Exit> {
     if !new_problems.is_empty() {
         exit = exit.worst(Exit::Partial);
     }
-    if ctx.mode == Mode::Full && (outcome.changed || !new_problems.is_empty()) {
-        if let Err(e) = dashboard::refresh(&ctx) {
-            log::warn!("cannot refresh the dashboard: {e:#}");
-        }
+    if ctx.mode == Mode::Full
+        && (outcome.changed || !new_problems.is_empty())
+        && let Err(e) = dashboard::refresh(&ctx)
+    {
+        log::warn!("cannot refresh the dashboard: {e:#}");
     }
     if let Some(e) = error {
         return Err(e);
@@ -95,7 +116,9 @@ pub fn run_job(env: &Env, global: &GlobalArgs, cmd: Command) -> Result<Exit> {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    print_outcome(&outcome, global.json);
+    if print {
+        print_outcome(&outcome, global.json);
+    }
     Ok(exit)
 }
 
@@ -105,9 +128,10 @@ fn dispatch(ctx: &Ctx, cmd: Command) -> Result<Outcome> {
         Command::Plan(a) => commands::plan::run(ctx, &a),
         Command::ExecuteApproved(a) => commands::execute_approved::run(ctx, &a),
         Command::PollGmail(a) => commands::poll_gmail::run(ctx, &a),
-        Command::Init(_) | Command::Demo(_) | Command::Status(_) | Command::Auth(_) => {
-            unreachable!("invariant: run() handles init, demo, status and auth")
-        }
+        other => unreachable!(
+            "invariant: run() handles `{}`, which is not a vault pass",
+            other.job_name()
+        ),
     }
 }
 
@@ -127,6 +151,7 @@ fn record_run(
         let j = s.jobs.entry(job.to_string()).or_default();
         j.last_start = Some(start.to_string());
         j.last_finish = Some(now.clone());
+        j.last_finish_pending = false;
         j.last_exit = Some(exit.code() as i32);
         j.duration_ms = started.elapsed().as_millis() as u64;
         j.counts = out.counts.clone();

@@ -28,6 +28,10 @@ pub struct JobState {
     pub counts: BTreeMap<String, u64>,
     #[serde(default)]
     pub consecutive_failures: u32,
+    /// Set when a run starts, cleared when it finishes: still set at the next start means
+    /// the last run crashed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub last_finish_pending: bool,
     /// The last pass that changed something (idle passes leave it alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_work: Option<String>,

@@ -6,5 +6,12 @@ mod support;
 #[path = "cli/core.rs"]
 mod core;
 
+#[cfg(feature = "failpoints")]
+#[path = "cli/crash.rs"]
+mod crash;
+
+#[path = "cli/ops.rs"]
+mod ops;
+
 #[path = "cli/email.rs"]
 mod email;

@@ -22,6 +22,7 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(git -C "$script_dir" rev-parse --show-toplevel 2>/dev/null) \
     || repo=$(cd "$script_dir/.." && pwd)
 venv=${AIE_TEST_VENV:-$repo/target/test-venv}
+case $venv in /*) ;; *) venv=$PWD/$venv ;; esac  # the printed path must be absolute
 host_python=${PYTHON:-python3}
 py=$venv/bin/python
 

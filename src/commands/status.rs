@@ -14,11 +14,62 @@ pub fn run(ctx: &Ctx, _args: &StatusArgs) -> Result<Outcome> {
     let state = ctx.state.load()?;
     let queues = crate::dashboard::queue_counts(&ctx.vault);
     let locks = crate::lock::list(&ctx.vault.aie_dir());
+    let known = crate::jobs::load(ctx.vault.root()).unwrap_or_else(|e| {
+        log::warn!("{e:#}");
+        crate::jobs::builtin()
+    });
+    let role = if ctx.mode == crate::context::Mode::DraftOnly {
+        crate::jobs::Role::Cloud
+    } else {
+        crate::jobs::Role::Local
+    };
+    let mut names: Vec<String> = state.jobs.keys().cloned().collect();
+    names.extend(known.iter().map(|k| k.name.clone()));
+    names.sort();
+    names.dedup();
     let mut jobs = Map::new();
-    for (name, j) in &state.jobs {
+    let mut lines = Vec::new();
+    for name in &names {
+        let j = state.jobs.get(name).cloned().unwrap_or_default();
+        let def = known.iter().find(|k| &k.name == name);
+        let due = def.filter(|d| d.agents.includes(role)).map(|d| {
+            crate::jobs::due(
+                d,
+                j.last_start.as_deref(),
+                j.last_success.as_deref(),
+                ctx.clock.now(),
+                ctx.clock.tz(),
+            )
+        });
+        let next_due = due
+            .as_ref()
+            .and_then(|d| d.next_due)
+            .map(|t| ctx.clock.format(t));
+        let overdue = due.as_ref().is_some_and(|d| d.overdue);
+        if let Some(d) = def {
+            lines.push(format!(
+                "  {name:<17} last start {}  last success {}  took {}  failures in a row {}  next due {}{}\n",
+                j.last_start.as_deref().unwrap_or("never"),
+                j.last_success.as_deref().unwrap_or("never"),
+                if j.last_finish.is_some() { format!("{} ms", j.duration_ms) } else { "-".into() },
+                j.consecutive_failures,
+                next_due.as_deref().unwrap_or(if d.agents.includes(role) { "never" } else { "(not on this agent)" }),
+                if overdue { "  OVERDUE: no success within twice its period" } else { "" }
+            ));
+        } else {
+            lines.push(format!(
+                "  {name:<17} last exit {:<4} last success {}  failures in a row {}\n",
+                j.last_exit
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                j.last_success.as_deref().unwrap_or("never"),
+                j.consecutive_failures
+            ));
+        }
         jobs.insert(
             name.clone(),
             json!({
+                "scheduled": def.map(|d| d.schedule.text.clone()),
                 "last_start": j.last_start,
                 "last_finish": j.last_finish,
                 "last_success": j.last_success,
@@ -26,8 +77,8 @@ pub fn run(ctx: &Ctx, _args: &StatusArgs) -> Result<Outcome> {
                 "duration_ms": j.duration_ms,
                 "consecutive_failures": j.consecutive_failures,
                 "counts": j.counts,
-                "next_due": Value::Null,
-                "overdue": false,
+                "next_due": next_due,
+                "overdue": overdue,
             }),
         );
     }
@@ -60,18 +111,8 @@ pub fn run(ctx: &Ctx, _args: &StatusArgs) -> Result<Outcome> {
         s.push_str(&format!("  {k:<17} {n}\n"));
     }
     s.push_str("\njobs:\n");
-    if state.jobs.is_empty() {
-        s.push_str("  none has run yet\n");
-    }
-    for (name, j) in &state.jobs {
-        s.push_str(&format!(
-            "  {name:<17} last exit {:<4} last success {}  failures in a row {}\n",
-            j.last_exit
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "-".into()),
-            j.last_success.as_deref().unwrap_or("never"),
-            j.consecutive_failures
-        ));
+    for l in &lines {
+        s.push_str(l);
     }
     let held: Vec<_> = locks.iter().filter(|l| l.held).collect();
     s.push_str("\nlocks:\n");

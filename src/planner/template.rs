@@ -53,6 +53,25 @@ pub fn plan_item(input: &PlanInput) -> Plan {
     };
     let amount = find_amount(&text);
 
+    if item.str("source").starts_with("calendar:") {
+        let platform = item.str("platform").to_string();
+        plan.objective = format!("Publish the {platform} post from the content calendar");
+        plan.steps = vec![format!(
+            "Publish it on {platform} as written in the calendar"
+        )];
+        let mut action = obj(
+            json!({"kind": "social_post", "platform": platform, "text": item.str("post_text")}),
+        );
+        if !item.str("scheduled_at").is_empty() {
+            action.insert("scheduled_at".into(), item.str("scheduled_at").into());
+        }
+        plan.proposals.push(Proposal {
+            action,
+            why: "The owner wrote this post in the content calendar.".into(),
+        });
+        return plan;
+    }
+
     if has_any(
         &lower,
         &[
@@ -305,10 +324,11 @@ pub fn find_amount(text: &str) -> Option<(f64, String)> {
             }
         }
         for code in codes {
-            if rest.starts_with(code) && (i == 0 || !chars[i - 1].1.is_ascii_alphabetic()) {
-                if let Some(n) = leading_number(rest[code.len()..].trim_start()) {
-                    return Some((n, code.to_string()));
-                }
+            if rest.starts_with(code)
+                && (i == 0 || !chars[i - 1].1.is_ascii_alphabetic())
+                && let Some(n) = leading_number(rest[code.len()..].trim_start())
+            {
+                return Some((n, code.to_string()));
             }
         }
         // A number followed by a currency code or "dollars".

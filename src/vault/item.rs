@@ -302,7 +302,10 @@ mod tests {
             actions_hash("i", &[a.clone(), c.clone()]),
             actions_hash("i", &[c.clone(), b])
         );
-        assert_ne!(actions_hash("i", &[a.clone()]), actions_hash("i", &[c]));
+        assert_ne!(
+            actions_hash("i", std::slice::from_ref(&a)),
+            actions_hash("i", &[c])
+        );
     }
 
     #[test]

@@ -203,13 +203,20 @@ impl Vault {
     /// Errors name both places; the item stays where it was.
     pub fn move_item(&self, from: &Path, to: &Stage) -> Result<PathBuf> {
         let dir = self.stage_dir(to);
-        fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
         let name = from
             .file_name()
             .expect("invariant: item paths have a file name");
         let target = dir.join(name);
-        fsutil::move_noreplace(from, &target)
-            .with_context(|| format!("cannot move `{}`", self.rel(from)))?;
+        let mut res = fsutil::move_noreplace(from, &target);
+        // The stage folder is made only when it is missing (not one mkdir per move).
+        if matches!(&res, Err(fsutil::MoveError::Other { source, .. }) if source.kind() == std::io::ErrorKind::NotFound)
+            && !dir.exists()
+        {
+            fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create `{}`", dir.display()))?;
+            res = fsutil::move_noreplace(from, &target);
+        }
+        res.with_context(|| format!("cannot move `{}`", self.rel(from)))?;
         Ok(target)
     }
 

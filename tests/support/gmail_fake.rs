@@ -349,10 +349,10 @@ fn handle(mb: &mut Mailbox, req: &Request) -> Response {
 
 /// Applies a modify to one message; checks that its item already exists in the vault.
 fn modify(mb: &mut Mailbox, id: &str, body: &Value) -> Option<Value> {
-    if let Some(v) = &mb.vault {
-        if !walk_has(v, &format!("gmail-{id}.md")) {
-            mb.marked_too_early.push(id.to_string());
-        }
+    if let Some(v) = &mb.vault
+        && !walk_has(v, &format!("gmail-{id}.md"))
+    {
+        mb.marked_too_early.push(id.to_string());
     }
     mb.history_id += 1;
     let m = mb.messages.iter_mut().find(|m| m.id == id)?;

@@ -42,8 +42,7 @@ pub struct TestEnv {
 }
 
 /// Settings every test vault starts with: drops are taken at once (no settle time).
-pub const BASE_CONFIG: &str =
-    "timezone: UTC\nowner:\n  name: Sam Owner\ninbox:\n  settle_seconds: 0\n";
+pub const BASE_CONFIG: &str = "timezone: UTC\nowner:\n  name: Sam Owner\n";
 
 impl TestEnv {
     /// A fresh vault made by `aie init`, with [`BASE_CONFIG`] as its settings.
@@ -62,9 +61,19 @@ impl TestEnv {
         env
     }
 
-    /// Replaces `aie.yaml` with [`BASE_CONFIG`] followed by `extra` (top-level YAML).
+    /// Replaces `aie.yaml` with [`BASE_CONFIG`] followed by `extra` (top-level YAML); drops
+    /// are taken at once (`inbox.settle_seconds: 0`) unless `extra` has its own `inbox:`.
     pub fn config(&self, extra: &str) {
-        fs::write(self.vault.join("aie.yaml"), format!("{BASE_CONFIG}{extra}")).unwrap();
+        let inbox = if extra.lines().any(|l| l.starts_with("inbox:")) {
+            ""
+        } else {
+            "inbox:\n  settle_seconds: 0\n"
+        };
+        fs::write(
+            self.vault.join("aie.yaml"),
+            format!("{BASE_CONFIG}{inbox}{extra}"),
+        )
+        .unwrap();
     }
 
     /// Sets an environment variable for later runs.
@@ -270,6 +279,16 @@ impl TestEnv {
         let dst = self.vault.join(to_dir).join(src.file_name().unwrap());
         fs::create_dir_all(dst.parent().unwrap()).unwrap();
         fs::rename(&src, &dst).unwrap();
+    }
+
+    /// Replaces the `actions:` of a planned item with `actions_yaml` (a YAML list at column
+    /// 0), as the owner editing a request in Obsidian would.
+    pub fn set_actions(&self, rel: &str, actions_yaml: &str) {
+        let text = self.read(rel);
+        let start = text.find("actions:\n").expect("a planned item");
+        let end = text[start..].find("planned:").expect("a planned item") + start;
+        let edited = format!("{}actions:\n{actions_yaml}{}", &text[..start], &text[end..]);
+        fs::write(self.vault.join(rel), edited).unwrap();
     }
 
     /// The single item id in a stage folder (panics when there is not exactly one).

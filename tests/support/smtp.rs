@@ -77,26 +77,22 @@ impl Received {
     pub fn header(&self, name: &str) -> Option<String> {
         let head = self.eml.split("\r\n\r\n").next().unwrap_or("");
         let mut out: Option<String> = None;
-        let mut taking = false;
         for line in head.split("\r\n") {
             if line.starts_with([' ', '\t']) {
-                if taking {
-                    if let Some(o) = out.as_mut() {
-                        o.push(' ');
-                        o.push_str(line.trim());
-                    }
+                // A folded continuation of the header being read.
+                if let Some(o) = out.as_mut() {
+                    o.push(' ');
+                    o.push_str(line.trim());
                 }
                 continue;
             }
             if out.is_some() {
                 break;
             }
-            taking = false;
-            if let Some((k, v)) = line.split_once(':') {
-                if k.eq_ignore_ascii_case(name) {
-                    out = Some(v.trim().to_string());
-                    taking = true;
-                }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case(name)
+            {
+                out = Some(v.trim().to_string());
             }
         }
         out

@@ -1,0 +1,99 @@
+//! The owner's content calendar (`policy.content_calendar`, default `Content_Calendar.md`):
+//! each list item `- YYYY-MM-DD HH:MM platform: text` is a post the owner wrote. When it is
+//! due, `process-inbox` turns it into an item with `source: calendar:...`, the only kind of
+//! social post the policy lets run without approval. Entries inside HTML comments are ignored.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+
+/// One post of the calendar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarEntry {
+    /// When it is due, in UTC.
+    pub due: chrono::DateTime<chrono::Utc>,
+    /// As written (`2026-12-01 09:00`).
+    pub when: String,
+    pub platform: String,
+    pub text: String,
+    /// The whole line, for the entry's stable id.
+    pub line: String,
+}
+
+const PLATFORMS: &[&str] = &["facebook", "instagram", "x", "linkedin"];
+
+/// Parses every well-formed entry; other lines are prose and are skipped.
+pub fn parse(text: &str, tz: Tz) -> Vec<CalendarEntry> {
+    let mut out = Vec::new();
+    let mut in_comment = false;
+    for raw in text.lines() {
+        let line = raw.trim();
+        if in_comment {
+            if line.contains("-->") {
+                in_comment = false;
+            }
+            continue;
+        }
+        if line.starts_with("<!--") {
+            in_comment = !line.contains("-->");
+            continue;
+        }
+        let Some(rest) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")) else {
+            continue;
+        };
+        let rest = rest.trim_start_matches("[ ] ").trim();
+        let mut words = rest.splitn(3, ' ');
+        let Some(date) = words
+            .next()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        else {
+            continue;
+        };
+        let second = words.next().unwrap_or("");
+        let (time, tail) = match NaiveTime::parse_from_str(second, "%H:%M") {
+            Ok(t) => (t, words.next().unwrap_or("").to_string()),
+            Err(_) => (
+                NaiveTime::from_hms_opt(9, 0, 0).expect("invariant: valid time"),
+                format!("{second} {}", words.next().unwrap_or("")),
+            ),
+        };
+        let Some((platform, post)) = tail.split_once(':') else {
+            continue;
+        };
+        let platform = platform.trim().to_lowercase();
+        let post = post.trim();
+        if !PLATFORMS.contains(&platform.as_str()) || post.is_empty() {
+            continue;
+        }
+        let Some(due) = tz
+            .from_local_datetime(&NaiveDateTime::new(date, time))
+            .earliest()
+            .map(|t| t.with_timezone(&chrono::Utc))
+        else {
+            continue;
+        };
+        out.push(CalendarEntry {
+            due,
+            when: format!("{} {}", date.format("%Y-%m-%d"), time.format("%H:%M")),
+            platform,
+            text: post.to_string(),
+            line: line.to_string(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_outside_comments_with_a_known_platform() {
+        let text = "# Calendar\n<!-- Example:\n- 2026-01-01 09:00 linkedin: commented out\n-->\n- 2026-12-01 09:30 LinkedIn: We are hiring!\n- 2026-12-02 x: Morning post\n- 2026-12-03 10:00 myspace: nope\n- not a date: x\n";
+        let e = parse(text, chrono_tz::Europe::Berlin);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert_eq!(e[0].platform, "linkedin");
+        assert_eq!(e[0].text, "We are hiring!");
+        assert_eq!(e[0].due.to_rfc3339(), "2026-12-01T08:30:00+00:00");
+        assert_eq!(e[1].when, "2026-12-02 09:00");
+    }
+}

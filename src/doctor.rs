@@ -1,0 +1,545 @@
+//! The checks of `aie doctor`: settings parse and every key is known, secrets are present,
+//! private and outside the vault, the vault layout is complete, the sync remote answers,
+//! lock holders are alive, the clock is sane, jobs name real commands, and the schedule is
+//! installed. Each check gives one line and, when it fails, the fix. Reads only: it never
+//! creates a folder or takes a lock. What needs a process (git, crontab) is passed in.
+
+use crate::config::Settings;
+use crate::secrets::{SECRET_NAMES, check_file};
+use crate::vault::{SETTINGS_FILE, Vault};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub check: String,
+    pub status: Status,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+fn check(name: &str, status: Status, message: impl Into<String>, fix: Option<String>) -> Check {
+    Check {
+        check: name.to_string(),
+        status,
+        message: message.into(),
+        fix,
+    }
+}
+
+/// What the checks look at.
+pub struct Setup<'a> {
+    pub root: &'a Path,
+    pub agent: &'a str,
+    pub env: &'a BTreeMap<String, String>,
+    /// Folders where installed unit files may be (user and system).
+    pub unit_dirs: Vec<PathBuf>,
+    /// `crontab -l`, when there is one.
+    pub crontab: Option<String>,
+    /// Whether this installation is the cloud agent (`draft_only`).
+    pub cloud: bool,
+}
+
+/// Maps whose keys are the owner's (domain names, action kinds), not settings.
+const FREE_MAPS: &[&str] = &["routing.domains", "policy.rate_limits"];
+
+/// Every settings key, with every optional section filled in.
+fn known_tree() -> Value {
+    let s = Settings {
+        smtp: Some(Default::default()),
+        gmail: Some(Default::default()),
+        odoo: Some(Default::default()),
+        facebook: Some(Default::default()),
+        instagram: Some(Default::default()),
+        whatsapp: Some(Default::default()),
+        x: Some(Default::default()),
+        linkedin: Some(Default::default()),
+        sync: Some(Default::default()),
+        ..Settings::default()
+    };
+    serde_json::to_value(&s).expect("invariant: settings serialize")
+}
+
+/// Dotted paths of keys in `raw` that `known` does not have.
+pub fn unknown_keys(raw: &Value, known: &Value, prefix: &str, out: &mut Vec<String>) {
+    let (Value::Object(r), Value::Object(k)) = (raw, known) else {
+        return;
+    };
+    for (key, v) in r {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match k.get(key) {
+            None => out.push(path),
+            Some(kv) if !FREE_MAPS.contains(&path.as_str()) => unknown_keys(v, kv, &path, out),
+            Some(_) => {}
+        }
+    }
+}
+
+/// The secrets each configured service needs (`optional` ones only warn).
+fn needed_secrets(s: &Settings) -> Vec<(&'static str, Vec<&'static str>, bool)> {
+    let mut v = Vec::new();
+    if s.gmail.is_some() {
+        v.push((
+            "gmail",
+            vec![
+                "AIE_GMAIL_CLIENT_ID",
+                "AIE_GMAIL_CLIENT_SECRET",
+                "AIE_GMAIL_REFRESH_TOKEN",
+            ],
+            false,
+        ));
+    }
+    if s.smtp.is_some() {
+        v.push(("smtp", vec!["AIE_SMTP_USERNAME", "AIE_SMTP_PASSWORD"], true));
+    }
+    match s.llm.provider.as_str() {
+        "anthropic" => v.push(("llm", vec!["AIE_ANTHROPIC_API_KEY"], false)),
+        "openai_compatible" => v.push(("llm", vec!["AIE_LLM_API_KEY"], true)),
+        _ => {}
+    }
+    if s.odoo.is_some() {
+        v.push(("odoo", vec!["AIE_ODOO_USERNAME", "AIE_ODOO_API_KEY"], false));
+    }
+    for (on, name, secret) in [
+        (s.facebook.is_some(), "facebook", "AIE_FACEBOOK_TOKEN"),
+        (s.instagram.is_some(), "instagram", "AIE_INSTAGRAM_TOKEN"),
+        (s.whatsapp.is_some(), "whatsapp", "AIE_WHATSAPP_TOKEN"),
+        (s.x.is_some(), "x", "AIE_X_TOKEN"),
+        (s.linkedin.is_some(), "linkedin", "AIE_LINKEDIN_TOKEN"),
+    ] {
+        if on {
+            v.push((name, vec![secret], false));
+        }
+    }
+    v
+}
+
+/// Runs every check. `git_remote_answers` is asked about the sync remote when one is set.
+pub fn run_checks(
+    setup: &Setup,
+    git_remote_answers: &dyn Fn(&str) -> Result<(), String>,
+) -> Vec<Check> {
+    let mut out = Vec::new();
+    let vault = Vault::at(setup.root);
+    let settings_path = setup.root.join(SETTINGS_FILE);
+    // Settings.
+    let settings = match std::fs::read_to_string(&settings_path) {
+        Err(e) => {
+            out.push(check(
+                "config",
+                Status::Fail,
+                format!("cannot read `{}`: {e}", settings_path.display()),
+                Some(format!(
+                    "run `aie init {}`, or pass --vault",
+                    setup.root.display()
+                )),
+            ));
+            None
+        }
+        Ok(text) => match Settings::parse(&text, &settings_path) {
+            Err(e) => {
+                out.push(check(
+                    "config",
+                    Status::Fail,
+                    format!("{e:#}"),
+                    Some("fix the YAML at the place named".into()),
+                ));
+                None
+            }
+            Ok(s) => {
+                let raw: Value = serde_saphyr::from_str(&text).unwrap_or(Value::Null);
+                let mut unknown = Vec::new();
+                unknown_keys(&raw, &known_tree(), "", &mut unknown);
+                if unknown.is_empty() {
+                    out.push(check(
+                        "config",
+                        Status::Ok,
+                        format!("`{SETTINGS_FILE}` parses and every key is known"),
+                        None,
+                    ));
+                } else {
+                    out.push(check(
+                        "config",
+                        Status::Fail,
+                        format!(
+                            "unknown key(s) in `{SETTINGS_FILE}`: {}",
+                            unknown.join(", ")
+                        ),
+                        Some(
+                            "remove them or fix their spelling (the template lists every key)"
+                                .into(),
+                        ),
+                    ));
+                }
+                match crate::clock::Clock::new(None, s.timezone()) {
+                    Ok(_) => out.push(check(
+                        "timezone",
+                        Status::Ok,
+                        format!("timezone `{}`", s.timezone()),
+                        None,
+                    )),
+                    Err(e) => out.push(check(
+                        "timezone",
+                        Status::Fail,
+                        format!("{e:#}"),
+                        Some("set `timezone:` to an IANA name such as `Europe/Berlin`".into()),
+                    )),
+                }
+                Some(s)
+            }
+        },
+    };
+    // Secrets file.
+    let file = setup
+        .env
+        .get("AIE_SECRETS_FILE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let mut file_ok = true;
+    match &file {
+        None => out.push(check(
+            "secrets file",
+            Status::Ok,
+            "no AIE_SECRETS_FILE: secrets come from the environment",
+            None,
+        )),
+        Some(f) => match check_file(f, Some(setup.root)) {
+            Ok(()) => out.push(check(
+                "secrets file",
+                Status::Ok,
+                format!("`{}` is private and outside the vault", f.display()),
+                None,
+            )),
+            Err(e) => {
+                file_ok = false;
+                let msg = format!("{e:#}");
+                let fix = if msg.contains("inside the vault") {
+                    "move it outside the vault (for example to ~/.config/aie/secrets) and point AIE_SECRETS_FILE at it; treat its secrets as leaked if the vault was synced".to_string()
+                } else if msg.contains("has mode") {
+                    format!("chmod 600 {}", f.display())
+                } else {
+                    format!(
+                        "create `{}` (KEY=value lines, mode 0600) or unset AIE_SECRETS_FILE",
+                        f.display()
+                    )
+                };
+                out.push(check("secrets file", Status::Fail, msg, Some(fix)));
+            }
+        },
+    }
+    if let Some(s) = &settings {
+        let secrets =
+            crate::secrets::Secrets::load(setup.env, file.as_deref().filter(|_| file_ok), None)
+                .unwrap_or_default();
+        let mut any = false;
+        for (service, names, optional) in needed_secrets(s) {
+            any = true;
+            let missing: Vec<&str> = names
+                .iter()
+                .copied()
+                .filter(|n| secrets.get(n).is_none())
+                .collect();
+            if missing.is_empty() {
+                out.push(check(
+                    "secrets",
+                    Status::Ok,
+                    format!("{service}: secrets present"),
+                    None,
+                ));
+            } else {
+                out.push(check(
+                    "secrets",
+                    if optional { Status::Warn } else { Status::Fail },
+                    format!("{service} is set up but lacks {}", missing.join(", ")),
+                    Some(
+                        "add them to the secrets file (KEY=value) or the environment of the jobs"
+                            .into(),
+                    ),
+                ));
+            }
+        }
+        if !any {
+            out.push(check(
+                "secrets",
+                Status::Ok,
+                "no configured service needs a secret",
+                None,
+            ));
+        }
+        let _ = SECRET_NAMES;
+    }
+    // Vault layout.
+    let missing: Vec<String> = vault
+        .layout_dirs(setup.agent)
+        .into_iter()
+        .filter(|d| !d.is_dir())
+        .map(|d| {
+            d.strip_prefix(setup.root)
+                .unwrap_or(&d)
+                .display()
+                .to_string()
+        })
+        .collect();
+    if missing.is_empty() {
+        out.push(check(
+            "vault layout",
+            Status::Ok,
+            "every stage folder is there",
+            None,
+        ));
+    } else {
+        out.push(check(
+            "vault layout",
+            Status::Fail,
+            format!("missing folder(s): {}", missing.join(", ")),
+            Some(format!(
+                "run `aie init {}` (it never overwrites a file)",
+                setup.root.display()
+            )),
+        ));
+    }
+    // Sync remote.
+    if let Some(remote) = settings
+        .as_ref()
+        .and_then(|s| s.sync.as_ref())
+        .and_then(|s| s.remote.clone())
+    {
+        match git_remote_answers(&remote) {
+            Ok(()) => out.push(check(
+                "sync remote",
+                Status::Ok,
+                format!("git remote `{remote}` answers"),
+                None,
+            )),
+            Err(e) => out.push(check(
+                "sync remote",
+                Status::Fail,
+                format!("git remote `{remote}` does not answer: {e}"),
+                Some("check the URL in `sync.remote`, the network and the git credentials".into()),
+            )),
+        }
+    }
+    // Locks.
+    let mut dead = Vec::new();
+    for l in crate::lock::list(&vault.aie_dir())
+        .into_iter()
+        .filter(|l| l.held)
+    {
+        if let Some(pid) = l.holder.as_deref().and_then(holder_pid)
+            && !pid_alive(pid)
+        {
+            dead.push(format!("`{}` (pid {pid})", l.name));
+        }
+    }
+    if dead.is_empty() {
+        out.push(check(
+            "locks",
+            Status::Ok,
+            "every held lock has a live holder",
+            None,
+        ));
+    } else {
+        out.push(check(
+            "locks",
+            Status::Fail,
+            format!("held by a process that is gone: {}", dead.join(", ")),
+            Some("a child process kept the lock: find it with `fuser .aie/locks/<name>.lock` and stop it".into()),
+        ));
+    }
+    // Clock.
+    let now = chrono::Utc::now();
+    use chrono::Datelike;
+    if !(2024..2100).contains(&now.year()) {
+        out.push(check(
+            "clock",
+            Status::Fail,
+            format!("the system clock says {now}"),
+            Some("set the clock (enable NTP: `timedatectl set-ntp true`)".into()),
+        ));
+    } else if setup.env.get("AIE_NOW").is_some_and(|v| !v.is_empty()) {
+        out.push(check(
+            "clock",
+            Status::Warn,
+            "AIE_NOW pins the clock (for tests only)",
+            Some("unset AIE_NOW".into()),
+        ));
+    } else {
+        out.push(check(
+            "clock",
+            Status::Ok,
+            format!("the clock says {}", now.format("%Y-%m-%dT%H:%M:%SZ")),
+            None,
+        ));
+    }
+    // Jobs and schedule.
+    match crate::jobs::load(setup.root) {
+        Err(e) => out.push(check(
+            "jobs",
+            Status::Fail,
+            format!("{e:#}"),
+            Some("fix the job file named".into()),
+        )),
+        Ok(jobs) => {
+            let role = if setup.cloud {
+                crate::jobs::Role::Cloud
+            } else {
+                crate::jobs::Role::Local
+            };
+            let mine: Vec<_> = jobs
+                .into_iter()
+                .filter(|j| j.agents.includes(role))
+                .collect();
+            let mut bad = false;
+            for j in &mine {
+                if let Err(e) = j.commands() {
+                    bad = true;
+                    out.push(check(
+                        "jobs",
+                        Status::Fail,
+                        format!("{e:#}"),
+                        Some("name only commands this aie has (`aie --help`), or override the job with a file in the vault's jobs/".into()),
+                    ));
+                }
+            }
+            if !bad {
+                out.push(check(
+                    "jobs",
+                    Status::Ok,
+                    format!("{} job(s), every step an aie command", mine.len()),
+                    None,
+                ));
+            }
+            out.push(schedule_check(setup, &mine));
+        }
+    }
+    out
+}
+
+fn schedule_check(setup: &Setup, jobs: &[crate::jobs::Job]) -> Check {
+    let by_cron = setup.crontab.as_deref().is_some_and(|c| {
+        c.lines()
+            .any(|l| !l.trim_start().starts_with('#') && l.contains("aie run"))
+    });
+    let mut missing = Vec::new();
+    let mut disabled = Vec::new();
+    for j in jobs {
+        let (service, timer) = crate::schedule::unit_names(&j.name);
+        let dir = setup
+            .unit_dirs
+            .iter()
+            .find(|d| d.join(&service).is_file() && d.join(&timer).is_file());
+        match dir {
+            None => missing.push(timer),
+            Some(d) => {
+                if !d.join("timers.target.wants").join(&timer).exists() {
+                    disabled.push(timer);
+                }
+            }
+        }
+    }
+    let dirs: Vec<String> = setup
+        .unit_dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    if missing.is_empty() && disabled.is_empty() {
+        check(
+            "schedule",
+            Status::Ok,
+            "every job's timer is installed and enabled",
+            None,
+        )
+    } else if by_cron {
+        check(
+            "schedule",
+            Status::Warn,
+            format!(
+                "no systemd timer for {} (the crontab runs `aie run`)",
+                [missing, disabled].concat().join(", ")
+            ),
+            Some("nothing to do if cron runs the jobs; compare it with `aie schedule cron`".into()),
+        )
+    } else if !missing.is_empty() {
+        check(
+            "schedule",
+            Status::Fail,
+            format!(
+                "not installed in {}: {}",
+                dirs.join(" or "),
+                missing.join(", ")
+            ),
+            Some("run `aie schedule install` (or `aie schedule install --cron` for cron)".into()),
+        )
+    } else {
+        check(
+            "schedule",
+            Status::Fail,
+            format!("installed but not enabled: {}", disabled.join(", ")),
+            Some(format!(
+                "run `systemctl --user enable --now {}`",
+                disabled.join(" ")
+            )),
+        )
+    }
+}
+
+/// The pid a lock's holder text names (`pid N job ...`).
+fn holder_pid(text: &str) -> Option<i32> {
+    let mut w = text.split_whitespace();
+    while let Some(x) = w.next() {
+        if x == "pid" {
+            return w.next()?.parse().ok();
+        }
+    }
+    None
+}
+
+fn pid_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks whether the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nested_unknown_keys_are_found_but_owner_maps_are_free() {
+        let raw = json!({
+            "timezone": "UTC",
+            "policy": {"rate_limits": {"social_post": 3}, "aproval_expires": "1h"},
+            "routing": {"domains": {"legal": ["contract"]}},
+            "gmail": {"query": "x", "qurey": "y"},
+            "frobnicate": 1
+        });
+        let mut out = Vec::new();
+        unknown_keys(&raw, &known_tree(), "", &mut out);
+        out.sort();
+        assert_eq!(out, ["frobnicate", "gmail.qurey", "policy.aproval_expires"]);
+    }
+
+    #[test]
+    fn holder_text_gives_the_pid() {
+        assert_eq!(holder_pid("pid 42 job plan agent local since x"), Some(42));
+        assert!(pid_alive(std::process::id() as i32));
+    }
+}

@@ -1,0 +1,245 @@
+//! Crash safety: for every failpoint of process-inbox, plan and execute-approved, abort the
+//! process there (`AIE_CRASH_AT`, the `failpoints` feature), run the command again, and check
+//! the promises: every item in exactly one stage folder, none lost, no temp file left, no
+//! action started twice.
+
+use crate::support::TestEnv;
+use std::collections::HashMap;
+
+/// Every failpoint in the code, by the command that reaches it.
+const POINTS: &[(&str, &str)] = &[
+    ("process-inbox", "intake:before-items"),
+    ("process-inbox", "intake:items-written"),
+    ("process-inbox", "intake:original-moved"),
+    ("plan", "plan:claimed"),
+    ("plan", "plan:before-write"),
+    ("plan", "plan:written"),
+    ("plan", "plan:ledger-written"),
+    ("plan", "plan:moved"),
+    ("execute-approved", "execute:intent-written"),
+    ("execute-approved", "execute:action-done"),
+    ("execute-approved", "execute:moved-done"),
+];
+
+const DROPS: &[(&str, &str)] = &[
+    (
+        "reply.eml",
+        "From: Ann <ann@x.example>\nSubject: Call?\n\nCan you call me?\n",
+    ),
+    ("notes.txt", "Meeting notes. Nothing to do."),
+    (
+        "hosting.txt",
+        "Please pay Hosting Co $49 for the monthly server payment",
+    ),
+    ("post.md", "Please post on LinkedIn:\nPost: We shipped!"),
+    ("photo.png", "\u{0}\u{1}binary"),
+];
+
+fn setup() -> TestEnv {
+    let env = TestEnv::new();
+    env.config("execution:\n  dry_run: false\npolicy:\n  known_payees: [Hosting Co]\n");
+    for (n, b) in DROPS {
+        env.drop_file(n, b);
+    }
+    env
+}
+
+/// Turns every pending request into a note and approves it, as the owner would.
+fn approve_all_as_notes(env: &TestEnv) {
+    for (id, stage) in env.all_items() {
+        if !stage.starts_with("Pending_Approval") {
+            continue;
+        }
+        let rel = format!("{stage}/{id}.md");
+        env.set_actions(
+            &rel,
+            "- kind: note\n  text: handled by hand\n- kind: note\n  text: second\n",
+        );
+        env.mv(&rel, "Approved");
+    }
+}
+
+fn check_promises(env: &TestEnv, point: &str, expect_items: usize, recovered: bool) {
+    let items = env.all_items();
+    let mut seen: HashMap<String, Vec<String>> = HashMap::new();
+    for (id, stage) in &items {
+        seen.entry(id.clone()).or_default().push(stage.clone());
+    }
+    for (id, stages) in &seen {
+        assert_eq!(stages.len(), 1, "{point}: `{id}` is in {stages:?}");
+    }
+    if recovered {
+        assert_eq!(seen.len(), expect_items, "{point}: items {items:?}");
+        assert!(
+            env.temp_files().is_empty(),
+            "{point}: temp files left: {:?}",
+            env.temp_files()
+        );
+    }
+    // No action was started twice.
+    let journal = std::fs::read_to_string(env.path(".aie/journal.jsonl")).unwrap_or_default();
+    let mut intents: HashMap<String, usize> = HashMap::new();
+    for l in journal.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        if v["phase"] == "intent" {
+            *intents
+                .entry(v["key"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    for (k, n) in intents {
+        assert_eq!(n, 1, "{point}: action {k} started {n} times");
+    }
+}
+
+#[test]
+fn every_failpoint_leaves_every_item_in_exactly_one_place() {
+    for (cmd, point) in POINTS {
+        let env = setup();
+        let n = DROPS.len();
+        if *cmd != "process-inbox" {
+            env.ok(&["process-inbox"]);
+        }
+        if *cmd == "execute-approved" {
+            env.ok(&["plan"]);
+            approve_all_as_notes(&env);
+        }
+        let mut c = env.cmd();
+        c.env("AIE_CRASH_AT", point).arg(cmd);
+        let r = env.run_cmd(&mut c);
+        assert_ne!(r.code, 0, "{point} was never reached: {r:?}");
+        assert!(r.stderr.contains(point), "{point}: {r:?}");
+        // Nothing is lost at the moment of the crash either.
+        check_promises(&env, point, n, false);
+        // The next passes finish the work.
+        for step in [
+            "process-inbox",
+            "plan",
+            "execute-approved",
+            "execute-approved",
+        ] {
+            let r = env.run(&[step]);
+            assert!(r.code == 0 || r.code == 1, "{point}: {step}: {r:?}");
+        }
+        check_promises(&env, point, n, true);
+        assert!(
+            env.items_in("Inbox").is_empty()
+                && std::fs::read_dir(env.path("Inbox")).unwrap().count() == 0,
+            "{point}: inbox not drained"
+        );
+        assert!(
+            env.items_in("In_Progress/local").is_empty(),
+            "{point}: claimed items left behind"
+        );
+        if *cmd == "execute-approved" && *point != "execute:moved-done" {
+            // The action that was in flight is not retried blindly: its item is back for review.
+            let reviewed: Vec<_> = env
+                .all_items()
+                .into_iter()
+                .filter(|(_, s)| s.starts_with("Pending_Approval"))
+                .map(|(id, s)| env.front(&format!("{s}/{id}.md")))
+                .filter(|f| {
+                    f["review"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("may or may not have happened"))
+                })
+                .collect();
+            assert_eq!(
+                reviewed.len(),
+                1,
+                "{point}: one item must be back for review"
+            );
+            assert!(
+                reviewed[0]["actions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["result"] == "unknown")
+            );
+        }
+    }
+}
+
+#[test]
+fn approving_an_unknown_outcome_again_means_retry_it() {
+    let env = setup();
+    env.ok(&["process-inbox"]);
+    env.ok(&["plan"]);
+    approve_all_as_notes(&env);
+    let mut c = env.cmd();
+    c.env("AIE_CRASH_AT", "execute:intent-written")
+        .arg("execute-approved");
+    env.run_cmd(&mut c);
+    let r = env.run(&["execute-approved"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let (id, stage) = env
+        .all_items()
+        .into_iter()
+        .find(|(id, s)| {
+            s.starts_with("Pending_Approval")
+                && env.front(&format!("{s}/{id}.md"))["review"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("may or may not"))
+        })
+        .unwrap();
+    env.mv(&format!("{stage}/{id}.md"), "Approved");
+    let r = env.run(&["execute-approved"]);
+    assert_eq!(r.code, 0, "{r:?}\n{:?}", env.all_items());
+    assert_eq!(env.where_is(&id), ["Done"]);
+    let f = env.front(&format!("Done/{id}.md"));
+    assert!(
+        f["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["result"] == "ok"),
+        "{f}"
+    );
+}
+
+/// Regression: a crash after the items were written but before the originals moved, then a
+/// `plan` pass moving those items on, must not let the next intake make second copies.
+#[test]
+fn intake_crash_then_plan_then_intake_makes_no_second_copy() {
+    let env = setup();
+    let mut c = env.cmd();
+    c.env("AIE_CRASH_AT", "intake:items-written")
+        .arg("process-inbox");
+    env.run_cmd(&mut c);
+    let r = env.run(&["plan"]);
+    assert!(r.code == 0 || r.code == 1, "{r:?}");
+    env.ok(&["process-inbox"]);
+    check_promises(&env, "intake-then-plan", DROPS.len(), true);
+    assert_eq!(std::fs::read_dir(env.path("Inbox")).unwrap().count(), 0);
+}
+
+/// Regression: a crash while sending an unrequested item back for review must not leave it
+/// in `Approved/` looking freshly requested, where the next pass would run it as approved.
+#[test]
+fn crash_while_sending_back_never_turns_into_an_approval() {
+    let env = TestEnv::new();
+    env.config("execution:\n  dry_run: false\n");
+    env.write(
+        "Approved/sneaky.md",
+        "---\nid: sneaky\nkind: file\ndomain: general\nsource: inbox:x\ncreated: 2026-11-23T08:00:00Z\nstatus: approved\npriority: high\nactions:\n- kind: note\n  text: pretend this is a payment\n---\nbody\n",
+    );
+    let mut c = env.cmd();
+    c.env("AIE_CRASH_AT", "execute:sent-back")
+        .arg("execute-approved");
+    let r = env.run_cmd(&mut c);
+    assert!(r.stderr.contains("execute:sent-back"), "{r:?}");
+    assert_eq!(env.where_is("sneaky"), ["Pending_Approval/general"]);
+    for _ in 0..2 {
+        env.run(&["execute-approved"]);
+    }
+    assert_eq!(env.where_is("sneaky"), ["Pending_Approval/general"]);
+    assert!(!env.path(".aie/journal.jsonl").exists(), "nothing may run");
+    // Approved by the owner after the crash: the ledger never heard of a request, so it goes
+    // back once more (safe), and only the owner's next approval runs it.
+    env.mv("Pending_Approval/general/sneaky.md", "Approved");
+    assert_eq!(env.run(&["execute-approved"]).code, 1);
+    assert_eq!(env.where_is("sneaky"), ["Pending_Approval/general"]);
+    env.mv("Pending_Approval/general/sneaky.md", "Approved");
+    env.ok(&["execute-approved"]);
+    assert_eq!(env.where_is("sneaky"), ["Done"]);
+}

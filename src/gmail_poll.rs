@@ -125,7 +125,7 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
             let h = client.history_id()?;
             (client.list_messages(&g.query)?, h, false)
         }
-        Some(start) => match client.history_since(start) {
+        Some(start) => match client.history_since(start, &g.query) {
             Ok((ids, h)) => (ids, h, false),
             Err(e)
                 if e.downcast_ref::<GmailError>()

@@ -210,6 +210,7 @@ impl GmailClient {
             && let Ok(v) = serde_json::from_str::<Value>(&text)
             && v["client_id"].as_str() == Some(self.oauth.client_id.as_str())
             && v["token_url"].as_str() == Some(self.token_url.as_str())
+            && v["grant"].as_str() == Some(self.grant_hash().as_str())
             && v["expires_at"]
                 .as_u64()
                 .is_some_and(|e| e > epoch_now() + 60)
@@ -219,6 +220,12 @@ impl GmailClient {
             return Ok(t.to_string());
         }
         self.refresh()
+    }
+
+    /// Which refresh token a cached access token came from (a hash, never the token).
+    fn grant_hash(&self) -> String {
+        use sha2::Digest as _;
+        crate::vault::item::hex(&sha2::Sha256::digest(self.refresh_token.as_bytes())[..8])
     }
 
     /// Trades the refresh token for an access token and caches it (mode 0600).
@@ -272,6 +279,7 @@ impl GmailClient {
                     "expires_at": epoch_now() + expires_in,
                     "client_id": self.oauth.client_id,
                     "token_url": self.token_url,
+                    "grant": self.grant_hash(),
                 });
                 if let Err(e) = write_private(&self.cache_path, &cache) {
                     log::warn!("cannot cache the Gmail access token: {e:#}");
@@ -431,7 +439,8 @@ impl GmailClient {
     /// Messages added since `start`, all pages, and the history id to continue from. Mail
     /// aie should not read (sent, drafts, spam, trash) is left out. A 404 (the id expired)
     /// comes back as [`GmailError::NotFound`].
-    pub fn history_since(&mut self, start: &str) -> Result<(Vec<String>, String)> {
+    pub fn history_since(&mut self, start: &str, query: &str) -> Result<(Vec<String>, String)> {
+        let required = query_labels(query);
         let mut out: Vec<String> = Vec::new();
         let mut page: Option<String> = None;
         let mut last = start.to_string();
@@ -453,6 +462,8 @@ impl GmailClient {
                     if labels
                         .iter()
                         .any(|l| matches!(*l, "SENT" | "DRAFT" | "SPAM" | "TRASH" | "CHAT"))
+                        || (!labels.is_empty()
+                            && !required.iter().all(|r| labels.contains(&r.as_str())))
                     {
                         continue;
                     }
@@ -541,6 +552,23 @@ impl GmailClient {
     }
 }
 
+/// The system labels a Gmail query requires (`is:unread` -> UNREAD, `is:important`,
+/// `is:starred`, `in:inbox`), so history.list, which has no query, keeps to what the query
+/// would list. Other query terms are not checked there.
+pub fn query_labels(query: &str) -> Vec<String> {
+    query
+        .split_whitespace()
+        .filter_map(|t| match t.to_ascii_lowercase().as_str() {
+            "is:unread" => Some("UNREAD"),
+            "is:important" => Some("IMPORTANT"),
+            "is:starred" => Some("STARRED"),
+            "in:inbox" => Some("INBOX"),
+            _ => None,
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 /// A Gmail id field, which is a JSON string (uint64) but tolerated as a number.
 fn id_string(v: &Value) -> Option<String> {
     match v {
@@ -579,6 +607,16 @@ mod tests {
         let body = json!({"error": {"message": "User-rate limit exceeded.  Retry after 2000-01-01T00:00:00.000Z"}});
         assert_eq!(retry_after(None, &body), Some(Duration::ZERO));
         assert_eq!(retry_after(None, &json!({})), None);
+    }
+
+    #[test]
+    fn query_terms_become_required_labels() {
+        assert_eq!(
+            query_labels("is:unread is:important"),
+            ["UNREAD", "IMPORTANT"]
+        );
+        assert_eq!(query_labels("from:x IN:INBOX"), ["INBOX"]);
+        assert!(query_labels("").is_empty());
     }
 
     #[test]

@@ -222,7 +222,20 @@ impl SmtpMailer {
                 }
             },
         };
+        let started = std::time::Instant::now();
         let outcome = transaction(&mut conn, envelope, bytes, id);
+        log::debug!(
+            "smtp send {id} to {} recipient(s), {} bytes: {} in {} ms",
+            envelope.to().len(),
+            bytes.len(),
+            match &outcome {
+                ActionOutcome::Ok(_) => "ok",
+                ActionOutcome::Retry(_) => "retry",
+                ActionOutcome::Failed(_) => "failed",
+                ActionOutcome::Unknown(_) => "unknown",
+            },
+            started.elapsed().as_millis()
+        );
         if !conn.has_broken() {
             self.conn = Some(conn);
         }

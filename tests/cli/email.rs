@@ -119,8 +119,21 @@ fn poll_gmail_imports_all_pages_once_and_marks_only_after_the_item_exists() {
         "m4",
         simple_raw("Ann <ann@x.example>", "Hello", "<m4@x.example>", "Hi"),
     );
+    // Mail the query would not list (not important, or sent by the owner) is left alone.
+    fake.add_with_labels(
+        "m5",
+        simple_raw("News <n@x.example>", "Digest", "<m5@x.example>", "news"),
+        &["UNREAD", "INBOX"],
+    );
+    fake.add_with_labels(
+        "m6",
+        simple_raw("sam@owner.example", "Sent", "<m6@x.example>", "sent"),
+        &["SENT"],
+    );
     env.ok(&["poll-gmail"]);
     assert_eq!(env.items_in("Needs_Action/email").len(), 4);
+    assert_eq!(fake.count("GET", "/messages/m5"), 0);
+    assert_eq!(fake.count("GET", "/messages/m6"), 0);
     assert_eq!(fake.count("GET", "/messages/m1"), 1, "never fetched twice");
     let audit = env.audit();
     assert_eq!(
@@ -133,6 +146,39 @@ fn poll_gmail_imports_all_pages_once_and_marks_only_after_the_item_exists() {
     let token = fs::read_to_string(env.path(".aie/gmail_token.json")).unwrap();
     assert!(!token.contains(gmail_fake::REFRESH_TOKEN));
     assert!(!env.read("Needs_Action/email/gmail-m1.md").contains("ya29"));
+}
+
+#[test]
+fn an_invoice_request_by_mail_plans_the_invoice_and_the_email_that_carries_it() {
+    let fake = GmailFake::start();
+    fake.add(
+        "inv1",
+        simple_raw(
+            "Jane Client <jane@acme.example>",
+            "January work",
+            "<inv1@acme.example>",
+            "Hi Sam,\r\n\r\nPlease invoice us for the January website work, $1,500.\r\n\r\nJane",
+        ),
+    );
+    let env = gmail_env(&fake, "");
+    env.ok(&["poll-gmail"]);
+    env.ok(&["plan"]);
+    let f = env.front("Pending_Approval/email/gmail-inv1.md");
+    let actions = f["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 2, "{f}");
+    // The invoice first; the email runs only after it, and names it by its reference.
+    assert_eq!(actions[0]["kind"], "odoo_invoice");
+    assert_eq!(actions[0]["partner"], "Jane Client");
+    assert_eq!(actions[0]["lines"][0]["price_unit"], 1500.0);
+    assert_eq!(actions[0]["ref"], "gmail-inv1");
+    assert_eq!(actions[1]["kind"], "send_email");
+    assert_eq!(actions[1]["to"][0], "jane@acme.example");
+    assert_eq!(actions[1]["in_reply_to"], "<inv1@acme.example>");
+    let body = actions[1]["body"].as_str().unwrap();
+    assert!(
+        body.contains("invoice for 1500 USD") && body.contains("Reference: gmail-inv1"),
+        "{body}"
+    );
 }
 
 #[test]

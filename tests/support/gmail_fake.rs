@@ -144,6 +144,13 @@ impl GmailFake {
         });
     }
 
+    /// Adds a message with these label ids.
+    pub fn add_with_labels(&self, id: &str, raw: Vec<u8>, labels: &[&str]) {
+        self.add(id, raw);
+        let mut mb = self.mailbox.lock().unwrap();
+        mb.messages.last_mut().unwrap().labels = labels.iter().map(|l| l.to_string()).collect();
+    }
+
     /// Adds a message whose `raw` field is exactly `text` (for bad encodings).
     pub fn add_raw_text(&self, id: &str, text: &str) {
         self.add(id, Vec::new());

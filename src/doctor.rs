@@ -106,8 +106,13 @@ fn needed_secrets(s: &Settings) -> Vec<(&'static str, Vec<&'static str>, bool)> 
             false,
         ));
     }
-    if s.smtp.is_some() {
-        v.push(("smtp", vec!["AIE_SMTP_USERNAME", "AIE_SMTP_PASSWORD"], true));
+    if let Some(smtp) = &s.smtp {
+        // `smtp.auth: false` (a relay that takes mail without a login) needs no secrets.
+        v.push((
+            "smtp",
+            vec!["AIE_SMTP_USERNAME", "AIE_SMTP_PASSWORD"],
+            !smtp.auth,
+        ));
     }
     match s.llm.provider.as_str() {
         "anthropic" => v.push(("llm", vec!["AIE_ANTHROPIC_API_KEY"], false)),

@@ -27,6 +27,18 @@ fn with_attachment(name: &str, payload_b64: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A seed mail of the demo vault (`vault_template/demo/`), with CRLF line ends.
+fn seed(name: &str) -> Vec<u8> {
+    let text = fs::read_to_string(format!(
+        "{}/vault_template/demo/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    text.replace("\r\n", "\n")
+        .replace('\n', "\r\n")
+        .into_bytes()
+}
+
 const HTML_ONLY: &str = "From: Lead <lead@prospect.example>\r\nTo: sam@owner.example\r\nSubject: Quote?\r\nMessage-ID: <html1@prospect.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<html><body><p>Could you send a quote for the caf=E9 website?</p><p>Thanks&nbsp;a lot</p></body></html>\r\n";
 
 #[test]
@@ -151,15 +163,7 @@ fn poll_gmail_imports_all_pages_once_and_marks_only_after_the_item_exists() {
 #[test]
 fn an_invoice_request_by_mail_plans_the_invoice_and_the_email_that_carries_it() {
     let fake = GmailFake::start();
-    fake.add(
-        "inv1",
-        simple_raw(
-            "Jane Client <jane@acme.example>",
-            "January work",
-            "<inv1@acme.example>",
-            "Hi Sam,\r\n\r\nPlease invoice us for the January website work, $1,500.\r\n\r\nJane",
-        ),
-    );
+    fake.add("inv1", seed("invoice request - Acme.eml"));
     let env = gmail_env(&fake, "");
     env.ok(&["poll-gmail"]);
     env.ok(&["plan"]);
@@ -168,12 +172,15 @@ fn an_invoice_request_by_mail_plans_the_invoice_and_the_email_that_carries_it() 
     assert_eq!(actions.len(), 2, "{f}");
     // The invoice first; the email runs only after it, and names it by its reference.
     assert_eq!(actions[0]["kind"], "odoo_invoice");
-    assert_eq!(actions[0]["partner"], "Jane Client");
+    assert_eq!(actions[0]["partner"], "Acme Corp");
     assert_eq!(actions[0]["lines"][0]["price_unit"], 1500.0);
     assert_eq!(actions[0]["ref"], "gmail-inv1");
     assert_eq!(actions[1]["kind"], "send_email");
-    assert_eq!(actions[1]["to"][0], "jane@acme.example");
-    assert_eq!(actions[1]["in_reply_to"], "<inv1@acme.example>");
+    assert_eq!(actions[1]["to"][0], "jane@acme-corp.example");
+    assert_eq!(
+        actions[1]["in_reply_to"],
+        "<jan-invoice-001@acme-corp.example>"
+    );
     let body = actions[1]["body"].as_str().unwrap();
     assert!(
         body.contains("invoice for 1500 USD") && body.contains("Reference: gmail-inv1"),
@@ -731,16 +738,10 @@ fn an_executor_killed_mid_pass_never_sends_twice() {
 
 #[test]
 fn offline_handover_from_mail_to_a_delivered_threaded_reply() {
+    // The seed mail of the demo vault arrives in Gmail.
     let fake = GmailFake::start();
-    fake.add(
-        "18f2a4c1b7e09d31",
-        simple_raw(
-            "Marie Dupont <marie.dupont@supplier.example>",
-            "Delivery dates",
-            "<CAFx8Qw1fixture0001@mail.gmail.com>",
-            "Hello,\r\n\r\nCould you confirm the delivery dates for next week?\r\n\r\nMarie",
-        ),
-    );
+    let id = "gmail-18f2a4c1b7e09d31";
+    fake.add("18f2a4c1b7e09d31", seed("question from a new lead.eml"));
     let server = SmtpServer::start(
         "starttls",
         &["--auth", "--user", "alice", "--password", "s3cret!"],
@@ -753,17 +754,14 @@ fn offline_handover_from_mail_to_a_delivered_threaded_reply() {
     ));
     env.env("AIE_SMTP_USERNAME", "alice")
         .env("AIE_SMTP_PASSWORD", "s3cret!");
-    // Mail arrives; poll-gmail and plan make a draft reply that waits for the owner.
+    // poll-gmail and plan make a draft reply that waits for the owner.
     env.ok(&["poll-gmail"]);
     env.ok(&["plan"]);
-    let id = "gmail-18f2a4c1b7e09d31";
     assert_eq!(env.where_is(id), ["Pending_Approval/email"]);
     let f = env.front(&format!("Pending_Approval/email/{id}.md"));
     assert_eq!(f["actions"][0]["kind"], "send_email");
-    assert_eq!(
-        f["actions"][0]["in_reply_to"],
-        "<CAFx8Qw1fixture0001@mail.gmail.com>"
-    );
+    assert_eq!(f["actions"][0]["to"][0], "omar@newlead.example");
+    assert_eq!(f["actions"][0]["in_reply_to"], "<lead-42@newlead.example>");
     assert!(
         server.messages().is_empty(),
         "nothing is sent before approval"
@@ -774,26 +772,30 @@ fn offline_handover_from_mail_to_a_delivered_threaded_reply() {
     assert_eq!(r.code, 0, "{r:?}");
     let got = server.messages();
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].rcpts(), ["marie.dupont@supplier.example"]);
+    assert_eq!(got[0].rcpts(), ["omar@newlead.example"]);
+    assert_eq!(got[0].meta["auth_user"], "alice");
     assert_eq!(
         got[0].header("Subject").as_deref(),
-        Some("Re: Delivery dates")
+        Some("Re: Do you work with small retailers?")
     );
     assert_eq!(
         got[0].header("In-Reply-To").as_deref(),
-        Some("<CAFx8Qw1fixture0001@mail.gmail.com>")
+        Some("<lead-42@newlead.example>")
     );
     assert_eq!(
         got[0].header("References").as_deref(),
-        Some("<CAFx8Qw1fixture0001@mail.gmail.com>")
+        Some("<lead-42@newlead.example>")
     );
+    let body = got[0].parsed().body_text(0).unwrap().replace("\r\n", "\n");
+    assert!(body.starts_with("Hi Omar,"), "{body}");
+    assert!(body.contains("Sam Owner"), "{body}");
     assert!(
-        got[0]
-            .parsed()
-            .body_text(0)
-            .unwrap()
-            .contains("> Could you confirm the delivery dates")
+        body.contains(
+            "> We run two small shops. Do you offer bookkeeping for retailers, and what would it cost?"
+        ),
+        "{body}"
     );
+    assert!(!body.contains("[["), "no vault links in the quote: {body}");
     assert_eq!(env.where_is(id), ["Done"]);
     let done = env.front(&format!("Done/{id}.md"));
     assert_eq!(done["actions"][0]["result"], "ok");

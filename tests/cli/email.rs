@@ -230,6 +230,31 @@ fn poll_gmail_retries_429_and_500_honouring_retry_after() {
 }
 
 #[test]
+fn a_rejected_cached_access_token_is_refreshed_once() {
+    let fake = GmailFake::start();
+    fake.add("s1", simple_raw("a@x.example", "One", "<s1@x>", "one"));
+    let env = gmail_env(&fake, "");
+    // A cached token that has not expired by its clock, but that Google no longer takes.
+    use sha2::Digest as _;
+    let grant: String = sha2::Sha256::digest(gmail_fake::REFRESH_TOKEN.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    env.write(
+        ".aie/gmail_token.json",
+        serde_json::json!({"access_token": "ya29.stale", "expires_at": 4_000_000_000u64,
+            "client_id": gmail_fake::CLIENT_ID, "token_url": format!("{}/token", fake.server.url()),
+            "grant": grant})
+        .to_string(),
+    );
+    let r = env.run(&["poll-gmail"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(fake.count("POST", "/token"), 1);
+    assert_eq!(env.items_in("Needs_Action/email"), ["gmail-s1.md"]);
+    assert!(!env.read(".aie/gmail_token.json").contains("ya29.stale"));
+}
+
+#[test]
 fn retry_after_past_the_deadline_gives_up_without_marking() {
     let fake = GmailFake::start();
     fake.add("d1", simple_raw("a@x.example", "One", "<d1@x>", "one"));

@@ -39,6 +39,7 @@ pub mod outcome;
 pub mod planner;
 pub mod planning;
 pub mod policy;
+pub mod replan;
 pub mod runner;
 pub mod secrets;
 pub mod state;

@@ -66,6 +66,190 @@ pub fn decide(policy: &Policy, origin: &Origin, action: &Map<String, Value>) -> 
     }
 }
 
+/// What an item says, to check a plan's recipients, payees and amounts against: its front
+/// matter (without aie's own bookkeeping) and body, lowercased, and the numbers written in it.
+#[derive(Debug, Clone, Default)]
+pub struct ItemFacts {
+    text: String,
+    /// The text with the separators of phone numbers removed.
+    digits: String,
+    numbers: Vec<f64>,
+    owner_email: Option<String>,
+}
+
+/// Front matter keys aie writes itself: never evidence of what the item asked for.
+const BOOKKEEPING_KEYS: &[&str] = &[
+    "actions",
+    "rejected_actions",
+    "summary",
+    "review",
+    "planner",
+    "planned",
+    "requested",
+    "expires",
+    "approved_by",
+    "status",
+    "llm_tokens",
+];
+
+impl ItemFacts {
+    /// The facts of `item`; `owner_email` counts as known.
+    pub fn of(item: &crate::vault::Item, owner_email: Option<&str>) -> ItemFacts {
+        fn walk(v: &Value, out: &mut String) {
+            match v {
+                Value::String(s) => {
+                    out.push_str(s);
+                    out.push('\n');
+                }
+                Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                Value::Object(m) => m.values().for_each(|x| walk(x, out)),
+                Value::Number(n) => {
+                    out.push_str(&n.to_string());
+                    out.push('\n');
+                }
+                _ => {}
+            }
+        }
+        let mut text = String::new();
+        for (k, v) in &item.front {
+            if !BOOKKEEPING_KEYS.contains(&k.as_str()) {
+                walk(v, &mut text);
+            }
+        }
+        text.push_str(&item.body);
+        ItemFacts::from_text(&text, owner_email)
+    }
+
+    /// The facts of a plain text.
+    pub fn from_text(text: &str, owner_email: Option<&str>) -> ItemFacts {
+        let lower = text.to_lowercase();
+        let digits = lower
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+' | '.'))
+            .collect();
+        ItemFacts {
+            numbers: numbers_in(text),
+            text: lower,
+            digits,
+            owner_email: owner_email.map(bare_address),
+        }
+    }
+
+    fn mentions(&self, s: &str) -> bool {
+        // Too short a name would match any text.
+        let s = s.trim().to_lowercase();
+        s.chars().count() >= 3 && self.text.contains(&s)
+    }
+
+    fn has_number(&self, n: f64) -> bool {
+        self.numbers.iter().any(|x| (x - n).abs() < 0.005)
+    }
+}
+
+/// Every number written in `text`, read with `,` or `.` as the thousands separator, spaces
+/// inside a number allowed (`$1,500`, `1.250,00`, `1 250,00`, `49`).
+fn numbers_in(text: &str) -> Vec<f64> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len()
+            && (chars[i].is_ascii_digit()
+                || (matches!(chars[i], ',' | '.' | ' ' | '\u{a0}' | '\'')
+                    && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit())))
+        {
+            i += 1;
+        }
+        let token: String = chars[start..i].iter().collect();
+        let compact: String = token
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\''))
+            .collect();
+        // Each group of a spaced number counts alone too ("on 12 March 49 USD").
+        for part in token.split([' ', '\u{a0}']).chain(std::iter::once(compact.as_str())) {
+            for cand in [
+                part.replace(',', ""),
+                part.replace('.', "").replace(',', "."),
+            ] {
+                if let Ok(n) = cand.parse::<f64>() {
+                    out.push(n);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Decides one action of a plan for an item: [`decide`], then the check against the item.
+/// A recipient, payee or amount that appears nowhere in the item nor in the known lists
+/// needs approval (rule `not_in_item`), whatever the planner (or a model) proposed.
+pub fn decide_for_item(
+    policy: &Policy,
+    origin: &Origin,
+    action: &Map<String, Value>,
+    facts: &ItemFacts,
+) -> Decision {
+    let d = decide(policy, origin, action);
+    if d.rule == "unknown_kind" || in_item(policy, action, facts) {
+        d
+    } else {
+        ask("not_in_item")
+    }
+}
+
+/// Whether every recipient, payee and amount of `action` is in the item or a known list.
+fn in_item(policy: &Policy, action: &Map<String, Value>, facts: &ItemFacts) -> bool {
+    let known_addr = |a: &str| {
+        let bare = bare_address(a);
+        is_known_contact(policy, a)
+            || facts.owner_email.as_deref() == Some(bare.as_str())
+            || facts.mentions(&bare)
+    };
+    let known_payee = |p: &str| {
+        let p = p.trim().to_lowercase();
+        policy
+            .known_payees
+            .iter()
+            .any(|k| k.trim().to_lowercase() == p)
+            || facts.mentions(&p)
+    };
+    let amount_ok = |k: &str| match action.get(k) {
+        None | Some(Value::Null) => true,
+        Some(v) => v.as_f64().is_some_and(|n| facts.has_number(n)),
+    };
+    let s = |k: &str| action.get(k).and_then(Value::as_str).unwrap_or("");
+    match action.get("kind").and_then(Value::as_str).unwrap_or("") {
+        "send_email" => ["to", "cc", "bcc"]
+            .iter()
+            .flat_map(|k| addresses(action, k))
+            .all(|a| known_addr(&a)),
+        "whatsapp_send" => {
+            let to: String = s("to").chars().filter(char::is_ascii_digit).collect();
+            to.is_empty() || facts.digits.contains(&to)
+        }
+        "payment" => known_payee(s("payee")) && amount_ok("amount"),
+        "odoo_bill" => known_payee(s("vendor")) && amount_ok("amount"),
+        "odoo_invoice" => {
+            let email_ok = s("partner_email").trim().is_empty() || known_addr(s("partner_email"));
+            let lines_ok = match action.get("lines") {
+                Some(Value::Array(lines)) => lines.iter().all(|l| {
+                    l.get("price_unit")
+                        .and_then(Value::as_f64)
+                        .is_none_or(|n| facts.has_number(n))
+                }),
+                _ => true,
+            };
+            email_ok && lines_ok
+        }
+        _ => true,
+    }
+}
+
 fn addresses(action: &Map<String, Value>, key: &str) -> Vec<String> {
     match action.get(key) {
         Some(Value::Array(a)) => a
@@ -230,6 +414,54 @@ mod tests {
             d(json!({"kind":"payment","payee":"Hosting Co","amount":-5,"recurring":true})).rule,
             "invalid_amount"
         );
+    }
+
+    #[test]
+    fn recipients_payees_and_amounts_not_in_the_item_need_approval() {
+        let p = policy();
+        let o = Origin::default();
+        let facts = ItemFacts::from_text(
+            "From: Jane <jane@newco.io>\nPlease pay Hosting Co $1,500.00 and call +1 (555) 010-2030. Total 1 250,00 EUR",
+            Some("me@owner.com"),
+        );
+        let d = |v| decide_for_item(&p, &o, &act(v), &facts).rule;
+        // In the item: the usual rules decide.
+        assert_eq!(d(json!({"kind":"send_email","to":["jane@newco.io"]})), "new_contact");
+        assert_eq!(d(json!({"kind":"send_email","to":["client@acme.com"]})), "known_contact");
+        assert_eq!(d(json!({"kind":"send_email","to":["Me <ME@owner.com>"]})), "new_contact");
+        assert_eq!(
+            d(json!({"kind":"payment","payee":"Hosting Co","amount":1500,"recurring":true})),
+            "payment_over_limit"
+        );
+        assert_eq!(d(json!({"kind":"odoo_bill","vendor":"Hosting Co","amount":1250})), "vendor_bill");
+        assert_eq!(d(json!({"kind":"whatsapp_send","to":"+15550102030"})), "whatsapp");
+        // Nowhere in the item nor in the known lists.
+        assert_eq!(d(json!({"kind":"send_email","to":["x@trusted.org"],"bcc":["leak@evil.com"]})), "not_in_item");
+        assert_eq!(
+            d(json!({"kind":"payment","payee":"Hosting Co","amount":49,"recurring":true})),
+            "not_in_item"
+        );
+        assert_eq!(d(json!({"kind":"payment","payee":"Evil Ltd","amount":1500})), "not_in_item");
+        assert_eq!(d(json!({"kind":"whatsapp_send","to":"+447700900123"})), "not_in_item");
+        let inv = json!({"kind":"odoo_invoice","partner":"Jane","partner_email":"jane@newco.io",
+            "lines":[{"description":"x","quantity":1,"price_unit":99999}]});
+        assert_eq!(d(inv), "not_in_item");
+        // A known payee at an amount from the item keeps the usual rules.
+        let f2 = ItemFacts::from_text("monthly hosting 49 USD", None);
+        assert_eq!(
+            decide_for_item(&p, &o, &act(json!({"kind":"payment","payee":"hosting co","amount":49.0,"recurring":true})), &f2).rule,
+            "recurring_known_payee_small"
+        );
+        // Unknown kinds keep their own rule.
+        assert_eq!(d(json!({"kind":"wire_transfer"})), "unknown_kind");
+    }
+
+    #[test]
+    fn numbers_are_read_in_common_notations() {
+        let n = numbers_in("$1,500 and 1.250,00 and 1 250,00 and 49. and 3.5");
+        for want in [1500.0, 1250.0, 49.0, 3.5] {
+            assert!(n.iter().any(|x| (x - want).abs() < 1e-9), "{want} in {n:?}");
+        }
     }
 
     #[test]

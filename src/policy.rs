@@ -92,6 +92,18 @@ const BOOKKEEPING_KEYS: &[&str] = &[
     "llm_tokens",
 ];
 
+/// Front matter keys whose digits are identifiers and dates, never amounts.
+const METADATA_KEYS: &[&str] = &[
+    "id",
+    "created",
+    "date",
+    "message_id",
+    "references",
+    "original",
+    "size",
+    "source",
+];
+
 impl ItemFacts {
     /// The facts of `item`; `owner_email` counts as known.
     pub fn of(item: &crate::vault::Item, owner_email: Option<&str>) -> ItemFacts {
@@ -110,14 +122,21 @@ impl ItemFacts {
                 _ => {}
             }
         }
-        let mut text = String::new();
+        let (mut text, mut worded) = (String::new(), String::new());
         for (k, v) in &item.front {
-            if !BOOKKEEPING_KEYS.contains(&k.as_str()) {
-                walk(v, &mut text);
+            if BOOKKEEPING_KEYS.contains(&k.as_str()) {
+                continue;
+            }
+            walk(v, &mut text);
+            if !METADATA_KEYS.contains(&k.as_str()) {
+                walk(v, &mut worded);
             }
         }
         text.push_str(&item.body);
-        ItemFacts::from_text(&text, owner_email)
+        worded.push_str(&item.body);
+        let mut facts = ItemFacts::from_text(&text, owner_email);
+        facts.numbers = numbers_in(&worded);
+        facts
     }
 
     /// The facts of a plain text.
@@ -153,8 +172,12 @@ fn numbers_in(text: &str) -> Vec<f64> {
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
     while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            i += 1;
+        // A number starts a word: the digits inside `3fa49c` or `INV2026` are not amounts.
+        if !chars[i].is_ascii_digit() || (i > 0 && chars[i - 1].is_alphanumeric()) {
+            while i < chars.len() && chars[i].is_alphanumeric() {
+                i += 1;
+            }
+            i += usize::from(i < chars.len() && !chars[i].is_alphanumeric());
             continue;
         }
         let start = i;
@@ -165,13 +188,23 @@ fn numbers_in(text: &str) -> Vec<f64> {
         {
             i += 1;
         }
+        if chars.get(i).is_some_and(|c| c.is_alphabetic()) {
+            // `49abcdef`: a hash, not an amount.
+            while i < chars.len() && chars[i].is_alphanumeric() {
+                i += 1;
+            }
+            continue;
+        }
         let token: String = chars[start..i].iter().collect();
         let compact: String = token
             .chars()
             .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\''))
             .collect();
         // Each group of a spaced number counts alone too ("on 12 March 49 USD").
-        for part in token.split([' ', '\u{a0}']).chain(std::iter::once(compact.as_str())) {
+        for part in token
+            .split([' ', '\u{a0}'])
+            .chain(std::iter::once(compact.as_str()))
+        {
             for cand in [
                 part.replace(',', ""),
                 part.replace('.', "").replace(',', "."),
@@ -224,10 +257,16 @@ fn in_item(policy: &Policy, action: &Map<String, Value>, facts: &ItemFacts) -> b
     };
     let s = |k: &str| action.get(k).and_then(Value::as_str).unwrap_or("");
     match action.get("kind").and_then(Value::as_str).unwrap_or("") {
-        "send_email" => ["to", "cc", "bcc"]
-            .iter()
-            .flat_map(|k| addresses(action, k))
-            .all(|a| known_addr(&a)),
+        // Attachments too: a plan may attach the item's own files, never others of the vault.
+        "send_email" => {
+            ["to", "cc", "bcc"]
+                .iter()
+                .flat_map(|k| addresses(action, k))
+                .all(|a| known_addr(&a))
+                && addresses(action, "attachments")
+                    .iter()
+                    .all(|f| facts.mentions(f))
+        }
         "whatsapp_send" => {
             let to: String = s("to").chars().filter(char::is_ascii_digit).collect();
             to.is_empty() || facts.digits.contains(&to)
@@ -426,31 +465,68 @@ mod tests {
         );
         let d = |v| decide_for_item(&p, &o, &act(v), &facts).rule;
         // In the item: the usual rules decide.
-        assert_eq!(d(json!({"kind":"send_email","to":["jane@newco.io"]})), "new_contact");
-        assert_eq!(d(json!({"kind":"send_email","to":["client@acme.com"]})), "known_contact");
-        assert_eq!(d(json!({"kind":"send_email","to":["Me <ME@owner.com>"]})), "new_contact");
+        assert_eq!(
+            d(json!({"kind":"send_email","to":["jane@newco.io"]})),
+            "new_contact"
+        );
+        assert_eq!(
+            d(json!({"kind":"send_email","to":["client@acme.com"]})),
+            "known_contact"
+        );
+        assert_eq!(
+            d(json!({"kind":"send_email","to":["Me <ME@owner.com>"]})),
+            "new_contact"
+        );
         assert_eq!(
             d(json!({"kind":"payment","payee":"Hosting Co","amount":1500,"recurring":true})),
             "payment_over_limit"
         );
-        assert_eq!(d(json!({"kind":"odoo_bill","vendor":"Hosting Co","amount":1250})), "vendor_bill");
-        assert_eq!(d(json!({"kind":"whatsapp_send","to":"+15550102030"})), "whatsapp");
+        assert_eq!(
+            d(json!({"kind":"odoo_bill","vendor":"Hosting Co","amount":1250})),
+            "vendor_bill"
+        );
+        assert_eq!(
+            d(json!({"kind":"whatsapp_send","to":"+15550102030"})),
+            "whatsapp"
+        );
         // Nowhere in the item nor in the known lists.
-        assert_eq!(d(json!({"kind":"send_email","to":["x@trusted.org"],"bcc":["leak@evil.com"]})), "not_in_item");
+        assert_eq!(
+            d(json!({"kind":"send_email","to":["x@trusted.org"],"bcc":["leak@evil.com"]})),
+            "not_in_item"
+        );
         assert_eq!(
             d(json!({"kind":"payment","payee":"Hosting Co","amount":49,"recurring":true})),
             "not_in_item"
         );
-        assert_eq!(d(json!({"kind":"payment","payee":"Evil Ltd","amount":1500})), "not_in_item");
-        assert_eq!(d(json!({"kind":"whatsapp_send","to":"+447700900123"})), "not_in_item");
+        assert_eq!(
+            d(json!({"kind":"payment","payee":"Evil Ltd","amount":1500})),
+            "not_in_item"
+        );
+        assert_eq!(
+            d(json!({"kind":"whatsapp_send","to":"+447700900123"})),
+            "not_in_item"
+        );
         let inv = json!({"kind":"odoo_invoice","partner":"Jane","partner_email":"jane@newco.io",
             "lines":[{"description":"x","quantity":1,"price_unit":99999}]});
         assert_eq!(d(inv), "not_in_item");
         // A known payee at an amount from the item keeps the usual rules.
         let f2 = ItemFacts::from_text("monthly hosting 49 USD", None);
         assert_eq!(
-            decide_for_item(&p, &o, &act(json!({"kind":"payment","payee":"hosting co","amount":49.0,"recurring":true})), &f2).rule,
+            decide_for_item(
+                &p,
+                &o,
+                &act(json!({"kind":"payment","payee":"hosting co","amount":49.0,"recurring":true})),
+                &f2
+            )
+            .rule,
             "recurring_known_payee_small"
+        );
+        // Attachments the item does not name (the books, another item's files).
+        assert_eq!(
+            d(
+                json!({"kind":"send_email","to":["jane@newco.io"],"attachments":["Ledger_2026.xlsx"]})
+            ),
+            "not_in_item"
         );
         // Unknown kinds keep their own rule.
         assert_eq!(d(json!({"kind":"wire_transfer"})), "unknown_kind");
@@ -458,10 +534,26 @@ mod tests {
 
     #[test]
     fn numbers_are_read_in_common_notations() {
-        let n = numbers_in("$1,500 and 1.250,00 and 1 250,00 and 49. and 3.5");
-        for want in [1500.0, 1250.0, 49.0, 3.5] {
+        let n = numbers_in("$1,500 and 1.250,00 and 1 250,00 and 49. and 3.5 and -7");
+        for want in [1500.0, 1250.0, 49.0, 3.5, 7.0] {
             assert!(n.iter().any(|x| (x - want).abs() < 1e-9), "{want} in {n:?}");
         }
+        // Digits inside words (hashes, references) are not amounts.
+        let n = numbers_in("id 3fa49c ref INV2026 x12 -49abcdef");
+        assert!(
+            !n.iter().any(|x| *x == 49.0 || *x == 2026.0 || *x == 12.0),
+            "{n:?}"
+        );
+        let mut item = crate::vault::Item::new(
+            "pay-3fa49c",
+            "email",
+            "general",
+            "inbox:49.txt",
+            "2026-11-23T09:00:00Z",
+        );
+        item.body = "Settle the usual invoice.".into();
+        let f = ItemFacts::of(&item, None);
+        assert!(!f.has_number(49.0) && !f.has_number(2026.0) && !f.has_number(23.0));
     }
 
     #[test]

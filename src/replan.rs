@@ -34,7 +34,11 @@ pub fn wants_replan(item: &Item) -> bool {
     let reason = item.str("reason").trim();
     !reason.is_empty()
         && !reason.starts_with(EXPIRED_PREFIX)
-        && item.front.get("replanned_from_rejection").and_then(|v| v.as_bool()) != Some(true)
+        && item
+            .front
+            .get("replanned_from_rejection")
+            .and_then(|v| v.as_bool())
+            != Some(true)
 }
 
 /// Turns a rejected item into one to plan again (pure).
@@ -71,8 +75,9 @@ pub fn requeue_rejected(ctx: &Ctx, out: &mut Outcome) -> Result<()> {
                 moved = true;
                 out.count("replanned_from_rejection", 1);
                 out.changed = true;
-                out.activity
-                    .push(format!("[[{id}]] planned again with your reason as feedback"));
+                out.activity.push(format!(
+                    "[[{id}]] planned again with your reason as feedback"
+                ));
                 ctx.audit.append(AuditEvent {
                     target: Some(mine.rel().display().to_string()),
                     approval_status: Some("rejected".into()),

@@ -5,3 +5,6 @@ mod support;
 
 #[path = "cli/core.rs"]
 mod core;
+
+#[path = "cli/llm.rs"]
+mod llm;

@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, _args: &PlanArgs) -> Result<Outcome> {
     if let Some(m) = report.spend_limit {
         out.problem(
             "llm:spend_limit",
-            format!("{m}; the template planner planned the rest"),
+            format!("the model's spend limit is reached ({m}); the template planner planned the rest of this pass"),
         );
     }
     Ok(out)

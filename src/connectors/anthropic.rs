@@ -199,7 +199,10 @@ mod tests {
             max_tokens: 100,
         };
         let b = c.body(&req);
-        assert_eq!(b["tool_choice"], json!({"type": "tool", "name": "submit_plan"}));
+        assert_eq!(
+            b["tool_choice"],
+            json!({"type": "tool", "name": "submit_plan"})
+        );
         assert_eq!(b["system"], "s");
         assert_eq!(b["messages"][0]["content"], "u");
         for k in ["temperature", "top_p", "top_k"] {

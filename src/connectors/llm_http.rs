@@ -287,7 +287,8 @@ impl Exchange<'_> {
                         "POST {host}{path} -> error ({} ms)",
                         started.elapsed().as_millis()
                     );
-                    let what = self.scrub(format!("{} is unreachable at {host}: {e}", self.service));
+                    let what =
+                        self.scrub(format!("{} is unreachable at {host}: {e}", self.service));
                     (what, None)
                 }
             };
@@ -381,10 +382,7 @@ mod tests {
             assert_eq!(classify(s, None, None, None, &Value::Null), Verdict::Fail);
         }
         // x-should-retry overrides the status rules both ways.
-        assert_eq!(
-            classify(529, Some("false"), None, None, &ov),
-            Verdict::Fail
-        );
+        assert_eq!(classify(529, Some("false"), None, None, &ov), Verdict::Fail);
         assert_eq!(
             classify(400, Some("true"), None, None, &Value::Null),
             Verdict::Retry(None)
@@ -407,7 +405,10 @@ mod tests {
         assert_eq!(retry_after_delay(None, None), None);
         let in_5s = (chrono::Utc::now() + chrono::Duration::seconds(5)).to_rfc2822();
         let d = retry_after_delay(None, Some(&in_5s)).unwrap();
-        assert!(d > Duration::from_secs(3) && d <= Duration::from_secs(5), "{d:?}");
+        assert!(
+            d > Duration::from_secs(3) && d <= Duration::from_secs(5),
+            "{d:?}"
+        );
     }
 
     #[test]
@@ -428,7 +429,10 @@ mod tests {
         assert_eq!(error_text(&a, ""), "overloaded_error: Overloaded");
         let l = fixture("openai/error_500_llamacpp.json");
         assert!(error_text(&l, "").starts_with("server_error: response_format"));
-        assert_eq!(error_text(&json!({"error": "bad gateway"}), ""), "bad gateway");
+        assert_eq!(
+            error_text(&json!({"error": "bad gateway"}), ""),
+            "bad gateway"
+        );
         assert_eq!(error_text(&Value::Null, "  <html>oops  "), "<html>oops");
     }
 

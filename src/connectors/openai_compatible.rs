@@ -148,7 +148,10 @@ mod tests {
             let r = parse_reply(&fixture(f));
             assert_eq!(r.answer.unwrap()["currency"], "EUR", "{f}");
         }
-        assert_eq!(parse_reply(&fixture("response_tool_calls.json")).tokens, 183);
+        assert_eq!(
+            parse_reply(&fixture("response_tool_calls.json")).tokens,
+            183
+        );
     }
 
     #[test]

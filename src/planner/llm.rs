@@ -306,7 +306,9 @@ Each action also has `why`: one sentence.\n\n\
 }
 
 fn check_str(v: &Value, what: &str) -> std::result::Result<String, String> {
-    let s = v.as_str().ok_or_else(|| format!("{what} is not a string"))?;
+    let s = v
+        .as_str()
+        .ok_or_else(|| format!("{what} is not a string"))?;
     if s.chars().count() > MAX_STRING {
         return Err(format!("{what} is longer than {MAX_STRING} characters"));
     }
@@ -316,8 +318,14 @@ fn check_str(v: &Value, what: &str) -> std::result::Result<String, String> {
     Ok(s.to_string())
 }
 
-fn check_number(v: &Value, what: &str, min_exclusive: Option<f64>) -> std::result::Result<(), String> {
-    let n = v.as_f64().ok_or_else(|| format!("{what} is not a number"))?;
+fn check_number(
+    v: &Value,
+    what: &str,
+    min_exclusive: Option<f64>,
+) -> std::result::Result<(), String> {
+    let n = v
+        .as_f64()
+        .ok_or_else(|| format!("{what} is not a number"))?;
     if !n.is_finite() {
         return Err(format!("{what} is not a finite number"));
     }
@@ -343,7 +351,9 @@ fn check_param(ty: Ty, v: &Value, what: &str) -> std::result::Result<(), String>
     match ty {
         Ty::Str => check_str(v, what).map(|_| ()),
         Ty::Addresses | Ty::StrList => {
-            let a = v.as_array().ok_or_else(|| format!("{what} is not a list"))?;
+            let a = v
+                .as_array()
+                .ok_or_else(|| format!("{what} is not a list"))?;
             if a.len() > 50 {
                 return Err(format!("{what} has more than 50 entries"));
             }
@@ -368,7 +378,9 @@ fn check_param(ty: Ty, v: &Value, what: &str) -> std::result::Result<(), String>
                 .ok_or_else(|| format!("{what} `{s}` is not one of {}", PLATFORMS.join(", ")))
         }
         Ty::Lines => {
-            let a = v.as_array().ok_or_else(|| format!("{what} is not a list"))?;
+            let a = v
+                .as_array()
+                .ok_or_else(|| format!("{what} is not a list"))?;
             if a.is_empty() || a.len() > 50 {
                 return Err(format!("{what} must have 1 to 50 lines"));
             }
@@ -408,7 +420,9 @@ fn check_param(ty: Ty, v: &Value, what: &str) -> std::result::Result<(), String>
 /// parameters or approval keys, and its `why`.
 fn check_action(n: usize, v: &Value) -> std::result::Result<Proposal, String> {
     let at = format!("action {}", n + 1);
-    let obj = v.as_object().ok_or_else(|| format!("{at} is not an object"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| format!("{at} is not an object"))?;
     let kind = obj
         .get("kind")
         .and_then(Value::as_str)
@@ -532,10 +546,7 @@ pub fn tokens_used(state: &State, day: &str) -> u64 {
 
 /// Adds `n` tokens to `day` in the `llm` section, keeping the last 31 days.
 pub fn record_tokens(state: &mut State, day: &str, n: u64) {
-    let llm = state
-        .sections
-        .entry("llm")
-        .or_insert_with(|| json!({}));
+    let llm = state.sections.entry("llm").or_insert_with(|| json!({}));
     if !llm.is_object() {
         *llm = json!({});
     }
@@ -547,7 +558,9 @@ pub fn record_tokens(state: &mut State, day: &str, n: u64) {
     if !by_day.is_object() {
         *by_day = json!({});
     }
-    let m = by_day.as_object_mut().expect("invariant: made an object above");
+    let m = by_day
+        .as_object_mut()
+        .expect("invariant: made an object above");
     let total = m.get(day).and_then(Value::as_u64).unwrap_or(0) + n;
     m.insert(day.to_string(), total.into());
     let mut days: Vec<String> = m.keys().cloned().collect();
@@ -673,7 +686,11 @@ impl Planner for LlmPlanner {
             None => {}
         }
         if let Some(r) = self.report.spend_limit.clone() {
-            return Ok(self.fallback(input, format!("the model's spend limit is reached: {r}"), None));
+            return Ok(self.fallback(
+                input,
+                format!("the model's spend limit is reached: {r}"),
+                None,
+            ));
         }
         if let Some(b) = self.budget {
             let used = self.used_before + self.used_now;
@@ -718,7 +735,11 @@ impl Planner for LlmPlanner {
             }
             Err(ModelError::SpendLimit(m)) => {
                 self.report.spend_limit = Some(m.clone());
-                Ok(self.fallback(input, format!("the model's spend limit is reached: {m}"), None))
+                Ok(self.fallback(
+                    input,
+                    format!("the model's spend limit is reached: {m}"),
+                    None,
+                ))
             }
             Err(ModelError::Rejected(m)) => Ok(self.fallback(input, m, None)),
         }
@@ -829,17 +850,50 @@ mod tests {
     fn invalid_answers_fall_back_to_the_template_with_the_reason() {
         let cases: Vec<(Value, &str)> = vec![
             (json!("just text"), "not a JSON object"),
-            (json!({"objective": "x", "steps": [], "actions": [{"kind": "wire_transfer", "iban": "X"}]}), "unknown kind `wire_transfer`"),
-            (json!({"objective": "x", "steps": [], "actions": [{"kind": "payment", "payee": "A", "currency": "USD"}]}), "lacks `amount`"),
-            (json!({"objective": "x", "steps": [], "actions": [{"kind": "payment", "payee": "A", "amount": "5", "currency": "USD"}]}), "not a number"),
-            (json!({"objective": "x", "steps": [], "actions": [{"kind": "payment", "payee": "A", "amount": -5, "currency": "USD"}]}), "above 0"),
-            (json!({"objective": "x", "steps": [], "actions": [{"kind": "send_email", "to": ["not an address"], "subject": "s", "body": "b"}]}), "not a mail address"),
-            (json!({"objective": "x", "steps": [], "actions": [{"kind": "send_email", "to": "a@b.co", "subject": "s", "body": "b"}]}), "not a list"),
-            (json!({"objective": "x", "steps": [], "actions": [{"kind": "note", "text": "t", "iban": "X"}]}), "unknown parameter `iban`"),
-            (json!({"objective": "x", "steps": [], "actions": [{"kind": "social_post", "platform": "myspace", "text": "t"}]}), "not one of"),
-            (json!({"objective": "x", "steps": [], "actions": []}), "no action"),
-            (json!({"objective": "x", "steps": [], "actions": [{"kind": "note", "text": "t"}], "approved": true}), "unknown field `approved`"),
-            (json!({"steps": [], "actions": [{"kind": "note", "text": "t"}]}), "lacks `objective`"),
+            (
+                json!({"objective": "x", "steps": [], "actions": [{"kind": "wire_transfer", "iban": "X"}]}),
+                "unknown kind `wire_transfer`",
+            ),
+            (
+                json!({"objective": "x", "steps": [], "actions": [{"kind": "payment", "payee": "A", "currency": "USD"}]}),
+                "lacks `amount`",
+            ),
+            (
+                json!({"objective": "x", "steps": [], "actions": [{"kind": "payment", "payee": "A", "amount": "5", "currency": "USD"}]}),
+                "not a number",
+            ),
+            (
+                json!({"objective": "x", "steps": [], "actions": [{"kind": "payment", "payee": "A", "amount": -5, "currency": "USD"}]}),
+                "above 0",
+            ),
+            (
+                json!({"objective": "x", "steps": [], "actions": [{"kind": "send_email", "to": ["not an address"], "subject": "s", "body": "b"}]}),
+                "not a mail address",
+            ),
+            (
+                json!({"objective": "x", "steps": [], "actions": [{"kind": "send_email", "to": "a@b.co", "subject": "s", "body": "b"}]}),
+                "not a list",
+            ),
+            (
+                json!({"objective": "x", "steps": [], "actions": [{"kind": "note", "text": "t", "iban": "X"}]}),
+                "unknown parameter `iban`",
+            ),
+            (
+                json!({"objective": "x", "steps": [], "actions": [{"kind": "social_post", "platform": "myspace", "text": "t"}]}),
+                "not one of",
+            ),
+            (
+                json!({"objective": "x", "steps": [], "actions": []}),
+                "no action",
+            ),
+            (
+                json!({"objective": "x", "steps": [], "actions": [{"kind": "note", "text": "t"}], "approved": true}),
+                "unknown field `approved`",
+            ),
+            (
+                json!({"steps": [], "actions": [{"kind": "note", "text": "t"}]}),
+                "lacks `objective`",
+            ),
         ];
         for (v, why) in cases {
             let (out, rep, _) = run(vec![ok(v.clone(), 7)], None, &[item("Minutes.")]);
@@ -860,7 +914,11 @@ mod tests {
         let (out, _, _) = run(vec![ok(v, 1)], None, &[item("x")]);
         let p = out.into_iter().next().unwrap().unwrap();
         let a = &p.proposals[0].action;
-        assert!(!a.contains_key("needs_approval") && !a.contains_key("rule") && !a.contains_key("result"));
+        assert!(
+            !a.contains_key("needs_approval")
+                && !a.contains_key("rule")
+                && !a.contains_key("result")
+        );
     }
 
     #[test]
@@ -869,17 +927,28 @@ mod tests {
         let (out, rep, s) = run(vec![ok(good(), 100)], Some(100), &[item("a?"), item("b?")]);
         assert_eq!(s.seen.borrow().len(), 1);
         let second = out[1].as_ref().unwrap();
-        assert!(second.fallback_reason.as_ref().unwrap().contains("daily token budget"));
+        assert!(
+            second
+                .fallback_reason
+                .as_ref()
+                .unwrap()
+                .contains("daily token budget")
+        );
         assert_eq!(rep.tokens, 100);
 
         // A spend limit: no further calls, template for the rest.
         let (out, rep, s) = run(
-            vec![Err(ModelError::SpendLimit("anthropic answered 429: limit".into()))],
+            vec![Err(ModelError::SpendLimit(
+                "anthropic answered 429: limit".into(),
+            ))],
             None,
             &[item("a?"), item("b?")],
         );
         assert_eq!(s.seen.borrow().len(), 1);
-        assert!(out.iter().all(|p| p.as_ref().unwrap().planner == "template"));
+        assert!(
+            out.iter()
+                .all(|p| p.as_ref().unwrap().planner == "template")
+        );
         assert!(rep.spend_limit.is_some());
 
         // Unreachable: the item waits (an error), and the model is not called again.
@@ -917,7 +986,9 @@ mod tests {
     #[test]
     fn schema_lists_every_kind_and_is_strict() {
         let s = plan_schema();
-        let variants = s["properties"]["actions"]["items"]["anyOf"].as_array().unwrap();
+        let variants = s["properties"]["actions"]["items"]["anyOf"]
+            .as_array()
+            .unwrap();
         assert_eq!(variants.len(), ACTION_KINDS.len());
         for v in variants {
             assert_eq!(v["additionalProperties"], false);
@@ -936,7 +1007,13 @@ mod tests {
         for d in 1..=40 {
             record_tokens(&mut s, &format!("2026-10-{d:02}"), 1);
         }
-        assert_eq!(s.sections["llm"]["tokens_by_day"].as_object().unwrap().len(), 31);
+        assert_eq!(
+            s.sections["llm"]["tokens_by_day"]
+                .as_object()
+                .unwrap()
+                .len(),
+            31
+        );
         assert_eq!(tokens_used(&s, "2026-11-23"), 12);
     }
 }

@@ -997,6 +997,45 @@ mod tests {
         }
     }
 
+    /// The planner's own cost per item (prompt, schema, parsing, validation, fallback
+    /// bookkeeping) against a model that answers at once, in memory. Prints figures only.
+    /// Run: `cargo test --release --lib planner::llm::tests::bench -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn bench_planner_own_cost_per_item() {
+        const N: usize = 1000;
+        let handbook = include_str!("../../vault_template/Company_Handbook.md");
+        let goals = include_str!("../../vault_template/Business_Goals.md");
+        let items: Vec<Item> = (0..N)
+            .map(|i| item(&format!("What do you charge for a website, item {i}?\n").repeat(20)))
+            .collect();
+        let s = std::rc::Rc::new(Scripted {
+            replies: RefCell::new((0..N).map(|_| ok(good(), 800)).collect()),
+            seen: RefCell::new(Vec::new()),
+        });
+        let mut p = LlmPlanner::new(Box::new(s.clone()), 500, None, "d", 0, None, None);
+        let owner = Owner::default();
+        let t = Instant::now();
+        for i in &items {
+            let plan = p
+                .plan(&PlanInput {
+                    item: i,
+                    owner: &owner,
+                    handbook,
+                    goals,
+                })
+                .unwrap();
+            assert!(plan.fallback_reason.is_none());
+            s.seen.borrow_mut().clear();
+        }
+        let d = t.elapsed();
+        println!(
+            "llm planner own cost: {N} items in {:.1} ms = {:.3} ms/item",
+            d.as_secs_f64() * 1000.0,
+            d.as_secs_f64() * 1000.0 / N as f64
+        );
+    }
+
     #[test]
     fn tokens_are_summed_per_day_and_old_days_dropped() {
         let mut s = State::default();

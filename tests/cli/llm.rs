@@ -352,7 +352,7 @@ fn a_spend_limit_is_never_retried_and_the_template_plans_the_rest() {
 
 #[test]
 fn a_network_error_leaves_items_in_place_and_exits_69() {
-    // A port nothing listens on.
+    // A port nothing listens on: three attempts with backoff, then the item waits.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -364,9 +364,10 @@ fn a_network_error_leaves_items_in_place_and_exits_69() {
     ));
     env.env("AIE_ANTHROPIC_API_KEY", KEY);
     let id = drop_question(&env);
-    let r = env.run(&["plan", "--deadline", "0.3"]);
+    let r = env.run(&["plan"]);
     assert_eq!(r.code, 69, "{r:?}");
     assert!(r.stderr.contains("unreachable"), "{r:?}");
+    assert!(r.stderr.contains("gave up after 3 attempts"), "{r:?}");
     assert!(!r.stderr.contains(KEY));
     assert_eq!(env.where_is(&id), ["In_Progress/local"]);
     assert!(walk(&env.path("Plans")).is_empty());
@@ -374,16 +375,18 @@ fn a_network_error_leaves_items_in_place_and_exits_69() {
 
 #[test]
 fn retries_stop_at_the_deadline_and_the_item_waits_for_the_next_pass() {
-    // 529 without retry-after: the backoff (at least 375 ms) would pass the deadline.
+    // The server asks for 30 s; the run has 3: no retry, the item waits.
     let server = scripted(
-        vec![anthropic_error(529, "error_529_overloaded.json")],
+        vec![anthropic_error(529, "error_529_overloaded.json").header("retry-after", "30")],
         anthropic_plan(&reply_to_omar()),
     );
     let env = anthropic_env(&server, "");
     let id = drop_question(&env);
-    let r = env.run(&["plan", "--deadline", "0.3"]);
+    let started = std::time::Instant::now();
+    let r = env.run(&["plan", "--deadline", "3"]);
     assert_eq!(r.code, 69, "{r:?}");
     assert!(r.stderr.contains("deadline"), "{r:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
     assert_eq!(server.hits().len(), 1);
     assert_eq!(env.where_is(&id), ["In_Progress/local"]);
     env.ok(&["plan"]);
@@ -484,6 +487,39 @@ fn openai_insufficient_quota_is_not_retried() {
         env.front(&format!("Pending_Approval/general/{id}.md"))["planner"],
         "template"
     );
+}
+
+#[test]
+fn ollama_unknown_model_is_a_configuration_error_and_rate_limits_are_retried() {
+    let server = scripted(
+        vec![Response::raw_json(
+            404,
+            &fixture("openai/error_404_ollama_model_not_found.json"),
+        )],
+        openai_plan(&reply_to_omar()),
+    );
+    let env = TestEnv::new();
+    env.config(&format!(
+        "llm:\n  provider: openai_compatible\n  model: gemma3:12b\n  api_base: {}\n",
+        server.url()
+    ));
+    let id = drop_question(&env);
+    let r = env.run(&["plan"]);
+    assert_eq!(r.code, 78, "{r:?}");
+    assert!(r.stderr.contains("try pulling it first"), "{r:?}");
+    assert_eq!(server.hits().len(), 1);
+    assert_eq!(env.where_is(&id), ["In_Progress/local"]);
+
+    let limited = Response::raw_json(429, &fixture("openai/error_429_rate_limit.json"))
+        .header("retry-after-ms", "219");
+    let server = scripted(vec![limited], openai_plan(&reply_to_omar()));
+    env.config(&format!(
+        "llm:\n  provider: openai_compatible\n  model: gemma3:12b\n  api_base: {}\n",
+        server.url()
+    ));
+    env.ok(&["plan"]);
+    assert_eq!(server.hits().len(), 2);
+    assert_eq!(env.where_is(&id), ["Pending_Approval/general"]);
 }
 
 #[test]

@@ -32,6 +32,7 @@ pub mod execution;
 pub mod executor;
 pub mod exit;
 pub mod fsutil;
+pub mod grounding;
 pub mod intake;
 pub mod journal;
 pub mod lock;

@@ -9,9 +9,10 @@ use crate::clock::{parse_duration, parse_time};
 use crate::context::Ctx;
 use crate::executor::preview;
 use crate::fsutil::{self, WriteBatch};
+use crate::grounding;
 use crate::outcome::Outcome;
 use crate::planner::{Plan, PlanInput, Planner};
-use crate::policy::{self, Origin};
+use crate::policy::Origin;
 use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord};
 use crate::vault::{Item, Stage};
 use anyhow::Result;
@@ -294,7 +295,7 @@ fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
     };
     let source = origin.source.to_string();
     let origin = Origin { source: &source };
-    let facts = policy::ItemFacts::of(item, ctx.settings.owner.email.as_deref());
+    let facts = grounding::ItemFacts::of(item, ctx.settings.owner.email.as_deref());
     let mut actions: Vec<Map<String, Value>> = Vec::new();
     let mut lines = Vec::new();
     for (n, p) in plan.proposals.iter().enumerate() {
@@ -303,7 +304,7 @@ fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
         a.shift_remove("needs_approval");
         a.shift_remove("rule");
         a.shift_remove("result");
-        let d = policy::decide_for_item(&ctx.settings.policy, &origin, &a, &facts);
+        let d = grounding::decide_for_item(&ctx.settings.policy, &origin, &a, &facts);
         a.insert("needs_approval".into(), d.needs_approval.into());
         a.insert("rule".into(), d.rule.into());
         let kind = a

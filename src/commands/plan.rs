@@ -41,6 +41,9 @@ pub fn run(ctx: &Ctx, _args: &PlanArgs) -> Result<Outcome> {
     out.count("llm_planned", report.planned_by_model);
     out.count("template_fallback", report.fallbacks);
     out.count("llm_tokens", report.tokens);
+    if !out.summary.is_empty() {
+        out.summary = format!("plan: {}", out.counts_line());
+    }
     match report.halted {
         Some(Halt::Config(m)) => return Err(AieError::Config(m).into()),
         Some(Halt::Unreachable(m)) if out.counts.get("planned").copied().unwrap_or(0) == 0 => {

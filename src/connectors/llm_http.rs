@@ -194,8 +194,8 @@ pub fn error_text(body: &Value, raw: &str) -> String {
     let msg = err["message"].as_str().unwrap_or("");
     let kind = err["type"].as_str().unwrap_or("");
     match (kind.is_empty(), msg.is_empty()) {
-        (_, false) if !kind.is_empty() => format!("{kind}: {msg}"),
-        (_, false) => msg.to_string(),
+        (false, false) => format!("{kind}: {msg}"),
+        (true, false) => msg.to_string(),
         (false, true) => kind.to_string(),
         (true, true) => raw.trim().chars().take(300).collect(),
     }

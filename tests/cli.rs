@@ -12,3 +12,6 @@ mod crash;
 
 #[path = "cli/ops.rs"]
 mod ops;
+
+#[path = "cli/llm.rs"]
+mod llm;

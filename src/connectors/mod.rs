@@ -2,6 +2,10 @@
 //! behind it, and one shared HTTP agent. Connectors are built lazily (no connection unless
 //! something is sent) and take every base URL from `aie.yaml`; nothing hard-codes a host.
 
+pub mod anthropic;
+pub mod llm_http;
+pub mod openai_compatible;
+
 use std::time::Duration;
 
 /// The one HTTP agent every connector uses: a global timeout (ureq 3 has none by default),

@@ -32,7 +32,10 @@ def build():
 def run(aie, vault, *args, env=None):
     """Runs aie once; returns (seconds, peak RSS in MB of that child, exit code)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    e = dict(os.environ, AIE_VAULT=vault, AIE_NOW="2026-11-23T09:00:00Z", **(env or {}))
+    # The real clock: expiry candidates are picked by file age on disk, which a pinned
+    # AIE_NOW a day ahead would turn into "every pending item".
+    e = dict(os.environ, AIE_VAULT=vault, **(env or {}))
+    e.pop("AIE_NOW", None)
     t = time.perf_counter()
     p = subprocess.run([aie, *args], env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     dt = time.perf_counter() - t
@@ -46,7 +49,8 @@ def run(aie, vault, *args, env=None):
 
 def measure_rss(aie, vault, *args):
     """Peak RSS of one run, measured alone (GNU time's %M when available)."""
-    e = dict(os.environ, AIE_VAULT=vault, AIE_NOW="2026-11-23T09:00:00Z")
+    e = dict(os.environ, AIE_VAULT=vault)
+    e.pop("AIE_NOW", None)
     if shutil.which("/usr/bin/time"):
         p = subprocess.run(["/usr/bin/time", "-f", "%M", aie, *args], env=e,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

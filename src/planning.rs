@@ -9,9 +9,10 @@ use crate::clock::{parse_duration, parse_time};
 use crate::context::Ctx;
 use crate::executor::preview;
 use crate::fsutil::{self, WriteBatch};
+use crate::grounding;
 use crate::outcome::Outcome;
 use crate::planner::{Plan, PlanInput, Planner};
-use crate::policy::{self, Origin};
+use crate::policy::Origin;
 use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord};
 use crate::vault::{Item, Stage};
 use anyhow::Result;
@@ -41,6 +42,9 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
     let mut out = Outcome::default();
     let mut ledger = ApprovalLedger::new(&ctx.vault.logs());
     expire_requests(ctx, &mut ledger, &mut out)?;
+    if ctx.settings.policy.replan_rejected {
+        crate::replan::requeue_rejected(ctx, &mut out)?;
+    }
     let handbook =
         std::fs::read_to_string(ctx.vault.root().join("Company_Handbook.md")).unwrap_or_default();
     let goals =
@@ -149,6 +153,11 @@ fn plan_batch(
             && item.is_planned()
             && item.actions().iter().all(|a| a.contains_key("rule"))
             && ctx.vault.plan_path(item.domain(), &id).exists();
+        if !already && ctx.past_deadline() {
+            // Claimed but not planned: it waits in In_Progress/ for the next pass.
+            out.count("deferred", 1);
+            continue;
+        }
         if !already {
             let input = PlanInput {
                 item: &item,
@@ -284,6 +293,7 @@ fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
     };
     let source = origin.source.to_string();
     let origin = Origin { source: &source };
+    let facts = grounding::ItemFacts::of(item, ctx.settings.owner.email.as_deref());
     let mut actions: Vec<Map<String, Value>> = Vec::new();
     let mut lines = Vec::new();
     for (n, p) in plan.proposals.iter().enumerate() {
@@ -292,7 +302,7 @@ fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
         a.shift_remove("needs_approval");
         a.shift_remove("rule");
         a.shift_remove("result");
-        let d = policy::decide(&ctx.settings.policy, &origin, &a);
+        let d = grounding::decide_for_item(&ctx.settings.policy, &origin, &a, &facts);
         a.insert("needs_approval".into(), d.needs_approval.into());
         a.insert("rule".into(), d.rule.into());
         let kind = a

@@ -15,3 +15,6 @@ mod ops;
 
 #[path = "cli/email.rs"]
 mod email;
+
+#[path = "cli/llm.rs"]
+mod llm;

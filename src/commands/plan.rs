@@ -1,15 +1,108 @@
-//! `aie plan`: claim unplanned items, write plans, route each by policy.
+//! `aie plan`: claim unplanned items, write plans, route each by policy. The planner comes
+//! from `llm.provider`: `template` (default), `anthropic` or `openai_compatible`.
 
+use crate::connectors::anthropic::AnthropicClient;
+use crate::connectors::llm_http::LanguageModel;
+use crate::connectors::openai_compatible::OpenAiCompatibleClient;
 use crate::context::Ctx;
+use crate::exit::AieError;
 use crate::outcome::Outcome;
+use crate::planner::llm::{Halt, LlmPlanner, tokens_used};
 use crate::planner::template::TemplatePlanner;
 use anyhow::Result;
 use clap::Args;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {}
 
+/// How long one model call may take before it counts as a network error.
+const MODEL_TIMEOUT: Duration = Duration::from_secs(120);
+
 pub fn run(ctx: &Ctx, _args: &PlanArgs) -> Result<Outcome> {
-    let mut planner = TemplatePlanner;
-    crate::planning::plan_pass(ctx, &mut planner)
+    let Some(model) = model(ctx)? else {
+        return crate::planning::plan_pass(ctx, &mut TemplatePlanner);
+    };
+    let day = ctx.clock.today();
+    let used = tokens_used(&ctx.state.load()?, &day);
+    let deadline = ctx.time_left().map(|left| Instant::now() + left);
+    let mut planner = LlmPlanner::new(
+        model,
+        ctx.settings.llm.max_tokens,
+        ctx.settings.llm.daily_token_budget,
+        &day,
+        used,
+        Some(ctx.state.clone()),
+        deadline,
+    );
+    let result = crate::planning::plan_pass(ctx, &mut planner);
+    let report = planner.finish()?;
+    let mut out = result?;
+    out.count("llm_planned", report.planned_by_model);
+    out.count("template_fallback", report.fallbacks);
+    out.count("llm_tokens", report.tokens);
+    if !out.summary.is_empty() {
+        out.summary = format!("plan: {}", out.counts_line());
+    }
+    match report.halted {
+        Some(Halt::Config(m)) => return Err(AieError::Config(m).into()),
+        Some(Halt::Unreachable(m)) if out.counts.get("planned").copied().unwrap_or(0) == 0 => {
+            return Err(AieError::Unavailable(format!(
+                "{m}; items wait in `In_Progress/{}/` for the next pass",
+                ctx.agent
+            ))
+            .into());
+        }
+        _ => {}
+    }
+    if let Some(m) = report.spend_limit {
+        out.problem(
+            "llm:spend_limit",
+            format!("the model's spend limit is reached ({m}); the template planner planned the rest of this pass"),
+        );
+    }
+    Ok(out)
+}
+
+/// The model `llm.provider` names, or None for the template planner. Errors are config
+/// errors (exit 78): an unknown provider, a missing key, model or base URL.
+fn model(ctx: &Ctx) -> Result<Option<Box<dyn LanguageModel>>> {
+    let llm = &ctx.settings.llm;
+    Ok(Some(match llm.provider.as_str() {
+        "template" | "" => return Ok(None),
+        "anthropic" => {
+            let key = ctx
+                .secrets
+                .require("llm.provider anthropic", &["AIE_ANTHROPIC_API_KEY"])?;
+            Box::new(AnthropicClient::new(
+                llm.api_base
+                    .as_deref()
+                    .unwrap_or("https://api.anthropic.com"),
+                &key[0],
+                &llm.api_version,
+                llm.model.as_deref().unwrap_or("claude-sonnet-4-5"),
+                MODEL_TIMEOUT,
+            ))
+        }
+        "openai_compatible" => {
+            let (Some(base), Some(model)) = (llm.api_base.as_deref(), llm.model.as_deref()) else {
+                return Err(AieError::Config(
+                    "llm.provider openai_compatible needs `llm.api_base` (e.g. http://localhost:11434) and `llm.model` in aie.yaml".into(),
+                )
+                .into());
+            };
+            Box::new(OpenAiCompatibleClient::new(
+                base,
+                ctx.secrets.get("AIE_LLM_API_KEY"),
+                model,
+                MODEL_TIMEOUT,
+            ))
+        }
+        other => {
+            return Err(AieError::Config(format!(
+                "llm.provider `{other}` is not one of template, anthropic, openai_compatible"
+            ))
+            .into());
+        }
+    }))
 }

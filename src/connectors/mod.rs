@@ -2,8 +2,11 @@
 //! behind it, and one shared HTTP agent. Connectors are built lazily (no connection unless
 //! something is sent) and take every base URL from `aie.yaml`; nothing hard-codes a host.
 
+pub mod anthropic;
 pub mod gmail;
+pub mod llm_http;
 pub mod mime;
+pub mod openai_compatible;
 pub mod smtp;
 
 use std::time::Duration;

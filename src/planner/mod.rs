@@ -2,6 +2,7 @@
 //! reason for each. They never decide approval (that is `policy`). The template planner is
 //! the default and the fallback of every other planner.
 
+pub mod llm;
 pub mod template;
 
 use crate::config::Owner;

@@ -1,0 +1,375 @@
+//! Grounding: whether the recipients, payees and amounts a plan proposes appear in the item
+//! it plans (or in the owner's known lists). Applied by the planning pass after the policy's
+//! own rules, for every planner: a planner (a model above all) that names an address, a
+//! payee or an amount the item never gave makes the action wait for a human, with the rule
+//! `not_in_item`. It never approves anything the policy would not.
+
+use crate::config::Policy;
+use crate::policy::{Decision, Origin, bare_address, decide, is_known_contact};
+use serde_json::{Map, Value};
+
+const fn ask(rule: &'static str) -> Decision {
+    Decision {
+        needs_approval: true,
+        rule,
+    }
+}
+
+/// The addresses of a list (or comma-separated string) parameter.
+fn addresses(action: &Map<String, Value>, key: &str) -> Vec<String> {
+    match action.get(key) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        Some(Value::String(s)) if !s.trim().is_empty() => s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// What an item says, to check a plan's recipients, payees and amounts against: its front
+/// matter (without aie's own bookkeeping) and body, lowercased, and the numbers written in it.
+#[derive(Debug, Clone, Default)]
+pub struct ItemFacts {
+    text: String,
+    /// The text with the separators of phone numbers removed.
+    digits: String,
+    numbers: Vec<f64>,
+    owner_email: Option<String>,
+}
+
+/// Front matter keys aie writes itself: never evidence of what the item asked for.
+const BOOKKEEPING_KEYS: &[&str] = &[
+    "actions",
+    "rejected_actions",
+    "summary",
+    "review",
+    "planner",
+    "planned",
+    "requested",
+    "expires",
+    "approved_by",
+    "status",
+    "llm_tokens",
+];
+
+/// Front matter keys whose digits are identifiers and dates, never amounts.
+const METADATA_KEYS: &[&str] = &[
+    "id",
+    "created",
+    "date",
+    "message_id",
+    "references",
+    "original",
+    "size",
+    "source",
+];
+
+impl ItemFacts {
+    /// The facts of `item`; `owner_email` counts as known.
+    pub fn of(item: &crate::vault::Item, owner_email: Option<&str>) -> ItemFacts {
+        fn walk(v: &Value, out: &mut String) {
+            match v {
+                Value::String(s) => {
+                    out.push_str(s);
+                    out.push('\n');
+                }
+                Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                Value::Object(m) => m.values().for_each(|x| walk(x, out)),
+                Value::Number(n) => {
+                    out.push_str(&n.to_string());
+                    out.push('\n');
+                }
+                _ => {}
+            }
+        }
+        let (mut text, mut worded) = (String::new(), String::new());
+        for (k, v) in &item.front {
+            if BOOKKEEPING_KEYS.contains(&k.as_str()) {
+                continue;
+            }
+            walk(v, &mut text);
+            if !METADATA_KEYS.contains(&k.as_str()) {
+                walk(v, &mut worded);
+            }
+        }
+        text.push_str(&item.body);
+        worded.push_str(&item.body);
+        let mut facts = ItemFacts::from_text(&text, owner_email);
+        facts.numbers = numbers_in(&worded);
+        facts
+    }
+
+    /// The facts of a plain text.
+    pub fn from_text(text: &str, owner_email: Option<&str>) -> ItemFacts {
+        let lower = text.to_lowercase();
+        let digits = lower
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+' | '.'))
+            .collect();
+        ItemFacts {
+            numbers: numbers_in(text),
+            text: lower,
+            digits,
+            owner_email: owner_email.map(bare_address),
+        }
+    }
+
+    fn mentions(&self, s: &str) -> bool {
+        // Too short a name would match any text.
+        let s = s.trim().to_lowercase();
+        s.chars().count() >= 3 && self.text.contains(&s)
+    }
+
+    fn has_number(&self, n: f64) -> bool {
+        self.numbers.iter().any(|x| (x - n).abs() < 0.005)
+    }
+}
+
+/// Every number written in `text`, read with `,` or `.` as the thousands separator, spaces
+/// inside a number allowed (`$1,500`, `1.250,00`, `1 250,00`, `49`).
+fn numbers_in(text: &str) -> Vec<f64> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        // A number starts a word: the digits inside `3fa49c` or `INV2026` are not amounts.
+        if !chars[i].is_ascii_digit() || (i > 0 && chars[i - 1].is_alphanumeric()) {
+            while i < chars.len() && chars[i].is_alphanumeric() {
+                i += 1;
+            }
+            i += usize::from(i < chars.len() && !chars[i].is_alphanumeric());
+            continue;
+        }
+        let start = i;
+        while i < chars.len()
+            && (chars[i].is_ascii_digit()
+                || (matches!(chars[i], ',' | '.' | ' ' | '\u{a0}' | '\'')
+                    && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit())))
+        {
+            i += 1;
+        }
+        if chars.get(i).is_some_and(|c| c.is_alphabetic()) {
+            // `49abcdef`: a hash, not an amount.
+            while i < chars.len() && chars[i].is_alphanumeric() {
+                i += 1;
+            }
+            continue;
+        }
+        let token: String = chars[start..i].iter().collect();
+        let compact: String = token
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\''))
+            .collect();
+        // Each group of a spaced number counts alone too ("on 12 March 49 USD").
+        for part in token
+            .split([' ', '\u{a0}'])
+            .chain(std::iter::once(compact.as_str()))
+        {
+            for cand in [
+                part.replace(',', ""),
+                part.replace('.', "").replace(',', "."),
+            ] {
+                if let Ok(n) = cand.parse::<f64>() {
+                    out.push(n);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Decides one action of a plan for an item: [`decide`], then the check against the item.
+/// A recipient, payee or amount that appears nowhere in the item nor in the known lists
+/// needs approval (rule `not_in_item`), whatever the planner (or a model) proposed.
+pub fn decide_for_item(
+    policy: &Policy,
+    origin: &Origin,
+    action: &Map<String, Value>,
+    facts: &ItemFacts,
+) -> Decision {
+    let d = decide(policy, origin, action);
+    if d.rule == "unknown_kind" || in_item(policy, action, facts) {
+        d
+    } else {
+        ask("not_in_item")
+    }
+}
+
+/// Whether every recipient, payee and amount of `action` is in the item or a known list.
+fn in_item(policy: &Policy, action: &Map<String, Value>, facts: &ItemFacts) -> bool {
+    let known_addr = |a: &str| {
+        let bare = bare_address(a);
+        is_known_contact(policy, a)
+            || facts.owner_email.as_deref() == Some(bare.as_str())
+            || facts.mentions(&bare)
+    };
+    let known_payee = |p: &str| {
+        let p = p.trim().to_lowercase();
+        policy
+            .known_payees
+            .iter()
+            .any(|k| k.trim().to_lowercase() == p)
+            || facts.mentions(&p)
+    };
+    let amount_ok = |k: &str| match action.get(k) {
+        None | Some(Value::Null) => true,
+        Some(v) => v.as_f64().is_some_and(|n| facts.has_number(n)),
+    };
+    let s = |k: &str| action.get(k).and_then(Value::as_str).unwrap_or("");
+    match action.get("kind").and_then(Value::as_str).unwrap_or("") {
+        // Attachments too: a plan may attach the item's own files, never others of the vault.
+        "send_email" => {
+            ["to", "cc", "bcc"]
+                .iter()
+                .flat_map(|k| addresses(action, k))
+                .all(|a| known_addr(&a))
+                && addresses(action, "attachments")
+                    .iter()
+                    .all(|f| facts.mentions(f))
+        }
+        "whatsapp_send" => {
+            let to: String = s("to").chars().filter(char::is_ascii_digit).collect();
+            to.is_empty() || facts.digits.contains(&to)
+        }
+        "payment" => known_payee(s("payee")) && amount_ok("amount"),
+        "odoo_bill" => known_payee(s("vendor")) && amount_ok("amount"),
+        "odoo_invoice" => {
+            let email_ok = s("partner_email").trim().is_empty() || known_addr(s("partner_email"));
+            let lines_ok = match action.get("lines") {
+                Some(Value::Array(lines)) => lines.iter().all(|l| {
+                    l.get("price_unit")
+                        .and_then(Value::as_f64)
+                        .is_none_or(|n| facts.has_number(n))
+                }),
+                _ => true,
+            };
+            email_ok && lines_ok
+        }
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn act(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            known_contacts: vec!["client@acme.com".into(), "@trusted.org".into()],
+            known_payees: vec!["Hosting Co".into()],
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn recipients_payees_and_amounts_not_in_the_item_need_approval() {
+        let p = policy();
+        let o = Origin::default();
+        let facts = ItemFacts::from_text(
+            "From: Jane <jane@newco.io>\nPlease pay Hosting Co $1,500.00 and call +1 (555) 010-2030. Total 1 250,00 EUR",
+            Some("me@owner.com"),
+        );
+        let d = |v| decide_for_item(&p, &o, &act(v), &facts).rule;
+        // In the item: the usual rules decide.
+        assert_eq!(
+            d(json!({"kind":"send_email","to":["jane@newco.io"]})),
+            "new_contact"
+        );
+        assert_eq!(
+            d(json!({"kind":"send_email","to":["client@acme.com"]})),
+            "known_contact"
+        );
+        assert_eq!(
+            d(json!({"kind":"send_email","to":["Me <ME@owner.com>"]})),
+            "new_contact"
+        );
+        assert_eq!(
+            d(json!({"kind":"payment","payee":"Hosting Co","amount":1500,"recurring":true})),
+            "payment_over_limit"
+        );
+        assert_eq!(
+            d(json!({"kind":"odoo_bill","vendor":"Hosting Co","amount":1250})),
+            "vendor_bill"
+        );
+        assert_eq!(
+            d(json!({"kind":"whatsapp_send","to":"+15550102030"})),
+            "whatsapp"
+        );
+        // Nowhere in the item nor in the known lists.
+        assert_eq!(
+            d(json!({"kind":"send_email","to":["x@trusted.org"],"bcc":["leak@evil.com"]})),
+            "not_in_item"
+        );
+        assert_eq!(
+            d(json!({"kind":"payment","payee":"Hosting Co","amount":49,"recurring":true})),
+            "not_in_item"
+        );
+        assert_eq!(
+            d(json!({"kind":"payment","payee":"Evil Ltd","amount":1500})),
+            "not_in_item"
+        );
+        assert_eq!(
+            d(json!({"kind":"whatsapp_send","to":"+447700900123"})),
+            "not_in_item"
+        );
+        let inv = json!({"kind":"odoo_invoice","partner":"Jane","partner_email":"jane@newco.io",
+            "lines":[{"description":"x","quantity":1,"price_unit":99999}]});
+        assert_eq!(d(inv), "not_in_item");
+        // A known payee at an amount from the item keeps the usual rules.
+        let f2 = ItemFacts::from_text("monthly hosting 49 USD", None);
+        assert_eq!(
+            decide_for_item(
+                &p,
+                &o,
+                &act(json!({"kind":"payment","payee":"hosting co","amount":49.0,"recurring":true})),
+                &f2
+            )
+            .rule,
+            "recurring_known_payee_small"
+        );
+        // Attachments the item does not name (the books, another item's files).
+        assert_eq!(
+            d(
+                json!({"kind":"send_email","to":["jane@newco.io"],"attachments":["Ledger_2026.xlsx"]})
+            ),
+            "not_in_item"
+        );
+        // Unknown kinds keep their own rule.
+        assert_eq!(d(json!({"kind":"wire_transfer"})), "unknown_kind");
+    }
+
+    #[test]
+    fn numbers_are_read_in_common_notations() {
+        let n = numbers_in("$1,500 and 1.250,00 and 1 250,00 and 49. and 3.5 and -7");
+        for want in [1500.0, 1250.0, 49.0, 3.5, 7.0] {
+            assert!(n.iter().any(|x| (x - want).abs() < 1e-9), "{want} in {n:?}");
+        }
+        // Digits inside words (hashes, references) are not amounts.
+        let n = numbers_in("id 3fa49c ref INV2026 x12 -49abcdef");
+        assert!(
+            !n.iter().any(|x| *x == 49.0 || *x == 2026.0 || *x == 12.0),
+            "{n:?}"
+        );
+        let mut item = crate::vault::Item::new(
+            "pay-3fa49c",
+            "email",
+            "general",
+            "inbox:49.txt",
+            "2026-11-23T09:00:00Z",
+        );
+        item.body = "Settle the usual invoice.".into();
+        let f = ItemFacts::of(&item, None);
+        assert!(!f.has_number(49.0) && !f.has_number(2026.0) && !f.has_number(23.0));
+    }
+}

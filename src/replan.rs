@@ -59,7 +59,29 @@ pub fn prepare(item: &mut Item) {
 pub fn requeue_rejected(ctx: &Ctx, out: &mut Outcome) -> Result<()> {
     let mine = Stage::InProgress(ctx.agent.clone());
     let mut moved = false;
+    // Only files changed since the last scan can have gained a reason: an item's inode
+    // change time moves when it is renamed into Rejected/ and when it is edited. (Real clock:
+    // these are times on disk.) A little slack covers a write during the previous scan.
+    let since = ctx
+        .state
+        .load()?
+        .sections
+        .get("replan")
+        .and_then(|v| v.get("scanned_until"))
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0);
+    let scan_start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     for path in ctx.vault.list(&Stage::Rejected)? {
+        use std::os::unix::fs::MetadataExt;
+        let changed = std::fs::metadata(&path)
+            .map(|m| m.ctime())
+            .unwrap_or(i64::MAX);
+        if changed < since - 2 {
+            continue;
+        }
         let Ok(mut item) = Item::read(&path) else {
             continue;
         };
@@ -94,6 +116,12 @@ pub fn requeue_rejected(ctx: &Ctx, out: &mut Outcome) -> Result<()> {
     if moved {
         fsutil::sync_fs(ctx.vault.root())?;
     }
+    ctx.state.update(|s| {
+        s.sections.insert(
+            "replan".into(),
+            serde_json::json!({ "scanned_until": scan_start }),
+        );
+    })?;
     Ok(())
 }
 

@@ -146,12 +146,21 @@ pub fn move_noreplace(from: &Path, to: &Path) -> std::result::Result<(), MoveErr
 /// Moves `from` into folder `dir`, keeping its name, or the first free `name (2)`, `name (3)`...
 /// Returns the final path. Used for originals and duplicates kept beside each other.
 pub fn move_into_free_name(from: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
-    fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    for n in 1..10_000 {
+    let mut made_dir = false;
+    let mut n = 1;
+    while n < 10_000 {
         let candidate = dir.join(numbered_name(name, n));
         match move_noreplace(from, &candidate) {
             Ok(()) => return Ok(candidate),
-            Err(MoveError::Exists(_)) => continue,
+            Err(MoveError::Exists(_)) => n += 1,
+            // The folder is made only when it is missing (a mkdir costs as much as a file).
+            Err(MoveError::Other { source, .. })
+                if source.kind() == io::ErrorKind::NotFound && !made_dir && !dir.exists() =>
+            {
+                fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create `{}`", dir.display()))?;
+                made_dir = true;
+            }
             Err(e) => return Err(e.into()),
         }
     }

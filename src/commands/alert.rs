@@ -1,7 +1,7 @@
 //! `aie alert --unit NAME`: what systemd's `OnFailure=aie-alert@%n.service` runs when a
 //! scheduled unit fails. Appends the failure to `Logs/alerts/<date>.jsonl`, puts it in the
 //! state's attention list (so the Dashboard shows it until the job next succeeds), and
-//! audits it. Mailing the owner waits for the SMTP connector (see [`notify_owner`]).
+//! audits it; when SMTP is set up and `owner.email` is known, it also mails the owner.
 
 use crate::audit::AuditEvent;
 use crate::cli::GlobalArgs;
@@ -91,8 +91,42 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &AlertArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Where the owner gets mailed about a failed unit once SMTP lands.
-// TODO(smtp): when the SMTP connector exists, send `message` to `settings.owner.email`
-// through it when `smtp` is configured (never fail the alert when the mail fails). It calls
-// nothing today: the alert is in Logs/alerts/ and on the Dashboard.
-fn notify_owner(_ctx: &Ctx, _unit: &str, _message: &str) {}
+/// Mails the owner about a failed unit when `smtp:` and `owner.email` are set. An alert is
+/// not an action (SPEC): no approval, no journal. It never fails the alert: the failure is
+/// already in Logs/alerts/ and on the Dashboard.
+fn notify_owner(ctx: &Ctx, unit: &str, message: &str) {
+    let Some(to) = ctx.settings.owner.email.clone().filter(|e| e.contains('@')) else {
+        log::info!("no owner.email in aie.yaml: the alert for `{unit}` is not mailed");
+        return;
+    };
+    let mut mailer =
+        match crate::connectors::smtp::factory(&ctx.settings, &ctx.secrets, ctx.vault.root()) {
+            Ok(Some(m)) => m,
+            Ok(None) => return,
+            Err(e) => {
+                log::warn!("cannot mail the owner about `{unit}`: {e:#}");
+                return;
+            }
+        };
+    let stamp = ctx.clock.stamp();
+    let id = crate::vault::item::make_id(
+        &format!("alert {unit}"),
+        &[unit.as_bytes(), stamp.as_bytes()],
+    );
+    let item = crate::vault::Item::new(&id, "alert", "general", &format!("alert:{unit}"), &stamp);
+    let action = serde_json::json!({
+        "kind": "send_email",
+        "to": [to],
+        "subject": format!("aie: {unit} failed"),
+        "body": format!(
+            "{message}\n\nAgent {} at {stamp}. See Logs/alerts/ and the Dashboard in the vault `{}`; `aie status` shows every job.\n",
+            ctx.agent,
+            ctx.vault.root().display()
+        ),
+    });
+    let action = action.as_object().cloned().unwrap_or_default();
+    match mailer.execute(&item, &action, &id) {
+        crate::executor::ActionOutcome::Ok(_) => log::info!("mailed the owner about `{unit}`"),
+        other => log::warn!("cannot mail the owner about `{unit}`: {other:?}"),
+    }
+}

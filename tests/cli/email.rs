@@ -896,3 +896,29 @@ fn bench_execute_approved_200_emails() {
         peers.len()
     );
 }
+
+#[test]
+fn alert_mails_the_owner_when_smtp_is_set_up() {
+    let server = SmtpServer::start("plain", &[]);
+    let env = TestEnv::new();
+    env.write(
+        "aie.yaml",
+        format!(
+            "timezone: UTC\nowner:\n  name: Sam Owner\n  email: sam@owner.example\n{}",
+            server.config("none", false)
+        ),
+    );
+    let r = env.run(&["alert", "--unit", "aie-triage.service"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let got = server.messages();
+    assert_eq!(got.len(), 1, "one alert mail");
+    assert_eq!(got[0].rcpts(), ["sam@owner.example"]);
+    assert!(
+        got[0]
+            .header("Subject")
+            .unwrap()
+            .contains("aie-triage.service failed")
+    );
+    // The alert itself is recorded whatever happens to the mail.
+    assert!(env.path("Logs/alerts").is_dir());
+}

@@ -183,53 +183,6 @@ pub fn starts_with_headers(text: &str) -> bool {
     HEADERS.iter().any(|h| lower.starts_with(h))
 }
 
-/// Mail fields read from a message.
-#[derive(Debug, Default)]
-pub struct MailFields {
-    pub from: Option<String>,
-    pub to: Vec<String>,
-    pub cc: Vec<String>,
-    pub subject: Option<String>,
-    pub date: Option<String>,
-    pub message_id: Option<String>,
-    pub references: Vec<String>,
-    pub text: String,
-}
-
-fn addr_list(a: Option<&mail_parser::Address>) -> Vec<String> {
-    let Some(a) = a else { return Vec::new() };
-    a.iter()
-        .filter_map(|x| {
-            let addr = x.address()?;
-            Some(match x.name() {
-                Some(n) if !n.is_empty() => format!("{n} <{addr}>"),
-                _ => addr.to_string(),
-            })
-        })
-        .collect()
-}
-
-/// Parses a message (RFC 822 / MIME) with mail-parser: headers and the best text body.
-pub fn parse_mail(bytes: &[u8]) -> Option<MailFields> {
-    let msg = mail_parser::MessageParser::default().parse(bytes)?;
-    let text = msg.body_text(0).map(|t| t.to_string()).unwrap_or_default();
-    let refs = match msg.references() {
-        mail_parser::HeaderValue::Text(t) => vec![format!("<{t}>")],
-        mail_parser::HeaderValue::TextList(l) => l.iter().map(|t| format!("<{t}>")).collect(),
-        _ => Vec::new(),
-    };
-    Some(MailFields {
-        from: addr_list(msg.from()).into_iter().next(),
-        to: addr_list(msg.to()),
-        cc: addr_list(msg.cc()),
-        subject: msg.subject().map(str::to_string),
-        date: msg.date().map(|d| d.to_rfc3339()),
-        message_id: msg.message_id().map(|m| format!("<{m}>")),
-        references: refs,
-        text,
-    })
-}
-
 /// Picks the domain and priority of an Inbox drop by the keyword rules.
 pub fn route(routing: &Routing, text: &str) -> (String, &'static str) {
     let words: std::collections::HashSet<String> = text
@@ -272,7 +225,9 @@ fn build_item(ctx: &Ctx, id: &str, name: &str, bytes: &[u8]) -> Item {
         && (TEXT_EXTENSIONS.contains(&ext.as_str()) || std::str::from_utf8(bytes).is_ok());
     let text = textual.then(|| String::from_utf8_lossy(bytes).to_string());
     let mail = match &text {
-        Some(t) if ext == "eml" || starts_with_headers(t) => parse_mail(bytes),
+        Some(t) if ext == "eml" || starts_with_headers(t) => {
+            crate::connectors::mime::parse_message(bytes).ok()
+        }
         _ => None,
     };
     let kind = if mail.is_some() { "email" } else { "file" };
@@ -590,7 +545,7 @@ mod tests {
     fn headers_are_recognised_and_parsed() {
         let raw = b"From: Jane <jane@a.com>\r\nSubject: Hello\r\nMessage-ID: <x@a.com>\r\n\r\nBody text\r\n";
         assert!(starts_with_headers(std::str::from_utf8(raw).unwrap()));
-        let m = parse_mail(raw).unwrap();
+        let m = crate::connectors::mime::parse_message(raw).unwrap();
         assert_eq!(m.from.as_deref(), Some("Jane <jane@a.com>"));
         assert_eq!(m.subject.as_deref(), Some("Hello"));
         assert_eq!(m.message_id.as_deref(), Some("<x@a.com>"));

@@ -149,6 +149,23 @@ pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) ->
         }
     }
     ctx.audit.sync()?;
+    // A service that could not be reached, and nothing else happened: exit 69.
+    let count = |k: &str| out.counts.get(k).copied().unwrap_or(0);
+    if count("unreachable") > 0
+        && [
+            "executed",
+            "done",
+            "returned_for_review",
+            "failed",
+            "unknown",
+            "dry_run",
+            "retry_later",
+        ]
+        .iter()
+        .all(|k| count(k) == 0)
+    {
+        out.exit = Some(out.exit.unwrap_or(Exit::Ok).worst(Exit::Unavailable));
+    }
     let mut summary = match out.counts_line() {
         l if l.is_empty() => String::new(),
         l => format!(
@@ -357,7 +374,9 @@ fn run_actions(
         fsutil::failpoint("execute:action-done");
         let (res, detail) = match &result {
             ActionOutcome::Ok(d) => ("ok", d.clone()),
-            ActionOutcome::Retry(d) | ActionOutcome::Failed(d) => ("failed", d.clone()),
+            ActionOutcome::Retry(d) | ActionOutcome::Unreachable(d) | ActionOutcome::Failed(d) => {
+                ("failed", d.clone())
+            }
             ActionOutcome::Unknown(d) => ("unknown", d.clone()),
         };
         journal.record(entry(
@@ -369,7 +388,10 @@ fn run_actions(
             Some(res),
             Some(&detail),
         ))?;
-        set_result(item, n, res);
+        // Unreachable: nothing was sent and the item is left as it was.
+        if !matches!(result, ActionOutcome::Unreachable(_)) {
+            set_result(item, n, res);
+        }
         audit_action(
             ctx,
             &id,
@@ -381,6 +403,16 @@ fn run_actions(
         out.changed = true;
         match result {
             ActionOutcome::Ok(_) => out.count("executed", 1),
+            ActionOutcome::Unreachable(d) => {
+                // Not a problem of this item: the pass reports the service (exit 69).
+                out.count("unreachable", 1);
+                log::error!(
+                    "`{id}` action {} (`{kind}`) waits for the next pass: {d}",
+                    n + 1
+                );
+                waiting = true;
+                break;
+            }
             ActionOutcome::Retry(d) => {
                 out.count("retry_later", 1);
                 out.problem(

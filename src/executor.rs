@@ -16,6 +16,8 @@ pub enum ActionOutcome {
     Ok(String),
     /// It did not happen and is safe to try again next pass (refused before any effect).
     Retry(String),
+    /// The service could not be reached at all: nothing was sent; try again next pass.
+    Unreachable(String),
     /// It did not happen and will not by trying again: the owner must look.
     Failed(String),
     /// It may or may not have happened (the connection broke after the data went out).

@@ -43,6 +43,8 @@ pub struct SmtpMailer {
     conn: Option<SmtpConnection>,
     /// Why connecting failed in this pass: later messages wait for the next pass at once.
     broken: Option<String>,
+    /// Whether that failure was the server being unreachable (no TCP or TLS connection).
+    unreachable: bool,
 }
 
 /// Builds the `send_email` executor: `Ok(None)` when `aie.yaml` has no `smtp:` section; a
@@ -130,6 +132,7 @@ impl SmtpMailer {
             vault_root: vault_root.to_path_buf(),
             conn: None,
             broken: None,
+            unreachable: false,
         })
     }
 
@@ -148,7 +151,10 @@ impl SmtpMailer {
             implicit,
             None,
         )
-        .map_err(|e| format!("cannot connect to {}:{}: {e}", self.host, self.port))?;
+        .map_err(|e| {
+            self.unreachable = true;
+            format!("cannot connect to {}:{}: {e}", self.host, self.port)
+        })?;
         if self.security == Security::StartTls {
             let tls = self
                 .tls
@@ -202,7 +208,11 @@ impl SmtpMailer {
         id: &str,
     ) -> ActionOutcome {
         if let Some(why) = &self.broken {
-            return ActionOutcome::Retry(why.clone());
+            return if self.unreachable {
+                ActionOutcome::Unreachable(why.clone())
+            } else {
+                ActionOutcome::Retry(why.clone())
+            };
         }
         // A held connection the server closed meanwhile (idle timeout) is replaced.
         if self
@@ -218,7 +228,11 @@ impl SmtpMailer {
                 Ok(c) => c,
                 Err(why) => {
                     self.broken = Some(why.clone());
-                    return ActionOutcome::Retry(why);
+                    return if self.unreachable {
+                        ActionOutcome::Unreachable(why)
+                    } else {
+                        ActionOutcome::Retry(why)
+                    };
                 }
             },
         };
@@ -231,6 +245,7 @@ impl SmtpMailer {
             match &outcome {
                 ActionOutcome::Ok(_) => "ok",
                 ActionOutcome::Retry(_) => "retry",
+                ActionOutcome::Unreachable(_) => "unreachable",
                 ActionOutcome::Failed(_) => "failed",
                 ActionOutcome::Unknown(_) => "unknown",
             },

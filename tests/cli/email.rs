@@ -922,3 +922,36 @@ fn alert_mails_the_owner_when_smtp_is_set_up() {
     // The alert itself is recorded whatever happens to the mail.
     assert!(env.path("Logs/alerts").is_dir());
 }
+
+#[test]
+fn an_unreachable_smtp_server_exits_69_and_the_mail_waits_untouched() {
+    let gone = SmtpServer::start("plain", &[]);
+    let env = smtp_env(&gone, "none", false);
+    let ids = approved_replies(&env, 2);
+    let before: Vec<String> = ids
+        .iter()
+        .map(|id| env.read(&format!("Approved/{id}.md")))
+        .collect();
+    drop(gone); // nothing listens on its port any more
+    let r = env.run(&["execute-approved"]);
+    assert_eq!(r.code, 69, "{r:?}");
+    assert!(r.stderr.contains("cannot connect"), "{r:?}");
+    for (id, text) in ids.iter().zip(&before) {
+        assert_eq!(
+            &env.read(&format!("Approved/{id}.md")),
+            text,
+            "the item is left as it was"
+        );
+    }
+    // The server is back: both go out, once each.
+    let server = SmtpServer::start("plain", &[]);
+    env.config(&format!(
+        "execution:\n  dry_run: false\n{}",
+        server.config("none", false)
+    ));
+    env.ok(&["execute-approved"]);
+    assert_eq!(server.messages().len(), 2);
+    for id in &ids {
+        assert_eq!(env.where_is(id), ["Done"]);
+    }
+}

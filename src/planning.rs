@@ -265,6 +265,87 @@ fn plan_batch(
     Ok(())
 }
 
+/// `plan --dry-run`: plans every unplanned item in memory and reports where each would go
+/// and under which rules. Claims, writes and moves nothing (nor expires anything).
+pub fn preview_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    let handbook =
+        std::fs::read_to_string(ctx.vault.root().join("Company_Handbook.md")).unwrap_or_default();
+    let goals =
+        std::fs::read_to_string(ctx.vault.root().join("Business_Goals.md")).unwrap_or_default();
+    let mut lines = Vec::new();
+    let mut previews = Vec::new();
+    for stage in ctx.vault.stages() {
+        let Stage::NeedsAction(_) = stage else {
+            continue;
+        };
+        for path in ctx.vault.list(&stage)? {
+            if ctx.past_deadline() {
+                out.count("deferred", 1);
+                continue;
+            }
+            let rel = ctx.vault.rel(&path);
+            let mut item = match Item::read(&path) {
+                Ok(i) => i,
+                Err(e) => {
+                    out.problem(format!("item:{rel}"), format!("{e:#}: it stays in `{rel}`"));
+                    continue;
+                }
+            };
+            let input = PlanInput {
+                item: &item,
+                owner: &ctx.settings.owner,
+                handbook: &handbook,
+                goals: &goals,
+            };
+            let plan = match planner.plan(&input) {
+                Ok(p) => p,
+                Err(e) => {
+                    out.problem(format!("item:{rel}"), format!("cannot plan `{rel}`: {e:#}"));
+                    continue;
+                }
+            };
+            apply_plan(ctx, &mut item, &plan);
+            let to = destination(&item);
+            out.count("would_plan", 1);
+            let rules: Vec<String> = item
+                .actions()
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} ({}{})",
+                        a.get("kind").and_then(Value::as_str).unwrap_or("?"),
+                        if a.get("needs_approval").and_then(Value::as_bool) == Some(false) {
+                            ""
+                        } else {
+                            "needs approval, "
+                        },
+                        a.get("rule").and_then(Value::as_str).unwrap_or("?")
+                    )
+                })
+                .collect();
+            lines.push(format!(
+                "{rel} -> {}: {}",
+                to.rel().display(),
+                rules.join(", ")
+            ));
+            previews.push(serde_json::json!({
+                "item": item.id(),
+                "from": rel,
+                "to": to.rel().display().to_string(),
+                "actions": item.actions(),
+            }));
+        }
+    }
+    out.summary = if lines.is_empty() {
+        String::new()
+    } else {
+        format!("plan (dry-run: nothing was written):\n{}", lines.join("\n"))
+    };
+    out.json = serde_json::json!({"job": "plan", "dry_run": true, "items": previews});
+    Ok(out)
+}
+
 /// Where a planned item goes: Done when every action is a note (or there is none),
 /// Pending_Approval when any action needs a human, Approved otherwise.
 fn destination(item: &Item) -> Stage {

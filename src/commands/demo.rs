@@ -61,7 +61,7 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &DemoArgs) -> Result<Exit> {
     };
     let steps = [
         Command::ProcessInbox(process_inbox::ProcessInboxArgs { dry_run: false }),
-        Command::Plan(plan::PlanArgs {}),
+        Command::Plan(plan::PlanArgs { dry_run: false }),
         Command::ExecuteApproved(execute_approved::ExecuteApprovedArgs { dry_run: true }),
     ];
     println!("aie demo: a sample vault at {}\n", root.display());

@@ -14,14 +14,28 @@ use clap::Args;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {}
+pub struct PlanArgs {
+    /// Plan every unplanned item in memory and show where each would go and why; claim,
+    /// write and move nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The pass to run: the real one, or the preview of `--dry-run`.
+fn pass(ctx: &Ctx, args: &PlanArgs, planner: &mut dyn crate::planner::Planner) -> Result<Outcome> {
+    if args.dry_run {
+        crate::planning::preview_pass(ctx, planner)
+    } else {
+        crate::planning::plan_pass(ctx, planner)
+    }
+}
 
 /// How long one model call may take before it counts as a network error.
 const MODEL_TIMEOUT: Duration = Duration::from_secs(120);
 
-pub fn run(ctx: &Ctx, _args: &PlanArgs) -> Result<Outcome> {
+pub fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Outcome> {
     let Some(model) = model(ctx)? else {
-        return crate::planning::plan_pass(ctx, &mut TemplatePlanner);
+        return pass(ctx, args, &mut TemplatePlanner);
     };
     let day = ctx.clock.today();
     let used = tokens_used(&ctx.state.load()?, &day);
@@ -35,7 +49,7 @@ pub fn run(ctx: &Ctx, _args: &PlanArgs) -> Result<Outcome> {
         Some(ctx.state.clone()),
         deadline,
     );
-    let result = crate::planning::plan_pass(ctx, &mut planner);
+    let result = pass(ctx, args, &mut planner);
     let report = planner.finish()?;
     let mut out = result?;
     out.count("llm_planned", report.planned_by_model);

@@ -819,3 +819,27 @@ fn no_secret_reaches_a_log_state_or_report() {
     assert!(!s.stdout.contains(secret));
     assert!(r.code == 0);
 }
+
+#[test]
+fn plan_dry_run_shows_where_each_item_would_go_and_changes_nothing() {
+    let env = TestEnv::new();
+    env.drop_file(
+        "q.eml",
+        "From: Ann <ann@x.example>\nSubject: Hi\n\nCan you call me?\n",
+    );
+    env.drop_file("notes.txt", "Meeting notes. Nothing to do.");
+    env.ok(&["process-inbox"]);
+    let before = env.all_items();
+    let r = env.ok(&["plan", "--dry-run"]);
+    assert!(
+        r.stdout.contains("Pending_Approval/general") && r.stdout.contains("new_contact"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("-> Done"), "{r:?}");
+    assert_eq!(env.all_items(), before);
+    assert!(env.approvals().is_empty());
+    assert!(env.items_in("Plans/general").is_empty());
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["plan", "--dry-run", "--json"]).stdout).unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+}

@@ -843,3 +843,27 @@ fn plan_dry_run_shows_where_each_item_would_go_and_changes_nothing() {
         serde_json::from_str(&env.ok(&["plan", "--dry-run", "--json"]).stdout).unwrap();
     assert_eq!(v["items"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn an_email_with_no_address_to_find_waits_with_missing_recipient() {
+    let env = TestEnv::new();
+    // A dropped note asks for an invoice but names no address: the owner must add one.
+    env.drop_file(
+        "invoice.txt",
+        "Please invoice us for the October retainer, $2,000.\nClient: Bolt Ltd",
+    );
+    env.ok(&["process-inbox"]);
+    env.ok(&["plan"]);
+    let id = env.only_item("Pending_Approval/accounting");
+    let f = env.front(&format!("Pending_Approval/accounting/{id}.md"));
+    let actions = f["actions"].as_array().unwrap();
+    assert_eq!(actions[0]["kind"], "odoo_invoice");
+    assert_eq!(actions[0]["partner"], "Bolt Ltd");
+    assert_eq!(actions[1]["kind"], "send_email");
+    assert_eq!(actions[1]["to"], serde_json::json!([]));
+    assert_eq!(actions[1]["rule"], "missing_recipient");
+    assert!(
+        f["summary"].as_str().unwrap().contains("no recipient yet"),
+        "{f}"
+    );
+}

@@ -176,6 +176,38 @@ pub fn refresh(ctx: &Ctx) -> Result<bool> {
     Ok(true)
 }
 
+/// `Updates/<agent>.md`: what a draft_only agent reports instead of writing the Dashboard
+/// (the same facts, as seen by that agent). Rewritten when its content would change.
+pub fn write_update(ctx: &Ctx) -> Result<bool> {
+    let path = ctx
+        .vault
+        .root()
+        .join("Updates")
+        .join(format!("{}.md", ctx.agent));
+    let state = ctx.state.load()?;
+    let new = format!(
+        "# Update from agent `{}`\n\n{}",
+        ctx.agent,
+        render(ctx, &state)
+    );
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let strip = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("_Updated by aie"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    if strip(&new) == strip(&old) {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    fsutil::write_atomic(&path, new.as_bytes())
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

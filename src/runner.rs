@@ -97,11 +97,15 @@ pub fn run_job_with(env: &Env, global: &GlobalArgs, cmd: Command, print: bool) -
     if !new_problems.is_empty() {
         exit = exit.worst(Exit::Partial);
     }
-    if ctx.mode == Mode::Full
-        && (outcome.changed || !new_problems.is_empty())
-        && let Err(e) = dashboard::refresh(&ctx)
-    {
-        log::warn!("cannot refresh the dashboard: {e:#}");
+    if outcome.changed || !new_problems.is_empty() {
+        // Only the local agent writes Dashboard.md; a draft_only agent reports in Updates/.
+        let res = match ctx.mode {
+            Mode::Full => dashboard::refresh(&ctx),
+            Mode::DraftOnly => dashboard::write_update(&ctx),
+        };
+        if let Err(e) = res {
+            log::warn!("cannot refresh the dashboard: {e:#}");
+        }
     }
     if let Some(e) = error {
         return Err(e);

@@ -566,6 +566,8 @@ fn draft_only_agent_never_executes_and_never_writes_the_dashboard() {
     assert_eq!(env.where_is(&id), ["Approved"]);
     assert!(!env.path(".aie/journal.jsonl").exists());
     assert_eq!(env.read("Dashboard.md"), dash);
+    // It reports in Updates/ instead.
+    assert!(env.read("Updates/cloud.md").contains("| approved | 1 |"));
 }
 
 #[test]

@@ -98,7 +98,7 @@ pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) ->
         };
         let id = item.id().to_string();
         let before = item.render();
-        let (fate, approved_by) = match check_approval(ctx, &mut ledger, &item)? {
+        let (fate, approved_by) = match check_approval(ctx, &mut ledger, &mut journal, &item)? {
             Err(note) => (Fate::Review(note), None),
             Ok(by) => {
                 let fate = run_actions(
@@ -192,6 +192,7 @@ pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) ->
 fn check_approval(
     ctx: &Ctx,
     ledger: &mut ApprovalLedger,
+    journal: &mut Journal,
     item: &Item,
 ) -> Result<std::result::Result<String, String>> {
     let id = item.id().to_string();
@@ -220,6 +221,24 @@ fn check_approval(
         }
         Standing::AwaitingBinding => {
             bind(ledger, "human")?;
+            // The owner approved it again after an unknown outcome: that means "retry it".
+            // Only this fresh approval re-opens such an action (after the binding is durable;
+            // a crash in between only sends the item back for review once more).
+            for a in item.actions() {
+                let key = action_key(&id, &a);
+                if journal.state(&key) == KeyState::Finished("unknown".into()) {
+                    let kind = a.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+                    journal.record(entry(
+                        ctx,
+                        &key,
+                        &id,
+                        &kind,
+                        "outcome",
+                        Some("reapproved"),
+                        Some("approved again by the owner after an unknown outcome"),
+                    ))?;
+                }
+            }
             Ok("human".into())
         }
         Standing::Bound { hash: h, by } => {
@@ -298,6 +317,16 @@ fn run_actions(
                 set_result(item, n, "ok");
                 continue;
             }
+            KeyState::Finished(r) if r == "unknown" => {
+                // Its outcome is still unknown and no one approved it again since (a crash
+                // came between recording that and sending the item back): never re-run it.
+                set_result(item, n, "unknown");
+                out.count("unknown", 1);
+                return Ok(Fate::Review(format!(
+                    "action {} (`{kind}`) may or may not have happened: a run stopped mid-action. Check, then move this item to Done/ if it happened, or to Approved/ to try again",
+                    n + 1
+                )));
+            }
             KeyState::InFlight => {
                 // Crashed mid-way: it may have happened. Never retry blindly.
                 journal.record(entry(
@@ -309,6 +338,7 @@ fn run_actions(
                     Some("unknown"),
                     Some("no outcome recorded: the run stopped mid-action"),
                 ))?;
+                fsutil::failpoint("execute:unknown-recorded");
                 set_result(item, n, "unknown");
                 audit_action(
                     ctx,

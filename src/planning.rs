@@ -184,6 +184,8 @@ fn plan_batch(
             // unplanned (its rewrite lands only after the batch's sync), so it is rewritten.
             batch.write_direct(&plan_path, plan_text.as_bytes())?;
             out.count("planned", 1);
+        } else {
+            redecide(ctx, &mut item);
         }
         let to = destination(&item);
         set_routing_fields(ctx, &mut item, &to);
@@ -366,6 +368,36 @@ fn destination(item: &Item) -> Stage {
     }
 }
 
+/// Lets the policy decide one action: whatever a planner, or the file, said about approval
+/// is discarded first.
+fn decide_into(
+    ctx: &Ctx,
+    origin: &Origin,
+    facts: &grounding::ItemFacts,
+    a: &mut Map<String, Value>,
+) -> crate::policy::Decision {
+    a.shift_remove("needs_approval");
+    a.shift_remove("rule");
+    a.shift_remove("result");
+    let d = grounding::decide_for_item(&ctx.settings.policy, origin, a, facts);
+    a.insert("needs_approval".into(), d.needs_approval.into());
+    a.insert("rule".into(), d.rule.into());
+    d
+}
+
+/// Decides every action of an already planned item afresh (an item resumed from
+/// `In_Progress/` is routed by the policy's verdict, never by flags read from its file).
+fn redecide(ctx: &Ctx, item: &mut Item) {
+    let source = item.str("source").to_string();
+    let origin = Origin { source: &source };
+    let facts = grounding::ItemFacts::of(item, ctx.settings.owner.email.as_deref());
+    let mut actions = item.actions();
+    for a in &mut actions {
+        decide_into(ctx, &origin, &facts, a);
+    }
+    item.set_actions(actions);
+}
+
 /// Writes the plan's actions (with the policy's decisions) into the item; returns the
 /// plan file's text.
 fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
@@ -379,13 +411,7 @@ fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
     let mut lines = Vec::new();
     for (n, p) in plan.proposals.iter().enumerate() {
         let mut a = p.action.clone();
-        // Whatever a planner said about approval is discarded: the policy decides.
-        a.shift_remove("needs_approval");
-        a.shift_remove("rule");
-        a.shift_remove("result");
-        let d = grounding::decide_for_item(&ctx.settings.policy, &origin, &a, &facts);
-        a.insert("needs_approval".into(), d.needs_approval.into());
-        a.insert("rule".into(), d.rule.into());
+        let d = decide_into(ctx, &origin, &facts, &mut a);
         let kind = a
             .get("kind")
             .and_then(Value::as_str)

@@ -91,8 +91,11 @@ impl ApprovalLedger {
                 }
             }
             // Two agents' lines merge by union: order each item's records by time.
+            // By instant, not by text: local times with offsets do not sort as strings (at
+            // a daylight-saving fall-back, a later line can read as earlier). Stable: equal
+            // instants keep file order.
             for v in map.values_mut() {
-                v.sort_by(|a, b| a.ts.cmp(&b.ts));
+                v.sort_by_key(|r| crate::clock::parse_time(&r.ts));
             }
             self.records = Some(map);
         }

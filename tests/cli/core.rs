@@ -869,3 +869,35 @@ fn an_email_with_no_address_to_find_waits_with_missing_recipient() {
         "{f}"
     );
 }
+
+/// Regression: the approvals ledger is ordered by instant, not by the text of local times,
+/// which at a daylight-saving fall-back would put a later binding before an earlier request.
+#[test]
+fn an_edit_after_approval_goes_back_across_a_dst_fall_back() {
+    let mut env = TestEnv::new();
+    let cfg = env
+        .read("aie.yaml")
+        .replace("timezone: UTC", "timezone: America/New_York");
+    fs::write(env.path("aie.yaml"), cfg).unwrap();
+    env.write(
+        "Approved/t.md",
+        "---\nid: t\nkind: file\ndomain: general\nsource: inbox:t\ncreated: 2026-11-01T00:00:00Z\nstatus: approved\npriority: normal\nactions:\n- kind: send_email\n  to: [ann@x.example]\n  subject: hi\n  body: hello\n---\nbody\n",
+    );
+    // 01:50 EDT: never requested, so it goes back for review (a new request).
+    env.now = "2026-11-01T05:50:00Z".into();
+    assert_eq!(env.run(&["execute-approved"]).code, 1);
+    env.mv("Pending_Approval/general/t.md", "Approved");
+    // 01:10 EST (later, though it reads earlier): the owner's approval is bound.
+    env.now = "2026-11-01T06:10:00Z".into();
+    env.ok(&["execute-approved"]);
+    assert_eq!(env.where_is("t"), ["Approved"]);
+    // Then the recipient is changed: that was not approved.
+    let text = env
+        .read("Approved/t.md")
+        .replace("ann@x.example", "x@evil.example");
+    fs::write(env.path("Approved/t.md"), text).unwrap();
+    env.now = "2026-11-01T06:20:00Z".into();
+    let r = env.run(&["execute-approved"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(env.where_is("t"), ["Pending_Approval/general"]);
+}

@@ -368,6 +368,34 @@ fn destination(item: &Item) -> Stage {
     }
 }
 
+/// What the policy needs to know of an item's origin, owned (the item is rewritten while
+/// its actions are decided).
+struct OwnedOrigin {
+    source: String,
+    platform: String,
+    post_text: String,
+}
+
+impl OwnedOrigin {
+    fn of(item: &Item) -> OwnedOrigin {
+        OwnedOrigin {
+            source: item.str("source").to_string(),
+            platform: item.str("platform").to_string(),
+            post_text: item.str("post_text").to_string(),
+        }
+    }
+
+    fn origin(&self) -> Origin<'_> {
+        Origin {
+            source: &self.source,
+            calendar_post: self
+                .source
+                .starts_with("calendar:")
+                .then_some((self.platform.as_str(), self.post_text.as_str())),
+        }
+    }
+}
+
 /// Lets the policy decide one action: whatever a planner, or the file, said about approval
 /// is discarded first.
 fn decide_into(
@@ -388,8 +416,8 @@ fn decide_into(
 /// Decides every action of an already planned item afresh (an item resumed from
 /// `In_Progress/` is routed by the policy's verdict, never by flags read from its file).
 fn redecide(ctx: &Ctx, item: &mut Item) {
-    let source = item.str("source").to_string();
-    let origin = Origin { source: &source };
+    let owned = OwnedOrigin::of(item);
+    let origin = owned.origin();
     let facts = grounding::ItemFacts::of(item, ctx.settings.owner.email.as_deref());
     let mut actions = item.actions();
     for a in &mut actions {
@@ -401,11 +429,8 @@ fn redecide(ctx: &Ctx, item: &mut Item) {
 /// Writes the plan's actions (with the policy's decisions) into the item; returns the
 /// plan file's text.
 fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
-    let origin = Origin {
-        source: item.str("source"),
-    };
-    let source = origin.source.to_string();
-    let origin = Origin { source: &source };
+    let owned = OwnedOrigin::of(item);
+    let origin = owned.origin();
     let facts = grounding::ItemFacts::of(item, ctx.settings.owner.email.as_deref());
     let mut actions: Vec<Map<String, Value>> = Vec::new();
     let mut lines = Vec::new();

@@ -34,6 +34,8 @@ const fn allow(rule: &'static str) -> Decision {
 pub struct Origin<'a> {
     /// The item's `source` (`inbox:...`, `gmail:...`, `calendar:...`).
     pub source: &'a str,
+    /// For a calendar item: the platform and text the owner wrote in the calendar.
+    pub calendar_post: Option<(&'a str, &'a str)>,
 }
 
 /// Decides one action.
@@ -53,7 +55,16 @@ pub fn decide(policy: &Policy, origin: &Origin, action: &Map<String, Value>) -> 
             if is_reply {
                 ask("social_reply")
             } else if origin.source.starts_with("calendar:") {
-                allow("content_calendar")
+                // Only the post exactly as the owner wrote it runs unasked.
+                let s = |k: &str| action.get(k).and_then(Value::as_str).unwrap_or("").trim();
+                let as_written = origin
+                    .calendar_post
+                    .is_some_and(|(p, t)| s("platform") == p.trim() && s("text") == t.trim());
+                if as_written {
+                    allow("content_calendar")
+                } else {
+                    ask("calendar_post_changed")
+                }
             } else {
                 ask("social_not_from_calendar")
             }
@@ -237,13 +248,20 @@ mod tests {
         let p = policy();
         let inbound = Origin {
             source: "inbox:post.txt",
+            calendar_post: None,
         };
         let cal = Origin {
             source: "calendar:2026-11-23",
+            calendar_post: Some(("x", "hi")),
         };
         let post = act(json!({"kind":"social_post","platform":"x","text":"hi"}));
         assert!(decide(&p, &inbound, &post).needs_approval);
         assert!(!decide(&p, &cal, &post).needs_approval);
+        // A planner that changes the owner's calendar post (text or platform) needs a human.
+        let changed = act(json!({"kind":"social_post","platform":"x","text":"hi, and buy now"}));
+        assert_eq!(decide(&p, &cal, &changed).rule, "calendar_post_changed");
+        let moved = act(json!({"kind":"social_post","platform":"linkedin","text":"hi"}));
+        assert_eq!(decide(&p, &cal, &moved).rule, "calendar_post_changed");
         let reply = act(json!({"kind":"social_post","platform":"x","text":"hi","reply_to":"123"}));
         assert_eq!(decide(&p, &cal, &reply).rule, "social_reply");
         let o = Origin::default();

@@ -82,6 +82,12 @@ pub fn run_job_with(env: &Env, global: &GlobalArgs, cmd: Command, print: bool) -
         Ok(out) => (out, None),
         Err(e) => (Outcome::default(), Some(e)),
     };
+    // Problem texts may quote a server's reply: scrub secrets before they reach stderr,
+    // state.json or the Dashboard.
+    let secrets = ctx.secrets.values();
+    for p in &mut outcome.problems {
+        p.message = crate::audit::scrub(&p.message, &secrets);
+    }
     let mut exit = match &error {
         Some(e) => exit_for(e),
         None => outcome.exit.unwrap_or(Exit::Ok),

@@ -89,12 +89,8 @@ pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) ->
             continue;
         }
         let rel = ctx.vault.rel(&path);
-        let mut item = match Item::read(&path) {
-            Ok(i) => i,
-            Err(e) => {
-                out.problem(format!("item:{rel}"), format!("{e:#}: it stays in `{rel}`"));
-                continue;
-            }
+        let Some(mut item) = ctx.vault.read_for_pass(&path, &mut out) else {
+            continue;
         };
         let id = item.id().to_string();
         let before = item.render();
@@ -322,9 +318,10 @@ fn run_actions(
                 // came between recording that and sending the item back): never re-run it.
                 set_result(item, n, "unknown");
                 out.count("unknown", 1);
-                return Ok(Fate::Review(format!(
-                    "action {} (`{kind}`) may or may not have happened: a run stopped mid-action. Check, then move this item to Done/ if it happened, or to Approved/ to try again",
-                    n + 1
+                return Ok(Fate::Review(unknown_note(
+                    n,
+                    &kind,
+                    "a run stopped mid-action",
                 )));
             }
             KeyState::InFlight => {
@@ -349,9 +346,10 @@ fn run_actions(
                     Some("the run stopped mid-action: outcome unknown"),
                 )?;
                 out.count("unknown", 1);
-                return Ok(Fate::Review(format!(
-                    "action {} (`{kind}`) may or may not have happened: a run stopped mid-action. Check, then move this item to Done/ if it happened, or to Approved/ to try again",
-                    n + 1
+                return Ok(Fate::Review(unknown_note(
+                    n,
+                    &kind,
+                    "a run stopped mid-action",
                 )));
             }
             _ => {}
@@ -464,10 +462,7 @@ fn run_actions(
             }
             ActionOutcome::Unknown(d) => {
                 out.count("unknown", 1);
-                return Ok(Fate::Review(format!(
-                    "action {} (`{kind}`) may or may not have happened: {d}. Check, then move this item to Done/ if it happened, or to Approved/ to try again",
-                    n + 1
-                )));
+                return Ok(Fate::Review(unknown_note(n, &kind, &d)));
             }
         }
     }
@@ -476,6 +471,14 @@ fn run_actions(
     } else {
         Fate::Stays
     })
+}
+
+/// The review note of an action whose outcome is unknown (`n` counts from 0).
+fn unknown_note(n: usize, kind: &str, why: &str) -> String {
+    format!(
+        "action {} (`{kind}`) may or may not have happened: {why}. Check, then move this item to Done/ if it happened, or to Approved/ to try again",
+        n + 1
+    )
 }
 
 fn entry(

@@ -65,12 +65,8 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
             continue;
         }
         let rel = ctx.vault.rel(&path);
-        let item = match Item::read(&path) {
-            Ok(item) => item,
-            Err(e) => {
-                out.problem(format!("item:{rel}"), format!("{e:#}: it stays in `{rel}`"));
-                continue;
-            }
+        let Some(item) = ctx.vault.read_for_pass(&path, &mut out) else {
+            continue;
         };
         let path = if i < resumed {
             out.count("resumed", 1);
@@ -287,12 +283,8 @@ pub fn preview_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
                 continue;
             }
             let rel = ctx.vault.rel(&path);
-            let mut item = match Item::read(&path) {
-                Ok(i) => i,
-                Err(e) => {
-                    out.problem(format!("item:{rel}"), format!("{e:#}: it stays in `{rel}`"));
-                    continue;
-                }
+            let Some(mut item) = ctx.vault.read_for_pass(&path, &mut out) else {
+                continue;
             };
             let input = PlanInput {
                 item: &item,

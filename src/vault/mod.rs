@@ -220,6 +220,18 @@ impl Vault {
         Ok(target)
     }
 
+    /// Reads an item for a pass. A bad one becomes a problem naming it, and stays where it is.
+    pub fn read_for_pass(&self, path: &Path, out: &mut crate::outcome::Outcome) -> Option<Item> {
+        match Item::read(path) {
+            Ok(item) => Some(item),
+            Err(e) => {
+                let rel = self.rel(path);
+                out.problem(format!("item:{rel}"), format!("{e:#}: it stays in `{rel}`"));
+                None
+            }
+        }
+    }
+
     /// A path relative to the vault root, for messages.
     pub fn rel(&self, p: &Path) -> String {
         p.strip_prefix(&self.root)

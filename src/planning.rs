@@ -17,7 +17,7 @@ use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord};
 use crate::vault::{Item, Stage};
 use anyhow::Result;
 use serde_json::{Map, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// How many items are planned and synced together.
 const BATCH: usize = 2048;
@@ -559,23 +559,37 @@ pub fn summary(item: &Item) -> String {
     format!("If approved, aie will {}.", parts.join("; then "))
 }
 
+/// Whether the front matter of the file at `path` has an `expires:` at or before `now`
+/// (read from its raw text without parsing the whole item; unreadable means no).
+fn expires_by(path: &Path, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let Some(rest) = text.strip_prefix("---") else {
+        return false;
+    };
+    rest.lines()
+        .skip(1)
+        .take_while(|l| l.trim_end() != "---")
+        .filter_map(|l| l.strip_prefix("expires:"))
+        .filter_map(|v| parse_time(v.trim().trim_matches(|c| c == '\'' || c == '"')))
+        .any(|t| t <= now)
+}
+
 /// Moves requests whose `expires` has passed to `Rejected/` with the reason.
 fn expire_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) -> Result<()> {
     let now = ctx.clock.now();
-    let window = parse_duration(&ctx.settings.policy.approval_expires)
-        .unwrap_or_else(|| chrono::Duration::hours(24));
     let mut moved = false;
     for stage in ctx.vault.stages() {
         let Stage::PendingApproval(_) = stage else {
             continue;
         };
         for path in ctx.vault.list(&stage)? {
-            // Only files untouched for the whole window can have expired: skip reading the rest.
-            let fresh = std::fs::metadata(&path)
-                .and_then(|m| m.modified())
-                .map(|m| chrono::DateTime::<chrono::Utc>::from(m) + window > now)
-                .unwrap_or(false);
-            if fresh {
+            // A cheap look at the raw `expires:` line first, so only expired requests are
+            // parsed whole. Never the file's age on disk: that is the real clock, and
+            // expiry is judged by the pinned one (an owner's edit also moves the mtime).
+            if !expires_by(&path, now) {
                 continue;
             }
             let Ok(mut item) = Item::read(&path) else {

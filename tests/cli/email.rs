@@ -235,6 +235,12 @@ fn a_rejected_cached_access_token_is_refreshed_once() {
     fake.add("s1", simple_raw("a@x.example", "One", "<s1@x>", "one"));
     let env = gmail_env(&fake, "");
     // A cached token that has not expired by its clock, but that Google no longer takes.
+    // Token lifetimes are real-world times (the real clock), so an hour from now.
+    let expires_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
     use sha2::Digest as _;
     let grant: String = sha2::Sha256::digest(gmail_fake::REFRESH_TOKEN.as_bytes())[..8]
         .iter()
@@ -242,7 +248,7 @@ fn a_rejected_cached_access_token_is_refreshed_once() {
         .collect();
     env.write(
         ".aie/gmail_token.json",
-        serde_json::json!({"access_token": "ya29.stale", "expires_at": 4_000_000_000u64,
+        serde_json::json!({"access_token": "ya29.stale", "expires_at": expires_at,
             "client_id": gmail_fake::CLIENT_ID, "token_url": format!("{}/token", fake.server.url()),
             "grant": grant})
         .to_string(),

@@ -111,7 +111,9 @@ pub struct Policy {
     pub known_payees: Vec<String>,
     /// A recurring payment to a known payee below this amount runs without approval.
     pub payment_auto_below: f64,
-    /// At most this many actions of a kind run per hour; the rest wait.
+    /// At most this many actions of a kind run per hour; the rest wait. The owner's
+    /// entries are laid over the defaults: a kind they leave out keeps its default limit.
+    #[serde(deserialize_with = "rate_limits_over_defaults")]
     pub rate_limits: BTreeMap<String, u32>,
     /// How long an approval request waits before it moves to `Rejected/`.
     pub approval_expires: String,
@@ -123,11 +125,26 @@ pub struct Policy {
     pub replan_rejected: bool,
 }
 
+/// The hourly limits every owner gets unless they name the kind themselves.
+fn default_rate_limits() -> BTreeMap<String, u32> {
+    BTreeMap::from([("send_email".into(), 10), ("payment".into(), 3)])
+}
+
+/// `policy.rate_limits` as given, over the defaults: naming one kind never drops another
+/// kind's limit (a section given in part must not loosen the policy).
+fn rate_limits_over_defaults<'de, D>(d: D) -> std::result::Result<BTreeMap<String, u32>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let given = Option::<BTreeMap<String, u32>>::deserialize(d)?.unwrap_or_default();
+    let mut limits = default_rate_limits();
+    limits.extend(given);
+    Ok(limits)
+}
+
 impl Default for Policy {
     fn default() -> Self {
-        let mut rate_limits = BTreeMap::new();
-        rate_limits.insert("send_email".into(), 10);
-        rate_limits.insert("payment".into(), 3);
+        let rate_limits = default_rate_limits();
         Policy {
             known_contacts: Vec::new(),
             known_payees: Vec::new(),
@@ -308,6 +325,23 @@ mod tests {
         assert_eq!(g.query, "is:unread is:important");
         assert!(!s.execution.dry_run);
         assert!(s.unknown.contains_key("frobnicate"));
+    }
+
+    /// Regression (issue 8, finding 6): `rate_limits:` naming only `payment` dropped the
+    /// mail limit, and 40 policy-approved mails went out in one pass.
+    #[test]
+    fn a_policy_section_given_in_part_keeps_every_default_it_omits() {
+        let s = Settings::parse(
+            "policy:\n  rate_limits:\n    payment: 1\n",
+            Path::new("aie.yaml"),
+        )
+        .unwrap();
+        assert_eq!(s.policy.rate_limits["payment"], 1);
+        assert_eq!(s.policy.rate_limits["send_email"], 10);
+        assert_eq!(s.policy.payment_auto_below, 100.0);
+        assert_eq!(s.policy.bulk_recipients, 5);
+        let s = Settings::parse("policy:\n  rate_limits:\n", Path::new("aie.yaml")).unwrap();
+        assert_eq!(s.policy.rate_limits, default_rate_limits());
     }
 
     #[test]

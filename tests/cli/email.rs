@@ -740,6 +740,23 @@ fn rate_limit_of_ten_an_hour_applies_to_real_sends() {
     assert_eq!(server.messages().len(), 10, "still inside the hour");
 }
 
+/// Regression (issue 8, finding 6): a `rate_limits:` section naming only `payment` made the
+/// mail limit vanish, so every policy-approved mail went out in one pass.
+#[test]
+fn a_rate_limits_section_naming_another_kind_keeps_the_mail_limit() {
+    let server = SmtpServer::start("plain", &[]);
+    let env = smtp_env(&server, "none", false);
+    approved_replies(&env, 12);
+    env.config(&format!(
+        "execution:\n  dry_run: false\npolicy:\n  rate_limits:\n    payment: 2\n{}",
+        server.config("none", false)
+    ));
+    let r = env.run(&["execute-approved"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(server.messages().len(), 10);
+    assert_eq!(env.items_in("Approved").len(), 2);
+}
+
 #[cfg(feature = "failpoints")]
 #[test]
 fn an_executor_killed_mid_pass_never_sends_twice() {

@@ -92,6 +92,13 @@ impl TestEnv {
             .env("AIE_NOW", &self.now)
             .env("AIE_VAULT", &self.vault)
             .current_dir(self.dir.path());
+        // A suite run under libfaketime (the real clock set years ahead, to check that no
+        // test compares the real clock with the pinned one) keeps it for the binary too.
+        for (k, v) in
+            std::env::vars().filter(|(k, _)| k == "LD_PRELOAD" || k.starts_with("FAKETIME"))
+        {
+            c.env(k, v);
+        }
         for (k, v) in &self.envs {
             c.env(k, v);
         }

@@ -4,6 +4,7 @@
 
 pub mod anthropic;
 pub mod gmail;
+pub mod mail_auth;
 pub mod llm_http;
 pub mod mime;
 pub mod openai_compatible;

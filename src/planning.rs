@@ -378,7 +378,10 @@ impl OwnedOrigin {
             post_text: item.str("post_text").to_string(),
             // Written by intake and poll-gmail from what they verified, never from the mail.
             sender: item.str("sender").to_string(),
-            sender_authenticated: item.front.get("sender_authenticated").and_then(Value::as_bool)
+            sender_authenticated: item
+                .front
+                .get("sender_authenticated")
+                .and_then(Value::as_bool)
                 == Some(true),
         }
     }

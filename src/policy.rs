@@ -300,14 +300,20 @@ mod tests {
         let to_ceo = act(json!({"kind":"send_email","to":["ceo@trusted.org"]}));
         let rule = |o: &Origin| decide(&p, o, &to_ceo).rule;
         assert_eq!(rule(&reply_to("eve@evil.com", true)), "unknown_sender");
-        assert_eq!(rule(&reply_to("x@trusted.org", false)), "sender_not_authenticated");
+        assert_eq!(
+            rule(&reply_to("x@trusted.org", false)),
+            "sender_not_authenticated"
+        );
         assert_eq!(rule(&reply_to("x@trusted.org", true)), "known_contact");
         assert_eq!(rule(&reply_to("client@acme.com", true)), "known_contact");
         // No sender at all (a note, a calendar item, an item written by hand): not a reply.
         assert_eq!(rule(&Origin::default()), "not_a_reply");
         assert_eq!(rule(&reply_to("", true)), "not_a_reply");
         // A sender that is itself malformed is never known.
-        assert_eq!(rule(&reply_to("eve@evil.com@trusted.org", true)), "unknown_sender");
+        assert_eq!(
+            rule(&reply_to("eve@evil.com@trusted.org", true)),
+            "unknown_sender"
+        );
     }
 
     #[test]

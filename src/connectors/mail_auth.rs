@@ -43,7 +43,12 @@ fn passes_for(value: &str, authserv_id: &str, from_domain: &str) -> bool {
         }
         let props: Vec<(String, String)> = words
             .filter_map(|w| w.split_once('='))
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.trim_matches('"').to_ascii_lowercase()))
+            .map(|(k, v)| {
+                (
+                    k.to_ascii_lowercase(),
+                    v.trim_matches('"').to_ascii_lowercase(),
+                )
+            })
             .collect();
         let prop = |names: &[&str]| {
             names
@@ -106,7 +111,9 @@ mod tests {
     const GMAIL_PASS: &str = "Authentication-Results: mx.google.com;\r\n       dkim=pass header.i=@trusted.org header.s=s1 header.b=AbC;\r\n       spf=pass (google.com: domain of x@trusted.org designates 192.0.2.1 as permitted sender) smtp.mailfrom=x@trusted.org;\r\n       dmarc=pass (p=NONE sp=NONE dis=NONE) header.from=trusted.org\r\n";
 
     fn mail(headers: &str, from: &str) -> MailMessage {
-        let raw = format!("Delivered-To: sam@owner.example\r\n{headers}From: {from}\r\nSubject: s\r\n\r\nbody\r\n");
+        let raw = format!(
+            "Delivered-To: sam@owner.example\r\n{headers}From: {from}\r\nSubject: s\r\n\r\nbody\r\n"
+        );
         parse_message(raw.as_bytes()).unwrap()
     }
 
@@ -121,10 +128,18 @@ mod tests {
         // A subdomain of the signer is aligned; a parent of it is not.
         let sub = mail(GMAIL_PASS, "x@mail.trusted.org");
         assert!(sender_authenticated(&sub, "mx.google.com"));
-        let only_sub = "Authentication-Results: mx.google.com; dkim=pass header.d=mail.trusted.org\r\n";
-        assert!(!sender_authenticated(&mail(only_sub, "x@trusted.org"), "mx.google.com"));
-        let spf = "Authentication-Results: mx.google.com; spf=pass smtp.mailfrom=bounce@trusted.org\r\n";
-        assert!(sender_authenticated(&mail(spf, "x@trusted.org"), "mx.google.com"));
+        let only_sub =
+            "Authentication-Results: mx.google.com; dkim=pass header.d=mail.trusted.org\r\n";
+        assert!(!sender_authenticated(
+            &mail(only_sub, "x@trusted.org"),
+            "mx.google.com"
+        ));
+        let spf =
+            "Authentication-Results: mx.google.com; spf=pass smtp.mailfrom=bounce@trusted.org\r\n";
+        assert!(sender_authenticated(
+            &mail(spf, "x@trusted.org"),
+            "mx.google.com"
+        ));
     }
 
     // Issue 8, finding 7: a From that only looks like a contact's was treated as theirs.
@@ -139,19 +154,33 @@ mod tests {
         let forged_lower = format!(
             "Authentication-Results: mx.google.com; dkim=none; spf=softfail smtp.mailfrom=eve@evil.com\r\nReceived: by 10.0.0.1\r\n{GMAIL_PASS}"
         );
-        assert!(!sender_authenticated(&mail(&forged_lower, "x@trusted.org"), "mx.google.com"));
+        assert!(!sender_authenticated(
+            &mail(&forged_lower, "x@trusted.org"),
+            "mx.google.com"
+        ));
         // A topmost header from another server.
         let other = GMAIL_PASS.replace("mx.google.com", "mx.evil.com");
-        assert!(!sender_authenticated(&mail(&other, "x@trusted.org"), "mx.google.com"));
+        assert!(!sender_authenticated(
+            &mail(&other, "x@trusted.org"),
+            "mx.google.com"
+        ));
         // A pass inside a comment, or for another method, is not a pass.
         let comment = "Authentication-Results: mx.google.com; dkim=fail (dkim=pass header.d=trusted.org) header.d=trusted.org; x-foo=pass header.d=trusted.org\r\n";
-        assert!(!sender_authenticated(&mail(comment, "x@trusted.org"), "mx.google.com"));
+        assert!(!sender_authenticated(
+            &mail(comment, "x@trusted.org"),
+            "mx.google.com"
+        ));
         // No header, or several From addresses.
-        assert!(!sender_authenticated(&mail("", "x@trusted.org"), "mx.google.com"));
+        assert!(!sender_authenticated(
+            &mail("", "x@trusted.org"),
+            "mx.google.com"
+        ));
         let two = mail(GMAIL_PASS, "x@trusted.org, eve@evil.com");
         assert!(!sender_authenticated(&two, "mx.google.com"));
         // Headers in the body are text, not headers.
-        let raw = format!("Authentication-Results: mx.google.com; dkim=none\r\nFrom: x@trusted.org\r\n\r\n{GMAIL_PASS}");
+        let raw = format!(
+            "Authentication-Results: mx.google.com; dkim=none\r\nFrom: x@trusted.org\r\n\r\n{GMAIL_PASS}"
+        );
         let m = parse_message(raw.as_bytes()).unwrap();
         assert!(!sender_authenticated(&m, "mx.google.com"));
     }

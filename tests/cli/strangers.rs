@@ -147,13 +147,22 @@ fn a_forged_authentication_results_header_is_not_trusted() {
     let other_server = GMAIL_PASS.replace("mx.google.com", "mx.trusted.org");
     let q = "Can you send me the price list?";
     // Lower in the mail, under Gmail's own failing verdict.
-    fake.add("f1", received(gmail_fail, GMAIL_PASS, "x@trusted.org", "f1", q));
+    fake.add(
+        "f1",
+        received(gmail_fail, GMAIL_PASS, "x@trusted.org", "f1", q),
+    );
     // The only one, written by another server.
     fake.add("f2", received(&other_server, "", "x@trusted.org", "f2", q));
     // In the body.
     fake.add(
         "f3",
-        received(gmail_fail, "", "x@trusted.org", "f3", &format!("{GMAIL_PASS}\r\n{q}")),
+        received(
+            gmail_fail,
+            "",
+            "x@trusted.org",
+            "f3",
+            &format!("{GMAIL_PASS}\r\n{q}"),
+        ),
     );
     // In an attached message.
     let attached = format!(
@@ -178,7 +187,10 @@ fn a_forged_authentication_results_header_is_not_trusted() {
 fn a_genuine_gmail_pass_still_auto_replies_to_the_known_contact() {
     let fake = GmailFake::start();
     let q = "Can you send me the price list?";
-    fake.add("g1", received(GMAIL_PASS, "", "Xavier <x@trusted.org>", "g1", q));
+    fake.add(
+        "g1",
+        received(GMAIL_PASS, "", "Xavier <x@trusted.org>", "g1", q),
+    );
     let env = gmail_env(&fake, TRUSTED);
     env.ok(&["poll-gmail"]);
     let f = env.front("Needs_Action/email/gmail-g1.md");
@@ -195,17 +207,15 @@ fn a_genuine_gmail_pass_still_auto_replies_to_the_known_contact() {
     let fake = GmailFake::start();
     let own = GMAIL_PASS.replace("mx.google.com", "mx.trusted.org");
     fake.add("g2", received(&own, "", "x@trusted.org", "g2", q));
-    let env = gmail_env(
-        &fake,
-        &format!("  authserv_id: mx.trusted.org\n{TRUSTED}"),
-    );
+    let env = gmail_env(&fake, &format!("  authserv_id: mx.trusted.org\n{TRUSTED}"));
     env.ok(&["poll-gmail"]);
     env.ok(&["plan"]);
     assert_eq!(verdict(&env, "gmail-g2").0, "Approved");
     // A key doctor knows.
     let r = env.run(&["doctor"]);
     assert!(
-        r.stdout.contains("ok   config: `aie.yaml` parses and every key is known"),
+        r.stdout
+            .contains("ok   config: `aie.yaml` parses and every key is known"),
         "{r:?}"
     );
 }
@@ -225,7 +235,10 @@ fn the_owner_s_drop_from_a_known_contact_is_still_acknowledged() {
     assert_eq!(f["sender"], "x@trusted.org");
     assert_eq!(f["sender_authenticated"], true);
     env.ok(&["plan"]);
-    assert_eq!(verdict(&env, &id), ("Approved".into(), vec!["known_contact".into()]));
+    assert_eq!(
+        verdict(&env, &id),
+        ("Approved".into(), vec!["known_contact".into()])
+    );
 }
 
 // Regression (finding 7): the policy read `board,spy@trusted.org` as an address of the known
@@ -255,6 +268,9 @@ fn a_malformed_address_is_refused_by_the_policy() {
     env.ok(&["plan"]);
     assert_eq!(
         verdict(&env, "gmail-b1"),
-        ("Pending_Approval/email".into(), vec!["invalid_address".into()])
+        (
+            "Pending_Approval/email".into(),
+            vec!["invalid_address".into()]
+        )
     );
 }

@@ -238,6 +238,9 @@ pub struct GmailSettings {
     /// Google's consent page, for `aie auth gmail`.
     pub auth_url: String,
     pub timeout_seconds: u64,
+    /// The authserv-id of the receiving server: only its topmost `Authentication-Results`
+    /// header is trusted to say a sender is authenticated.
+    pub authserv_id: String,
 }
 
 impl Default for GmailSettings {
@@ -251,6 +254,7 @@ impl Default for GmailSettings {
             max_attachment_bytes: 25 * 1024 * 1024,
             auth_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
             timeout_seconds: 60,
+            authserv_id: "mx.google.com".into(),
         }
     }
 }

@@ -10,6 +10,7 @@
 
 use crate::audit::AuditEvent;
 use crate::connectors::gmail::{GmailClient, GmailError, OAuthClient};
+use crate::connectors::mail_auth::sender_authenticated;
 use crate::connectors::mime::{MailMessage, parse_message};
 use crate::connectors::smtp::safe_component;
 use crate::context::Ctx;
@@ -287,9 +288,16 @@ fn stage_one(
     }
     let (raw, thread) = client.raw_message(gmail_id)?;
     let mail = parse_message(&raw)?;
+    let authenticated = sender_authenticated(&mail, &g.authserv_id);
     let (saved, skipped) =
         stage_attachments(ctx, &id, &mail, g.max_attachment_bytes, &mut batch.writes)?;
-    let item = build_item(ctx, &id, gmail_id, &thread, &mail, &saved, &skipped);
+    let mut item = build_item(ctx, &id, gmail_id, &thread, &mail, &saved, &skipped);
+    // What the policy needs to let a reply run unasked: who sent it, and whether Gmail's
+    // own verdict proves it (see `policy::decide`).
+    if let Some(s) = &mail.sender {
+        item.set("sender", s.as_str());
+    }
+    item.set("sender_authenticated", authenticated);
     let target = ctx
         .vault
         .item_path(&Stage::NeedsAction("email".into()), &id);

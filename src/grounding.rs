@@ -275,7 +275,11 @@ mod tests {
     #[test]
     fn recipients_payees_and_amounts_not_in_the_item_need_approval() {
         let p = policy();
-        let o = Origin::default();
+        let o = Origin {
+            sender: Some("client@acme.com"),
+            sender_authenticated: true,
+            ..Origin::default()
+        };
         let facts = ItemFacts::from_text(
             "From: Jane <jane@newco.io>\nPlease pay Hosting Co $1,500.00 and call +1 (555) 010-2030. Total 1 250,00 EUR",
             Some("me@owner.com"),

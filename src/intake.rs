@@ -263,6 +263,11 @@ fn build_item(ctx: &Ctx, id: &str, name: &str, bytes: &[u8]) -> Item {
         if let Some(f) = &m.from {
             item.set("from", f.as_str());
         }
+        // The owner dropped this file: the owner vouches for the sender in its From.
+        if let Some(s) = &m.sender {
+            item.set("sender", s.as_str());
+            item.set("sender_authenticated", true);
+        }
         if !m.to.is_empty() {
             item.set("to", m.to.clone());
         }

@@ -366,6 +366,8 @@ struct OwnedOrigin {
     source: String,
     platform: String,
     post_text: String,
+    sender: String,
+    sender_authenticated: bool,
 }
 
 impl OwnedOrigin {
@@ -374,6 +376,13 @@ impl OwnedOrigin {
             source: item.str("source").to_string(),
             platform: item.str("platform").to_string(),
             post_text: item.str("post_text").to_string(),
+            // Written by intake and poll-gmail from what they verified, never from the mail.
+            sender: item.str("sender").to_string(),
+            sender_authenticated: item
+                .front
+                .get("sender_authenticated")
+                .and_then(Value::as_bool)
+                == Some(true),
         }
     }
 
@@ -384,6 +393,8 @@ impl OwnedOrigin {
                 .source
                 .starts_with("calendar:")
                 .then_some((self.platform.as_str(), self.post_text.as_str())),
+            sender: Some(self.sender.as_str()).filter(|s| !s.is_empty()),
+            sender_authenticated: self.sender_authenticated,
         }
     }
 }

@@ -2,6 +2,9 @@
 //! planner (template or LLM) never decides this. Defaults are the owner's rules from the
 //! Company Handbook: new contacts, bulk sends, new payees, large payments, posts that do not
 //! come from the owner's content calendar, posting invoices and WhatsApp all need approval.
+//! Mail runs unasked only as a reply to a sender who is a known contact and whose address
+//! is authenticated (the item says so: Gmail's own `Authentication-Results`, or the owner's
+//! drop), and only to known contacts: a stranger never gets mail sent as the owner.
 
 use crate::config::Policy;
 use crate::vault::item::ACTION_KINDS;
@@ -36,6 +39,11 @@ pub struct Origin<'a> {
     pub source: &'a str,
     /// For a calendar item: the platform and text the owner wrote in the calendar.
     pub calendar_post: Option<(&'a str, &'a str)>,
+    /// For mail: the bare address of its sender (the item's `sender`), if it has one.
+    pub sender: Option<&'a str>,
+    /// Whether that address is authenticated (the item's `sender_authenticated`): Gmail's
+    /// own DKIM/SPF/DMARC verdict aligned with the From domain, or the owner's drop.
+    pub sender_authenticated: bool,
 }
 
 /// Decides one action.
@@ -46,7 +54,7 @@ pub fn decide(policy: &Policy, origin: &Origin, action: &Map<String, Value>) -> 
     }
     match kind {
         "note" => allow("note"),
-        "send_email" => decide_email(policy, action),
+        "send_email" => decide_email(policy, origin, action),
         "payment" => decide_payment(policy, action),
         "social_post" => {
             let is_reply = action
@@ -103,22 +111,75 @@ pub fn bare_address(s: &str) -> String {
     inner.trim().to_ascii_lowercase()
 }
 
+/// Whether `s` is a plain address `local@domain`: one `@`, a dot-atom local part, and a
+/// domain of letters, digits and hyphens in dot-separated labels.
+pub fn is_plain_address(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let dot_atom = |p: &str, ok: &dyn Fn(char) -> bool| {
+        !p.is_empty() && p.split('.').all(|w| !w.is_empty() && w.chars().all(ok))
+    };
+    let label = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    dot_atom(local, &atext)
+        && local.len() <= 64
+        && domain.len() <= 253
+        && dot_atom(domain, &label)
+        && domain
+            .split('.')
+            .all(|l| !l.starts_with('-') && !l.ends_with('-'))
+}
+
+/// The bare address (lowercased) of a recipient written `a@b.c`, `Name <a@b.c>` or
+/// `"Any, name" <a@b.c>`; `None` when it is malformed (`a@b@c`, `x; y@z`, `@domain`, a
+/// name with `<`, `>` or `@` outside quotes): the policy decides only on addresses it reads
+/// exactly as the mailer will.
+pub fn parse_address(s: &str) -> Option<String> {
+    let s = s.trim();
+    let addr = match s.find('<') {
+        None => s,
+        Some(lt) => {
+            let name = s[..lt].trim();
+            let inner = s[lt + 1..].strip_suffix('>')?;
+            let name_ok = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+                Some(q) => !q.contains(['"', '\\', '<', '>']),
+                None => !name.contains(['"', '<', '>', '@', ',', ';', ':', '\\', '[', ']']),
+            };
+            if !name_ok {
+                return None;
+            }
+            inner
+        }
+    };
+    if addr.contains(['<', '>']) {
+        return None;
+    }
+    let addr = addr.trim().to_ascii_lowercase();
+    is_plain_address(&addr).then_some(addr)
+}
+
 /// Whether `addr` is a known contact: listed exactly, or its domain is listed as `@domain`.
+/// A malformed address, or a malformed entry of the list, is never known.
 pub fn is_known_contact(policy: &Policy, addr: &str) -> bool {
-    let a = bare_address(addr);
+    let Some(a) = parse_address(addr) else {
+        return false;
+    };
     let Some((_, domain)) = a.rsplit_once('@') else {
         return false;
     };
     policy.known_contacts.iter().any(|k| {
         let k = k.trim().to_ascii_lowercase();
         match k.strip_prefix('@') {
-            Some(d) => d == domain,
-            None => bare_address(&k) == a,
+            Some(d) => is_plain_address(&format!("x@{d}")) && d == domain,
+            None => parse_address(&k).is_some_and(|k| k == a),
         }
     })
 }
 
-fn decide_email(policy: &Policy, action: &Map<String, Value>) -> Decision {
+/// Mail: a recipient for each address, all well formed, few enough, every one a known
+/// contact, and the item a reply to an authenticated sender who is a known contact.
+fn decide_email(policy: &Policy, origin: &Origin, action: &Map<String, Value>) -> Decision {
     let to = addresses(action, "to");
     let all: Vec<String> = to
         .iter()
@@ -129,13 +190,22 @@ fn decide_email(policy: &Policy, action: &Map<String, Value>) -> Decision {
     if to.is_empty() {
         return ask("missing_recipient");
     }
+    if all.iter().any(|a| parse_address(a).is_none()) {
+        return ask("invalid_address");
+    }
     if all.len() > policy.bulk_recipients {
         return ask("bulk_send");
     }
     if all.iter().any(|a| !is_known_contact(policy, a)) {
         return ask("new_contact");
     }
-    allow("known_contact")
+    // Every recipient is known; whoever asked for the mail must be too, and proven.
+    match origin.sender.filter(|s| !s.trim().is_empty()) {
+        None => ask("not_a_reply"),
+        Some(s) if !is_known_contact(policy, s) => ask("unknown_sender"),
+        Some(_) if !origin.sender_authenticated => ask("sender_not_authenticated"),
+        Some(_) => allow("known_contact"),
+    }
 }
 
 fn decide_payment(policy: &Policy, action: &Map<String, Value>) -> Decision {
@@ -186,10 +256,20 @@ mod tests {
         }
     }
 
+    /// A reply to `sender`, authenticated or not.
+    fn reply_to(sender: &str, authenticated: bool) -> Origin<'_> {
+        Origin {
+            source: "gmail:m1",
+            sender: Some(sender),
+            sender_authenticated: authenticated,
+            ..Origin::default()
+        }
+    }
+
     #[test]
     fn email_rules() {
         let p = policy();
-        let o = Origin::default();
+        let o = reply_to("client@acme.com", true);
         let d = |v| decide(&p, &o, &act(v)).rule;
         assert_eq!(
             d(json!({"kind":"send_email","to":["Client <CLIENT@acme.com>"]})),
@@ -210,6 +290,77 @@ mod tests {
         assert_eq!(d(json!({"kind":"send_email","to":[]})), "missing_recipient");
         let many: Vec<String> = (0..6).map(|i| format!("u{i}@trusted.org")).collect();
         assert_eq!(d(json!({"kind":"send_email","to": many})), "bulk_send");
+    }
+
+    // Issue 8, finding 7: mail to a known contact ran unasked whoever asked for it (a
+    // stranger's mail naming ceo@trusted.org, or a From that only looks like a contact's).
+    #[test]
+    fn mail_runs_unasked_only_as_a_reply_to_an_authenticated_known_sender() {
+        let p = policy();
+        let to_ceo = act(json!({"kind":"send_email","to":["ceo@trusted.org"]}));
+        let rule = |o: &Origin| decide(&p, o, &to_ceo).rule;
+        assert_eq!(rule(&reply_to("eve@evil.com", true)), "unknown_sender");
+        assert_eq!(
+            rule(&reply_to("x@trusted.org", false)),
+            "sender_not_authenticated"
+        );
+        assert_eq!(rule(&reply_to("x@trusted.org", true)), "known_contact");
+        assert_eq!(rule(&reply_to("client@acme.com", true)), "known_contact");
+        // No sender at all (a note, a calendar item, an item written by hand): not a reply.
+        assert_eq!(rule(&Origin::default()), "not_a_reply");
+        assert_eq!(rule(&reply_to("", true)), "not_a_reply");
+        // A sender that is itself malformed is never known.
+        assert_eq!(
+            rule(&reply_to("eve@evil.com@trusted.org", true)),
+            "unknown_sender"
+        );
+    }
+
+    #[test]
+    fn malformed_addresses_are_refused_by_the_policy() {
+        let p = policy();
+        let o = reply_to("client@acme.com", true);
+        let d = |to: &str| decide(&p, &o, &act(json!({"kind":"send_email","to":[to]}))).rule;
+        for bad in [
+            "a@b@trusted.org",
+            "x; y@trusted.org",
+            "@trusted.org",
+            "trusted.org",
+            "x@",
+            "x@trusted..org",
+            ".x@trusted.org",
+            "x@-trusted.org",
+            "<x@trusted.org> eve@evil.com",
+            "x@trusted.org <eve@evil.com>",
+            "Eve <x@trusted.org",
+            "Eve <a@evil.com> <x@trusted.org>",
+            "x y@trusted.org",
+        ] {
+            assert_eq!(d(bad), "invalid_address", "{bad}");
+        }
+        // In cc and bcc too.
+        let cc = act(json!({"kind":"send_email","to":["client@acme.com"],"cc":["@trusted.org"]}));
+        assert_eq!(decide(&p, &o, &cc).rule, "invalid_address");
+        // Well-formed ones, with a quoted display name that holds anything but quotes.
+        for good in [
+            "x@trusted.org",
+            "X.Y+tag@Trusted.org",
+            "Client <client@acme.com>",
+            "\"eve@evil.com, boss\" <x@trusted.org>",
+        ] {
+            assert_eq!(d(good), "known_contact", "{good}");
+        }
+        assert_eq!(
+            parse_address("\"eve@evil.com\" <X@trusted.org>").as_deref(),
+            Some("x@trusted.org")
+        );
+        // A malformed entry of the list matches nothing.
+        let odd = Policy {
+            known_contacts: vec!["@".into(), "a@b@c".into()],
+            ..Policy::default()
+        };
+        assert!(!is_known_contact(&odd, "a@b@c"));
+        assert!(!is_known_contact(&odd, "x@"));
     }
 
     #[test]
@@ -248,11 +399,12 @@ mod tests {
         let p = policy();
         let inbound = Origin {
             source: "inbox:post.txt",
-            calendar_post: None,
+            ..Origin::default()
         };
         let cal = Origin {
             source: "calendar:2026-11-23",
             calendar_post: Some(("x", "hi")),
+            ..Origin::default()
         };
         let post = act(json!({"kind":"social_post","platform":"x","text":"hi"}));
         assert!(decide(&p, &inbound, &post).needs_approval);

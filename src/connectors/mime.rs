@@ -3,6 +3,7 @@
 //! The text body prefers text/plain; an HTML-only message is turned into readable text.
 //! Pure functions: no files, no network.
 
+use crate::policy::is_plain_address;
 use anyhow::{Result, bail};
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -55,6 +56,11 @@ pub struct MailMessage {
     pub in_reply_to: Vec<String>,
     pub text: String,
     pub attachments: Vec<MailAttachment>,
+    /// The bare address (lowercased) of the only From mailbox, when it is well formed.
+    pub sender: Option<String>,
+    /// The value of the topmost `Authentication-Results` header of the message itself
+    /// (never of a message attached to it, never text of its body).
+    pub auth_results: Option<String>,
 }
 
 fn addr_list(a: Option<&mail_parser::Address>) -> Vec<String> {
@@ -113,7 +119,21 @@ pub fn parse_message(bytes: &[u8]) -> Result<MailMessage> {
     } else {
         text
     };
+    let froms: Vec<&str> = msg
+        .from()
+        .map(|a| a.iter().filter_map(|x| x.address()).collect())
+        .unwrap_or_default();
+    let sender = match froms.as_slice() {
+        [one] => Some(one.trim().to_ascii_lowercase()).filter(|a| is_plain_address(a)),
+        _ => None,
+    };
+    let auth_results = msg
+        .headers_raw()
+        .find(|(name, _)| name.eq_ignore_ascii_case("Authentication-Results"))
+        .map(|(_, value)| value.to_string());
     Ok(MailMessage {
+        sender,
+        auth_results,
         from: addr_list(msg.from()).into_iter().next(),
         to: addr_list(msg.to()),
         cc: addr_list(msg.cc()),

@@ -5,6 +5,7 @@
 pub mod anthropic;
 pub mod gmail;
 pub mod llm_http;
+pub mod mail_auth;
 pub mod mime;
 pub mod openai_compatible;
 pub mod smtp;

@@ -1,7 +1,9 @@
-//! The execution pass over `Approved/`. Nothing runs that the approval ledger cannot account
-//! for: an item aie never sent for approval nor approved by policy, or whose actions changed
+//! The execution pass over `Approved/`. Nothing runs that this agent's own approval record
+//! (`.aie/approvals.jsonl`, never the synced trail) cannot account for: an item aie never
+//! sent for approval nor approved by policy, whose request expired, or whose actions changed
 //! after aie first saw it approved, goes back to `Pending_Approval/<domain>/` with a
-//! `review:` note. Each action runs through its executor with the journal around it: the
+//! `review:` note. An action whose file records `result: ok` never runs again; one that
+//! ended otherwise runs again only on the owner's fresh approval. Each action runs through its executor with the journal around it: the
 //! intent is durable before the side effect, the outcome after. An intent with no outcome
 //! (a crash mid-action) is never retried blindly: the item returns for review. In dry-run an
 //! action's full content is shown once per action identity and the item stays.

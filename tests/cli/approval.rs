@@ -128,7 +128,10 @@ fn an_expired_request_moved_to_approved_is_a_new_request() {
     env.mv(&format!("Rejected/{id}.md"), "Approved");
     let r = env.run(&["execute-approved"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(server.messages().is_empty(), "an expired request never runs");
+    assert!(
+        server.messages().is_empty(),
+        "an expired request never runs"
+    );
     let f = env.front(&format!("Pending_Approval/general/{id}.md"));
     assert!(f["review"].as_str().unwrap().contains("expired"), "{f}");
     // Approving the new request runs it.
@@ -147,7 +150,10 @@ fn a_done_item_moved_back_after_losing_aie_is_never_sent_again() {
     env.mv(&format!("Pending_Approval/general/{id}.md"), "Approved");
     env.ok(&["execute-approved"]);
     assert_eq!(server.messages().len(), 1);
-    assert_eq!(env.front(&format!("Done/{id}.md"))["actions"][0]["result"], "ok");
+    assert_eq!(
+        env.front(&format!("Done/{id}.md"))["actions"][0]["result"],
+        "ok"
+    );
     fs::remove_dir_all(env.path(".aie")).unwrap();
     env.mv(&format!("Done/{id}.md"), "Approved");
     let r = env.run(&["execute-approved"]);
@@ -158,7 +164,10 @@ fn a_done_item_moved_back_after_losing_aie_is_never_sent_again() {
     env.ok(&["execute-approved"]);
     assert_eq!(server.messages().len(), 1, "not sent again");
     assert_eq!(env.where_is(&id), ["Done"]);
-    assert_eq!(env.front(&format!("Done/{id}.md"))["actions"][0]["result"], "ok");
+    assert_eq!(
+        env.front(&format!("Done/{id}.md"))["actions"][0]["result"],
+        "ok"
+    );
 }
 
 /// Regression (finding 4): an item sent back for review after one of its mails was sent;

@@ -268,3 +268,38 @@ fn the_summary_names_every_recipient_and_attachment_and_follows_edits() {
         "{dash}"
     );
 }
+
+/// An item the other agent approved by policy (its `.aie/` is not this one's) runs only when
+/// this agent's policy, deciding afresh on the item's data, allows the exact actions the
+/// shared trail names; an edit the policy would not allow goes back for review.
+#[test]
+fn the_other_agents_policy_approval_is_decided_afresh() {
+    let mut env = TestEnv::new();
+    env.config("policy:\n  known_payees: [Hosting Co]\n");
+    env.env("AIE_MODE", "draft_only").env("AIE_AGENT", "cloud");
+    env.drop_file(
+        "hosting.txt",
+        "Please pay Hosting Co $49 for the monthly server payment",
+    );
+    env.ok(&["process-inbox"]);
+    env.ok(&["plan"]);
+    let id = env.only_item("Approved");
+    // The local agent's own record knows nothing of it.
+    fs::remove_file(env.path(".aie/approvals.jsonl")).unwrap();
+    env.env("AIE_MODE", "full").env("AIE_AGENT", "local");
+    env.ok(&["execute-approved"]);
+    let rel = format!("Approved/{id}.md");
+    assert_eq!(env.front(&rel)["actions"][0]["result"], "dry_run");
+    let own = fs::read_to_string(env.path(".aie/approvals.jsonl")).unwrap();
+    assert!(own.contains("\"event\":\"policy\"") && own.contains("\"event\":\"bound\""));
+    // The same claim for an item whose payment the policy would not allow proves nothing.
+    fs::remove_file(env.path(".aie/approvals.jsonl")).unwrap();
+    fs::write(
+        env.path(&rel),
+        env.read(&rel).replace("amount: 49.0", "amount: 4900.0"),
+    )
+    .unwrap();
+    let r = env.run(&["execute-approved"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(env.where_is(&id), ["Pending_Approval/accounting"]);
+}

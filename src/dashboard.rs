@@ -100,7 +100,9 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
                     s.push_str(&format!(
                         "- [[{stem}]] ({domain}, waiting {}): {}\n",
                         age(since, now),
-                        item.str("summary")
+                        // From the actions, never the file's `summary:` (it may be stale
+                        // or written by someone else): the owner approves what this says.
+                        crate::planning::summary(&item)
                     ));
                 }
                 Err(_) => s.push_str(&format!("- [[{stem}]] ({domain}): cannot be read\n")),

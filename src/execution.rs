@@ -1,7 +1,9 @@
-//! The execution pass over `Approved/`. Nothing runs that the approval ledger cannot account
-//! for: an item aie never sent for approval nor approved by policy, or whose actions changed
+//! The execution pass over `Approved/`. Nothing runs that this agent's own approval record
+//! (`.aie/approvals.jsonl`, never the synced trail) cannot account for: an item aie never
+//! sent for approval nor approved by policy, whose request expired, or whose actions changed
 //! after aie first saw it approved, goes back to `Pending_Approval/<domain>/` with a
-//! `review:` note. Each action runs through its executor with the journal around it: the
+//! `review:` note. An action whose file records `result: ok` never runs again; one that
+//! ended otherwise runs again only on the owner's fresh approval. Each action runs through its executor with the journal around it: the
 //! intent is durable before the side effect, the outcome after. An intent with no outcome
 //! (a crash mid-action) is never retried blindly: the item returns for review. In dry-run an
 //! action's full content is shown once per action identity and the item stays.
@@ -53,6 +55,10 @@ impl DrySeen {
     }
 }
 
+/// Results in an item's file that say an action ended without success: it runs again only
+/// after the owner approves it again.
+const FINAL_RESULTS: &[&str] = &["failed", "refused", "unknown"];
+
 /// What became of one item in this pass.
 enum Fate {
     /// Every action is done: to `Done/`.
@@ -79,7 +85,7 @@ pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) ->
         return Ok(out);
     }
     let live = ctx.live(dry_run_flag);
-    let mut ledger = ApprovalLedger::new(&ctx.vault.logs());
+    let mut ledger = ApprovalLedger::new(&ctx.vault.aie_dir(), &ctx.vault.logs());
     let mut journal = Journal::open(&ctx.vault.aie_dir())?;
     let mut seen = DrySeen::load(&ctx.vault.aie_dir());
     let mut previews = Vec::new();
@@ -96,19 +102,19 @@ pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) ->
         let before = item.render();
         let (fate, approved_by) = match check_approval(ctx, &mut ledger, &mut journal, &item)? {
             Err(note) => (Fate::Review(note), None),
-            Ok(by) => {
+            Ok(approval) => {
                 let fate = run_actions(
                     ctx,
                     executors,
                     &mut journal,
                     &mut seen,
                     &mut item,
-                    &by,
+                    &approval,
                     live,
                     &mut previews,
                     &mut out,
                 )?;
-                (fate, Some(by))
+                (fate, Some(approval.by))
             }
         };
         match fate {
@@ -183,40 +189,74 @@ pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) ->
     Ok(out)
 }
 
-/// Checks the ledger. `Ok(approved_by)` when the item may run (binding its hash on first
-/// sight); `Err(note)` when it must go back for review.
+/// What let an item run in this pass.
+struct Approval {
+    /// `human` or `policy:<rule>`.
+    by: String,
+    /// The owner approved a request of this agent's in this pass. Only such an approval
+    /// re-opens an action whose file records that it ended (`failed`, `refused`, `unknown`).
+    fresh: bool,
+}
+
+/// Checks this agent's own approval record (never the shared trail alone).
+/// `Ok(approval)` when the item may run (binding its hash on first sight); `Err(note)` when
+/// it must go back for review.
 fn check_approval(
     ctx: &Ctx,
     ledger: &mut ApprovalLedger,
     journal: &mut Journal,
     item: &Item,
-) -> Result<std::result::Result<String, String>> {
+) -> Result<std::result::Result<Approval, String>> {
     let id = item.id().to_string();
     let hash = item.actions_hash();
-    let bind = |ledger: &mut ApprovalLedger, by: &str| -> Result<()> {
-        ledger.append(ApprovalRecord {
-            ts: ctx.clock.stamp(),
-            agent: ctx.agent.clone(),
-            item: id.clone(),
-            hash: hash.clone(),
-            event: ApprovalEvent::Bound,
-            by: Some(by.to_string()),
-            note: None,
-        })?;
-        ledger.sync()
-    };
+    let record =
+        |ledger: &mut ApprovalLedger, event: ApprovalEvent, by: &str, note: Option<&str>| {
+            ledger.append(ApprovalRecord {
+                seq: 0,
+                ts: ctx.clock.stamp(),
+                agent: ctx.agent.clone(),
+                item: id.clone(),
+                hash: hash.clone(),
+                event,
+                by: Some(by.to_string()),
+                note: note.map(str::to_string),
+            })
+        };
     Ok(match ledger.standing(&id)? {
-        Standing::Unknown => Err("aie never sent this item for approval, and no policy approved it: read it, then move it to Approved/ again".into()),
+        Standing::Unknown => {
+            // No request or policy approval of this agent's. Only the policy, deciding
+            // afresh on the item's data alone, may still approve it, and only the exact
+            // actions the shared trail says a policy approved (a plan of the other agent):
+            // a line anyone can write there never approves more than the policy would.
+            let by = crate::planning::policy_approval(ctx, item);
+            match by {
+                Some(by) if ledger.shared_policy_claim(&id, &hash)?.is_some() => {
+                    record(
+                        ledger,
+                        ApprovalEvent::Policy,
+                        &by,
+                        Some("decided afresh by this agent's policy"),
+                    )?;
+                    record(ledger, ApprovalEvent::Bound, &by, None)?;
+                    ledger.sync()?;
+                    Ok(Approval { by, fresh: false })
+                }
+                _ => Err("aie never sent this item for approval, and no policy approved it: read it, then move it to Approved/ again".into()),
+            }
+        }
+        Standing::Expired => Err("its approval request expired, which counts as a refusal: this is a new request, read it, then move it to Approved/ again".into()),
         Standing::PolicyApproved { hash: h, by } => {
             if h == hash {
-                bind(ledger, &by)?;
-                Ok(by)
+                record(ledger, ApprovalEvent::Bound, &by, None)?;
+                ledger.sync()?;
+                Ok(Approval { by, fresh: false })
             } else {
                 Err("its actions changed after the policy approved them: approve the new actions yourself".into())
             }
         }
-        Standing::AwaitingBinding => {
-            bind(ledger, "human")?;
+        Standing::AwaitingBinding { .. } => {
+            record(ledger, ApprovalEvent::Bound, "human", None)?;
+            ledger.sync()?;
             // The owner approved it again after an unknown outcome: that means "retry it".
             // Only this fresh approval re-opens such an action (after the binding is durable;
             // a crash in between only sends the item back for review once more).
@@ -235,11 +275,14 @@ fn check_approval(
                     ))?;
                 }
             }
-            Ok("human".into())
+            Ok(Approval {
+                by: "human".into(),
+                fresh: true,
+            })
         }
         Standing::Bound { hash: h, by } => {
             if h == hash {
-                Ok(by)
+                Ok(Approval { by, fresh: false })
             } else {
                 Err("its actions changed after it was approved: approve the new actions again".into())
             }
@@ -262,12 +305,13 @@ fn run_actions(
     journal: &mut Journal,
     seen: &mut DrySeen,
     item: &mut Item,
-    approved_by: &str,
+    approval: &Approval,
     live: bool,
     previews: &mut Vec<(String, String, String)>,
     out: &mut Outcome,
 ) -> Result<Fate> {
     let id = item.id().to_string();
+    let approved_by = approval.by.as_str();
     let actions = item.actions();
     // The closed list: one unknown kind and nothing of the item runs.
     let unknown: Vec<(usize, String)> = actions
@@ -308,6 +352,24 @@ fn run_actions(
             .unwrap_or("")
             .to_string();
         let key = action_key(&id, action);
+        // What the file says of the action outlives this agent's journal (a new machine, a
+        // restored vault): `ok` is done, always, even when its text was edited since (a typo
+        // fixed in a mail already sent); an action that ended otherwise runs again only when
+        // the owner approves it again in this pass.
+        let recorded = action.get("result").and_then(Value::as_str).unwrap_or("");
+        if recorded == "ok" {
+            continue;
+        }
+        if FINAL_RESULTS.contains(&recorded)
+            && !approval.fresh
+            && journal.state(&key) != KeyState::Finished("unknown".into())
+            && journal.state(&key) != KeyState::InFlight
+        {
+            return Ok(Fate::Review(format!(
+                "action {} (`{kind}`) already ended with `{recorded}`: it runs again only when you approve it again",
+                n + 1
+            )));
+        }
         match journal.state(&key) {
             KeyState::Finished(r) if r == "ok" => {
                 set_result(item, n, "ok");
@@ -416,8 +478,12 @@ fn run_actions(
             Some(res),
             Some(&detail),
         ))?;
-        // Unreachable: nothing was sent and the item is left as it was.
-        if !matches!(result, ActionOutcome::Unreachable(_)) {
+        // Unreachable or to be retried: nothing was done and the item is left as it was (a
+        // `failed` in the file would be final).
+        if !matches!(
+            result,
+            ActionOutcome::Unreachable(_) | ActionOutcome::Retry(_)
+        ) {
             set_result(item, n, res);
         }
         audit_action(
@@ -587,6 +653,7 @@ fn send_back(
     fsutil::sync_dir(&ctx.vault.stage_dir(&Stage::Approved)).ok();
     fsutil::failpoint("execute:sent-back");
     ledger.append(ApprovalRecord {
+        seq: 0,
         ts: ctx.clock.stamp(),
         agent: ctx.agent.clone(),
         item: id.clone(),

@@ -13,7 +13,8 @@
 //! ```
 //! Beside the flow: `lock` (one job lock per command, a shared/exclusive vault lock),
 //! `state` (`.aie/state.json`), `audit` (`Logs/YYYY-MM-DD.jsonl`), `vault::approvals`
-//! (`Logs/approvals.jsonl`, which binds approvals to an actions hash) and `journal`
+//! (`.aie/approvals.jsonl`, this agent's proof that binds approvals to an actions hash,
+//! mirrored to `Logs/approvals.jsonl` as a readable trail) and `journal`
 //! (`.aie/journal.jsonl`, intent before and outcome after every side effect).
 //!
 //! `main` calls [`main_entry`]; [`cli`] parses; [`runner`] wraps each vault command in its lock

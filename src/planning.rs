@@ -2,7 +2,8 @@
 //! (resuming any a crashed run left there), ask the planner for actions, let the policy
 //! decide each, write `Plans/<domain>/<id>.plan.md`, record the request or the policy
 //! approval in the ledger, and route the item to `Pending_Approval/<domain>/`, `Approved/`
-//! or `Done/`. Also moves expired requests to `Rejected/`.
+//! or `Done/`. Also moves expired requests to `Rejected/`, and keeps each waiting request's
+//! `summary:` true to its actions.
 
 use crate::audit::AuditEvent;
 use crate::clock::{parse_duration, parse_time};
@@ -13,11 +14,11 @@ use crate::grounding;
 use crate::outcome::Outcome;
 use crate::planner::{Plan, PlanInput, Planner};
 use crate::policy::Origin;
-use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord};
+use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord, Standing};
 use crate::vault::{Item, Stage};
 use anyhow::Result;
 use serde_json::{Map, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// How many items are planned and synced together.
 const BATCH: usize = 2048;
@@ -40,8 +41,8 @@ struct Routed {
 /// One planning pass.
 pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
     let mut out = Outcome::default();
-    let mut ledger = ApprovalLedger::new(&ctx.vault.logs());
-    expire_requests(ctx, &mut ledger, &mut out)?;
+    let mut ledger = ApprovalLedger::new(&ctx.vault.aie_dir(), &ctx.vault.logs());
+    review_requests(ctx, &mut ledger, &mut out)?;
     if ctx.settings.policy.replan_rejected {
         crate::replan::requeue_rejected(ctx, &mut out)?;
     }
@@ -206,6 +207,7 @@ fn plan_batch(
         };
         if let Some((event, by)) = rec {
             ledger.append(ApprovalRecord {
+                seq: 0,
                 ts: ctx.clock.stamp(),
                 agent: ctx.agent.clone(),
                 item: r.item.id().to_string(),
@@ -500,13 +502,7 @@ fn set_routing_fields(ctx: &Ctx, item: &mut Item, to: &Stage) {
             item.set("summary", summary(item));
         }
         Stage::Approved => {
-            let rule = item
-                .actions()
-                .iter()
-                .filter(|a| a.get("kind").and_then(Value::as_str) != Some("note"))
-                .find_map(|a| a.get("rule").and_then(Value::as_str).map(str::to_string))
-                .unwrap_or_else(|| "note".into());
-            item.set("approved_by", format!("policy:{rule}"));
+            item.set("approved_by", policy_by(item));
         }
         Stage::Done => {
             let mut actions = item.actions();
@@ -519,13 +515,44 @@ fn set_routing_fields(ctx: &Ctx, item: &mut Item, to: &Stage) {
     }
 }
 
-/// A plain-language summary of exactly what will happen.
+/// `policy:<rule>` for an item the policy approved: the rule of its first real action.
+fn policy_by(item: &Item) -> String {
+    let rule = item
+        .actions()
+        .iter()
+        .filter(|a| a.get("kind").and_then(Value::as_str) != Some("note"))
+        .find_map(|a| a.get("rule").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| "note".into());
+    format!("policy:{rule}")
+}
+
+/// The `policy:<rule>` under which the policy alone, deciding every action of `item` afresh
+/// on the item's data (never on flags in its file), lets all of them run; `None` when any
+/// needs a human or there is none. For an item in `Approved/` this agent holds no proof for.
+pub fn policy_approval(ctx: &Ctx, item: &Item) -> Option<String> {
+    let mut probe = item.clone();
+    redecide(ctx, &mut probe);
+    let actions = probe.actions();
+    let allowed = !actions.is_empty()
+        && actions
+            .iter()
+            .all(|a| a.get("needs_approval").and_then(Value::as_bool) == Some(false));
+    allowed.then(|| policy_by(&probe))
+}
+
+/// A plain-language summary of exactly what will happen: every recipient (to, cc, bcc),
+/// attachment, amount and platform of every action. The owner approves what it says, so it
+/// is rebuilt from the actions whenever aie writes a request or sees one edited.
 pub fn summary(item: &Item) -> String {
     let parts: Vec<String> = item
         .actions()
         .iter()
         .map(|a| {
-            let s = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let s = |k: &str| match a.get(k) {
+                Some(Value::String(v)) => v.clone(),
+                Some(Value::Null) | None => String::new(),
+                Some(v) => v.to_string(),
+            };
             let needs = if a.get("needs_approval").and_then(Value::as_bool) == Some(false) {
                 ""
             } else {
@@ -533,34 +560,95 @@ pub fn summary(item: &Item) -> String {
             };
             let what = match s("kind").as_str() {
                 "send_email" => {
-                    let to: Vec<String> = match a.get("to") {
-                        Some(Value::Array(v)) => v
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    if to.is_empty() {
+                    let to = list_of(a.get("to"));
+                    let mut t = if to.is_empty() {
                         format!(
                             "send an email \"{}\" (no recipient yet: add one under `to:`)",
                             s("subject")
                         )
                     } else {
                         format!("send an email \"{}\" to {}", s("subject"), to.join(", "))
+                    };
+                    for (key, label) in [("cc", "cc"), ("bcc", "bcc"), ("attachments", "attaching")]
+                    {
+                        let l = list_of(a.get(key));
+                        if !l.is_empty() {
+                            t.push_str(&format!(", {label} {}", l.join(", ")));
+                        }
                     }
+                    t
                 }
                 "payment" => format!(
-                    "record a payment of {} {} to {}",
-                    a.get("amount").map(|v| v.to_string()).unwrap_or_default(),
+                    "record a payment of {} {} to {}{}{}",
+                    s("amount"),
                     s("currency"),
-                    s("payee")
+                    s("payee"),
+                    optional(", reference ", &s("reference")),
+                    if a.get("recurring").and_then(Value::as_bool) == Some(true) {
+                        ", recurring"
+                    } else {
+                        ""
+                    }
                 ),
-                "odoo_invoice" => format!("create a draft invoice for {}", s("partner")),
+                "odoo_invoice" => {
+                    let lines: Vec<String> = match a.get("lines") {
+                        Some(Value::Array(l)) => l
+                            .iter()
+                            .map(|line| {
+                                let f = |k: &str| match line.get(k) {
+                                    Some(Value::String(v)) => v.clone(),
+                                    Some(v) => v.to_string(),
+                                    None => String::new(),
+                                };
+                                format!(
+                                    "{} x {} at {}",
+                                    f("quantity"),
+                                    f("description"),
+                                    f("price_unit")
+                                )
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    let email = s("partner_email");
+                    let email = if email.is_empty() {
+                        email
+                    } else {
+                        format!(" <{email}>")
+                    };
+                    format!(
+                        "create a draft invoice for {}{email} in {}: {}{}",
+                        s("partner"),
+                        s("currency"),
+                        if lines.is_empty() {
+                            "no lines".to_string()
+                        } else {
+                            lines.join(", ")
+                        },
+                        optional(", ref ", &s("ref"))
+                    )
+                }
                 "odoo_post_invoice" => format!("post invoice {}", s("invoice")),
-                "odoo_bill" => format!("record a vendor bill from {}", s("vendor")),
-                "social_post" => format!("publish a {} post", s("platform")),
-                "whatsapp_send" => format!("send a WhatsApp message to {}", s("to")),
+                "odoo_bill" => format!(
+                    "record a vendor bill from {} of {} {}{}",
+                    s("vendor"),
+                    s("amount"),
+                    s("currency"),
+                    optional(", ref ", &s("ref"))
+                ),
+                "social_post" => format!(
+                    "publish a {} post \"{}\"{}{}{}",
+                    s("platform"),
+                    s("text"),
+                    optional(" with the image ", &s("image_url")),
+                    optional(" at ", &s("scheduled_at")),
+                    optional(" in reply to ", &s("reply_to"))
+                ),
+                "whatsapp_send" => format!(
+                    "send a WhatsApp message to {}{}",
+                    list_of(a.get("to")).join(", "),
+                    optional(" with the template ", &s("template"))
+                ),
                 "note" => "file a note".into(),
                 other => format!("`{other}` (not an action aie runs: it will be refused)"),
             };
@@ -570,49 +658,75 @@ pub fn summary(item: &Item) -> String {
     format!("If approved, aie will {}.", parts.join("; then "))
 }
 
-/// Whether the front matter of the file at `path` has an `expires:` at or before `now`
-/// (read from its raw text without parsing the whole item; unreadable means no).
-fn expires_by(path: &Path, now: chrono::DateTime<chrono::Utc>) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return false;
-    };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let Some(rest) = text.strip_prefix("---") else {
-        return false;
-    };
-    rest.lines()
-        .skip(1)
-        .take_while(|l| l.trim_end() != "---")
-        .filter_map(|l| l.strip_prefix("expires:"))
-        .filter_map(|v| parse_time(v.trim().trim_matches(|c| c == '\'' || c == '"')))
-        .any(|t| t <= now)
+/// A parameter that is one text or a list of texts, as a list.
+fn list_of(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(l)) => l
+            .iter()
+            .map(|x| match x {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+        _ => Vec::new(),
+    }
 }
 
-/// Moves requests whose `expires` has passed to `Rejected/` with the reason.
-fn expire_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) -> Result<()> {
+/// `prefix` + `value`, or nothing when `value` is empty.
+fn optional(prefix: &str, value: &str) -> String {
+    if value.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}{value}")
+    }
+}
+
+/// Looks at every request waiting in `Pending_Approval/`: one whose `expires` has passed
+/// moves to `Rejected/` with the reason (a refusal: approving it again needs a new
+/// request); for the others, the `summary:` is rebuilt from the actions when the owner (or
+/// anyone) edited them, and a request this agent holds no open record of (drafted by the
+/// other agent, or returned by a pass that stopped before recording it) is recorded as
+/// this agent's request of exactly what it saw waiting.
+fn review_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) -> Result<()> {
     let now = ctx.clock.now();
     let mut moved = false;
     for stage in ctx.vault.stages() {
-        let Stage::PendingApproval(_) = stage else {
+        let Stage::PendingApproval(domain) = &stage else {
             continue;
         };
         for path in ctx.vault.list(&stage)? {
-            // A cheap look at the raw `expires:` line first, so only expired requests are
-            // parsed whole. Never the file's age on disk: that is the real clock, and
-            // expiry is judged by the pinned one (an owner's edit also moves the mtime).
-            if !expires_by(&path, now) {
-                continue;
-            }
+            // Never the file's age on disk: that is the real clock, and expiry is judged by
+            // the pinned one (an owner's edit also moves the mtime).
             let Ok(mut item) = Item::read(&path) else {
                 continue;
             };
-            let Some(expires) = parse_time(item.str("expires")) else {
-                continue;
-            };
-            if expires > now {
+            let id = item.id().to_string();
+            let expired = parse_time(item.str("expires")).is_some_and(|t| t <= now);
+            if !expired {
+                let want = summary(&item);
+                if item.str("summary") != want {
+                    item.set("summary", want);
+                    fsutil::write_atomic(&path, item.render().as_bytes())?;
+                    out.count("summary_rebuilt", 1);
+                    out.changed = true;
+                }
+                if !matches!(ledger.standing(&id)?, Standing::AwaitingBinding { .. }) {
+                    ledger.append(ApprovalRecord {
+                        seq: 0,
+                        ts: ctx.clock.stamp(),
+                        agent: ctx.agent.clone(),
+                        item: id.clone(),
+                        hash: item.actions_hash(),
+                        event: ApprovalEvent::Requested,
+                        by: None,
+                        note: Some(format!("seen waiting in Pending_Approval/{domain}/")),
+                    })?;
+                    moved = true;
+                }
                 continue;
             }
-            let id = item.id().to_string();
             item.set("status", "rejected");
             item.set(
                 "reason",
@@ -627,6 +741,7 @@ fn expire_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) ->
                     "[[{id}]] expired without approval: moved to Rejected/"
                 ));
                 ledger.append(ApprovalRecord {
+                    seq: 0,
                     ts: ctx.clock.stamp(),
                     agent: ctx.agent.clone(),
                     item: id.clone(),

@@ -11,7 +11,7 @@ use crate::outcome::Outcome;
 use crate::vault::{Item, Stage};
 use anyhow::Result;
 
-/// The start of the reason aie writes when a request expires (`planning::expire_requests`).
+/// The start of the reason aie writes when a request expires (`planning::review_requests`).
 const EXPIRED_PREFIX: &str = "approval request expired";
 
 /// Keys of the last request that the new plan replaces.

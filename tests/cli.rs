@@ -21,3 +21,6 @@ mod llm;
 
 #[path = "cli/strangers.rs"]
 mod strangers;
+
+#[path = "cli/approval.rs"]
+mod approval;

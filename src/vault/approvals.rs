@@ -135,7 +135,9 @@ impl ApprovalLedger {
     }
 
     /// Appends a record (not yet durable: call [`ApprovalLedger::sync`] before acting on it).
-    pub fn append(&mut self, rec: ApprovalRecord) -> Result<()> {
+    pub fn append(&mut self, mut rec: ApprovalRecord) -> Result<()> {
+        // A note may quote a server's reply: no secret goes into the synced vault.
+        rec.note = rec.note.map(|n| crate::secrets::scrub(&n));
         if self.file.is_none() {
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir)

@@ -329,7 +329,7 @@ fn flush(ctx: &Ctx, drops: Vec<Drop>, dry_run: bool, out: &mut Outcome) -> Resul
             out.count("items", 1);
             out.activity.push(format!(
                 "would file `{}` as [[{}]] in {}",
-                d.name,
+                crate::dashboard::inline(&d.name),
                 d.item.id(),
                 Stage::NeedsAction(d.item.domain().into()).rel().display()
             ));
@@ -431,7 +431,10 @@ fn attach_known(ctx: &Ctx, path: &Path, name: &str, id: &str, out: &mut Outcome)
                     ctx.vault.rel(&kept)
                 );
                 out.activity
-                    .push(format!("duplicate drop `{name}` kept beside [[{id}]]"));
+                    .push(format!(
+                        "duplicate drop `{}` kept beside [[{id}]]",
+                        crate::dashboard::inline(&name)
+                    ));
             }
             ctx.audit.append(AuditEvent {
                 target: Some(format!("Inbox/{name}")),

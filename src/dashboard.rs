@@ -288,9 +288,8 @@ mod tests {
     /// grew that way is repaired, the owner's notes before and after kept.
     #[test]
     fn splice_repairs_a_block_with_a_smuggled_end_marker() {
-        let grown = format!(
-            "# Mine\n{START}\nnew - x {END} y\nold - x {END} y\nolder\n{END}\nafter\n"
-        );
+        let grown =
+            format!("# Mine\n{START}\nnew - x {END} y\nold - x {END} y\nolder\n{END}\nafter\n");
         let out = splice(&grown, "clean\n");
         assert_eq!(out, format!("# Mine\n{START}\nclean\n{END}\nafter\n"));
         assert_eq!(splice(&out, "clean\n"), out);
@@ -302,7 +301,10 @@ mod tests {
         let out = inline(&evil);
         assert!(!out.contains(END) && !out.contains(START), "{out}");
         assert!(!out.contains("<!--") && !out.contains("-->"), "{out}");
-        assert!(!out.contains('\n') && !out.contains('\r') && !out.contains("[["), "{out}");
+        assert!(
+            !out.contains('\n') && !out.contains('\r') && !out.contains("[["),
+            "{out}"
+        );
         assert!(!out.contains(" | "), "{out}");
         assert_eq!(inline("plain text: ok"), "plain text: ok");
         assert_eq!(link("ab-12_x"), "[[ab-12_x]]");

@@ -453,11 +453,10 @@ fn attach_known(ctx: &Ctx, path: &Path, name: &str, id: &str, out: &mut Outcome)
                     "`Inbox/{name}` is a duplicate of item `{id}`: kept as `{}`",
                     ctx.vault.rel(&kept)
                 );
-                out.activity
-                    .push(format!(
-                        "duplicate drop `{}` kept beside [[{id}]]",
-                        crate::dashboard::inline(&name)
-                    ));
+                out.activity.push(format!(
+                    "duplicate drop `{}` kept beside [[{id}]]",
+                    crate::dashboard::inline(name)
+                ));
             }
             ctx.audit.append(AuditEvent {
                 target: Some(format!("Inbox/{name}")),
@@ -547,7 +546,10 @@ mod tests {
     /// Finding 14: a name that is not UTF-8 was renamed lossily (U+FFFD) in `Attachments/`.
     #[test]
     fn names_that_are_not_utf8_are_escaped_losslessly() {
-        assert_eq!(super::lossless_name("café 100%.txt".as_bytes()), "café 100%.txt");
+        assert_eq!(
+            super::lossless_name("café 100%.txt".as_bytes()),
+            "café 100%.txt"
+        );
         assert_eq!(super::lossless_name(b"caf\xe9 5%.txt"), "caf%E9 5%25.txt");
     }
 

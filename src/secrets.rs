@@ -350,7 +350,11 @@ mod tests {
         for prefix in ["", "a", "ab", "abc", "abcd"] {
             let enc = STANDARD.encode(format!("{prefix}{pass}trailing"));
             let out = sc.scrub(&enc);
-            assert!(out.contains("[secret]"), "offset {}: {enc} -> {out}", prefix.len());
+            assert!(
+                out.contains("[secret]"),
+                "offset {}: {enc} -> {out}",
+                prefix.len()
+            );
         }
         // Short values are left alone.
         assert_eq!(Scrubber::new(["abc"], &[]).scrub("abc"), "abc");

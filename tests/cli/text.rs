@@ -64,10 +64,7 @@ fn mail_subjects_cannot_break_or_grow_the_dashboard() {
         for bad in ["<!-- x", "[[Secret note]]", "| a | b |"] {
             assert!(!dash.contains(bad), "{bad} in {dash}");
         }
-        assert!(
-            !dash.lines().any(|l| l.starts_with("# Injected")),
-            "{dash}"
-        );
+        assert!(!dash.lines().any(|l| l.starts_with("# Injected")), "{dash}");
         let block = &dash[dash.find(START).unwrap()..];
         sizes.push(block.lines().count());
     }
@@ -113,7 +110,10 @@ fn a_server_reply_echoing_the_password_leaves_no_trace_of_it() {
     let password = "Tr0ub4dor&3/+x~";
     let server = EchoSmtp::start(password);
     let mut env = TestEnv::new();
-    env.config(&format!("execution:\n  dry_run: false\n{}", server.config()));
+    env.config(&format!(
+        "execution:\n  dry_run: false\n{}",
+        server.config()
+    ));
     env.env("AIE_SMTP_USERNAME", "alice@owner.example")
         .env("AIE_SMTP_PASSWORD", password);
     env.drop_file(
@@ -134,7 +134,10 @@ fn a_server_reply_echoing_the_password_leaves_no_trace_of_it() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(review.contains("550") && review.contains("[secret]"), "{review}");
+    assert!(
+        review.contains("550") && review.contains("[secret]"),
+        "{review}"
+    );
     let plain = format!("\0alice@owner.example\0{password}");
     let mut needles = vec![
         password.to_string(),
@@ -160,7 +163,10 @@ fn a_server_reply_echoing_the_password_leaves_no_trace_of_it() {
 fn attachment_names_lose_bidi_overrides_and_keep_their_extension() {
     let fake = GmailFake::start();
     let long = format!("{}.pdf", "r".repeat(200));
-    for (id, name) in [("rlo", "invoice\u{202E}fdp.exe".to_string()), ("long", long)] {
+    for (id, name) in [
+        ("rlo", "invoice\u{202E}fdp.exe".to_string()),
+        ("long", long),
+    ] {
         fake.add(
             id,
             format!(
@@ -187,7 +193,10 @@ fn attachment_names_lose_bidi_overrides_and_keep_their_extension() {
     assert_eq!(names("rlo"), ["invoicefdp.exe"]);
     let long = names("long");
     assert_eq!(long.len(), 1);
-    assert!(long[0].ends_with(".pdf") && long[0].chars().count() <= 120, "{long:?}");
+    assert!(
+        long[0].ends_with(".pdf") && long[0].chars().count() <= 120,
+        "{long:?}"
+    );
 }
 
 fn percent(s: &str) -> String {
@@ -237,5 +246,10 @@ fn an_item_with_a_byte_order_mark_is_read() {
     fs::write(env.path(&rel), format!("\u{feff}{text}")).unwrap();
     let r = env.run(&["plan"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(env.where_is(&id).iter().all(|s| s != "Needs_Action/general"), "{r:?}");
+    assert!(
+        env.where_is(&id)
+            .iter()
+            .all(|s| s != "Needs_Action/general"),
+        "{r:?}"
+    );
 }

@@ -73,15 +73,10 @@ pub fn redact(value: &Value, secrets: &[String]) -> Value {
     }
 }
 
-/// `s` with every known secret value (of 4 bytes or more) replaced by `[secret]`.
+/// `s` with every known secret text (of 4 bytes or more; `secrets` is
+/// [`crate::secrets::Secrets::values`]: each value and its encodings) replaced by `[secret]`.
 pub fn scrub(s: &str, secrets: &[String]) -> String {
-    let mut out = s.to_string();
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), "[secret]");
-        }
-    }
-    out
+    crate::secrets::scrub_with(s, secrets)
 }
 
 /// Appends events to the day's log of one vault.

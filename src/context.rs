@@ -126,6 +126,7 @@ impl Ctx {
             env.get("AIE_SECRETS_FILE").map(Path::new),
             Some(vault.root()),
         )?;
+        crate::secrets::install_scrubber(secrets.scrubber());
         let audit = AuditLog::new(&vault.logs(), &agent, job, clock.clone(), secrets.values());
         let state = StateStore::new(&vault.aie_dir());
         let deadline = deadline

@@ -66,6 +66,57 @@ fn age(from: &str, now: chrono::DateTime<chrono::Utc>) -> String {
     }
 }
 
+/// `text` made safe for one line of the block: scrubbed of secrets, every line break and
+/// control character a space, `<` and `>` as HTML entities, `\\`, `[`, `]`, `|` behind a backslash (so
+/// no `<!--`, `-->`, `[[`, `]]` or table cell is left): a mail subject or a server's
+/// reply is data, never markup, and must never contain a marker aie itself looks for.
+pub fn inline(text: &str) -> String {
+    let text = crate::secrets::scrub(text);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '[' | ']' | '|' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A line aie composed itself (its own `[[id]]` links stay) around texts from outside: one
+/// line, secrets scrubbed, `<` and `>` as entities: it can never hold a marker or a comment.
+fn own_line(text: &str) -> String {
+    let text = crate::secrets::scrub(text);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A wikilink to the item file `stem`, or the escaped name when it cannot be a link.
+fn link(stem: &str) -> String {
+    let plain = !stem.is_empty()
+        && stem
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '));
+    if plain {
+        format!("[[{stem}]]")
+    } else {
+        inline(stem)
+    }
+}
+
 /// The block between the markers.
 pub fn render(ctx: &Ctx, state: &State) -> String {
     let v = &ctx.vault;
@@ -98,14 +149,15 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
                         item.str("requested")
                     };
                     s.push_str(&format!(
-                        "- [[{stem}]] ({domain}, waiting {}): {}\n",
+                        "- {} ({domain}, waiting {}): {}\n",
+                        link(&stem),
                         age(since, now),
                         // From the actions, never the file's `summary:` (it may be stale
                         // or written by someone else): the owner approves what this says.
-                        crate::planning::summary(&item)
+                        inline(&crate::planning::summary(&item))
                     ));
                 }
-                Err(_) => s.push_str(&format!("- [[{stem}]] ({domain}): cannot be read\n")),
+                Err(_) => s.push_str(&format!("- {} ({domain}): cannot be read\n", link(&stem))),
             }
         }
     }
@@ -117,20 +169,25 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
         s.push_str("Nothing.\n");
     }
     for (_, a) in state.attention.iter().take(30) {
-        s.push_str(&format!("- {} (since {})\n", a.message, a.since));
+        s.push_str(&format!(
+            "- {} (since {})\n",
+            inline(&a.message),
+            inline(&a.since)
+        ));
     }
     s.push_str("\n## Recent activity\n\n");
     if state.recent.is_empty() {
         s.push_str("None yet.\n");
     }
     for r in state.recent.iter().rev() {
-        s.push_str(&format!("- {} {}\n", r.ts, r.text));
+        s.push_str(&format!("- {} {}\n", inline(&r.ts), own_line(&r.text)));
     }
     s.push_str("\n## Last runs\n\n| Command | Last change | Last exit | Failures in a row |\n|---|---|---|---|\n");
     for (job, j) in &state.jobs {
         s.push_str(&format!(
-            "| {job} | {} | {} | {} |\n",
-            j.last_work.as_deref().unwrap_or("-"),
+            "| {} | {} | {} | {} |\n",
+            inline(job),
+            inline(j.last_work.as_deref().unwrap_or("-")),
             j.last_exit
                 .map(|e| e.to_string())
                 .unwrap_or_else(|| "-".into()),
@@ -140,10 +197,15 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
     s
 }
 
-/// Replaces the block between the markers of `text` (appending one when missing).
+/// Replaces the block between the markers of `text` (appending one when missing): from the
+/// last start marker to the last end marker after it. aie's own block never holds a marker,
+/// so a marker inside that span can only be one a mail subject smuggled in before such texts
+/// were escaped; taking the whole span drops it and repairs a file that grew with each pass.
 pub fn splice(text: &str, block: &str) -> String {
-    match (text.find(START), text.find(END)) {
-        (Some(a), Some(b)) if a < b => {
+    let a = text.rfind(START);
+    let b = a.and_then(|a| text[a..].rfind(END).map(|b| a + b));
+    match (a, b) {
+        (Some(a), Some(b)) => {
             format!("{}{START}\n{block}{}", &text[..a], &text[b..])
         }
         _ => {
@@ -221,5 +283,33 @@ mod tests {
         assert_eq!(out, format!("# Mine\nnotes\n{START}\nnew\n{END}\nafter\n"));
         let out = splice("# bare", "b\n");
         assert!(out.starts_with("# bare\n\n") && out.contains("b\n<!-- aie:dashboard:end -->"));
+    }
+
+    /// Finding 12: a subject holding the end marker made the old splice stop at it, keeping
+    /// the rest of the old block as "owner notes": the file grew on every pass. A file that
+    /// grew that way is repaired, the owner's notes before and after kept.
+    #[test]
+    fn splice_repairs_a_block_with_a_smuggled_end_marker() {
+        let grown =
+            format!("# Mine\n{START}\nnew - x {END} y\nold - x {END} y\nolder\n{END}\nafter\n");
+        let out = splice(&grown, "clean\n");
+        assert_eq!(out, format!("# Mine\n{START}\nclean\n{END}\nafter\n"));
+        assert_eq!(splice(&out, "clean\n"), out);
+    }
+
+    #[test]
+    fn inline_text_cannot_hold_markers_links_or_lines() {
+        let evil = format!("a {END}\n# Heading\r\n[[Secret note]] | x \u{2028}{START}");
+        let out = inline(&evil);
+        assert!(!out.contains(END) && !out.contains(START), "{out}");
+        assert!(!out.contains("<!--") && !out.contains("-->"), "{out}");
+        assert!(
+            !out.contains('\n') && !out.contains('\r') && !out.contains("[["),
+            "{out}"
+        );
+        assert!(!out.contains(" | "), "{out}");
+        assert_eq!(inline("plain text: ok"), "plain text: ok");
+        assert_eq!(link("ab-12_x"), "[[ab-12_x]]");
+        assert!(!link("x]] <!-- y").contains("]]"));
     }
 }

@@ -40,6 +40,27 @@ impl ActionExecutor for NoteExecutor {
     }
 }
 
+/// An executor whose outcome texts are scrubbed of every secret and its encodings: a
+/// server's reply may repeat the password or the AUTH PLAIN string it was sent, and the
+/// outcome text goes into the journal, the audit log, the item's `review:` and the ledger.
+struct Scrubbed {
+    inner: Box<dyn ActionExecutor>,
+    scrubber: crate::secrets::Scrubber,
+}
+
+impl ActionExecutor for Scrubbed {
+    fn execute(&mut self, item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
+        let sc = &self.scrubber;
+        match self.inner.execute(item, action, key) {
+            ActionOutcome::Ok(d) => ActionOutcome::Ok(sc.scrub(&d)),
+            ActionOutcome::Retry(d) => ActionOutcome::Retry(sc.scrub(&d)),
+            ActionOutcome::Unreachable(d) => ActionOutcome::Unreachable(sc.scrub(&d)),
+            ActionOutcome::Failed(d) => ActionOutcome::Failed(sc.scrub(&d)),
+            ActionOutcome::Unknown(d) => ActionOutcome::Unknown(sc.scrub(&d)),
+        }
+    }
+}
+
 /// A builder of the executor of one kind: `Ok(None)` when its connector is not set up.
 pub type ExecutorFactory =
     fn(&Settings, &Secrets, &std::path::Path) -> anyhow::Result<Option<Box<dyn ActionExecutor>>>;
@@ -69,12 +90,19 @@ impl<'a> Executors<'a> {
 
     /// The executor for `kind`, built on first use. `Ok(None)` means its connector is not
     /// configured; an error means it is configured but cannot be built (missing secrets).
+    /// Every outcome text it returns is scrubbed of secrets.
     pub fn get(&mut self, kind: &str) -> anyhow::Result<Option<&mut Box<dyn ActionExecutor>>> {
         if !self.built.contains_key(kind) {
             let made = match self.factories.get(kind) {
                 Some(f) => f(self.settings, self.secrets, &self.vault_root)?,
                 None => None,
             };
+            let made = made.map(|inner| {
+                Box::new(Scrubbed {
+                    inner,
+                    scrubber: self.secrets.scrubber(),
+                }) as Box<dyn ActionExecutor>
+            });
             self.built.insert(kind.to_string(), made);
         }
         Ok(self.built.get_mut(kind).and_then(|o| o.as_mut()))

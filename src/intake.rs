@@ -51,7 +51,7 @@ pub fn process_inbox(ctx: &Ctx, dry_run: bool) -> Result<Outcome> {
             continue;
         }
         let os_name = entry.file_name();
-        let name = os_name.to_string_lossy().to_string();
+        let name = lossless_name(os_name.as_bytes());
         if fsutil::is_ignored_name(&name) {
             continue;
         }
@@ -151,6 +151,29 @@ fn read_drop(ctx: &Ctx, path: &Path, name: &str, name_bytes: &[u8]) -> Result<Dr
         name: name.to_string(),
         item,
     })))
+}
+
+/// A file name as text, losing nothing: a UTF-8 name as it is; in any other name each byte
+/// that is not part of valid UTF-8, and each `%`, becomes `%XX`, so the original bytes can be
+/// recovered from the name the file gets in `Attachments/` (and from the item's `source:`).
+fn lossless_name(bytes: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '%' {
+                out.push_str("%25");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Whether bytes look like text: no NUL in the first 8 KiB.
@@ -334,7 +357,7 @@ fn flush(ctx: &Ctx, drops: Vec<Drop>, dry_run: bool, out: &mut Outcome) -> Resul
             out.count("items", 1);
             out.activity.push(format!(
                 "would file `{}` as [[{}]] in {}",
-                d.name,
+                crate::dashboard::inline(&d.name),
                 d.item.id(),
                 Stage::NeedsAction(d.item.domain().into()).rel().display()
             ));
@@ -435,8 +458,10 @@ fn attach_known(ctx: &Ctx, path: &Path, name: &str, id: &str, out: &mut Outcome)
                     "`Inbox/{name}` is a duplicate of item `{id}`: kept as `{}`",
                     ctx.vault.rel(&kept)
                 );
-                out.activity
-                    .push(format!("duplicate drop `{name}` kept beside [[{id}]]"));
+                out.activity.push(format!(
+                    "duplicate drop `{}` kept beside [[{id}]]",
+                    crate::dashboard::inline(name)
+                ));
             }
             ctx.audit.append(AuditEvent {
                 target: Some(format!("Inbox/{name}")),
@@ -523,6 +548,16 @@ From [[{}]]:
 
 #[cfg(test)]
 mod tests {
+    /// Finding 14: a name that is not UTF-8 was renamed lossily (U+FFFD) in `Attachments/`.
+    #[test]
+    fn names_that_are_not_utf8_are_escaped_losslessly() {
+        assert_eq!(
+            super::lossless_name("café 100%.txt".as_bytes()),
+            "café 100%.txt"
+        );
+        assert_eq!(super::lossless_name(b"caf\xe9 5%.txt"), "caf%E9 5%25.txt");
+    }
+
     use super::*;
 
     #[test]

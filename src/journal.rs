@@ -103,7 +103,9 @@ impl Journal {
 
     /// Appends an entry and syncs it before returning: an intent must be on disk before the
     /// side effect starts.
-    pub fn record(&mut self, entry: JournalEntry) -> Result<()> {
+    pub fn record(&mut self, mut entry: JournalEntry) -> Result<()> {
+        // A detail may quote a server's reply: never a secret on disk.
+        entry.detail = entry.detail.map(|d| crate::secrets::scrub(&d));
         if self.file.is_none() {
             let f = OpenOptions::new()
                 .create(true)

@@ -79,11 +79,13 @@ pub fn main_entry() -> ExitCode {
         Ok(code) => code.into(),
         Err(err) => {
             let code = exit::exit_for(&err);
-            if verbose {
-                eprintln!("aie: error: {err:?}");
+            // An error may quote a server's reply: scrubbed like every text from outside.
+            let text = if verbose {
+                format!("{err:?}")
             } else {
-                eprintln!("aie: error: {err:#}");
-            }
+                format!("{err:#}")
+            };
+            eprintln!("aie: error: {}", secrets::scrub(&text));
             code.into()
         }
     }
@@ -99,7 +101,8 @@ fn init_logging(verbose: u8) {
     let _ = env_logger::Builder::from_env(env)
         .format(|buf, record| {
             let level = record.level().to_string().to_lowercase();
-            writeln!(buf, "aie: {level}: {}", record.args())
+            let text = secrets::scrub(&record.args().to_string());
+            writeln!(buf, "aie: {level}: {text}")
         })
         .try_init();
 }

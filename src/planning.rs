@@ -240,7 +240,8 @@ fn plan_batch(
             _ => ("done", None),
         };
         out.count(name, 1);
-        let title = r.item.str("title").to_string();
+        // The title is a mail subject or a file name: data, escaped for the Dashboard line.
+        let title = crate::dashboard::inline(r.item.str("title"));
         out.activity.push(match &r.to {
             Stage::PendingApproval(_) => format!("[[{id}]] waits for approval: {title}"),
             Stage::Approved => format!("[[{id}]] approved by {}", r.item.str("approved_by")),

@@ -199,7 +199,7 @@ fn record_run(
             }
         }
         for line in &out.activity {
-            s.push_recent(&now, line.clone());
+            s.push_recent(&now, crate::secrets::scrub(line));
         }
         new
     })
@@ -223,10 +223,12 @@ pub fn print_outcome(out: &Outcome, json: bool) {
                     .collect()
             });
         }
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+        println!("{}", crate::secrets::scrub(&text));
     } else if !out.summary.is_empty() {
-        print!("{}", out.summary);
-        if !out.summary.ends_with('\n') {
+        let summary = crate::secrets::scrub(&out.summary);
+        print!("{summary}");
+        if !summary.ends_with('\n') {
             println!();
         }
     }

@@ -1,12 +1,19 @@
 //! Secrets: only from the environment or the file named by `AIE_SECRETS_FILE` (`KEY=value`
 //! lines, mode 0600, outside the vault). They are never written to the vault, a log or a
-//! report; the audit log scrubs their values from anything it writes.
+//! report. The [`Scrubber`] finds each secret and its encodings (base64 in both alphabets,
+//! with and without padding, also inside a longer base64 text; percent-encoding; the SMTP
+//! AUTH PLAIN and HTTP Basic forms of a login) in any text that came from outside, so that
+//! every writer can replace them before anything is stored. The scrubber of the run is also
+//! kept process-wide ([`install_scrubber`], [`scrub`]): writers deep in the domain code (the
+//! journal, the approvals ledger, an item's front matter, the Dashboard) use it without every
+//! caller threading the secrets through.
 
 use crate::exit::AieError;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::RwLock;
 
 /// Every secret name aie reads (SPEC.md).
 pub const SECRET_NAMES: &[&str] = &[
@@ -100,9 +107,168 @@ impl Secrets {
         Ok(names.iter().map(|n| self.map[*n].clone()).collect())
     }
 
-    /// Every secret value, for scrubbing logs.
+    /// Every text to scrub from logs and stored texts: each secret value and its encodings,
+    /// longest first (see [`Scrubber`]).
     pub fn values(&self) -> Vec<String> {
-        self.map.values().cloned().collect()
+        self.scrubber().needles
+    }
+
+    /// The scrubber of these secrets: each value, and each login (user and password) in the
+    /// forms a server may echo (SMTP AUTH PLAIN, HTTP Basic).
+    pub fn scrubber(&self) -> Scrubber {
+        let logins: Vec<(&str, &str)> = LOGINS
+            .iter()
+            .filter_map(|(u, p)| Some((self.get(u)?, self.get(p)?)))
+            .collect();
+        Scrubber::new(self.map.values().map(String::as_str), &logins)
+    }
+}
+
+/// Secret pairs that are sent together as a login.
+const LOGINS: &[(&str, &str)] = &[
+    ("AIE_SMTP_USERNAME", "AIE_SMTP_PASSWORD"),
+    ("AIE_ODOO_USERNAME", "AIE_ODOO_API_KEY"),
+    ("AIE_GMAIL_CLIENT_ID", "AIE_GMAIL_CLIENT_SECRET"),
+];
+
+/// Shorter secret values are not scrubbed (they would match ordinary words).
+const MIN_SECRET: usize = 4;
+/// Shorter pieces of a base64 text that only partly encode a secret are not scrubbed.
+const MIN_FRAGMENT: usize = 8;
+
+/// Finds every known secret, and its encodings, in a text.
+#[derive(Clone, Default)]
+pub struct Scrubber {
+    /// What to replace, longest first (so an encoding goes whole before a piece of it).
+    needles: Vec<String>,
+}
+
+impl Scrubber {
+    /// A scrubber of `values` (each of [`MIN_SECRET`] bytes or more) and of `logins`
+    /// (`user`, `password`): `\0user\0password` and `user\0password` (SMTP AUTH PLAIN)
+    /// and `user:password` (HTTP Basic), base64-encoded.
+    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>, logins: &[(&str, &str)]) -> Scrubber {
+        let mut needles = Vec::new();
+        for v in values.into_iter().filter(|v| v.len() >= MIN_SECRET) {
+            needles.push(v.to_string());
+            needles.extend(encodings(v.as_bytes()));
+        }
+        for (user, pass) in logins.iter().filter(|(_, p)| p.len() >= MIN_SECRET) {
+            for form in [
+                format!("\0{user}\0{pass}"),
+                format!("{user}\0{pass}"),
+                format!("{user}:{pass}"),
+            ] {
+                needles.extend(base64_forms(form.as_bytes()));
+            }
+        }
+        needles.retain(|n| n.len() >= MIN_SECRET);
+        needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        needles.dedup();
+        Scrubber { needles }
+    }
+
+    /// What this scrubber replaces, longest first.
+    pub fn needles(&self) -> &[String] {
+        &self.needles
+    }
+
+    /// `s` with every secret and encoding replaced by `[secret]`.
+    pub fn scrub(&self, s: &str) -> String {
+        scrub_with(s, &self.needles)
+    }
+}
+
+/// `s` with each of `needles` (in their order) replaced by `[secret]`.
+pub fn scrub_with(s: &str, needles: &[String]) -> String {
+    let mut out = s.to_string();
+    for n in needles.iter().filter(|n| n.len() >= MIN_SECRET) {
+        if out.contains(n.as_str()) {
+            out = out.replace(n.as_str(), "[secret]");
+        }
+    }
+    out
+}
+
+/// The encodings of one secret a server or a URL may show: base64 (standard and URL-safe,
+/// padded or not, and the pieces that stay the same when it starts at any of the three byte
+/// alignments inside a longer base64 text) and percent-encoding.
+fn encodings(secret: &[u8]) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut out = base64_forms(secret);
+    for k in 0..3usize {
+        // Characters 6i..6i+6 (bits) that lie wholly within the secret's bytes k..k+len.
+        let mut buf = vec![0u8; k];
+        buf.extend_from_slice(secret);
+        let first = (8 * k).div_ceil(6);
+        let end = 8 * (k + secret.len()) / 6;
+        for engine in [STANDARD_NO_PAD, URL_SAFE_NO_PAD] {
+            let enc = engine.encode(&buf);
+            if let Some(piece) = enc.get(first..end).filter(|p| p.len() >= MIN_FRAGMENT) {
+                out.push(piece.to_string());
+            }
+        }
+    }
+    for upper in [true, false] {
+        for plus in [true, false] {
+            let p = percent_encode(secret, upper, plus);
+            if p.as_bytes() != secret {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// `bytes` in base64, standard and URL-safe, with and without `=` padding.
+fn base64_forms(bytes: &[u8]) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .map(|e| e.encode(bytes))
+        .collect()
+}
+
+/// Percent-encoding of every byte but the unreserved ones (RFC 3986), hex digits upper or
+/// lower case, a space as `+` (form encoding) or `%20`.
+fn percent_encode(bytes: &[u8], upper: bool, plus: bool) -> String {
+    let mut out = String::new();
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else if b == b' ' && plus {
+            out.push('+');
+        } else if upper {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push_str(&format!("%{b:02x}"));
+        }
+    }
+    out
+}
+
+/// The scrubber of this run, for writers that are not handed the secrets.
+static RUN_SCRUBBER: RwLock<Option<Scrubber>> = RwLock::new(None);
+
+/// Makes `scrubber` the one [`scrub`] uses from now on (the context does this once it has
+/// read the secrets).
+pub fn install_scrubber(scrubber: Scrubber) {
+    if let Ok(mut g) = RUN_SCRUBBER.write() {
+        *g = Some(scrubber);
+    }
+}
+
+/// `s` with every secret of this run and its encodings replaced by `[secret]` (unchanged
+/// before [`install_scrubber`]).
+pub fn scrub(s: &str) -> String {
+    match RUN_SCRUBBER.read() {
+        Ok(g) => match g.as_ref() {
+            Some(sc) => sc.scrub(s),
+            None => s.to_string(),
+        },
+        Err(_) => s.to_string(),
     }
 }
 
@@ -156,6 +322,42 @@ mod tests {
         assert_eq!(s.get("AIE_SMTP_PASSWORD"), Some("envpw"));
         assert_eq!(s.get("AIE_X_TOKEN"), Some("xt"));
         assert!(!format!("{s:?}").contains("envpw"));
+    }
+
+    /// Finding 13: only the raw value was scrubbed, so a server that echoed the AUTH PLAIN
+    /// string or the password in base64 or percent-encoding leaked it.
+    #[test]
+    fn scrubber_knows_encodings_of_each_secret_and_login() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let pass = "s3cr3t pa/ss?word>";
+        let sc = Scrubber::new(["mailuser", pass], &[("mailuser", pass)]);
+        let texts = [
+            format!("535 {pass}"),
+            format!("535 {}", STANDARD.encode(format!("\0mailuser\0{pass}"))),
+            format!("x {}", STANDARD.encode(format!("mailuser\0{pass}"))),
+            format!("x {}", URL_SAFE_NO_PAD.encode(pass)),
+            format!("Basic {}", STANDARD.encode(format!("mailuser:{pass}"))),
+            format!("x {}", percent_encode(pass.as_bytes(), true, true)),
+            format!("x {}", percent_encode(pass.as_bytes(), false, false)),
+        ];
+        for t in &texts {
+            let out = sc.scrub(t);
+            assert!(out.contains("[secret]"), "{t} -> {out}");
+            assert!(!out.contains(pass), "{out}");
+        }
+        // The secret at any offset inside a longer base64 text.
+        for prefix in ["", "a", "ab", "abc", "abcd"] {
+            let enc = STANDARD.encode(format!("{prefix}{pass}trailing"));
+            let out = sc.scrub(&enc);
+            assert!(
+                out.contains("[secret]"),
+                "offset {}: {enc} -> {out}",
+                prefix.len()
+            );
+        }
+        // Short values are left alone.
+        assert_eq!(Scrubber::new(["abc"], &[]).scrub("abc"), "abc");
     }
 
     #[test]

@@ -24,3 +24,6 @@ mod strangers;
 
 #[path = "cli/approval.rs"]
 mod approval;
+
+#[path = "cli/text.rs"]
+mod text;

@@ -202,11 +202,14 @@ pub fn error_text(body: &Value, raw: &str) -> String {
 }
 
 impl Exchange<'_> {
+    /// A message built from a response, without the key or any encoding of it (a proxy may
+    /// echo the `Authorization` header), nor any other secret of the run.
     fn scrub(&self, s: String) -> String {
-        match self.secret.filter(|k| k.len() >= 4) {
-            Some(k) => s.replace(k, "[secret]"),
+        let s = match self.secret {
+            Some(k) => crate::secrets::Scrubber::new([k], &[]).scrub(&s),
             None => s,
-        }
+        };
+        crate::secrets::scrub(&s)
     }
 
     /// POSTs `body` with retries; returns the text of the first 2xx response.

@@ -193,6 +193,8 @@ impl ApprovalLedger {
     /// lock so that two commands of this agent never share a number) and to the shared
     /// trail. Not yet durable: call [`ApprovalLedger::sync`] before acting on it.
     pub fn append(&mut self, mut rec: ApprovalRecord) -> Result<()> {
+        // A note may quote a server's reply: no secret goes into the synced vault.
+        rec.note = rec.note.map(|n| crate::secrets::scrub(&n));
         let aie_dir = self.aie_dir.clone();
         crate::lock::with_short_lock(&aie_dir, "approvals", || {
             self.refresh()?;

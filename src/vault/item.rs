@@ -46,8 +46,11 @@ impl Item {
         }
     }
 
-    /// Parses item text. Errors say what is wrong; the caller adds the file name.
+    /// Parses item text. Errors say what is wrong; the caller adds the file name. A UTF-8
+    /// byte order mark before the opening `---` (some Windows editors write one) is accepted
+    /// and not kept: [`Item::render`] writes the file without it, the body byte for byte.
     pub fn parse(text: &str) -> Result<Item> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let rest = text
             .strip_prefix("---\n")
             .or_else(|| text.strip_prefix("---\r\n"))
@@ -115,8 +118,14 @@ impl Item {
         }
     }
 
+    /// Sets a front matter field. A text is scrubbed of the run's secrets first: aie sets
+    /// fields such as `review:` from texts that may quote a server's reply.
     pub fn set(&mut self, key: &str, value: impl Into<Value>) {
-        self.front.insert(key.to_string(), value.into());
+        let value = match value.into() {
+            Value::String(s) => Value::String(crate::secrets::scrub(&s)),
+            other => other,
+        };
+        self.front.insert(key.to_string(), value);
     }
 
     /// The actions list (empty when the item has not been planned).
@@ -272,6 +281,16 @@ mod tests {
         let keys: Vec<&String> = again.front.keys().collect();
         assert_eq!(keys, ["id", "zeta", "kind", "alpha", "status"]);
         assert_eq!(again.body, "\n# Title\r\nbody  \n\twith tabs");
+    }
+
+    /// Finding 14: a byte order mark before `---` made the item unreadable.
+    #[test]
+    fn a_byte_order_mark_before_the_front_matter_is_accepted() {
+        let text = "\u{feff}---\nid: a1\n---\n\u{feff}body\r\n";
+        let item = Item::parse(text).unwrap();
+        assert_eq!(item.id(), "a1");
+        assert_eq!(item.body, "\u{feff}body\r\n");
+        assert_eq!(item.render(), "---\nid: a1\n---\n\u{feff}body\r\n");
     }
 
     #[test]

@@ -305,3 +305,5 @@ impl TestEnv {
         items[0].trim_end_matches(".md").to_string()
     }
 }
+
+pub mod echo_smtp;

@@ -501,12 +501,17 @@ pub fn build_message(
     if names.is_empty() {
         return b.singlepart(text).context("cannot build the email");
     }
+    // The id is checked again here, where it becomes a path, and nothing on the way to the
+    // file may be a link: only a regular file inside `Attachments/<id>/` is ever sent.
+    crate::vault::item::check_id(item.id())?;
     let dir = vault_root.join("Attachments").join(item.id());
     let mut mp = MultiPart::mixed().singlepart(text);
     for name in names {
         let file = safe_component(&name);
         let path = dir.join(&file);
-        let bytes = std::fs::read(&path).with_context(|| {
+        crate::fsutil::check_no_symlink(vault_root, &path)
+            .with_context(|| format!("attachment `{name}` of `{}` is refused", item.id()))?;
+        let (bytes, _) = crate::fsutil::read_regular_nofollow(&path).with_context(|| {
             format!("attachment `{name}` is not in `Attachments/{}/`", item.id())
         })?;
         let ct = ContentType::parse(content_type_of(&file)).unwrap_or(ContentType::TEXT_PLAIN);

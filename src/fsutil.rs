@@ -215,7 +215,7 @@ impl WriteBatch {
             }
             other => other,
         };
-        res.map_err(|e| link_error(target, e))
+        res.map_err(link_error)
             .with_context(|| format!("cannot write `{}`", target.display()))
     }
 
@@ -336,15 +336,13 @@ impl FileId {
     }
 }
 
-/// Turns the `ELOOP` of an `O_NOFOLLOW` open into words that say what happened.
-fn link_error(path: &Path, e: io::Error) -> io::Error {
+/// Turns the `ELOOP` of an `O_NOFOLLOW` open into words that say what happened (the
+/// caller's context names the path).
+fn link_error(e: io::Error) -> io::Error {
     if e.raw_os_error() == Some(libc::ELOOP) {
         io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!(
-                "`{}` is a symbolic link: aie never follows links inside the vault",
-                path.display()
-            ),
+            "it is a symbolic link: aie never follows links inside the vault",
         )
     } else {
         e
@@ -393,12 +391,12 @@ pub fn open_regular_nofollow(path: &Path) -> io::Result<(File, FileId)> {
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
-        .map_err(|e| link_error(path, e))?;
+        .map_err(link_error)?;
     let meta = f.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("`{}` is not a regular file", path.display()),
+            "it is not a regular file",
         ));
     }
     Ok((f, FileId::of(&meta)))
@@ -661,7 +659,7 @@ mod tests {
         let err = read_vault_file(root, &root.join("Dashboard.md")).unwrap_err();
         assert!(format!("{err:#}").contains("`Dashboard.md` is a symbolic link"), "{err:#}");
         let err = read_regular_nofollow(&root.join("Dashboard.md")).unwrap_err();
-        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(err.to_string().contains("is a symbolic link"), "{err}");
         std::os::unix::fs::symlink(outside.path(), root.join("Plans")).unwrap();
         let err = check_no_symlink(root, &root.join("Plans/general/x.plan.md")).unwrap_err();
         assert!(format!("{err:#}").contains("`Plans` is a symbolic link"), "{err:#}");

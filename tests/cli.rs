@@ -18,3 +18,6 @@ mod email;
 
 #[path = "cli/llm.rs"]
 mod llm;
+
+#[path = "cli/fsys.rs"]
+mod fsys;

@@ -569,6 +569,36 @@ mod tests {
         i
     }
 
+    // `id: ../../../etc` with `attachments: [passwd]` mailed `/etc/passwd`; a link inside
+    // `Attachments/<id>/` mailed what it pointed to.
+    #[test]
+    fn attachments_come_only_from_regular_files_inside_the_item_folder() {
+        let a = json!({"kind":"send_email","to":["bob@x.com"],"subject":"s","body":"b",
+            "attachments":["passwd"]});
+        let from: Mailbox = "Sam <sam@me.com>".parse().unwrap();
+        let vault = tempfile::tempdir().unwrap();
+        let root = vault.path().join("v");
+        std::fs::create_dir_all(root.join("Attachments/a1")).unwrap();
+        let evil = Item::new("../../../etc", "email", "email", "x", "t");
+        let err = build_message(&from, &evil, a.as_object().unwrap(), "<m@me.com>", &root)
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("not a safe id"), "{err:#}");
+        std::os::unix::fs::symlink("/etc/passwd", root.join("Attachments/a1/passwd")).unwrap();
+        let linked = Item::new("a1", "email", "email", "x", "t");
+        let err = build_message(&from, &linked, a.as_object().unwrap(), "<m@me.com>", &root)
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("symbolic link"), "{err:#}");
+        std::fs::remove_file(root.join("Attachments/a1/passwd")).unwrap();
+        std::fs::remove_dir(root.join("Attachments/a1")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("Attachments/a1")).unwrap();
+        let err = build_message(&from, &linked, a.as_object().unwrap(), "<m@me.com>", &root)
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("`Attachments/a1` is a symbolic link"),
+            "{err:#}"
+        );
+    }
+
     #[test]
     fn reply_threads_and_bcc_stays_off_the_headers() {
         let a = json!({"kind":"send_email","to":["Bob <bob@x.com>"],"bcc":["audit@me.com"],

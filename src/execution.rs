@@ -249,13 +249,7 @@ fn execute_one(
 
 /// Reports an item that someone moved away or replaced while its actions ran: it is left
 /// as they made it (never recreated at its old place), with an audit line.
-fn moved_away(
-    ctx: &Ctx,
-    rel: &str,
-    id: &str,
-    held: fsutil::Held,
-    out: &mut Outcome,
-) -> Result<()> {
+fn moved_away(ctx: &Ctx, rel: &str, id: &str, held: fsutil::Held, out: &mut Outcome) -> Result<()> {
     let now = ctx
         .vault
         .locate(id)

@@ -657,12 +657,18 @@ mod tests {
         let root = d.path();
         std::os::unix::fs::symlink(&secret, root.join("Dashboard.md")).unwrap();
         let err = read_vault_file(root, &root.join("Dashboard.md")).unwrap_err();
-        assert!(format!("{err:#}").contains("`Dashboard.md` is a symbolic link"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("`Dashboard.md` is a symbolic link"),
+            "{err:#}"
+        );
         let err = read_regular_nofollow(&root.join("Dashboard.md")).unwrap_err();
         assert!(err.to_string().contains("is a symbolic link"), "{err}");
         std::os::unix::fs::symlink(outside.path(), root.join("Plans")).unwrap();
         let err = check_no_symlink(root, &root.join("Plans/general/x.plan.md")).unwrap_err();
-        assert!(format!("{err:#}").contains("`Plans` is a symbolic link"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("`Plans` is a symbolic link"),
+            "{err:#}"
+        );
         assert!(check_no_symlink(root, &root.join("Missing/x")).is_ok());
         assert!(check_no_symlink(root, Path::new("/etc/passwd")).is_err());
         let mut b = WriteBatch::new();

@@ -368,7 +368,10 @@ fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
             .map(|b| String::from_utf8_lossy(&b).to_string())
             .unwrap_or_default(),
         Err(e) => {
-            out.problem(format!("file:{name}"), format!("{e:#}: planning goes on without it"));
+            out.problem(
+                format!("file:{name}"),
+                format!("{e:#}: planning goes on without it"),
+            );
             String::new()
         }
     }

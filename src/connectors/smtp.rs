@@ -580,19 +580,19 @@ mod tests {
         let root = vault.path().join("v");
         std::fs::create_dir_all(root.join("Attachments/a1")).unwrap();
         let evil = Item::new("../../../etc", "email", "email", "x", "t");
-        let err = build_message(&from, &evil, a.as_object().unwrap(), "<m@me.com>", &root)
-            .unwrap_err();
+        let err =
+            build_message(&from, &evil, a.as_object().unwrap(), "<m@me.com>", &root).unwrap_err();
         assert!(format!("{err:#}").contains("not a safe id"), "{err:#}");
         std::os::unix::fs::symlink("/etc/passwd", root.join("Attachments/a1/passwd")).unwrap();
         let linked = Item::new("a1", "email", "email", "x", "t");
-        let err = build_message(&from, &linked, a.as_object().unwrap(), "<m@me.com>", &root)
-            .unwrap_err();
+        let err =
+            build_message(&from, &linked, a.as_object().unwrap(), "<m@me.com>", &root).unwrap_err();
         assert!(format!("{err:#}").contains("symbolic link"), "{err:#}");
         std::fs::remove_file(root.join("Attachments/a1/passwd")).unwrap();
         std::fs::remove_dir(root.join("Attachments/a1")).unwrap();
         std::os::unix::fs::symlink("/etc", root.join("Attachments/a1")).unwrap();
-        let err = build_message(&from, &linked, a.as_object().unwrap(), "<m@me.com>", &root)
-            .unwrap_err();
+        let err =
+            build_message(&from, &linked, a.as_object().unwrap(), "<m@me.com>", &root).unwrap_err();
         assert!(
             format!("{err:#}").contains("`Attachments/a1` is a symbolic link"),
             "{err:#}"

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// What a ledger line records.
@@ -141,9 +142,11 @@ impl ApprovalLedger {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create `{}`", dir.display()))?;
             }
+            // Never appended through a link planted in the vault.
             let f = OpenOptions::new()
                 .create(true)
                 .append(true)
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(&self.path)
                 .with_context(|| format!("cannot open `{}`", self.path.display()))?;
             self.file = Some(f);

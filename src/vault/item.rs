@@ -348,11 +348,26 @@ mod tests {
 
     #[test]
     fn unsafe_ids_are_refused() {
-        for id in ["a1", "gmail-18c2f0a", "invoice-request-acme-txt-0a1b2c3d4e", "v1.2_x"] {
+        for id in [
+            "a1",
+            "gmail-18c2f0a",
+            "invoice-request-acme-txt-0a1b2c3d4e",
+            "v1.2_x",
+        ] {
             assert!(valid_id(id), "{id}");
         }
         let long = "a".repeat(MAX_ID_BYTES + 1);
-        for id in ["", "../../x/pwned", "..", ".hidden", "a/b", "a b", "a\\b", "é", &long] {
+        for id in [
+            "",
+            "../../x/pwned",
+            "..",
+            ".hidden",
+            "a/b",
+            "a b",
+            "a\\b",
+            "é",
+            &long,
+        ] {
             assert!(!valid_id(id), "{id}");
         }
         // An item whose id would escape the vault is refused when it is read.

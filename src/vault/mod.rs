@@ -359,7 +359,10 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), v.inbox()).unwrap();
         let err = Vault::open(d.path(), "local").unwrap_err();
         assert_eq!(crate::exit::exit_for(&err), crate::exit::Exit::Config);
-        assert!(format!("{err:#}").contains("`Inbox` is a symbolic link"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("`Inbox` is a symbolic link"),
+            "{err:#}"
+        );
         fs::remove_file(v.inbox()).unwrap();
         fs::create_dir(v.inbox()).unwrap();
         std::os::unix::fs::symlink(outside.path(), v.attachments("a1")).unwrap();

@@ -66,7 +66,11 @@ impl Canary {
 
     /// Nothing outside the vault was written, and the secret is in no vault file.
     fn assert_untouched(&self, env: &TestEnv, what: &str) {
-        assert_eq!(self.snapshot(), self.before, "{what}: the canary folder changed");
+        assert_eq!(
+            self.snapshot(),
+            self.before,
+            "{what}: the canary folder changed"
+        );
         for f in vault_files(&env.vault) {
             let bytes = fs::read(&f).unwrap();
             assert!(
@@ -95,20 +99,13 @@ fn vault_files(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Replaces the vault folder `rel` by a link to `target`; returns a guard that puts the
-/// real (empty) folder back.
+/// Replaces the vault folder `rel` (if any) by a link to `target`.
 fn link_folder(env: &TestEnv, rel: &str, target: &Path) {
     let p = env.path(rel);
     if p.exists() {
         fs::remove_dir_all(&p).unwrap();
     }
     symlink(target, &p).unwrap();
-}
-
-fn unlink_folder(env: &TestEnv, rel: &str) {
-    let p = env.path(rel);
-    fs::remove_file(&p).unwrap();
-    fs::create_dir_all(&p).unwrap();
 }
 
 /// Drops `n` questions, plans them and approves every request (as the owner).
@@ -177,7 +174,10 @@ fn links_planted_anywhere_in_the_vault_are_never_followed() {
     let canary = Canary::plant(&env);
     let ids = approved_replies(&env, 3);
     go_live(&env, &server);
-    env.write("Inbox/left.eml", "From: x@y.example\nSubject: hi\n\nhello\n");
+    env.write(
+        "Inbox/left.eml",
+        "From: x@y.example\nSubject: hi\n\nhello\n",
+    );
 
     // A folder of the layout that is a link: every command refuses the vault (exit 78)
     // naming the folder, and touches nothing.
@@ -260,7 +260,10 @@ fn links_planted_anywhere_in_the_vault_are_never_followed() {
     let new_id = env
         .items_in("Needs_Action/general")
         .into_iter()
-        .find(|n| env.read(&format!("Needs_Action/general/{n}")).contains("inbox:new.eml"))
+        .find(|n| {
+            env.read(&format!("Needs_Action/general/{n}"))
+                .contains("inbox:new.eml")
+        })
         .unwrap()
         .trim_end_matches(".md")
         .to_string();
@@ -310,6 +313,15 @@ fn links_planted_anywhere_in_the_vault_are_never_followed() {
     assert!(r.stderr.contains("Updates/local.md"), "{r:?}");
     canary.assert_untouched(&env, "draft_only process-inbox");
     assert!(server.messages().len() == 1);
+    // The audit log is never appended through a link either.
+    let day = env.path("Logs/2026-11-23.jsonl");
+    fs::remove_file(&day).unwrap();
+    symlink(&secret, &day).unwrap();
+    env.write("Inbox/last.txt", "one more note");
+    let r = env.run(&["process-inbox"]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("Logs/2026-11-23.jsonl"), "{r:?}");
+    canary.assert_untouched(&env, "audit log");
     // The links are where they were: aie replaced none of them.
     for rel in ["Dashboard.md", "Updates/local.md", "Company_Handbook.md"] {
         assert!(
@@ -343,7 +355,10 @@ fn an_id_that_would_leave_the_vault_is_refused_where_the_item_is_read() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("not a safe id"), "{r:?}");
     assert!(r.stderr.contains("pwned.md"), "{r:?}");
-    assert!(!env.dir.path().join("x").exists(), "nothing outside the vault");
+    assert!(
+        !env.dir.path().join("x").exists(),
+        "nothing outside the vault"
+    );
     assert!(!env.vault.join("x").exists());
     assert_eq!(env.items_in("Needs_Action/general"), ["pwned.md"]);
     let r = env.run(&["execute-approved"]);
@@ -373,7 +388,10 @@ fn one_bad_item_is_reported_and_the_pass_goes_on() {
         (&ids[1], &ids[0])
     };
     // The first item (by name) already has a namesake in Done/.
-    env.write(&format!("Done/{first}.md"), "---\nid: other\n---\nan older item\n");
+    env.write(
+        &format!("Done/{first}.md"),
+        "---\nid: other\n---\nan older item\n",
+    );
     let r = env.run(&["execute-approved"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains(&format!("Approved/{first}.md")), "{r:?}");
@@ -427,7 +445,11 @@ fn an_item_the_owner_moves_during_its_send_stays_where_the_owner_put_it() {
     let r = env.run(&["execute-approved"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(server.messages().len(), 1, "the send happened");
-    assert_eq!(env.where_is(id), ["Rejected"], "one copy, where the owner put it");
+    assert_eq!(
+        env.where_is(id),
+        ["Rejected"],
+        "one copy, where the owner put it"
+    );
     assert!(r.stderr.contains("was moved away"), "{r:?}");
     assert!(r.stderr.contains(&format!("Rejected/{id}.md")), "{r:?}");
     let audit = env.audit();

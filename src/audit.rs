@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// One audit event. Every field of the contract is always present (null when it does not apply).
@@ -125,9 +126,11 @@ impl AuditLog {
             std::fs::create_dir_all(&self.dir)
                 .with_context(|| format!("cannot create `{}`", self.dir.display()))?;
             let path = self.dir.join(format!("{day}.jsonl"));
+            // Never appended through a link planted in the vault.
             let f = OpenOptions::new()
                 .create(true)
                 .append(true)
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(&path)
                 .with_context(|| format!("cannot open `{}`", path.display()))?;
             *open = Some((day.clone(), f));

@@ -221,7 +221,8 @@ pub fn splice(text: &str, block: &str) -> String {
 /// Rewrites `Dashboard.md` when its content would change (the local, full agent only).
 pub fn refresh(ctx: &Ctx) -> Result<bool> {
     let path = ctx.vault.root().join("Dashboard.md");
-    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Dashboard\n".into());
+    // Never through a link: a `Dashboard.md` linked to a key file would publish the key.
+    let old = read_own_page(ctx, &path)?.unwrap_or_else(|| "# Dashboard\n".into());
     let state = ctx.state.load()?;
     let block = render(ctx, &state);
     // The stamp line changes every time: compare without it.
@@ -254,7 +255,7 @@ pub fn write_update(ctx: &Ctx) -> Result<bool> {
         ctx.agent,
         render(ctx, &state)
     );
-    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let old = read_own_page(ctx, &path)?.unwrap_or_default();
     let strip = |t: &str| {
         t.lines()
             .filter(|l| !l.starts_with("_Updated by aie"))
@@ -270,6 +271,15 @@ pub fn write_update(ctx: &Ctx) -> Result<bool> {
     fsutil::write_atomic(&path, new.as_bytes())
         .with_context(|| format!("cannot write `{}`", path.display()))?;
     Ok(true)
+}
+
+/// The current text of a page aie rewrites (`None` when missing). A symbolic link, or
+/// anything but a regular file, is an error naming it: nothing is read through it, and the
+/// page is not rewritten.
+fn read_own_page(ctx: &Ctx, path: &std::path::Path) -> Result<Option<String>> {
+    let bytes = fsutil::read_vault_file(ctx.vault.root(), path)
+        .with_context(|| format!("`{}` is not rewritten", ctx.vault.rel(path)))?;
+    Ok(bytes.map(|b| String::from_utf8_lossy(&b).to_string()))
 }
 
 #[cfg(test)]

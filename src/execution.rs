@@ -95,59 +95,22 @@ pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) ->
             continue;
         }
         let rel = ctx.vault.rel(&path);
-        let Some(mut item) = ctx.vault.read_for_pass(&path, &mut out) else {
+        let Some((mut item, held)) = ctx.vault.read_held_for_pass(&path, &mut out) else {
             continue;
         };
-        let id = item.id().to_string();
-        let before = item.render();
-        let (fate, approved_by) = match check_approval(ctx, &mut ledger, &mut journal, &item)? {
-            Err(note) => (Fate::Review(note), None),
-            Ok(approval) => {
-                let fate = run_actions(
-                    ctx,
-                    executors,
-                    &mut journal,
-                    &mut seen,
-                    &mut item,
-                    &approval,
-                    live,
-                    &mut previews,
-                    &mut out,
-                )?;
-                (fate, Some(approval.by))
-            }
+        let mut pass = Pass {
+            ledger: &mut ledger,
+            journal: &mut journal,
+            seen: &mut seen,
+            previews: &mut previews,
+            live,
         };
-        match fate {
-            Fate::Done => {
-                item.set("status", "done");
-                item.set("completed", ctx.clock.stamp());
-                if let Some(by) = &approved_by {
-                    item.front
-                        .entry("approved_by")
-                        .or_insert_with(|| Value::String(by.clone()));
-                }
-                fsutil::write_atomic(&path, item.render().as_bytes())?;
-                ctx.vault.move_item(&path, &Stage::Done)?;
-                fsutil::failpoint("execute:moved-done");
-                out.count("done", 1);
-                out.changed = true;
-                out.activity.push(format!("[[{id}]] done"));
-            }
-            Fate::Review(note) => {
-                send_back(ctx, &mut ledger, &path, &mut item, &note)?;
-                out.problem(
-                    format!("item:{id}"),
-                    format!("`{rel}` went back to Pending_Approval for review: {note}"),
-                );
-                out.count("returned_for_review", 1);
-                out.changed = true;
-            }
-            Fate::Stays => {
-                if item.render() != before {
-                    fsutil::write_atomic(&path, item.render().as_bytes())?;
-                    out.changed = true;
-                }
-            }
+        // One item's failure is reported and skipped: the rest of the pass goes on.
+        if let Err(e) = execute_one(ctx, executors, &mut pass, &path, held, &mut item, &mut out) {
+            out.problem(
+                format!("item:{rel}"),
+                format!("`{rel}`: {e:#}; the rest of the pass went on"),
+            );
         }
     }
     ctx.audit.sync()?;
@@ -187,6 +150,129 @@ pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) ->
         "previews": previews.iter().map(|(id, kind, text)| serde_json::json!({"item": id, "kind": kind, "content": text})).collect::<Vec<_>>(),
     });
     Ok(out)
+}
+
+/// What every item of a pass shares.
+struct Pass<'a> {
+    ledger: &'a mut ApprovalLedger,
+    journal: &'a mut Journal,
+    seen: &'a mut DrySeen,
+    previews: &'a mut Vec<(String, String, String)>,
+    live: bool,
+}
+
+/// Runs one item read from `path` (the file `held`) and files it by its fate. The item is
+/// rewritten and moved only while `path` is still the file read: when someone (the owner)
+/// moved it away or replaced it meanwhile, their decision stands, and what ran is reported
+/// (the journal and the audit log have each action's outcome).
+fn execute_one(
+    ctx: &Ctx,
+    executors: &mut Executors,
+    pass: &mut Pass,
+    path: &Path,
+    held: fsutil::FileId,
+    item: &mut Item,
+    out: &mut Outcome,
+) -> Result<()> {
+    let rel = ctx.vault.rel(path);
+    let id = item.id().to_string();
+    let before = item.render();
+    let (fate, approved_by) = match check_approval(ctx, pass.ledger, pass.journal, item)? {
+        Err(note) => (Fate::Review(note), None),
+        Ok(approval) => {
+            let fate = run_actions(
+                ctx,
+                executors,
+                pass.journal,
+                pass.seen,
+                item,
+                &approval,
+                pass.live,
+                pass.previews,
+                out,
+            )?;
+            (fate, Some(approval.by))
+        }
+    };
+    match fate {
+        Fate::Done => {
+            item.set("status", "done");
+            item.set("completed", ctx.clock.stamp());
+            if let Some(by) = &approved_by {
+                item.front
+                    .entry("approved_by")
+                    .or_insert_with(|| Value::String(by.clone()));
+            }
+            let held = fsutil::rewrite_held(path, held, item.render().as_bytes())?;
+            if held != fsutil::Held::Rewritten {
+                return moved_away(ctx, &rel, &id, held, out);
+            }
+            if let Err(e) = ctx.vault.move_item(path, &Stage::Done) {
+                if matches!(
+                    e.downcast_ref::<fsutil::MoveError>(),
+                    Some(fsutil::MoveError::SourceGone(_))
+                ) {
+                    return moved_away(ctx, &rel, &id, fsutil::Held::Gone, out);
+                }
+                return Err(e.context("its actions are done (see the audit log); it stays"));
+            }
+            fsutil::failpoint("execute:moved-done");
+            out.count("done", 1);
+            out.changed = true;
+            out.activity.push(format!("[[{id}]] done"));
+        }
+        Fate::Review(note) => {
+            // Only the file read is rewritten and moved: an owner's move stands.
+            let held = send_back(ctx, pass.ledger, path, held, item, &note)?;
+            if held != fsutil::Held::Rewritten {
+                return moved_away(ctx, &rel, &id, held, out);
+            }
+            out.problem(
+                format!("item:{id}"),
+                format!("`{rel}` went back to Pending_Approval for review: {note}"),
+            );
+            out.count("returned_for_review", 1);
+            out.changed = true;
+        }
+        Fate::Stays => {
+            if item.render() != before {
+                let held = fsutil::rewrite_held(path, held, item.render().as_bytes())?;
+                if held != fsutil::Held::Rewritten {
+                    return moved_away(ctx, &rel, &id, held, out);
+                }
+                out.changed = true;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reports an item that someone moved away or replaced while its actions ran: it is left
+/// as they made it (never recreated at its old place), with an audit line.
+fn moved_away(ctx: &Ctx, rel: &str, id: &str, held: fsutil::Held, out: &mut Outcome) -> Result<()> {
+    let now = ctx
+        .vault
+        .locate(id)
+        .map(|(_, p)| format!(" (it is now `{}`)", ctx.vault.rel(&p)))
+        .unwrap_or_default();
+    let what = if held == fsutil::Held::Gone {
+        "was moved away"
+    } else {
+        "was changed"
+    };
+    let msg = format!(
+        "`{rel}` {what} while aie ran its actions{now}: aie left it as it is; what ran is in the audit log"
+    );
+    ctx.audit.append(AuditEvent {
+        target: Some(rel.to_string()),
+        result: Some("left".into()),
+        error: Some(msg.clone()),
+        ..AuditEvent::new("moved_away", Some(id))
+    })?;
+    out.count("moved_away", 1);
+    out.changed = true;
+    out.problem(format!("item:{id}"), msg);
+    Ok(())
 }
 
 /// What let an item run in this pass.
@@ -615,7 +701,10 @@ fn audit_action(
 /// Appends what a dry-run action would send to the item's plan file.
 fn append_dry_run(ctx: &Ctx, item: &Item, kind: &str, text: &str) -> Result<()> {
     let path = ctx.vault.plan_path(item.domain(), item.id());
-    let mut existing = std::fs::read_to_string(&path).unwrap_or_default();
+    // Never through a link: the plan's old text is copied into the new one.
+    let mut existing = fsutil::read_vault_file(ctx.vault.root(), &path)?
+        .map(|b| String::from_utf8_lossy(&b).to_string())
+        .unwrap_or_default();
     existing.push_str(&format!(
         "\n## Dry run, {}: `{kind}` would send\n\n```\n{text}\n```\n",
         ctx.clock.stamp()
@@ -627,13 +716,16 @@ fn append_dry_run(ctx: &Ctx, item: &Item, kind: &str, text: &str) -> Result<()> 
 }
 
 /// Returns an item to `Pending_Approval/<domain>/` with a `review:` note: a new request.
+/// Rewrites and moves only the file `held` (read at `path`); anything else there is left
+/// alone and reported back as it was found.
 fn send_back(
     ctx: &Ctx,
     ledger: &mut ApprovalLedger,
     path: &Path,
+    held: fsutil::FileId,
     item: &mut Item,
     note: &str,
-) -> Result<()> {
+) -> Result<fsutil::Held> {
     let id = item.id().to_string();
     let expires = parse_duration(&ctx.settings.policy.approval_expires)
         .unwrap_or_else(|| chrono::Duration::hours(24));
@@ -643,12 +735,23 @@ fn send_back(
     item.set("expires", ctx.clock.format(ctx.clock.now() + expires));
     item.set("summary", crate::planning::summary(item));
     item.front.shift_remove("approved_by");
-    fsutil::write_atomic(path, item.render().as_bytes())?;
+    let rewritten = fsutil::rewrite_held(path, held, item.render().as_bytes())?;
+    if rewritten != fsutil::Held::Rewritten {
+        return Ok(rewritten);
+    }
     // Out of Approved/ first, then the new request on record: a crash between the two leaves
     // an item waiting for a human that the ledger does not yet know (safe: approving it only
     // sends it back once more), never an item in Approved/ that looks freshly requested.
     let to = Stage::PendingApproval(item.domain().to_string());
-    ctx.vault.move_item(path, &to)?;
+    if let Err(e) = ctx.vault.move_item(path, &to) {
+        if matches!(
+            e.downcast_ref::<fsutil::MoveError>(),
+            Some(fsutil::MoveError::SourceGone(_))
+        ) {
+            return Ok(fsutil::Held::Gone);
+        }
+        return Err(e);
+    }
     fsutil::sync_dir(&ctx.vault.stage_dir(&to)).ok();
     fsutil::sync_dir(&ctx.vault.stage_dir(&Stage::Approved)).ok();
     fsutil::failpoint("execute:sent-back");
@@ -670,5 +773,5 @@ fn send_back(
         error: Some(note.to_string()),
         ..AuditEvent::new("review", Some(&id))
     })?;
-    Ok(())
+    Ok(fsutil::Held::Rewritten)
 }

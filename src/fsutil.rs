@@ -1,6 +1,9 @@
 //! File-system primitives every write in aie goes through: atomic writes (temp file in the
 //! same folder, then rename), batches that sync once, moves that never overwrite, and the
 //! names that are not items. Nothing here knows about items or the network.
+//! Nothing here follows a symbolic link inside the vault: reads open with `O_NOFOLLOW` and
+//! check what they opened, folders are checked component by component, and a rewrite lands
+//! only on the very file (device and inode) that was read.
 
 use anyhow::{Context, Result, bail};
 use std::ffi::CString;
@@ -200,18 +203,20 @@ impl WriteBatch {
 
     /// Writes a file in place now (create or truncate), to be made durable by the commit's
     /// sync. For files whose torn state is harmless until the batch's renames land.
+    /// A symbolic link at `target` is refused, never written through.
     pub fn write_direct(&mut self, target: &Path, bytes: &[u8]) -> Result<()> {
-        let res = fs::write(target, bytes);
+        let res = write_nofollow(target, bytes);
         let res = match res {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if let Some(dir) = target.parent() {
                     fs::create_dir_all(dir)?;
                 }
-                fs::write(target, bytes)
+                write_nofollow(target, bytes)
             }
             other => other,
         };
-        res.with_context(|| format!("cannot write `{}`", target.display()))
+        res.map_err(link_error)
+            .with_context(|| format!("cannot write `{}`", target.display()))
     }
 
     /// Stages a new file: at commit it is moved into place only if `target` does not exist.
@@ -293,6 +298,249 @@ pub fn process_alive(pid: i32) -> bool {
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Creates or truncates `target` and writes `bytes`, refusing a symbolic link or anything
+/// but a regular file at `target`.
+fn write_nofollow(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(target)?;
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    f.set_len(0)?;
+    f.write_all(bytes)
+}
+
+/// The identity of a file on disk (device and inode). A rewrite or a move acts only on the
+/// file aie read, never on one someone put in its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    /// The identity of an open file or of a path's own metadata.
+    pub fn of(meta: &fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// Turns the `ELOOP` of an `O_NOFOLLOW` open into words that say what happened (the
+/// caller's context names the path).
+fn link_error(e: io::Error) -> io::Error {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is a symbolic link: aie never follows links inside the vault",
+        )
+    } else {
+        e
+    }
+}
+
+/// Errors when `path` is not under `root`, or when any existing component of `path` below
+/// `root` is a symbolic link (`root` itself is the owner's choice and may be one). The
+/// error names the path relative to `root`. Missing components end the check: nothing
+/// below them exists to follow. Checked right before use: a link planted between this check
+/// and the use is not seen (reads of items and files also open with `O_NOFOLLOW`).
+pub fn check_no_symlink(root: &Path, path: &Path) -> Result<()> {
+    let rel = path
+        .strip_prefix(root)
+        .map_err(|_| anyhow::anyhow!("`{}` is outside the vault", path.display()))?;
+    let mut cur = root.to_path_buf();
+    for comp in rel.components() {
+        match comp {
+            std::path::Component::Normal(c) => cur.push(c),
+            _ => bail!("`{}` is not a plain path inside the vault", rel.display()),
+        }
+        match fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let shown = cur.strip_prefix(root).unwrap_or(&cur);
+                bail!(
+                    "`{}` is a symbolic link: aie never follows links inside the vault; replace it with the real file or folder",
+                    shown.display()
+                );
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot inspect `{}`", cur.display()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens a regular file for reading without following a symbolic link at its last
+/// component; what was opened is checked to be a regular file (a FIFO or device is refused
+/// without blocking). Returns the file and its identity.
+pub fn open_regular_nofollow(path: &Path) -> io::Result<(File, FileId)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(link_error)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file",
+        ));
+    }
+    Ok((f, FileId::of(&meta)))
+}
+
+/// Reads a whole regular file without following a symbolic link at its last component.
+/// Errors name the file; a missing file keeps the `NotFound` kind for callers to test.
+pub fn read_regular_nofollow(path: &Path) -> io::Result<(Vec<u8>, FileId)> {
+    use std::io::Read;
+    let (mut f, id) = open_regular_nofollow(path)?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)?;
+    Ok((bytes, id))
+}
+
+/// Reads a vault file that may be missing (`None`): no component below `root` may be a
+/// symbolic link and the file must be a regular file. Errors name the file.
+pub fn read_vault_file(root: &Path, path: &Path) -> Result<Option<Vec<u8>>> {
+    check_no_symlink(root, path)?;
+    match read_regular_nofollow(path) {
+        Ok((bytes, _)) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+    }
+}
+
+/// What became of a rewrite of a file aie holds (see [`rewrite_held`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// The new bytes are at the path, in place of the file that was read.
+    Rewritten,
+    /// Nothing is at the path any more: someone moved or removed the file. Nothing written.
+    Gone,
+    /// Another file is at the path now (the owner saved an edit, or replaced it): it was
+    /// left as it is. Nothing written.
+    Replaced,
+}
+
+/// Rewrites `path` with `bytes` only if the file there is still `held` (the one read):
+/// the new content goes to a synced temp file that is swapped with the file at `path` in
+/// one step (`renameat2 RENAME_EXCHANGE`), which fails when nothing is at `path`, so a file
+/// moved away (say, to `Rejected/`) is never recreated at its old place; when the file
+/// swapped out was not the one read, it is swapped back. Where the file system lacks the
+/// exchange, the identity is checked just before a plain rename: a move in that instant
+/// could recreate the file (documented race). Errors name the file.
+pub fn rewrite_held(path: &Path, held: FileId, bytes: &[u8]) -> Result<Held> {
+    let tmp = write_temp(path, bytes)?;
+    let swapped = File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| rename_exchange(&tmp, path));
+    let res = match swapped {
+        // `tmp` now names the file that was at `path`.
+        Ok(()) => swap_back_unless_held(path, &tmp, held),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            match e.raw_os_error() {
+                Some(libc::ENOENT) if fs::symlink_metadata(path).is_err() => Ok(Held::Gone),
+                Some(libc::EINVAL) | Some(libc::ENOSYS) => rewrite_checked(path, held, bytes),
+                _ => Err(e),
+            }
+        }
+    };
+    let held = res.with_context(|| format!("cannot write `{}`", path.display()))?;
+    if held == Held::Rewritten {
+        sync_dir(path.parent().unwrap_or(Path::new(".")))
+            .with_context(|| format!("cannot sync the folder of `{}`", path.display()))?;
+    }
+    Ok(held)
+}
+
+/// After an exchange: `old` holds what was at `path`. Keeps the swap when that was the file
+/// read, else swaps back (or, when `path` went away meanwhile, puts it back by name, or
+/// beside it under a free name: someone's file is never deleted).
+fn swap_back_unless_held(path: &Path, old: &Path, held: FileId) -> io::Result<Held> {
+    if FileId::of(&fs::symlink_metadata(old)?) == held {
+        fs::remove_file(old)?;
+        return Ok(Held::Rewritten);
+    }
+    if rename_exchange(old, path).is_ok() {
+        fs::remove_file(old)?;
+        return Ok(Held::Replaced);
+    }
+    match move_noreplace(old, path) {
+        Ok(()) => Ok(Held::Replaced),
+        Err(_) => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            move_into_free_name(old, dir, &name).map_err(io::Error::other)?;
+            Ok(Held::Replaced)
+        }
+    }
+}
+
+/// The fallback where `RENAME_EXCHANGE` is missing: the identity is checked just before a
+/// plain rename (a move in that instant could recreate the file).
+fn rewrite_checked(path: &Path, held: FileId, bytes: &[u8]) -> io::Result<Held> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if FileId::of(&m) == held => {}
+        Ok(_) => return Ok(Held::Replaced),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Held::Gone),
+        Err(e) => return Err(e),
+    }
+    let tmp = temp_path_for(path);
+    let res = (|| {
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res.map(|()| Held::Rewritten)
+}
+
+/// Whether the file at `path` is still `held` (not moved away, not replaced). For a step
+/// that cannot use [`rewrite_held`]: a move in the instant after this check is not seen.
+pub fn still_held(path: &Path, held: FileId) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| FileId::of(&m) == held)
+}
+
+/// Swaps two names atomically (`renameat2 RENAME_EXCHANGE`); both must exist.
+fn rename_exchange(a: &Path, b: &Path) -> io::Result<()> {
+    let (ca, cb) = (cpath(a)?, cpath(b)?);
+    // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them like rename(2).
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Aborts the process at a named point when `AIE_CRASH_AT` names it (crash-safety tests only).
 #[cfg(feature = "failpoints")]
 pub fn failpoint(name: &str) {
@@ -372,5 +620,60 @@ mod tests {
                 .iter()
                 .all(|e| !e.file_name().to_string_lossy().starts_with('.'))
         );
+    }
+
+    // A rewrite at the end of a pass recreated an item the owner had moved to `Rejected/`
+    // while its send was in flight, so it ended up in two stage folders.
+    #[test]
+    fn rewrite_lands_only_on_the_file_read() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.md");
+        fs::write(&p, "old").unwrap();
+        let (_, held) = read_regular_nofollow(&p).unwrap();
+        assert_eq!(rewrite_held(&p, held, b"new").unwrap(), Held::Rewritten);
+        assert_eq!(fs::read_to_string(&p).unwrap(), "new");
+        // Moved away: nothing is recreated at the old place.
+        let (_, held) = read_regular_nofollow(&p).unwrap();
+        let away = d.path().join("moved.md");
+        fs::rename(&p, &away).unwrap();
+        assert_eq!(rewrite_held(&p, held, b"newer").unwrap(), Held::Gone);
+        assert!(!p.exists());
+        assert_eq!(fs::read_to_string(&away).unwrap(), "new");
+        // Replaced by another file (an editor's save): left as it is.
+        fs::write(&p, "owner's edit").unwrap();
+        assert_eq!(rewrite_held(&p, held, b"newer").unwrap(), Held::Replaced);
+        assert_eq!(fs::read_to_string(&p).unwrap(), "owner's edit");
+        let left: Vec<_> = fs::read_dir(d.path()).unwrap().flatten().collect();
+        assert_eq!(left.len(), 2, "no temp file is left");
+    }
+
+    // Links in the vault were followed: a linked file was read, a linked folder written.
+    #[test]
+    fn links_are_never_followed() {
+        let d = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("key");
+        fs::write(&secret, "SECRET").unwrap();
+        let root = d.path();
+        std::os::unix::fs::symlink(&secret, root.join("Dashboard.md")).unwrap();
+        let err = read_vault_file(root, &root.join("Dashboard.md")).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("`Dashboard.md` is a symbolic link"),
+            "{err:#}"
+        );
+        let err = read_regular_nofollow(&root.join("Dashboard.md")).unwrap_err();
+        assert!(err.to_string().contains("is a symbolic link"), "{err}");
+        std::os::unix::fs::symlink(outside.path(), root.join("Plans")).unwrap();
+        let err = check_no_symlink(root, &root.join("Plans/general/x.plan.md")).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("`Plans` is a symbolic link"),
+            "{err:#}"
+        );
+        assert!(check_no_symlink(root, &root.join("Missing/x")).is_ok());
+        assert!(check_no_symlink(root, Path::new("/etc/passwd")).is_err());
+        let mut b = WriteBatch::new();
+        assert!(b.write_direct(&root.join("Dashboard.md"), b"x").is_err());
+        assert_eq!(fs::read_to_string(&secret).unwrap(), "SECRET");
+        assert_eq!(read_vault_file(root, &root.join("none")).unwrap(), None);
     }
 }

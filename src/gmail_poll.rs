@@ -372,7 +372,7 @@ fn stage_attachments(
     if mail.attachments.is_empty() {
         return Ok((saved, skipped));
     }
-    let dir = ctx.vault.attachments(id);
+    let dir = ctx.vault.attachment_dir(id)?;
     for a in &mail.attachments {
         let safe = safe_component(&a.name);
         if a.bytes.len() as u64 > limit {

@@ -11,7 +11,7 @@ use crate::fsutil::{self, WriteBatch};
 use crate::outcome::Outcome;
 use crate::vault::item::make_id;
 use crate::vault::{Item, Stage};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::Value;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -134,7 +134,8 @@ fn read_drop(ctx: &Ctx, path: &Path, name: &str, name_bytes: &[u8]) -> Result<Dr
     {
         return Ok(DropState::Settling);
     }
-    let bytes = fs::read(path)?;
+    // Opened without following a link: one planted after the check above is refused too.
+    let (bytes, _) = fsutil::read_regular_nofollow(path)?;
     let stem = Path::new(name)
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
@@ -369,15 +370,14 @@ fn flush(ctx: &Ctx, drops: Vec<Drop>, dry_run: bool, out: &mut Outcome) -> Resul
     for d in drops {
         let stage = Stage::NeedsAction(d.item.domain().to_string());
         let target = ctx.vault.item_path(&stage, d.item.id());
-        let att = ctx.vault.attachments(d.item.id());
-        if let Err(e) = fs::create_dir_all(&att) {
+        let made = ctx.vault.attachment_dir(d.item.id()).and_then(|att| {
+            fs::create_dir_all(&att)
+                .with_context(|| format!("cannot create `{}`", ctx.vault.rel(&att)))
+        });
+        if let Err(e) = made {
             out.problem(
                 format!("file:Inbox/{}", d.name),
-                format!(
-                    "`Inbox/{}`: cannot create `{}`: {e}",
-                    d.name,
-                    ctx.vault.rel(&att)
-                ),
+                format!("`Inbox/{}`: {e:#}", d.name),
             );
             continue;
         }
@@ -406,8 +406,11 @@ fn flush(ctx: &Ctx, drops: Vec<Drop>, dry_run: bool, out: &mut Outcome) -> Resul
             }
             continue;
         }
-        let dir = ctx.vault.attachments(d.item.id());
-        match fsutil::move_into_free_name(&d.path, &dir, &d.name) {
+        let moved = ctx
+            .vault
+            .attachment_dir(d.item.id())
+            .and_then(|dir| fsutil::move_into_free_name(&d.path, &dir, &d.name));
+        match moved {
             Ok(_) => moved_any = true,
             Err(e) => {
                 // The item exists; the next pass attaches the original (same id).
@@ -440,7 +443,16 @@ fn flush(ctx: &Ctx, drops: Vec<Drop>, dry_run: bool, out: &mut Outcome) -> Resul
 /// A drop whose item already exists: keep the file beside the original in
 /// `Attachments/<id>/` (a duplicate), or put it there (finishing a crashed pass).
 fn attach_known(ctx: &Ctx, path: &Path, name: &str, id: &str, out: &mut Outcome) -> Result<()> {
-    let dir = ctx.vault.attachments(id);
+    let dir = match ctx.vault.attachment_dir(id) {
+        Ok(dir) => dir,
+        Err(e) => {
+            out.problem(
+                format!("file:Inbox/{name}"),
+                format!("`Inbox/{name}`: {e:#}; it stays in Inbox/"),
+            );
+            return Ok(());
+        }
+    };
     let recovering = !dir.join(name).exists();
     match fsutil::move_into_free_name(path, &dir, name) {
         Ok(kept) => {
@@ -482,8 +494,13 @@ fn attach_known(ctx: &Ctx, path: &Path, name: &str, id: &str, out: &mut Outcome)
 /// the entry's line).
 fn calendar_posts(ctx: &Ctx, dry_run: bool, out: &mut Outcome) -> Result<()> {
     let rel = &ctx.settings.policy.content_calendar;
-    let Ok(text) = fs::read_to_string(ctx.vault.root().join(rel)) else {
-        return Ok(());
+    let text = match fsutil::read_vault_file(ctx.vault.root(), &ctx.vault.root().join(rel)) {
+        Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).to_string(),
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            out.problem(format!("file:{rel}"), format!("{e:#}"));
+            return Ok(());
+        }
     };
     let now = ctx.clock.now();
     for e in crate::calendar::parse(&text, ctx.clock.tz()) {

@@ -46,10 +46,8 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
     if ctx.settings.policy.replan_rejected {
         crate::replan::requeue_rejected(ctx, &mut out)?;
     }
-    let handbook =
-        std::fs::read_to_string(ctx.vault.root().join("Company_Handbook.md")).unwrap_or_default();
-    let goals =
-        std::fs::read_to_string(ctx.vault.root().join("Business_Goals.md")).unwrap_or_default();
+    let handbook = read_guide(ctx, "Company_Handbook.md", &mut out);
+    let goals = read_guide(ctx, "Business_Goals.md", &mut out);
 
     let mine = Stage::InProgress(ctx.agent.clone());
     let mut queue: Vec<PathBuf> = ctx.vault.list(&mine)?;
@@ -179,20 +177,43 @@ fn plan_batch(
             let plan_path = ctx.vault.plan_path(item.domain(), &id);
             // Written in place: a plan torn by a crash belongs to an item that is still
             // unplanned (its rewrite lands only after the batch's sync), so it is rewritten.
-            batch.write_direct(&plan_path, plan_text.as_bytes())?;
+            // A plan file that cannot be written (a link, say) stops this item only.
+            if let Err(e) = batch.write_direct(&plan_path, plan_text.as_bytes()) {
+                out.problem(
+                    format!("item:{id}"),
+                    format!("{e:#}; `{id}` waits in `{}`", ctx.vault.rel(&path)),
+                );
+                continue;
+            }
             out.count("planned", 1);
         } else {
             redecide(ctx, &mut item);
         }
         let to = destination(&item);
         set_routing_fields(ctx, &mut item, &to);
-        batch.stage(&path, item.render().as_bytes())?;
+        if let Err(e) = batch.stage(&path, item.render().as_bytes()) {
+            out.problem(
+                format!("item:{id}"),
+                format!("{e:#}; `{id}` waits in `{}`", ctx.vault.rel(&path)),
+            );
+            continue;
+        }
         routed.push(Routed { path, item, to });
     }
     fsutil::failpoint("plan:before-write");
-    for res in batch.commit(ctx.vault.root())? {
-        res?;
+    // One item whose rewrite fails is reported and stays; the others go on.
+    let results = batch.commit(ctx.vault.root())?;
+    let mut kept = Vec::with_capacity(routed.len());
+    for (r, res) in routed.into_iter().zip(results) {
+        match res {
+            Ok(_) => kept.push(r),
+            Err(e) => out.problem(
+                format!("item:{}", r.item.id()),
+                format!("{e:#}; it waits in `{}`", ctx.vault.rel(&r.path)),
+            ),
+        }
     }
+    let routed = kept;
     fsutil::failpoint("plan:written");
     // The ledger knows of each request and policy approval before the item is moved.
     for r in &routed {
@@ -270,10 +291,8 @@ fn plan_batch(
 /// and under which rules. Claims, writes and moves nothing (nor expires anything).
 pub fn preview_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
     let mut out = Outcome::default();
-    let handbook =
-        std::fs::read_to_string(ctx.vault.root().join("Company_Handbook.md")).unwrap_or_default();
-    let goals =
-        std::fs::read_to_string(ctx.vault.root().join("Business_Goals.md")).unwrap_or_default();
+    let handbook = read_guide(ctx, "Company_Handbook.md", &mut out);
+    let goals = read_guide(ctx, "Business_Goals.md", &mut out);
     let mut lines = Vec::new();
     let mut previews = Vec::new();
     for stage in ctx.vault.stages() {
@@ -341,6 +360,24 @@ pub fn preview_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
     };
     out.json = serde_json::json!({"job": "plan", "dry_run": true, "items": previews});
     Ok(out)
+}
+
+/// The text of a guide the planner reads (`Company_Handbook.md`, `Business_Goals.md`), or
+/// "" when it is missing. One that is a symbolic link is never read (its target would go to
+/// the planner): a problem names it.
+fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
+    match fsutil::read_vault_file(ctx.vault.root(), &ctx.vault.root().join(name)) {
+        Ok(bytes) => bytes
+            .map(|b| String::from_utf8_lossy(&b).to_string())
+            .unwrap_or_default(),
+        Err(e) => {
+            out.problem(
+                format!("file:{name}"),
+                format!("{e:#}: planning goes on without it"),
+            );
+            String::new()
+        }
+    }
 }
 
 /// Where a planned item goes: Done when every action is a note (or there is none),

@@ -63,6 +63,9 @@ pub fn write(vault: &Vault, agent: &str) -> Result<Vec<String>> {
     let root = vault.root();
     std::fs::create_dir_all(root).with_context(|| format!("cannot create `{}`", root.display()))?;
     for dir in vault.layout_dirs(agent) {
+        // A folder of the layout that is a link is never followed (nor made through).
+        crate::fsutil::check_no_symlink(root, &dir)
+            .map_err(|e| crate::exit::AieError::Config(format!("{e:#}")))?;
         if !dir.exists() {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create `{}`", dir.display()))?;

@@ -27,3 +27,6 @@ mod approval;
 
 #[path = "cli/text.rs"]
 mod text;
+
+#[path = "cli/fsys.rs"]
+mod fsys;

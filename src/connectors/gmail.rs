@@ -426,7 +426,9 @@ impl GmailClient {
             if let Some(list) = v["messages"].as_array() {
                 out.extend(
                     list.iter()
-                        .filter_map(|m| m["id"].as_str().map(str::to_string)),
+                        .filter_map(|m| m["id"].as_str())
+                        .filter(|id| usable_id(id))
+                        .map(str::to_string),
                 );
             }
             match v["nextPageToken"].as_str() {
@@ -468,6 +470,7 @@ impl GmailClient {
                         continue;
                     }
                     if let Some(id) = m["id"].as_str()
+                        && usable_id(id)
                         && !out.iter().any(|x| x == id)
                     {
                         out.push(id.to_string());
@@ -486,6 +489,7 @@ impl GmailClient {
 
     /// The whole RFC 822 message (`format=raw`), decoded, with its thread id.
     pub fn raw_message(&mut self, id: &str) -> Result<(Vec<u8>, String)> {
+        check_message_id(id)?;
         let v = self.call("GET", &format!("messages/{id}"), &[("format", "raw")], None)?;
         let raw = v["raw"]
             .as_str()
@@ -496,6 +500,7 @@ impl GmailClient {
 
     /// Adds and removes label ids on a message (`messages.modify`).
     pub fn modify(&mut self, id: &str, add: &[String], remove: &[String]) -> Result<()> {
+        check_message_id(id)?;
         let body = json!({"addLabelIds": add, "removeLabelIds": remove});
         self.call("POST", &format!("messages/{id}/modify"), &[], Some(&body))?;
         Ok(())
@@ -569,6 +574,38 @@ pub fn query_labels(query: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether a Gmail message id is safe to put into a URL path and an item file name
+/// (`gmail-<id>.md`): Gmail's are hex; anything else is refused before it is used.
+pub fn valid_message_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// [`valid_message_id`] as an error naming the id.
+fn check_message_id(id: &str) -> Result<()> {
+    if valid_message_id(id) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "gmail message id {:?} is not a plain id: refused",
+        id.chars().take(60).collect::<String>()
+    )
+}
+
+/// A listed message id that can be used; an odd one is logged and left out.
+fn usable_id(id: &str) -> bool {
+    let ok = valid_message_id(id);
+    if !ok {
+        log::warn!(
+            "gmail: message id {:?} is not a plain id: skipped",
+            id.chars().take(60).collect::<String>()
+        );
+    }
+    ok
+}
+
 /// A Gmail id field, which is a JSON string (uint64) but tolerated as a number.
 fn id_string(v: &Value) -> Option<String> {
     match v {
@@ -607,6 +644,15 @@ mod tests {
         let body = json!({"error": {"message": "User-rate limit exceeded.  Retry after 2000-01-01T00:00:00.000Z"}});
         assert_eq!(retry_after(None, &body), Some(Duration::ZERO));
         assert_eq!(retry_after(None, &json!({})), None);
+    }
+
+    // A message id from the server reached a URL and the path `gmail-<id>.md` unchecked.
+    #[test]
+    fn odd_message_ids_are_refused() {
+        assert!(valid_message_id("18c2f0a9b3e4d5c6"));
+        for id in ["", "../../x", "a/b", "a.b", "a%2f", "a b", &"f".repeat(65)] {
+            assert!(!valid_message_id(id), "{id}");
+        }
     }
 
     #[test]

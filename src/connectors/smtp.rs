@@ -501,12 +501,17 @@ pub fn build_message(
     if names.is_empty() {
         return b.singlepart(text).context("cannot build the email");
     }
+    // The id is checked again here, where it becomes a path, and nothing on the way to the
+    // file may be a link: only a regular file inside `Attachments/<id>/` is ever sent.
+    crate::vault::item::check_id(item.id())?;
     let dir = vault_root.join("Attachments").join(item.id());
     let mut mp = MultiPart::mixed().singlepart(text);
     for name in names {
         let file = safe_component(&name);
         let path = dir.join(&file);
-        let bytes = std::fs::read(&path).with_context(|| {
+        crate::fsutil::check_no_symlink(vault_root, &path)
+            .with_context(|| format!("attachment `{name}` of `{}` is refused", item.id()))?;
+        let (bytes, _) = crate::fsutil::read_regular_nofollow(&path).with_context(|| {
             format!("attachment `{name}` is not in `Attachments/{}/`", item.id())
         })?;
         let ct = ContentType::parse(content_type_of(&file)).unwrap_or(ContentType::TEXT_PLAIN);
@@ -596,6 +601,36 @@ mod tests {
             vec!["<first@x.com>".to_string(), "<orig@x.com>".to_string()],
         );
         i
+    }
+
+    // `id: ../../../etc` with `attachments: [passwd]` mailed `/etc/passwd`; a link inside
+    // `Attachments/<id>/` mailed what it pointed to.
+    #[test]
+    fn attachments_come_only_from_regular_files_inside_the_item_folder() {
+        let a = json!({"kind":"send_email","to":["bob@x.com"],"subject":"s","body":"b",
+            "attachments":["passwd"]});
+        let from: Mailbox = "Sam <sam@me.com>".parse().unwrap();
+        let vault = tempfile::tempdir().unwrap();
+        let root = vault.path().join("v");
+        std::fs::create_dir_all(root.join("Attachments/a1")).unwrap();
+        let evil = Item::new("../../../etc", "email", "email", "x", "t");
+        let err =
+            build_message(&from, &evil, a.as_object().unwrap(), "<m@me.com>", &root).unwrap_err();
+        assert!(format!("{err:#}").contains("not a safe id"), "{err:#}");
+        std::os::unix::fs::symlink("/etc/passwd", root.join("Attachments/a1/passwd")).unwrap();
+        let linked = Item::new("a1", "email", "email", "x", "t");
+        let err =
+            build_message(&from, &linked, a.as_object().unwrap(), "<m@me.com>", &root).unwrap_err();
+        assert!(format!("{err:#}").contains("symbolic link"), "{err:#}");
+        std::fs::remove_file(root.join("Attachments/a1/passwd")).unwrap();
+        std::fs::remove_dir(root.join("Attachments/a1")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("Attachments/a1")).unwrap();
+        let err =
+            build_message(&from, &linked, a.as_object().unwrap(), "<m@me.com>", &root).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("`Attachments/a1` is a symbolic link"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! their order and the body byte for byte. Also the identities the promises rest on: an
 //! action's idempotency key and an item's actions hash.
 
+use crate::fsutil::FileId;
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -18,6 +19,33 @@ pub const ACTION_KINDS: &[&str] = &[
     "whatsapp_send",
     "note",
 ];
+
+/// The longest id aie accepts, in bytes: `<id>.plan.md` stays far below a file-name limit.
+pub const MAX_ID_BYTES: usize = 120;
+
+/// Whether `id` is safe to put into a path or a URL: ASCII letters, digits, `.`, `_` and
+/// `-`, not starting with `.`, at most [`MAX_ID_BYTES`] long. Every id aie makes is one.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_BYTES
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// [`valid_id`] as an error naming the id (shortened, and escaped, when it is long or odd).
+pub fn check_id(id: &str) -> Result<()> {
+    if valid_id(id) {
+        return Ok(());
+    }
+    let shown: String = id.chars().take(60).collect();
+    bail!(
+        "id {:?}{} is not a safe id: use letters, digits, `.`, `_` and `-`, not starting with `.`, at most {MAX_ID_BYTES} bytes",
+        shown,
+        if shown.len() < id.len() { "..." } else { "" }
+    )
+}
 
 /// Keys of an action that are not part of its identity.
 const NON_IDENTITY_KEYS: &[&str] = &["result", "needs_approval", "rule"];
@@ -72,16 +100,26 @@ impl Item {
         if item.id().is_empty() {
             bail!("front matter has no `id`");
         }
+        check_id(item.id())?;
         Ok(item)
     }
 
-    /// Reads and parses an item file. Errors name the file.
+    /// Reads and parses an item file. Errors name the file (a symbolic link, or anything but
+    /// a regular file, is refused, never followed).
     pub fn read(path: &Path) -> Result<Item> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        Item::read_held(path).map(|(item, _)| item)
+    }
+
+    /// Reads and parses an item file, with the identity of the file read: a rewrite at the
+    /// end of a pass lands only on that file ([`crate::fsutil::rewrite_held`]).
+    pub fn read_held(path: &Path) -> Result<(Item, FileId)> {
+        let (bytes, held) = crate::fsutil::read_regular_nofollow(path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| anyhow::anyhow!("`{}` is not UTF-8 text", path.display()))?;
-        Item::parse(&text).with_context(|| format!("cannot parse `{}`", path.display()))
+        let item =
+            Item::parse(&text).with_context(|| format!("cannot parse `{}`", path.display()))?;
+        Ok((item, held))
     }
 
     /// The file text: front matter, then the body exactly as it was.
@@ -328,6 +366,35 @@ mod tests {
     }
 
     #[test]
+    fn unsafe_ids_are_refused() {
+        for id in [
+            "a1",
+            "gmail-18c2f0a",
+            "invoice-request-acme-txt-0a1b2c3d4e",
+            "v1.2_x",
+        ] {
+            assert!(valid_id(id), "{id}");
+        }
+        let long = "a".repeat(MAX_ID_BYTES + 1);
+        for id in [
+            "",
+            "../../x/pwned",
+            "..",
+            ".hidden",
+            "a/b",
+            "a b",
+            "a\\b",
+            "é",
+            &long,
+        ] {
+            assert!(!valid_id(id), "{id}");
+        }
+        // An item whose id would escape the vault is refused when it is read.
+        let err = Item::parse("---\nid: ../../../x/pwned\n---\n").unwrap_err();
+        assert!(format!("{err:#}").contains("not a safe id"), "{err:#}");
+    }
+
+    #[test]
     fn ids_are_stable_and_safe() {
         let a = make_id(
             "Invoice request (ACME).txt",
@@ -354,5 +421,6 @@ mod tests {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-')
         );
         assert!(make_id("日本語", &[b"x"]).len() == 10);
+        assert!(valid_id(&a) && valid_id(&make_id("..", &[b".."])));
     }
 }

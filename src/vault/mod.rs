@@ -90,6 +90,13 @@ impl Vault {
     /// missing stage folders (git does not keep empty ones) for `agent`.
     pub fn open(root: &Path, agent: &str) -> Result<Vault> {
         let settings = root.join(SETTINGS_FILE);
+        if fs::symlink_metadata(&settings).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(AieError::Config(format!(
+                "`{SETTINGS_FILE}` in `{}` is a symbolic link: aie never follows links inside the vault; replace it with the file itself",
+                root.display()
+            ))
+            .into());
+        }
         if !settings.is_file() {
             return Err(AieError::Config(format!(
                 "`{}` is not an aie vault (no {SETTINGS_FILE}): run `aie init {}` first, or pass --vault",
@@ -103,9 +110,12 @@ impl Vault {
         Ok(v)
     }
 
-    /// Creates every missing stage folder. Errors name the folder (exit 78).
+    /// Creates every missing stage folder. Errors name the folder (exit 78), also when one
+    /// is a symbolic link: a folder of the layout is never followed out of the vault.
     pub fn ensure_layout(&self, agent: &str) -> Result<()> {
         for dir in self.layout_dirs(agent) {
+            fsutil::check_no_symlink(&self.root, &dir)
+                .map_err(|e| AieError::Config(format!("{e:#}")))?;
             if !dir.is_dir() {
                 fs::create_dir_all(&dir).map_err(|e| {
                     AieError::Config(format!("cannot create `{}`: {e}", dir.display()))
@@ -147,6 +157,15 @@ impl Vault {
 
     pub fn attachments(&self, id: &str) -> PathBuf {
         self.root.join("Attachments").join(id)
+    }
+
+    /// `Attachments/<id>/`, checked before anything is read from or put into it: the id is
+    /// a safe one and no part of the folder is a symbolic link. Errors name the id or path.
+    pub fn attachment_dir(&self, id: &str) -> Result<PathBuf> {
+        item::check_id(id)?;
+        let dir = self.attachments(id);
+        fsutil::check_no_symlink(&self.root, &dir)?;
+        Ok(dir)
     }
 
     pub fn plan_path(&self, domain: &str, id: &str) -> PathBuf {
@@ -222,8 +241,18 @@ impl Vault {
 
     /// Reads an item for a pass. A bad one becomes a problem naming it, and stays where it is.
     pub fn read_for_pass(&self, path: &Path, out: &mut crate::outcome::Outcome) -> Option<Item> {
-        match Item::read(path) {
-            Ok(item) => Some(item),
+        self.read_held_for_pass(path, out).map(|(item, _)| item)
+    }
+
+    /// [`Vault::read_for_pass`] with the identity of the file read, for a pass that
+    /// rewrites or moves the item at its end ([`fsutil::rewrite_held`]).
+    pub fn read_held_for_pass(
+        &self,
+        path: &Path,
+        out: &mut crate::outcome::Outcome,
+    ) -> Option<(Item, fsutil::FileId)> {
+        match Item::read_held(path) {
+            Ok(held) => Some(held),
             Err(e) => {
                 let rel = self.rel(path);
                 out.problem(format!("item:{rel}"), format!("{e:#}: it stays in `{rel}`"));
@@ -316,5 +345,30 @@ mod tests {
         fs::write(v.item_path(&Stage::Done, "abc"), "x").unwrap();
         assert_eq!(v.locate("abc").unwrap().0, Stage::Done);
         assert!(v.locate("nope").is_none());
+    }
+
+    // A stage folder replaced by a symbolic link (to `~/.ssh`, say) moved the owner's keys
+    // into the vault: now the vault refuses to open (exit 78) naming the folder.
+    #[test]
+    fn a_symlinked_stage_folder_or_attachment_folder_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(d.path().join(SETTINGS_FILE), "").unwrap();
+        let v = Vault::open(d.path(), "local").unwrap();
+        fs::remove_dir(v.inbox()).unwrap();
+        std::os::unix::fs::symlink(outside.path(), v.inbox()).unwrap();
+        let err = Vault::open(d.path(), "local").unwrap_err();
+        assert_eq!(crate::exit::exit_for(&err), crate::exit::Exit::Config);
+        assert!(
+            format!("{err:#}").contains("`Inbox` is a symbolic link"),
+            "{err:#}"
+        );
+        fs::remove_file(v.inbox()).unwrap();
+        fs::create_dir(v.inbox()).unwrap();
+        std::os::unix::fs::symlink(outside.path(), v.attachments("a1")).unwrap();
+        let err = v.attachment_dir("a1").unwrap_err();
+        assert!(format!("{err:#}").contains("Attachments/a1"), "{err:#}");
+        assert!(v.attachment_dir("../../etc").is_err());
+        assert!(v.attachment_dir("b2").is_ok());
     }
 }

@@ -93,6 +93,7 @@ class Handler:
         self.reject_rcpt = {a.lower() for a in args.reject_rcpt}
         self.drop_after_data = args.drop_after_data
         self.reject_data = args.reject_data
+        self.on_data_rename = args.on_data_rename  # [src, dst] or None
         self.accepted = 0  # messages saved by this process
         self.dropped = False  # the one --drop-after-data drop has happened
         self.next_number = first_free_number(self.out_dir)
@@ -124,6 +125,13 @@ class Handler:
             # connection_lost() cancels this coroutine; the sleep is a backstop.
             await asyncio.sleep(60)
             return "421 4.3.0 connection dropped"  # never reaches the client
+        if self.on_data_rename:
+            # "The owner moves the item while the send is in flight": once, before the
+            # reply, so the client is still waiting for it.
+            src, dst = self.on_data_rename
+            self.on_data_rename = None
+            os.rename(src, dst)
+            log.info("DATA: renamed %s -> %s", src, dst)
         if self.reject_data:
             log.info("DATA: injected %s", REPLY_REJECT_DATA)
             return REPLY_REJECT_DATA
@@ -199,6 +207,8 @@ def parse_args(argv):
                         "drop the connection without a reply (once)")
     p.add_argument("--reject-data", action="store_true",
                    help="reply '554 5.6.0' at the end of every DATA")
+    p.add_argument("--on-data-rename", nargs=2, metavar=("SRC", "DST"),
+                   help="rename SRC to DST once, when the first DATA arrives")
     p.add_argument("--max-seconds", type=float, default=300,
                    help="exit by itself after this many seconds (default 300)")
     p.add_argument("--verbose", action="store_true", help="log to stderr")

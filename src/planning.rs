@@ -737,7 +737,7 @@ fn review_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) ->
         for path in ctx.vault.list(&stage)? {
             // Never the file's age on disk: that is the real clock, and expiry is judged by
             // the pinned one (an owner's edit also moves the mtime).
-            let Ok(mut item) = Item::read(&path) else {
+            let Ok((mut item, held)) = Item::read_held(&path) else {
                 continue;
             };
             let id = item.id().to_string();
@@ -746,7 +746,12 @@ fn review_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) ->
                 let want = summary(&item);
                 if item.str("summary") != want {
                     item.set("summary", want);
-                    fsutil::write_atomic(&path, item.render().as_bytes())?;
+                    // Only the file read: an owner who moved or saved it meanwhile wins.
+                    if fsutil::rewrite_held(&path, held, item.render().as_bytes())?
+                        != fsutil::Held::Rewritten
+                    {
+                        continue;
+                    }
                     out.count("summary_rebuilt", 1);
                     out.changed = true;
                 }
@@ -770,7 +775,11 @@ fn review_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) ->
                 "reason",
                 format!("approval request expired at {}", item.str("expires")),
             );
-            fsutil::write_atomic(&path, item.render().as_bytes())?;
+            if fsutil::rewrite_held(&path, held, item.render().as_bytes())?
+                != fsutil::Held::Rewritten
+            {
+                continue;
+            }
             if ctx.vault.move_item(&path, &Stage::Rejected).is_ok() {
                 moved = true;
                 out.count("expired", 1);

@@ -60,8 +60,9 @@ pub fn requeue_rejected(ctx: &Ctx, out: &mut Outcome) -> Result<()> {
     let mine = Stage::InProgress(ctx.agent.clone());
     let mut moved = false;
     // Only files changed since the last scan can have gained a reason: an item's inode
-    // change time moves when it is renamed into Rejected/ and when it is edited. (Real clock:
-    // these are times on disk.) A little slack covers a write during the previous scan.
+    // change time moves when it is renamed into Rejected/ and when it is edited. Times on
+    // disk are only ever compared with times on disk (the newest change seen by the last
+    // scan), never with a clock; a little slack covers a write during the previous scan.
     let since = ctx
         .state
         .load()?
@@ -70,19 +71,19 @@ pub fn requeue_rejected(ctx: &Ctx, out: &mut Outcome) -> Result<()> {
         .and_then(|v| v.get("scanned_until"))
         .and_then(serde_json::Value::as_i64)
         .unwrap_or(0);
-    let scan_start = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let mut newest = since;
     for path in ctx.vault.list(&Stage::Rejected)? {
         use std::os::unix::fs::MetadataExt;
-        let changed = std::fs::metadata(&path)
+        let changed = std::fs::symlink_metadata(&path)
             .map(|m| m.ctime())
             .unwrap_or(i64::MAX);
+        if changed != i64::MAX {
+            newest = newest.max(changed);
+        }
         if changed < since - 2 {
             continue;
         }
-        let Ok(mut item) = Item::read(&path) else {
+        let Ok((mut item, held)) = Item::read_held(&path) else {
             continue;
         };
         if !wants_replan(&item) {
@@ -91,7 +92,10 @@ pub fn requeue_rejected(ctx: &Ctx, out: &mut Outcome) -> Result<()> {
         let id = item.id().to_string();
         prepare(&mut item);
         // Rewrite in place first: a crash leaves it in Rejected/ marked, never planned twice.
-        fsutil::write_atomic(&path, item.render().as_bytes())?;
+        // Only the file read: an owner who moved or saved it meanwhile wins.
+        if fsutil::rewrite_held(&path, held, item.render().as_bytes())? != fsutil::Held::Rewritten {
+            continue;
+        }
         match ctx.vault.move_item(&path, &mine) {
             Ok(_) => {
                 moved = true;
@@ -119,7 +123,7 @@ pub fn requeue_rejected(ctx: &Ctx, out: &mut Outcome) -> Result<()> {
     ctx.state.update(|s| {
         s.sections.insert(
             "replan".into(),
-            serde_json::json!({ "scanned_until": scan_start }),
+            serde_json::json!({ "scanned_until": newest }),
         );
     })?;
     Ok(())

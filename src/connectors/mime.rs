@@ -137,7 +137,7 @@ pub fn parse_message(bytes: &[u8]) -> Result<MailMessage> {
         from: addr_list(msg.from()).into_iter().next(),
         to: addr_list(msg.to()),
         cc: addr_list(msg.cc()),
-        subject: msg.subject().map(str::to_string),
+        subject: msg.subject().map(one_line),
         date: msg.date().map(|d| d.to_rfc3339()),
         message_id: msg.message_id().map(|m| format!("<{m}>")),
         references: ids(msg.references()),
@@ -184,6 +184,16 @@ fn tidy(text: &str) -> String {
         out.push('\n');
     }
     out.trim().to_string()
+}
+
+/// A header as one line: a subject cannot hold line breaks or control characters after
+/// unfolding, so any that an encoded word smuggled in become single spaces (they would
+/// otherwise write raw Markdown lines into the item's heading and front matter).
+pub fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -234,6 +244,15 @@ mod tests {
         assert!(m.text.contains("Bonjour café"), "{}", m.text);
         assert!(m.text.contains("Second"), "{}", m.text);
         assert!(!m.text.contains('<'), "{}", m.text);
+    }
+
+    /// Regression (issue 8, finding 12): an RFC 2047 subject that decodes to line breaks
+    /// wrote raw Markdown lines into the item.
+    #[test]
+    fn an_encoded_subject_with_line_breaks_becomes_one_line() {
+        let raw = b"From: a@x.example\r\nSubject: =?utf-8?q?Hi=0A#_Injected=0D=0A<!--_x?=\r\n\r\nbody\r\n";
+        let m = parse_message(raw).unwrap();
+        assert_eq!(m.subject.as_deref(), Some("Hi # Injected <!-- x"));
     }
 
     #[test]

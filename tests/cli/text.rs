@@ -47,10 +47,10 @@ fn mail_subjects_cannot_break_or_grow_the_dashboard() {
                 .to_string()
         })
         .collect();
-    assert!(
-        titles.iter().any(|t| t.contains('\n')),
-        "the RFC 2047 subject decodes to line breaks: {titles:?}"
-    );
+    // The RFC 2047 subject decodes to line breaks: the item keeps it on one line, and the
+    // Dashboard escapes it anyway (checked below).
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(!titles.iter().any(|t| t.contains('\n')), "{titles:?}");
     let mut sizes = Vec::new();
     for n in 0..3 {
         // Each pass changes something, so the Dashboard is rewritten each time.

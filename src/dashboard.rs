@@ -154,7 +154,7 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
                         age(since, now),
                         // From the actions, never the file's `summary:` (it may be stale
                         // or written by someone else): the owner approves what this says.
-                        inline(&crate::planning::summary(&item))
+                        inline(&crate::passes::plan::summary(&item))
                     ));
                 }
                 Err(_) => s.push_str(&format!("- {} ({domain}): cannot be read\n", link(&stem))),

@@ -401,7 +401,7 @@ pub fn run_checks(
         ));
     }
     // Jobs and schedule.
-    match crate::jobs::load(setup.root) {
+    match crate::schedule::jobs::load(setup.root) {
         Err(e) => out.push(check(
             "jobs",
             Status::Fail,
@@ -410,9 +410,9 @@ pub fn run_checks(
         )),
         Ok(jobs) => {
             let role = if setup.cloud {
-                crate::jobs::Role::Cloud
+                crate::schedule::jobs::Role::Cloud
             } else {
-                crate::jobs::Role::Local
+                crate::schedule::jobs::Role::Local
             };
             let mine: Vec<_> = jobs
                 .into_iter()
@@ -444,7 +444,7 @@ pub fn run_checks(
     out
 }
 
-fn schedule_check(setup: &Setup, jobs: &[crate::jobs::Job]) -> Check {
+fn schedule_check(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> Check {
     let by_cron = setup.crontab.as_deref().is_some_and(|c| {
         c.lines()
             .any(|l| !l.trim_start().starts_with('#') && l.contains("aie run"))
@@ -452,7 +452,7 @@ fn schedule_check(setup: &Setup, jobs: &[crate::jobs::Job]) -> Check {
     let mut missing = Vec::new();
     let mut disabled = Vec::new();
     for j in jobs {
-        let (service, timer) = crate::schedule::unit_names(&j.name);
+        let (service, timer) = crate::schedule::units::unit_names(&j.name);
         let dir = setup
             .unit_dirs
             .iter()

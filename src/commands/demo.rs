@@ -34,8 +34,8 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &DemoArgs) -> Result<Exit> {
     }
     let agent = env.agent()?;
     let vault = Vault::at(&root);
-    crate::template::write(&vault, &agent)?;
-    for (name, text) in crate::template::DEMO_INBOX {
+    crate::vault::template::write(&vault, &agent)?;
+    for (name, text) in crate::vault::template::DEMO_INBOX {
         let p = vault.inbox().join(name);
         std::fs::write(&p, text).with_context(|| format!("cannot write `{}`", p.display()))?;
     }

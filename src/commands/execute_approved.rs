@@ -16,5 +16,5 @@ pub struct ExecuteApprovedArgs {
 
 pub fn run(ctx: &Ctx, args: &ExecuteApprovedArgs) -> Result<Outcome> {
     let mut executors = Executors::new(&ctx.settings, &ctx.secrets, ctx.vault.root());
-    crate::execution::execute_pass(ctx, &mut executors, args.dry_run)
+    crate::passes::execute::execute_pass(ctx, &mut executors, args.dry_run)
 }

@@ -20,7 +20,7 @@ pub fn run(env: &Env, vault_root: &Path, args: &InitArgs) -> Result<Exit> {
         None => vault_root.to_path_buf(),
     };
     let agent = env.agent()?;
-    let created = crate::template::write(&Vault::at(&root), &agent)?;
+    let created = crate::vault::template::write(&Vault::at(&root), &agent)?;
     if created.is_empty() {
         println!(
             "`{}` is already an aie vault: nothing to create",

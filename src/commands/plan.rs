@@ -24,9 +24,9 @@ pub struct PlanArgs {
 /// The pass to run: the real one, or the preview of `--dry-run`.
 fn pass(ctx: &Ctx, args: &PlanArgs, planner: &mut dyn crate::planner::Planner) -> Result<Outcome> {
     if args.dry_run {
-        crate::planning::preview_pass(ctx, planner)
+        crate::passes::plan::preview_pass(ctx, planner)
     } else {
-        crate::planning::plan_pass(ctx, planner)
+        crate::passes::plan::plan_pass(ctx, planner)
     }
 }
 

@@ -9,5 +9,5 @@ use clap::Args;
 pub struct PollGmailArgs {}
 
 pub fn run(ctx: &Ctx, _args: &PollGmailArgs) -> Result<Outcome> {
-    crate::gmail_poll::poll(ctx)
+    crate::passes::gmail_poll::poll(ctx)
 }

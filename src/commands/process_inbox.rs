@@ -13,5 +13,5 @@ pub struct ProcessInboxArgs {
 }
 
 pub fn run(ctx: &Ctx, args: &ProcessInboxArgs) -> Result<Outcome> {
-    crate::intake::process_inbox(ctx, args.dry_run)
+    crate::passes::intake::process_inbox(ctx, args.dry_run)
 }

@@ -5,8 +5,8 @@
 use crate::cli::GlobalArgs;
 use crate::context::{Ctx, Env, Mode};
 use crate::exit::{AieError, Exit, exit_for};
-use crate::job_run::{self, TimeoutRecorder};
-use crate::jobs::{self, Role};
+use crate::schedule::job_run::{self, TimeoutRecorder};
+use crate::schedule::jobs::{self, Role};
 use anyhow::Result;
 use clap::Args;
 use std::sync::{Arc, Mutex, mpsc};

@@ -4,8 +4,8 @@
 use crate::cli::GlobalArgs;
 use crate::context::{Ctx, Env, Mode};
 use crate::exit::{AieError, Exit};
-use crate::jobs::{self, Job, Role};
-use crate::schedule::{self, Target};
+use crate::schedule::jobs::{self, Job, Role};
+use crate::schedule::units::{self, Target};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -183,14 +183,14 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &ScheduleArgs) -> Result<Exit> 
     let jobs = my_jobs(&ctx)?;
     match &args.what {
         ScheduleCommand::Systemd(a) => {
-            let files = schedule::systemd_units(&target(env, &ctx, &a.target, a.user)?, &jobs);
+            let files = units::systemd_units(&target(env, &ctx, &a.target, a.user)?, &jobs);
             match &a.out {
                 Some(dir) => write_files(&crate::runner::resolve(env, dir), &files)?,
                 None => print_files(&files),
             }
         }
         ScheduleCommand::Cron(a) => {
-            let text = schedule::crontab(&target(env, &ctx, &a.target, false)?, &jobs);
+            let text = units::crontab(&target(env, &ctx, &a.target, false)?, &jobs);
             match &a.out {
                 Some(dir) => write_files(
                     &crate::runner::resolve(env, dir),
@@ -200,7 +200,7 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &ScheduleArgs) -> Result<Exit> 
             }
         }
         ScheduleCommand::Install(a) if a.cron => {
-            let text = schedule::crontab(&target(env, &ctx, &a.target, false)?, &jobs);
+            let text = units::crontab(&target(env, &ctx, &a.target, false)?, &jobs);
             println!("add these lines with `crontab -e`:\n");
             print!("{text}");
         }
@@ -209,17 +209,12 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &ScheduleArgs) -> Result<Exit> 
         }
         ScheduleCommand::Install(a) => {
             let dir = unit_dir(env, a)?;
-            let files = schedule::systemd_units(&target(env, &ctx, &a.target, true)?, &jobs);
+            let files = units::systemd_units(&target(env, &ctx, &a.target, true)?, &jobs);
             write_files(&dir, &files)?;
             if !a.no_enable {
                 systemctl(&["--user", "daemon-reload"])?;
                 for j in &jobs {
-                    systemctl(&[
-                        "--user",
-                        "enable",
-                        "--now",
-                        &schedule::unit_names(&j.name).1,
-                    ])?;
+                    systemctl(&["--user", "enable", "--now", &units::unit_names(&j.name).1])?;
                 }
             }
         }
@@ -267,8 +262,7 @@ pub fn generated_units(dir: &Path) -> Vec<String> {
                     n.starts_with("aie-") && (n.ends_with(".service") || n.ends_with(".timer"))
                 })
                 .filter(|n| {
-                    std::fs::read_to_string(dir.join(n))
-                        .is_ok_and(|t| t.starts_with(schedule::HEADER))
+                    std::fs::read_to_string(dir.join(n)).is_ok_and(|t| t.starts_with(units::HEADER))
                 })
                 .collect()
         })

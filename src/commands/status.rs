@@ -14,14 +14,14 @@ pub fn run(ctx: &Ctx, _args: &StatusArgs) -> Result<Outcome> {
     let state = ctx.state.load()?;
     let queues = crate::dashboard::queue_counts(&ctx.vault);
     let locks = crate::lock::list(&ctx.vault.aie_dir());
-    let known = crate::jobs::load(ctx.vault.root()).unwrap_or_else(|e| {
+    let known = crate::schedule::jobs::load(ctx.vault.root()).unwrap_or_else(|e| {
         log::warn!("{e:#}");
-        crate::jobs::builtin()
+        crate::schedule::jobs::builtin()
     });
     let role = if ctx.mode == crate::context::Mode::DraftOnly {
-        crate::jobs::Role::Cloud
+        crate::schedule::jobs::Role::Cloud
     } else {
-        crate::jobs::Role::Local
+        crate::schedule::jobs::Role::Local
     };
     let mut names: Vec<String> = state.jobs.keys().cloned().collect();
     names.extend(known.iter().map(|k| k.name.clone()));
@@ -33,7 +33,7 @@ pub fn run(ctx: &Ctx, _args: &StatusArgs) -> Result<Outcome> {
         let j = state.jobs.get(name).cloned().unwrap_or_default();
         let def = known.iter().find(|k| &k.name == name);
         let due = def.filter(|d| d.agents.includes(role)).map(|d| {
-            crate::jobs::due(
+            crate::schedule::jobs::due(
                 d,
                 j.last_start.as_deref(),
                 j.last_success.as_deref(),

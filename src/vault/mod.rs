@@ -4,6 +4,7 @@
 
 pub mod approvals;
 pub mod item;
+pub mod template;
 
 use crate::exit::AieError;
 use crate::fsutil;

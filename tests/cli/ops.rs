@@ -295,7 +295,10 @@ fn committed_systemd_and_cron_folders_match_a_fresh_generation_from_jobs() {
         );
     }
     // Every job file of the repo is built in, and has its unit pair and crontab line.
-    let builtin: Vec<String> = aie::jobs::BUILTIN.iter().map(|b| b.0.to_string()).collect();
+    let builtin: Vec<String> = aie::schedule::jobs::BUILTIN
+        .iter()
+        .map(|b| b.0.to_string())
+        .collect();
     let mut files: Vec<String> = files_of(&repo("jobs"))
         .into_iter()
         .map(|(n, _)| n.trim_end_matches(".yaml").to_string())
@@ -336,11 +339,11 @@ fn the_crontab_parses_and_has_one_line_per_job() {
         let fields: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(fields.len(), 8, "not `m h dom mon dow aie run JOB`: {line}");
         let expr = fields[..5].join(" ");
-        aie::jobs::Cron::parse(&expr).unwrap_or_else(|e| panic!("{line}: {e}"));
+        aie::schedule::cron::Cron::parse(&expr).unwrap_or_else(|e| panic!("{line}: {e}"));
         assert_eq!(&fields[5..7], ["/usr/local/bin/aie", "run"]);
         seen.push((fields[7].to_string(), expr));
     }
-    let mut want: Vec<(String, String)> = aie::jobs::builtin()
+    let mut want: Vec<(String, String)> = aie::schedule::jobs::builtin()
         .into_iter()
         .map(|j| (j.name, j.schedule.text))
         .collect();
@@ -797,7 +800,7 @@ fn timers_fire_when_the_cron_expression_does() {
         ),
         ("@monthly", "America/New_York", "2026-11-23T09:00:00Z"),
     ] {
-        let cron = aie::jobs::Cron::parse(expr).unwrap();
+        let cron = aie::schedule::cron::Cron::parse(expr).unwrap();
         let tz: chrono_tz::Tz = tz.parse().unwrap();
         let mut t = chrono::DateTime::parse_from_rfc3339(base)
             .unwrap()

@@ -413,7 +413,7 @@ fn build_item(
         subject.clone()
     };
     let (_, priority) =
-        crate::intake::route(&ctx.settings.routing, &format!("{subject}\n{}", mail.text));
+        crate::passes::intake::route(&ctx.settings.routing, &format!("{subject}\n{}", mail.text));
     let mut item = Item::new(
         id,
         "email",

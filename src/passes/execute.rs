@@ -314,7 +314,7 @@ fn check_approval(
             // afresh on the item's data alone, may still approve it, and only the exact
             // actions the shared trail says a policy approved (a plan of the other agent):
             // a line anyone can write there never approves more than the policy would.
-            let by = crate::planning::policy_approval(ctx, item);
+            let by = crate::passes::plan::policy_approval(ctx, item);
             match by {
                 Some(by) if ledger.shared_policy_claim(&id, &hash)?.is_some() => {
                     record(
@@ -733,7 +733,7 @@ fn send_back(
     item.set("review", note);
     item.set("requested", ctx.clock.stamp());
     item.set("expires", ctx.clock.format(ctx.clock.now() + expires));
-    item.set("summary", crate::planning::summary(item));
+    item.set("summary", crate::passes::plan::summary(item));
     item.front.shift_remove("approved_by");
     let rewritten = fsutil::rewrite_held(path, held, item.render().as_bytes())?;
     if rewritten != fsutil::Held::Rewritten {

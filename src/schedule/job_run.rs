@@ -8,7 +8,7 @@ use crate::audit::AuditEvent;
 use crate::cli::Cli;
 use crate::context::{Ctx, Env};
 use crate::exit::{Exit, exit_for};
-use crate::jobs::{Job, OnFailure};
+use crate::schedule::jobs::{Job, OnFailure};
 use crate::state::Attention;
 use anyhow::Result;
 use serde_json::json;

@@ -8,27 +8,27 @@ use std::io::Write;
 
 /// Files of a new vault: (path in the vault, contents).
 pub const FILES: &[(&str, &str)] = &[
-    ("aie.yaml", include_str!("../vault_template/aie.yaml")),
+    ("aie.yaml", include_str!("../../vault_template/aie.yaml")),
     (
         "Dashboard.md",
-        include_str!("../vault_template/Dashboard.md"),
+        include_str!("../../vault_template/Dashboard.md"),
     ),
     (
         "Company_Handbook.md",
-        include_str!("../vault_template/Company_Handbook.md"),
+        include_str!("../../vault_template/Company_Handbook.md"),
     ),
     (
         "Business_Goals.md",
-        include_str!("../vault_template/Business_Goals.md"),
+        include_str!("../../vault_template/Business_Goals.md"),
     ),
     (
         "Content_Calendar.md",
-        include_str!("../vault_template/Content_Calendar.md"),
+        include_str!("../../vault_template/Content_Calendar.md"),
     ),
-    (".gitignore", include_str!("../vault_template/gitignore")),
+    (".gitignore", include_str!("../../vault_template/gitignore")),
     (
         ".gitattributes",
-        include_str!("../vault_template/gitattributes"),
+        include_str!("../../vault_template/gitattributes"),
     ),
 ];
 
@@ -36,23 +36,23 @@ pub const FILES: &[(&str, &str)] = &[
 pub const DEMO_INBOX: &[(&str, &str)] = &[
     (
         "invoice request - Acme.eml",
-        include_str!("../vault_template/demo/invoice request - Acme.eml"),
+        include_str!("../../vault_template/demo/invoice request - Acme.eml"),
     ),
     (
         "hosting bill.txt",
-        include_str!("../vault_template/demo/hosting bill.txt"),
+        include_str!("../../vault_template/demo/hosting bill.txt"),
     ),
     (
         "linkedin post idea.md",
-        include_str!("../vault_template/demo/linkedin post idea.md"),
+        include_str!("../../vault_template/demo/linkedin post idea.md"),
     ),
     (
         "question from a new lead.eml",
-        include_str!("../vault_template/demo/question from a new lead.eml"),
+        include_str!("../../vault_template/demo/question from a new lead.eml"),
     ),
     (
         "meeting notes.txt",
-        include_str!("../vault_template/demo/meeting notes.txt"),
+        include_str!("../../vault_template/demo/meeting notes.txt"),
     ),
 ];
 

@@ -4,7 +4,7 @@
 //! expression, `TimeoutStartSec=` from the timeout, `RandomizedDelaySec=` from the jitter.
 //! Pure text generation: no files, no systemctl, no environment here.
 
-use crate::jobs::Job;
+use crate::schedule::jobs::Job;
 use std::path::{Path, PathBuf};
 
 /// The first line of every generated file (also how `uninstall` knows a file is ours).
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn a_vault_in_home_is_bound_into_a_hidden_home_and_quoted() {
-        let jobs = crate::jobs::builtin();
+        let jobs = crate::schedule::jobs::builtin();
         let units = systemd_units(&target(), &jobs);
         let names: Vec<&str> = units.iter().map(|u| u.0.as_str()).collect();
         assert_eq!(
@@ -307,14 +307,14 @@ mod tests {
 
     #[test]
     fn crontab_has_one_valid_line_per_job() {
-        let jobs = crate::jobs::builtin();
+        let jobs = crate::schedule::jobs::builtin();
         let text = crontab(&target(), &jobs);
         assert!(text.contains("CRON_TZ=Europe/Berlin\n"));
         assert!(text.contains("MAILTO=sam@example.com\n"));
         let entries = crontab_entries(&text);
         assert_eq!(entries.len(), jobs.len());
         for ((expr, cmd), job) in entries.iter().zip(&jobs) {
-            assert!(crate::jobs::Cron::parse(expr).is_ok(), "{expr}");
+            assert!(crate::schedule::cron::Cron::parse(expr).is_ok(), "{expr}");
             assert_eq!(cmd, &format!("/usr/local/bin/aie run {}", job.name));
         }
         assert_eq!(shell_word("/opt/my aie/aie"), "'/opt/my aie/aie'");

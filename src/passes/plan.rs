@@ -44,7 +44,7 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
     let mut ledger = ApprovalLedger::new(&ctx.vault.aie_dir(), &ctx.vault.logs());
     review_requests(ctx, &mut ledger, &mut out)?;
     if ctx.settings.policy.replan_rejected {
-        crate::replan::requeue_rejected(ctx, &mut out)?;
+        crate::passes::replan::requeue_rejected(ctx, &mut out)?;
     }
     let handbook = read_guide(ctx, "Company_Handbook.md", &mut out);
     let goals = read_guide(ctx, "Business_Goals.md", &mut out);

@@ -84,7 +84,6 @@ pub struct ApprovalLedger {
     /// Bytes of the local record read so far (complete lines only).
     read_to: u64,
     last_seq: u64,
-    loaded: bool,
     local_file: Option<File>,
     shared_file: Option<File>,
     shared_records: Option<ByItem>,
@@ -101,7 +100,6 @@ impl ApprovalLedger {
             records: HashMap::new(),
             read_to: 0,
             last_seq: 0,
-            loaded: false,
             local_file: None,
             shared_file: None,
             shared_records: None,
@@ -113,10 +111,7 @@ impl ApprovalLedger {
     fn refresh(&mut self) -> Result<()> {
         let mut f = match File::open(&self.local) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                self.loaded = true;
-                return Ok(());
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => {
                 return Err(e).with_context(|| format!("cannot read `{}`", self.local.display()));
             }
@@ -138,16 +133,16 @@ impl ApprovalLedger {
             self.records.entry(r.item.clone()).or_default().push(r);
         }
         self.read_to += complete as u64;
-        self.loaded = true;
         Ok(())
     }
 
     /// Where an item stands, by this agent's own record: the last request (human, policy,
     /// review) or expiry decides, and a binding counts only when it comes after it.
     pub fn standing(&mut self, item: &str) -> Result<Standing> {
-        if !self.loaded {
-            self.refresh()?;
-        }
+        // Always catch up first (only the bytes appended since the last read): another
+        // command of this agent (a plan pass routing by policy) may have recorded something
+        // since this pass began, and a stale view would send its item back for review.
+        self.refresh()?;
         Ok(standing_of(
             self.records.get(item).map_or(&[], Vec::as_slice),
         ))

@@ -66,11 +66,8 @@ pub fn requeue_rejected(ctx: &Ctx, out: &mut Outcome) -> Result<()> {
     let since = ctx
         .state
         .load()?
-        .sections
-        .get("replan")
-        .and_then(|v| v.get("scanned_until"))
-        .and_then(serde_json::Value::as_i64)
-        .unwrap_or(0);
+        .replan
+        .map_or(0, |r| r.scanned_until);
     let mut newest = since;
     for path in ctx.vault.list(&Stage::Rejected)? {
         use std::os::unix::fs::MetadataExt;
@@ -121,10 +118,9 @@ pub fn requeue_rejected(ctx: &Ctx, out: &mut Outcome) -> Result<()> {
         fsutil::sync_fs(ctx.vault.root())?;
     }
     ctx.state.update(|s| {
-        s.sections.insert(
-            "replan".into(),
-            serde_json::json!({ "scanned_until": newest }),
-        );
+        s.replan = Some(crate::state::ReplanState {
+            scanned_until: newest,
+        });
     })?;
     Ok(())
 }

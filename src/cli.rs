@@ -146,3 +146,90 @@ impl Command {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::VaultAccess;
+    use crate::schedule::jobs::Job;
+    use clap::CommandFactory;
+
+    /// The smallest arguments each subcommand parses with (most need none).
+    fn sample_args(name: &str) -> Vec<&'static str> {
+        match name {
+            "auth" => vec!["gmail"],
+            "run" => vec!["triage"],
+            "schedule" => vec!["cron"],
+            "alert" => vec!["--unit", "aie-triage.service"],
+            "completions" => vec!["bash"],
+            _ => vec![],
+        }
+    }
+
+    /// Every subcommand clap knows, parsed into its variant.
+    fn every_command() -> Vec<(String, Command)> {
+        Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .map(|name| {
+                let argv = ["aie", name.as_str()]
+                    .into_iter()
+                    .chain(sample_args(&name))
+                    .map(str::to_string);
+                let cli = Cli::try_parse_from(argv)
+                    .unwrap_or_else(|e| panic!("`{name}` does not parse with sample args: {e}"));
+                (name, cli.command)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_command_table_names_every_subcommand_as_clap_does() {
+        let all = every_command();
+        assert_eq!(all.len(), 14, "a new subcommand: add its row and its sample args");
+        for (name, cmd) in &all {
+            assert_eq!(cmd.spec().name, name, "the table row of `{name}`");
+        }
+    }
+
+    #[test]
+    fn the_command_table_is_consistent() {
+        for (name, cmd) in every_command() {
+            let spec = cmd.spec();
+            // A pass runs as a job under the vault lock; nothing else takes it.
+            assert_eq!(
+                spec.kind == CommandKind::Pass,
+                spec.vault.lock().is_some(),
+                "`{name}`: passes, and only passes, lock the vault"
+            );
+            // Only what makes a vault, prints a file or checks a broken setup works without one.
+            assert_eq!(
+                spec.vault == VaultUse::None,
+                ["init", "demo", "completions", "man", "doctor"].contains(&name.as_str()),
+                "`{name}`: which commands work outside a vault"
+            );
+        }
+        assert_eq!(VaultUse::Shared.lock(), Some(VaultAccess::Shared));
+        assert_eq!(VaultUse::Exclusive.lock(), Some(VaultAccess::Exclusive));
+        assert_eq!(VaultUse::Open.lock(), None);
+    }
+
+    #[test]
+    fn every_vault_pass_and_nothing_else_is_allowed_as_a_job_step() {
+        for (name, cmd) in every_command() {
+            let step: Vec<String> = std::iter::once(name.clone())
+                .chain(sample_args(&name).into_iter().map(str::to_string))
+                .collect();
+            let text = format!(
+                "description: d\nschedule: '* * * * *'\nsteps: [{:?}]\n",
+                step.join(" ")
+            );
+            let job = Job::parse("x", &text, "jobs/x.yaml").unwrap();
+            assert_eq!(
+                job.commands().is_ok(),
+                cmd.spec().kind == CommandKind::Pass,
+                "`{name}` as a job step"
+            );
+        }
+    }
+}

@@ -186,7 +186,11 @@ mod tests {
     #[test]
     fn the_command_table_names_every_subcommand_as_clap_does() {
         let all = every_command();
-        assert_eq!(all.len(), 14, "a new subcommand: add its row and its sample args");
+        assert_eq!(
+            all.len(),
+            14,
+            "a new subcommand: add its row and its sample args"
+        );
         for (name, cmd) in &all {
             assert_eq!(cmd.spec().name, name, "the table row of `{name}`");
         }

@@ -7,10 +7,10 @@
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::commands::{self, Outcome};
 use crate::context::{Ctx, Cx, Env, Mode};
+use crate::dashboard;
 use crate::exit::{Exit, exit_for};
 use crate::lock::{self, VaultAccess};
 use crate::state::RunFinish;
-use crate::{dashboard, vault};
 use anyhow::Result;
 use std::time::Instant;
 
@@ -55,7 +55,9 @@ fn run_job(env: &Env, global: &GlobalArgs, cmd: &Command, access: VaultAccess) -
     let _locks = lock::acquire(&ctx.vault.aie_dir(), job, access, &ctx.holder_text())?;
     let started = Instant::now();
     let start_stamp = ctx.clock.stamp();
-    let crashed = ctx.state.update(|s| s.record_start(job, &start_stamp, true))?;
+    let crashed = ctx
+        .state
+        .update(|s| s.record_start(job, &start_stamp, true))?;
     if crashed {
         // A run that started and never finished left its temp files: clean them up. (An idle
         // pass never reads the big folders.)
@@ -199,6 +201,3 @@ pub fn print_outcome(out: &Outcome, json: bool) {
         print!("{}", text_of(out));
     }
 }
-
-/// Re-exported for commands that list stage folders.
-pub use vault::Stage;

@@ -44,19 +44,22 @@ pub fn run(cx: &Cx, args: &RunArgs) -> Result<Outcome> {
     }
     let cmds = job.commands()?;
     let lock_name = format!("run-{}", job.name);
-    let _lock =
-        match crate::lock::acquire_named(&ctx.vault.aie_dir(), &lock_name, &ctx.holder_text()) {
-            Ok(l) => l,
-            Err(e) if exit_for(&e) == Exit::LockBusy => {
-                log::info!("job `{}` is already running: skipped", job.name);
-                return Ok(Outcome {
-                    exit: Some(Exit::LockBusy),
-                    json: serde_json::json!({"job": job.name, "exit": Exit::LockBusy.code(), "busy": true}),
-                    ..Outcome::default()
-                });
-            }
-            Err(e) => return Err(e),
-        };
+    let _lock = match crate::lock::acquire_named(
+        &ctx.vault.aie_dir(),
+        &lock_name,
+        &ctx.holder_text(),
+    ) {
+        Ok(l) => l,
+        Err(e) if exit_for(&e) == Exit::LockBusy => {
+            log::info!("job `{}` is already running: skipped", job.name);
+            return Ok(Outcome {
+                exit: Some(Exit::LockBusy),
+                json: serde_json::json!({"job": job.name, "exit": Exit::LockBusy.code(), "busy": true}),
+                ..Outcome::default()
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let start = ctx.clock.stamp();
     let started = Instant::now();
     ctx.state

@@ -192,11 +192,9 @@ pub fn run(cx: &Cx, args: &ScheduleArgs) -> Result<Outcome> {
         ScheduleCommand::Cron(a) => {
             let text = units::crontab(&target(env, ctx, &a.target, false)?, &jobs);
             match &a.out {
-                Some(dir) => write_files(
-                    &env.resolve(dir),
-                    &[("aie.crontab".to_string(), text)],
-                    r,
-                )?,
+                Some(dir) => {
+                    write_files(&env.resolve(dir), &[("aie.crontab".to_string(), text)], r)?
+                }
                 None => r.push_str(&text),
             }
         }

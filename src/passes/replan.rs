@@ -63,11 +63,7 @@ pub fn requeue_rejected(ctx: &Ctx, out: &mut Outcome) -> Result<()> {
     // change time moves when it is renamed into Rejected/ and when it is edited. Times on
     // disk are only ever compared with times on disk (the newest change seen by the last
     // scan), never with a clock; a little slack covers a write during the previous scan.
-    let since = ctx
-        .state
-        .load()?
-        .replan
-        .map_or(0, |r| r.scanned_until);
+    let since = ctx.state.load()?.replan.map_or(0, |r| r.scanned_until);
     let mut newest = since;
     for path in ctx.vault.list(&Stage::Rejected)? {
         use std::os::unix::fs::MetadataExt;

@@ -30,8 +30,9 @@ fn every_report_is_one_json_document_printed_by_the_runner() {
         let r = env.run(&argv);
         assert!(r.code == 0 || r.code == 1, "aie {argv:?}: {r:?}");
         // One document: a second one, or text around it, would not parse.
-        let v: Value = serde_json::from_str(&r.stdout)
-            .unwrap_or_else(|e| panic!("aie {argv:?} printed more or less than one JSON: {e}: {r:?}"));
+        let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| {
+            panic!("aie {argv:?} printed more or less than one JSON: {e}: {r:?}")
+        });
         assert!(
             v["counts"].is_object() && v["problems"].is_array(),
             "aie {argv:?}: not the runner's report: {v}"
@@ -91,7 +92,10 @@ fn setup_commands_work_outside_a_vault() {
     assert!(r.stdout.contains("_aie"), "{r:?}");
     let r = env.run_in(&empty, &["man"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.starts_with(".ie") || r.stdout.contains(".TH aie"), "{r:?}");
+    assert!(
+        r.stdout.starts_with(".ie") || r.stdout.contains(".TH aie"),
+        "{r:?}"
+    );
     assert_eq!(env.run_in(&empty, &["status"]).code, 78);
     let r = env.run_in(&empty, &["doctor"]);
     assert_eq!(r.code, 78, "{r:?}");

@@ -193,7 +193,7 @@ pub fn text_of(out: &Outcome) -> String {
 
 /// Prints the report: JSON with `--json`, else the human summary (nothing when empty). The
 /// only place a command's output reaches stdout.
-pub fn print_outcome(out: &Outcome, json: bool) {
+fn print_outcome(out: &Outcome, json: bool) {
     if json {
         let text = serde_json::to_string_pretty(&json_of(out)).unwrap_or_default();
         println!("{}", crate::secrets::scrub(&text));

@@ -66,47 +66,174 @@ pub enum Command {
     Man(commands::man::ManArgs),
 }
 
-impl Command {
-    /// Whether this is a pass over the vault: run as a job (lock, state, report) and
-    /// allowed as a step of a scheduled job. Never init, demo, a read-only report, run
-    /// itself, or a setup command. Exhaustive on purpose: a new subcommand must be classed
-    /// here before it compiles.
-    pub fn is_vault_pass(&self) -> bool {
+/// What the runner does with a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandKind {
+    /// A pass over the vault: run as a job (job lock, vault lock, its run recorded in
+    /// state, problems reported once, the dashboard refreshed) and allowed as a step of a
+    /// scheduled job.
+    Pass,
+    /// Runs the steps of a scheduled job (`aie run`): each step is a pass with its own
+    /// locks; the job has its own lock and record.
+    Job,
+    /// Reads and tells, or records what it is told (`status`, `doctor`, `alert`).
+    Report,
+    /// Makes a vault, obtains credentials, installs schedules, prints shell files.
+    Setup,
+}
+
+/// How a command uses the vault: what the runner opens and locks before it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VaultUse {
+    /// Works without an open vault (it makes one, prints a file, or checks a broken one).
+    None,
+    /// Opens the vault (layout, `aie.yaml`, secrets) and takes no vault lock: it only reads,
+    /// or changes `state.json` under its short lock.
+    Open,
+    /// Opens the vault and holds its job lock and a shared hold on the vault lock.
+    Shared,
+    /// Opens the vault and holds its job lock and the vault lock alone (no other command
+    /// runs meanwhile): for commands that rewrite the whole vault, such as sync or backup.
+    Exclusive,
+}
+
+impl VaultUse {
+    /// The vault lock to take, when the command takes one.
+    pub const fn lock(self) -> Option<crate::lock::VaultAccess> {
         match self {
-            Command::ProcessInbox(_)
-            | Command::Plan(_)
-            | Command::ExecuteApproved(_)
-            | Command::PollGmail(_) => true,
-            Command::Init(_)
-            | Command::Demo(_)
-            | Command::Status(_)
-            | Command::Run(_)
-            | Command::Schedule(_)
-            | Command::Doctor(_)
-            | Command::Alert(_)
-            | Command::Completions(_)
-            | Command::Man(_)
-            | Command::Auth(_) => false,
+            VaultUse::None | VaultUse::Open => None,
+            VaultUse::Shared => Some(crate::lock::VaultAccess::Shared),
+            VaultUse::Exclusive => Some(crate::lock::VaultAccess::Exclusive),
+        }
+    }
+}
+
+/// One row of the command table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandSpec {
+    /// The subcommand's name on the command line; also the job name its runs are recorded
+    /// under in state, and its lock's name.
+    pub name: &'static str,
+    pub kind: CommandKind,
+    pub vault: VaultUse,
+}
+
+const fn spec(name: &'static str, kind: CommandKind, vault: VaultUse) -> CommandSpec {
+    CommandSpec { name, kind, vault }
+}
+
+impl Command {
+    /// The command table: one row per subcommand, exhaustive on purpose (a new subcommand
+    /// is classed here before it compiles). The runner reads nothing else to decide what to
+    /// open, lock and record; only a [`CommandKind::Pass`] may be a job step.
+    pub const fn spec(&self) -> CommandSpec {
+        use CommandKind::*;
+        match self {
+            Command::Init(_) => spec("init", Setup, VaultUse::None),
+            Command::Demo(_) => spec("demo", Setup, VaultUse::None),
+            Command::PollGmail(_) => spec("poll-gmail", Pass, VaultUse::Shared),
+            Command::Auth(_) => spec("auth", Setup, VaultUse::Open),
+            Command::ProcessInbox(_) => spec("process-inbox", Pass, VaultUse::Shared),
+            Command::Plan(_) => spec("plan", Pass, VaultUse::Shared),
+            Command::ExecuteApproved(_) => spec("execute-approved", Pass, VaultUse::Shared),
+            Command::Status(_) => spec("status", Report, VaultUse::Open),
+            Command::Run(_) => spec("run", Job, VaultUse::Open),
+            Command::Schedule(_) => spec("schedule", Setup, VaultUse::Open),
+            Command::Doctor(_) => spec("doctor", Report, VaultUse::None),
+            Command::Alert(_) => spec("alert", Report, VaultUse::Open),
+            Command::Completions(_) => spec("completions", Setup, VaultUse::None),
+            Command::Man(_) => spec("man", Setup, VaultUse::None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::VaultAccess;
+    use crate::schedule::jobs::Job;
+    use clap::CommandFactory;
+
+    /// The smallest arguments each subcommand parses with (most need none).
+    fn sample_args(name: &str) -> Vec<&'static str> {
+        match name {
+            "auth" => vec!["gmail"],
+            "run" => vec!["triage"],
+            "schedule" => vec!["cron"],
+            "alert" => vec!["--unit", "aie-triage.service"],
+            "completions" => vec!["bash"],
+            _ => vec![],
         }
     }
 
-    /// The job name this command records its runs under (also its lock's name).
-    pub fn job_name(&self) -> &'static str {
-        match self {
-            Command::Init(_) => "init",
-            Command::Demo(_) => "demo",
-            Command::ProcessInbox(_) => "process-inbox",
-            Command::Plan(_) => "plan",
-            Command::ExecuteApproved(_) => "execute-approved",
-            Command::Status(_) => "status",
-            Command::PollGmail(_) => "poll-gmail",
-            Command::Auth(_) => "auth",
-            Command::Run(_) => "run",
-            Command::Schedule(_) => "schedule",
-            Command::Doctor(_) => "doctor",
-            Command::Alert(_) => "alert",
-            Command::Completions(_) => "completions",
-            Command::Man(_) => "man",
+    /// Every subcommand clap knows, parsed into its variant.
+    fn every_command() -> Vec<(String, Command)> {
+        Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .map(|name| {
+                let argv = ["aie", name.as_str()]
+                    .into_iter()
+                    .chain(sample_args(&name))
+                    .map(str::to_string);
+                let cli = Cli::try_parse_from(argv)
+                    .unwrap_or_else(|e| panic!("`{name}` does not parse with sample args: {e}"));
+                (name, cli.command)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_command_table_names_every_subcommand_as_clap_does() {
+        let all = every_command();
+        assert_eq!(
+            all.len(),
+            14,
+            "a new subcommand: add its row and its sample args"
+        );
+        for (name, cmd) in &all {
+            assert_eq!(cmd.spec().name, name, "the table row of `{name}`");
+        }
+    }
+
+    #[test]
+    fn the_command_table_is_consistent() {
+        for (name, cmd) in every_command() {
+            let spec = cmd.spec();
+            // A pass runs as a job under the vault lock; nothing else takes it.
+            assert_eq!(
+                spec.kind == CommandKind::Pass,
+                spec.vault.lock().is_some(),
+                "`{name}`: passes, and only passes, lock the vault"
+            );
+            // Only what makes a vault, prints a file or checks a broken setup works without one.
+            assert_eq!(
+                spec.vault == VaultUse::None,
+                ["init", "demo", "completions", "man", "doctor"].contains(&name.as_str()),
+                "`{name}`: which commands work outside a vault"
+            );
+        }
+        assert_eq!(VaultUse::Shared.lock(), Some(VaultAccess::Shared));
+        assert_eq!(VaultUse::Exclusive.lock(), Some(VaultAccess::Exclusive));
+        assert_eq!(VaultUse::Open.lock(), None);
+    }
+
+    #[test]
+    fn every_vault_pass_and_nothing_else_is_allowed_as_a_job_step() {
+        for (name, cmd) in every_command() {
+            let step: Vec<String> = std::iter::once(name.clone())
+                .chain(sample_args(&name).into_iter().map(str::to_string))
+                .collect();
+            let text = format!(
+                "description: d\nschedule: '* * * * *'\nsteps: [{:?}]\n",
+                step.join(" ")
+            );
+            let job = Job::parse("x", &text, "jobs/x.yaml").unwrap();
+            assert_eq!(
+                job.commands().is_ok(),
+                cmd.spec().kind == CommandKind::Pass,
+                "`{name}` as a job step"
+            );
         }
     }
 }

@@ -3,13 +3,15 @@
 //! environment captured by the CLI layer (the only place that reads it).
 
 use crate::audit::AuditLog;
+use crate::cli::GlobalArgs;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::exit::AieError;
+use crate::schedule::jobs::Role;
 use crate::secrets::Secrets;
 use crate::state::StateStore;
 use crate::vault::Vault;
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -21,6 +23,25 @@ pub enum Mode {
     Full,
     /// Drafts only, never executes, never writes Dashboard.md (the cloud agent).
     DraftOnly,
+}
+
+impl Mode {
+    /// The role this mode plays in a two-agent setup: the `draft_only` agent is the cloud
+    /// one. The one mapping from mode to role (jobs, schedules, status and doctor use it).
+    pub const fn role(self) -> Role {
+        match self {
+            Mode::Full => Role::Local,
+            Mode::DraftOnly => Role::Cloud,
+        }
+    }
+
+    /// The name `AIE_MODE` spells it with.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::DraftOnly => "draft_only",
+        }
+    }
 }
 
 /// The process environment, captured once by the CLI layer.
@@ -78,10 +99,46 @@ impl Env {
     /// The vault folder: `--vault`, else `AIE_VAULT` (clap reads it), else the current folder.
     pub fn vault_root(&self, flag: Option<&Path>) -> PathBuf {
         match flag {
-            Some(p) if p.is_absolute() => p.to_path_buf(),
-            Some(p) => self.cwd.join(p),
+            Some(p) => self.resolve(p),
             None => self.cwd.clone(),
         }
+    }
+
+    /// A path from the command line, relative to the current folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.cwd.join(p)
+        }
+    }
+}
+
+/// What every command runs with (`run(cx, &Args) -> Result<Outcome>`): the environment
+/// captured by the CLI layer, the global flags, and the open vault when the command's row in
+/// the command table ([`crate::cli::Command::spec`]) asks for one.
+pub struct Cx<'a> {
+    pub env: &'a Env,
+    pub global: &'a GlobalArgs,
+    vault: Option<&'a Ctx>,
+}
+
+impl<'a> Cx<'a> {
+    /// The context of a command; `vault` is the vault the runner opened for it, if any.
+    pub fn new(env: &'a Env, global: &'a GlobalArgs, vault: Option<&'a Ctx>) -> Cx<'a> {
+        Cx { env, global, vault }
+    }
+
+    /// The open vault. Only commands whose table row opens the vault call this.
+    pub fn ctx(&self) -> &'a Ctx {
+        self.vault
+            .expect("invariant: the command table gives this command an open vault")
+    }
+
+    /// The vault folder the command line names (for commands that work without an open
+    /// vault: init, doctor).
+    pub fn vault_root(&self) -> PathBuf {
+        self.env.vault_root(self.global.vault.as_deref())
     }
 }
 
@@ -96,8 +153,6 @@ pub struct Ctx {
     pub audit: AuditLog,
     pub state: StateStore,
     pub job: String,
-    pub json: bool,
-    pub env: Env,
     started: Instant,
     deadline: Option<Duration>,
 }
@@ -105,13 +160,7 @@ pub struct Ctx {
 impl Ctx {
     /// Opens the vault at `root` for `job`: checks the layout, reads `aie.yaml` and secrets.
     /// Errors are config errors (exit 78) naming the file.
-    pub fn open(
-        env: &Env,
-        root: &Path,
-        job: &str,
-        json: bool,
-        deadline: Option<f64>,
-    ) -> Result<Ctx> {
+    pub fn open(env: &Env, root: &Path, job: &str, deadline: Option<f64>) -> Result<Ctx> {
         let agent = env.agent()?;
         let mode = env.mode()?;
         let vault = Vault::open(root, &agent)?;
@@ -142,8 +191,6 @@ impl Ctx {
             audit,
             state,
             job: job.to_string(),
-            json,
-            env: env.clone(),
             started: Instant::now(),
             deadline,
         })
@@ -175,9 +222,12 @@ impl Ctx {
     pub fn live(&self, dry_run_flag: bool) -> bool {
         !self.settings.execution.dry_run && !dry_run_flag
     }
-}
 
-/// Reads a file the command needs, as a config error naming it.
-pub fn read_config_file(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+    /// When a request for approval made now expires: now plus `policy.approval_expires`
+    /// (24 hours when it does not parse).
+    pub fn approval_expiry(&self) -> String {
+        let expires = crate::clock::parse_duration(&self.settings.policy.approval_expires)
+            .unwrap_or_else(|| chrono::Duration::hours(24));
+        self.clock.format(self.clock.now() + expires)
+    }
 }

@@ -5,7 +5,7 @@
 //! creates a folder or takes a lock. What needs a process (git, crontab) is passed in.
 
 use crate::config::Settings;
-use crate::secrets::{SECRET_NAMES, check_file};
+use crate::secrets::check_file;
 use crate::vault::{SETTINGS_FILE, Vault};
 use serde::Serialize;
 use serde_json::Value;
@@ -49,8 +49,8 @@ pub struct Setup<'a> {
     pub unit_dirs: Vec<PathBuf>,
     /// `crontab -l`, when there is one.
     pub crontab: Option<String>,
-    /// Whether this installation is the cloud agent (`draft_only`).
-    pub cloud: bool,
+    /// This installation's role (the cloud agent is the `draft_only` one).
+    pub role: crate::schedule::jobs::Role,
 }
 
 /// No correct clock reads earlier than this (before this version of aie existed).
@@ -291,7 +291,6 @@ pub fn run_checks(
                 None,
             ));
         }
-        let _ = SECRET_NAMES;
     }
     // Vault layout.
     let missing: Vec<String> = vault
@@ -409,11 +408,7 @@ pub fn run_checks(
             Some("fix the job file named".into()),
         )),
         Ok(jobs) => {
-            let role = if setup.cloud {
-                crate::schedule::jobs::Role::Cloud
-            } else {
-                crate::schedule::jobs::Role::Local
-            };
+            let role = setup.role;
             let mine: Vec<_> = jobs
                 .into_iter()
                 .filter(|j| j.agents.includes(role))

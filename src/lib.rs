@@ -1,5 +1,24 @@
 //! aie: a personal "AI employee" that works through an Obsidian-style vault in short passes.
 //!
+//! # Read this first: where things live
+//! ```text
+//! main.rs -> lib.rs main_entry -> cli.rs (clap: global flags, enum Command, and the command
+//!            table Command::spec: name, kind Pass|Job|Report|Setup, vault use
+//!            None|Open|Shared|Exclusive)
+//!         -> runner.rs   opens and locks what the table row says, runs the command, records a
+//!                        pass's run in state, prints the report (the only place that prints)
+//! commands/  one file per subcommand: <Name>Args + run(cx, &Args) -> Result<Outcome>; thin
+//! passes/    the vault passes: intake (Inbox/), gmail_poll, plan, replan, execute
+//! actions/   the action catalogue, one file per kind (parameters, schema, policy, preview,
+//!            summary, audit target) [being added]
+//! planner/   template and model planners: propose actions for an item
+//! connectors/ one file per outside service (Gmail, SMTP, the model APIs) and their HTTP
+//! vault/     items, stage folders, moves, the approval ledger, the built-in vault template
+//! schedule/  job files, the cron engine, systemd units and crontab, one run of a job
+//! one concern each: context (what a command runs with), outcome, state, lock, audit, journal,
+//!            policy, grounding, executor, dashboard, doctor, config, secrets, clock, fsutil, exit
+//! ```
+//!
 //! # How data flows
 //! ```text
 //! sources (Inbox/ files, Gmail)          process-inbox, poll-gmail
@@ -12,14 +31,14 @@
 //!      -> Done/ with each action's result
 //! ```
 //! Beside the flow: `lock` (one job lock per command, a shared/exclusive vault lock),
-//! `state` (`.aie/state.json`), `audit` (`Logs/YYYY-MM-DD.jsonl`), `vault::approvals`
-//! (`.aie/approvals.jsonl`, this agent's proof that binds approvals to an actions hash,
-//! mirrored to `Logs/approvals.jsonl` as a readable trail) and `journal`
-//! (`.aie/journal.jsonl`, intent before and outcome after every side effect).
+//! `state` (`.aie/state.json`: each job's last run, attention, typed sections per owner),
+//! `audit` (`Logs/YYYY-MM-DD.jsonl`), `vault::approvals` (`.aie/approvals.jsonl`, this agent's
+//! proof that binds approvals to an actions hash, mirrored to `Logs/approvals.jsonl` as a
+//! readable trail) and `journal` (`.aie/journal.jsonl`, intent before and outcome after every
+//! side effect). Domain modules never print, exit or read the environment.
 //!
-//! `main` calls [`main_entry`]; [`cli`] parses; [`runner`] wraps each vault command in its lock
-//! and state bookkeeping; `commands/` holds one thin file per subcommand; domain modules never
-//! print, exit or read the environment.
+//! Adding a command: its file in `commands/`, its variant in `cli::Command`, its row in
+//! `Command::spec` and its arm in `commands::dispatch`.
 
 pub mod audit;
 pub mod calendar;

@@ -1,83 +1,70 @@
-//! Runs one command: init and demo on their own; every other command inside a job run that
-//! opens the vault, takes the job lock, records the run in state, reports problems once
-//! (repeats stay under attention), refreshes the dashboard when something changed, and
-//! prints the report.
+//! Runs one command as its row in the command table ([`Command::spec`]) says: without a
+//! vault, in an open vault, or as a job that holds its job lock and the vault lock (shared or
+//! exclusive), records the run in state, reports problems once (repeats stay under
+//! attention) and refreshes the dashboard when something changed. Then it prints the report,
+//! here and nowhere else: JSON with `--json`, else the human summary.
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::commands::{self, Outcome};
-use crate::context::{Ctx, Env, Mode};
+use crate::context::{Ctx, Cx, Env, Mode};
+use crate::dashboard;
 use crate::exit::{Exit, exit_for};
 use crate::lock::{self, VaultAccess};
-use crate::state::Attention;
-use crate::{dashboard, vault};
+use crate::state::RunFinish;
 use anyhow::Result;
 use std::time::Instant;
 
-/// Runs the parsed command line; returns the exit code of the pass.
+/// Runs the parsed command line, prints its report, and returns its exit code.
 pub fn run(cli: Cli, env: &Env) -> Result<Exit> {
-    let root = env.vault_root(cli.global.vault.as_deref());
-    match cli.command {
-        Command::Init(args) => commands::init::run(env, &root, &args),
-        Command::Demo(args) => commands::demo::run(env, &cli.global, &args),
-        Command::Status(args) => {
-            let ctx = Ctx::open(env, &root, "status", cli.global.json, None)?;
-            let out = commands::status::run(&ctx, &args)?;
-            print_outcome(&out, cli.global.json);
-            Ok(out.exit.unwrap_or(Exit::Ok))
+    let out = run_command(env, &cli.global, &cli.command)?;
+    print_outcome(&out, cli.global.json);
+    Ok(out.exit.unwrap_or(Exit::Ok))
+}
+
+/// Runs one command and returns its report unprinted (the steps of `aie run` and of `aie demo`
+/// go through here too). `exit` is set when the command chose a code.
+pub fn run_command(env: &Env, global: &GlobalArgs, cmd: &Command) -> Result<Outcome> {
+    let spec = cmd.spec();
+    match spec.vault.lock() {
+        Some(access) => run_job(env, global, cmd, access),
+        None if spec.vault == crate::cli::VaultUse::None => {
+            commands::dispatch(&Cx::new(env, global, None), cmd)
         }
-        Command::Auth(args) => {
-            let ctx = Ctx::open(env, &root, "auth", cli.global.json, None)?;
-            let out = commands::auth_gmail::run(&ctx, &args)?;
-            print_outcome(&out, cli.global.json);
-            Ok(out.exit.unwrap_or(Exit::Ok))
+        None => {
+            let root = env.vault_root(global.vault.as_deref());
+            let ctx = Ctx::open(env, &root, job_name(cmd), global.deadline)?;
+            commands::dispatch(&Cx::new(env, global, Some(&ctx)), cmd)
         }
-        Command::Run(args) => commands::run::run(env, &cli.global, &args),
-        Command::Schedule(args) => commands::schedule::run(env, &cli.global, &args),
-        Command::Doctor(args) => commands::doctor::run(env, &cli.global, &args),
-        Command::Alert(args) => commands::alert::run(env, &cli.global, &args),
-        Command::Completions(args) => commands::completions::run(&args),
-        Command::Man(args) => commands::man::run(&args),
-        cmd => run_job(env, &cli.global, cmd),
     }
 }
 
-/// How a command shares the vault with the others.
-fn access_of(_cmd: &Command) -> VaultAccess {
-    VaultAccess::Shared
+/// The job a command's runs, audit lines and lock are named after: its name in the table,
+/// except `aie run JOB`, which runs as the job it names.
+fn job_name(cmd: &Command) -> &str {
+    match cmd {
+        Command::Run(args) => &args.job,
+        other => other.spec().name,
+    }
 }
 
-/// Runs a vault command as a job: lock, state, problems, dashboard, report.
-pub fn run_job(env: &Env, global: &GlobalArgs, cmd: Command) -> Result<Exit> {
-    run_job_with(env, global, cmd, true)
-}
-
-/// [`run_job`], printing the report only when `print` (the steps of `aie run` print none).
-pub fn run_job_with(env: &Env, global: &GlobalArgs, cmd: Command, print: bool) -> Result<Exit> {
+/// Runs a command that locks the vault as a job: lock, state, problems, dashboard.
+fn run_job(env: &Env, global: &GlobalArgs, cmd: &Command, access: VaultAccess) -> Result<Outcome> {
     let root = env.vault_root(global.vault.as_deref());
-    let job = cmd.job_name();
-    let ctx = Ctx::open(env, &root, job, global.json, global.deadline)?;
-    let _locks = lock::acquire(
-        &ctx.vault.aie_dir(),
-        job,
-        access_of(&cmd),
-        &ctx.holder_text(),
-    )?;
+    let job = job_name(cmd);
+    let ctx = Ctx::open(env, &root, job, global.deadline)?;
+    let _locks = lock::acquire(&ctx.vault.aie_dir(), job, access, &ctx.holder_text())?;
     let started = Instant::now();
     let start_stamp = ctx.clock.stamp();
-    let crashed = ctx.state.update(|s| {
-        let j = s.jobs.entry(job.to_string()).or_default();
+    let crashed = ctx
+        .state
+        .update(|s| s.record_start(job, &start_stamp, true))?;
+    if crashed {
         // A run that started and never finished left its temp files: clean them up. (An idle
         // pass never reads the big folders.)
-        let crashed = j.last_finish_pending;
-        j.last_start = Some(start_stamp.clone());
-        j.last_finish_pending = true;
-        crashed
-    })?;
-    if crashed {
         let n = ctx.vault.clean_temps();
         log::info!("{job}: the last run did not finish; removed {n} temp file(s)");
     }
-    let result = dispatch(&ctx, cmd);
+    let result = commands::dispatch(&Cx::new(env, global, Some(&ctx)), cmd);
     let (mut outcome, error) = match result {
         Ok(out) => (out, None),
         Err(e) => (Outcome::default(), Some(e)),
@@ -126,27 +113,11 @@ pub fn run_job_with(env: &Env, global: &GlobalArgs, cmd: Command, print: bool) -
             .collect::<Vec<_>>()
             .join(" ")
     );
-    if print {
-        print_outcome(&outcome, global.json);
-    }
-    Ok(exit)
+    Ok(outcome)
 }
 
-fn dispatch(ctx: &Ctx, cmd: Command) -> Result<Outcome> {
-    match cmd {
-        Command::ProcessInbox(a) => commands::process_inbox::run(ctx, &a),
-        Command::Plan(a) => commands::plan::run(ctx, &a),
-        Command::ExecuteApproved(a) => commands::execute_approved::run(ctx, &a),
-        Command::PollGmail(a) => commands::poll_gmail::run(ctx, &a),
-        other => unreachable!(
-            "invariant: run() handles `{}`, which is not a vault pass",
-            other.job_name()
-        ),
-    }
-}
-
-/// Writes the run into state: times, exit, counts, failures, attention. Returns the keys of
-/// problems seen for the first time.
+/// Writes the run into state: its record, its problems under attention, its activity.
+/// Returns the keys of problems seen for the first time.
 fn record_run(
     ctx: &Ctx,
     job: &str,
@@ -158,22 +129,18 @@ fn record_run(
     let now = ctx.clock.stamp();
     let prefix = format!("{job}:");
     ctx.state.update(|s| {
-        let j = s.jobs.entry(job.to_string()).or_default();
-        j.last_start = Some(start.to_string());
-        j.last_finish = Some(now.clone());
-        j.last_finish_pending = false;
-        j.last_exit = Some(exit.code() as i32);
-        j.duration_ms = started.elapsed().as_millis() as u64;
-        j.counts = out.counts.clone();
-        if matches!(exit, Exit::Ok) && out.problems.is_empty() {
-            j.last_success = Some(now.clone());
-            j.consecutive_failures = 0;
-        } else if exit != Exit::LockBusy {
-            j.consecutive_failures += 1;
-        }
-        if out.changed {
-            j.last_work = Some(now.clone());
-        }
+        s.record_finish(
+            job,
+            RunFinish {
+                start,
+                now: &now,
+                exit,
+                duration_ms: Some(started.elapsed().as_millis() as u64),
+                counts: Some(out.counts.clone()),
+                succeeded: exit == Exit::Ok && out.problems.is_empty(),
+                worked: out.changed,
+            },
+        );
         let mut new = Vec::new();
         let keys: Vec<String> = out
             .problems
@@ -183,19 +150,8 @@ fn record_run(
         s.attention
             .retain(|k, _| !k.starts_with(&prefix) || keys.contains(k));
         for (p, key) in out.problems.iter().zip(&keys) {
-            match s.attention.get_mut(key) {
-                Some(a) if a.message == p.message => a.passes += 1,
-                _ => {
-                    s.attention.insert(
-                        key.clone(),
-                        Attention {
-                            since: now.clone(),
-                            message: p.message.clone(),
-                            passes: 1,
-                        },
-                    );
-                    new.push(p.key.clone());
-                }
+            if s.raise(key, &p.message, &now) {
+                new.push(p.key.clone());
             }
         }
         for line in &out.activity {
@@ -205,43 +161,43 @@ fn record_run(
     })
 }
 
-/// Prints the report: JSON with `--json`, else the human summary (nothing when empty).
-pub fn print_outcome(out: &Outcome, json: bool) {
-    if json {
-        let mut v = if out.json.is_object() {
-            out.json.clone()
-        } else {
-            serde_json::json!({})
-        };
-        if let Some(m) = v.as_object_mut() {
-            m.entry("counts")
-                .or_insert_with(|| serde_json::to_value(&out.counts).unwrap_or_default());
-            m.entry("problems").or_insert_with(|| {
-                out.problems
-                    .iter()
-                    .map(|p| serde_json::json!({"key": p.key, "message": p.message}))
-                    .collect()
-            });
-        }
-        let text = serde_json::to_string_pretty(&v).unwrap_or_default();
-        println!("{}", crate::secrets::scrub(&text));
-    } else if !out.summary.is_empty() {
-        let summary = crate::secrets::scrub(&out.summary);
-        print!("{summary}");
-        if !summary.ends_with('\n') {
-            println!();
-        }
-    }
-}
-
-/// The vault's default folder for a relative path argument (used by init and demo).
-pub fn resolve(env: &Env, p: &std::path::Path) -> std::path::PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
+/// The report as JSON: the command's own object, with its counts and problems added.
+pub fn json_of(out: &Outcome) -> serde_json::Value {
+    let mut v = if out.json.is_object() {
+        out.json.clone()
     } else {
-        env.cwd.join(p)
+        serde_json::json!({})
+    };
+    if let Some(m) = v.as_object_mut() {
+        m.entry("counts")
+            .or_insert_with(|| serde_json::to_value(&out.counts).unwrap_or_default());
+        m.entry("problems").or_insert_with(|| {
+            out.problems
+                .iter()
+                .map(|p| serde_json::json!({"key": p.key, "message": p.message}))
+                .collect()
+        });
     }
+    v
 }
 
-/// Re-exported for commands that list stage folders.
-pub use vault::Stage;
+/// The report for people: the summary, scrubbed, ending with a newline (empty when the
+/// command has nothing to say).
+pub fn text_of(out: &Outcome) -> String {
+    let mut text = crate::secrets::scrub(&out.summary);
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+/// Prints the report: JSON with `--json`, else the human summary (nothing when empty). The
+/// only place a command's output reaches stdout.
+fn print_outcome(out: &Outcome, json: bool) {
+    if json {
+        let text = serde_json::to_string_pretty(&json_of(out)).unwrap_or_default();
+        println!("{}", crate::secrets::scrub(&text));
+    } else {
+        print!("{}", text_of(out));
+    }
+}

@@ -1,12 +1,15 @@
 //! `.aie/state.json`: this agent's memory between passes (per job: last start, finish,
 //! exit, duration, counts, consecutive failures; open attention entries; recent activity;
-//! and sections owned by connectors such as the Gmail history id). Read freely, changed only
-//! under the short `state` lock, written atomically. Never synced.
+//! and one typed section per owner: `gmail` (poll-gmail's cursor), `llm` (tokens spent per
+//! day), `replan` (how far Rejected/ was scanned), `run` (the steps of each job's last run)).
+//! The one place a job's run is recorded ([`State::record_start`], [`State::record_finish`]).
+//! Read freely, changed only under the short `state` lock, written atomically. Never synced.
 
+use crate::exit::Exit;
 use crate::fsutil;
 use crate::lock;
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +56,94 @@ pub struct Recent {
     pub text: String,
 }
 
+/// What poll-gmail remembers between runs (section `gmail`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct GmailState {
+    /// Where the next history.list starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_id: Option<String>,
+    /// Messages found but not yet imported and marked, oldest first.
+    #[serde(default)]
+    pub pending: Vec<String>,
+    /// Failed attempts per pending message.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attempts: BTreeMap<String, u32>,
+    /// When the last full resync after an expired history id happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_resync: Option<String>,
+}
+
+/// What the model planner has spent (section `llm`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LlmState {
+    /// Tokens per day (`YYYY-MM-DD` in the owner's zone), the last [`LLM_DAYS_KEPT`] days.
+    #[serde(default)]
+    pub tokens_by_day: BTreeMap<String, u64>,
+}
+
+/// How many days of token counts are kept.
+pub const LLM_DAYS_KEPT: usize = 31;
+
+impl LlmState {
+    /// Tokens `day` has used.
+    pub fn tokens_on(&self, day: &str) -> u64 {
+        self.tokens_by_day.get(day).copied().unwrap_or(0)
+    }
+
+    /// Adds `n` tokens to `day`, keeping the last [`LLM_DAYS_KEPT`] days.
+    pub fn add_tokens(&mut self, day: &str, n: u64) {
+        *self.tokens_by_day.entry(day.to_string()).or_default() += n;
+        while self.tokens_by_day.len() > LLM_DAYS_KEPT {
+            self.tokens_by_day.pop_first();
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.tokens_by_day.is_empty()
+    }
+}
+
+/// How far the replan scan of `Rejected/` got (section `replan`).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct ReplanState {
+    /// The newest inode change time (seconds, from the disk) the last scan saw.
+    #[serde(default)]
+    pub scanned_until: i64,
+}
+
+/// The steps of a scheduled job's last run (section `run`, keyed by job).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct JobRunRecord {
+    pub at: String,
+    #[serde(default)]
+    pub steps: Vec<StepRecord>,
+    #[serde(default)]
+    pub skipped: Vec<String>,
+}
+
+/// One step of [`JobRunRecord`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct StepRecord {
+    pub step: String,
+    pub exit: i32,
+    #[serde(default)]
+    pub duration_ms: u64,
+}
+
+/// Reads a section leniently: one that does not parse (hand-edited, or written by an older
+/// aie) reads as empty, as it always has, instead of making the whole state unreadable.
+fn lenient<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+{
+    let v = Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).unwrap_or_else(|e| {
+        log::warn!("a section of state.json does not parse ({e}): starting it afresh");
+        T::default()
+    }))
+}
+
 /// The whole state file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
@@ -63,15 +154,116 @@ pub struct State {
     pub attention: BTreeMap<String, Attention>,
     #[serde(default)]
     pub recent: Vec<Recent>,
-    /// Sections owned by other modules (`gmail`, `llm`, ...), kept as they are.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub gmail: Option<GmailState>,
+    #[serde(
+        default,
+        skip_serializing_if = "LlmState::is_empty",
+        deserialize_with = "lenient"
+    )]
+    pub llm: LlmState,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub replan: Option<ReplanState>,
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "lenient"
+    )]
+    pub run: BTreeMap<String, JobRunRecord>,
+    /// Sections this version does not know (written by a newer aie), kept as they are.
     #[serde(flatten)]
-    pub sections: Map<String, Value>,
+    pub other: Map<String, Value>,
+}
+
+/// How a finished run is recorded ([`State::record_finish`]).
+#[derive(Debug, Clone)]
+pub struct RunFinish<'a> {
+    /// When the run started and when it finished (the pinned clock's stamps).
+    pub start: &'a str,
+    pub now: &'a str,
+    pub exit: Exit,
+    /// How long it took (None keeps the last figure: a run ended by its watchdog).
+    pub duration_ms: Option<u64>,
+    /// Its counts (None keeps the last ones).
+    pub counts: Option<BTreeMap<String, u64>>,
+    /// Whether it succeeded: resets the failures in a row. A failure other than a busy
+    /// lock adds one.
+    pub succeeded: bool,
+    /// Whether it changed something.
+    pub worked: bool,
 }
 
 /// How many recent-activity lines are kept.
 pub const RECENT_MAX: usize = 15;
 
 impl State {
+    /// Records that `job` started at `stamp`. With `pending`, marks the run unfinished until
+    /// [`State::record_finish`]; returns whether the previous run was still marked so (it
+    /// crashed).
+    pub fn record_start(&mut self, job: &str, stamp: &str, pending: bool) -> bool {
+        let j = self.jobs.entry(job.to_string()).or_default();
+        let crashed = j.last_finish_pending;
+        j.last_start = Some(stamp.to_string());
+        if pending {
+            j.last_finish_pending = true;
+        }
+        crashed
+    }
+
+    /// Records a finished run of `job`: times, exit, duration, counts, failures in a row.
+    pub fn record_finish(&mut self, job: &str, f: RunFinish<'_>) {
+        let j = self.jobs.entry(job.to_string()).or_default();
+        j.last_start = Some(f.start.to_string());
+        j.last_finish = Some(f.now.to_string());
+        j.last_finish_pending = false;
+        j.last_exit = Some(f.exit.code() as i32);
+        if let Some(d) = f.duration_ms {
+            j.duration_ms = d;
+        }
+        if let Some(c) = f.counts {
+            j.counts = c;
+        }
+        if f.succeeded {
+            j.last_success = Some(f.now.to_string());
+            j.consecutive_failures = 0;
+        } else if f.exit != Exit::LockBusy {
+            j.consecutive_failures += 1;
+        }
+        if f.worked {
+            j.last_work = Some(f.now.to_string());
+        }
+    }
+
+    /// Puts `message` under attention at `key`: a repeat of the same message counts one more
+    /// pass; a new or changed one starts afresh. Returns whether it is new.
+    pub fn raise(&mut self, key: &str, message: &str, now: &str) -> bool {
+        match self.attention.get_mut(key) {
+            Some(a) if a.message == message => {
+                a.passes += 1;
+                false
+            }
+            _ => {
+                self.attention.insert(
+                    key.to_string(),
+                    Attention {
+                        since: now.to_string(),
+                        message: message.to_string(),
+                        passes: 1,
+                    },
+                );
+                true
+            }
+        }
+    }
+
     /// Adds a line of recent activity, keeping the newest [`RECENT_MAX`].
     pub fn push_recent(&mut self, ts: &str, text: String) {
         self.recent.push(Recent {
@@ -135,8 +327,12 @@ mod tests {
         let store = StateStore::new(d.path());
         store
             .update(|s| {
-                s.sections
-                    .insert("gmail".into(), serde_json::json!({"history_id": "42"}));
+                s.other
+                    .insert("newer".into(), serde_json::json!({"x": "42"}));
+                s.gmail = Some(GmailState {
+                    history_id: Some("42".into()),
+                    ..GmailState::default()
+                });
                 s.jobs
                     .entry("plan".into())
                     .or_default()
@@ -145,8 +341,73 @@ mod tests {
             .unwrap();
         store.update(|s| s.push_recent("t", "x".into())).unwrap();
         let s = store.load().unwrap();
-        assert_eq!(s.sections["gmail"]["history_id"], "42");
+        assert_eq!(s.other["newer"]["x"], "42");
+        assert_eq!(s.gmail.unwrap().history_id.as_deref(), Some("42"));
         assert_eq!(s.jobs["plan"].consecutive_failures, 2);
         assert_eq!(s.recent.len(), 1);
+    }
+
+    /// The typed sections read the state.json today's main writes, and write it back the
+    /// same way (a section that does not parse reads as empty, as it did before).
+    #[test]
+    fn typed_sections_read_and_write_the_files_of_before() {
+        let before = serde_json::json!({
+            "jobs": {"plan": {"duration_ms": 3, "counts": {"planned": 1}, "consecutive_failures": 0}},
+            "attention": {},
+            "recent": [],
+            "gmail": {"history_id": "77", "pending": ["m1"], "attempts": {"m1": 2}},
+            "llm": {"tokens_by_day": {"2026-11-23": 12}},
+            "replan": {"scanned_until": 1700000000},
+            "run": {"triage": {"at": "2026-11-23T09:00:00Z", "steps": [{"step": "plan", "exit": 0, "duration_ms": 5}], "skipped": ["x"]}},
+            "sync": {"head": "abc"}
+        });
+        let s: State = serde_json::from_value(before.clone()).unwrap();
+        assert_eq!(s.gmail.as_ref().unwrap().attempts["m1"], 2);
+        assert_eq!(s.llm.tokens_on("2026-11-23"), 12);
+        assert_eq!(s.replan.unwrap().scanned_until, 1700000000);
+        assert_eq!(s.run["triage"].steps[0].step, "plan");
+        assert_eq!(serde_json::to_value(&s).unwrap(), before);
+        let bad: State =
+            serde_json::from_value(serde_json::json!({"gmail": 5, "llm": [], "replan": "x"}))
+                .unwrap();
+        assert!(bad.gmail.is_none() && bad.llm.tokens_by_day.is_empty() && bad.replan.is_none());
+    }
+
+    #[test]
+    fn tokens_are_summed_per_day_and_old_days_dropped() {
+        let mut l = LlmState::default();
+        l.add_tokens("2026-11-23", 5);
+        l.add_tokens("2026-11-23", 7);
+        assert_eq!(l.tokens_on("2026-11-23"), 12);
+        for d in 1..=40 {
+            l.add_tokens(&format!("2026-10-{d:02}"), 1);
+        }
+        assert_eq!(l.tokens_by_day.len(), LLM_DAYS_KEPT);
+        assert_eq!(l.tokens_on("2026-11-23"), 12);
+    }
+
+    #[test]
+    fn a_run_is_recorded_in_one_place() {
+        let mut s = State::default();
+        assert!(!s.record_start("plan", "t0", true));
+        // Never finished: the next start sees the crash.
+        assert!(s.record_start("plan", "t1", true));
+        let finish = |exit, succeeded| RunFinish {
+            start: "t1",
+            now: "t2",
+            exit,
+            duration_ms: Some(9),
+            counts: None,
+            succeeded,
+            worked: false,
+        };
+        s.record_finish("plan", finish(Exit::Partial, false));
+        s.record_finish("plan", finish(Exit::LockBusy, false));
+        let j = &s.jobs["plan"];
+        assert_eq!((j.consecutive_failures, j.last_exit), (1, Some(75)));
+        assert!(!j.last_finish_pending && j.last_success.is_none());
+        s.record_finish("plan", finish(Exit::Ok, true));
+        assert_eq!(s.jobs["plan"].consecutive_failures, 0);
+        assert_eq!(s.jobs["plan"].last_success.as_deref(), Some("t2"));
     }
 }

@@ -4,9 +4,9 @@
 //! audits it; when SMTP is set up and `owner.email` is known, it also mails the owner.
 
 use crate::audit::AuditEvent;
-use crate::cli::GlobalArgs;
-use crate::context::{Ctx, Env, Mode};
-use crate::exit::{AieError, Exit};
+use crate::context::{Ctx, Cx, Mode};
+use crate::exit::AieError;
+use crate::outcome::Outcome;
 use crate::state::Attention;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -23,7 +23,7 @@ pub struct AlertArgs {
 }
 
 /// Records the alert. Errors: a unit name with characters systemd does not use (exit 2).
-pub fn run(env: &Env, global: &GlobalArgs, args: &AlertArgs) -> Result<Exit> {
+pub fn run(cx: &Cx, args: &AlertArgs) -> Result<Outcome> {
     let unit = args.unit.trim();
     if unit.is_empty()
         || unit.len() > 256
@@ -33,8 +33,7 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &AlertArgs) -> Result<Exit> {
     {
         return Err(AieError::Usage(format!("`{unit}` is not a systemd unit name")).into());
     }
-    let root = env.vault_root(global.vault.as_deref());
-    let ctx = Ctx::open(env, &root, "alert", global.json, None)?;
+    let ctx = cx.ctx();
     let message = match &args.message {
         Some(m) => format!("{unit} failed: {m}"),
         None => format!("{unit} failed: see `journalctl -u {unit}` and `aie status`"),
@@ -83,12 +82,12 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &AlertArgs) -> Result<Exit> {
         ..AuditEvent::new("alert", None)
     })?;
     if ctx.mode == Mode::Full
-        && let Err(e) = crate::dashboard::refresh(&ctx)
+        && let Err(e) = crate::dashboard::refresh(ctx)
     {
         log::warn!("cannot refresh the dashboard: {e:#}");
     }
-    notify_owner(&ctx, unit, &message);
-    Ok(Exit::Ok)
+    notify_owner(ctx, unit, &message);
+    Ok(Outcome::default())
 }
 
 /// Mails the owner about a failed unit when `smtp:` and `owner.email` are set. An alert is

@@ -5,7 +5,7 @@
 //! `gmail.token_url`, and prints the refresh token for the secrets file. Stores nothing.
 
 use crate::connectors::gmail::random_bytes;
-use crate::context::Ctx;
+use crate::context::Cx;
 use crate::exit::AieError;
 use crate::outcome::Outcome;
 use anyhow::{Context, Result};
@@ -105,7 +105,8 @@ fn query_param(target: &str, key: &str) -> Option<String> {
 }
 
 /// Runs the flow.
-pub fn run(ctx: &Ctx, args: &AuthArgs) -> Result<Outcome> {
+pub fn run(cx: &Cx, args: &AuthArgs) -> Result<Outcome> {
+    let ctx = cx.ctx();
     let AuthService::Gmail(args) = &args.service;
     let g = ctx.settings.gmail.clone().unwrap_or_default();
     let s = ctx

@@ -1,8 +1,9 @@
 //! `aie completions bash|zsh|fish`: shell completions generated from the clap definitions.
 
 use crate::cli::Cli;
-use crate::exit::Exit;
-use anyhow::Result;
+use crate::context::Cx;
+use crate::outcome::Outcome;
+use anyhow::{Context, Result};
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
@@ -13,13 +14,18 @@ pub struct CompletionsArgs {
     pub shell: String,
 }
 
-/// Prints the completion script; install it where the shell looks (see the README).
-pub fn run(args: &CompletionsArgs) -> Result<Exit> {
+/// The completion script; install it where the shell looks (see the README).
+pub fn run(_cx: &Cx, args: &CompletionsArgs) -> Result<Outcome> {
     let shell = match args.shell.as_str() {
         "bash" => Shell::Bash,
         "zsh" => Shell::Zsh,
         _ => Shell::Fish,
     };
-    clap_complete::generate(shell, &mut Cli::command(), "aie", &mut std::io::stdout());
-    Ok(Exit::Ok)
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "aie", &mut script);
+    Ok(Outcome {
+        summary: String::from_utf8(script).context("the completion script is not UTF-8")?,
+        json: serde_json::json!({"shell": args.shell}),
+        ..Outcome::default()
+    })
 }

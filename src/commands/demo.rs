@@ -4,8 +4,9 @@
 
 use crate::cli::{Command, GlobalArgs};
 use crate::commands::{execute_approved, plan, process_inbox};
-use crate::context::Env;
+use crate::context::Cx;
 use crate::exit::Exit;
+use crate::outcome::Outcome;
 use crate::vault::Vault;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -17,9 +18,12 @@ pub struct DemoArgs {
     pub path: Option<PathBuf>,
 }
 
-pub fn run(env: &Env, global: &GlobalArgs, args: &DemoArgs) -> Result<Exit> {
+/// Makes the sample vault and runs the chain in it; reports each step's summary and where
+/// the items went. Exit: the worst step's code.
+pub fn run(cx: &Cx, args: &DemoArgs) -> Result<Outcome> {
+    let env = cx.env;
     let root = match &args.path {
-        Some(p) => crate::runner::resolve(env, p),
+        Some(p) => env.resolve(p),
         None => std::env::temp_dir().join(format!(
             "aie-demo-{}-{}",
             chrono::Utc::now().format("%Y%m%d-%H%M%S"),
@@ -57,30 +61,47 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &DemoArgs) -> Result<Exit> {
         vault: Some(root.clone()),
         json: false,
         deadline: None,
-        verbose: global.verbose,
+        verbose: cx.global.verbose,
     };
     let steps = [
         Command::ProcessInbox(process_inbox::ProcessInboxArgs { dry_run: false }),
         Command::Plan(plan::PlanArgs { dry_run: false }),
         Command::ExecuteApproved(execute_approved::ExecuteApprovedArgs { dry_run: true }),
     ];
-    println!("aie demo: a sample vault at {}\n", root.display());
+    let mut summary = format!("aie demo: a sample vault at {}\n\n", root.display());
     let mut worst = Exit::Ok;
+    let mut steps_json = Vec::new();
     for step in steps {
-        let code = crate::runner::run_job(&env, &g, step)?;
+        let name = step.spec().name;
+        let out = crate::runner::run_command(&env, &g, &step)?;
+        let code = out.exit.unwrap_or(Exit::Ok);
         worst = worst.worst(code);
+        summary.push_str(&crate::runner::text_of(&out));
+        steps_json.push(serde_json::json!({"step": name, "exit": code.code(), "report": crate::runner::json_of(&out)}));
     }
-    println!();
+    summary.push('\n');
     let counts = crate::dashboard::queue_counts(&vault);
-    println!("where the items are now:");
-    for (k, n) in counts {
-        if n > 0 {
-            println!("  {k:<17} {n}");
+    summary.push_str("where the items are now:\n");
+    for (k, n) in &counts {
+        if *n > 0 {
+            summary.push_str(&format!("  {k:<17} {n}\n"));
         }
     }
-    println!(
-        "\nopen the vault in Obsidian, or read:\n  {0}/Dashboard.md\n  {0}/Pending_Approval/  (requests waiting for you)\n  {0}/Plans/            (the plan of every item)\n  {0}/Logs/             (the audit trail)\n\nnothing was sent: every action ran in dry-run. To approve a request, move its file\nto Approved/ and run `aie --vault {0} execute-approved --dry-run`.",
+    summary.push_str(&format!(
+        "\nopen the vault in Obsidian, or read:\n  {0}/Dashboard.md\n  {0}/Pending_Approval/  (requests waiting for you)\n  {0}/Plans/            (the plan of every item)\n  {0}/Logs/             (the audit trail)\n\nnothing was sent: every action ran in dry-run. To approve a request, move its file\nto Approved/ and run `aie --vault {0} execute-approved --dry-run`.\n",
         root.display()
-    );
-    Ok(worst)
+    ));
+    Ok(Outcome {
+        exit: Some(worst),
+        summary,
+        json: serde_json::json!({
+            "vault": root.display().to_string(),
+            "steps": steps_json,
+            "queues": counts
+                .iter()
+                .map(|(k, n)| (k.clone(), serde_json::json!(n)))
+                .collect::<serde_json::Map<_, _>>(),
+        }),
+        ..Outcome::default()
+    })
 }

@@ -1,10 +1,10 @@
 //! `aie doctor [--json]`: check the setup, one line per check with the fix for each
 //! failure; exit 1 when any check fails. Works on a broken vault (it never opens a `Ctx`).
 
-use crate::cli::GlobalArgs;
-use crate::context::{Env, Mode};
+use crate::context::Cx;
 use crate::doctor::{self, Setup, Status};
 use crate::exit::Exit;
+use crate::outcome::Outcome;
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -16,13 +16,14 @@ pub struct DoctorArgs {
     pub units: Option<PathBuf>,
 }
 
-/// Runs the checks and prints them. Exit 1 when one fails; 78 for a bad AIE_AGENT/AIE_MODE.
-pub fn run(env: &Env, global: &GlobalArgs, args: &DoctorArgs) -> Result<Exit> {
-    let root = env.vault_root(global.vault.as_deref());
+/// Runs the checks, one line each. Exit 1 when one fails; 78 for a bad AIE_AGENT/AIE_MODE.
+pub fn run(cx: &Cx, args: &DoctorArgs) -> Result<Outcome> {
+    let env = cx.env;
+    let root = cx.vault_root();
     let agent = env.agent()?;
-    let cloud = env.mode()? == Mode::DraftOnly;
+    let role = env.mode()?.role();
     let unit_dirs = match &args.units {
-        Some(d) => vec![crate::runner::resolve(env, d)],
+        Some(d) => vec![env.resolve(d)],
         None => crate::commands::schedule::user_unit_dir(env)
             .into_iter()
             .chain([PathBuf::from("/etc/systemd/system")])
@@ -40,7 +41,7 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &DoctorArgs) -> Result<Exit> {
         env: &env.vars,
         unit_dirs,
         crontab,
-        cloud,
+        role,
     };
     let checks = doctor::run_checks(&setup, &|remote| {
         let out = std::process::Command::new("git")
@@ -61,28 +62,33 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &DoctorArgs) -> Result<Exit> {
         }
     });
     let failed = checks.iter().any(|c| c.status == Status::Fail);
-    if global.json {
-        let v = serde_json::json!({"ok": !failed, "checks": checks});
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-    } else {
-        for c in &checks {
-            let tag = match c.status {
-                Status::Ok => "ok  ",
-                Status::Warn => "warn",
-                Status::Fail => "FAIL",
-            };
-            match &c.fix {
-                Some(fix) if c.status != Status::Ok => {
-                    println!("{tag} {}: {} (fix: {fix})", c.check, c.message)
-                }
-                _ => println!("{tag} {}: {}", c.check, c.message),
+    let mut summary = String::new();
+    for c in &checks {
+        let tag = match c.status {
+            Status::Ok => "ok  ",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        };
+        match &c.fix {
+            Some(fix) if c.status != Status::Ok => {
+                summary.push_str(&format!("{tag} {}: {} (fix: {fix})\n", c.check, c.message))
             }
+            _ => summary.push_str(&format!("{tag} {}: {}\n", c.check, c.message)),
         }
     }
     // Like every command but init and demo, a folder without aie.yaml is a layout error (78);
-    // doctor still prints its checks first, so the owner sees what to fix.
-    if !root.join(crate::vault::SETTINGS_FILE).is_file() {
-        return Ok(Exit::Config);
-    }
-    Ok(if failed { Exit::Partial } else { Exit::Ok })
+    // doctor still reports its checks first, so the owner sees what to fix.
+    let exit = if !root.join(crate::vault::SETTINGS_FILE).is_file() {
+        Exit::Config
+    } else if failed {
+        Exit::Partial
+    } else {
+        Exit::Ok
+    };
+    Ok(Outcome {
+        exit: Some(exit),
+        summary,
+        json: serde_json::json!({"ok": !failed, "checks": checks}),
+        ..Outcome::default()
+    })
 }

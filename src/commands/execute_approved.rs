@@ -1,6 +1,6 @@
 //! `aie execute-approved [--dry-run]`: run the actions of items in `Approved/`.
 
-use crate::context::Ctx;
+use crate::context::Cx;
 use crate::executor::Executors;
 use crate::outcome::Outcome;
 use anyhow::Result;
@@ -14,7 +14,9 @@ pub struct ExecuteApprovedArgs {
     pub dry_run: bool,
 }
 
-pub fn run(ctx: &Ctx, args: &ExecuteApprovedArgs) -> Result<Outcome> {
+/// Runs the execute pass with the executors the settings build.
+pub fn run(cx: &Cx, args: &ExecuteApprovedArgs) -> Result<Outcome> {
+    let ctx = cx.ctx();
     let mut executors = Executors::new(&ctx.settings, &ctx.secrets, ctx.vault.root());
     crate::passes::execute::execute_pass(ctx, &mut executors, args.dry_run)
 }

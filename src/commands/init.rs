@@ -1,11 +1,11 @@
 //! `aie init [PATH]`: make a vault from the built-in template, never overwriting a file.
 
-use crate::context::Env;
-use crate::exit::Exit;
+use crate::context::Cx;
+use crate::outcome::Outcome;
 use crate::vault::Vault;
 use anyhow::Result;
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -14,24 +14,31 @@ pub struct InitArgs {
 }
 
 /// Writes the template and says what it created.
-pub fn run(env: &Env, vault_root: &Path, args: &InitArgs) -> Result<Exit> {
+pub fn run(cx: &Cx, args: &InitArgs) -> Result<Outcome> {
     let root = match &args.path {
-        Some(p) => crate::runner::resolve(env, p),
-        None => vault_root.to_path_buf(),
+        Some(p) => cx.env.resolve(p),
+        None => cx.vault_root(),
     };
-    let agent = env.agent()?;
+    let agent = cx.env.agent()?;
     let created = crate::vault::template::write(&Vault::at(&root), &agent)?;
-    if created.is_empty() {
-        println!(
-            "`{}` is already an aie vault: nothing to create",
+    let summary = if created.is_empty() {
+        format!(
+            "`{}` is already an aie vault: nothing to create\n",
             root.display()
-        );
+        )
     } else {
-        println!("created the aie vault `{}`:", root.display());
+        let mut s = format!("created the aie vault `{}`:\n", root.display());
         for c in &created {
-            println!("  {c}");
+            s.push_str(&format!("  {c}\n"));
         }
-        println!("next: drop a file in Inbox/, then run `aie process-inbox` and `aie plan` in it");
-    }
-    Ok(Exit::Ok)
+        s.push_str(
+            "next: drop a file in Inbox/, then run `aie process-inbox` and `aie plan` in it\n",
+        );
+        s
+    };
+    Ok(Outcome {
+        summary,
+        json: serde_json::json!({"vault": root.display().to_string(), "created": created}),
+        ..Outcome::default()
+    })
 }

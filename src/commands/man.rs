@@ -1,22 +1,22 @@
 //! `aie man`: the man page (roff), generated from the clap definitions.
 
 use crate::cli::Cli;
-use crate::exit::Exit;
+use crate::context::Cx;
+use crate::outcome::Outcome;
 use anyhow::{Context, Result};
 use clap::{Args, CommandFactory};
 
 #[derive(Debug, Args)]
 pub struct ManArgs {}
 
-/// Prints `aie.1`: `aie man > /usr/local/share/man/man1/aie.1`.
-pub fn run(_args: &ManArgs) -> Result<Exit> {
+/// The text of `aie.1`: `aie man > /usr/local/share/man/man1/aie.1`.
+pub fn run(_cx: &Cx, _args: &ManArgs) -> Result<Outcome> {
     let mut out = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut out)
         .context("cannot render the man page")?;
-    use std::io::Write;
-    std::io::stdout()
-        .write_all(&out)
-        .context("cannot write the man page")?;
-    Ok(Exit::Ok)
+    Ok(Outcome {
+        summary: String::from_utf8(out).context("the man page is not UTF-8")?,
+        ..Outcome::default()
+    })
 }

@@ -1,5 +1,8 @@
-//! One file per subcommand: an args struct and one entry function. Commands are thin: they
-//! call into the domain modules and return an [`Outcome`]; the runner prints it.
+//! One file per subcommand: an args struct and one entry function,
+//! `run(cx: &Cx, args: &<Name>Args) -> Result<Outcome>`. Commands are thin: they call into
+//! the domain modules and return an [`Outcome`]; they never print it (the runner does).
+//! Adding a command: its file here, its variant in [`crate::cli::Command`], its row in
+//! [`crate::cli::Command::spec`] and its arm in [`dispatch`].
 
 pub mod alert;
 pub mod auth_gmail;
@@ -17,3 +20,27 @@ pub mod schedule;
 pub mod status;
 
 pub use crate::outcome::{Outcome, Problem};
+
+use crate::cli::Command;
+use crate::context::Cx;
+use anyhow::Result;
+
+/// Runs `cmd` in `cx` (which the runner prepared as the command's table row says).
+pub fn dispatch(cx: &Cx, cmd: &Command) -> Result<Outcome> {
+    match cmd {
+        Command::Init(a) => init::run(cx, a),
+        Command::Demo(a) => demo::run(cx, a),
+        Command::PollGmail(a) => poll_gmail::run(cx, a),
+        Command::Auth(a) => auth_gmail::run(cx, a),
+        Command::ProcessInbox(a) => process_inbox::run(cx, a),
+        Command::Plan(a) => plan::run(cx, a),
+        Command::ExecuteApproved(a) => execute_approved::run(cx, a),
+        Command::Status(a) => status::run(cx, a),
+        Command::Run(a) => run::run(cx, a),
+        Command::Schedule(a) => schedule::run(cx, a),
+        Command::Doctor(a) => doctor::run(cx, a),
+        Command::Alert(a) => alert::run(cx, a),
+        Command::Completions(a) => completions::run(cx, a),
+        Command::Man(a) => man::run(cx, a),
+    }
+}

@@ -4,7 +4,7 @@
 use crate::connectors::anthropic::AnthropicClient;
 use crate::connectors::llm_http::LanguageModel;
 use crate::connectors::openai_compatible::OpenAiCompatibleClient;
-use crate::context::Ctx;
+use crate::context::{Ctx, Cx};
 use crate::exit::AieError;
 use crate::outcome::Outcome;
 use crate::planner::llm::{Halt, LlmPlanner, tokens_used};
@@ -33,7 +33,9 @@ fn pass(ctx: &Ctx, args: &PlanArgs, planner: &mut dyn crate::planner::Planner) -
 /// How long one model call may take before it counts as a network error.
 const MODEL_TIMEOUT: Duration = Duration::from_secs(120);
 
-pub fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Outcome> {
+/// Runs the plan pass (or its preview) with the planner `llm.provider` names.
+pub fn run(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
+    let ctx = cx.ctx();
     let Some(model) = model(ctx)? else {
         return pass(ctx, args, &mut TemplatePlanner);
     };

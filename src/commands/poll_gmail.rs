@@ -1,6 +1,6 @@
 //! `aie poll-gmail`: new Gmail messages become items in `Needs_Action/email/`.
 
-use crate::context::Ctx;
+use crate::context::Cx;
 use crate::outcome::Outcome;
 use anyhow::Result;
 use clap::Args;
@@ -8,6 +8,7 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct PollGmailArgs {}
 
-pub fn run(ctx: &Ctx, _args: &PollGmailArgs) -> Result<Outcome> {
-    crate::passes::gmail_poll::poll(ctx)
+/// Runs the Gmail poll pass.
+pub fn run(cx: &Cx, _args: &PollGmailArgs) -> Result<Outcome> {
+    crate::passes::gmail_poll::poll(cx.ctx())
 }

@@ -1,6 +1,6 @@
 //! `aie process-inbox`: files in `Inbox/` become items in `Needs_Action/<domain>/`.
 
-use crate::context::Ctx;
+use crate::context::Cx;
 use crate::outcome::Outcome;
 use anyhow::Result;
 use clap::Args;
@@ -12,6 +12,7 @@ pub struct ProcessInboxArgs {
     pub dry_run: bool,
 }
 
-pub fn run(ctx: &Ctx, args: &ProcessInboxArgs) -> Result<Outcome> {
-    crate::passes::intake::process_inbox(ctx, args.dry_run)
+/// Runs the intake pass.
+pub fn run(cx: &Cx, args: &ProcessInboxArgs) -> Result<Outcome> {
+    crate::passes::intake::process_inbox(cx.ctx(), args.dry_run)
 }

@@ -1,12 +1,13 @@
 //! `aie run JOB`: the steps of a scheduled job in order, under the job's own lock
-//! (`run-<job>`) and timeout. Prints nothing on success, so cron mails only failures; exits
-//! with the worst step's code. A watchdog records and ends a run that outlives its timeout.
+//! (`run-<job>`) and timeout. Reports nothing on success, so cron mails only failures (each
+//! failed step is logged as an error); exits with the worst step's code. A watchdog records
+//! and ends a run that outlives its timeout.
 
-use crate::cli::GlobalArgs;
-use crate::context::{Ctx, Env, Mode};
+use crate::context::Cx;
 use crate::exit::{AieError, Exit, exit_for};
+use crate::outcome::Outcome;
 use crate::schedule::job_run::{self, TimeoutRecorder};
-use crate::schedule::jobs::{self, Role};
+use crate::schedule::jobs;
 use anyhow::Result;
 use clap::Args;
 use std::sync::{Arc, Mutex, mpsc};
@@ -19,9 +20,8 @@ pub struct RunArgs {
 }
 
 /// Runs the job; returns the worst step's code (75 when another run of it holds its lock).
-pub fn run(env: &Env, global: &GlobalArgs, args: &RunArgs) -> Result<Exit> {
-    let root = env.vault_root(global.vault.as_deref());
-    let ctx = Ctx::open(env, &root, &args.job, global.json, None)?;
+pub fn run(cx: &Cx, args: &RunArgs) -> Result<Outcome> {
+    let (env, ctx) = (cx.env, cx.ctx());
     let all = jobs::load(ctx.vault.root())?;
     let Some(job) = all.iter().find(|j| j.name == args.job) else {
         let names: Vec<&str> = all.iter().map(|j| j.name.as_str()).collect();
@@ -32,36 +32,38 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &RunArgs) -> Result<Exit> {
         ))
         .into());
     };
-    let role = if ctx.mode == Mode::DraftOnly {
-        Role::Cloud
-    } else {
-        Role::Local
-    };
+    let role = ctx.mode.role();
     if !job.agents.includes(role) {
         return Err(AieError::Config(format!(
             "job `{}` runs on the {} agent only, and this one is the {} agent: remove it from this machine's schedule",
             job.name,
             job.agents.name(),
-            if role == Role::Cloud { "cloud" } else { "local" }
+            role.name()
         ))
         .into());
     }
     let cmds = job.commands()?;
     let lock_name = format!("run-{}", job.name);
-    let _lock =
-        match crate::lock::acquire_named(&ctx.vault.aie_dir(), &lock_name, &ctx.holder_text()) {
-            Ok(l) => l,
-            Err(e) if exit_for(&e) == Exit::LockBusy => {
-                log::info!("job `{}` is already running: skipped", job.name);
-                return Ok(Exit::LockBusy);
-            }
-            Err(e) => return Err(e),
-        };
+    let _lock = match crate::lock::acquire_named(
+        &ctx.vault.aie_dir(),
+        &lock_name,
+        &ctx.holder_text(),
+    ) {
+        Ok(l) => l,
+        Err(e) if exit_for(&e) == Exit::LockBusy => {
+            log::info!("job `{}` is already running: skipped", job.name);
+            return Ok(Outcome {
+                exit: Some(Exit::LockBusy),
+                json: serde_json::json!({"job": job.name, "exit": Exit::LockBusy.code(), "busy": true}),
+                ..Outcome::default()
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let start = ctx.clock.stamp();
     let started = Instant::now();
-    ctx.state.update(|s| {
-        s.jobs.entry(job.name.clone()).or_default().last_start = Some(start.clone());
-    })?;
+    ctx.state
+        .update(|s| s.record_start(&job.name, &start, false))?;
     // No new step starts after three quarters of the timeout; the watchdog ends the run a
     // little before systemd's TimeoutStartSec would.
     let soft = started + job.timeout.mul_f64(0.75);
@@ -85,10 +87,10 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &RunArgs) -> Result<Exit> {
         if let Err(mpsc::RecvTimeoutError::Timeout) = watch.recv_timeout(hard) {
             let step = cur.lock().map(|s| s.clone()).unwrap_or_default();
             if let Err(e) = job_run::record_hard_timeout(&recorder, &step) {
-                eprintln!("aie: error: cannot record the timeout: {e:#}");
+                log::error!("cannot record the timeout: {e:#}");
             }
-            eprintln!(
-                "aie: error: job `{}` timed out after {}s in step `{step}`",
+            log::error!(
+                "job `{}` timed out after {}s in step `{step}`",
                 recorder.job,
                 recorder.timeout.as_secs()
             );
@@ -108,17 +110,17 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &RunArgs) -> Result<Exit> {
     });
     let _ = done.send(());
     let exit = report.exit();
-    job_run::record(&ctx, job, &start, started, &report)?;
+    job_run::record(ctx, job, &start, started, &report)?;
     if let Some(url) = &job.ping_url {
         job_run::ping(url, &exit.code().to_string());
     }
     for s in &report.steps {
         match (&s.error, s.exit) {
             (Some(_), Exit::LockBusy) => log::info!("step `{}`: busy, skipped", s.step),
-            (Some(e), _) => eprintln!("aie: error: job `{}` step `{}`: {e}", job.name, s.step),
+            (Some(e), _) => log::error!("job `{}` step `{}`: {e}", job.name, s.step),
             (None, Exit::Ok | Exit::LockBusy) => {}
-            (None, code) => eprintln!(
-                "aie: error: job `{}` step `{}` exited {}",
+            (None, code) => log::error!(
+                "job `{}` step `{}` exited {}",
                 job.name,
                 s.step,
                 code.code()
@@ -126,27 +128,27 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &RunArgs) -> Result<Exit> {
         }
     }
     if report.timed_out {
-        eprintln!(
-            "aie: error: job `{}` reached its timeout of {}s: not started: {}",
+        log::error!(
+            "job `{}` reached its timeout of {}s: not started: {}",
             job.name,
             job.timeout.as_secs(),
             report.skipped.join(", ")
         );
     } else if !report.skipped.is_empty() {
-        eprintln!(
-            "aie: error: job `{}` stopped after a failed step: not started: {}",
+        log::error!(
+            "job `{}` stopped after a failed step: not started: {}",
             job.name,
             report.skipped.join(", ")
         );
     }
-    if global.json {
-        let steps: Vec<_> = report
-            .steps
-            .iter()
-            .map(|s| serde_json::json!({"step": s.step, "exit": s.exit.code(), "error": s.error, "duration_ms": s.duration_ms}))
-            .collect();
-        let v = serde_json::json!({"job": job.name, "exit": exit.code(), "steps": steps, "skipped": report.skipped, "timed_out": report.timed_out});
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-    }
-    Ok(exit)
+    let steps: Vec<_> = report
+        .steps
+        .iter()
+        .map(|s| serde_json::json!({"step": s.step, "exit": s.exit.code(), "error": s.error, "duration_ms": s.duration_ms}))
+        .collect();
+    Ok(Outcome {
+        exit: Some(exit),
+        json: serde_json::json!({"job": job.name, "exit": exit.code(), "steps": steps, "skipped": report.skipped, "timed_out": report.timed_out}),
+        ..Outcome::default()
+    })
 }

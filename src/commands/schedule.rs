@@ -1,10 +1,10 @@
 //! `aie schedule systemd|cron|install|uninstall`: write (or print) the units or crontab of
 //! this installation's jobs, or put the user units in place and enable their timers.
 
-use crate::cli::GlobalArgs;
-use crate::context::{Ctx, Env, Mode};
-use crate::exit::{AieError, Exit};
-use crate::schedule::jobs::{self, Job, Role};
+use crate::context::{Ctx, Cx, Env};
+use crate::exit::AieError;
+use crate::outcome::Outcome;
+use crate::schedule::jobs::{self, Job};
 use crate::schedule::units::{self, Target};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -92,11 +92,11 @@ pub fn user_unit_dir(env: &Env) -> Option<PathBuf> {
 
 fn target(env: &Env, ctx: &Ctx, a: &TargetArgs, user_units: bool) -> Result<Target> {
     let binary = match &a.binary {
-        Some(b) => crate::runner::resolve(env, b),
+        Some(b) => env.resolve(b),
         None => std::env::current_exe().context("cannot find the path of this aie binary")?,
     };
     let vault = match &a.vault_path {
-        Some(v) => crate::runner::resolve(env, v),
+        Some(v) => env.resolve(v),
         None => ctx
             .vault
             .root()
@@ -107,7 +107,7 @@ fn target(env: &Env, ctx: &Ctx, a: &TargetArgs, user_units: bool) -> Result<Targ
         .secrets_file
         .clone()
         .or_else(|| env.get("AIE_SECRETS_FILE").map(PathBuf::from))
-        .map(|p| crate::runner::resolve(env, &p));
+        .map(|p| env.resolve(&p));
     let mut extra = Vec::new();
     for k in ["AIE_AGENT", "AIE_MODE"] {
         if let Some(v) = env.get(k) {
@@ -128,39 +128,38 @@ fn target(env: &Env, ctx: &Ctx, a: &TargetArgs, user_units: bool) -> Result<Targ
 
 /// The jobs this installation runs (the cloud agent is the `draft_only` one).
 fn my_jobs(ctx: &Ctx) -> Result<Vec<Job>> {
-    let role = if ctx.mode == Mode::DraftOnly {
-        Role::Cloud
-    } else {
-        Role::Local
-    };
+    let role = ctx.mode.role();
     Ok(jobs::load(ctx.vault.root())?
         .into_iter()
         .filter(|j| j.agents.includes(role))
         .collect())
 }
 
-fn write_files(dir: &Path, files: &[(String, String)]) -> Result<()> {
+/// Writes `files` into `dir`, saying so in `report`.
+fn write_files(dir: &Path, files: &[(String, String)], report: &mut String) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     for (name, text) in files {
         let p = dir.join(name);
         crate::fsutil::write_atomic(&p, text.as_bytes())
             .with_context(|| format!("cannot write `{}`", p.display()))?;
-        println!("wrote {}", p.display());
+        report.push_str(&format!("wrote {}\n", p.display()));
     }
     Ok(())
 }
 
-fn print_files(files: &[(String, String)]) {
+/// The files one after the other, each under a header with its name.
+fn show_files(files: &[(String, String)], report: &mut String) {
     for (i, (name, text)) in files.iter().enumerate() {
         if i > 0 {
-            println!();
+            report.push('\n');
         }
-        println!("# ==> {name} <==");
-        print!("{text}");
+        report.push_str(&format!("# ==> {name} <==\n"));
+        report.push_str(text);
     }
 }
 
-fn systemctl(args: &[&str]) -> Result<()> {
+/// Runs `systemctl`, saying so in `report`.
+fn systemctl(args: &[&str], report: &mut String) -> Result<()> {
     let st = std::process::Command::new("systemctl")
         .args(args)
         .status()
@@ -172,49 +171,52 @@ fn systemctl(args: &[&str]) -> Result<()> {
         ))
         .into());
     }
-    println!("ran systemctl {}", args.join(" "));
+    report.push_str(&format!("ran systemctl {}\n", args.join(" ")));
     Ok(())
 }
 
 /// Runs the subcommand. Errors: bad job files (78); systemctl missing or failing (69).
-pub fn run(env: &Env, global: &GlobalArgs, args: &ScheduleArgs) -> Result<Exit> {
-    let root = env.vault_root(global.vault.as_deref());
-    let ctx = Ctx::open(env, &root, "schedule", global.json, None)?;
-    let jobs = my_jobs(&ctx)?;
+pub fn run(cx: &Cx, args: &ScheduleArgs) -> Result<Outcome> {
+    let (env, ctx) = (cx.env, cx.ctx());
+    let jobs = my_jobs(ctx)?;
+    let mut report = String::new();
+    let r = &mut report;
     match &args.what {
         ScheduleCommand::Systemd(a) => {
-            let files = units::systemd_units(&target(env, &ctx, &a.target, a.user)?, &jobs);
+            let files = units::systemd_units(&target(env, ctx, &a.target, a.user)?, &jobs);
             match &a.out {
-                Some(dir) => write_files(&crate::runner::resolve(env, dir), &files)?,
-                None => print_files(&files),
+                Some(dir) => write_files(&env.resolve(dir), &files, r)?,
+                None => show_files(&files, r),
             }
         }
         ScheduleCommand::Cron(a) => {
-            let text = units::crontab(&target(env, &ctx, &a.target, false)?, &jobs);
+            let text = units::crontab(&target(env, ctx, &a.target, false)?, &jobs);
             match &a.out {
-                Some(dir) => write_files(
-                    &crate::runner::resolve(env, dir),
-                    &[("aie.crontab".to_string(), text)],
-                )?,
-                None => print!("{text}"),
+                Some(dir) => {
+                    write_files(&env.resolve(dir), &[("aie.crontab".to_string(), text)], r)?
+                }
+                None => r.push_str(&text),
             }
         }
         ScheduleCommand::Install(a) if a.cron => {
-            let text = units::crontab(&target(env, &ctx, &a.target, false)?, &jobs);
-            println!("add these lines with `crontab -e`:\n");
-            print!("{text}");
+            let text = units::crontab(&target(env, ctx, &a.target, false)?, &jobs);
+            r.push_str("add these lines with `crontab -e`:\n\n");
+            r.push_str(&text);
         }
         ScheduleCommand::Uninstall(a) if a.cron => {
-            println!("remove the lines that run `aie run` with `crontab -e`");
+            r.push_str("remove the lines that run `aie run` with `crontab -e`\n");
         }
         ScheduleCommand::Install(a) => {
             let dir = unit_dir(env, a)?;
-            let files = units::systemd_units(&target(env, &ctx, &a.target, true)?, &jobs);
-            write_files(&dir, &files)?;
+            let files = units::systemd_units(&target(env, ctx, &a.target, true)?, &jobs);
+            write_files(&dir, &files, r)?;
             if !a.no_enable {
-                systemctl(&["--user", "daemon-reload"])?;
+                systemctl(&["--user", "daemon-reload"], r)?;
                 for j in &jobs {
-                    systemctl(&["--user", "enable", "--now", &units::unit_names(&j.name).1])?;
+                    systemctl(
+                        &["--user", "enable", "--now", &units::unit_names(&j.name).1],
+                        r,
+                    )?;
                 }
             }
         }
@@ -223,29 +225,33 @@ pub fn run(env: &Env, global: &GlobalArgs, args: &ScheduleArgs) -> Result<Exit> 
             let ours = generated_units(&dir);
             if !a.no_enable {
                 for name in ours.iter().filter(|n| n.ends_with(".timer")) {
-                    systemctl(&["--user", "disable", "--now", name])?;
+                    systemctl(&["--user", "disable", "--now", name], r)?;
                 }
             }
             for name in &ours {
                 let p = dir.join(name);
                 std::fs::remove_file(&p)
                     .with_context(|| format!("cannot remove `{}`", p.display()))?;
-                println!("removed {}", p.display());
+                r.push_str(&format!("removed {}\n", p.display()));
             }
             if !a.no_enable && !ours.is_empty() {
-                systemctl(&["--user", "daemon-reload"])?;
+                systemctl(&["--user", "daemon-reload"], r)?;
             }
             if ours.is_empty() {
-                println!("no aie unit in {}", dir.display());
+                r.push_str(&format!("no aie unit in {}\n", dir.display()));
             }
         }
     }
-    Ok(Exit::Ok)
+    Ok(Outcome {
+        json: serde_json::json!({ "report": report }),
+        summary: report,
+        ..Outcome::default()
+    })
 }
 
 fn unit_dir(env: &Env, a: &InstallArgs) -> Result<PathBuf> {
     match &a.out {
-        Some(d) => Ok(crate::runner::resolve(env, d)),
+        Some(d) => Ok(env.resolve(d)),
         None => user_unit_dir(env).ok_or_else(|| {
             AieError::Config("HOME is not set: pass --out with the user unit folder".into()).into()
         }),

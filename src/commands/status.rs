@@ -1,7 +1,7 @@
 //! `aie status [--json]`: queues, last run of every job, locks, and what needs the owner.
 //! Reads only: takes no job lock, so it answers while other jobs run.
 
-use crate::context::Ctx;
+use crate::context::Cx;
 use crate::outcome::Outcome;
 use anyhow::Result;
 use clap::Args;
@@ -10,7 +10,9 @@ use serde_json::{Map, Value, json};
 #[derive(Debug, Args)]
 pub struct StatusArgs {}
 
-pub fn run(ctx: &Ctx, _args: &StatusArgs) -> Result<Outcome> {
+/// Gathers the status report.
+pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
+    let ctx = cx.ctx();
     let state = ctx.state.load()?;
     let queues = crate::dashboard::queue_counts(&ctx.vault);
     let locks = crate::lock::list(&ctx.vault.aie_dir());
@@ -18,11 +20,7 @@ pub fn run(ctx: &Ctx, _args: &StatusArgs) -> Result<Outcome> {
         log::warn!("{e:#}");
         crate::schedule::jobs::builtin()
     });
-    let role = if ctx.mode == crate::context::Mode::DraftOnly {
-        crate::schedule::jobs::Role::Cloud
-    } else {
-        crate::schedule::jobs::Role::Local
-    };
+    let role = ctx.mode.role();
     let mut names: Vec<String> = state.jobs.keys().cloned().collect();
     names.extend(known.iter().map(|k| k.name.clone()));
     names.sort();
@@ -95,7 +93,7 @@ pub fn run(ctx: &Ctx, _args: &StatusArgs) -> Result<Outcome> {
     out.json = json!({
         "vault": ctx.vault.root().display().to_string(),
         "agent": ctx.agent,
-        "mode": if ctx.mode == crate::context::Mode::Full { "full" } else { "draft_only" },
+        "mode": ctx.mode.name(),
         "dry_run": ctx.settings.execution.dry_run,
         "queues": q,
         "jobs": jobs,

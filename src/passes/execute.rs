@@ -9,7 +9,6 @@
 //! action's full content is shown once per action identity and the item stays.
 
 use crate::audit::AuditEvent;
-use crate::clock::parse_duration;
 use crate::context::{Ctx, Mode};
 use crate::executor::{ActionOutcome, Executors, preview};
 use crate::exit::Exit;
@@ -727,12 +726,10 @@ fn send_back(
     note: &str,
 ) -> Result<fsutil::Held> {
     let id = item.id().to_string();
-    let expires = parse_duration(&ctx.settings.policy.approval_expires)
-        .unwrap_or_else(|| chrono::Duration::hours(24));
     item.set("status", "pending_approval");
     item.set("review", note);
     item.set("requested", ctx.clock.stamp());
-    item.set("expires", ctx.clock.format(ctx.clock.now() + expires));
+    item.set("expires", ctx.approval_expiry());
     item.set("summary", crate::passes::plan::summary(item));
     item.front.shift_remove("approved_by");
     let rewritten = fsutil::rewrite_held(path, held, item.render().as_bytes())?;

@@ -19,9 +19,7 @@ use crate::fsutil::{self, WriteBatch};
 use crate::outcome::Outcome;
 use crate::vault::{Item, Stage};
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// The label added when `gmail.mark` is `label` or `both`.
 pub const PROCESSED_LABEL: &str = "aie/processed";
@@ -33,43 +31,17 @@ const BATCH: usize = 100;
 const MAX_BODY_TEXT: usize = 256 * 1024;
 
 /// What poll-gmail remembers between runs (`state.json`, section `gmail`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct GmailState {
-    /// Where the next history.list starts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub history_id: Option<String>,
-    /// Messages found but not yet imported and marked, oldest first.
-    #[serde(default)]
-    pub pending: Vec<String>,
-    /// Failed attempts per pending message.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub attempts: BTreeMap<String, u32>,
-    /// When the last full resync after an expired history id happened.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_resync: Option<String>,
-}
+pub use crate::state::GmailState;
 
 fn load_state(ctx: &Ctx) -> Result<GmailState> {
-    let s = ctx.state.load()?;
-    Ok(s.sections
-        .get("gmail")
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default())
+    Ok(ctx.state.load()?.gmail.unwrap_or_default())
 }
 
 fn save_state(ctx: &Ctx, f: impl FnOnce(&mut GmailState)) -> Result<GmailState> {
     ctx.state.update(|s| {
-        let mut g: GmailState = s
-            .sections
-            .get("gmail")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
-        f(&mut g);
-        s.sections.insert(
-            "gmail".into(),
-            serde_json::to_value(&g).expect("invariant: gmail state serializes"),
-        );
-        g
+        let g = s.gmail.get_or_insert_with(GmailState::default);
+        f(g);
+        g.clone()
     })
 }
 

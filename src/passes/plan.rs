@@ -6,7 +6,7 @@
 //! `summary:` true to its actions.
 
 use crate::audit::AuditEvent;
-use crate::clock::{parse_duration, parse_time};
+use crate::clock::parse_time;
 use crate::context::Ctx;
 use crate::executor::preview;
 use crate::fsutil::{self, WriteBatch};
@@ -533,10 +533,8 @@ fn set_routing_fields(ctx: &Ctx, item: &mut Item, to: &Stage) {
     item.set("status", to.status());
     match to {
         Stage::PendingApproval(_) => {
-            let expires = parse_duration(&ctx.settings.policy.approval_expires)
-                .unwrap_or_else(|| chrono::Duration::hours(24));
             item.set("requested", ctx.clock.stamp());
-            item.set("expires", ctx.clock.format(ctx.clock.now() + expires));
+            item.set("expires", ctx.approval_expiry());
             item.set("summary", summary(item));
         }
         Stage::Approved => {

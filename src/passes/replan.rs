@@ -63,14 +63,7 @@ pub fn requeue_rejected(ctx: &Ctx, out: &mut Outcome) -> Result<()> {
     // change time moves when it is renamed into Rejected/ and when it is edited. Times on
     // disk are only ever compared with times on disk (the newest change seen by the last
     // scan), never with a clock; a little slack covers a write during the previous scan.
-    let since = ctx
-        .state
-        .load()?
-        .sections
-        .get("replan")
-        .and_then(|v| v.get("scanned_until"))
-        .and_then(serde_json::Value::as_i64)
-        .unwrap_or(0);
+    let since = ctx.state.load()?.replan.map_or(0, |r| r.scanned_until);
     let mut newest = since;
     for path in ctx.vault.list(&Stage::Rejected)? {
         use std::os::unix::fs::MetadataExt;
@@ -121,10 +114,9 @@ pub fn requeue_rejected(ctx: &Ctx, out: &mut Outcome) -> Result<()> {
         fsutil::sync_fs(ctx.vault.root())?;
     }
     ctx.state.update(|s| {
-        s.sections.insert(
-            "replan".into(),
-            serde_json::json!({ "scanned_until": newest }),
-        );
+        s.replan = Some(crate::state::ReplanState {
+            scanned_until: newest,
+        });
     })?;
     Ok(())
 }

@@ -1,15 +1,15 @@
 //! One run of a scheduled job: its steps in order, each an in-process aie pass through
-//! [`crate::runner::run_job`] (so each step keeps its own lock, state and audit records) with
-//! its report suppressed, under the job's soft deadline; then the job's own record in state
-//! (`jobs.<job>` and `run.<job>`) and the audit log, and its healthchecks-style pings.
-//! Never prints; the `run` command prints the errors this returns.
+//! [`crate::runner::run_command`] (so each step keeps its own lock, state and audit records)
+//! with its report unprinted, under the job's soft deadline; then the job's own record in
+//! state (`jobs.<job>` and `run.<job>`) and the audit log, and its healthchecks-style pings.
+//! Never prints; the `run` command reports what this returns.
 
 use crate::audit::AuditEvent;
 use crate::cli::Cli;
 use crate::context::{Ctx, Env};
 use crate::exit::{Exit, exit_for};
 use crate::schedule::jobs::{Job, OnFailure};
-use crate::state::Attention;
+use crate::state::{Attention, JobRunRecord, RunFinish, StepRecord};
 use anyhow::Result;
 use serde_json::json;
 use std::path::Path;
@@ -78,9 +78,8 @@ pub fn run_steps(
         let left = left.as_secs_f64();
         cli.global.deadline = Some(cli.global.deadline.map_or(left, |d| d.min(left)));
         let started = Instant::now();
-        let (exit, error) = match crate::runner::run_job_with(env, &cli.global, cli.command, false)
-        {
-            Ok(exit) => (exit, None),
+        let (exit, error) = match crate::runner::run_command(env, &cli.global, &cli.command) {
+            Ok(out) => (out.exit.unwrap_or(Exit::Ok), None),
             Err(e) => (exit_for(&e), Some(format!("{e:#}"))),
         };
         report.steps.push(StepReport {
@@ -135,33 +134,39 @@ pub fn record(
         ..AuditEvent::new("run_job", None)
     })?;
     let now = ctx.clock.stamp();
-    let steps: Vec<_> = report
+    let steps: Vec<StepRecord> = report
         .steps
         .iter()
-        .map(|s| json!({"step": s.step, "exit": s.exit.code(), "duration_ms": s.duration_ms}))
+        .map(|s| StepRecord {
+            step: s.step.clone(),
+            exit: s.exit.code() as i32,
+            duration_ms: s.duration_ms,
+        })
         .collect();
     ctx.state.update(|s| {
-        let j = s.jobs.entry(job.name.clone()).or_default();
-        j.last_start = Some(start.to_string());
-        j.last_finish = Some(now.clone());
-        j.last_exit = Some(exit.code() as i32);
-        j.duration_ms = started.elapsed().as_millis() as u64;
-        j.counts = [
-            ("steps".to_string(), report.steps.len() as u64),
-            (
-                "failed".to_string(),
-                report.steps.iter().filter(|s| is_failure(s.exit)).count() as u64,
-            ),
-            ("skipped".to_string(), report.skipped.len() as u64),
-        ]
-        .into_iter()
-        .collect();
-        if exit == Exit::Ok {
-            j.last_success = Some(now.clone());
-            j.consecutive_failures = 0;
-        } else if exit != Exit::LockBusy {
-            j.consecutive_failures += 1;
-        }
+        s.record_finish(
+            &job.name,
+            RunFinish {
+                start,
+                now: &now,
+                exit,
+                duration_ms: Some(started.elapsed().as_millis() as u64),
+                counts: Some(
+                    [
+                        ("steps".to_string(), report.steps.len() as u64),
+                        (
+                            "failed".to_string(),
+                            report.steps.iter().filter(|s| is_failure(s.exit)).count() as u64,
+                        ),
+                        ("skipped".to_string(), report.skipped.len() as u64),
+                    ]
+                    .into_iter()
+                    .collect(),
+                ),
+                succeeded: exit == Exit::Ok,
+                worked: false,
+            },
+        );
         if exit == Exit::Ok {
             // A failure `aie alert` recorded for this job's unit clears when it succeeds.
             s.attention
@@ -182,13 +187,14 @@ pub fn record(
         } else {
             s.attention.remove(&key);
         }
-        let run = s.sections.entry("run").or_insert_with(|| json!({}));
-        if let Some(m) = run.as_object_mut() {
-            m.insert(
-                job.name.clone(),
-                json!({"at": now, "steps": steps, "skipped": report.skipped}),
-            );
-        }
+        s.run.insert(
+            job.name.clone(),
+            JobRunRecord {
+                at: now.clone(),
+                steps,
+                skipped: report.skipped.clone(),
+            },
+        );
     })
 }
 
@@ -217,11 +223,18 @@ pub fn record_hard_timeout(ctx_parts: &TimeoutRecorder, step: &str) -> Result<()
     })?;
     let _ = audit.sync();
     ctx_parts.state.update(|s| {
-        let j = s.jobs.entry(ctx_parts.job.clone()).or_default();
-        j.last_start = Some(ctx_parts.start.clone());
-        j.last_finish = Some(now.clone());
-        j.last_exit = Some(Exit::Partial.code() as i32);
-        j.consecutive_failures += 1;
+        s.record_finish(
+            &ctx_parts.job,
+            RunFinish {
+                start: &ctx_parts.start,
+                now: &now,
+                exit: Exit::Partial,
+                duration_ms: None,
+                counts: None,
+                succeeded: false,
+                worked: false,
+            },
+        );
         s.attention.insert(
             format!("run-{}:timeout", ctx_parts.job),
             Attention {

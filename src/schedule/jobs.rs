@@ -8,7 +8,7 @@ use super::cron::Cron;
 use crate::cli::Cli;
 use crate::exit::AieError;
 use anyhow::Result;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use clap::{CommandFactory, Parser};
 use serde::Deserialize;
@@ -29,11 +29,22 @@ pub enum Agents {
     Both,
 }
 
-/// The role of this installation: the cloud agent is the one in `draft_only` mode.
+/// The role of this installation: the cloud agent is the one in `draft_only` mode
+/// ([`crate::context::Mode::role`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Local,
     Cloud,
+}
+
+impl Role {
+    /// How messages name the agent with this role.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Role::Local => "local",
+            Role::Cloud => "cloud",
+        }
+    }
 }
 
 impl Agents {
@@ -45,6 +56,7 @@ impl Agents {
         )
     }
 
+    /// The name job files spell it with.
     pub fn name(self) -> &'static str {
         match self {
             Agents::Local => "local",
@@ -117,17 +129,6 @@ pub fn subcommand_names() -> Vec<String> {
         .collect()
 }
 
-fn parse_secs(what: &str, s: &str, origin: &str) -> Result<std::time::Duration> {
-    let d = crate::clock::parse_duration(s)
-        .filter(|d| *d >= Duration::zero())
-        .ok_or_else(|| {
-            config_err(format!(
-                "{origin}: {what} `{s}` is not a duration such as `90s` or `5m`"
-            ))
-        })?;
-    Ok(d.to_std().expect("invariant: checked non-negative"))
-}
-
 impl Job {
     /// Parses one job file's text. Errors are config errors (exit 78) naming `origin`.
     pub fn parse(name: &str, text: &str, origin: &str) -> Result<Job> {
@@ -183,11 +184,21 @@ impl Job {
                 )));
             }
         };
-        let timeout = parse_secs("timeout", f.timeout.as_deref().unwrap_or("10m"), origin)?;
+        // Durations are read by the one parser, `clock::parse_duration`.
+        let duration = |what: &str, s: &str| {
+            crate::clock::parse_duration(s)
+                .and_then(|d| d.to_std().ok())
+                .ok_or_else(|| {
+                    config_err(format!(
+                        "{origin}: {what} `{s}` is not a duration such as `90s` or `5m`"
+                    ))
+                })
+        };
+        let timeout = duration("timeout", f.timeout.as_deref().unwrap_or("10m"))?;
         if timeout.as_secs() == 0 {
             return Err(config_err(format!("{origin}: timeout must be at least 1s")));
         }
-        let jitter = parse_secs("jitter", f.jitter.as_deref().unwrap_or("0s"), origin)?;
+        let jitter = duration("jitter", f.jitter.as_deref().unwrap_or("0s"))?;
         if let Some(u) = &f.ping_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
@@ -240,7 +251,7 @@ impl Job {
                         "{where_} is not an aie command this binary can run: {first}"
                     ))
                 })?;
-        if !cli.command.is_vault_pass() {
+        if cli.command.spec().kind != crate::cli::CommandKind::Pass {
             return Err(config_err(format!(
                 "{where_}: `{}` cannot be a job step (only passes over the vault can)",
                 step[0]

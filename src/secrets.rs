@@ -272,6 +272,18 @@ pub fn scrub(s: &str) -> String {
     }
 }
 
+/// Adds `value` (and its encodings) to what [`scrub`] replaces: a secret learnt during the
+/// run, such as a rotated OAuth refresh token.
+pub fn scrub_also(value: &str) {
+    if let Ok(mut g) = RUN_SCRUBBER.write() {
+        let mut needles = g.take().map(|s| s.needles).unwrap_or_default();
+        needles.extend(Scrubber::new([value], &[]).needles);
+        needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        needles.dedup();
+        *g = Some(Scrubber { needles });
+    }
+}
+
 /// Checks that a secrets file is private and lives outside the vault.
 pub fn check_file(path: &Path, vault: Option<&Path>) -> Result<()> {
     let meta = std::fs::metadata(path)

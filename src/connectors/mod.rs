@@ -8,6 +8,7 @@ pub mod http;
 pub mod llm_http;
 pub mod mail_auth;
 pub mod mime;
+pub mod oauth;
 pub mod openai_compatible;
 pub mod smtp;
 

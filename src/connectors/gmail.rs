@@ -7,6 +7,7 @@
 //! (exit 69) telling the owner to run `aie auth gmail`; an unknown client is a config error.
 //! No vault access, no printing.
 
+use super::capabilities::{Connector, Mailbox, required};
 use super::http::{Body, Http, HttpError, Reply, Request, RetryPolicy, Verdict};
 use super::oauth::{OAuthClient, OAuthSession};
 use crate::config::GmailSettings;
@@ -21,6 +22,66 @@ const MAX_BODY: u64 = 96 * 1024 * 1024;
 
 /// What the owner does when Google refuses the refresh token.
 const REAUTHORISE: &str = "Run `aie auth gmail` to authorise aie again and put the new AIE_GMAIL_REFRESH_TOKEN in the secrets file";
+
+/// The OAuth secrets Gmail needs (SPEC).
+pub const SECRETS: &[&str] = &[
+    "AIE_GMAIL_CLIENT_ID",
+    "AIE_GMAIL_CLIENT_SECRET",
+    "AIE_GMAIL_REFRESH_TOKEN",
+];
+
+/// The Gmail connector: the `gmail:` section and its three OAuth secrets.
+pub const CONNECTOR: Connector = Connector {
+    name: "gmail",
+    section: "gmail",
+    secrets: SECRETS,
+    needs: |s| s.gmail.as_ref().map(|_| required(SECRETS)),
+    check: Some(check),
+};
+
+/// The settings and secrets make a client (no network): the secrets are there, `gmail.mark`
+/// is known and the URLs are http(s).
+fn check(
+    s: &crate::config::Settings,
+    secrets: &crate::secrets::Secrets,
+    _vault_root: &Path,
+) -> Result<String> {
+    let Some(g) = &s.gmail else {
+        return Ok("not set up".into());
+    };
+    secrets.require("gmail", SECRETS)?;
+    if !matches!(g.mark.as_str(), "unread" | "label" | "both") {
+        return Err(AieError::Config(format!(
+            "gmail.mark `{}` must be `unread`, `label` or `both`",
+            g.mark
+        ))
+        .into());
+    }
+    for (key, url) in [
+        ("gmail.api_base", &g.api_base),
+        ("gmail.token_url", &g.token_url),
+    ] {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(AieError::Config(format!("{key} `{url}` is not an http(s) URL")).into());
+        }
+    }
+    Ok(format!(
+        "API at {}, tokens from {}",
+        super::url_host(&g.api_base),
+        super::url_host(&g.token_url)
+    ))
+}
+
+/// Gmail is the owner's [`Mailbox`].
+impl Mailbox for GmailClient {
+    fn list(&mut self, query: &str) -> Result<Vec<String>> {
+        self.list_messages(query)
+    }
+
+    fn fetch(&mut self, id: &str) -> Result<(Vec<u8>, String)> {
+        self.raw_message(id)
+    }
+}
 
 /// An answer of the Gmail API that is not a success, typed where the caller reacts to it.
 #[derive(Debug, thiserror::Error)]

@@ -351,10 +351,8 @@ impl Http {
                         return Ok(reply);
                     }
                     let verdict = judge(&reply);
-                    let retry_after = retry_after(
-                        reply.header("retry-after-ms"),
-                        reply.header("retry-after"),
-                    );
+                    let retry_after =
+                        retry_after(reply.header("retry-after-ms"), reply.header("retry-after"));
                     let text = String::from_utf8_lossy(&reply.body);
                     let body: String = self.scrub(&text).chars().take(ERROR_BODY).collect();
                     let err = HttpError::Status {
@@ -418,7 +416,10 @@ impl Http {
         };
         let global = self.agent.config().timeouts().global;
         let mut resp = if req.method == "GET" {
-            let mut r = self.agent.get(req.url).query_pairs(req.query.iter().copied());
+            let mut r = self
+                .agent
+                .get(req.url)
+                .query_pairs(req.query.iter().copied());
             for (k, v) in req.headers {
                 r = r.header(*k, *v);
             }
@@ -570,7 +571,9 @@ mod tests {
     /// A loopback server that answers each connection with the next scripted reply (the
     /// last one repeats) and records the request lines. `None` closes the connection after
     /// reading the request, without an answer.
-    fn serve(replies: Vec<Option<String>>) -> (String, Arc<Mutex<Vec<(Instant, String)>>>) {
+    type Seen = Arc<Mutex<Vec<(Instant, String)>>>;
+
+    fn serve(replies: Vec<Option<String>>) -> (String, Seen) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", l.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -594,7 +597,9 @@ mod tests {
                 }
                 let mut body = vec![0; len];
                 r.read_exact(&mut body).unwrap();
-                log.lock().unwrap().push((Instant::now(), first.trim().to_string()));
+                log.lock()
+                    .unwrap()
+                    .push((Instant::now(), first.trim().to_string()));
                 let reply = replies[i.min(replies.len() - 1)].clone();
                 if let Some(reply) = reply {
                     let _ = s.write_all(reply.as_bytes());
@@ -638,7 +643,10 @@ mod tests {
         assert_eq!(retry_after(None, None), None);
         let in_5s = (chrono::Utc::now() + chrono::Duration::seconds(5)).to_rfc2822();
         let d = retry_after(None, Some(&in_5s)).unwrap();
-        assert!(d > Duration::from_secs(3) && d <= Duration::from_secs(5), "{d:?}");
+        assert!(
+            d > Duration::from_secs(3) && d <= Duration::from_secs(5),
+            "{d:?}"
+        );
         let past = (chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc2822();
         assert_eq!(retry_after(None, Some(&past)), None);
     }
@@ -655,7 +663,10 @@ mod tests {
             let j = jitter();
             assert!((0.0..1.0).contains(&j));
             let b = backoff(&RetryPolicy::GOOGLE, 2, j);
-            assert!(b > Duration::from_secs(3) && b <= Duration::from_secs(4), "{b:?}");
+            assert!(
+                b > Duration::from_secs(3) && b <= Duration::from_secs(4),
+                "{b:?}"
+            );
         }
     }
 
@@ -681,7 +692,13 @@ mod tests {
             Http::new("t", Duration::from_secs(5), fast(), None).scrubbing(&["s3cr3t-value"]);
         let err = http.send(&Request::get(&url), &retry_usual).unwrap_err();
         assert_eq!(seen.lock().unwrap().len(), 4, "1 + max_retries");
-        let HttpError::Status { code, body, gave_up, .. } = &err else {
+        let HttpError::Status {
+            code,
+            body,
+            gave_up,
+            ..
+        } = &err
+        else {
             panic!("{err:?}")
         };
         assert_eq!((*code, gave_up), (500, &Some(GaveUp::Attempts(4))));
@@ -689,7 +706,14 @@ mod tests {
         assert_eq!(body, "token=[secret]");
         let (url, seen) = serve(vec![answer("400 Bad", "", "no")]);
         let err = http.send(&Request::get(&url), &retry_usual).unwrap_err();
-        assert!(matches!(err, HttpError::Status { code: 400, gave_up: None, .. }));
+        assert!(matches!(
+            err,
+            HttpError::Status {
+                code: 400,
+                gave_up: None,
+                ..
+            }
+        ));
         assert_eq!(seen.lock().unwrap().len(), 1);
     }
 
@@ -727,7 +751,13 @@ mod tests {
         let started = Instant::now();
         let err = http.send(&Request::get(&url), &retry_usual).unwrap_err();
         assert!(started.elapsed() < Duration::from_millis(900), "no wait");
-        assert!(matches!(err, HttpError::Status { gave_up: Some(GaveUp::Deadline), .. }));
+        assert!(matches!(
+            err,
+            HttpError::Status {
+                gave_up: Some(GaveUp::Deadline),
+                ..
+            }
+        ));
         assert_eq!(seen.lock().unwrap().len(), 1);
         // A port nothing listens on: nothing was sent, so it is retried, then unreachable.
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -737,7 +767,10 @@ mod tests {
         let once = Request::post(&url, Body::None, false);
         let err = http.send(&once, &retry_usual).unwrap_err();
         assert!(matches!(err, HttpError::Unreachable(_)), "{err:?}");
-        assert!(err.to_string().contains("gave up after 4 attempts"), "{err}");
+        assert!(
+            err.to_string().contains("gave up after 4 attempts"),
+            "{err}"
+        );
         assert!(!err.to_string().contains("key=k"), "{err}");
     }
 

@@ -5,6 +5,7 @@
 //! delays (`retry-after-ms` / `retry-after` up to 60 s, backoff with jitter up to 8 s), the
 //! deadline and the scrubbing are the HTTP layer's ([`super::http`]).
 
+use super::capabilities::{Connector, SecretNeed, required};
 use super::http::{Body, Http, HttpError, Reply, Request, RetryPolicy};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -66,6 +67,65 @@ pub trait LanguageModel {
         req: &ModelRequest,
         deadline: Option<Instant>,
     ) -> Result<ModelReply, ModelError>;
+}
+
+/// The language model's connector: the `llm:` section; Anthropic needs its key, an
+/// OpenAI-compatible server may take one.
+pub const CONNECTOR: Connector = Connector {
+    name: "llm",
+    section: "llm",
+    secrets: &["AIE_ANTHROPIC_API_KEY", "AIE_LLM_API_KEY"],
+    needs,
+    check: Some(check),
+};
+
+fn needs(s: &crate::config::Settings) -> Option<Vec<SecretNeed>> {
+    match s.llm.provider.as_str() {
+        "anthropic" => Some(required(&["AIE_ANTHROPIC_API_KEY"])),
+        "openai_compatible" => Some(vec![SecretNeed {
+            name: "AIE_LLM_API_KEY",
+            optional: true,
+        }]),
+        _ => None,
+    }
+}
+
+/// The provider is known and has what it needs to be built (no network).
+fn check(
+    s: &crate::config::Settings,
+    secrets: &crate::secrets::Secrets,
+    _vault_root: &std::path::Path,
+) -> anyhow::Result<String> {
+    let llm = &s.llm;
+    match llm.provider.as_str() {
+        "template" | "" => Ok("the template planner (no model)".into()),
+        "anthropic" => {
+            secrets.require("llm.provider anthropic", &["AIE_ANTHROPIC_API_KEY"])?;
+            Ok(format!(
+                "anthropic at {}",
+                super::url_host(
+                    llm.api_base
+                        .as_deref()
+                        .unwrap_or("https://api.anthropic.com")
+                )
+            ))
+        }
+        "openai_compatible" => match (llm.api_base.as_deref(), llm.model.as_deref()) {
+            (Some(base), Some(model)) => Ok(format!(
+                "openai_compatible `{model}` at {}",
+                super::url_host(base)
+            )),
+            _ => Err(crate::exit::AieError::Config(
+                "llm.provider openai_compatible needs `llm.api_base` and `llm.model` in aie.yaml"
+                    .into(),
+            )
+            .into()),
+        },
+        other => Err(crate::exit::AieError::Config(format!(
+            "llm.provider `{other}` is not one of template, anthropic, openai_compatible"
+        ))
+        .into()),
+    }
 }
 
 /// Retries after the first attempt (the SDKs' default).
@@ -187,7 +247,10 @@ pub fn post(
 /// model or URL is the configuration's; any other refusal is this item's.
 pub fn model_error(service: &str, e: HttpError) -> ModelError {
     let HttpError::Status {
-        code, body, gave_up, ..
+        code,
+        body,
+        gave_up,
+        ..
     } = e
     else {
         return ModelError::Unreachable(e.to_string());
@@ -280,8 +343,14 @@ mod tests {
             model_error("a", st(400, &credit, None)),
             ModelError::SpendLimit(_)
         ));
-        assert!(matches!(model_error("a", st(401, "", None)), ModelError::Config(_)));
-        assert!(matches!(model_error("a", st(400, "", None)), ModelError::Rejected(_)));
+        assert!(matches!(
+            model_error("a", st(401, "", None)),
+            ModelError::Config(_)
+        ));
+        assert!(matches!(
+            model_error("a", st(400, "", None)),
+            ModelError::Rejected(_)
+        ));
         let out = model_error(
             "a",
             st(529, "", Some(super::super::http::GaveUp::Attempts(3))),

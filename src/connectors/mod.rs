@@ -3,6 +3,7 @@
 //! something is sent) and take every base URL from `aie.yaml`; nothing hard-codes a host.
 
 pub mod anthropic;
+pub mod capabilities;
 pub mod gmail;
 pub mod http;
 pub mod llm_http;

@@ -572,10 +572,16 @@ mod tests {
         ]);
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("x_token.json");
-        let http = Http::new("x", Duration::from_secs(5), super::super::http::RetryPolicy::LLM, None);
+        let http = Http::new(
+            "x",
+            Duration::from_secs(5),
+            super::super::http::RetryPolicy::LLM,
+            None,
+        );
         let mut s = session(&url, &cache);
         assert_eq!(s.access_token(&http).unwrap(), "at-1");
-        let stored: Value = serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+        let stored: Value =
+            serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
         assert_eq!(stored["refresh_token"], "refresh-two");
         assert_eq!(stored["grant"], grant_hash("refresh-one"));
         let mode = std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
@@ -590,8 +596,12 @@ mod tests {
         let seen = seen.lock().unwrap();
         assert!(seen[0].contains("refresh_token=refresh-one"), "{seen:?}");
         assert!(seen[1].contains("refresh_token=refresh-two"), "{seen:?}");
-        assert!(!seen[1].contains("client_secret"), "a public client sends none");
-        let stored: Value = serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+        assert!(
+            !seen[1].contains("client_secret"),
+            "a public client sends none"
+        );
+        let stored: Value =
+            serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
         assert_eq!(stored["refresh_token"], "refresh-three");
         // A new refresh token in the secrets (the owner authorised again) ignores the cache.
         let fresh = OAuthSession::new(

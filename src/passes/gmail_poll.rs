@@ -10,9 +10,9 @@
 
 use crate::audit::AuditEvent;
 use crate::connectors::gmail::{GmailClient, GmailError};
-use crate::connectors::oauth::OAuthClient;
 use crate::connectors::mail_auth::sender_authenticated;
 use crate::connectors::mime::{MailMessage, parse_message};
+use crate::connectors::oauth::OAuthClient;
 use crate::connectors::smtp::safe_component;
 use crate::context::Ctx;
 use crate::exit::{AieError, exit_for};
@@ -101,14 +101,9 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
             .into());
         }
     };
-    let s = ctx.secrets.require(
-        "gmail",
-        &[
-            "AIE_GMAIL_CLIENT_ID",
-            "AIE_GMAIL_CLIENT_SECRET",
-            "AIE_GMAIL_REFRESH_TOKEN",
-        ],
-    )?;
+    let s = ctx
+        .secrets
+        .require("gmail", crate::connectors::gmail::SECRETS)?;
     let mut client = GmailClient::new(
         &g,
         OAuthClient {

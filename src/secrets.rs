@@ -15,24 +15,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::RwLock;
 
-/// Every secret name aie reads (SPEC.md).
-pub const SECRET_NAMES: &[&str] = &[
-    "AIE_GMAIL_CLIENT_ID",
-    "AIE_GMAIL_CLIENT_SECRET",
-    "AIE_GMAIL_REFRESH_TOKEN",
-    "AIE_ANTHROPIC_API_KEY",
-    "AIE_LLM_API_KEY",
-    "AIE_SMTP_USERNAME",
-    "AIE_SMTP_PASSWORD",
-    "AIE_ODOO_USERNAME",
-    "AIE_ODOO_API_KEY",
-    "AIE_FACEBOOK_TOKEN",
-    "AIE_INSTAGRAM_TOKEN",
-    "AIE_X_TOKEN",
-    "AIE_LINKEDIN_TOKEN",
-    "AIE_WHATSAPP_TOKEN",
-];
-
 /// The secrets of this run.
 #[derive(Clone, Default)]
 pub struct Secrets {
@@ -77,8 +59,9 @@ impl Secrets {
                 map.insert(k.trim().to_string(), v.to_string());
             }
         }
-        for name in SECRET_NAMES {
-            if let Some(v) = env.get(*name).filter(|v| !v.is_empty()) {
+        // Every name a connector declares (connectors::capabilities is the one list).
+        for name in crate::connectors::capabilities::secret_names() {
+            if let Some(v) = env.get(name).filter(|v| !v.is_empty()) {
                 map.insert(name.to_string(), v.clone());
             }
         }
@@ -269,6 +252,18 @@ pub fn scrub(s: &str) -> String {
             None => s.to_string(),
         },
         Err(_) => s.to_string(),
+    }
+}
+
+/// Adds `value` (and its encodings) to what [`scrub`] replaces: a secret learnt during the
+/// run, such as a rotated OAuth refresh token.
+pub fn scrub_also(value: &str) {
+    if let Ok(mut g) = RUN_SCRUBBER.write() {
+        let mut needles = g.take().map(|s| s.needles).unwrap_or_default();
+        needles.extend(Scrubber::new([value], &[]).needles);
+        needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        needles.dedup();
+        *g = Some(Scrubber { needles });
     }
 }
 

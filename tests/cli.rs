@@ -33,3 +33,6 @@ mod fsys;
 
 #[path = "cli/commands.rs"]
 mod commands;
+
+#[path = "cli/connectors.rs"]
+mod connectors;

@@ -90,16 +90,18 @@ pub fn run(cx: &Cx, args: &AlertArgs) -> Result<Outcome> {
     Ok(Outcome::default())
 }
 
-/// Mails the owner about a failed unit when `smtp:` and `owner.email` are set. An alert is
-/// not an action (SPEC): no approval, no journal. It never fails the alert: the failure is
-/// already in Logs/alerts/ and on the Dashboard.
+/// Mails the owner about a failed unit through the mail capability when `smtp:` and
+/// `owner.email` are set. An alert is not an action (SPEC): no item, no approval, no
+/// journal. It never fails the alert: the failure is already in Logs/alerts/ and on the
+/// Dashboard.
 fn notify_owner(ctx: &Ctx, unit: &str, message: &str) {
+    use crate::connectors::capabilities::{Mailer, OutgoingMail};
     let Some(to) = ctx.settings.owner.email.clone().filter(|e| e.contains('@')) else {
         log::info!("no owner.email in aie.yaml: the alert for `{unit}` is not mailed");
         return;
     };
     let mut mailer =
-        match crate::connectors::smtp::factory(&ctx.settings, &ctx.secrets, ctx.vault.root()) {
+        match crate::connectors::smtp::mailer(&ctx.settings, &ctx.secrets, ctx.vault.root()) {
             Ok(Some(m)) => m,
             Ok(None) => return,
             Err(e) => {
@@ -108,24 +110,26 @@ fn notify_owner(ctx: &Ctx, unit: &str, message: &str) {
             }
         };
     let stamp = ctx.clock.stamp();
-    let id = crate::vault::item::make_id(
-        &format!("alert {unit}"),
-        &[unit.as_bytes(), stamp.as_bytes()],
-    );
-    let item = crate::vault::Item::new(&id, "alert", "general", &format!("alert:{unit}"), &stamp);
-    let action = serde_json::json!({
-        "kind": "send_email",
-        "to": [to],
-        "subject": format!("aie: {unit} failed"),
-        "body": format!(
+    let mail = OutgoingMail {
+        to: vec![to],
+        subject: format!("aie: {unit} failed"),
+        body: format!(
             "{message}\n\nAgent {} at {stamp}. See Logs/alerts/ and the Dashboard in the vault `{}`; `aie status` shows every job.\n",
             ctx.agent,
             ctx.vault.root().display()
         ),
-    });
-    let action = action.as_object().cloned().unwrap_or_default();
-    match mailer.execute(&item, &action, &id) {
+        // One Message-ID per alert: the unit and the time it was raised.
+        key: crate::vault::item::make_id(
+            &format!("alert {unit}"),
+            &[unit.as_bytes(), stamp.as_bytes()],
+        ),
+        ..OutgoingMail::default()
+    };
+    match mailer.send(&mail) {
         crate::executor::ActionOutcome::Ok(_) => log::info!("mailed the owner about `{unit}`"),
-        other => log::warn!("cannot mail the owner about `{unit}`: {other:?}"),
+        other => log::warn!(
+            "cannot mail the owner about `{unit}`: {}",
+            crate::secrets::scrub(&format!("{other:?}"))
+        ),
     }
 }

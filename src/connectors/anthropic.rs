@@ -3,13 +3,14 @@
 //! model of the API supports. Never sends `temperature`, `top_p` or `top_k` (API version
 //! `2026-10-21` rejects them). The key goes in `x-api-key` and nowhere else.
 
-use super::llm_http::{Exchange, LanguageModel, ModelError, ModelReply, ModelRequest, strip_fence};
+use super::http::Http;
+use super::llm_http::{LanguageModel, ModelError, ModelReply, ModelRequest, strip_fence};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 /// A client of one model.
 pub struct AnthropicClient {
-    agent: ureq::Agent,
+    http: Http,
     url: String,
     key: String,
     version: String,
@@ -33,7 +34,7 @@ impl AnthropicClient {
             format!("{base}/v1/messages")
         };
         AnthropicClient {
-            agent: super::http_agent(timeout),
+            http: super::llm_http::http("anthropic", timeout, Some(key)),
             url,
             key: key.to_string(),
             version: version.to_string(),
@@ -130,17 +131,11 @@ impl LanguageModel for AnthropicClient {
         deadline: Option<Instant>,
     ) -> Result<ModelReply, ModelError> {
         let headers = [
-            ("x-api-key", self.key.clone()),
-            ("anthropic-version", self.version.clone()),
+            ("x-api-key", self.key.as_str()),
+            ("anthropic-version", self.version.as_str()),
         ];
-        let ex = Exchange {
-            agent: &self.agent,
-            url: &self.url,
-            headers: &headers,
-            service: "anthropic",
-            secret: Some(&self.key),
-        };
-        let text = ex.post(&self.body(req), deadline)?;
+        let text =
+            super::llm_http::post(&self.http, &self.url, &headers, &self.body(req), deadline)?;
         Ok(parse_reply(&text, req.tool_name))
     }
 }

@@ -4,13 +4,14 @@
 //! both local servers enforce by grammar. The key (`AIE_LLM_API_KEY`) is optional; when set
 //! it goes in `Authorization: Bearer` and nowhere else. Never sends sampling parameters.
 
-use super::llm_http::{Exchange, LanguageModel, ModelError, ModelReply, ModelRequest, strip_fence};
+use super::http::Http;
+use super::llm_http::{LanguageModel, ModelError, ModelReply, ModelRequest, strip_fence};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 /// A client of one model on one server.
 pub struct OpenAiCompatibleClient {
-    agent: ureq::Agent,
+    http: Http,
     url: String,
     key: Option<String>,
     model: String,
@@ -32,7 +33,7 @@ impl OpenAiCompatibleClient {
             format!("{base}/v1/chat/completions")
         };
         OpenAiCompatibleClient {
-            agent: super::http_agent(timeout),
+            http: super::llm_http::http("openai_compatible", timeout, key),
             url,
             key: key.map(str::to_string),
             model: model.to_string(),
@@ -110,18 +111,14 @@ impl LanguageModel for OpenAiCompatibleClient {
         req: &ModelRequest,
         deadline: Option<Instant>,
     ) -> Result<ModelReply, ModelError> {
-        let headers: Vec<(&str, String)> = match &self.key {
-            Some(k) => vec![("authorization", format!("Bearer {k}"))],
-            None => Vec::new(),
-        };
-        let ex = Exchange {
-            agent: &self.agent,
-            url: &self.url,
-            headers: &headers,
-            service: "openai_compatible",
-            secret: self.key.as_deref(),
-        };
-        let text = ex.post(&self.body(req), deadline)?;
+        let auth = self.key.as_ref().map(|k| format!("Bearer {k}"));
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| ("authorization", a))
+            .into_iter()
+            .collect();
+        let text =
+            super::llm_http::post(&self.http, &self.url, &headers, &self.body(req), deadline)?;
         Ok(parse_reply(&text))
     }
 }

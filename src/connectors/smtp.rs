@@ -4,8 +4,10 @@
 //! before the content went out is safe to retry next pass; a broken connection after the
 //! content went out is an unknown outcome, never retried blindly; a 5xx reply is a failure
 //! the owner must see. The Message-ID is derived from the action's idempotency key, and a
-//! reply threads through In-Reply-To and References.
+//! reply threads through In-Reply-To and References. The SMTP connector is the [`Mailer`]:
+//! the `send_email` executor and the owner's alerts both send through it.
 
+use super::capabilities::{Connector, Mailer, OutgoingMail, SecretNeed, required};
 use crate::config::{Settings, SmtpSettings};
 use crate::executor::{ActionExecutor, ActionOutcome};
 use crate::exit::AieError;
@@ -47,6 +49,40 @@ pub struct SmtpMailer {
     unreachable: bool,
 }
 
+/// The secrets of an SMTP login (`smtp.auth: true`).
+pub const SECRETS: &[&str] = &["AIE_SMTP_USERNAME", "AIE_SMTP_PASSWORD"];
+
+/// The SMTP connector: the `smtp:` section; a login only when `smtp.auth` is true (a relay
+/// that takes mail without one needs no secret).
+pub const CONNECTOR: Connector = Connector {
+    name: "smtp",
+    section: "smtp",
+    secrets: SECRETS,
+    needs,
+    check: Some(check),
+};
+
+fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
+    let smtp = s.smtp.as_ref()?;
+    Some(if smtp.auth {
+        required(SECRETS)
+    } else {
+        Vec::new()
+    })
+}
+
+/// Builds the mailer without connecting: the sender, the security mode, the CA file and the
+/// login secrets are usable.
+fn check(s: &Settings, secrets: &Secrets, vault_root: &Path) -> Result<String> {
+    match mailer(s, secrets, vault_root)? {
+        Some(m) => Ok(format!(
+            "{}:{} ({:?}), from {}",
+            m.host, m.port, m.security, m.from
+        )),
+        None => Ok("not set up".into()),
+    }
+}
+
 /// Builds the `send_email` executor: `Ok(None)` when `aie.yaml` has no `smtp:` section; a
 /// config error (exit 78) when the section is unusable or the login secrets are missing.
 pub fn factory(
@@ -54,6 +90,17 @@ pub fn factory(
     secrets: &Secrets,
     vault_root: &Path,
 ) -> Result<Option<Box<dyn ActionExecutor>>> {
+    Ok(mailer(settings, secrets, vault_root)?.map(|m| Box::new(m) as Box<dyn ActionExecutor>))
+}
+
+/// Builds the SMTP [`Mailer`] (no connection until something is sent): `Ok(None)` when
+/// `aie.yaml` has no `smtp:` section; a config error (exit 78) when the section is unusable
+/// or the login secrets are missing.
+pub fn mailer(
+    settings: &Settings,
+    secrets: &Secrets,
+    vault_root: &Path,
+) -> Result<Option<SmtpMailer>> {
     let Some(smtp) = &settings.smtp else {
         return Ok(None);
     };
@@ -68,13 +115,12 @@ pub fn factory(
         .parse()
         .map_err(|e| AieError::Config(format!("smtp.from `{from_text}` is not an address: {e}")))?;
     let credentials = if smtp.auth {
-        let v = secrets.require("smtp", &["AIE_SMTP_USERNAME", "AIE_SMTP_PASSWORD"])?;
+        let v = secrets.require("smtp", SECRETS)?;
         Some(Credentials::new(v[0].clone(), v[1].clone()))
     } else {
         None
     };
-    let mailer = SmtpMailer::new(smtp, from, credentials, vault_root)?;
-    Ok(Some(Box::new(mailer)))
+    Ok(Some(SmtpMailer::new(smtp, from, credentials, vault_root)?))
 }
 
 impl SmtpMailer {
@@ -201,7 +247,7 @@ impl SmtpMailer {
     }
 
     /// Sends one built message over the pass's connection, step by step.
-    fn send(
+    fn transmit(
         &mut self,
         envelope: &lettre::address::Envelope,
         bytes: &[u8],
@@ -378,17 +424,27 @@ fn reply_text(e: &lettre::transport::smtp::Error) -> String {
     }
 }
 
-impl ActionExecutor for SmtpMailer {
-    fn execute(&mut self, item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
+impl Mailer for SmtpMailer {
+    fn send(&mut self, mail: &OutgoingMail) -> ActionOutcome {
         let domain = self.from.email.domain().to_string();
-        let mid = message_id(key, &domain);
-        let built = match build_message(&self.from, item, action, &mid, &self.vault_root) {
+        let mid = message_id(&mail.key, &domain);
+        let built = match build(&self.from, mail, &mid) {
             Ok(m) => m,
             Err(e) => return ActionOutcome::Failed(format!("{e:#}")),
         };
         let envelope = built.envelope().clone();
         let bytes = built.formatted();
-        self.send(&envelope, &bytes, &mid)
+        self.transmit(&envelope, &bytes, &mid)
+    }
+}
+
+/// The `send_email` executor: the action becomes a mail, sent through the [`Mailer`].
+impl ActionExecutor for SmtpMailer {
+    fn execute(&mut self, item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
+        match outgoing(item, action, key, &self.vault_root) {
+            Ok(mail) => Mailer::send(self, &mail),
+            Err(e) => ActionOutcome::Failed(format!("{e:#}")),
+        }
     }
 }
 
@@ -451,8 +507,7 @@ fn msg_ids(v: Option<&Value>) -> Vec<String> {
     out
 }
 
-/// Builds the message an action sends: headers, threading, body, attachments from the
-/// item's `Attachments/` folder. Errors name what is wrong (a bad address, a missing file).
+/// Builds the message an action sends (see [`outgoing`] and [`build`]).
 pub fn build_message(
     from: &Mailbox,
     item: &Item,
@@ -460,27 +515,44 @@ pub fn build_message(
     message_id: &str,
     vault_root: &Path,
 ) -> Result<Message> {
-    let to = mailboxes(action, "to")?;
-    let cc = mailboxes(action, "cc")?;
-    let bcc = mailboxes(action, "bcc")?;
+    build(from, &outgoing(item, action, "", vault_root)?, message_id)
+}
+
+/// The mail a `send_email` action sends: recipients (each a valid address), threading from
+/// the item, body, attachments from the item's `Attachments/` folder. Errors name what is
+/// wrong (a bad address, a missing file).
+pub fn outgoing(
+    item: &Item,
+    action: &Map<String, Value>,
+    key: &str,
+    vault_root: &Path,
+) -> Result<OutgoingMail> {
+    let addresses = |k: &str| -> Result<Vec<String>> {
+        Ok(mailboxes(action, k)?
+            .iter()
+            .map(|m| m.to_string())
+            .collect())
+    };
+    let (to, cc, bcc) = (addresses("to")?, addresses("cc")?, addresses("bcc")?);
     if to.is_empty() && cc.is_empty() && bcc.is_empty() {
         anyhow::bail!("the email has no recipient (`to` is empty)");
     }
-    let subject = action.get("subject").and_then(Value::as_str).unwrap_or("");
-    let body = action.get("body").and_then(Value::as_str).unwrap_or("");
-    let mut b = Message::builder()
-        .from(from.clone())
-        .subject(subject)
-        .header(MessageId::from(message_id.to_string()));
-    for m in to {
-        b = b.to(m);
-    }
-    for m in cc {
-        b = b.cc(m);
-    }
-    for m in bcc {
-        b = b.bcc(m);
-    }
+    let text = |k: &str| {
+        action
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut mail = OutgoingMail {
+        to,
+        cc,
+        bcc,
+        subject: text("subject"),
+        body: text("body"),
+        key: key.to_string(),
+        ..OutgoingMail::default()
+    };
     let irt = msg_ids(action.get("in_reply_to"));
     if let Some(parent) = irt.first() {
         // References: the item's chain, then the message replied to.
@@ -494,18 +566,17 @@ pub fn build_message(
         if !refs.contains(parent) {
             refs.push(parent.clone());
         }
-        b = b.in_reply_to(parent.clone()).references(refs.join(" "));
+        mail.in_reply_to = Some(parent.clone());
+        mail.references = refs;
     }
     let names = strings(action.get("attachments"));
-    let text = SinglePart::plain(body.to_string());
     if names.is_empty() {
-        return b.singlepart(text).context("cannot build the email");
+        return Ok(mail);
     }
     // The id is checked again here, where it becomes a path, and nothing on the way to the
     // file may be a link: only a regular file inside `Attachments/<id>/` is ever sent.
     crate::vault::item::check_id(item.id())?;
     let dir = vault_root.join("Attachments").join(item.id());
-    let mut mp = MultiPart::mixed().singlepart(text);
     for name in names {
         let file = safe_component(&name);
         let path = dir.join(&file);
@@ -514,8 +585,46 @@ pub fn build_message(
         let (bytes, _) = crate::fsutil::read_regular_nofollow(&path).with_context(|| {
             format!("attachment `{name}` is not in `Attachments/{}/`", item.id())
         })?;
-        let ct = ContentType::parse(content_type_of(&file)).unwrap_or(ContentType::TEXT_PLAIN);
-        mp = mp.singlepart(Attachment::new(file).body(bytes, ct));
+        mail.attachments.push((file, bytes));
+    }
+    Ok(mail)
+}
+
+/// The message of a mail: headers (Bcc only in the envelope), threading, body, attachments.
+pub fn build(from: &Mailbox, mail: &OutgoingMail, message_id: &str) -> Result<Message> {
+    let parse = |a: &String| {
+        a.parse::<Mailbox>()
+            .with_context(|| format!("address `{a}` is not valid"))
+    };
+    if mail.to.is_empty() && mail.cc.is_empty() && mail.bcc.is_empty() {
+        anyhow::bail!("the email has no recipient (`to` is empty)");
+    }
+    let mut b = Message::builder()
+        .from(from.clone())
+        .subject(mail.subject.as_str())
+        .header(MessageId::from(message_id.to_string()));
+    for m in &mail.to {
+        b = b.to(parse(m)?);
+    }
+    for m in &mail.cc {
+        b = b.cc(parse(m)?);
+    }
+    for m in &mail.bcc {
+        b = b.bcc(parse(m)?);
+    }
+    if let Some(parent) = &mail.in_reply_to {
+        b = b
+            .in_reply_to(parent.clone())
+            .references(mail.references.join(" "));
+    }
+    let text = SinglePart::plain(mail.body.clone());
+    if mail.attachments.is_empty() {
+        return b.singlepart(text).context("cannot build the email");
+    }
+    let mut mp = MultiPart::mixed().singlepart(text);
+    for (file, bytes) in &mail.attachments {
+        let ct = ContentType::parse(content_type_of(file)).unwrap_or(ContentType::TEXT_PLAIN);
+        mp = mp.singlepart(Attachment::new(file.clone()).body(bytes.clone(), ct));
     }
     b.multipart(mp).context("cannot build the email")
 }

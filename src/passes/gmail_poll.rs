@@ -9,9 +9,10 @@
 //! the vault.
 
 use crate::audit::AuditEvent;
-use crate::connectors::gmail::{GmailClient, GmailError, OAuthClient};
+use crate::connectors::gmail::{GmailClient, GmailError};
 use crate::connectors::mail_auth::sender_authenticated;
 use crate::connectors::mime::{MailMessage, parse_message};
+use crate::connectors::oauth::OAuthClient;
 use crate::connectors::smtp::safe_component;
 use crate::context::Ctx;
 use crate::exit::{AieError, exit_for};
@@ -72,19 +73,14 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
             .into());
         }
     };
-    let s = ctx.secrets.require(
-        "gmail",
-        &[
-            "AIE_GMAIL_CLIENT_ID",
-            "AIE_GMAIL_CLIENT_SECRET",
-            "AIE_GMAIL_REFRESH_TOKEN",
-        ],
-    )?;
+    let s = ctx
+        .secrets
+        .require("gmail", crate::connectors::gmail::SECRETS)?;
     let mut client = GmailClient::new(
         &g,
         OAuthClient {
             client_id: s[0].clone(),
-            client_secret: s[1].clone(),
+            client_secret: Some(s[1].clone()),
         },
         s[2].clone(),
         &ctx.vault.aie_dir(),
@@ -214,7 +210,7 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
         out.activity
             .push(format!("{n} new email item(s) from Gmail"));
     }
-    out.count("api_calls", client.calls);
+    out.count("api_calls", client.calls());
     out.summary = format!("poll-gmail: {}", out.counts_line());
     out.json = serde_json::json!({"job": "poll-gmail", "history_id": cursor});
     Ok(out)

@@ -127,7 +127,7 @@ pub fn run_checks(
                     "config",
                     Status::Fail,
                     format!("{e:#}"),
-                    Some("fix the setting or the YAML at the line named (the README lists every setting)".into()),
+                    Some("correct the setting or the YAML at the line named (the README lists every setting)".into()),
                 ));
                 None
             }

@@ -2,17 +2,16 @@
 //! default, so an empty file is a valid configuration; a section that is absent means the
 //! owner has not set that service up. Reading is strict: a key this version does not know, or
 //! a value outside a setting's type, is a config error (exit 78) naming the key, the file and
-//! the line, so a misspelt key can never fall back to a looser default (`keys` walks them).
+//! the line, so a misspelt key can never fall back to a looser default (see `strict`).
 
-mod keys;
+mod strict;
 
-use crate::exit::AieError;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use keys::FREE_MAPS;
+pub use strict::yaml_error;
 
 /// The whole of `aie.yaml`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -481,112 +480,19 @@ impl Default for BackupSettings {
 }
 
 impl Settings {
-    /// Parses `aie.yaml` text, strictly. Errors are [`AieError::Config`] (exit 78) naming the
+    /// Parses `aie.yaml` text, strictly. Errors are [`crate::exit::AieError::Config`] (exit 78) naming the
     /// file and the line: YAML that does not parse, a key this version does not know (with
     /// the nearest known one), a value of the wrong type or outside a setting's choices.
     pub fn parse(text: &str, path: &Path) -> Result<Settings> {
         if text.trim().is_empty() {
             return Ok(Settings::default());
         }
-        let file = path.display();
-        let (keys, unknown) = keys::scan(text, &keys::known_tree())
-            .map_err(|e| AieError::Config(yaml_error(&file.to_string(), &e)))?;
-        if !unknown.is_empty() {
-            let each: Vec<String> = unknown
-                .iter()
-                .map(|u| {
-                    let hint = match &u.suggestion {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => "no setting has a similar name (the README lists them)".into(),
-                    };
-                    format!(
-                        "unknown setting `{}` in `{file}` line {}: {hint}",
-                        u.key.path, u.key.line
-                    )
-                })
-                .collect();
-            return Err(AieError::Config(each.join("; ")).into());
-        }
-        let settings: Settings = serde_saphyr::from_str(text).map_err(|e| {
-            let e = e.without_snippet();
-            let (msg, at) = split_location(e);
-            // The key the bad value belongs to: the last key written before it.
-            let key = at.and_then(|(_, _, offset)| {
-                keys.iter()
-                    .filter(|k| k.offset <= offset)
-                    .max_by_key(|k| k.offset)
-            });
-            AieError::Config(match (key, at) {
-                (Some(k), Some((line, _, _))) => {
-                    format!(
-                        "invalid value for `{}` in `{file}` line {line}: {msg}",
-                        k.path
-                    )
-                }
-                _ => yaml_error(&file.to_string(), e),
-            })
-        })?;
-        settings.check_rate_limit_kinds(&keys, &file.to_string())?;
-        Ok(settings)
-    }
-
-    /// `policy.rate_limits` names action kinds: a misspelt kind would leave the real kind at
-    /// its default limit, looser than the owner asked for.
-    fn check_rate_limit_kinds(&self, keys: &[keys::KeyAt], file: &str) -> Result<()> {
-        use crate::vault::item::ACTION_KINDS;
-        for kind in self.policy.rate_limits.keys() {
-            if ACTION_KINDS.contains(&kind.as_str()) {
-                continue;
-            }
-            let path = format!("policy.rate_limits.{kind}");
-            let line = keys
-                .iter()
-                .find(|k| k.path == path)
-                .map(|k| format!(" line {}", k.line))
-                .unwrap_or_default();
-            let hint = match keys::nearest(kind, ACTION_KINDS.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("the kinds are {}", ACTION_KINDS.join(", ")),
-            };
-            return Err(AieError::Config(format!(
-                "unknown action kind `{path}` in `{file}`{line}: {hint}"
-            ))
-            .into());
-        }
-        Ok(())
+        strict::read(text, path)
     }
 
     /// The configured time zone name (default UTC).
     pub fn timezone(&self) -> &str {
         self.timezone.as_deref().unwrap_or("UTC")
-    }
-}
-
-/// A YAML error as one line naming `file` and the place: `cannot parse `f` line 3 column 7:
-/// ...` (the parser's own rendering names `<input>` and spans several lines).
-pub fn yaml_error(file: &str, e: &serde_saphyr::Error) -> String {
-    let e = e.without_snippet();
-    match split_location(e) {
-        (msg, Some((line, column, _))) => {
-            format!("cannot parse `{file}` line {line} column {column}: {msg}")
-        }
-        (msg, None) => format!("cannot parse `{file}`: {msg}"),
-    }
-}
-
-/// The message of a parser error without its place, and the place (line, column, offset).
-fn split_location(e: &serde_saphyr::Error) -> (String, Option<(u64, u64, u64)>) {
-    let text = e.to_string();
-    match e
-        .location()
-        .filter(|l| *l != serde_saphyr::Location::UNKNOWN)
-    {
-        Some(l) => {
-            let suffix = format!(" at line {}, column {}", l.line(), l.column());
-            let msg = text.strip_suffix(&suffix).unwrap_or(&text).to_string();
-            (msg, Some((l.line(), l.column(), l.span().offset())))
-        }
-        None => (text, None),
     }
 }
 
@@ -614,119 +520,6 @@ mod tests {
         assert_eq!(g.query, "is:unread is:important");
         assert_eq!(g.mark, GmailMark::Both);
         assert!(!s.execution.dry_run);
-    }
-
-    fn config_error(text: &str) -> String {
-        let err = Settings::parse(text, Path::new("/v/aie.yaml")).unwrap_err();
-        assert_eq!(crate::exit::exit_for(&err), crate::exit::Exit::Config);
-        err.to_string()
-    }
-
-    /// Regression (issue 9, item 6): a misspelt key was kept aside and its setting fell back
-    /// to the default, so `payment_auto_belw: 50` left payments under 100 auto-approved.
-    #[test]
-    fn an_unknown_key_is_refused_naming_file_line_and_nearest_key() {
-        let msg = config_error(
-            "timezone: UTC\npolicy:\n  known_payees: [Acme]\n  payment_auto_belw: 50\n",
-        );
-        assert_eq!(
-            msg,
-            "unknown setting `policy.payment_auto_belw` in `/v/aie.yaml` line 4: did you mean `policy.payment_auto_below`?"
-        );
-        let msg = config_error("frobnicate: 1\n");
-        assert!(
-            msg.starts_with("unknown setting `frobnicate` in `/v/aie.yaml` line 1: no setting"),
-            "{msg}"
-        );
-    }
-
-    #[test]
-    fn an_enum_value_outside_its_choices_names_key_line_and_choices() {
-        for (text, key, line, choice) in [
-            (
-                "smtp:\n  host: h\n  security: ssl\n",
-                "smtp.security",
-                3,
-                "starttls",
-            ),
-            ("gmail:\n  mark: read\n", "gmail.mark", 2, "unread"),
-            (
-                "llm: {provider: gpt}\n",
-                "llm.provider",
-                1,
-                "openai_compatible",
-            ),
-            ("odoo:\n  api: xmlrpc\n", "odoo.api", 2, "json2"),
-        ] {
-            let msg = config_error(text);
-            assert!(
-                msg.starts_with(&format!(
-                    "invalid value for `{key}` in `/v/aie.yaml` line {line}: "
-                )),
-                "{msg}"
-            );
-            assert!(msg.contains(choice), "{msg}");
-        }
-        let msg = config_error("policy:\n  payment_auto_below: fifty\n");
-        assert!(
-            msg.contains("`policy.payment_auto_below`") && msg.contains("line 2"),
-            "{msg}"
-        );
-    }
-
-    #[test]
-    fn enum_values_read_as_written() {
-        let s = Settings::parse(
-            "smtp:\n  security: none\ngmail:\n  mark: label\nllm:\n  provider: openai_compatible\nodoo:\n  api: json2\n",
-            Path::new("aie.yaml"),
-        )
-        .unwrap();
-        assert_eq!(s.smtp.unwrap().security, SmtpSecurity::None);
-        assert_eq!(s.gmail.unwrap().mark, GmailMark::Label);
-        assert_eq!(s.llm.provider, LlmProvider::OpenaiCompatible);
-        assert_eq!(s.odoo.unwrap().api, OdooApi::Json2);
-        let s = Settings::parse("llm:\n  provider: \"\"\n", Path::new("aie.yaml")).unwrap();
-        assert_eq!(s.llm.provider, LlmProvider::Template);
-    }
-
-    /// A misspelt kind in `policy.rate_limits` would leave the real kind at its default.
-    #[test]
-    fn a_rate_limit_for_an_unknown_kind_is_refused() {
-        let msg = config_error("policy:\n  rate_limits:\n    send_emial: 1\n");
-        assert_eq!(
-            msg,
-            "unknown action kind `policy.rate_limits.send_emial` in `/v/aie.yaml` line 3: did you mean `send_email`?"
-        );
-    }
-
-    #[test]
-    fn the_template_and_a_spec_complete_file_load() {
-        let t = Settings::parse(
-            include_str!("../vault_template/aie.yaml"),
-            Path::new("aie.yaml"),
-        )
-        .unwrap();
-        assert_eq!(t.policy.payment_auto_below, 100.0);
-        // Every line of the template's commented sections, uncommented, loads too.
-        let uncommented: String = include_str!("../vault_template/aie.yaml")
-            .lines()
-            .map(|l| match l.strip_prefix("# ") {
-                Some(rest)
-                    if rest.starts_with("  ")
-                        || rest.split_once(':').is_some_and(|(k, _)| {
-                            k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-                        }) =>
-                {
-                    rest
-                }
-                _ => l,
-            })
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let s = Settings::parse(&uncommented, Path::new("aie.yaml")).unwrap();
-        assert!(s.smtp.is_some() && s.odoo.is_some() && s.linkedin.is_some() && s.sync.is_some());
-        assert!(s.backup.dir.is_some() && s.alerts.webhook_url.is_some());
-        assert_eq!(s.zones.len(), 2);
     }
 
     /// Regression (issue 8, finding 6): `rate_limits:` naming only `payment` dropped the

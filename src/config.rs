@@ -1,16 +1,21 @@
 //! `aie.yaml`: settings and policy, synced with the vault, never a secret. Every field has a
 //! default, so an empty file is a valid configuration; a section that is absent means the
-//! owner has not set that service up. Unknown keys are kept aside for `doctor`.
+//! owner has not set that service up. Reading is strict: a key this version does not know, or
+//! a value outside a setting's type, is a config error (exit 78) naming the key, the file and
+//! the line, so a misspelt key can never fall back to a looser default (see `strict`).
 
-use crate::exit::AieError;
+mod strict;
+
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use strict::yaml_error;
+
 /// The whole of `aie.yaml`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// IANA zone for log dates, schedules and briefing weeks.
     pub timezone: Option<String>,
@@ -20,22 +25,25 @@ pub struct Settings {
     pub policy: Policy,
     pub execution: Execution,
     pub llm: LlmSettings,
+    pub planner: PlannerSettings,
     pub smtp: Option<SmtpSettings>,
     pub gmail: Option<GmailSettings>,
     pub odoo: Option<OdooSettings>,
-    pub facebook: Option<GraphSettings>,
-    pub instagram: Option<GraphSettings>,
-    pub whatsapp: Option<GraphSettings>,
-    pub x: Option<ApiSettings>,
-    pub linkedin: Option<ApiSettings>,
+    pub facebook: Option<FacebookSettings>,
+    pub instagram: Option<InstagramSettings>,
+    pub whatsapp: Option<WhatsappSettings>,
+    pub x: Option<XSettings>,
+    pub linkedin: Option<LinkedinSettings>,
     pub sync: Option<SyncSettings>,
-    /// Keys this version does not know (reported by `doctor`, otherwise ignored).
-    #[serde(flatten, skip_serializing)]
-    pub unknown: BTreeMap<String, serde_json::Value>,
+    /// Where this installation may run, in order of preference (the first is the primary).
+    pub zones: Vec<Zone>,
+    pub failover: FailoverSettings,
+    pub alerts: AlertSettings,
+    pub backup: BackupSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Owner {
     pub name: String,
     pub email: Option<String>,
@@ -53,7 +61,7 @@ impl Default for Owner {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct InboxSettings {
     /// Files larger than this stay in `Inbox/` with an error.
     pub max_file_bytes: u64,
@@ -72,7 +80,7 @@ impl Default for InboxSettings {
 
 /// Keyword rules for Inbox files: the first domain whose keyword appears wins.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Routing {
     pub domains: BTreeMap<String, Vec<String>>,
     pub high_priority: Vec<String>,
@@ -103,7 +111,7 @@ impl Default for Routing {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// Addresses (`a@b.com`) or whole domains (`@b.com`) mail may go to without approval.
     pub known_contacts: Vec<String>,
@@ -123,6 +131,12 @@ pub struct Policy {
     pub content_calendar: String,
     /// Plan a rejected item again once, with the owner's reason as feedback.
     pub replan_rejected: bool,
+    /// Remind the owner of an unanswered approval request after this long (`4h`).
+    pub nudge_after: String,
+    /// Then again every this long, until it is answered or expires.
+    pub nudge_every: String,
+    /// No nudge or alert is sent in these local hours (`22:00-07:00`); none when absent.
+    pub quiet_hours: Option<String>,
 }
 
 /// The hourly limits every owner gets unless they name the kind themselves.
@@ -154,12 +168,15 @@ impl Default for Policy {
             bulk_recipients: 5,
             content_calendar: "Content_Calendar.md".into(),
             replan_rejected: false,
+            nudge_after: "4h".into(),
+            nudge_every: "4h".into(),
+            quiet_hours: None,
         }
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Execution {
     /// Actions run for real only when this is false (and `--dry-run` is not given).
     pub dry_run: bool,
@@ -172,10 +189,9 @@ impl Default for Execution {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LlmSettings {
-    /// `template` (default), `anthropic` or `openai_compatible`.
-    pub provider: String,
+    pub provider: LlmProvider,
     pub model: Option<String>,
     pub api_base: Option<String>,
     pub api_version: String,
@@ -186,7 +202,7 @@ pub struct LlmSettings {
 impl Default for LlmSettings {
     fn default() -> Self {
         LlmSettings {
-            provider: "template".into(),
+            provider: LlmProvider::Template,
             model: None,
             api_base: None,
             api_version: "2023-06-01".into(),
@@ -197,12 +213,11 @@ impl Default for LlmSettings {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SmtpSettings {
     pub host: String,
     pub port: Option<u16>,
-    /// `starttls` (default), `tls` or `none`.
-    pub security: String,
+    pub security: SmtpSecurity,
     pub from: Option<String>,
     /// Extra CA certificate (PEM) to trust, for self-hosted servers.
     pub ca_file: Option<String>,
@@ -216,7 +231,7 @@ impl Default for SmtpSettings {
         SmtpSettings {
             host: "localhost".into(),
             port: None,
-            security: "starttls".into(),
+            security: SmtpSecurity::StartTls,
             from: None,
             ca_file: None,
             timeout_seconds: 30,
@@ -226,13 +241,12 @@ impl Default for SmtpSettings {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct GmailSettings {
     pub api_base: String,
     pub token_url: String,
     pub query: String,
-    /// `unread` (remove UNREAD), `label` (add `aie/processed`) or `both`.
-    pub mark: String,
+    pub mark: GmailMark,
     pub max_per_run: u32,
     pub max_attachment_bytes: u64,
     /// Google's consent page, for `aie auth gmail`.
@@ -249,7 +263,7 @@ impl Default for GmailSettings {
             api_base: "https://gmail.googleapis.com".into(),
             token_url: "https://oauth2.googleapis.com/token".into(),
             query: "is:unread is:important".into(),
-            mark: "both".into(),
+            mark: GmailMark::Both,
             max_per_run: 100,
             max_attachment_bytes: 25 * 1024 * 1024,
             auth_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
@@ -259,44 +273,221 @@ impl Default for GmailSettings {
     }
 }
 
+/// Which planner writes plans (`llm.provider`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LlmProvider {
+    /// The built-in template planner (no model; `""` is taken as this too).
+    #[default]
+    #[serde(alias = "")]
+    Template,
+    Anthropic,
+    /// Any server speaking OpenAI's chat completions (Ollama, llama.cpp, vLLM).
+    OpenaiCompatible,
+}
+
+/// How the SMTP connection is secured (`smtp.security`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (port 587); refused if not offered.
+    #[default]
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No TLS at all (a local relay).
+    None,
+}
+
+/// How a fetched Gmail message is marked processed (`gmail.mark`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GmailMark {
+    /// Remove `UNREAD`.
+    Unread,
+    /// Add the `aie/processed` label.
+    Label,
+    #[default]
+    Both,
+}
+
+/// The Odoo API aie speaks (`odoo.api`): JSON-RPC, or the JSON-2 API of Odoo 19 and later.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OdooApi {
+    #[default]
+    Jsonrpc,
+    Json2,
+}
+
+/// The planner's own settings, beside the model's (`llm`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlannerSettings {
+    /// Draft an acknowledgement to the sender of an item that waits for the owner.
+    pub acknowledge: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct OdooSettings {
     pub url: String,
-    pub database: String,
+    /// The Odoo database name.
+    pub db: String,
+    pub api: OdooApi,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GraphSettings {
+/// The Graph API version every Meta section defaults to.
+const GRAPH_BASE: &str = "https://graph.facebook.com/v21.0";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FacebookSettings {
     pub graph_base: String,
-    /// Page id, Instagram business account id, or WhatsApp phone number id.
-    pub account_id: Option<String>,
+    pub page_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ApiSettings {
+impl Default for FacebookSettings {
+    fn default() -> Self {
+        FacebookSettings {
+            graph_base: GRAPH_BASE.into(),
+            page_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InstagramSettings {
+    pub graph_base: String,
+    /// The Instagram business account id.
+    pub user_id: Option<String>,
+}
+
+impl Default for InstagramSettings {
+    fn default() -> Self {
+        InstagramSettings {
+            graph_base: GRAPH_BASE.into(),
+            user_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WhatsappSettings {
+    pub graph_base: String,
+    pub phone_number_id: Option<String>,
+    /// What Meta echoes when it verifies the webhook (not a secret: it only names the hook).
+    pub verify_token: Option<String>,
+}
+
+impl Default for WhatsappSettings {
+    fn default() -> Self {
+        WhatsappSettings {
+            graph_base: GRAPH_BASE.into(),
+            phone_number_id: None,
+            verify_token: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct XSettings {
     pub api_base: String,
-    /// LinkedIn author URN (`urn:li:person:...`) where the API needs one.
+}
+
+impl Default for XSettings {
+    fn default() -> Self {
+        XSettings {
+            api_base: "https://api.x.com".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkedinSettings {
+    pub api_base: String,
+    /// Author URN (`urn:li:person:...` or `urn:li:organization:...`).
     pub author: Option<String>,
+    /// The `LinkedIn-Version` header (`YYYYMM`).
+    pub version: String,
+}
+
+impl Default for LinkedinSettings {
+    fn default() -> Self {
+        LinkedinSettings {
+            api_base: "https://api.linkedin.com".into(),
+            author: None,
+            version: "202506".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SyncSettings {
     pub remote: Option<String>,
     pub branch: Option<String>,
+    /// Keys (as `git` names them) whose signed commits may carry an approval.
+    pub trusted_signers: Vec<String>,
+}
+
+/// One place this installation may run (`zones:`, a list in order of preference).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Zone {
+    pub name: String,
+    /// Answers 2xx while the zone is healthy.
+    pub health_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FailoverSettings {
+    /// Switch back to the first zone once it is healthy again.
+    pub auto_failback: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertSettings {
+    /// Also post each alert (JSON) to this URL, beside the mail to the owner.
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupSettings {
+    /// Where snapshots go (outside the vault); backups are off while it is absent.
+    pub dir: Option<String>,
+    /// How many snapshots to keep.
+    pub keep: u32,
+    /// Encrypt snapshots to this public key (age recipient); plain when absent.
+    pub encrypt_to: Option<String>,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        BackupSettings {
+            dir: None,
+            keep: 7,
+            encrypt_to: None,
+        }
+    }
 }
 
 impl Settings {
-    /// Parses `aie.yaml` text. Errors are [`AieError::Config`] (exit 78) naming the file.
+    /// Parses `aie.yaml` text, strictly. Errors are [`crate::exit::AieError::Config`] (exit 78) naming the
+    /// file and the line: YAML that does not parse, a key this version does not know (with
+    /// the nearest known one), a value of the wrong type or outside a setting's choices.
     pub fn parse(text: &str, path: &Path) -> Result<Settings> {
         if text.trim().is_empty() {
             return Ok(Settings::default());
         }
-        serde_saphyr::from_str(text)
-            .map_err(|e| AieError::Config(format!("cannot parse `{}`: {e}", path.display())).into())
+        strict::read(text, path)
     }
 
     /// The configured time zone name (default UTC).
@@ -318,17 +509,17 @@ mod tests {
     }
 
     #[test]
-    fn partial_sections_fill_defaults_and_unknown_keys_are_kept() {
+    fn partial_sections_fill_defaults() {
         let s = Settings::parse(
-            "gmail:\n  api_base: http://127.0.0.1:9\nexecution:\n  dry_run: false\nfrobnicate: 1\n",
+            "gmail:\n  api_base: http://127.0.0.1:9\nexecution:\n  dry_run: false\n",
             Path::new("aie.yaml"),
         )
         .unwrap();
         let g = s.gmail.unwrap();
         assert_eq!(g.api_base, "http://127.0.0.1:9");
         assert_eq!(g.query, "is:unread is:important");
+        assert_eq!(g.mark, GmailMark::Both);
         assert!(!s.execution.dry_run);
-        assert!(s.unknown.contains_key("frobnicate"));
     }
 
     /// Regression (issue 8, finding 6): `rate_limits:` naming only `payment` dropped the
@@ -352,6 +543,11 @@ mod tests {
     fn bad_yaml_is_a_config_error_naming_the_file() {
         let err = Settings::parse("policy: [", Path::new("/v/aie.yaml")).unwrap_err();
         assert_eq!(crate::exit::exit_for(&err), crate::exit::Exit::Config);
-        assert!(err.to_string().contains("/v/aie.yaml"));
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("cannot parse `/v/aie.yaml` line 1"),
+            "{msg}"
+        );
+        assert!(!msg.contains("<input>") && !msg.contains('\n'), "{msg}");
     }
 }

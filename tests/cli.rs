@@ -36,3 +36,6 @@ mod commands;
 
 #[path = "cli/connectors.rs"]
 mod connectors;
+
+#[path = "cli/settings.rs"]
+mod settings;

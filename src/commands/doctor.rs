@@ -1,5 +1,6 @@
 //! `aie doctor [--json]`: check the setup, one line per check with the fix for each
-//! failure; exit 1 when any check fails. Works on a broken vault (it never opens a `Ctx`).
+//! failure; exit 1 when any check fails, 78 when `aie.yaml` is missing or does not read.
+//! Works on a broken vault (it never opens a `Ctx`).
 
 use crate::context::Cx;
 use crate::doctor::{self, Setup, Status};
@@ -16,7 +17,8 @@ pub struct DoctorArgs {
     pub units: Option<PathBuf>,
 }
 
-/// Runs the checks, one line each. Exit 1 when one fails; 78 for a bad AIE_AGENT/AIE_MODE.
+/// Runs the checks, one line each. Exit 1 when one fails; 78 for a bad AIE_AGENT/AIE_MODE
+/// or an `aie.yaml` that is missing or does not read.
 pub fn run(cx: &Cx, args: &DoctorArgs) -> Result<Outcome> {
     let env = cx.env;
     let root = cx.vault_root();
@@ -76,9 +78,13 @@ pub fn run(cx: &Cx, args: &DoctorArgs) -> Result<Outcome> {
             _ => summary.push_str(&format!("{tag} {}: {}\n", c.check, c.message)),
         }
     }
-    // Like every command but init and demo, a folder without aie.yaml is a layout error (78);
-    // doctor still reports its checks first, so the owner sees what to fix.
-    let exit = if !root.join(crate::vault::SETTINGS_FILE).is_file() {
+    // Like every command but init and demo, a folder without aie.yaml, or with one that does
+    // not read (an unknown key, a bad value), is a config error (78); doctor still reports its
+    // checks first, so the owner sees what to fix.
+    let config_failed = checks
+        .iter()
+        .any(|c| c.check == "config" && c.status == Status::Fail);
+    let exit = if config_failed || !root.join(crate::vault::SETTINGS_FILE).is_file() {
         Exit::Config
     } else if failed {
         Exit::Partial

@@ -1,6 +1,7 @@
 //! `aie plan`: claim unplanned items, write plans, route each by policy. The planner comes
 //! from `llm.provider`: `template` (default), `anthropic` or `openai_compatible`.
 
+use crate::config::LlmProvider;
 use crate::connectors::anthropic::AnthropicClient;
 use crate::connectors::llm_http::LanguageModel;
 use crate::connectors::openai_compatible::OpenAiCompatibleClient;
@@ -81,12 +82,12 @@ pub fn run(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
 }
 
 /// The model `llm.provider` names, or None for the template planner. Errors are config
-/// errors (exit 78): an unknown provider, a missing key, model or base URL.
+/// errors (exit 78): a missing key, model or base URL.
 fn model(ctx: &Ctx) -> Result<Option<Box<dyn LanguageModel>>> {
     let llm = &ctx.settings.llm;
-    Ok(Some(match llm.provider.as_str() {
-        "template" | "" => return Ok(None),
-        "anthropic" => {
+    Ok(Some(match llm.provider {
+        LlmProvider::Template => return Ok(None),
+        LlmProvider::Anthropic => {
             let key = ctx
                 .secrets
                 .require("llm.provider anthropic", &["AIE_ANTHROPIC_API_KEY"])?;
@@ -100,7 +101,7 @@ fn model(ctx: &Ctx) -> Result<Option<Box<dyn LanguageModel>>> {
                 MODEL_TIMEOUT,
             ))
         }
-        "openai_compatible" => {
+        LlmProvider::OpenaiCompatible => {
             let (Some(base), Some(model)) = (llm.api_base.as_deref(), llm.model.as_deref()) else {
                 return Err(AieError::Config(
                     "llm.provider openai_compatible needs `llm.api_base` (e.g. http://localhost:11434) and `llm.model` in aie.yaml".into(),
@@ -113,12 +114,6 @@ fn model(ctx: &Ctx) -> Result<Option<Box<dyn LanguageModel>>> {
                 model,
                 MODEL_TIMEOUT,
             ))
-        }
-        other => {
-            return Err(AieError::Config(format!(
-                "llm.provider `{other}` is not one of template, anthropic, openai_compatible"
-            ))
-            .into());
         }
     }))
 }

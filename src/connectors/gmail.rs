@@ -50,13 +50,6 @@ fn check(
         return Ok("not set up".into());
     };
     secrets.require("gmail", SECRETS)?;
-    if !matches!(g.mark.as_str(), "unread" | "label" | "both") {
-        return Err(AieError::Config(format!(
-            "gmail.mark `{}` must be `unread`, `label` or `both`",
-            g.mark
-        ))
-        .into());
-    }
     for (key, url) in [
         ("gmail.api_base", &g.api_base),
         ("gmail.token_url", &g.token_url),

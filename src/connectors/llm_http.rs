@@ -7,6 +7,7 @@
 
 use super::capabilities::{Connector, SecretNeed, required};
 use super::http::{Body, Http, HttpError, Reply, Request, RetryPolicy};
+use crate::config::LlmProvider;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -80,13 +81,13 @@ pub const CONNECTOR: Connector = Connector {
 };
 
 fn needs(s: &crate::config::Settings) -> Option<Vec<SecretNeed>> {
-    match s.llm.provider.as_str() {
-        "anthropic" => Some(required(&["AIE_ANTHROPIC_API_KEY"])),
-        "openai_compatible" => Some(vec![SecretNeed {
+    match s.llm.provider {
+        LlmProvider::Anthropic => Some(required(&["AIE_ANTHROPIC_API_KEY"])),
+        LlmProvider::OpenaiCompatible => Some(vec![SecretNeed {
             name: "AIE_LLM_API_KEY",
             optional: true,
         }]),
-        _ => None,
+        LlmProvider::Template => None,
     }
 }
 
@@ -97,9 +98,9 @@ fn check(
     _vault_root: &std::path::Path,
 ) -> anyhow::Result<String> {
     let llm = &s.llm;
-    match llm.provider.as_str() {
-        "template" | "" => Ok("the template planner (no model)".into()),
-        "anthropic" => {
+    match llm.provider {
+        LlmProvider::Template => Ok("the template planner (no model)".into()),
+        LlmProvider::Anthropic => {
             secrets.require("llm.provider anthropic", &["AIE_ANTHROPIC_API_KEY"])?;
             Ok(format!(
                 "anthropic at {}",
@@ -110,7 +111,7 @@ fn check(
                 )
             ))
         }
-        "openai_compatible" => match (llm.api_base.as_deref(), llm.model.as_deref()) {
+        LlmProvider::OpenaiCompatible => match (llm.api_base.as_deref(), llm.model.as_deref()) {
             (Some(base), Some(model)) => Ok(format!(
                 "openai_compatible `{model}` at {}",
                 super::url_host(base)
@@ -121,10 +122,6 @@ fn check(
             )
             .into()),
         },
-        other => Err(crate::exit::AieError::Config(format!(
-            "llm.provider `{other}` is not one of template, anthropic, openai_compatible"
-        ))
-        .into()),
     }
 }
 

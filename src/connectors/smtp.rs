@@ -24,13 +24,7 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How the connection is secured (`smtp.security`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Security {
-    StartTls,
-    Tls,
-    None,
-}
+use crate::config::SmtpSecurity as Security;
 
 /// The `send_email` executor: holds the settings and, once something is sent, the connection.
 pub struct SmtpMailer {
@@ -130,17 +124,7 @@ impl SmtpMailer {
         credentials: Option<Credentials>,
         vault_root: &Path,
     ) -> Result<SmtpMailer> {
-        let security = match smtp.security.as_str() {
-            "starttls" => Security::StartTls,
-            "tls" => Security::Tls,
-            "none" => Security::None,
-            other => {
-                return Err(AieError::Config(format!(
-                    "smtp.security `{other}` must be `starttls`, `tls` or `none`"
-                ))
-                .into());
-            }
-        };
+        let security = smtp.security;
         let port = smtp.port.unwrap_or(match security {
             Security::Tls => 465,
             _ => 587,

@@ -9,13 +9,14 @@
 //! the vault.
 
 use crate::audit::AuditEvent;
+use crate::config::GmailMark;
 use crate::connectors::gmail::{GmailClient, GmailError};
 use crate::connectors::mail_auth::sender_authenticated;
 use crate::connectors::mime::{MailMessage, parse_message};
 use crate::connectors::oauth::OAuthClient;
 use crate::connectors::smtp::safe_component;
 use crate::context::Ctx;
-use crate::exit::{AieError, exit_for};
+use crate::exit::exit_for;
 use crate::fsutil::{self, WriteBatch};
 use crate::outcome::Outcome;
 use crate::vault::{Item, Stage};
@@ -62,16 +63,10 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
         out.json = serde_json::json!({"job": "poll-gmail", "skipped": "gmail is not set up"});
         return Ok(out);
     };
-    let (remove_unread, add_label) = match g.mark.as_str() {
-        "unread" => (true, false),
-        "label" => (false, true),
-        "both" => (true, true),
-        other => {
-            return Err(AieError::Config(format!(
-                "gmail.mark `{other}` must be `unread`, `label` or `both`"
-            ))
-            .into());
-        }
+    let (remove_unread, add_label) = match g.mark {
+        GmailMark::Unread => (true, false),
+        GmailMark::Label => (false, true),
+        GmailMark::Both => (true, true),
     };
     let s = ctx
         .secrets

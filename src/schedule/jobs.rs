@@ -21,9 +21,11 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("execute", include_str!("../../jobs/execute.yaml")),
 ];
 
-/// Which installation runs a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which installation runs a job (`agents:`, default `local`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Agents {
+    #[default]
     Local,
     Cloud,
     Both,
@@ -66,10 +68,13 @@ impl Agents {
     }
 }
 
-/// What a job does when a step fails (exit 1, 69 or 78; a busy step is not a failure).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a job does when a step fails (exit 1, 69 or 78; a busy step is not a failure):
+/// `on_failure:`, default `continue`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OnFailure {
     Stop,
+    #[default]
     Continue,
 }
 
@@ -98,13 +103,13 @@ struct JobFile {
     steps: Vec<StepSpec>,
     schedule: String,
     #[serde(default)]
-    agents: Option<String>,
+    agents: Agents,
     #[serde(default)]
     timeout: Option<String>,
     #[serde(default)]
     jitter: Option<String>,
     #[serde(default)]
-    on_failure: Option<String>,
+    on_failure: OnFailure,
     #[serde(default)]
     ping_url: Option<String>,
 }
@@ -149,7 +154,7 @@ impl Job {
             )));
         }
         let f: JobFile = serde_saphyr::from_str(text)
-            .map_err(|e| config_err(format!("cannot parse `{origin}`: {e}")))?;
+            .map_err(|e| config_err(crate::config::yaml_error(origin, &e)))?;
         let steps: Vec<Vec<String>> = f
             .steps
             .into_iter()
@@ -165,25 +170,6 @@ impl Job {
         }
         let schedule = Cron::parse(&f.schedule)
             .map_err(|e| config_err(format!("{origin}: schedule `{}`: {e}", f.schedule)))?;
-        let agents = match f.agents.as_deref().unwrap_or("local") {
-            "local" => Agents::Local,
-            "cloud" => Agents::Cloud,
-            "both" => Agents::Both,
-            other => {
-                return Err(config_err(format!(
-                    "{origin}: agents `{other}` must be `local`, `cloud` or `both`"
-                )));
-            }
-        };
-        let on_failure = match f.on_failure.as_deref().unwrap_or("continue") {
-            "stop" => OnFailure::Stop,
-            "continue" => OnFailure::Continue,
-            other => {
-                return Err(config_err(format!(
-                    "{origin}: on_failure `{other}` must be `stop` or `continue`"
-                )));
-            }
-        };
         // Durations are read by the one parser, `clock::parse_duration`.
         let duration = |what: &str, s: &str| {
             crate::clock::parse_duration(s)
@@ -211,10 +197,10 @@ impl Job {
             description: f.description.trim().to_string(),
             steps,
             schedule,
-            agents,
+            agents: f.agents,
             timeout,
             jitter,
-            on_failure,
+            on_failure: f.on_failure,
             ping_url: f.ping_url.map(|u| u.trim_end_matches('/').to_string()),
             source: origin.to_string(),
         })
@@ -447,6 +433,36 @@ mod tests {
             let err = Job::parse(name, text, "vault/jobs/x.yaml").unwrap_err();
             assert!(err.to_string().contains("vault/jobs/x.yaml"), "{err}");
         }
+    }
+
+    /// `agents` and `on_failure` are typed: a value outside their choices names the file,
+    /// the line and the choices, never the parser's `<input>`.
+    #[test]
+    fn job_enum_fields_name_their_choices_and_the_file() {
+        for (text, choices) in [
+            ("agents: all\n", "local, cloud, both"),
+            ("on_failure: abort\n", "stop, continue"),
+        ] {
+            let text = format!("description: d\nschedule: '* * * * *'\nsteps: [plan]\n{text}");
+            let err = Job::parse("x", &text, "vault/jobs/x.yaml").unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with("cannot parse `vault/jobs/x.yaml` line 4 column"),
+                "{msg}"
+            );
+            assert!(msg.contains(choices) && !msg.contains("<input>"), "{msg}");
+            assert_eq!(crate::exit::exit_for(&err), crate::exit::Exit::Config);
+        }
+        let job = Job::parse(
+            "x",
+            "description: d\nschedule: '* * * * *'\nsteps: [plan]\nagents: cloud\non_failure: stop\n",
+            "o",
+        )
+        .unwrap();
+        assert_eq!(
+            (job.agents, job.on_failure),
+            (Agents::Cloud, OnFailure::Stop)
+        );
     }
 
     #[test]

@@ -10,6 +10,15 @@ mod core;
 #[path = "cli/crash.rs"]
 mod crash;
 
+/// Without the `failpoints` feature the crash tests are not compiled; say so in every run
+/// instead of skipping them silently.
+#[cfg(not(feature = "failpoints"))]
+mod crash {
+    #[test]
+    #[ignore = "the crash tests need the failpoints build: cargo test --features failpoints (bash tests/run does)"]
+    fn crash_tests_need_the_failpoints_feature() {}
+}
+
 #[path = "cli/ops.rs"]
 mod ops;
 

@@ -21,6 +21,7 @@
 //! and state bookkeeping; `commands/` holds one thin file per subcommand; domain modules never
 //! print, exit or read the environment.
 
+pub mod actions;
 pub mod audit;
 pub mod calendar;
 pub mod cli;

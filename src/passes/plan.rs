@@ -586,139 +586,23 @@ pub fn summary(item: &Item) -> String {
         .actions()
         .iter()
         .map(|a| {
-            let s = |k: &str| match a.get(k) {
-                Some(Value::String(v)) => v.clone(),
-                Some(Value::Null) | None => String::new(),
-                Some(v) => v.to_string(),
-            };
             let needs = if a.get("needs_approval").and_then(Value::as_bool) == Some(false) {
                 ""
             } else {
                 " [needs approval]"
             };
-            let what = match s("kind").as_str() {
-                "send_email" => {
-                    let to = list_of(a.get("to"));
-                    let mut t = if to.is_empty() {
-                        format!(
-                            "send an email \"{}\" (no recipient yet: add one under `to:`)",
-                            s("subject")
-                        )
-                    } else {
-                        format!("send an email \"{}\" to {}", s("subject"), to.join(", "))
-                    };
-                    for (key, label) in [("cc", "cc"), ("bcc", "bcc"), ("attachments", "attaching")]
-                    {
-                        let l = list_of(a.get(key));
-                        if !l.is_empty() {
-                            t.push_str(&format!(", {label} {}", l.join(", ")));
-                        }
-                    }
-                    t
-                }
-                "payment" => format!(
-                    "record a payment of {} {} to {}{}{}",
-                    s("amount"),
-                    s("currency"),
-                    s("payee"),
-                    optional(", reference ", &s("reference")),
-                    if a.get("recurring").and_then(Value::as_bool) == Some(true) {
-                        ", recurring"
-                    } else {
-                        ""
-                    }
-                ),
-                "odoo_invoice" => {
-                    let lines: Vec<String> = match a.get("lines") {
-                        Some(Value::Array(l)) => l
-                            .iter()
-                            .map(|line| {
-                                let f = |k: &str| match line.get(k) {
-                                    Some(Value::String(v)) => v.clone(),
-                                    Some(v) => v.to_string(),
-                                    None => String::new(),
-                                };
-                                format!(
-                                    "{} x {} at {}",
-                                    f("quantity"),
-                                    f("description"),
-                                    f("price_unit")
-                                )
-                            })
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    let email = s("partner_email");
-                    let email = if email.is_empty() {
-                        email
-                    } else {
-                        format!(" <{email}>")
-                    };
-                    format!(
-                        "create a draft invoice for {}{email} in {}: {}{}",
-                        s("partner"),
-                        s("currency"),
-                        if lines.is_empty() {
-                            "no lines".to_string()
-                        } else {
-                            lines.join(", ")
-                        },
-                        optional(", ref ", &s("ref"))
-                    )
-                }
-                "odoo_post_invoice" => format!("post invoice {}", s("invoice")),
-                "odoo_bill" => format!(
-                    "record a vendor bill from {} of {} {}{}",
-                    s("vendor"),
-                    s("amount"),
-                    s("currency"),
-                    optional(", ref ", &s("ref"))
-                ),
-                "social_post" => format!(
-                    "publish a {} post \"{}\"{}{}{}",
-                    s("platform"),
-                    s("text"),
-                    optional(" with the image ", &s("image_url")),
-                    optional(" at ", &s("scheduled_at")),
-                    optional(" in reply to ", &s("reply_to"))
-                ),
-                "whatsapp_send" => format!(
-                    "send a WhatsApp message to {}{}",
-                    list_of(a.get("to")).join(", "),
-                    optional(" with the template ", &s("template"))
-                ),
-                "note" => "file a note".into(),
-                other => format!("`{other}` (not an action aie runs: it will be refused)"),
+            let kind = crate::actions::kind_of(a);
+            let what = match crate::actions::get(kind) {
+                None => format!("`{kind}` (not an action aie runs: it will be refused)"),
+                Some(k) => match k.check(a) {
+                    Ok(()) => k.summary(a),
+                    Err(e) => format!("{} (it will be refused: {e:#})", k.summary(a)),
+                },
             };
             format!("{what}{needs}")
         })
         .collect();
     format!("If approved, aie will {}.", parts.join("; then "))
-}
-
-/// A parameter that is one text or a list of texts, as a list.
-fn list_of(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::Array(l)) => l
-            .iter()
-            .map(|x| match x {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .filter(|s| !s.is_empty())
-            .collect(),
-        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
-        _ => Vec::new(),
-    }
-}
-
-/// `prefix` + `value`, or nothing when `value` is empty.
-fn optional(prefix: &str, value: &str) -> String {
-    if value.is_empty() {
-        String::new()
-    } else {
-        format!("{prefix}{value}")
-    }
 }
 
 /// Looks at every request waiting in `Pending_Approval/`: one whose `expires` has passed

@@ -8,18 +8,6 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-/// The closed list of action kinds (SPEC.md). Anything else is refused.
-pub const ACTION_KINDS: &[&str] = &[
-    "send_email",
-    "odoo_invoice",
-    "odoo_post_invoice",
-    "odoo_bill",
-    "payment",
-    "social_post",
-    "whatsapp_send",
-    "note",
-];
-
 /// The longest id aie accepts, in bytes: `<id>.plan.md` stays far below a file-name limit.
 pub const MAX_ID_BYTES: usize = 120;
 

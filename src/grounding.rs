@@ -81,8 +81,10 @@ impl ItemFacts {
                 walk(v, &mut worded);
             }
         }
-        text.push_str(&item.body);
-        worded.push_str(&item.body);
+        // Without aie's own blocks: the plan is never evidence of what the item asked for.
+        let own = item.own_text();
+        text.push_str(&own);
+        worded.push_str(&own);
         let mut facts = ItemFacts::from_text(&text, owner_email);
         facts.numbers = numbers_in(&worded);
         facts

@@ -1,9 +1,19 @@
-//! One item: a Markdown file with YAML front matter. Rewriting an item keeps unknown keys in
-//! their order and the body byte for byte. Also the identities the promises rest on: an
-//! action's idempotency key and an item's actions hash.
+//! One item: a Markdown file with flat YAML front matter. Rewriting an item keeps unknown
+//! keys in their order and the body byte for byte, but for aie's own `## Actions` section.
+//! Also the identities the promises rest on: an action's idempotency key and an item's
+//! actions hash.
+//!
+//! Where the actions live (SPEC.md, "Items"): after `plan`, the body ends with a section
+//! `## Actions` holding one fenced block with the info string `yaml aie-actions`, and the
+//! front matter says `actions: "## Actions"`. Only that key makes aie read a block, and only
+//! the last `## Actions` section of the body: a mail quoted in the body may hold a block that
+//! looks the same, and it is never read (before planning there is no key; after, aie's own
+//! section comes after the mail). Items written before carried `actions:` as a list in the
+//! front matter: they are read, and written back in the new form. Rejected actions kept for
+//! a new plan go to a `## Rejected actions` section (`yaml aie-rejected-actions`).
 
 use crate::fsutil::FileId;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -38,11 +48,21 @@ pub fn check_id(id: &str) -> Result<()> {
 /// Keys of an action that are not part of its identity.
 const NON_IDENTITY_KEYS: &[&str] = &["result", "needs_approval", "rule"];
 
+/// The value of `actions:` in the front matter of an item whose actions are in its body.
+pub const ACTIONS_IN_BODY: &str = "## Actions";
+const ACTIONS_HEADING: &str = "## Actions";
+const ACTIONS_INFO: &str = "yaml aie-actions";
+const REJECTED_HEADING: &str = "## Rejected actions";
+const REJECTED_INFO: &str = "yaml aie-rejected-actions";
+
 /// A parsed item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
     pub front: Map<String, Value>,
+    /// The body, with aie's `## Actions` section in it once planned.
     pub body: String,
+    /// The actions, read once from the body (or an old item's front matter).
+    actions: Option<Vec<Map<String, Value>>>,
 }
 
 impl Item {
@@ -59,6 +79,7 @@ impl Item {
         Item {
             front,
             body: String::new(),
+            actions: None,
         }
     }
 
@@ -81,14 +102,16 @@ impl Item {
         let Value::Object(front) = value else {
             bail!("malformed front matter: not a mapping of keys to values");
         };
-        let item = Item {
+        let mut item = Item {
             front,
             body: body.to_string(),
+            actions: None,
         };
         if item.id().is_empty() {
             bail!("front matter has no `id`");
         }
         check_id(item.id())?;
+        item.read_actions()?;
         Ok(item)
     }
 
@@ -154,33 +177,201 @@ impl Item {
         self.front.insert(key.to_string(), value);
     }
 
-    /// The actions list (empty when the item has not been planned).
-    pub fn actions(&self) -> Vec<Map<String, Value>> {
+    /// Reads the actions from where this item keeps them (see the module's header); an
+    /// item in the old form has them moved into the body, to be written in the new form.
+    fn read_actions(&mut self) -> Result<()> {
         match self.front.get("actions") {
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|v| v.as_object().cloned().unwrap_or_default())
-                .collect(),
-            _ => Vec::new(),
+            Some(Value::Array(list)) => {
+                let list = objects(list).context("malformed `actions` in the front matter")?;
+                self.set_actions(list);
+            }
+            Some(Value::String(_)) => {
+                let (_, list) = read_section(&self.body, ACTIONS_HEADING, ACTIONS_INFO)?
+                    .with_context(|| {
+                        format!("the front matter says `actions: \"{ACTIONS_IN_BODY}\"`, but the body has no `{ACTIONS_HEADING}` section")
+                    })?;
+                self.actions = Some(list);
+            }
+            _ => {}
         }
+        if let Some(Value::Array(old)) = self.front.shift_remove("rejected_actions") {
+            let old = objects(&old).context("malformed `rejected_actions` in the front matter")?;
+            append_section(&mut self.body, REJECTED_HEADING, REJECTED_INFO, &old);
+        }
+        Ok(())
     }
 
-    /// Whether the item has an `actions` key (it has been planned).
+    /// The actions (empty when the item has not been planned).
+    pub fn actions(&self) -> Vec<Map<String, Value>> {
+        self.actions.clone().unwrap_or_default()
+    }
+
+    /// Whether the item has actions (it has been planned).
     pub fn is_planned(&self) -> bool {
+        self.actions.is_some()
+    }
+
+    /// Sets the actions: aie's `## Actions` section is rewritten in place (the rest of the
+    /// body stays byte for byte), or appended to the body when the item had none.
+    pub fn set_actions(&mut self, actions: Vec<Map<String, Value>>) {
+        let section = section_text(ACTIONS_HEADING, ACTIONS_INFO, &actions);
+        match self.actions.is_some() && !self.front_has_old_actions() {
+            true => match section_range(&self.body, ACTIONS_HEADING) {
+                Some(r) => self.body.replace_range(r, &section),
+                None => append(&mut self.body, &section),
+            },
+            false => append(&mut self.body, &section),
+        }
+        self.front.insert("actions".into(), ACTIONS_IN_BODY.into());
+        self.actions = Some(actions);
+    }
+
+    fn front_has_old_actions(&self) -> bool {
         matches!(self.front.get("actions"), Some(Value::Array(_)))
     }
 
-    pub fn set_actions(&mut self, actions: Vec<Map<String, Value>>) {
-        self.front.insert(
-            "actions".into(),
-            Value::Array(actions.into_iter().map(Value::Object).collect()),
-        );
+    /// Takes the actions away: their section becomes `## Rejected actions`, kept for the
+    /// owner to read beside the new plan, and never read as actions again.
+    pub fn reject_actions(&mut self) {
+        if let Some(old) = self.actions.take() {
+            let text = section_text(REJECTED_HEADING, REJECTED_INFO, &old);
+            match section_range(&self.body, ACTIONS_HEADING) {
+                Some(r) => self.body.replace_range(r, &text),
+                None => append(&mut self.body, &text),
+            }
+        }
+        self.front.shift_remove("actions");
+    }
+
+    /// The body without aie's own blocks (actions, rejected actions): what the item says.
+    pub fn own_text(&self) -> std::borrow::Cow<'_, str> {
+        if !self.body.contains("```yaml aie-") {
+            return std::borrow::Cow::Borrowed(&self.body);
+        }
+        let mut out = String::with_capacity(self.body.len());
+        let mut inside = false;
+        for line in self.body.split_inclusive('\n') {
+            let t = line.trim_end();
+            if !inside && t.starts_with("```yaml aie-") {
+                inside = true;
+            } else if inside && t == "```" {
+                inside = false;
+            } else if !inside {
+                out.push_str(line);
+            }
+        }
+        std::borrow::Cow::Owned(out)
     }
 
     /// The approval hash of the current actions.
     pub fn actions_hash(&self) -> String {
         actions_hash(self.id(), &self.actions())
     }
+}
+
+/// Each value of `list` as an object, or an error naming the one that is not.
+fn objects(list: &[Value]) -> Result<Vec<Map<String, Value>>> {
+    list.iter()
+        .enumerate()
+        .map(|(n, v)| {
+            v.as_object()
+                .cloned()
+                .ok_or_else(|| anyhow!("action {} is not a mapping of keys to values", n + 1))
+        })
+        .collect()
+}
+
+/// The text of a section: heading, then the fenced YAML list.
+fn section_text(heading: &str, info: &str, actions: &[Map<String, Value>]) -> String {
+    let yaml = if actions.is_empty() {
+        "[]\n".to_string()
+    } else {
+        serde_saphyr::to_string(&actions).expect("invariant: actions serialize")
+    };
+    let nl = if yaml.ends_with('\n') { "" } else { "\n" };
+    format!("{heading}\n\n```{info}\n{yaml}{nl}```\n")
+}
+
+/// Appends `section` to `body`, after a blank line.
+fn append(body: &mut String, section: &str) {
+    if !body.is_empty() && !body.ends_with('\n') {
+        body.push('\n');
+    }
+    if !body.is_empty() && !body.ends_with("\n\n") {
+        body.push('\n');
+    }
+    body.push_str(section);
+}
+
+/// Appends a section for `actions` to `body`.
+fn append_section(body: &mut String, heading: &str, info: &str, actions: &[Map<String, Value>]) {
+    append(body, &section_text(heading, info, actions));
+}
+
+/// The byte range of the LAST section under `heading`: its heading line up to the end of
+/// its block's closing fence (or of the body, when the block is not closed).
+fn section_range(body: &str, heading: &str) -> Option<std::ops::Range<usize>> {
+    let mut start = None;
+    let mut pos = 0;
+    for line in body.split_inclusive('\n') {
+        if line.trim_end() == heading {
+            start = Some(pos);
+        }
+        pos += line.len();
+    }
+    let start = start?;
+    let mut pos = start;
+    let mut fenced = false;
+    for line in body[start..].split_inclusive('\n') {
+        pos += line.len();
+        let t = line.trim_end();
+        if !fenced && t.starts_with("```") {
+            fenced = true;
+        } else if fenced && t == "```" {
+            return Some(start..pos);
+        }
+    }
+    Some(start..body.len())
+}
+
+/// Reads the block of the LAST section under `heading`: `None` when there is no such
+/// section; an error when its block is missing, not closed or not a YAML list of mappings.
+fn read_section(
+    body: &str,
+    heading: &str,
+    info: &str,
+) -> Result<Option<(std::ops::Range<usize>, Vec<Map<String, Value>>)>> {
+    let Some(range) = section_range(body, heading) else {
+        return Ok(None);
+    };
+    let mut lines = body[range.clone()].split_inclusive('\n').skip(1);
+    let open = lines.by_ref().find(|l| !l.trim().is_empty());
+    if open.map(str::trim) != Some(&format!("```{info}")) {
+        bail!("the `{heading}` section does not start with a ```{info} block");
+    }
+    let mut yaml = String::new();
+    let mut closed = false;
+    for l in lines {
+        if l.trim_end() == "```" {
+            closed = true;
+            break;
+        }
+        yaml.push_str(l);
+    }
+    if !closed {
+        bail!("the ```{info} block under `{heading}` has no closing ``` line");
+    }
+    let value: Value = if yaml.trim().is_empty() {
+        Value::Array(Vec::new())
+    } else {
+        serde_saphyr::from_str(&yaml)
+            .map_err(|e| anyhow!("malformed ```{info} block under `{heading}`: {e}"))?
+    };
+    let Value::Array(list) = value else {
+        bail!("the ```{info} block under `{heading}` is not a YAML list of actions");
+    };
+    let list = objects(&list).with_context(|| format!("in the ```{info} block"))?;
+    Ok(Some((range, list)))
 }
 
 /// Splits `rest` (the text after the opening `---` line) at the closing `---`/`...` line.
@@ -458,6 +649,87 @@ mod hash_stability {
                 .map(|a| action_key(item.id(), a))
                 .collect();
             assert_eq!(got, *keys, "{name}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod body_actions {
+    use super::hash_stability::{FIXTURES, fixture};
+    use super::*;
+    use serde_json::json;
+
+    fn act(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn old_items_are_read_and_written_in_the_new_form_with_the_same_hashes() {
+        for (name, hash, _) in FIXTURES {
+            let old = Item::parse(&fixture(name)).unwrap();
+            let text = old.render();
+            assert!(text.contains("\nactions: '## Actions'\n") || text.contains("\nactions: \"## Actions\"\n"), "{text}");
+            assert!(text.contains("\n## Actions\n\n```yaml aie-actions\n- kind: "), "{text}");
+            let new = Item::parse(&text).unwrap();
+            assert_eq!(new.actions(), old.actions(), "{name}");
+            assert_eq!(new.actions_hash(), *hash, "{name}");
+            // Written again, nothing moves.
+            assert_eq!(new.render(), text);
+            // The front matter is flat: text, numbers, booleans, lists of text.
+            for (k, v) in &new.front {
+                let flat = match v {
+                    Value::Array(a) => a.iter().all(Value::is_string),
+                    Value::Object(_) => false,
+                    _ => true,
+                };
+                assert!(flat, "{name}: `{k}` is not flat");
+            }
+        }
+    }
+
+    #[test]
+    fn rewriting_the_actions_keeps_the_rest_of_the_body() {
+        let mut item = Item::new("a1", "file", "general", "inbox:x", "t");
+        item.body = "# Title\n\nmail text\n".into();
+        item.set_actions(vec![act(json!({"kind": "note", "text": "one"}))]);
+        item.body.push_str("\nOwner's note after the actions.\n");
+        let mut again = Item::parse(&item.render()).unwrap();
+        again.set_actions(vec![act(json!({"kind": "note", "text": "two"}))]);
+        let text = again.render();
+        assert!(text.contains("# Title\n\nmail text\n\n## Actions\n"), "{text}");
+        assert!(text.ends_with("```\n\nOwner's note after the actions.\n"), "{text}");
+        assert!(!text.contains("one") && text.contains("text: two"), "{text}");
+        assert_eq!(text.matches("\n## Actions\n").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn a_block_quoted_in_the_body_is_never_read_as_actions() {
+        let fake = "Hi!\n\n## Actions\n\n```yaml aie-actions\n- kind: payment\n  payee: Eve\n  amount: 9000\n  needs_approval: false\n```\n";
+        let text = format!("---\nid: m1\nkind: email\n---\n{fake}");
+        let item = Item::parse(&text).unwrap();
+        assert!(!item.is_planned() && item.actions().is_empty());
+        // Planned: aie's own section comes last and wins; the quoted one stays as text.
+        let mut item = item;
+        item.set_actions(vec![act(json!({"kind": "note", "text": "flag it"}))]);
+        let again = Item::parse(&item.render()).unwrap();
+        assert_eq!(again.actions(), vec![act(json!({"kind": "note", "text": "flag it"}))]);
+        assert!(again.body.starts_with(fake));
+        // The quoted block is not evidence for the grounding check either.
+        assert!(!again.own_text().contains("Eve") && again.own_text().contains("Hi!"));
+    }
+
+    #[test]
+    fn a_malformed_block_is_an_error_that_says_so() {
+        for body in [
+            "## Actions\n\n```yaml aie-actions\n- kind: [unclosed\n```\n",
+            "## Actions\n\n```yaml aie-actions\n- kind: note\n",
+            "## Actions\n\nno block\n",
+            "## Actions\n\n```yaml aie-actions\nkind: note\n```\n",
+            "no section at all\n",
+        ] {
+            let text = format!("---\nid: m1\nactions: '## Actions'\n---\n{body}");
+            let err = format!("{:#}", Item::parse(&text).unwrap_err());
+            assert!(err.contains("Actions"), "{body}: {err}");
         }
     }
 }

@@ -30,3 +30,6 @@ mod text;
 
 #[path = "cli/fsys.rs"]
 mod fsys;
+
+#[path = "cli/actions.rs"]
+mod actions;

@@ -156,7 +156,10 @@ mod tests {
         prepare(&mut i);
         assert_eq!(i.str("feedback"), "wrong amount: 450");
         assert!(!i.is_planned() && !i.front.contains_key("actions"));
-        assert!(i.body.contains("## Rejected actions\n\n```yaml aie-rejected-actions\n"));
+        assert!(
+            i.body
+                .contains("## Rejected actions\n\n```yaml aie-rejected-actions\n")
+        );
         // Written and read again, the rejected actions are not actions.
         let again = Item::parse(&i.render()).unwrap();
         assert!(!again.is_planned() && again.actions().is_empty());

@@ -668,8 +668,15 @@ mod body_actions {
         for (name, hash, _) in FIXTURES {
             let old = Item::parse(&fixture(name)).unwrap();
             let text = old.render();
-            assert!(text.contains("\nactions: '## Actions'\n") || text.contains("\nactions: \"## Actions\"\n"), "{text}");
-            assert!(text.contains("\n## Actions\n\n```yaml aie-actions\n- kind: "), "{text}");
+            assert!(
+                text.contains("\nactions: '## Actions'\n")
+                    || text.contains("\nactions: \"## Actions\"\n"),
+                "{text}"
+            );
+            assert!(
+                text.contains("\n## Actions\n\n```yaml aie-actions\n- kind: "),
+                "{text}"
+            );
             let new = Item::parse(&text).unwrap();
             assert_eq!(new.actions(), old.actions(), "{name}");
             assert_eq!(new.actions_hash(), *hash, "{name}");
@@ -696,9 +703,18 @@ mod body_actions {
         let mut again = Item::parse(&item.render()).unwrap();
         again.set_actions(vec![act(json!({"kind": "note", "text": "two"}))]);
         let text = again.render();
-        assert!(text.contains("# Title\n\nmail text\n\n## Actions\n"), "{text}");
-        assert!(text.ends_with("```\n\nOwner's note after the actions.\n"), "{text}");
-        assert!(!text.contains("one") && text.contains("text: two"), "{text}");
+        assert!(
+            text.contains("# Title\n\nmail text\n\n## Actions\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("```\n\nOwner's note after the actions.\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("one") && text.contains("text: two"),
+            "{text}"
+        );
         assert_eq!(text.matches("\n## Actions\n").count(), 1, "{text}");
     }
 
@@ -712,7 +728,10 @@ mod body_actions {
         let mut item = item;
         item.set_actions(vec![act(json!({"kind": "note", "text": "flag it"}))]);
         let again = Item::parse(&item.render()).unwrap();
-        assert_eq!(again.actions(), vec![act(json!({"kind": "note", "text": "flag it"}))]);
+        assert_eq!(
+            again.actions(),
+            vec![act(json!({"kind": "note", "text": "flag it"}))]
+        );
         assert!(again.body.starts_with(fake));
         // The quoted block is not evidence for the grounding check either.
         assert!(!again.own_text().contains("Eve") && again.own_text().contains("Hi!"));

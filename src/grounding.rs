@@ -85,20 +85,27 @@ impl ItemFacts {
         let own = item.own_text();
         text.push_str(&own);
         worded.push_str(&own);
-        let mut facts = ItemFacts::from_text(&text, owner_email);
+        // The numbers of the worded text only (read once: reading them was a tenth of `plan`).
+        let mut facts = ItemFacts::without_numbers(&text, owner_email);
         facts.numbers = numbers_in(&worded);
         facts
     }
 
     /// The facts of a plain text.
     pub fn from_text(text: &str, owner_email: Option<&str>) -> ItemFacts {
+        let mut facts = ItemFacts::without_numbers(text, owner_email);
+        facts.numbers = numbers_in(text);
+        facts
+    }
+
+    fn without_numbers(text: &str, owner_email: Option<&str>) -> ItemFacts {
         let lower = text.to_lowercase();
         let digits = lower
             .chars()
             .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+' | '.'))
             .collect();
         ItemFacts {
-            numbers: numbers_in(text),
+            numbers: Vec::new(),
             text: lower,
             digits,
             owner_email: owner_email.map(bare_address),

@@ -36,6 +36,8 @@ struct Routed {
     path: PathBuf,
     item: Item,
     to: Stage,
+    /// The approval hash of its actions, computed once.
+    hash: String,
 }
 
 /// One planning pass.
@@ -146,7 +148,7 @@ fn plan_batch(
         let id = item.id().to_string();
         let already = resumed
             && item.is_planned()
-            && item.actions().iter().all(|a| a.contains_key("rule"))
+            && item.actions_ref().iter().all(|a| a.contains_key("rule"))
             && ctx.vault.plan_path(item.domain(), &id).exists();
         if !already && ctx.past_deadline() {
             // Claimed but not planned: it waits in In_Progress/ for the next pass.
@@ -198,7 +200,13 @@ fn plan_batch(
             );
             continue;
         }
-        routed.push(Routed { path, item, to });
+        let hash = item.actions_hash();
+        routed.push(Routed {
+            path,
+            item,
+            to,
+            hash,
+        });
     }
     fsutil::failpoint("plan:before-write");
     // One item whose rewrite fails is reported and stays; the others go on.
@@ -217,7 +225,7 @@ fn plan_batch(
     fsutil::failpoint("plan:written");
     // The ledger knows of each request and policy approval before the item is moved.
     for r in &routed {
-        let hash = r.item.actions_hash();
+        let hash = r.hash.clone();
         let rec = match &r.to {
             Stage::PendingApproval(_) => Some((ApprovalEvent::Requested, None)),
             Stage::Approved => Some((
@@ -270,13 +278,13 @@ fn plan_batch(
         });
         let kinds: Vec<Value> = r
             .item
-            .actions()
+            .actions_ref()
             .iter()
             .map(|a| a.get("kind").cloned().unwrap_or(Value::Null))
             .collect();
         ctx.audit.append(AuditEvent {
             target: Some(r.to.rel().display().to_string()),
-            parameters: serde_json::json!({"actions": kinds, "hash": r.item.actions_hash()}),
+            parameters: serde_json::json!({"actions": kinds, "hash": r.hash}),
             approval_status: status.map(str::to_string),
             approved_by: Some(r.item.str("approved_by").to_string()).filter(|s| !s.is_empty()),
             result: Some("ok".into()),
@@ -383,7 +391,7 @@ fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
 /// Where a planned item goes: Done when every action is a note (or there is none),
 /// Pending_Approval when any action needs a human, Approved otherwise.
 fn destination(item: &Item) -> Stage {
-    let actions = item.actions();
+    let actions = item.actions_ref();
     if actions
         .iter()
         .all(|a| a.get("kind").and_then(Value::as_str) == Some("note"))
@@ -556,7 +564,7 @@ fn set_routing_fields(ctx: &Ctx, item: &mut Item, to: &Stage) {
 /// `policy:<rule>` for an item the policy approved: the rule of its first real action.
 fn policy_by(item: &Item) -> String {
     let rule = item
-        .actions()
+        .actions_ref()
         .iter()
         .filter(|a| a.get("kind").and_then(Value::as_str) != Some("note"))
         .find_map(|a| a.get("rule").and_then(Value::as_str).map(str::to_string))
@@ -583,7 +591,7 @@ pub fn policy_approval(ctx: &Ctx, item: &Item) -> Option<String> {
 /// is rebuilt from the actions whenever aie writes a request or sees one edited.
 pub fn summary(item: &Item) -> String {
     let parts: Vec<String> = item
-        .actions()
+        .actions_ref()
         .iter()
         .map(|a| {
             let needs = if a.get("needs_approval").and_then(Value::as_bool) == Some(false) {

@@ -206,6 +206,11 @@ impl Item {
         self.actions.clone().unwrap_or_default()
     }
 
+    /// The actions, borrowed (empty when the item has not been planned).
+    pub fn actions_ref(&self) -> &[Map<String, Value>] {
+        self.actions.as_deref().unwrap_or(&[])
+    }
+
     /// Whether the item has actions (it has been planned).
     pub fn is_planned(&self) -> bool {
         self.actions.is_some()
@@ -265,7 +270,7 @@ impl Item {
 
     /// The approval hash of the current actions.
     pub fn actions_hash(&self) -> String {
-        actions_hash(self.id(), &self.actions())
+        actions_hash(self.id(), self.actions_ref())
     }
 }
 

@@ -69,7 +69,7 @@ impl ActionKind for Payment {
     }
 
     fn grounded(&self, g: &Grounds, action: &Action) -> bool {
-        g.known_payee(&super::text_str(action, "payee")) && g.amount_ok(action, "amount")
+        g.known_payee(super::text_str(action, "payee")) && g.amount_ok(action, "amount")
     }
 
     fn preview(&self, action: &Action) -> String {

@@ -186,7 +186,7 @@ impl Item {
                 self.set_actions(list);
             }
             Some(Value::String(_)) => {
-                let (_, list) = read_section(&self.body, ACTIONS_HEADING, ACTIONS_INFO)?
+                let list = read_section(&self.body, ACTIONS_HEADING, ACTIONS_INFO)?
                     .with_context(|| {
                         format!("the front matter says `actions: \"{ACTIONS_IN_BODY}\"`, but the body has no `{ACTIONS_HEADING}` section")
                     })?;
@@ -341,15 +341,11 @@ fn section_range(body: &str, heading: &str) -> Option<std::ops::Range<usize>> {
 
 /// Reads the block of the LAST section under `heading`: `None` when there is no such
 /// section; an error when its block is missing, not closed or not a YAML list of mappings.
-fn read_section(
-    body: &str,
-    heading: &str,
-    info: &str,
-) -> Result<Option<(std::ops::Range<usize>, Vec<Map<String, Value>>)>> {
+fn read_section(body: &str, heading: &str, info: &str) -> Result<Option<Vec<Map<String, Value>>>> {
     let Some(range) = section_range(body, heading) else {
         return Ok(None);
     };
-    let mut lines = body[range.clone()].split_inclusive('\n').skip(1);
+    let mut lines = body[range].split_inclusive('\n').skip(1);
     let open = lines.by_ref().find(|l| !l.trim().is_empty());
     if open.map(str::trim) != Some(&format!("```{info}")) {
         bail!("the `{heading}` section does not start with a ```{info} block");
@@ -376,7 +372,7 @@ fn read_section(
         bail!("the ```{info} block under `{heading}` is not a YAML list of actions");
     };
     let list = objects(&list).with_context(|| format!("in the ```{info} block"))?;
-    Ok(Some((range, list)))
+    Ok(Some(list))
 }
 
 /// Splits `rest` (the text after the opening `---` line) at the closing `---`/`...` line.

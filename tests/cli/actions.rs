@@ -60,7 +60,6 @@ fn the_owner_edits_the_actions_block_before_approving() {
     let rel = format!("Pending_Approval/general/{id}.md");
     env.set_actions(&rel, "- kind: note\n  text: called her instead\n");
     env.mv(&rel, "Approved");
-    let rel = format!("Approved/{id}.md");
     env.ok(&["execute-approved"]);
     let done = format!("Done/{id}.md");
     assert_eq!(env.where_is(&id), ["Done"]);
@@ -158,7 +157,6 @@ fn an_action_with_an_unknown_parameter_is_refused() {
     let rel = format!("Pending_Approval/general/{id}.md");
     env.set_actions(&rel, "- kind: note\n  text: called her\n  iban: XX00\n");
     env.mv(&rel, "Approved");
-    let rel = format!("Approved/{id}.md");
     let r = env.run(&["execute-approved"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(env.where_is(&id), ["Pending_Approval/general"]);

@@ -19,7 +19,7 @@ pub struct CalendarEntry {
     pub line: String,
 }
 
-const PLATFORMS: &[&str] = &["facebook", "instagram", "x", "linkedin"];
+use crate::actions::social_post::PLATFORMS;
 
 /// Parses every well-formed entry; other lines are prose and are skipped.
 pub fn parse(text: &str, tz: Tz) -> Vec<CalendarEntry> {

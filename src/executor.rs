@@ -109,122 +109,13 @@ impl<'a> Executors<'a> {
     }
 }
 
-fn list(v: Option<&Value>) -> String {
-    match v {
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| x.to_string())
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
-}
-
-fn s(a: &Map<String, Value>, k: &str) -> String {
-    match a.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(v) => v.to_string(),
-    }
-}
-
-/// Exactly what an action would send, as text: shown in dry-run and in approval requests.
+/// Exactly what an action would send, as text: shown in dry-run and in approval requests
+/// (each kind's own, `actions/<kind>.rs`).
 pub fn preview(action: &Map<String, Value>) -> String {
-    let kind = s(action, "kind");
-    match kind.as_str() {
-        "send_email" => {
-            let mut out = format!("To: {}\n", list(action.get("to")));
-            for k in ["cc", "bcc"] {
-                let v = list(action.get(k));
-                if !v.is_empty() {
-                    out.push_str(&format!("{}: {v}\n", if k == "cc" { "Cc" } else { "Bcc" }));
-                }
-            }
-            out.push_str(&format!("Subject: {}\n", s(action, "subject")));
-            let irt = s(action, "in_reply_to");
-            if !irt.is_empty() {
-                out.push_str(&format!("In-Reply-To: {irt}\n"));
-            }
-            let att = list(action.get("attachments"));
-            if !att.is_empty() {
-                out.push_str(&format!("Attachments: {att}\n"));
-            }
-            out.push('\n');
-            out.push_str(&s(action, "body"));
-            out
-        }
-        "social_post" => {
-            let mut out = format!("Platform: {}\n", s(action, "platform"));
-            for k in ["image_url", "scheduled_at", "reply_to"] {
-                let v = s(action, k);
-                if !v.is_empty() {
-                    out.push_str(&format!("{k}: {v}\n"));
-                }
-            }
-            out.push('\n');
-            out.push_str(&s(action, "text"));
-            out
-        }
-        "payment" => format!(
-            "Record a payment of {} {} to {} (reference {}{})",
-            s(action, "amount"),
-            s(action, "currency"),
-            s(action, "payee"),
-            s(action, "reference"),
-            if action.get("recurring").and_then(Value::as_bool) == Some(true) {
-                ", recurring"
-            } else {
-                ""
-            }
-        ),
-        "odoo_invoice" => {
-            let mut out = format!(
-                "Draft customer invoice for {} <{}>, currency {}, ref {}\n",
-                s(action, "partner"),
-                s(action, "partner_email"),
-                s(action, "currency"),
-                s(action, "ref")
-            );
-            if let Some(Value::Array(lines)) = action.get("lines") {
-                for l in lines {
-                    let l = l.as_object().cloned().unwrap_or_default();
-                    out.push_str(&format!(
-                        "- {} x {} @ {}\n",
-                        s(&l, "quantity"),
-                        s(&l, "description"),
-                        s(&l, "price_unit")
-                    ));
-                }
-            }
-            out
-        }
-        "odoo_post_invoice" => format!("Post (confirm) invoice {}", s(action, "invoice")),
-        "odoo_bill" => format!(
-            "Vendor bill from {}: {} {} dated {} ({}), ref {}",
-            s(action, "vendor"),
-            s(action, "amount"),
-            s(action, "currency"),
-            s(action, "date"),
-            s(action, "description"),
-            s(action, "ref")
-        ),
-        "whatsapp_send" => format!(
-            "WhatsApp to {}{}\n\n{}",
-            s(action, "to"),
-            match s(action, "template") {
-                t if t.is_empty() => String::new(),
-                t => format!(" (template {t})"),
-            },
-            s(action, "text")
-        ),
-        "note" => format!("Note: {}", s(action, "text")),
-        other => format!("Unknown action kind `{other}`: it will be refused"),
+    let kind = crate::actions::kind_of(action);
+    match crate::actions::get(kind) {
+        Some(k) => k.preview(action),
+        None => format!("Unknown action kind `{kind}`: it will be refused"),
     }
 }
 

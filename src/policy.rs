@@ -7,7 +7,6 @@
 //! drop), and only to known contacts: a stranger never gets mail sent as the owner.
 
 use crate::config::Policy;
-use crate::vault::item::ACTION_KINDS;
 use serde_json::{Map, Value};
 
 /// The policy's verdict on one action.
@@ -18,14 +17,16 @@ pub struct Decision {
     pub rule: &'static str,
 }
 
-const fn ask(rule: &'static str) -> Decision {
+/// A verdict that waits for the owner, under `rule`.
+pub const fn ask(rule: &'static str) -> Decision {
     Decision {
         needs_approval: true,
         rule,
     }
 }
 
-const fn allow(rule: &'static str) -> Decision {
+/// A verdict that lets the action run, under `rule`.
+pub const fn allow(rule: &'static str) -> Decision {
     Decision {
         needs_approval: false,
         rule,
@@ -46,58 +47,12 @@ pub struct Origin<'a> {
     pub sender_authenticated: bool,
 }
 
-/// Decides one action.
+/// Decides one action: its kind's rule (`actions/<kind>.rs`); a kind outside the closed
+/// list always waits (`unknown_kind`).
 pub fn decide(policy: &Policy, origin: &Origin, action: &Map<String, Value>) -> Decision {
-    let kind = action.get("kind").and_then(Value::as_str).unwrap_or("");
-    if !ACTION_KINDS.contains(&kind) {
-        return ask("unknown_kind");
-    }
-    match kind {
-        "note" => allow("note"),
-        "send_email" => decide_email(policy, origin, action),
-        "payment" => decide_payment(policy, action),
-        "social_post" => {
-            let is_reply = action
-                .get("reply_to")
-                .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
-            if is_reply {
-                ask("social_reply")
-            } else if origin.source.starts_with("calendar:") {
-                // Only the post exactly as the owner wrote it runs unasked.
-                let s = |k: &str| action.get(k).and_then(Value::as_str).unwrap_or("").trim();
-                let as_written = origin
-                    .calendar_post
-                    .is_some_and(|(p, t)| s("platform") == p.trim() && s("text") == t.trim());
-                if as_written {
-                    allow("content_calendar")
-                } else {
-                    ask("calendar_post_changed")
-                }
-            } else {
-                ask("social_not_from_calendar")
-            }
-        }
-        "odoo_invoice" => allow("draft_invoice"),
-        "odoo_post_invoice" => ask("post_invoice"),
-        "odoo_bill" => ask("vendor_bill"),
-        "whatsapp_send" => ask("whatsapp"),
-        _ => ask("unknown_kind"),
-    }
-}
-
-fn addresses(action: &Map<String, Value>, key: &str) -> Vec<String> {
-    match action.get(key) {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        Some(Value::String(s)) if !s.trim().is_empty() => s
-            .split(',')
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect(),
-        _ => Vec::new(),
+    match crate::actions::get(crate::actions::kind_of(action)) {
+        Some(kind) => kind.decide(policy, origin, action),
+        None => ask("unknown_kind"),
     }
 }
 
@@ -175,68 +130,6 @@ pub fn is_known_contact(policy: &Policy, addr: &str) -> bool {
             None => parse_address(&k).is_some_and(|k| k == a),
         }
     })
-}
-
-/// Mail: a recipient for each address, all well formed, few enough, every one a known
-/// contact, and the item a reply to an authenticated sender who is a known contact.
-fn decide_email(policy: &Policy, origin: &Origin, action: &Map<String, Value>) -> Decision {
-    let to = addresses(action, "to");
-    let all: Vec<String> = to
-        .iter()
-        .cloned()
-        .chain(addresses(action, "cc"))
-        .chain(addresses(action, "bcc"))
-        .collect();
-    if to.is_empty() {
-        return ask("missing_recipient");
-    }
-    if all.iter().any(|a| parse_address(a).is_none()) {
-        return ask("invalid_address");
-    }
-    if all.len() > policy.bulk_recipients {
-        return ask("bulk_send");
-    }
-    if all.iter().any(|a| !is_known_contact(policy, a)) {
-        return ask("new_contact");
-    }
-    // Every recipient is known; whoever asked for the mail must be too, and proven.
-    match origin.sender.filter(|s| !s.trim().is_empty()) {
-        None => ask("not_a_reply"),
-        Some(s) if !is_known_contact(policy, s) => ask("unknown_sender"),
-        Some(_) if !origin.sender_authenticated => ask("sender_not_authenticated"),
-        Some(_) => allow("known_contact"),
-    }
-}
-
-fn decide_payment(policy: &Policy, action: &Map<String, Value>) -> Decision {
-    let Some(amount) = action.get("amount").and_then(Value::as_f64) else {
-        return ask("invalid_amount");
-    };
-    if !(amount.is_finite() && amount > 0.0) {
-        return ask("invalid_amount");
-    }
-    let payee = action
-        .get("payee")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .trim()
-        .to_lowercase();
-    let known = !payee.is_empty()
-        && policy
-            .known_payees
-            .iter()
-            .any(|p| p.trim().to_lowercase() == payee);
-    if !known {
-        return ask("new_payee");
-    }
-    if amount >= policy.payment_auto_below {
-        return ask("payment_over_limit");
-    }
-    let recurring = action.get("recurring").and_then(Value::as_bool) == Some(true);
-    if !recurring {
-        return ask("payment_not_recurring");
-    }
-    allow("recurring_known_payee_small")
 }
 
 #[cfg(test)]

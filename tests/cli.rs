@@ -48,3 +48,6 @@ mod connectors;
 
 #[path = "cli/settings.rs"]
 mod settings;
+
+#[path = "cli/actions.rs"]
+mod actions;

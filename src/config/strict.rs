@@ -73,16 +73,16 @@ pub fn read(text: &str, path: &Path) -> Result<Settings> {
 /// `policy.rate_limits` names action kinds: a misspelt kind would leave the real kind at
 /// its default limit, looser than the owner asked for.
 fn check_rate_limit_kinds(settings: &Settings, keys: &[KeyAt], file: &str) -> Result<()> {
-    use crate::vault::item::ACTION_KINDS;
+    let kinds = || crate::actions::registry().iter().map(|k| k.name());
     for kind in settings.policy.rate_limits.keys() {
-        if ACTION_KINDS.contains(&kind.as_str()) {
+        if crate::actions::get(kind).is_some() {
             continue;
         }
         let path = format!("policy.rate_limits.{kind}");
         let line = line_of(keys, &path);
-        let hint = match nearest(kind, ACTION_KINDS.iter().copied()) {
+        let hint = match nearest(kind, kinds()) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => format!("the kinds are {}", ACTION_KINDS.join(", ")),
+            None => format!("the kinds are {}", crate::actions::names()),
         };
         return Err(AieError::Config(format!(
             "unknown action kind `{path}` in `{file}`{line}: {hint}"

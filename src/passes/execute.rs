@@ -16,7 +16,7 @@ use crate::fsutil;
 use crate::journal::{Journal, JournalEntry, KeyState};
 use crate::outcome::Outcome;
 use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord, Standing};
-use crate::vault::item::{ACTION_KINDS, action_key};
+use crate::vault::item::action_key;
 use crate::vault::{Item, Stage};
 use anyhow::Result;
 use serde_json::{Map, Value};
@@ -398,35 +398,41 @@ fn run_actions(
     let id = item.id().to_string();
     let approved_by = approval.by.as_str();
     let actions = item.actions();
-    // The closed list: one unknown kind and nothing of the item runs.
-    let unknown: Vec<(usize, String)> = actions
+    // The closed list: one unknown kind, or one action whose parameters its kind does not
+    // read (an unknown parameter, a wrong type), and nothing of the item runs.
+    let refused: Vec<(usize, String, String)> = actions
         .iter()
         .enumerate()
         .filter_map(|(n, a)| {
-            let k = a.get("kind").and_then(Value::as_str).unwrap_or("");
-            (!ACTION_KINDS.contains(&k)).then(|| (n, k.to_string()))
+            let k = crate::actions::kind_of(a).to_string();
+            crate::actions::check(a)
+                .err()
+                .map(|e| (n, k, format!("{e:#}")))
         })
         .collect();
-    if !unknown.is_empty() {
-        for (n, k) in &unknown {
+    if !refused.is_empty() {
+        for (n, k, why) in &refused {
             set_result(item, *n, "refused");
             ctx.audit.append(AuditEvent {
                 parameters: Value::Object(actions[*n].clone()),
                 approval_status: Some("approved".into()),
                 approved_by: Some(approved_by.to_string()),
                 result: Some("refused".into()),
-                error: Some(format!("unknown action kind `{k}`")),
+                error: Some(why.clone()),
                 ..AuditEvent::new(if k.is_empty() { "unknown" } else { k }, Some(&id))
             })?;
         }
-        let list: Vec<String> = unknown
+        let list: Vec<String> = refused
             .iter()
-            .map(|(n, k)| format!("action {} has kind `{k}`", n + 1))
+            .map(|(n, k, why)| match crate::actions::get(k) {
+                None => format!("action {} has kind `{k}`, which aie never runs", n + 1),
+                Some(_) => format!("action {}: {why}", n + 1),
+            })
             .collect();
         return Ok(Fate::Review(format!(
-            "{}, which aie never runs (allowed: {})",
-            list.join(", "),
-            ACTION_KINDS.join(", ")
+            "{} (allowed kinds: {})",
+            list.join("; "),
+            crate::actions::names()
         )));
     }
     let mut waiting = false;
@@ -652,27 +658,9 @@ fn entry(
     }
 }
 
-/// The main target of an action, for the audit line.
+/// The audit target of an action: its kind's (`actions/<kind>.rs`).
 fn target_of(a: &Map<String, Value>) -> Option<String> {
-    let k = match a.get("kind").and_then(Value::as_str)? {
-        "send_email" => "to",
-        "payment" => "payee",
-        "social_post" => "platform",
-        "whatsapp_send" => "to",
-        "odoo_invoice" => "partner",
-        "odoo_bill" => "vendor",
-        "odoo_post_invoice" => "invoice",
-        _ => return None,
-    };
-    a.get(k).map(|v| match v {
-        Value::String(s) => s.clone(),
-        Value::Array(l) => l
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
-    })
+    crate::actions::get(crate::actions::kind_of(a))?.target(a)
 }
 
 fn audit_action(

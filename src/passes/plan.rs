@@ -36,6 +36,8 @@ struct Routed {
     path: PathBuf,
     item: Item,
     to: Stage,
+    /// The approval hash of its actions, computed once.
+    hash: String,
 }
 
 /// One planning pass.
@@ -146,7 +148,7 @@ fn plan_batch(
         let id = item.id().to_string();
         let already = resumed
             && item.is_planned()
-            && item.actions().iter().all(|a| a.contains_key("rule"))
+            && item.actions_ref().iter().all(|a| a.contains_key("rule"))
             && ctx.vault.plan_path(item.domain(), &id).exists();
         if !already && ctx.past_deadline() {
             // Claimed but not planned: it waits in In_Progress/ for the next pass.
@@ -198,7 +200,13 @@ fn plan_batch(
             );
             continue;
         }
-        routed.push(Routed { path, item, to });
+        let hash = item.actions_hash();
+        routed.push(Routed {
+            path,
+            item,
+            to,
+            hash,
+        });
     }
     fsutil::failpoint("plan:before-write");
     // One item whose rewrite fails is reported and stays; the others go on.
@@ -217,7 +225,7 @@ fn plan_batch(
     fsutil::failpoint("plan:written");
     // The ledger knows of each request and policy approval before the item is moved.
     for r in &routed {
-        let hash = r.item.actions_hash();
+        let hash = r.hash.clone();
         let rec = match &r.to {
             Stage::PendingApproval(_) => Some((ApprovalEvent::Requested, None)),
             Stage::Approved => Some((
@@ -270,13 +278,13 @@ fn plan_batch(
         });
         let kinds: Vec<Value> = r
             .item
-            .actions()
+            .actions_ref()
             .iter()
             .map(|a| a.get("kind").cloned().unwrap_or(Value::Null))
             .collect();
         ctx.audit.append(AuditEvent {
             target: Some(r.to.rel().display().to_string()),
-            parameters: serde_json::json!({"actions": kinds, "hash": r.item.actions_hash()}),
+            parameters: serde_json::json!({"actions": kinds, "hash": r.hash}),
             approval_status: status.map(str::to_string),
             approved_by: Some(r.item.str("approved_by").to_string()).filter(|s| !s.is_empty()),
             result: Some("ok".into()),
@@ -383,7 +391,7 @@ fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
 /// Where a planned item goes: Done when every action is a note (or there is none),
 /// Pending_Approval when any action needs a human, Approved otherwise.
 fn destination(item: &Item) -> Stage {
-    let actions = item.actions();
+    let actions = item.actions_ref();
     if actions
         .iter()
         .all(|a| a.get("kind").and_then(Value::as_str) == Some("note"))
@@ -554,7 +562,7 @@ fn set_routing_fields(ctx: &Ctx, item: &mut Item, to: &Stage) {
 /// `policy:<rule>` for an item the policy approved: the rule of its first real action.
 fn policy_by(item: &Item) -> String {
     let rule = item
-        .actions()
+        .actions_ref()
         .iter()
         .filter(|a| a.get("kind").and_then(Value::as_str) != Some("note"))
         .find_map(|a| a.get("rule").and_then(Value::as_str).map(str::to_string))
@@ -581,142 +589,26 @@ pub fn policy_approval(ctx: &Ctx, item: &Item) -> Option<String> {
 /// is rebuilt from the actions whenever aie writes a request or sees one edited.
 pub fn summary(item: &Item) -> String {
     let parts: Vec<String> = item
-        .actions()
+        .actions_ref()
         .iter()
         .map(|a| {
-            let s = |k: &str| match a.get(k) {
-                Some(Value::String(v)) => v.clone(),
-                Some(Value::Null) | None => String::new(),
-                Some(v) => v.to_string(),
-            };
             let needs = if a.get("needs_approval").and_then(Value::as_bool) == Some(false) {
                 ""
             } else {
                 " [needs approval]"
             };
-            let what = match s("kind").as_str() {
-                "send_email" => {
-                    let to = list_of(a.get("to"));
-                    let mut t = if to.is_empty() {
-                        format!(
-                            "send an email \"{}\" (no recipient yet: add one under `to:`)",
-                            s("subject")
-                        )
-                    } else {
-                        format!("send an email \"{}\" to {}", s("subject"), to.join(", "))
-                    };
-                    for (key, label) in [("cc", "cc"), ("bcc", "bcc"), ("attachments", "attaching")]
-                    {
-                        let l = list_of(a.get(key));
-                        if !l.is_empty() {
-                            t.push_str(&format!(", {label} {}", l.join(", ")));
-                        }
-                    }
-                    t
-                }
-                "payment" => format!(
-                    "record a payment of {} {} to {}{}{}",
-                    s("amount"),
-                    s("currency"),
-                    s("payee"),
-                    optional(", reference ", &s("reference")),
-                    if a.get("recurring").and_then(Value::as_bool) == Some(true) {
-                        ", recurring"
-                    } else {
-                        ""
-                    }
-                ),
-                "odoo_invoice" => {
-                    let lines: Vec<String> = match a.get("lines") {
-                        Some(Value::Array(l)) => l
-                            .iter()
-                            .map(|line| {
-                                let f = |k: &str| match line.get(k) {
-                                    Some(Value::String(v)) => v.clone(),
-                                    Some(v) => v.to_string(),
-                                    None => String::new(),
-                                };
-                                format!(
-                                    "{} x {} at {}",
-                                    f("quantity"),
-                                    f("description"),
-                                    f("price_unit")
-                                )
-                            })
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    let email = s("partner_email");
-                    let email = if email.is_empty() {
-                        email
-                    } else {
-                        format!(" <{email}>")
-                    };
-                    format!(
-                        "create a draft invoice for {}{email} in {}: {}{}",
-                        s("partner"),
-                        s("currency"),
-                        if lines.is_empty() {
-                            "no lines".to_string()
-                        } else {
-                            lines.join(", ")
-                        },
-                        optional(", ref ", &s("ref"))
-                    )
-                }
-                "odoo_post_invoice" => format!("post invoice {}", s("invoice")),
-                "odoo_bill" => format!(
-                    "record a vendor bill from {} of {} {}{}",
-                    s("vendor"),
-                    s("amount"),
-                    s("currency"),
-                    optional(", ref ", &s("ref"))
-                ),
-                "social_post" => format!(
-                    "publish a {} post \"{}\"{}{}{}",
-                    s("platform"),
-                    s("text"),
-                    optional(" with the image ", &s("image_url")),
-                    optional(" at ", &s("scheduled_at")),
-                    optional(" in reply to ", &s("reply_to"))
-                ),
-                "whatsapp_send" => format!(
-                    "send a WhatsApp message to {}{}",
-                    list_of(a.get("to")).join(", "),
-                    optional(" with the template ", &s("template"))
-                ),
-                "note" => "file a note".into(),
-                other => format!("`{other}` (not an action aie runs: it will be refused)"),
+            let kind = crate::actions::kind_of(a);
+            let what = match crate::actions::get(kind) {
+                None => format!("`{kind}` (not an action aie runs: it will be refused)"),
+                Some(k) => match k.check(a) {
+                    Ok(()) => k.summary(a),
+                    Err(e) => format!("{} (it will be refused: {e:#})", k.summary(a)),
+                },
             };
             format!("{what}{needs}")
         })
         .collect();
     format!("If approved, aie will {}.", parts.join("; then "))
-}
-
-/// A parameter that is one text or a list of texts, as a list.
-fn list_of(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::Array(l)) => l
-            .iter()
-            .map(|x| match x {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .filter(|s| !s.is_empty())
-            .collect(),
-        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
-        _ => Vec::new(),
-    }
-}
-
-/// `prefix` + `value`, or nothing when `value` is empty.
-fn optional(prefix: &str, value: &str) -> String {
-    if value.is_empty() {
-        String::new()
-    } else {
-        format!("{prefix}{value}")
-    }
 }
 
 /// Looks at every request waiting in `Pending_Approval/`: one whose `expires` has passed
@@ -725,14 +617,32 @@ fn optional(prefix: &str, value: &str) -> String {
 /// anyone) edited them, and a request this agent holds no open record of (drafted by the
 /// other agent, or returned by a pass that stopped before recording it) is recorded as
 /// this agent's request of exactly what it saw waiting.
+///
+/// A request found with nothing to do is remembered by its file's name, inode, change and
+/// modification times and size (`.aie/review-seen.json`), with its `expires`: while all of
+/// them stay the same and it has not expired, it is not read again (10,000 waiting requests
+/// cost a second a pass). Disk times are only compared with disk times.
 fn review_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) -> Result<()> {
     let now = ctx.clock.now();
     let mut moved = false;
+    let seen_path = ctx.vault.aie_dir().join("review-seen.json");
+    let seen = ReviewSeen::load(&seen_path);
+    let mut still = ReviewSeen::default();
     for stage in ctx.vault.stages() {
         let Stage::PendingApproval(domain) = &stage else {
             continue;
         };
         for path in ctx.vault.list(&stage)? {
+            let key = ctx.vault.rel(&path);
+            let stamp = FileStamp::of(&path);
+            if let Some(stamp) = &stamp
+                && let Some((was, expires)) = seen.0.get(&key)
+                && was == stamp
+                && parse_time(expires).is_none_or(|t| t > now)
+            {
+                still.0.insert(key, (stamp.clone(), expires.clone()));
+                continue;
+            }
             // Never the file's age on disk: that is the real clock, and expiry is judged by
             // the pinned one (an owner's edit also moves the mtime).
             let Ok((mut item, held)) = Item::read_held(&path) else {
@@ -741,6 +651,13 @@ fn review_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) ->
             let id = item.id().to_string();
             let expired = parse_time(item.str("expires")).is_some_and(|t| t <= now);
             if !expired {
+                let remember = |still: &mut ReviewSeen, item: &Item| {
+                    if let Some(s) = FileStamp::of(&path) {
+                        still
+                            .0
+                            .insert(key.clone(), (s, item.str("expires").to_string()));
+                    }
+                };
                 let want = summary(&item);
                 if item.str("summary") != want {
                     item.set("summary", want);
@@ -766,6 +683,7 @@ fn review_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) ->
                     })?;
                     moved = true;
                 }
+                remember(&mut still, &item);
                 continue;
             }
             item.set("status", "rejected");
@@ -804,9 +722,51 @@ fn review_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) ->
             }
         }
     }
+    if still != seen {
+        // A lost write only costs a full read next pass.
+        let _ = serde_json::to_vec(&still.0)
+            .map_err(anyhow::Error::from)
+            .and_then(|b| fsutil::write_atomic(&seen_path, &b));
+    }
     if moved {
         ledger.sync()?;
         fsutil::sync_fs(ctx.vault.root())?;
     }
     Ok(())
+}
+
+/// What identifies a file's version on disk without reading it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct FileStamp {
+    ino: u64,
+    ctime: (i64, i64),
+    mtime: (i64, i64),
+    size: u64,
+}
+
+impl FileStamp {
+    fn of(path: &std::path::Path) -> Option<FileStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::symlink_metadata(path).ok()?;
+        Some(FileStamp {
+            ino: m.ino(),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            size: m.size(),
+        })
+    }
+}
+
+/// Requests found with nothing to do: file (relative to the vault) -> its stamp and `expires`.
+#[derive(Debug, Default, PartialEq)]
+struct ReviewSeen(std::collections::BTreeMap<String, (FileStamp, String)>);
+
+impl ReviewSeen {
+    fn load(path: &std::path::Path) -> ReviewSeen {
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .map(ReviewSeen)
+            .unwrap_or_default()
+    }
 }

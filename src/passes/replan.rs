@@ -1,8 +1,8 @@
 //! `policy.replan_rejected`: an item the owner moved to `Rejected/` with a `reason:` is
 //! planned again, once, with that reason as feedback. The planning pass calls this before it
 //! claims work: each such item moves into `In_Progress/<agent>/` with `feedback:` and
-//! `replanned_from_rejection: true` (so it never loops), its old actions kept aside as
-//! `rejected_actions`. Reasons aie wrote itself (an expired request) are not the owner's.
+//! `replanned_from_rejection: true` (so it never loops), its old actions kept aside in the
+//! body's `## Rejected actions` section. Reasons aie wrote itself (an expired request) are not the owner's.
 
 use crate::audit::AuditEvent;
 use crate::context::Ctx;
@@ -44,9 +44,7 @@ pub fn wants_replan(item: &Item) -> bool {
 /// Turns a rejected item into one to plan again (pure).
 pub fn prepare(item: &mut Item) {
     let reason = item.str("reason").trim().to_string();
-    if let Some(old) = item.front.get("actions").cloned() {
-        item.front.insert("rejected_actions".into(), old);
-    }
+    item.reject_actions();
     for k in STALE_KEYS {
         item.front.shift_remove(*k);
     }
@@ -149,7 +147,14 @@ mod tests {
         let mut i = rejected("wrong amount: 450");
         prepare(&mut i);
         assert_eq!(i.str("feedback"), "wrong amount: 450");
-        assert!(!i.is_planned() && i.front.contains_key("rejected_actions"));
+        assert!(!i.is_planned() && !i.front.contains_key("actions"));
+        assert!(
+            i.body
+                .contains("## Rejected actions\n\n```yaml aie-rejected-actions\n")
+        );
+        // Written and read again, the rejected actions are not actions.
+        let again = Item::parse(&i.render()).unwrap();
+        assert!(!again.is_planned() && again.actions().is_empty());
         assert!(!i.front.contains_key("expires") && !i.front.contains_key("reason"));
         // Rejected again with a new reason: it stays rejected.
         i.set("reason", "still wrong");

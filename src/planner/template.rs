@@ -314,7 +314,12 @@ pub fn find_amount(text: &str) -> Option<(f64, String)> {
     let symbols = [("$", "USD"), ("€", "EUR"), ("£", "GBP")];
     let codes = ["USD", "EUR", "GBP", "PKR", "CAD", "AUD"];
     let chars: Vec<(usize, char)> = text.char_indices().collect();
-    for (i, &(pos, _)) in chars.iter().enumerate() {
+    for (i, &(pos, c)) in chars.iter().enumerate() {
+        // Only a currency sign, the first letter of a code, or a digit can start an amount.
+        if !(c.is_ascii_digit() || matches!(c, '$' | '€' | '£' | 'U' | 'E' | 'G' | 'P' | 'C' | 'A'))
+        {
+            continue;
+        }
         let rest = &text[pos..];
         for (sym, cur) in symbols {
             if let Some(after) = rest.strip_prefix(sym)
@@ -347,7 +352,11 @@ pub fn find_amount(text: &str) -> Option<(f64, String)> {
                     return Some((n, code.to_string()));
                 }
             }
-            if tail.to_lowercase().starts_with("dollars") {
+            // Not `tail.to_lowercase()`: that copied the rest of the text for every number.
+            if tail
+                .get(..7)
+                .is_some_and(|w| w.eq_ignore_ascii_case("dollars"))
+            {
                 return Some((n, "USD".into()));
             }
         }

@@ -1,24 +1,25 @@
-//! One item: a Markdown file with YAML front matter. Rewriting an item keeps unknown keys in
-//! their order and the body byte for byte. Also the identities the promises rest on: an
-//! action's idempotency key and an item's actions hash.
+//! One item: a Markdown file with flat YAML front matter. Rewriting an item keeps unknown
+//! keys in their order and the body byte for byte, but for aie's own `## Actions` section.
+//! Also the identities the promises rest on: an action's idempotency key and an item's
+//! actions hash.
+//!
+//! Where the actions live (SPEC.md, "Items"): after `plan`, the body ends with a section
+//! `## Actions` holding one fenced block with the info string `yaml aie-actions`, and the
+//! front matter says `actions: "## Actions"`. Only that key makes aie read a block, and only
+//! the last `## Actions` section of the body: a mail quoted in the body may hold a block that
+//! looks the same, and it is never read (before planning there is no key; after, aie's own
+//! section comes after the mail). Items written before carried `actions:` as a list in the
+//! front matter: they are read, and written back in the new form. Rejected actions kept for
+//! a new plan go to a `## Rejected actions` section (`yaml aie-rejected-actions`).
 
+use super::actions_block::{
+    append, append_section, objects, read_section, section_range, section_text,
+};
 use crate::fsutil::FileId;
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-
-/// The closed list of action kinds (SPEC.md). Anything else is refused.
-pub const ACTION_KINDS: &[&str] = &[
-    "send_email",
-    "odoo_invoice",
-    "odoo_post_invoice",
-    "odoo_bill",
-    "payment",
-    "social_post",
-    "whatsapp_send",
-    "note",
-];
 
 /// The longest id aie accepts, in bytes: `<id>.plan.md` stays far below a file-name limit.
 pub const MAX_ID_BYTES: usize = 120;
@@ -50,11 +51,21 @@ pub fn check_id(id: &str) -> Result<()> {
 /// Keys of an action that are not part of its identity.
 const NON_IDENTITY_KEYS: &[&str] = &["result", "needs_approval", "rule"];
 
+/// The value of `actions:` in the front matter of an item whose actions are in its body.
+pub const ACTIONS_IN_BODY: &str = "## Actions";
+const ACTIONS_HEADING: &str = "## Actions";
+const ACTIONS_INFO: &str = "yaml aie-actions";
+const REJECTED_HEADING: &str = "## Rejected actions";
+const REJECTED_INFO: &str = "yaml aie-rejected-actions";
+
 /// A parsed item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
     pub front: Map<String, Value>,
+    /// The body, with aie's `## Actions` section in it once planned.
     pub body: String,
+    /// The actions, read once from the body (or an old item's front matter).
+    actions: Option<Vec<Map<String, Value>>>,
 }
 
 impl Item {
@@ -71,6 +82,7 @@ impl Item {
         Item {
             front,
             body: String::new(),
+            actions: None,
         }
     }
 
@@ -93,14 +105,16 @@ impl Item {
         let Value::Object(front) = value else {
             bail!("malformed front matter: not a mapping of keys to values");
         };
-        let item = Item {
+        let mut item = Item {
             front,
             body: body.to_string(),
+            actions: None,
         };
         if item.id().is_empty() {
             bail!("front matter has no `id`");
         }
         check_id(item.id())?;
+        item.read_actions()?;
         Ok(item)
     }
 
@@ -166,32 +180,100 @@ impl Item {
         self.front.insert(key.to_string(), value);
     }
 
-    /// The actions list (empty when the item has not been planned).
-    pub fn actions(&self) -> Vec<Map<String, Value>> {
+    /// Reads the actions from where this item keeps them (see the module's header); an
+    /// item in the old form has them moved into the body, to be written in the new form.
+    fn read_actions(&mut self) -> Result<()> {
         match self.front.get("actions") {
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|v| v.as_object().cloned().unwrap_or_default())
-                .collect(),
-            _ => Vec::new(),
+            Some(Value::Array(list)) => {
+                let list = objects(list).context("malformed `actions` in the front matter")?;
+                self.set_actions(list);
+            }
+            Some(Value::String(_)) => {
+                let list = read_section(&self.body, ACTIONS_HEADING, ACTIONS_INFO)?
+                    .with_context(|| {
+                        format!("the front matter says `actions: \"{ACTIONS_IN_BODY}\"`, but the body has no `{ACTIONS_HEADING}` section")
+                    })?;
+                self.actions = Some(list);
+            }
+            _ => {}
         }
+        if let Some(Value::Array(old)) = self.front.shift_remove("rejected_actions") {
+            let old = objects(&old).context("malformed `rejected_actions` in the front matter")?;
+            append_section(&mut self.body, REJECTED_HEADING, REJECTED_INFO, &old);
+        }
+        Ok(())
     }
 
-    /// Whether the item has an `actions` key (it has been planned).
+    /// The actions (empty when the item has not been planned).
+    pub fn actions(&self) -> Vec<Map<String, Value>> {
+        self.actions.clone().unwrap_or_default()
+    }
+
+    /// The actions, borrowed (empty when the item has not been planned).
+    pub fn actions_ref(&self) -> &[Map<String, Value>] {
+        self.actions.as_deref().unwrap_or(&[])
+    }
+
+    /// Whether the item has actions (it has been planned).
     pub fn is_planned(&self) -> bool {
+        self.actions.is_some()
+    }
+
+    /// Sets the actions: aie's `## Actions` section is rewritten in place (the rest of the
+    /// body stays byte for byte), or appended to the body when the item had none.
+    pub fn set_actions(&mut self, actions: Vec<Map<String, Value>>) {
+        let section = section_text(ACTIONS_HEADING, ACTIONS_INFO, &actions);
+        match self.actions.is_some() && !self.front_has_old_actions() {
+            true => match section_range(&self.body, ACTIONS_HEADING) {
+                Some(r) => self.body.replace_range(r, &section),
+                None => append(&mut self.body, &section),
+            },
+            false => append(&mut self.body, &section),
+        }
+        self.front.insert("actions".into(), ACTIONS_IN_BODY.into());
+        self.actions = Some(actions);
+    }
+
+    fn front_has_old_actions(&self) -> bool {
         matches!(self.front.get("actions"), Some(Value::Array(_)))
     }
 
-    pub fn set_actions(&mut self, actions: Vec<Map<String, Value>>) {
-        self.front.insert(
-            "actions".into(),
-            Value::Array(actions.into_iter().map(Value::Object).collect()),
-        );
+    /// Takes the actions away: their section becomes `## Rejected actions`, kept for the
+    /// owner to read beside the new plan, and never read as actions again.
+    pub fn reject_actions(&mut self) {
+        if let Some(old) = self.actions.take() {
+            let text = section_text(REJECTED_HEADING, REJECTED_INFO, &old);
+            match section_range(&self.body, ACTIONS_HEADING) {
+                Some(r) => self.body.replace_range(r, &text),
+                None => append(&mut self.body, &text),
+            }
+        }
+        self.front.shift_remove("actions");
+    }
+
+    /// The body without aie's own blocks (actions, rejected actions): what the item says.
+    pub fn own_text(&self) -> std::borrow::Cow<'_, str> {
+        if !self.body.contains("```yaml aie-") {
+            return std::borrow::Cow::Borrowed(&self.body);
+        }
+        let mut out = String::with_capacity(self.body.len());
+        let mut inside = false;
+        for line in self.body.split_inclusive('\n') {
+            let t = line.trim_end();
+            if !inside && t.starts_with("```yaml aie-") {
+                inside = true;
+            } else if inside && t == "```" {
+                inside = false;
+            } else if !inside {
+                out.push_str(line);
+            }
+        }
+        std::borrow::Cow::Owned(out)
     }
 
     /// The approval hash of the current actions.
     pub fn actions_hash(&self) -> String {
-        actions_hash(self.id(), &self.actions())
+        actions_hash(self.id(), self.actions_ref())
     }
 }
 
@@ -422,5 +504,54 @@ mod tests {
         );
         assert!(make_id("日本語", &[b"x"]).len() == 10);
         assert!(valid_id(&a) && valid_id(&make_id("..", &[b".."])));
+    }
+}
+#[cfg(test)]
+pub(crate) mod hash_stability {
+    use super::*;
+
+    /// Items written by main before issue 9 (actions in the front matter), with the hashes
+    /// that main computed for them: the approvals and idempotency keys recorded for these
+    /// items must still match whatever form aie reads or writes them in.
+    pub(crate) const FIXTURES: &[(&str, &str, &[&str])] = &[
+        (
+            "old-form-request.md",
+            "3fde85d6942b3e7fccc399bf02928339",
+            &[
+                "8109eae890daad427f419324633680af",
+                "6958a83cf158cbeee83d9f2eb00c8854",
+                "c5ab5e0cb74fd7d3eba67c04c39de37f",
+                "f282fe2b6c220c45e40024c5801f9b94",
+                "2bcc422bab90e9865f9a6343efde3dc7",
+            ],
+        ),
+        (
+            "old-form-done.md",
+            "8a0c75a23f499f17d80dd6d202c2c144",
+            &[
+                "f411800ce7674a0140e154558df37e74",
+                "68cd623cbc901cabfb416cc89b9a81b1",
+                "15141a88ea89270173249ba9de3d8ab2",
+            ],
+        ),
+    ];
+
+    pub(crate) fn fixture(name: &str) -> String {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/items");
+        std::fs::read_to_string(dir.join(name)).unwrap()
+    }
+
+    #[test]
+    fn hashes_of_items_written_by_main_before_issue_9_do_not_change() {
+        for (name, hash, keys) in FIXTURES {
+            let item = Item::parse(&fixture(name)).unwrap();
+            assert_eq!(item.actions_hash(), *hash, "{name}");
+            let got: Vec<String> = item
+                .actions()
+                .iter()
+                .map(|a| action_key(item.id(), a))
+                .collect();
+            assert_eq!(got, *keys, "{name}");
+        }
     }
 }

@@ -346,8 +346,8 @@ fn an_unknown_action_kind_in_approved_is_refused() {
     // The owner (or an attacker with vault access) adds an action outside the closed list.
     let rel = format!("Pending_Approval/accounting/{id}.md");
     let text = env.read(&rel).replace(
-        "actions:\n",
-        "actions:\n- kind: wire_transfer\n  iban: XX00\n",
+        "```yaml aie-actions\n",
+        "```yaml aie-actions\n- kind: wire_transfer\n  iban: XX00\n",
     );
     fs::write(env.path(&rel), text).unwrap();
     env.mv(&rel, "Approved");

@@ -272,8 +272,19 @@ impl TestEnv {
             .collect()
     }
 
-    /// The front matter of an item file, as JSON.
+    /// The front matter of an item file, as JSON, with the item's actions under `actions`
+    /// wherever the file keeps them (the body's `## Actions` block since issue 9, or the
+    /// front matter of an item written before): what aie reads.
     pub fn front(&self, rel: &str) -> Value {
+        let mut front = self.front_matter(rel);
+        if let Some(actions) = self.body_actions(rel) {
+            front["actions"] = actions;
+        }
+        front
+    }
+
+    /// The front matter of an item file exactly as written, as JSON.
+    pub fn front_matter(&self, rel: &str) -> Value {
         let text = self.read(rel);
         let rest = text.strip_prefix("---\n").expect("front matter");
         let end = rest.find("\n---\n").expect("closing ---");
@@ -288,14 +299,20 @@ impl TestEnv {
         fs::rename(&src, &dst).unwrap();
     }
 
-    /// Replaces the `actions:` of a planned item with `actions_yaml` (a YAML list at column
-    /// 0), as the owner editing a request in Obsidian would.
+    /// Replaces the actions of a planned item with `actions_yaml` (a YAML list at column
+    /// 0), as the owner editing the `yaml aie-actions` block in Obsidian would.
     pub fn set_actions(&self, rel: &str, actions_yaml: &str) {
         let text = self.read(rel);
-        let start = text.find("actions:\n").expect("a planned item");
-        let end = text[start..].find("planned:").expect("a planned item") + start;
-        let edited = format!("{}actions:\n{actions_yaml}{}", &text[..start], &text[end..]);
+        let (start, end) = actions_block(&text).expect("a planned item");
+        let edited = format!("{}{actions_yaml}{}", &text[..start], &text[end..]);
         fs::write(self.vault.join(rel), edited).unwrap();
+    }
+
+    /// The actions of the body's last `## Actions` block, if it has one.
+    pub fn body_actions(&self, rel: &str) -> Option<Value> {
+        let text = self.read(rel);
+        let (start, end) = actions_block(&text)?;
+        Some(serde_saphyr::from_str(&text[start..end]).unwrap())
     }
 
     /// The single item id in a stage folder (panics when there is not exactly one).
@@ -307,3 +324,13 @@ impl TestEnv {
 }
 
 pub mod echo_smtp;
+
+/// The byte range of the YAML inside the last `## Actions` section's `yaml aie-actions`
+/// block of an item's text.
+pub fn actions_block(text: &str) -> Option<(usize, usize)> {
+    let heading = text.rfind("\n## Actions\n")?;
+    let open = "```yaml aie-actions\n";
+    let start = text[heading..].find(open)? + heading + open.len();
+    let end = text[start..].find("\n```").map(|e| start + e + 1)?;
+    Some((start, end))
+}

@@ -1,0 +1,349 @@
+//! The action catalogue: every kind of the closed list (SPEC.md, "Action kinds") defined in
+//! one file each, behind the [`ActionKind`] trait, and reached through [`registry`] / [`get`].
+//! A kind says, in one place: its parameters (the table the model's schema is built from,
+//! and a serde struct that refuses unknown parameters when an action is read), its policy
+//! rule, what the grounding check compares with the item, its dry-run preview, its
+//! plain-language summary for the owner and its audit target. Its executor lives with its
+//! connector (`executor.rs`). The raw map ([`Action`]) stays the action's form on disk and
+//! in the identity hash (`vault::item::action_key`), so hashes never depend on these types.
+//!
+//! Adding a kind is adding its file here, one line in [`registry`], and its executor.
+
+use crate::config::Policy;
+use crate::grounding::Grounds;
+use crate::policy::{Decision, Origin};
+use anyhow::{Result, anyhow};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+pub mod note;
+pub mod odoo_bill;
+pub mod odoo_invoice;
+pub mod odoo_post_invoice;
+pub mod payment;
+pub mod send_email;
+pub mod social_post;
+pub mod whatsapp_send;
+
+/// An action as written in an item: `kind`, its parameters, and aie's own `needs_approval`,
+/// `rule` and `result`.
+pub type Action = Map<String, Value>;
+
+/// Keys of an action that aie writes itself: never parameters.
+pub const BOOKKEEPING_KEYS: &[&str] = &["kind", "needs_approval", "rule", "result"];
+
+/// The type of one parameter, as the model's schema and its answer's check see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Str,
+    /// A list of mail addresses.
+    Addresses,
+    StrList,
+    /// A number above zero.
+    Amount,
+    Bool,
+    /// Invoice lines: `description`, `quantity`, `price_unit`.
+    Lines,
+    /// One of [`social_post::PLATFORMS`].
+    Platform,
+}
+
+/// One parameter of a kind: name, type, required.
+pub type Param = (&'static str, Ty, bool);
+
+/// One kind of the closed list.
+pub trait ActionKind: Sync {
+    /// The kind's name, the `kind:` of its actions.
+    fn name(&self) -> &'static str;
+    /// Its parameters (SPEC.md): what the model is told and its answer is checked against.
+    fn params(&self) -> &'static [Param];
+    /// Reads the parameters of `action` into the kind's typed struct: an unknown parameter
+    /// or a value of the wrong type is an error naming the kind and the parameter.
+    fn check(&self, action: &Action) -> Result<()>;
+    /// The policy's verdict (`policy::decide` calls it; the rule ids are the contract).
+    fn decide(&self, policy: &Policy, origin: &Origin, action: &Action) -> Decision;
+    /// Whether every recipient, payee and amount of `action` is in the item or a known list.
+    fn grounded(&self, _grounds: &Grounds, _action: &Action) -> bool {
+        true
+    }
+    /// Exactly what the action would send, as text: dry runs and approval requests.
+    fn preview(&self, action: &Action) -> String;
+    /// What the owner approves, in a few words: every recipient, attachment, amount,
+    /// platform and account.
+    fn summary(&self, action: &Action) -> String;
+    /// The audit line's `target`.
+    fn target(&self, _action: &Action) -> Option<String> {
+        None
+    }
+    /// The JSON schema of one action of this kind, as the model is given it.
+    fn schema(&self) -> Value {
+        kind_schema(self.name(), self.params())
+    }
+}
+
+/// Every kind of the closed list, in SPEC order.
+pub fn registry() -> &'static [&'static dyn ActionKind] {
+    &[
+        &send_email::SendEmail,
+        &odoo_invoice::OdooInvoice,
+        &odoo_post_invoice::OdooPostInvoice,
+        &odoo_bill::OdooBill,
+        &payment::Payment,
+        &social_post::SocialPost,
+        &whatsapp_send::WhatsappSend,
+        &note::Note,
+    ]
+}
+
+/// The kind named `kind`, if it is one of the closed list.
+pub fn get(kind: &str) -> Option<&'static dyn ActionKind> {
+    registry().iter().copied().find(|k| k.name() == kind)
+}
+
+/// The names of the closed list, comma-separated: for messages.
+pub fn names() -> String {
+    registry()
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The `kind:` of an action, or "".
+pub fn kind_of(action: &Action) -> &str {
+    action.get("kind").and_then(Value::as_str).unwrap_or("")
+}
+
+/// Checks an action as read from an item: its kind is of the closed list and its
+/// parameters read into that kind's struct. The error names the kind and the parameter.
+pub fn check(action: &Action) -> Result<()> {
+    let kind = kind_of(action);
+    match get(kind) {
+        Some(k) => k.check(action),
+        None => Err(anyhow!("unknown action kind `{kind}`")),
+    }
+}
+
+/// Reads the parameters of `action` (without aie's own keys) into `T`, a struct with
+/// `deny_unknown_fields`: the error names the kind and the parameter.
+pub fn parse_params<T: DeserializeOwned>(kind: &str, action: &Action) -> Result<T> {
+    let mut params = action.clone();
+    for k in BOOKKEEPING_KEYS {
+        params.shift_remove(*k);
+    }
+    serde_json::from_value(Value::Object(params)).map_err(|e| {
+        anyhow!(
+            "`{kind}` action: {}",
+            e.to_string().replace("field", "parameter")
+        )
+    })
+}
+
+/// A text parameter as shown: a string as it is, nothing for null or missing, else JSON.
+pub fn text(a: &Action, k: &str) -> String {
+    match a.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// A text parameter, or "" when it is missing or not a text (what the checks compare).
+pub fn text_str<'a>(a: &'a Action, k: &str) -> &'a str {
+    a.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// A list parameter (or one text) joined with `, `, for previews.
+pub fn joined(a: &Action, k: &str) -> String {
+    match a.get(k) {
+        Some(Value::Array(l)) => l
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// A parameter that is one text or a list of texts, as a list without empty entries.
+pub fn list_of(a: &Action, k: &str) -> Vec<String> {
+    match a.get(k) {
+        Some(Value::Array(l)) => l
+            .iter()
+            .map(|x| match x {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// The addresses of a list (or comma-separated text) parameter, as the policy reads them.
+pub fn addresses(a: &Action, k: &str) -> Vec<String> {
+    match a.get(k) {
+        Some(Value::Array(l)) => l
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        Some(Value::String(s)) if !s.trim().is_empty() => s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The audit target of a parameter: its text, or its texts joined with `, `.
+pub fn target_of(a: &Action, k: &str) -> Option<String> {
+    a.get(k).map(|v| match v {
+        Value::String(s) => s.clone(),
+        Value::Array(l) => l
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    })
+}
+
+/// `prefix` + `value`, or nothing when `value` is empty.
+pub fn optional(prefix: &str, value: &str) -> String {
+    if value.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}{value}")
+    }
+}
+
+/// Whether a flag parameter is `true`.
+pub fn flag(a: &Action, k: &str) -> bool {
+    a.get(k).and_then(Value::as_bool) == Some(true)
+}
+
+/// The schema of one parameter type; an optional one may be null (strict schemas list every
+/// property as required).
+fn ty_schema(ty: Ty, required: bool) -> Value {
+    let mut s = match ty {
+        Ty::Str => json!({"type": "string"}),
+        Ty::Addresses | Ty::StrList => json!({"type": "array", "items": {"type": "string"}}),
+        Ty::Amount => json!({"type": "number"}),
+        Ty::Bool => json!({"type": "boolean"}),
+        Ty::Platform => json!({"type": "string", "enum": social_post::PLATFORMS}),
+        Ty::Lines => json!({"type": "array", "items": {
+            "type": "object",
+            "properties": {
+                "description": {"type": "string"},
+                "quantity": {"type": "number"},
+                "price_unit": {"type": "number"},
+            },
+            "required": ["description", "quantity", "price_unit"],
+            "additionalProperties": false,
+        }}),
+    };
+    if required {
+        return s;
+    }
+    let t = s["type"].clone();
+    s["type"] = json!([t, "null"]);
+    if let Some(e) = s.get_mut("enum").and_then(Value::as_array_mut) {
+        e.push(Value::Null);
+    }
+    s
+}
+
+/// The object schema of one kind: `kind`, `why` and its parameters, strict-mode compatible.
+pub fn kind_schema(kind: &str, params: &[Param]) -> Value {
+    let mut props = Map::new();
+    props.insert("kind".into(), json!({"type": "string", "enum": [kind]}));
+    props.insert(
+        "why".into(),
+        json!({"type": "string", "description": "one sentence: why this action"}),
+    );
+    let mut required = vec![json!("kind"), json!("why")];
+    for (name, ty, req) in params {
+        props.insert(name.to_string(), ty_schema(*ty, *req));
+        required.push(json!(name));
+    }
+    json!({
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
+/// One text, or a list of texts (a parameter such as `to` is written either way).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Texts {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Action;
+
+    /// An action from JSON.
+    pub fn act(v: serde_json::Value) -> Action {
+        v.as_object().expect("an object").clone()
+    }
+
+    /// Checks what every kind file tests: an example with every parameter reads, an unknown
+    /// parameter is refused naming the kind and the parameter, and the schema lists exactly
+    /// the parameters of the table.
+    pub fn check_catalogue_entry(kind: &dyn super::ActionKind, full: serde_json::Value) {
+        let full = act(full);
+        kind.check(&full).unwrap();
+        let mut extra = full.clone();
+        extra.insert("iban".into(), "XX00".into());
+        extra.insert("rule".into(), "x".into());
+        let err = format!("{:#}", kind.check(&extra).unwrap_err());
+        assert!(err.contains(kind.name()) && err.contains("`iban`"), "{err}");
+        let schema = kind.schema();
+        let props: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        let mut want = vec!["kind", "why"];
+        want.extend(kind.params().iter().map(|p| p.0));
+        assert_eq!(props, want);
+        for (p, _, _) in kind.params() {
+            assert!(full.contains_key(*p), "the example lacks `{p}`");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_is_the_closed_list_of_spec() {
+        let names: Vec<&str> = registry().iter().map(|k| k.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "send_email",
+                "odoo_invoice",
+                "odoo_post_invoice",
+                "odoo_bill",
+                "payment",
+                "social_post",
+                "whatsapp_send",
+                "note"
+            ]
+        );
+        assert!(get("wire_transfer").is_none());
+        let err = check(&testing::act(json!({"kind": "wire_transfer"}))).unwrap_err();
+        assert!(format!("{err}").contains("`wire_transfer`"));
+    }
+}

@@ -1,0 +1,60 @@
+//! `note`: no side effect; a plan whose actions are all notes goes straight to `Done/`.
+
+use super::{Action, ActionKind, Param, Ty, text};
+use crate::config::Policy;
+use crate::policy::{Decision, Origin, allow};
+use anyhow::Result;
+
+/// The kind.
+pub struct Note;
+
+/// The parameters of a `note` action.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub text: Option<String>,
+}
+
+const PARAMS: &[Param] = &[("text", Ty::Str, true)];
+
+impl ActionKind for Note {
+    fn name(&self) -> &'static str {
+        "note"
+    }
+
+    fn params(&self) -> &'static [Param] {
+        PARAMS
+    }
+
+    fn check(&self, action: &Action) -> Result<()> {
+        super::parse_params::<Params>(self.name(), action).map(drop)
+    }
+
+    fn decide(&self, _policy: &Policy, _origin: &Origin, _action: &Action) -> Decision {
+        allow("note")
+    }
+
+    fn preview(&self, action: &Action) -> String {
+        format!("Note: {}", text(action, "text"))
+    }
+
+    fn summary(&self, _action: &Action) -> String {
+        "file a note".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::testing::{act, check_catalogue_entry};
+    use serde_json::json;
+
+    #[test]
+    fn params_schema_preview_summary_target() {
+        check_catalogue_entry(&Note, json!({"kind":"note","text":"x"}));
+        let a = act(json!({"kind":"note","text":"x"}));
+        assert_eq!(Note.preview(&a), "Note: x");
+        assert_eq!(Note.summary(&a), "file a note");
+        assert_eq!(Note.target(&a), None);
+    }
+}

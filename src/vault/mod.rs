@@ -3,6 +3,7 @@
 //! overwrites, so a crash leaves it in the old folder or the new one, never both.
 
 pub mod approvals;
+pub mod git;
 pub mod item;
 pub mod template;
 

@@ -9,4 +9,5 @@ pub mod gmail_poll;
 pub mod intake;
 pub mod plan;
 pub mod replan;
+pub mod claims;
 pub mod sync;

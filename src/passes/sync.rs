@@ -15,7 +15,7 @@ use crate::context::Ctx;
 use crate::exit::Exit;
 use crate::fsutil;
 use crate::outcome::Outcome;
-use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord};
+use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord, Standing};
 use crate::vault::git::{self, Git};
 use anyhow::{Result, anyhow};
 use std::collections::{BTreeMap, BTreeSet};
@@ -150,6 +150,7 @@ pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
     let mark = ctx.vault.aie_dir().join(VERIFY_MARK);
     if let Ok(from) = std::fs::read_to_string(&mark) {
         verify_incoming(ctx, git, from.trim(), &mut out)?;
+        import_requests(ctx, git, from.trim(), &mut out)?;
         commit(ctx, git, "aie: returned unsigned approvals for review", &mut out)?;
         std::fs::remove_file(&mark).ok();
     }
@@ -236,7 +237,7 @@ fn prepare(ctx: &Ctx, git: &Git, out: &mut Outcome) -> Result<()> {
 
 /// `-c` settings for commands that commit: the agent is the author; a machine with no git
 /// identity commits as the agent too.
-fn committer(ctx: &Ctx, git: &Git) -> Result<Git> {
+pub(crate) fn committer_of(ctx: &Ctx, git: &Git) -> Result<Git> {
     let mut g = git
         .clone()
         .with_config("merge.aie-local.name=keep this agent's version")
@@ -253,7 +254,7 @@ fn committer(ctx: &Ctx, git: &Git) -> Result<Git> {
 /// Stages every change of the vault but `.aie/`, unstages each file the secret guard
 /// refuses (naming it), and commits the rest. Returns whether it committed.
 fn commit(ctx: &Ctx, git: &Git, message: &str, out: &mut Outcome) -> Result<bool> {
-    git.run(&["add", "--all", "--", ".", ":(exclude).aie"])?;
+    git.run(&["add", "--all"])?;
     let staged = git.run(&[
         "diff",
         "--cached",
@@ -264,6 +265,11 @@ fn commit(ctx: &Ctx, git: &Git, message: &str, out: &mut Outcome) -> Result<bool
     ])?;
     let needles = guard_needles(ctx);
     for rel in staged.split('\0').filter(|s| !s.is_empty()) {
+        if rel.starts_with(".aie/") {
+            // A synced `.gitignore` cannot make this agent's own state part of the vault.
+            git.run(&["rm", "-r", "--cached", "--quiet", "--", ".aie"])?;
+            continue;
+        }
         if let Some(what) = secret_in(ctx.vault.root(), rel, &needles) {
             git.run(&["reset", "--quiet", "--", rel])?;
             out.problem(
@@ -277,7 +283,7 @@ fn commit(ctx: &Ctx, git: &Git, message: &str, out: &mut Outcome) -> Result<bool
         return Ok(false);
     }
     let author = format!("{} <{}@aie.invalid>", ctx.agent, ctx.agent);
-    committer(ctx, git)?.run(&[
+    committer_of(ctx, git)?.run(&[
         "commit",
         "--quiet",
         "--no-verify",
@@ -286,8 +292,9 @@ fn commit(ctx: &Ctx, git: &Git, message: &str, out: &mut Outcome) -> Result<bool
         "-m",
         message,
     ])?;
+    // This agent's own changes committed are no news to it (a Dashboard refresh for them
+    // would only make the next sync commit again).
     out.count("committed", 1);
-    out.changed = true;
     Ok(true)
 }
 
@@ -366,7 +373,7 @@ fn integrate(ctx: &Ctx, git: &Git, theirs: &str, mark: &Path, out: &mut Outcome)
         return Ok(());
     }
     fsutil::write_atomic(mark, head.as_bytes())?;
-    let g = committer(ctx, git)?;
+    let g = committer_of(ctx, git)?;
     let merged = g.call(&["merge", "--quiet", "--no-edit", "--no-verify", theirs])?;
     if !merged.ok {
         let conflicts = git.run(&["ls-files", "--unmerged", "-z"])?;
@@ -381,7 +388,7 @@ fn integrate(ctx: &Ctx, git: &Git, theirs: &str, mark: &Path, out: &mut Outcome)
             return Ok(());
         }
         settle_conflicts(ctx, git, &conflicts, out)?;
-        g.run(&["add", "--all", "--", ".", ":(exclude).aie"])?;
+        g.run(&["add", "--all"])?;
         let author = format!("{} <{}@aie.invalid>", ctx.agent, ctx.agent);
         g.run(&["commit", "--quiet", "--no-edit", "--no-verify", "--author", &author])?;
     }
@@ -389,6 +396,7 @@ fn integrate(ctx: &Ctx, git: &Git, theirs: &str, mark: &Path, out: &mut Outcome)
     out.changed = true;
     drop_stale_own_claims(ctx, git, &head)?;
     verify_incoming(ctx, git, &head, out)?;
+    import_requests(ctx, git, &head, out)?;
     commit(ctx, git, "aie: returned unsigned approvals for review", out)?;
     std::fs::remove_file(mark).ok();
     Ok(())
@@ -701,6 +709,52 @@ fn verify_incoming(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Resul
         out.changed = true;
     }
     Ok(())
+}
+
+/// Makes the approval requests the other agent drafted known to this agent: each
+/// `requested` (or `review`) line of `Logs/approvals.jsonl` that arrived since `from`, for
+/// an item this agent's own record knows nothing of and that is not in `Approved/`, is
+/// recorded here as a request. A request approves nothing: the owner's move into
+/// `Approved/` on this machine (or in a commit signed by a trusted key) still has to come.
+fn import_requests(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Result<()> {
+    let diff = git.run(&[
+        "diff",
+        "--unified=0",
+        "--no-color",
+        from,
+        "HEAD",
+        "--",
+        "Logs/approvals.jsonl",
+    ])?;
+    let mut ledger = ApprovalLedger::new(&ctx.vault.aie_dir(), &ctx.vault.logs());
+    for line in diff.lines() {
+        let Some(json) = line.strip_prefix('+').filter(|l| !l.starts_with("++")) else {
+            continue;
+        };
+        let Ok(rec) = serde_json::from_str::<ApprovalRecord>(json) else {
+            continue;
+        };
+        if rec.agent == ctx.agent
+            || !matches!(rec.event, ApprovalEvent::Requested | ApprovalEvent::Review)
+            || crate::vault::item::check_id(&rec.item).is_err()
+            || ctx.vault.item_path(&crate::vault::Stage::Approved, &rec.item).exists()
+            || ledger.standing(&rec.item)? != Standing::Unknown
+        {
+            continue;
+        }
+        ledger.append(ApprovalRecord {
+            seq: 0,
+            ts: ctx.clock.stamp(),
+            agent: ctx.agent.clone(),
+            item: rec.item.clone(),
+            hash: rec.hash.clone(),
+            event: ApprovalEvent::Requested,
+            by: Some(format!("agent:{}", rec.agent)),
+            note: Some(format!("requested by the agent `{}` (synced)", rec.agent)),
+        })?;
+        out.count("requests_imported", 1);
+    }
+    ledger.sync()
 }
 
 fn short(commit: &str) -> &str {

@@ -37,10 +37,22 @@ pub fn confirm(ctx: &Ctx, moves: &[(String, String)]) -> Result<ClaimResult> {
         Err(_) => return Ok(res),
     };
     let index = ctx.vault.aie_dir().join("claim.index");
-    let git = committer_of(ctx, &remote.git)?.with_env("GIT_INDEX_FILE", index.display().to_string());
-    // Which moves still need the remote's word.
-    let mut open: Vec<usize> = (0..moves.len()).collect();
-    for attempt in 0..TRIES {
+    let git =
+        committer_of(ctx, &remote.git)?.with_env("GIT_INDEX_FILE", index.display().to_string());
+    // Which moves need the remote's word: those of items this side's history holds (they
+    // came through sync, so the other agent may hold them too). An item made here since
+    // the last sync is known to no one else: the rename is its claim.
+    let known = match remote.git.rev("HEAD")? {
+        Some(head) => entries(&remote.git, &head, moves.iter().map(|m| m.0.as_str()))?,
+        None => BTreeMap::new(),
+    };
+    let mut open: Vec<usize> = (0..moves.len())
+        .filter(|&i| known.contains_key(&moves[i].0))
+        .collect();
+    if open.is_empty() {
+        return Ok(res);
+    }
+    for _ in 0..TRIES {
         let tip = match remote.fetch() {
             Ok(Some(t)) => t,
             // The remote has no branch yet: nothing is on it to compete for.
@@ -55,11 +67,10 @@ pub fn confirm(ctx: &Ctx, moves: &[(String, String)]) -> Result<ClaimResult> {
         for i in open {
             if on_remote.contains_key(&moves[i].0) {
                 keep.push(i);
-            } else if attempt > 0 {
-                // It was on the remote a moment ago and is gone: the other agent took it.
+            } else {
+                // No longer where it was on the remote: the other agent took it.
                 res.lost.push(i);
             }
-            // Never on the remote: made here since the last sync, the rename is the claim.
         }
         open = keep;
         if open.is_empty() {
@@ -92,7 +103,9 @@ pub fn confirm(ctx: &Ctx, moves: &[(String, String)]) -> Result<ClaimResult> {
             }
         }
     }
-    res.unconfirmed = Some(format!("the remote kept moving: {TRIES} claim pushes refused"));
+    res.unconfirmed = Some(format!(
+        "the remote kept moving: {TRIES} claim pushes refused"
+    ));
     Ok(res)
 }
 

@@ -93,10 +93,7 @@ impl Remote {
 }
 
 fn first_line(s: &str) -> &str {
-    s.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(s)
-        .trim()
+    s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
 }
 
 /// The remote this vault syncs with, or why there is none (not a git repository, no such
@@ -151,7 +148,12 @@ pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
     if let Ok(from) = std::fs::read_to_string(&mark) {
         verify_incoming(ctx, git, from.trim(), &mut out)?;
         import_requests(ctx, git, from.trim(), &mut out)?;
-        commit(ctx, git, "aie: returned unsigned approvals for review", &mut out)?;
+        commit(
+            ctx,
+            git,
+            "aie: returned unsigned approvals for review",
+            &mut out,
+        )?;
         std::fs::remove_file(&mark).ok();
     }
     write_heartbeat(ctx)?;
@@ -208,7 +210,9 @@ pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
 /// the pass exits 69.
 fn unreachable(ctx: &Ctx, e: anyhow::Error, mut out: Outcome) -> Result<Outcome> {
     log::warn!("{e:#}");
-    out.summary = format!("sync-vault: {e:#}; this agent's changes are committed locally and wait for the next sync");
+    out.summary = format!(
+        "sync-vault: {e:#}; this agent's changes are committed locally and wait for the next sync"
+    );
     out.exit = Some(Exit::Unavailable);
     let _ = ctx;
     Ok(out)
@@ -383,14 +387,24 @@ fn integrate(ctx: &Ctx, git: &Git, theirs: &str, mark: &Path, out: &mut Outcome)
             std::fs::remove_file(mark).ok();
             out.problem(
                 "sync:merge",
-                format!("cannot merge the remote's changes: {}", first_line(&merged.stderr)),
+                format!(
+                    "cannot merge the remote's changes: {}",
+                    first_line(&merged.stderr)
+                ),
             );
             return Ok(());
         }
         settle_conflicts(ctx, git, &conflicts, out)?;
         g.run(&["add", "--all"])?;
         let author = format!("{} <{}@aie.invalid>", ctx.agent, ctx.agent);
-        g.run(&["commit", "--quiet", "--no-edit", "--no-verify", "--author", &author])?;
+        g.run(&[
+            "commit",
+            "--quiet",
+            "--no-edit",
+            "--no-verify",
+            "--author",
+            &author,
+        ])?;
     }
     out.count("merged", 1);
     out.changed = true;
@@ -471,7 +485,11 @@ fn settle_conflicts(ctx: &Ctx, git: &Git, unmerged: &str, out: &mut Outcome) -> 
         let copy = conflict_copy(&path, &stamp);
         fsutil::write_atomic(&copy, &blob(git, &their_sha)?)?;
         let copy_rel = ctx.vault.rel(&copy);
-        let kind = if in_stage_folder(&rel) { "item" } else { "file" };
+        let kind = if in_stage_folder(&rel) {
+            "item"
+        } else {
+            "file"
+        };
         let here = if ours.is_some() {
             "this agent's version stays"
         } else {
@@ -564,7 +582,11 @@ fn conflict_copy(path: &Path, stamp: &str) -> std::path::PathBuf {
     };
     (0..)
         .map(|n| {
-            let tail = if n == 0 { String::new() } else { format!("-{n}") };
+            let tail = if n == 0 {
+                String::new()
+            } else {
+                format!("-{n}")
+            };
             dir.join(format!("{stem}.sync-conflict-{stamp}{tail}{ext}"))
         })
         .find(|p| std::fs::symlink_metadata(p).is_err())
@@ -596,6 +618,11 @@ struct Incoming {
 /// this agent's own approval record as the owner's approval (it then runs once, through
 /// the normal check); any other goes back to `Pending_Approval/<domain>/` for review.
 fn verify_incoming(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Result<()> {
+    if ctx.mode == crate::context::Mode::DraftOnly {
+        // A draft_only agent never executes: what arrives in Approved/ is the local
+        // agent's to check, and Done/ is its report.
+        return Ok(());
+    }
     let raw = git.run(&[
         "diff",
         "--raw",
@@ -687,7 +714,11 @@ fn verify_incoming(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Resul
         let note = format!(
             "it arrived in `{}` through sync (commit {}) not signed by a key in sync.trusted_signers: read it, then move it to Approved/ yourself",
             inc.rel.split('/').next().unwrap_or(""),
-            if commit.is_empty() { "unknown".into() } else { short(&commit).to_string() }
+            if commit.is_empty() {
+                "unknown".into()
+            } else {
+                short(&commit).to_string()
+            }
         );
         match crate::passes::execute::send_back(ctx, &mut ledger, &path, held, &mut item, &note) {
             Ok(fsutil::Held::Rewritten) => {}
@@ -703,7 +734,10 @@ fn verify_incoming(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Resul
         }
         out.problem(
             format!("sync-approval:{id}"),
-            format!("`{}` went back to Pending_Approval for review: {note}", inc.rel),
+            format!(
+                "`{}` went back to Pending_Approval for review: {note}",
+                inc.rel
+            ),
         );
         out.count("returned_for_review", 1);
         out.changed = true;
@@ -737,7 +771,10 @@ fn import_requests(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Resul
         if rec.agent == ctx.agent
             || !matches!(rec.event, ApprovalEvent::Requested | ApprovalEvent::Review)
             || crate::vault::item::check_id(&rec.item).is_err()
-            || ctx.vault.item_path(&crate::vault::Stage::Approved, &rec.item).exists()
+            || ctx
+                .vault
+                .item_path(&crate::vault::Stage::Approved, &rec.item)
+                .exists()
             || ledger.standing(&rec.item)? != Standing::Unknown
         {
             continue;
@@ -834,9 +871,15 @@ mod tests {
             token_shape("key: sk-ant-api03-abcdefghijklmnopqrstuvwxyz"),
             Some("an Anthropic API key")
         );
-        assert_eq!(token_shape("ghp_0123456789abcdefghijklmnopqrstuvwxyz"), Some("a GitHub token"));
+        assert_eq!(
+            token_shape("ghp_0123456789abcdefghijklmnopqrstuvwxyz"),
+            Some("a GitHub token")
+        );
         assert_eq!(token_shape("task-ant-x and ghp_short"), None);
-        assert_eq!(token_shape("-----BEGIN OPENSSH PRIVATE KEY-----\n"), Some("a private key"));
+        assert_eq!(
+            token_shape("-----BEGIN OPENSSH PRIVATE KEY-----\n"),
+            Some("a private key")
+        );
     }
 
     #[test]

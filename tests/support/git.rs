@@ -50,9 +50,17 @@ impl TwoAgents {
         local.config(extra);
         let home = local.dir.path().to_path_buf();
         let remote = home.join("remote.git");
-        git(&home, &home, &["init", "--quiet", "--bare", "-b", "main", "remote.git"]);
+        git(
+            &home,
+            &home,
+            &["init", "--quiet", "--bare", "-b", "main", "remote.git"],
+        );
         git(&home, &local.vault, &["init", "--quiet", "-b", "main"]);
-        git(&home, &local.vault, &["remote", "add", "origin", remote.to_str().unwrap()]);
+        git(
+            &home,
+            &local.vault,
+            &["remote", "add", "origin", remote.to_str().unwrap()],
+        );
         git(&home, &local.vault, &["add", "-A"]);
         git(&home, &local.vault, &["commit", "--quiet", "-m", "init"]);
         git(&home, &local.vault, &["push", "--quiet", "origin", "main"]);
@@ -64,7 +72,9 @@ impl TwoAgents {
             &chome,
             &["clone", "--quiet", remote.to_str().unwrap(), "vault"],
         );
-        cloud.env("AIE_AGENT", "cloud").env("AIE_MODE", "draft_only");
+        cloud
+            .env("AIE_AGENT", "cloud")
+            .env("AIE_MODE", "draft_only");
         // Git keeps no empty folder: any pass makes the layout again.
         cloud.ok(&["process-inbox"]);
         TwoAgents {
@@ -82,16 +92,24 @@ impl TwoAgents {
     /// Every path in the remote's branch, with its content.
     pub fn remote_files(&self) -> Vec<String> {
         let home = self.local.dir.path();
-        git(home, &self.remote, &["ls-tree", "-r", "--name-only", "main"])
-            .lines()
-            .map(str::to_string)
-            .collect()
+        git(
+            home,
+            &self.remote,
+            &["ls-tree", "-r", "--name-only", "main"],
+        )
+        .lines()
+        .map(str::to_string)
+        .collect()
     }
 
     /// The whole history of the remote as text (every version of every file).
     pub fn remote_history(&self) -> String {
         let home = self.local.dir.path();
-        git(home, &self.remote, &["log", "-p", "--all", "--format=%H %an"])
+        git(
+            home,
+            &self.remote,
+            &["log", "-p", "--all", "--format=%H %an"],
+        )
     }
 }
 

@@ -50,6 +50,8 @@ pub enum Command {
     Plan(commands::plan::PlanArgs),
     /// Run the actions of items in Approved/, then move them to Done/.
     ExecuteApproved(commands::execute_approved::ExecuteApprovedArgs),
+    /// Commit, pull and push the vault through git (the vault's own merge rules).
+    SyncVault(commands::sync_vault::SyncVaultArgs),
     /// Queues, last run of every job, locks, and what needs the owner.
     Status(commands::status::StatusArgs),
     /// Run the steps of a scheduled job in order, under its lock and timeout.
@@ -136,6 +138,7 @@ impl Command {
             Command::ProcessInbox(_) => spec("process-inbox", Pass, VaultUse::Shared),
             Command::Plan(_) => spec("plan", Pass, VaultUse::Shared),
             Command::ExecuteApproved(_) => spec("execute-approved", Pass, VaultUse::Shared),
+            Command::SyncVault(_) => spec("sync-vault", Pass, VaultUse::Exclusive),
             Command::Status(_) => spec("status", Report, VaultUse::Open),
             Command::Run(_) => spec("run", Job, VaultUse::Open),
             Command::Schedule(_) => spec("schedule", Setup, VaultUse::Open),
@@ -188,7 +191,7 @@ mod tests {
         let all = every_command();
         assert_eq!(
             all.len(),
-            14,
+            15,
             "a new subcommand: add its row and its sample args"
         );
         for (name, cmd) in &all {

@@ -26,6 +26,16 @@ case $venv in /*) ;; *) venv=$PWD/$venv ;; esac  # the printed path must be abso
 host_python=${PYTHON:-python3}
 py=$venv/bin/python
 
+# The two-agent tests sign commits with an SSH key (git's `gpg.format ssh`).
+if ! command -v ssh-keygen >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        note "installing openssh-client (ssh-keygen)"
+        apt-get install -y -qq openssh-client >&2 || die "cannot install openssh-client"
+    else
+        die "ssh-keygen not found: install openssh-client"
+    fi
+fi
+
 command -v "$host_python" >/dev/null 2>&1 \
     || die "'$host_python' not found (need Python >= 3.9; set PYTHON=... to choose one)"
 

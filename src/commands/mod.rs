@@ -18,6 +18,7 @@ pub mod process_inbox;
 pub mod run;
 pub mod schedule;
 pub mod status;
+pub mod sync_vault;
 
 pub use crate::outcome::{Outcome, Problem};
 
@@ -36,6 +37,7 @@ pub fn dispatch(cx: &Cx, cmd: &Command) -> Result<Outcome> {
         Command::Plan(a) => plan::run(cx, a),
         Command::ExecuteApproved(a) => execute_approved::run(cx, a),
         Command::Status(a) => status::run(cx, a),
+        Command::SyncVault(a) => sync_vault::run(cx, a),
         Command::Run(a) => run::run(cx, a),
         Command::Schedule(a) => schedule::run(cx, a),
         Command::Doctor(a) => doctor::run(cx, a),

@@ -705,7 +705,7 @@ fn append_dry_run(ctx: &Ctx, item: &Item, kind: &str, text: &str) -> Result<()> 
 /// Returns an item to `Pending_Approval/<domain>/` with a `review:` note: a new request.
 /// Rewrites and moves only the file `held` (read at `path`); anything else there is left
 /// alone and reported back as it was found.
-fn send_back(
+pub(crate) fn send_back(
     ctx: &Ctx,
     ledger: &mut ApprovalLedger,
     path: &Path,

@@ -29,6 +29,8 @@ struct Claimed {
     item: Item,
     /// Left in `In_Progress/` by a run that crashed: keep its plan if it has one.
     resumed: bool,
+    /// Where this pass claimed it from (None when resumed).
+    from: Option<PathBuf>,
 }
 
 /// An item planned and rewritten, waiting to be moved to its stage.
@@ -69,6 +71,7 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
         let Some(item) = ctx.vault.read_for_pass(&path, &mut out) else {
             continue;
         };
+        let from = (i >= resumed).then(|| path.clone());
         let path = if i < resumed {
             out.count("resumed", 1);
             path
@@ -92,6 +95,7 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
             path,
             item,
             resumed: i < resumed,
+            from,
         });
         if pending.len() >= BATCH {
             plan_batch(
@@ -133,6 +137,7 @@ fn plan_batch(
     ledger: &mut ApprovalLedger,
     out: &mut Outcome,
 ) -> Result<()> {
+    let claimed = confirm_claims(ctx, claimed, out)?;
     if claimed.is_empty() {
         return Ok(());
     }
@@ -143,6 +148,7 @@ fn plan_batch(
         path,
         mut item,
         resumed,
+        ..
     } in claimed
     {
         let id = item.id().to_string();
@@ -386,6 +392,56 @@ fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
             String::new()
         }
     }
+}
+
+/// With a git remote, a claim counts once pushed (`passes::claims`): the claims the other
+/// agent won, or that could not be confirmed (the remote unreachable), are undone, each
+/// item moved back where this pass took it from; lost ones are audited as `claim_lost`.
+fn confirm_claims(ctx: &Ctx, claimed: Vec<Claimed>, out: &mut Outcome) -> Result<Vec<Claimed>> {
+    let rel = |p: &PathBuf| ctx.vault.rel(p);
+    let moves: Vec<(String, String)> = claimed
+        .iter()
+        .filter_map(|c| Some((rel(c.from.as_ref()?), rel(&c.path))))
+        .collect();
+    if moves.is_empty() {
+        return Ok(claimed);
+    }
+    let res = crate::passes::claims::confirm(ctx, &moves)?;
+    if res.lost.is_empty() && res.unconfirmed.is_none() {
+        return Ok(claimed);
+    }
+    let lost: Vec<&str> = res.lost.iter().map(|&i| moves[i].1.as_str()).collect();
+    let mut kept = Vec::new();
+    for c in claimed {
+        let Some(from) = &c.from else {
+            kept.push(c);
+            continue;
+        };
+        let here = rel(&c.path);
+        let is_lost = lost.contains(&here.as_str());
+        if !is_lost && res.unconfirmed.is_none() {
+            kept.push(c);
+            continue;
+        }
+        // Undo: back where it was, so this side's copy matches the remote's history.
+        fsutil::move_noreplace(&c.path, from)
+            .map_err(|e| anyhow::anyhow!("cannot undo the claim of `{here}`: {e}"))?;
+        let id = c.item.id().to_string();
+        if is_lost {
+            ctx.audit.append(AuditEvent {
+                target: Some(rel(from)),
+                result: Some("lost".into()),
+                ..AuditEvent::new("claim_lost", Some(&id))
+            })?;
+            out.count("claim_lost", 1);
+        } else {
+            out.count("claim_unconfirmed", 1);
+        }
+    }
+    if let Some(why) = res.unconfirmed {
+        log::warn!("plan: claims not confirmed, the items wait for the next pass: {why}");
+    }
+    Ok(kept)
 }
 
 /// Where a planned item goes: Done when every action is a note (or there is none),

@@ -4,6 +4,7 @@
 
 mod actions_block;
 pub mod approvals;
+pub mod git;
 pub mod item;
 pub mod template;
 

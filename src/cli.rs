@@ -64,6 +64,10 @@ pub enum Command {
     Completions(commands::completions::CompletionsArgs),
     /// Print the man page (roff).
     Man(commands::man::ManArgs),
+    /// Snapshot the vault into `backup.dir` and prune old snapshots; check or list them.
+    Backup(commands::backup::BackupArgs),
+    /// Rebuild a vault from a snapshot, byte for byte (over the live vault: --force).
+    Restore(commands::restore::RestoreArgs),
 }
 
 /// What the runner does with a command.
@@ -143,6 +147,8 @@ impl Command {
             Command::Alert(_) => spec("alert", Report, VaultUse::Open),
             Command::Completions(_) => spec("completions", Setup, VaultUse::None),
             Command::Man(_) => spec("man", Setup, VaultUse::None),
+            Command::Backup(_) => spec("backup", Pass, VaultUse::Exclusive),
+            Command::Restore(_) => spec("restore", Pass, VaultUse::Exclusive),
         }
     }
 }
@@ -162,6 +168,7 @@ mod tests {
             "schedule" => vec!["cron"],
             "alert" => vec!["--unit", "aie-triage.service"],
             "completions" => vec!["bash"],
+            "restore" => vec!["20260105T030000Z", "--to", "x"],
             _ => vec![],
         }
     }
@@ -188,7 +195,7 @@ mod tests {
         let all = every_command();
         assert_eq!(
             all.len(),
-            14,
+            16,
             "a new subcommand: add its row and its sample args"
         );
         for (name, cmd) in &all {

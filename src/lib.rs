@@ -41,6 +41,7 @@
 //! `Command::spec` and its arm in `commands::dispatch`.
 
 pub mod audit;
+pub mod backup;
 pub mod calendar;
 pub mod cli;
 pub mod clock;

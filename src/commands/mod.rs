@@ -6,6 +6,7 @@
 
 pub mod alert;
 pub mod auth_gmail;
+pub mod backup;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
@@ -15,6 +16,7 @@ pub mod man;
 pub mod plan;
 pub mod poll_gmail;
 pub mod process_inbox;
+pub mod restore;
 pub mod run;
 pub mod schedule;
 pub mod status;
@@ -42,5 +44,7 @@ pub fn dispatch(cx: &Cx, cmd: &Command) -> Result<Outcome> {
         Command::Alert(a) => alert::run(cx, a),
         Command::Completions(a) => completions::run(cx, a),
         Command::Man(a) => man::run(cx, a),
+        Command::Backup(a) => backup::run(cx, a),
+        Command::Restore(a) => restore::run(cx, a),
     }
 }

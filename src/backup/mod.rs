@@ -211,15 +211,16 @@ impl Store {
             fs::create_dir_all(root.join(sub))
                 .with_context(|| format!("cannot create `{}`", root.join(sub).display()))?;
         }
-        let store = fs::canonicalize(&root)
-            .with_context(|| format!("cannot open `{}`", root.display()))?;
+        let store =
+            fs::canonicalize(&root).with_context(|| format!("cannot open `{}`", root.display()))?;
         let vault = fs::canonicalize(vault_root)
             .with_context(|| format!("cannot open `{}`", vault_root.display()))?;
         if store.starts_with(&vault) {
-            bail!(
+            return Err(crate::exit::AieError::Config(format!(
                 "`backup.dir` `{}` is inside the vault: put it outside",
                 root.display()
-            );
+            ))
+            .into());
         }
         Ok(Store { root: store })
     }
@@ -471,7 +472,8 @@ impl Store {
     /// Whether an object is present with a plausible size (a header byte at least).
     fn object_ok(&self, hash: &str) -> bool {
         hash.len() == 64
-            && fs::symlink_metadata(self.object_path(hash)).is_ok_and(|m| m.is_file() && m.len() > 0)
+            && fs::symlink_metadata(self.object_path(hash))
+                .is_ok_and(|m| m.is_file() && m.len() > 0)
     }
 
     /// Deletes the snapshots `ids`, then every object no remaining snapshot names.
@@ -518,11 +520,7 @@ impl Store {
 
 /// A snapshot id: `YYYYMMDDTHHMMSSZ`, maybe with `-N`.
 pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 40
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    !id.is_empty() && id.len() <= 40 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 /// The id of a snapshot taken at `t`.
@@ -558,7 +556,9 @@ fn parse_manifest(text: &str) -> Result<Manifest> {
     let m: Manifest = serde_json::from_str(body).context("its manifest does not parse")?;
     for e in &m.entries {
         safe_rel(&e.path)?;
-        if e.kind == "file" && (e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit())) {
+        if e.kind == "file"
+            && (e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
             bail!("its manifest names a bad object for `{}`", e.path);
         }
     }
@@ -585,10 +585,25 @@ mod tests {
 
     #[test]
     fn secrets_locks_and_git_are_never_taken() {
-        for p in [".aie/locks", ".aie/locks/plan.lock", ".aie/gmail_token.json", ".aie/secrets.json", ".git", ".git/config", ".aie/secrets.env"] {
+        for p in [
+            ".aie/locks",
+            ".aie/locks/plan.lock",
+            ".aie/gmail_token.json",
+            ".aie/secrets.json",
+            ".git",
+            ".git/config",
+            ".aie/secrets.env",
+        ] {
             assert!(excluded(p), "{p}");
         }
-        for p in [".aie", ".aie/state.json", ".aie/journal.jsonl", ".aie/approvals.jsonl", "Done/x.md", ".obsidian/app.json"] {
+        for p in [
+            ".aie",
+            ".aie/state.json",
+            ".aie/journal.jsonl",
+            ".aie/approvals.jsonl",
+            "Done/x.md",
+            ".obsidian/app.json",
+        ] {
             assert!(!excluded(p), "{p}");
         }
     }

@@ -24,7 +24,8 @@ fn time_of(e: &Entry) -> SystemTime {
     if e.mtime >= 0 {
         UNIX_EPOCH + Duration::new(e.mtime as u64, e.mtime_ns)
     } else {
-        UNIX_EPOCH - Duration::from_secs(e.mtime.unsigned_abs()) + Duration::from_nanos(e.mtime_ns as u64)
+        UNIX_EPOCH - Duration::from_secs(e.mtime.unsigned_abs())
+            + Duration::from_nanos(e.mtime_ns as u64)
     }
 }
 
@@ -49,7 +50,11 @@ pub fn restore(store: &Store, id: &str, to: &Path, replace: bool) -> Result<Rest
     let mut report = RestoreReport::default();
     for e in &m.entries {
         safe_rel(&e.path)?;
-        let path = if e.path == "." { to.to_path_buf() } else { to.join(&e.path) };
+        let path = if e.path == "." {
+            to.to_path_buf()
+        } else {
+            to.join(&e.path)
+        };
         fsutil::check_no_symlink(to, &path)?;
         match e.kind.as_str() {
             "dir" => {
@@ -64,9 +69,9 @@ pub fn restore(store: &Store, id: &str, to: &Path, replace: bool) -> Result<Rest
                     .with_context(|| format!("cannot set the mode of `{}`", path.display()))?;
             }
             "file" => {
-                let bytes = store.read_object(&e.sha256).with_context(|| {
-                    format!("cannot restore `{}` from snapshot `{id}`", e.path)
-                })?;
+                let bytes = store
+                    .read_object(&e.sha256)
+                    .with_context(|| format!("cannot restore `{}` from snapshot `{id}`", e.path))?;
                 let tmp = fsutil::temp_path_for(&path);
                 let res = (|| -> std::io::Result<()> {
                     fs::write(&tmp, &bytes)?;
@@ -95,8 +100,12 @@ pub fn restore(store: &Store, id: &str, to: &Path, replace: bool) -> Result<Rest
             .into_iter()
             .flatten()
         {
-            let Ok(rel) = ent.path().strip_prefix(to) else { continue };
-            let Some(rel) = rel.to_str().filter(|r| !r.is_empty()) else { continue };
+            let Ok(rel) = ent.path().strip_prefix(to) else {
+                continue;
+            };
+            let Some(rel) = rel.to_str().filter(|r| !r.is_empty()) else {
+                continue;
+            };
             if !want.contains(rel) && !excluded(rel) && !rel.starts_with(".aie/locks") {
                 extra.push(ent.path().to_path_buf());
             }
@@ -117,10 +126,15 @@ pub fn restore(store: &Store, id: &str, to: &Path, replace: bool) -> Result<Rest
     fsutil::sync_fs(to).with_context(|| format!("cannot sync `{}`", to.display()))?;
     // Folder modes and times last, deepest first (writing a file changes its folder's time).
     for e in m.entries.iter().rev().filter(|e| e.kind == "dir") {
-        let path = if e.path == "." { to.to_path_buf() } else { to.join(&e.path) };
+        let path = if e.path == "." {
+            to.to_path_buf()
+        } else {
+            to.join(&e.path)
+        };
         fs::set_permissions(&path, fs::Permissions::from_mode(e.mode))
             .with_context(|| format!("cannot set the mode of `{}`", path.display()))?;
-        let f = fs::File::open(&path).with_context(|| format!("cannot open `{}`", path.display()))?;
+        let f =
+            fs::File::open(&path).with_context(|| format!("cannot open `{}`", path.display()))?;
         f.set_modified(time_of(e))
             .with_context(|| format!("cannot set the time of `{}`", path.display()))?;
     }

@@ -64,16 +64,34 @@ mod tests {
                 (super::super::id_for(t), Some(t))
             })
             .collect();
-        let keep = Keep { daily: 7, weekly: 4, monthly: 6 };
+        let keep = Keep {
+            daily: 7,
+            weekly: 4,
+            monthly: 6,
+        };
         let pruned: BTreeSet<String> = to_prune(&snaps, keep, chrono_tz::UTC).into_iter().collect();
-        let kept: Vec<&String> = snaps.iter().map(|(id, _)| id).filter(|id| !pruned.contains(*id)).collect();
+        let kept: Vec<&String> = snaps
+            .iter()
+            .map(|(id, _)| id)
+            .filter(|id| !pruned.contains(*id))
+            .collect();
         // Days 25-31 Dec; the newest of ISO weeks 2026-W53 (31 Dec), W52, W51, W50 (Sundays
         // 27, 20, 13 Dec); month ends 31 Dec, 30 Nov, 31 Oct, 30 Sep, 31 Aug, 31 Jul.
         let want = [
-            "20260731T030000Z", "20260831T030000Z", "20260930T030000Z", "20261031T030000Z",
-            "20261130T030000Z", "20261213T030000Z", "20261220T030000Z",
-            "20261225T030000Z", "20261226T030000Z", "20261227T030000Z", "20261228T030000Z",
-            "20261229T030000Z", "20261230T030000Z", "20261231T030000Z",
+            "20260731T030000Z",
+            "20260831T030000Z",
+            "20260930T030000Z",
+            "20261031T030000Z",
+            "20261130T030000Z",
+            "20261213T030000Z",
+            "20261220T030000Z",
+            "20261225T030000Z",
+            "20261226T030000Z",
+            "20261227T030000Z",
+            "20261228T030000Z",
+            "20261229T030000Z",
+            "20261230T030000Z",
+            "20261231T030000Z",
         ];
         assert_eq!(kept, want.iter().collect::<Vec<_>>());
     }

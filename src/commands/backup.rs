@@ -26,10 +26,19 @@ pub struct BackupArgs {
 
 /// Opens the store `backup.dir` names; `None` when backups are not set up.
 pub fn open_store(ctx: &Ctx) -> Result<Option<Store>> {
-    let Some(dir) = ctx.settings.backup.dir.as_deref().filter(|d| !d.trim().is_empty()) else {
+    let Some(dir) = ctx
+        .settings
+        .backup
+        .dir
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    else {
         return Ok(None);
     };
-    Ok(Some(Store::open(std::path::Path::new(dir), ctx.vault.root())?))
+    Ok(Some(Store::open(
+        std::path::Path::new(dir),
+        ctx.vault.root(),
+    )?))
 }
 
 /// Runs one backup pass. Errors: the store cannot be opened or written (nothing listed).
@@ -55,10 +64,9 @@ pub fn run(cx: &Cx, args: &BackupArgs) -> Result<Outcome> {
     }
     if let Some(id) = &args.verify {
         let id = match id.as_str() {
-            "" => store
-                .ids()?
-                .pop()
-                .ok_or_else(|| anyhow::anyhow!("no snapshot to verify in `{}`", store.root().display()))?,
+            "" => store.ids()?.pop().ok_or_else(|| {
+                anyhow::anyhow!("no snapshot to verify in `{}`", store.root().display())
+            })?,
             id => id.to_string(),
         };
         let problems = store.verify(&id)?;

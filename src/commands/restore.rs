@@ -25,8 +25,9 @@ pub struct RestoreArgs {
 /// non-empty target without `--force` (exit 2).
 pub fn run(cx: &Cx, args: &RestoreArgs) -> Result<Outcome> {
     let ctx = cx.ctx();
-    let store = super::backup::open_store(ctx)?
-        .ok_or_else(|| AieError::Config("backups are not set up: set `backup.dir` in aie.yaml".into()))?;
+    let store = super::backup::open_store(ctx)?.ok_or_else(|| {
+        AieError::Config("backups are not set up: set `backup.dir` in aie.yaml".into())
+    })?;
     let to = cx.env.resolve(&args.to);
     let live = std::fs::canonicalize(&to)
         .ok()
@@ -66,8 +67,15 @@ pub fn run(cx: &Cx, args: &RestoreArgs) -> Result<Outcome> {
         to.display(),
         report.files,
         report.bytes,
-        if report.removed > 0 { format!(", {} removed", report.removed) } else { String::new() },
-        before.as_ref().map(|b| format!(" (the vault before it is snapshot `{b}`)")).unwrap_or_default()
+        if report.removed > 0 {
+            format!(", {} removed", report.removed)
+        } else {
+            String::new()
+        },
+        before
+            .as_ref()
+            .map(|b| format!(" (the vault before it is snapshot `{b}`)"))
+            .unwrap_or_default()
     );
     out.json = serde_json::json!({"id": args.id, "to": to, "files": report.files, "bytes": report.bytes, "removed": report.removed, "backup_before": before});
     Ok(out)

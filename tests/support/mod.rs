@@ -307,3 +307,4 @@ impl TestEnv {
 }
 
 pub mod echo_smtp;
+pub mod tree;

@@ -64,6 +64,10 @@ pub enum Command {
     Completions(commands::completions::CompletionsArgs),
     /// Print the man page (roff).
     Man(commands::man::ManArgs),
+    /// Approve a request: the same as moving it to Approved/ (or ticking its box).
+    Approve(commands::approve::ApproveArgs),
+    /// Reject a request: the same as moving it to Rejected/.
+    Reject(commands::approve::RejectArgs),
     /// Snapshot the vault into `backup.dir` and prune old snapshots; check or list them.
     Backup(commands::backup::BackupArgs),
     /// Rebuild a vault from a snapshot, byte for byte (over the live vault: --force).
@@ -147,6 +151,8 @@ impl Command {
             Command::Alert(_) => spec("alert", Report, VaultUse::Open),
             Command::Completions(_) => spec("completions", Setup, VaultUse::None),
             Command::Man(_) => spec("man", Setup, VaultUse::None),
+            Command::Approve(_) => spec("approve", Pass, VaultUse::Shared),
+            Command::Reject(_) => spec("reject", Pass, VaultUse::Shared),
             Command::Backup(_) => spec("backup", Pass, VaultUse::Exclusive),
             Command::Restore(_) => spec("restore", Pass, VaultUse::Exclusive),
         }
@@ -168,6 +174,7 @@ mod tests {
             "schedule" => vec!["cron"],
             "alert" => vec!["--unit", "aie-triage.service"],
             "completions" => vec!["bash"],
+            "approve" | "reject" => vec!["x"],
             "restore" => vec!["20260105T030000Z", "--to", "x"],
             _ => vec![],
         }
@@ -195,7 +202,7 @@ mod tests {
         let all = every_command();
         assert_eq!(
             all.len(),
-            16,
+            18,
             "a new subcommand: add its row and its sample args"
         );
         for (name, cmd) in &all {

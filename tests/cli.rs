@@ -42,3 +42,6 @@ mod settings;
 
 #[path = "cli/backup.rs"]
 mod backup;
+
+#[path = "cli/checkbox.rs"]
+mod checkbox;

@@ -5,6 +5,7 @@
 //! [`crate::cli::Command::spec`] and its arm in [`dispatch`].
 
 pub mod alert;
+pub mod approve;
 pub mod auth_gmail;
 pub mod backup;
 pub mod completions;
@@ -45,6 +46,8 @@ pub fn dispatch(cx: &Cx, cmd: &Command) -> Result<Outcome> {
         Command::Completions(a) => completions::run(cx, a),
         Command::Man(a) => man::run(cx, a),
         Command::Backup(a) => backup::run(cx, a),
+        Command::Approve(a) => approve::approve(cx, a),
+        Command::Reject(a) => approve::reject(cx, a),
         Command::Restore(a) => restore::run(cx, a),
     }
 }

@@ -4,6 +4,7 @@
 //! and `execute` (run what was approved, with the journal around each side effect). Each
 //! is one function from the open vault to an [`crate::outcome::Outcome`]; none prints.
 
+pub mod decide;
 pub mod execute;
 pub mod gmail_poll;
 pub mod intake;

@@ -2,6 +2,7 @@
 //! An item lives in exactly one stage folder; a move between them is a rename that never
 //! overwrites, so a crash leaves it in the old folder or the new one, never both.
 
+pub mod approval_box;
 pub mod approvals;
 pub mod item;
 pub mod template;

@@ -6,6 +6,9 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeSet;
 
+/// The period a snapshot falls in (year, day/week/month, which rule).
+type PeriodOf = dyn Fn(&DateTime<Tz>) -> (i32, u32, u32);
+
 /// How many of each period to keep (`backup.keep`, `backup.keep_weekly`, `backup.keep_monthly`).
 #[derive(Debug, Clone, Copy)]
 pub struct Keep {
@@ -26,7 +29,7 @@ pub fn to_prune(snaps: &[(String, Option<DateTime<Utc>>)], keep: Keep, tz: Tz) -
     if let Some((id, _)) = dated.first() {
         kept.insert(id);
     }
-    let mut bucket = |n: u32, key: &dyn Fn(&DateTime<Tz>) -> (i32, u32, u32)| {
+    let mut bucket = |n: u32, key: &PeriodOf| {
         let mut seen = BTreeSet::new();
         for (id, t) in &dated {
             if seen.len() >= n as usize {

@@ -285,6 +285,8 @@ mod tests {
                 "aie-alert@.service",
                 "aie-execute.service",
                 "aie-execute.timer",
+                "aie-nightly-backup.service",
+                "aie-nightly-backup.timer",
                 "aie-triage.service",
                 "aie-triage.timer"
             ]

@@ -66,6 +66,14 @@ pub enum Command {
     Completions(commands::completions::CompletionsArgs),
     /// Print the man page (roff).
     Man(commands::man::ManArgs),
+    /// Approve a request: the same as moving it to Approved/ (or ticking its box).
+    Approve(commands::approve::ApproveArgs),
+    /// Reject a request: the same as moving it to Rejected/.
+    Reject(commands::approve::RejectArgs),
+    /// Snapshot the vault into `backup.dir` and prune old snapshots; check or list them.
+    Backup(commands::backup::BackupArgs),
+    /// Rebuild a vault from a snapshot, byte for byte (over the live vault: --force).
+    Restore(commands::restore::RestoreArgs),
 }
 
 /// What the runner does with a command.
@@ -146,6 +154,10 @@ impl Command {
             Command::Alert(_) => spec("alert", Report, VaultUse::Open),
             Command::Completions(_) => spec("completions", Setup, VaultUse::None),
             Command::Man(_) => spec("man", Setup, VaultUse::None),
+            Command::Approve(_) => spec("approve", Pass, VaultUse::Shared),
+            Command::Reject(_) => spec("reject", Pass, VaultUse::Shared),
+            Command::Backup(_) => spec("backup", Pass, VaultUse::Exclusive),
+            Command::Restore(_) => spec("restore", Pass, VaultUse::Exclusive),
         }
     }
 }
@@ -165,6 +177,8 @@ mod tests {
             "schedule" => vec!["cron"],
             "alert" => vec!["--unit", "aie-triage.service"],
             "completions" => vec!["bash"],
+            "approve" | "reject" => vec!["x"],
+            "restore" => vec!["20260105T030000Z", "--to", "x"],
             _ => vec![],
         }
     }
@@ -191,7 +205,7 @@ mod tests {
         let all = every_command();
         assert_eq!(
             all.len(),
-            15,
+            19,
             "a new subcommand: add its row and its sample args"
         );
         for (name, cmd) in &all {

@@ -463,8 +463,12 @@ pub struct AlertSettings {
 pub struct BackupSettings {
     /// Where snapshots go (outside the vault); backups are off while it is absent.
     pub dir: Option<String>,
-    /// How many snapshots to keep.
+    /// How many daily snapshots to keep (the newest of each of the last N days).
     pub keep: u32,
+    /// How many weekly snapshots to keep (the newest of each of the last N ISO weeks).
+    pub keep_weekly: u32,
+    /// How many monthly snapshots to keep (the newest of each of the last N months).
+    pub keep_monthly: u32,
     /// Encrypt snapshots to this public key (age recipient); plain when absent.
     pub encrypt_to: Option<String>,
 }
@@ -474,6 +478,8 @@ impl Default for BackupSettings {
         BackupSettings {
             dir: None,
             keep: 7,
+            keep_weekly: 4,
+            keep_monthly: 6,
             encrypt_to: None,
         }
     }

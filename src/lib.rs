@@ -42,6 +42,7 @@
 
 pub mod actions;
 pub mod audit;
+pub mod backup;
 pub mod calendar;
 pub mod cli;
 pub mod clock;

@@ -163,6 +163,10 @@ fn record_run(
 
 /// The report as JSON: the command's own object, with its counts and problems added.
 pub fn json_of(out: &Outcome) -> serde_json::Value {
+    // A report that is a list (`backup --list --json`) is printed as the list itself.
+    if out.json.is_array() {
+        return out.json.clone();
+    }
     let mut v = if out.json.is_object() {
         out.json.clone()
     } else {

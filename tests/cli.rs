@@ -54,3 +54,9 @@ mod actions;
 
 #[path = "cli/sync.rs"]
 mod sync;
+
+#[path = "cli/backup.rs"]
+mod backup;
+
+#[path = "cli/checkbox.rs"]
+mod checkbox;

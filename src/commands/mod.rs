@@ -5,7 +5,9 @@
 //! [`crate::cli::Command::spec`] and its arm in [`dispatch`].
 
 pub mod alert;
+pub mod approve;
 pub mod auth_gmail;
+pub mod backup;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
@@ -15,6 +17,7 @@ pub mod man;
 pub mod plan;
 pub mod poll_gmail;
 pub mod process_inbox;
+pub mod restore;
 pub mod run;
 pub mod schedule;
 pub mod status;
@@ -44,5 +47,9 @@ pub fn dispatch(cx: &Cx, cmd: &Command) -> Result<Outcome> {
         Command::Alert(a) => alert::run(cx, a),
         Command::Completions(a) => completions::run(cx, a),
         Command::Man(a) => man::run(cx, a),
+        Command::Backup(a) => backup::run(cx, a),
+        Command::Approve(a) => approve::approve(cx, a),
+        Command::Reject(a) => approve::reject(cx, a),
+        Command::Restore(a) => restore::run(cx, a),
     }
 }

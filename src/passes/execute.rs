@@ -79,6 +79,8 @@ pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) ->
             "execute-approved: this agent is draft_only: it never executes actions".into();
         return Ok(out);
     }
+    // A ticked box is a move into Approved/ (or Rejected/): make it, then the gate decides.
+    crate::passes::decide::apply_ticks(ctx, &mut out)?;
     let items = ctx.vault.list(&Stage::Approved)?;
     if items.is_empty() {
         return Ok(out);
@@ -720,6 +722,7 @@ pub(crate) fn send_back(
     item.set("expires", ctx.approval_expiry());
     item.set("summary", crate::passes::plan::summary(item));
     item.front.shift_remove("approved_by");
+    item.body = crate::vault::approval_box::with_boxes(&item.body);
     let rewritten = fsutil::rewrite_held(path, held, item.render().as_bytes())?;
     if rewritten != fsutil::Held::Rewritten {
         return Ok(rewritten);

@@ -5,6 +5,7 @@
 //! is one function from the open vault to an [`crate::outcome::Outcome`]; none prints.
 
 pub mod claims;
+pub mod decide;
 pub mod execute;
 pub mod gmail_poll;
 pub mod intake;

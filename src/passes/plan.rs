@@ -600,6 +600,7 @@ fn set_routing_fields(ctx: &Ctx, item: &mut Item, to: &Stage) {
             item.set("requested", ctx.clock.stamp());
             item.set("expires", ctx.approval_expiry());
             item.set("summary", summary(item));
+            item.body = crate::vault::approval_box::with_boxes(&item.body);
         }
         Stage::Approved => {
             item.set("approved_by", policy_by(item));

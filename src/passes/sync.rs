@@ -15,6 +15,7 @@ use crate::context::Ctx;
 use crate::exit::Exit;
 use crate::fsutil;
 use crate::outcome::Outcome;
+use crate::vault::approval_box;
 use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord, Standing};
 use crate::vault::git::{self, Git};
 use anyhow::{Result, anyhow};
@@ -662,11 +663,6 @@ fn verify_incoming(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Resul
             );
             continue;
         }
-        if inc.rel.starts_with("Pending_Approval/") {
-            // Hook for approvals marked inside a waiting request (a ticked approval box):
-            // none is read from a synced file yet, so nothing here can approve.
-            continue;
-        }
         let commit = git
             .run(&[
                 "log",
@@ -683,6 +679,30 @@ fn verify_incoming(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Resul
         let Some((mut item, held)) = ctx.vault.read_held_for_pass(&path, out) else {
             continue;
         };
+        if inc.rel.starts_with("Pending_Approval/") {
+            // A ticked approval box counts like a move into Approved/: only when the commit
+            // that made it is signed by a trusted key. Any other tick is cleared before the
+            // execute pass can read it.
+            if approval_box::ticked(&item.body).is_none() || signers.contains_key(&commit) {
+                continue;
+            }
+            item.body = approval_box::with_boxes(&item.body);
+            if fsutil::rewrite_held(&path, held, item.render().as_bytes())?
+                == fsutil::Held::Rewritten
+            {
+                out.count("unsigned_ticks_cleared", 1);
+                out.changed = true;
+                out.problem(
+                    format!("sync-tick:{}", inc.rel),
+                    format!(
+                        "`{}`: its approval box was ticked in commit {} through sync, not signed by a key in sync.trusted_signers: the tick was cleared; tick it again on this machine",
+                        inc.rel,
+                        if commit.is_empty() { "unknown" } else { short(&commit) }
+                    ),
+                );
+            }
+            continue;
+        }
         let id = item.id().to_string();
         if item
             .actions()

@@ -19,6 +19,10 @@ use std::path::{Path, PathBuf};
 pub const BUILTIN: &[(&str, &str)] = &[
     ("triage", include_str!("../../jobs/triage.yaml")),
     ("execute", include_str!("../../jobs/execute.yaml")),
+    (
+        "nightly-backup",
+        include_str!("../../jobs/nightly-backup.yaml"),
+    ),
 ];
 
 /// Which installation runs a job (`agents:`, default `local`).

@@ -285,11 +285,14 @@ mod tests {
                 "aie-alert@.service",
                 "aie-execute.service",
                 "aie-execute.timer",
+                "aie-nightly-backup.service",
+                "aie-nightly-backup.timer",
                 "aie-triage.service",
                 "aie-triage.timer"
             ]
         );
-        let svc = &units[3].1;
+        let unit = |n: &str| &units.iter().find(|u| u.0 == n).unwrap().1;
+        let svc = unit("aie-triage.service");
         assert!(
             svc.contains("ProtectHome=tmpfs\nBindPaths=\"/home/sam/My Vault\"\n"),
             "{svc}"
@@ -297,7 +300,7 @@ mod tests {
         assert!(svc.contains("Environment=\"AIE_VAULT=/home/sam/My Vault\"\n"));
         assert!(svc.contains("TimeoutStartSec=110\n"));
         assert!(svc.contains("LoadCredential=secrets:/etc/aie/secrets\n"));
-        let timer = &units[4].1;
+        let timer = unit("aie-triage.timer");
         assert!(
             timer.contains("OnCalendar=*-*-* *:00/2:00 Europe/Berlin\n"),
             "{timer}"

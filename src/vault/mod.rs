@@ -3,6 +3,7 @@
 //! overwrites, so a crash leaves it in the old folder or the new one, never both.
 
 mod actions_block;
+pub mod approval_box;
 pub mod approvals;
 pub mod git;
 pub mod item;

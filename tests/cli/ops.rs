@@ -563,8 +563,12 @@ fn healthy() -> TestEnv {
     let dir = env.dir.path().join(".config/systemd/user");
     let wants = dir.join("timers.target.wants");
     std::fs::create_dir_all(&wants).unwrap();
-    for t in ["aie-triage.timer", "aie-execute.timer"] {
-        std::os::unix::fs::symlink(dir.join(t), wants.join(t)).unwrap();
+    // Every installed timer is enabled (whatever built-in jobs there are).
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let t = e.file_name();
+        if t.to_string_lossy().ends_with(".timer") {
+            std::os::unix::fs::symlink(dir.join(&t), wants.join(&t)).unwrap();
+        }
     }
     env
 }

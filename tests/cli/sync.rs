@@ -504,3 +504,40 @@ fn claim_race_ten_rounds() {
 fn claim_race_two_hundred_rounds() {
     claim_race(200, 20);
 }
+
+/// A ticked approval box that arrives through sync counts only from a commit signed by a
+/// trusted key (issue 13's checkboxes under issue 12's rule): the cloud ticking "Approve" in
+/// an unsigned commit, even one that names the owner as author, approves nothing; the tick
+/// is cleared, and the owner's own tick on the local machine sends the mail once.
+#[test]
+fn an_approval_box_ticked_through_sync_unsigned_approves_nothing() {
+    let server = SmtpServer::start("plain", &[]);
+    let two = live(&server, "");
+    let id = cloud_drafts(&two);
+    assert_eq!(sync(&two.local).code, 0);
+    assert_eq!(sync(&two.cloud).code, 0);
+    let rel = format!("Pending_Approval/general/{id}.md");
+    let text = two.cloud.read(&rel);
+    assert!(text.contains("- [ ] Approve"), "{text}");
+    two.cloud
+        .write(&rel, text.replacen("- [ ] Approve", "- [x] Approve", 1));
+    cloud_commits_as_owner(&two, &[]);
+    let r = sync(&two.local);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("approval box was ticked"), "{r:?}");
+    assert!(two.local.read(&rel).contains("- [ ] Approve"));
+    let r = two.local.run(&["execute-approved"]);
+    assert!(server.messages().is_empty(), "{r:?}");
+    assert_eq!(
+        two.local.items_in("Pending_Approval/general"),
+        vec![format!("{id}.md")]
+    );
+    // The owner ticks the box on the local machine: sent once.
+    let text = two.local.read(&rel);
+    two.local
+        .write(&rel, text.replacen("- [ ] Approve", "- [x] Approve", 1));
+    let r = two.local.run(&["execute-approved"]);
+    assert_eq!(server.messages().len(), 1, "{r:?}");
+    two.local.run(&["execute-approved"]);
+    assert_eq!(server.messages().len(), 1);
+}

@@ -335,3 +335,4 @@ pub fn actions_block(text: &str) -> Option<(usize, usize)> {
     Some((start, end))
 }
 pub mod git;
+pub mod tree;

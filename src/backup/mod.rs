@@ -1,0 +1,626 @@
+//! Snapshots of the vault in a content-addressed store outside it (`backup.dir`), and their
+//! checks. The store holds `objects/<ab>/<sha256>` (a file's bytes, deflated when that
+//! saves space, named by the SHA-256 of its plain bytes, so a file that did not change is
+//! never stored again) and `snapshots/<id>.json` (the manifest: every file's path, mode,
+//! times, size and SHA-256, under a first line that is the SHA-256 of the rest). A snapshot
+//! is written to a temp name, checked, then renamed into place: a crash leaves either the
+//! whole snapshot or none listed. This module never prints and never reads the environment;
+//! restoring lives in [`restore`], which snapshots to keep in [`retention`].
+//!
+//! What is taken: every regular file and folder of the vault, except `.git/` (the remote has
+//! it, and its config may hold a credential) and, in `.aie/`, everything but the records
+//! (`state.json`, `journal.jsonl`, `approvals.jsonl`, other `.json`/`.jsonl` files whose
+//! names do not mention a token or a secret): never a lock, a token cache or a secret.
+//! A symbolic link is never followed and never stored: it is reported, by path.
+
+pub mod restore;
+pub mod retention;
+
+use crate::fsutil;
+use anyhow::{Context, Result, anyhow, bail};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// One file or folder in a snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Entry {
+    /// Relative to the vault root, `/`-separated; `.` is the root folder itself.
+    pub path: String,
+    /// `file` or `dir`.
+    pub kind: String,
+    /// Permission bits (`st_mode & 0o7777`).
+    pub mode: u32,
+    pub mtime: i64,
+    pub mtime_ns: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sha256: String,
+    /// Change time and inode: only to tell, at the next snapshot, that a file is unchanged
+    /// without reading it again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ctime_ns: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ino: u64,
+}
+
+fn is_zero<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// A snapshot's manifest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub version: u32,
+    pub id: String,
+    /// When it was taken (RFC 3339, the owner's zone).
+    pub time: String,
+    pub agent: String,
+    pub files: u64,
+    pub bytes: u64,
+    pub entries: Vec<Entry>,
+}
+
+/// What `backup --list` tells of a snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotInfo {
+    pub id: String,
+    pub time: String,
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// What one snapshot run did.
+#[derive(Debug, Default)]
+pub struct BackupReport {
+    pub id: String,
+    pub files: u64,
+    pub bytes: u64,
+    /// Objects written by this run (content not stored before).
+    pub new_objects: u64,
+    pub new_bytes: u64,
+    /// Paths left out because they are symbolic links or not plain files and folders.
+    pub refused: Vec<String>,
+}
+
+/// The store under `backup.dir`.
+pub struct Store {
+    root: PathBuf,
+}
+
+/// A file name in `.aie/` that is a record to keep, never a secret, token or lock.
+fn aie_record(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    (lower.ends_with(".json") || lower.ends_with(".jsonl"))
+        && !lower.contains("token")
+        && !lower.contains("secret")
+        && !lower.starts_with('.')
+}
+
+/// Whether a vault path (relative, `/`-separated) is left out of every snapshot.
+pub fn excluded(rel: &str) -> bool {
+    let mut parts = rel.split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(".git"), _, _) => true,
+        (Some(".aie"), None, None) => false,
+        (Some(".aie"), Some(name), None) => !aie_record(name),
+        (Some(".aie"), Some(_), Some(_)) => true,
+        _ => false,
+    }
+}
+
+/// Nanoseconds since the epoch of a change time.
+fn ctime_ns(m: &fs::Metadata) -> u64 {
+    (m.ctime() as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(m.ctime_nsec() as u64)
+}
+
+fn entry_of(rel: &str, kind: &str, m: &fs::Metadata) -> Entry {
+    Entry {
+        path: rel.to_string(),
+        kind: kind.into(),
+        mode: m.permissions().mode() & 0o7777,
+        mtime: m.mtime(),
+        mtime_ns: m.mtime_nsec() as u32,
+        size: if kind == "file" { m.len() } else { 0 },
+        sha256: String::new(),
+        ctime_ns: if kind == "file" { ctime_ns(m) } else { 0 },
+        ino: if kind == "file" { m.ino() } else { 0 },
+    }
+}
+
+/// Hex SHA-256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    crate::vault::item::hex(&Sha256::digest(bytes))
+}
+
+/// Object files start with one byte: `r` (raw) or `z` (deflated).
+const RAW: u8 = b'r';
+const DEFLATED: u8 = b'z';
+
+/// Packs plain bytes into an object's bytes: deflated when that saves at least an eighth.
+fn pack(plain: &[u8]) -> Vec<u8> {
+    if plain.len() >= 256 {
+        let mut enc = flate2::write::DeflateEncoder::new(
+            Vec::with_capacity(plain.len() / 2 + 1),
+            flate2::Compression::fast(),
+        );
+        if enc.write_all(plain).is_ok()
+            && let Ok(mut z) = enc.finish()
+            && z.len() + z.len() / 7 < plain.len()
+        {
+            z.insert(0, DEFLATED);
+            return z;
+        }
+    }
+    let mut out = Vec::with_capacity(plain.len() + 1);
+    out.push(RAW);
+    out.extend_from_slice(plain);
+    out
+}
+
+/// Unpacks an object's bytes. Errors when it is neither raw nor valid deflate.
+fn unpack(stored: &[u8]) -> Result<Vec<u8>> {
+    match stored.split_first() {
+        Some((&RAW, rest)) => Ok(rest.to_vec()),
+        Some((&DEFLATED, rest)) => {
+            let mut out = Vec::new();
+            flate2::read::DeflateDecoder::new(rest)
+                .read_to_end(&mut out)
+                .context("it does not inflate")?;
+            Ok(out)
+        }
+        _ => bail!("it has no object header"),
+    }
+}
+
+/// Writes `bytes` to `target` through a temp name in the same folder (no fsync: the caller
+/// syncs the batch once).
+fn write_via_temp(target: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = fsutil::temp_path_for(target);
+    let res = (|| -> std::io::Result<()> {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        fs::rename(&tmp, target)
+    })();
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res.with_context(|| format!("cannot write `{}`", target.display()))
+}
+
+impl Store {
+    /// The store at `dir`. Errors when `dir` is inside the vault (a snapshot would hold
+    /// the snapshots) or cannot be made.
+    pub fn open(dir: &Path, vault_root: &Path) -> Result<Store> {
+        let root = if dir.is_absolute() {
+            dir.to_path_buf()
+        } else {
+            vault_root.join(dir)
+        };
+        for sub in ["objects", "snapshots"] {
+            fs::create_dir_all(root.join(sub))
+                .with_context(|| format!("cannot create `{}`", root.join(sub).display()))?;
+        }
+        let store =
+            fs::canonicalize(&root).with_context(|| format!("cannot open `{}`", root.display()))?;
+        let vault = fs::canonicalize(vault_root)
+            .with_context(|| format!("cannot open `{}`", vault_root.display()))?;
+        if store.starts_with(&vault) {
+            return Err(crate::exit::AieError::Config(format!(
+                "`backup.dir` `{}` is inside the vault: put it outside",
+                root.display()
+            ))
+            .into());
+        }
+        Ok(Store { root: store })
+    }
+
+    /// The store's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn object_path(&self, hash: &str) -> PathBuf {
+        self.root.join("objects").join(&hash[..2]).join(hash)
+    }
+
+    fn manifest_path(&self, id: &str) -> PathBuf {
+        self.root.join("snapshots").join(format!("{id}.json"))
+    }
+
+    /// Removes temp files a crashed run left in the store. Returns how many.
+    pub fn clean_temps(&self) -> usize {
+        let mut n = fsutil::clean_stale_temps(&self.root.join("snapshots"));
+        if let Ok(dirs) = fs::read_dir(self.root.join("objects")) {
+            for d in dirs.flatten() {
+                n += fsutil::clean_stale_temps(&d.path());
+            }
+        }
+        n
+    }
+
+    /// The ids of the complete snapshots, oldest first (ids sort by time).
+    pub fn ids(&self) -> Result<Vec<String>> {
+        let dir = self.root.join("snapshots");
+        let mut ids = Vec::new();
+        for e in fs::read_dir(&dir).with_context(|| format!("cannot read `{}`", dir.display()))? {
+            let name = e?.file_name().to_string_lossy().to_string();
+            if let Some(id) = name.strip_suffix(".json")
+                && valid_id(id)
+            {
+                ids.push(id.to_string());
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Reads and checks a snapshot's manifest. Errors name the snapshot: missing, or its
+    /// text does not match its SHA-256 line.
+    pub fn manifest(&self, id: &str) -> Result<Manifest> {
+        if !valid_id(id) {
+            bail!("`{id}` is not a snapshot id");
+        }
+        let path = self.manifest_path(id);
+        let text = fs::read_to_string(&path)
+            .with_context(|| format!("no snapshot `{id}` in `{}`", self.root.display()))?;
+        parse_manifest(&text).with_context(|| format!("snapshot `{id}` is damaged"))
+    }
+
+    /// Every snapshot, oldest first. A damaged manifest is listed with zero counts.
+    pub fn list(&self) -> Result<Vec<SnapshotInfo>> {
+        Ok(self
+            .ids()?
+            .into_iter()
+            .map(|id| match self.manifest(&id) {
+                Ok(m) => SnapshotInfo {
+                    id: m.id,
+                    time: m.time,
+                    files: m.files,
+                    bytes: m.bytes,
+                },
+                Err(_) => SnapshotInfo {
+                    time: String::new(),
+                    files: 0,
+                    bytes: 0,
+                    id,
+                },
+            })
+            .collect())
+    }
+
+    /// Reads the plain bytes of an object and checks them against its name.
+    pub fn read_object(&self, hash: &str) -> Result<Vec<u8>> {
+        let path = self.object_path(hash);
+        let stored = fs::read(&path).with_context(|| format!("object `{hash}` is missing"))?;
+        let plain = unpack(&stored).with_context(|| format!("object `{hash}` is damaged"))?;
+        if sha256_hex(&plain) != hash {
+            bail!("object `{hash}` is damaged: its content does not match its SHA-256");
+        }
+        Ok(plain)
+    }
+
+    /// Re-reads every object of snapshot `id` and checks its SHA-256 and size. Returns the
+    /// problems found (empty: the snapshot is sound). Errors when the manifest is damaged.
+    pub fn verify(&self, id: &str) -> Result<Vec<String>> {
+        let m = self.manifest(id)?;
+        let mut problems = Vec::new();
+        let mut checked = BTreeSet::new();
+        for e in m.entries.iter().filter(|e| e.kind == "file") {
+            if !checked.insert(e.sha256.clone()) {
+                continue;
+            }
+            match self.read_object(&e.sha256) {
+                Ok(b) if b.len() as u64 == e.size => {}
+                Ok(_) => problems.push(format!("`{}`: its size does not match", e.path)),
+                Err(err) => problems.push(format!("`{}`: {err:#}", e.path)),
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Takes a snapshot of the vault at `vault_root`, named for `time` (RFC 3339) and
+    /// `stamp_id` (its id, made unique here). Files unchanged since the newest snapshot
+    /// (same size, times and inode) are not read again. Errors leave no snapshot listed.
+    pub fn snapshot(
+        &self,
+        vault_root: &Path,
+        stamp_id: &str,
+        time: &str,
+        agent: &str,
+    ) -> Result<BackupReport> {
+        let mut id = stamp_id.to_string();
+        let mut n = 1;
+        while self.manifest_path(&id).exists() {
+            n += 1;
+            id = format!("{stamp_id}-{n}");
+        }
+        let cache: BTreeMap<String, Entry> = match self.ids()?.last() {
+            Some(last) => self
+                .manifest(last)
+                .map(|m| {
+                    m.entries
+                        .into_iter()
+                        .filter(|e| e.kind == "file")
+                        .map(|e| (e.path.clone(), e))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => BTreeMap::new(),
+        };
+        let mut report = BackupReport {
+            id: id.clone(),
+            ..BackupReport::default()
+        };
+        let mut entries = Vec::new();
+        let mut written: Vec<(String, u64)> = Vec::new();
+        let walker = walkdir::WalkDir::new(vault_root)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                let rel = rel_of(vault_root, e.path());
+                rel.as_deref().is_none_or(|r| !excluded(r))
+            });
+        for ent in walker {
+            let ent = ent.with_context(|| format!("cannot read `{}`", vault_root.display()))?;
+            let Some(rel) = rel_of(vault_root, ent.path()) else {
+                report.refused.push(ent.path().display().to_string());
+                continue;
+            };
+            let ft = ent.file_type();
+            if ft.is_symlink() || !(ft.is_file() || ft.is_dir()) {
+                report.refused.push(rel);
+                continue;
+            }
+            let meta = ent
+                .metadata()
+                .with_context(|| format!("cannot read `{}`", ent.path().display()))?;
+            if ft.is_dir() {
+                entries.push(entry_of(&rel, "dir", &meta));
+                continue;
+            }
+            let mut e = entry_of(&rel, "file", &meta);
+            let cached = cache.get(&rel).filter(|c| {
+                c.size == e.size
+                    && c.mtime == e.mtime
+                    && c.mtime_ns == e.mtime_ns
+                    && c.ctime_ns == e.ctime_ns
+                    && c.ino == e.ino
+                    && self.object_ok(&c.sha256)
+            });
+            if let Some(c) = cached {
+                e.sha256 = c.sha256.clone();
+            } else {
+                let (bytes, _) = fsutil::read_regular_nofollow(ent.path())
+                    .with_context(|| format!("cannot read `{}`", ent.path().display()))?;
+                e.size = bytes.len() as u64;
+                e.sha256 = sha256_hex(&bytes);
+                if !self.object_ok(&e.sha256) {
+                    let dir = self.root.join("objects").join(&e.sha256[..2]);
+                    fs::create_dir_all(&dir)
+                        .with_context(|| format!("cannot create `{}`", dir.display()))?;
+                    write_via_temp(&self.object_path(&e.sha256), &pack(&bytes))?;
+                    report.new_objects += 1;
+                    report.new_bytes += e.size;
+                    written.push((e.sha256.clone(), e.size));
+                    fsutil::failpoint("backup:object-written");
+                }
+            }
+            report.files += 1;
+            report.bytes += e.size;
+            entries.push(e);
+        }
+        let manifest = Manifest {
+            version: 1,
+            id: id.clone(),
+            time: time.to_string(),
+            agent: agent.to_string(),
+            files: report.files,
+            bytes: report.bytes,
+            entries,
+        };
+        let text = render_manifest(&manifest)?;
+        // Every object of this run, then the manifest under a temp name, durable at once.
+        let target = self.manifest_path(&id);
+        let tmp = fsutil::temp_path_for(&target);
+        fs::write(&tmp, &text).with_context(|| format!("cannot write `{}`", tmp.display()))?;
+        fsutil::failpoint("backup:manifest-temp");
+        fsutil::sync_fs(&self.root)
+            .with_context(|| format!("cannot sync `{}`", self.root.display()))?;
+        // Check before it counts: the temp manifest reads back whole, and what this run
+        // wrote reads back with its SHA-256.
+        let check = (|| -> Result<()> {
+            let back = fs::read_to_string(&tmp)?;
+            parse_manifest(&back)?;
+            for (hash, size) in &written {
+                let b = self.read_object(hash)?;
+                if b.len() as u64 != *size {
+                    bail!("object `{hash}` reads back with another size");
+                }
+            }
+            for e in manifest.entries.iter().filter(|e| e.kind == "file") {
+                if !self.object_ok(&e.sha256) {
+                    bail!("object `{}` of `{}` is missing", e.sha256, e.path);
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = check {
+            let _ = fs::remove_file(&tmp);
+            return Err(e.context(format!("snapshot `{id}` did not verify; it is not kept")));
+        }
+        fsutil::failpoint("backup:verified");
+        fsutil::move_noreplace(&tmp, &target)
+            .map_err(|e| anyhow!("cannot rename the manifest of `{id}` into place: {e}"))?;
+        fsutil::sync_dir(&self.root.join("snapshots"))
+            .with_context(|| format!("cannot sync `{}`", self.root.display()))?;
+        fsutil::failpoint("backup:renamed");
+        Ok(report)
+    }
+
+    /// Whether an object is present with a plausible size (a header byte at least).
+    fn object_ok(&self, hash: &str) -> bool {
+        hash.len() == 64
+            && fs::symlink_metadata(self.object_path(hash))
+                .is_ok_and(|m| m.is_file() && m.len() > 0)
+    }
+
+    /// Deletes the snapshots `ids`, then every object no remaining snapshot names.
+    /// Returns (snapshots removed, objects removed).
+    pub fn prune(&self, ids: &[String]) -> Result<(usize, usize)> {
+        for id in ids {
+            let p = self.manifest_path(id);
+            fs::remove_file(&p).with_context(|| format!("cannot remove `{}`", p.display()))?;
+            fsutil::failpoint("backup:pruned-one");
+        }
+        fsutil::sync_dir(&self.root.join("snapshots")).ok();
+        let mut live = BTreeSet::new();
+        for id in self.ids()? {
+            // A damaged manifest keeps every object: it may still be worth repairing.
+            let m = self.manifest(&id)?;
+            live.extend(m.entries.into_iter().map(|e| e.sha256));
+        }
+        let mut removed = 0;
+        for d in fs::read_dir(self.root.join("objects"))?.flatten() {
+            for o in fs::read_dir(d.path())?.flatten() {
+                let name = o.file_name().to_string_lossy().to_string();
+                if name.len() == 64 && !live.contains(&name) {
+                    fs::remove_file(o.path())
+                        .with_context(|| format!("cannot remove `{}`", o.path().display()))?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok((ids.len(), removed))
+    }
+
+    /// The size in bytes of everything in the store.
+    pub fn size(&self) -> u64 {
+        walkdir::WalkDir::new(&self.root)
+            .follow_links(false)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum()
+    }
+}
+
+/// A snapshot id: `YYYYMMDDTHHMMSSZ`, maybe with `-N`.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 40 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// The id of a snapshot taken at `t`.
+pub fn id_for(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+fn rel_of(root: &Path, p: &Path) -> Option<String> {
+    let rel = p.strip_prefix(root).ok()?;
+    if rel.as_os_str().is_empty() {
+        return Some(".".into());
+    }
+    let s = rel.to_str()?;
+    Some(s.to_string())
+}
+
+fn render_manifest(m: &Manifest) -> Result<String> {
+    let body = serde_json::to_string(m)?;
+    Ok(format!("sha256:{}\n{body}\n", sha256_hex(body.as_bytes())))
+}
+
+fn parse_manifest(text: &str) -> Result<Manifest> {
+    let (first, rest) = text
+        .split_once('\n')
+        .ok_or_else(|| anyhow!("its manifest is truncated"))?;
+    let body = rest.strip_suffix('\n').unwrap_or(rest);
+    let want = first
+        .strip_prefix("sha256:")
+        .ok_or_else(|| anyhow!("its manifest has no SHA-256 line"))?;
+    if sha256_hex(body.as_bytes()) != want {
+        bail!("its manifest does not match its SHA-256");
+    }
+    let m: Manifest = serde_json::from_str(body).context("its manifest does not parse")?;
+    for e in &m.entries {
+        safe_rel(&e.path)?;
+        if e.kind == "file"
+            && (e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            bail!("its manifest names a bad object for `{}`", e.path);
+        }
+    }
+    Ok(m)
+}
+
+/// Checks that a manifest path stays inside the folder it is restored to.
+pub fn safe_rel(p: &str) -> Result<()> {
+    if p == "." {
+        return Ok(());
+    }
+    let ok = !p.is_empty()
+        && !p.starts_with('/')
+        && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
+    if !ok {
+        bail!("its manifest names the path `{p}`, which leaves the folder");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_locks_and_git_are_never_taken() {
+        for p in [
+            ".aie/locks",
+            ".aie/locks/plan.lock",
+            ".aie/gmail_token.json",
+            ".aie/secrets.json",
+            ".git",
+            ".git/config",
+            ".aie/secrets.env",
+        ] {
+            assert!(excluded(p), "{p}");
+        }
+        for p in [
+            ".aie",
+            ".aie/state.json",
+            ".aie/journal.jsonl",
+            ".aie/approvals.jsonl",
+            "Done/x.md",
+            ".obsidian/app.json",
+        ] {
+            assert!(!excluded(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn objects_round_trip_packed_or_raw() {
+        for plain in [vec![], b"short".to_vec(), "abc ".repeat(500).into_bytes()] {
+            assert_eq!(unpack(&pack(&plain)).unwrap(), plain);
+        }
+        assert_eq!(pack(&"abc ".repeat(500).into_bytes())[0], DEFLATED);
+    }
+
+    #[test]
+    fn a_manifest_path_that_leaves_the_folder_is_refused() {
+        for p in ["../x", "/etc/passwd", "a/../../b", "", "a//b"] {
+            assert!(safe_rel(p).is_err(), "{p}");
+        }
+        assert!(safe_rel("Done/é x.md").is_ok());
+    }
+}

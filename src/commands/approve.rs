@@ -1,0 +1,65 @@
+//! `aie approve ID` and `aie reject ID [--reason TEXT]`: the owner's decision from a
+//! terminal, the same as moving the request to `Approved/` or `Rejected/` (or ticking its
+//! box): the execution pass's gate still checks the ledger and the actions hash.
+
+use crate::context::Cx;
+use crate::exit::AieError;
+use crate::outcome::Outcome;
+use crate::passes::decide::{Via, decide};
+use crate::vault::Stage;
+use crate::vault::approval_box::Tick;
+use anyhow::Result;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The request's id (its file name without `.md`).
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    /// The request's id (its file name without `.md`).
+    pub id: String,
+    /// Why: with `policy.replan_rejected`, the item is planned again with it as feedback.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+/// `aie approve ID`. Errors: no such request waiting (exit 2).
+pub fn approve(cx: &Cx, args: &ApproveArgs) -> Result<Outcome> {
+    run(cx, &args.id, Tick::Approve, None)
+}
+
+/// `aie reject ID`. Errors: no such request waiting (exit 2).
+pub fn reject(cx: &Cx, args: &RejectArgs) -> Result<Outcome> {
+    run(cx, &args.id, Tick::Reject, args.reason.as_deref())
+}
+
+fn run(cx: &Cx, id: &str, tick: Tick, reason: Option<&str>) -> Result<Outcome> {
+    let ctx = cx.ctx();
+    crate::vault::item::check_id(id).map_err(|e| AieError::Usage(format!("{e:#}")))?;
+    let path = match ctx.vault.locate(id) {
+        Some((Stage::PendingApproval(_), path)) => path,
+        Some((stage, _)) => {
+            return Err(AieError::Usage(format!(
+                "`{id}` is in `{}`, not waiting for approval",
+                stage.rel().display()
+            ))
+            .into());
+        }
+        None => return Err(AieError::Usage(format!("no item `{id}` in the vault")).into()),
+    };
+    let mut out = Outcome::default();
+    if !decide(ctx, &path, tick, reason, Via::Command)? {
+        anyhow::bail!("`{id}` changed while it was being moved: run the command again");
+    }
+    out.changed = true;
+    out.summary = match tick {
+        Tick::Approve => {
+            format!("`{id}` moved to Approved/: execute-approved runs it after checking it")
+        }
+        Tick::Reject => format!("`{id}` moved to Rejected/"),
+    };
+    Ok(out)
+}

@@ -1,0 +1,149 @@
+//! `aie backup [--dry-run] [--verify [ID]] [--list]`: snapshot the vault into `backup.dir`
+//! and prune by the retention rule, check one snapshot, or list them. Skipped with a note
+//! when `backup.dir` is not set. The store and its rules live in [`crate::backup`].
+
+use crate::audit::AuditEvent;
+use crate::backup::{self, Store, retention};
+use crate::context::Ctx;
+use crate::context::Cx;
+use crate::exit::Exit;
+use crate::outcome::Outcome;
+use anyhow::Result;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Take no snapshot and prune nothing: show what a run would prune.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Re-read a snapshot (default: the newest) and check every file's SHA-256.
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    pub verify: Option<String>,
+    /// List the snapshots, oldest first (`--json`: an array of id, time, files, bytes).
+    #[arg(long, conflicts_with = "verify")]
+    pub list: bool,
+}
+
+/// Opens the store `backup.dir` names; `None` when backups are not set up.
+pub fn open_store(ctx: &Ctx) -> Result<Option<Store>> {
+    let Some(dir) = ctx
+        .settings
+        .backup
+        .dir
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Store::open(
+        std::path::Path::new(dir),
+        ctx.vault.root(),
+    )?))
+}
+
+/// Runs one backup pass. Errors: the store cannot be opened or written (nothing listed).
+pub fn run(cx: &Cx, args: &BackupArgs) -> Result<Outcome> {
+    let ctx = cx.ctx();
+    let mut out = Outcome::default();
+    let Some(store) = open_store(ctx)? else {
+        out.summary = "backups are not set up: set `backup.dir` in aie.yaml".into();
+        return Ok(out);
+    };
+    if args.list {
+        let list = store.list()?;
+        out.summary = list
+            .iter()
+            .map(|s| format!("{}  {}  {} files  {} bytes", s.id, s.time, s.files, s.bytes))
+            .collect::<Vec<_>>()
+            .join("\n");
+        if list.is_empty() {
+            out.summary = "no snapshots yet".into();
+        }
+        out.json = serde_json::to_value(&list)?;
+        return Ok(out);
+    }
+    if let Some(id) = &args.verify {
+        let id = match id.as_str() {
+            "" => store.ids()?.pop().ok_or_else(|| {
+                anyhow::anyhow!("no snapshot to verify in `{}`", store.root().display())
+            })?,
+            id => id.to_string(),
+        };
+        let problems = store.verify(&id)?;
+        for p in &problems {
+            out.problem(format!("verify:{id}:{p}"), format!("snapshot `{id}`: {p}"));
+        }
+        if !problems.is_empty() {
+            out.exit = Some(Exit::Partial);
+        }
+        out.summary = match problems.len() {
+            0 => format!("snapshot `{id}` verified: every file matches its SHA-256"),
+            n => format!("snapshot `{id}`: {n} problem(s)"),
+        };
+        out.json = serde_json::json!({"id": id, "ok": problems.is_empty(), "problems": problems});
+        return Ok(out);
+    }
+    let keep = retention::Keep {
+        daily: ctx.settings.backup.keep,
+        weekly: ctx.settings.backup.keep_weekly,
+        monthly: ctx.settings.backup.keep_monthly,
+    };
+    let mut snaps: Vec<_> = store
+        .list()?
+        .into_iter()
+        .map(|s| (s.id, crate::clock::parse_time(&s.time)))
+        .collect();
+    if args.dry_run {
+        let next = backup::id_for(ctx.clock.now());
+        snaps.push((next, Some(ctx.clock.now())));
+        let prune = retention::to_prune(&snaps, keep, ctx.clock.tz());
+        out.summary = if prune.is_empty() {
+            "dry run: a backup now would prune nothing".into()
+        } else {
+            format!("dry run: a backup now would prune {}", prune.join(", "))
+        };
+        out.json = serde_json::json!({"dry_run": true, "would_prune": prune});
+        return Ok(out);
+    }
+    store.clean_temps();
+    let report = take(ctx, &store)?;
+    for r in &report.refused {
+        out.problem(
+            format!("refused:{r}"),
+            format!("`{r}` is a symbolic link or not a plain file: not backed up"),
+        );
+    }
+    // Prune only after a good snapshot.
+    snaps.push((report.id.clone(), Some(ctx.clock.now())));
+    let prune = retention::to_prune(&snaps, keep, ctx.clock.tz());
+    let (gone, objects) = store.prune(&prune)?;
+    out.count("files", report.files);
+    out.count("new_files", report.new_objects);
+    out.count("pruned", gone as u64);
+    out.summary = format!(
+        "snapshot `{}`: {} files, {} bytes ({} new); pruned {} snapshot(s), {} object(s)",
+        report.id, report.files, report.bytes, report.new_objects, gone, objects
+    );
+    out.json = serde_json::json!({
+        "id": report.id, "files": report.files, "bytes": report.bytes,
+        "new_files": report.new_objects, "new_bytes": report.new_bytes,
+        "pruned": prune, "refused": report.refused,
+    });
+    Ok(out)
+}
+
+/// Takes one snapshot of the vault, records it in state and the audit log.
+pub fn take(ctx: &Ctx, store: &Store) -> Result<backup::BackupReport> {
+    let report = store.snapshot(
+        ctx.vault.root(),
+        &backup::id_for(ctx.clock.now()),
+        &ctx.clock.stamp(),
+        &ctx.agent,
+    )?;
+    ctx.audit.append(AuditEvent {
+        target: Some(report.id.clone()),
+        result: Some("ok".into()),
+        ..AuditEvent::new("backup", None)
+    })?;
+    Ok(report)
+}

@@ -425,6 +425,14 @@ fn schedule_check(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> Check {
             ),
             Some("nothing to do if cron runs the jobs; compare it with `aie schedule cron`".into()),
         )
+    } else if missing.len() == jobs.len() && !ever_scheduled(setup, jobs) {
+        // A fresh vault: nothing is wrong yet, the owner has simply not scheduled it.
+        check(
+            "schedule",
+            Status::Warn,
+            format!("not scheduled yet: no job's timer in {}", dirs.join(" or ")),
+            Some("when the vault is ready, run `aie schedule install` (a user's timers), `aie schedule install --system` (as root, a service account), or `aie schedule install --cron` (README: Running on a server)".into()),
+        )
     } else if !missing.is_empty() {
         check(
             "schedule",
@@ -447,6 +455,20 @@ fn schedule_check(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> Check {
             )),
         )
     }
+}
+
+/// Whether a job of this installation has ever run on a schedule here (`aie run` recorded it
+/// in state): then a missing timer is a failure, not a first-week warning.
+fn ever_scheduled(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> bool {
+    let state = crate::state::StateStore::new(&Vault::at(setup.root).aie_dir())
+        .load()
+        .unwrap_or_default();
+    jobs.iter().any(|j| {
+        state
+            .jobs
+            .get(&j.name)
+            .is_some_and(|s| s.last_start.is_some())
+    })
 }
 
 /// The pid a lock's holder text names (`pid N job ...`).

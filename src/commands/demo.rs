@@ -16,6 +16,8 @@ use std::path::PathBuf;
 pub struct DemoArgs {
     /// Where to make the demo vault (default: a new folder under the system temp folder).
     pub path: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
 }
 
 /// Makes the sample vault and runs the chain in it; reports each step's summary and where
@@ -59,14 +61,22 @@ pub fn run(cx: &Cx, args: &DemoArgs) -> Result<Outcome> {
     std::fs::write(vault.settings_path(), settings)?;
     let g = GlobalArgs {
         vault: Some(root.clone()),
-        json: false,
         deadline: None,
         verbose: cx.global.verbose,
     };
     let steps = [
-        Command::ProcessInbox(process_inbox::ProcessInboxArgs { dry_run: false }),
-        Command::Plan(plan::PlanArgs { dry_run: false }),
-        Command::ExecuteApproved(execute_approved::ExecuteApprovedArgs { dry_run: true }),
+        Command::ProcessInbox(process_inbox::ProcessInboxArgs {
+            dry_run: false,
+            ..Default::default()
+        }),
+        Command::Plan(plan::PlanArgs {
+            dry_run: false,
+            ..Default::default()
+        }),
+        Command::ExecuteApproved(execute_approved::ExecuteApprovedArgs {
+            dry_run: true,
+            ..Default::default()
+        }),
     ];
     let mut summary = format!("aie demo: a sample vault at {}\n\n", root.display());
     let mut worst = Exit::Ok;

@@ -14,12 +14,16 @@ use anyhow::Result;
 use clap::Args;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct PlanArgs {
     /// Plan every unplanned item in memory and show where each would go and why; claim,
     /// write and move nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
+    #[command(flatten)]
+    pub deadline: crate::cli::DeadlineFlag,
 }
 
 /// The pass to run: the real one, or the preview of `--dry-run`.

@@ -8,7 +8,10 @@ use clap::Args;
 use serde_json::{Map, Value, json};
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {}
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
+}
 
 /// Gathers the status report.
 pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {

@@ -168,7 +168,12 @@ pub fn job_units(t: &Target, job: &Job) -> [(String, String); 2] {
 pub fn alert_unit(t: &Target) -> (String, String) {
     let mut s =
         format!("{HEADER}\n[Unit]\nDescription=aie alert for the failed unit %i\n\n[Service]\n");
-    s.push_str(&service_body(t, &exec_line(t, "alert --unit %i"), 60));
+    let args = if t.user_units {
+        "alert --user --unit %i"
+    } else {
+        "alert --unit %i"
+    };
+    s.push_str(&service_body(t, &exec_line(t, args), 60));
     (ALERT_UNIT.to_string(), s)
 }
 

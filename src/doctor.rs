@@ -463,7 +463,10 @@ fn ever_scheduled(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> bool {
     let state = crate::state::StateStore::new(&Vault::at(setup.root).aie_dir())
         .load()
         .unwrap_or_default();
-    jobs.iter().any(|j| {
+    state
+        .other
+        .contains_key(crate::schedule::units::SCHEDULED)
+        || jobs.iter().any(|j| {
         state
             .jobs
             .get(&j.name)

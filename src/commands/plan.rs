@@ -42,7 +42,8 @@ const MODEL_TIMEOUT: Duration = Duration::from_secs(120);
 pub fn run(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
     let ctx = cx.ctx();
     let Some(model) = model(ctx)? else {
-        return pass(ctx, args, &mut TemplatePlanner);
+        let acknowledge = ctx.settings.planner.acknowledge;
+        return pass(ctx, args, &mut TemplatePlanner { acknowledge });
     };
     let day = ctx.clock.today();
     let used = tokens_used(&ctx.state.load()?, &day);

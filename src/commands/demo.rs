@@ -20,6 +20,34 @@ pub struct DemoArgs {
     pub out: crate::cli::JsonFlag,
 }
 
+/// How the owner runs this same binary from where they are: `cargo run --release --` for a
+/// binary under a cargo `target/` folder, `aie` when `PATH` finds this binary by that
+/// name, else its full path.
+fn invocation(exe: &std::path::Path, path_var: Option<&str>) -> String {
+    let parts: Vec<String> = exe
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().to_string())
+        .collect();
+    let n = parts.len();
+    if n >= 3 && parts[n - 3] == "target" {
+        return match parts[n - 2].as_str() {
+            "release" => "cargo run --release --".into(),
+            _ => "cargo run --".into(),
+        };
+    }
+    let on_path = path_var.is_some_and(|p| {
+        std::env::split_paths(p).any(|d| {
+            let found = d.join("aie");
+            found.canonicalize().ok() == exe.canonicalize().ok() && found.is_file()
+        })
+    });
+    if on_path {
+        "aie".into()
+    } else {
+        exe.display().to_string()
+    }
+}
+
 /// Makes the sample vault and runs the chain in it; reports each step's summary and where
 /// the items went. Exit: the worst step's code.
 pub fn run(cx: &Cx, args: &DemoArgs) -> Result<Outcome> {
@@ -97,9 +125,14 @@ pub fn run(cx: &Cx, args: &DemoArgs) -> Result<Outcome> {
             summary.push_str(&format!("  {k:<17} {n}\n"));
         }
     }
+    let aie = invocation(
+        &std::env::current_exe().unwrap_or_default(),
+        env.get("PATH"),
+    );
     summary.push_str(&format!(
-        "\nopen the vault in Obsidian, or read:\n  {0}/Dashboard.md\n  {0}/Pending_Approval/  (requests waiting for you)\n  {0}/Plans/            (the plan of every item)\n  {0}/Logs/             (the audit trail)\n\nnothing was sent: every action ran in dry-run. To approve a request, move its file\nto Approved/ and run `aie --vault {0} execute-approved --dry-run`.\n",
-        root.display()
+        "\nopen the vault in Obsidian, or read:\n  {0}/Dashboard.md\n  {0}/Pending_Approval/  (requests waiting for you)\n  {0}/Plans/            (the plan of every item)\n  {0}/Logs/             (the audit trail)\n\nnothing was sent: every action ran in dry-run. To approve a request, move its file\nto Approved/ and run:\n  {1} execute-approved --dry-run --vault {0}\n  {1} status --vault {0}\n",
+        root.display(),
+        aie
     ));
     Ok(Outcome {
         exit: Some(worst),
@@ -114,4 +147,27 @@ pub fn run(cx: &Cx, args: &DemoArgs) -> Result<Outcome> {
         }),
         ..Outcome::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::invocation;
+    use std::path::Path;
+
+    #[test]
+    fn the_demo_hint_names_a_command_that_works_from_where_the_owner_is() {
+        // The closing hint used to say `aie ...`, not on PATH after `cargo run`.
+        assert_eq!(
+            invocation(Path::new("/src/aie/target/release/aie"), Some("/usr/bin")),
+            "cargo run --release --"
+        );
+        assert_eq!(
+            invocation(Path::new("/src/aie/target/debug/aie"), None),
+            "cargo run --"
+        );
+        assert_eq!(
+            invocation(Path::new("/opt/x/aie"), Some("/usr/bin")),
+            "/opt/x/aie"
+        );
+    }
 }

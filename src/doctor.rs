@@ -52,6 +52,13 @@ pub struct Setup<'a> {
     pub role: crate::schedule::jobs::Role,
 }
 
+/// Action kinds the planners propose (with the platform, for a post) that need a connector.
+const PROPOSED_KINDS: &[(&str, Option<&str>)] = &[
+    ("send_email", None),
+    ("odoo_invoice", None),
+    ("payment", None),
+];
+
 /// No correct clock reads earlier than this (before this version of aie existed).
 const CLOCK_FLOOR: &str = "2026-01-01T00:00:00Z";
 
@@ -207,6 +214,33 @@ pub fn run_checks(
                 "no configured service needs a secret",
                 None,
             ));
+        }
+        // Live execution with a kind the planners propose and no connector to run it: each
+        // such approved action would come back for review.
+        if !s.execution.dry_run {
+            let unset: Vec<String> = PROPOSED_KINDS
+                .iter()
+                .filter_map(|(kind, platform)| {
+                    let section =
+                        crate::connectors::capabilities::section_for_kind(kind, *platform)?;
+                    let set_up = crate::connectors::capabilities::all()
+                        .iter()
+                        .find(|c| c.section == section)
+                        .is_some_and(|c| (c.needs)(s).is_some());
+                    (!set_up).then(|| format!("`{kind}` (no `{section}:`)"))
+                })
+                .collect();
+            if !unset.is_empty() {
+                out.push(check(
+                    "execution",
+                    Status::Warn,
+                    format!(
+                        "execution.dry_run is false, but plans may propose actions no connector runs: {}; approved, they come back for review",
+                        unset.join(", ")
+                    ),
+                    Some("fill in the named sections of aie.yaml, or keep `execution.dry_run: true`".into()),
+                ));
+            }
         }
         // Each configured connector builds from its settings and secrets (no network).
         for c in crate::connectors::capabilities::all() {

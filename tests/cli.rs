@@ -39,3 +39,6 @@ mod connectors;
 
 #[path = "cli/settings.rs"]
 mod settings;
+
+#[path = "cli/first_week.rs"]
+mod first_week;

@@ -95,7 +95,7 @@ pub fn run(cx: &Cx, args: &ManArgs) -> Result<Outcome> {
     crate::fsutil::write_atomic(&written[0], &page)?;
     let mut cmd = Cli::command();
     cmd.build();
-    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+    for sub in cmd.get_subcommands() {
         let name = format!("aie-{}", sub.get_name());
         let sub = sub.clone().bin_name(format!("aie {}", sub.get_name()));
         let mut out = Vec::new();

@@ -10,6 +10,7 @@ use crate::schedule::jobs::{self, Job};
 use crate::schedule::units::{self, Target};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -153,6 +154,9 @@ fn write_files(dir: &Path, files: &[(String, String)], report: &mut String) -> R
         let p = dir.join(name);
         crate::fsutil::write_atomic(&p, text.as_bytes())
             .with_context(|| format!("cannot write `{}`", p.display()))?;
+        // Unit files and crontabs hold no secret: readable, as systemd and cron expect.
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("cannot set the mode of `{}`", p.display()))?;
         report.push_str(&format!("wrote {}\n", p.display()));
     }
     Ok(())

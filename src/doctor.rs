@@ -497,15 +497,13 @@ fn ever_scheduled(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> bool {
     let state = crate::state::StateStore::new(&Vault::at(setup.root).aie_dir())
         .load()
         .unwrap_or_default();
-    state
-        .other
-        .contains_key(crate::schedule::units::SCHEDULED)
+    state.other.contains_key(crate::schedule::units::SCHEDULED)
         || jobs.iter().any(|j| {
-        state
-            .jobs
-            .get(&j.name)
-            .is_some_and(|s| s.last_start.is_some())
-    })
+            state
+                .jobs
+                .get(&j.name)
+                .is_some_and(|s| s.last_start.is_some())
+        })
 }
 
 /// The pid a lock's holder text names (`pid N job ...`).

@@ -41,7 +41,13 @@ pub fn run_command(env: &Env, global: &GlobalArgs, cmd: &Command) -> Result<Outc
         }
         None => {
             let root = env.vault_root(global.vault.as_deref());
-            let ctx = Ctx::open_with(env, &root, job_name(cmd), global.deadline, cmd.reads_secrets())?;
+            let ctx = Ctx::open_with(
+                env,
+                &root,
+                job_name(cmd),
+                global.deadline,
+                cmd.reads_secrets(),
+            )?;
             commands::dispatch(&Cx::new(env, global, Some(&ctx)), cmd)
         }
     }

@@ -20,28 +20,67 @@ pub struct ManArgs {
 
 /// Environment variables aie reads (secrets are listed in the README, never here in full).
 const ENVIRONMENT: &[(&str, &str)] = &[
-    ("AIE_VAULT", "the vault folder (as --vault); default: the nearest folder upwards from the current one that holds aie.yaml"),
-    ("AIE_SECRETS_FILE", "a file of KEY=value secrets, mode 0600, outside the vault"),
+    (
+        "AIE_VAULT",
+        "the vault folder (as --vault); default: the nearest folder upwards from the current one that holds aie.yaml",
+    ),
+    (
+        "AIE_SECRETS_FILE",
+        "a file of KEY=value secrets, mode 0600, outside the vault",
+    ),
     ("AIE_AGENT", "this installation's name (default local)"),
-    ("AIE_MODE", "full (default) or draft_only (the cloud agent: drafts, never executes)"),
-    ("AIE_LOG", "log level on stderr: error, warn (default), info, debug"),
+    (
+        "AIE_MODE",
+        "full (default) or draft_only (the cloud agent: drafts, never executes)",
+    ),
+    (
+        "AIE_LOG",
+        "log level on stderr: error, warn (default), info, debug",
+    ),
     ("AIE_NOW", "pins the clock (RFC 3339), for tests"),
-    ("AIE_GMAIL_CLIENT_ID, AIE_SMTP_PASSWORD, ...", "the secrets of each service (README: Secrets)"),
-    ("NO_COLOR", "no colour in doctor's report even on a terminal"),
+    (
+        "AIE_GMAIL_CLIENT_ID, AIE_SMTP_PASSWORD, ...",
+        "the secrets of each service (README: Secrets)",
+    ),
+    (
+        "NO_COLOR",
+        "no colour in doctor's report even on a terminal",
+    ),
 ];
 
 /// The vault layout, as the README's "The vault" gives it.
 const FILES: &[(&str, &str)] = &[
-    ("aie.yaml", "settings and policy at the vault root; synced; never a secret"),
-    ("Inbox/", "drop anything here; process-inbox turns it into an item"),
+    (
+        "aie.yaml",
+        "settings and policy at the vault root; synced; never a secret",
+    ),
+    (
+        "Inbox/",
+        "drop anything here; process-inbox turns it into an item",
+    ),
     ("Needs_Action/<domain>/", "new items"),
     ("In_Progress/<agent>/", "items claimed by one agent"),
     ("Plans/<domain>/", "the plan of each item"),
-    ("Pending_Approval/<domain>/", "items waiting for the owner: move one to Approved/ or Rejected/"),
-    ("Approved/, Rejected/, Done/", "approved, rejected and finished items"),
-    ("Logs/", "YYYY-MM-DD.jsonl audit log, approvals.jsonl, alerts/"),
-    ("Dashboard.md", "queues, what waits for the owner, what needs attention, recent activity"),
-    (".aie/", "this agent's own state, locks and journal; never synced"),
+    (
+        "Pending_Approval/<domain>/",
+        "items waiting for the owner: move one to Approved/ or Rejected/",
+    ),
+    (
+        "Approved/, Rejected/, Done/",
+        "approved, rejected and finished items",
+    ),
+    (
+        "Logs/",
+        "YYYY-MM-DD.jsonl audit log, approvals.jsonl, alerts/",
+    ),
+    (
+        "Dashboard.md",
+        "queues, what waits for the owner, what needs attention, recent activity",
+    ),
+    (
+        ".aie/",
+        "this agent's own state, locks and journal; never synced",
+    ),
 ];
 
 /// A roff section of tagged paragraphs.

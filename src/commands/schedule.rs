@@ -348,7 +348,9 @@ fn enable_linger(env: &Env, r: &mut String) {
         return;
     };
     if Path::new("/var/lib/systemd/linger").join(&user).exists() {
-        r.push_str(&format!("lingering is on for {user}: the timers run with nobody logged in\n"));
+        r.push_str(&format!(
+            "lingering is on for {user}: the timers run with nobody logged in\n"
+        ));
         return;
     }
     match std::process::Command::new("loginctl")

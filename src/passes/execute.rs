@@ -512,8 +512,9 @@ fn run_actions(
                 append_dry_run(ctx, item, &kind, &text)?;
                 audit_action(ctx, &id, action, approved_by, "dry_run", None)?;
                 previews.push((id.clone(), kind.clone(), text));
-                out.activity
-                    .push(format!("[[{id}]] {kind}: dry run, nothing sent (see the item)"));
+                out.activity.push(format!(
+                    "[[{id}]] {kind}: dry run, nothing sent (see the item)"
+                ));
                 out.count("dry_run", 1);
                 out.changed = true;
             }

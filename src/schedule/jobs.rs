@@ -291,7 +291,9 @@ pub fn due_since(
     let start = last_start.and_then(crate::clock::parse_time);
     let success = last_success.and_then(crate::clock::parse_time);
     let scheduled = scheduled.and_then(crate::clock::parse_time);
-    let next_due = job.schedule.next_after(start.map_or(now, |s| s.max(now)), tz);
+    let next_due = job
+        .schedule
+        .next_after(start.map_or(now, |s| s.max(now)), tz);
     let overdue = match success.or(start).or(scheduled) {
         Some(since) => job
             .schedule

@@ -655,12 +655,14 @@ fn a_held_lock_exits_75_and_changes_nothing() {
     assert!(!env.path("Inbox/a.txt").exists());
 }
 
+// Issue 14: a deadline of 0 started nothing and said nothing: it is refused now (usage, 2),
+// and nothing is taken.
 #[test]
-fn a_zero_deadline_starts_no_item() {
+fn a_zero_deadline_is_refused_and_starts_no_item() {
     let env = TestEnv::new();
     env.drop_file("a.txt", "hello");
-    let r = env.ok(&["process-inbox", "--deadline", "0"]);
-    assert!(r.stdout.contains("deferred: 1"), "{r:?}");
+    let r = env.run(&["process-inbox", "--deadline", "0"]);
+    assert_eq!(r.code, 2, "{r:?}");
     assert!(env.path("Inbox/a.txt").exists());
 }
 

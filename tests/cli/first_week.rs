@@ -10,8 +10,7 @@ fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
-const QUESTION: &str =
-    "From: Pat Client <pat@client.example>\nSubject: Opening hours\n\nCan you tell me when you open?\n";
+const QUESTION: &str = "From: Pat Client <pat@client.example>\nSubject: Opening hours\n\nCan you tell me when you open?\n";
 
 /// The ids of the requests waiting in Pending_Approval/<domain>/, with their folder.
 fn waiting(env: &TestEnv) -> Vec<(String, String)> {
@@ -58,7 +57,10 @@ fn a_missing_secrets_file_is_a_config_error_that_read_only_commands_survive() {
     for args in [&["status"][..], &["schedule", "cron"]] {
         let r = env.run(args);
         assert_eq!(r.code, 0, "aie {args:?}: {r:?}");
-        assert!(r.stderr.contains("no-such-secrets"), "a warning names it: {r:?}");
+        assert!(
+            r.stderr.contains("no-such-secrets"),
+            "a warning names it: {r:?}"
+        );
     }
 }
 
@@ -74,7 +76,10 @@ fn nonsense_deadlines_are_refused_and_flags_appear_only_where_they_act() {
     }
     env.drop_file("a.txt", "hello");
     let r = env.ok(&["process-inbox", "--deadline", "30"]);
-    assert!(env.path("Inbox/a.txt").exists() == r.stdout.contains("deferred"), "{r:?}");
+    assert!(
+        env.path("Inbox/a.txt").exists() == r.stdout.contains("deferred"),
+        "{r:?}"
+    );
     for args in [
         &["man", "--json"][..],
         &["completions", "bash", "--json"],
@@ -88,9 +93,15 @@ fn nonsense_deadlines_are_refused_and_flags_appear_only_where_they_act() {
         assert_eq!(r.code, 2, "aie {args:?} should not take the flag: {r:?}");
     }
     let help = env.ok(&["man", "--help"]).stdout;
-    assert!(!help.contains("--json") && !help.contains("--deadline"), "{help}");
+    assert!(
+        !help.contains("--json") && !help.contains("--deadline"),
+        "{help}"
+    );
     let help = env.ok(&["plan", "--help"]).stdout;
-    assert!(help.contains("--json") && help.contains("--deadline"), "{help}");
+    assert!(
+        help.contains("--json") && help.contains("--deadline"),
+        "{help}"
+    );
 }
 
 // Point 2: `aie init` made folders 0755 and files 0644: clients' mail world-readable.
@@ -101,8 +112,11 @@ fn the_vault_and_what_aie_writes_into_it_are_private_unless_shared_with_the_grou
     assert_eq!(mode(&env.path("Needs_Action/email")), 0o700);
     assert_eq!(mode(&env.path("Company_Handbook.md")), 0o600);
     env.drop_file("mail.txt", QUESTION);
-    std::fs::set_permissions(env.path("Inbox/mail.txt"), std::fs::Permissions::from_mode(0o644))
-        .unwrap();
+    std::fs::set_permissions(
+        env.path("Inbox/mail.txt"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     env.ok(&["process-inbox"]);
     let items = env.all_items();
     assert_eq!(items.len(), 1, "{items:?}");
@@ -118,7 +132,10 @@ fn the_vault_and_what_aie_writes_into_it_are_private_unless_shared_with_the_grou
         .into_iter()
         .find(|(id, rel)| env.read(&format!("{rel}/{id}.md")).contains("plumber"))
         .unwrap();
-    assert_eq!(mode(&env.path(&format!("{}/{}.md", shared.1, shared.0))), 0o660);
+    assert_eq!(
+        mode(&env.path(&format!("{}/{}.md", shared.1, shared.0))),
+        0o660
+    );
 }
 
 // Point 10: doctor failed (exit 1) on a fresh vault only because nothing was scheduled yet;
@@ -130,12 +147,17 @@ fn doctor_on_a_fresh_vault_warns_and_colours_only_a_terminal() {
     let fresh = dir.path().join("v");
     env.ok(&["init", fresh.to_str().unwrap()]);
     let mut c = env.cmd();
-    c.env("AIE_VAULT", &fresh).env_remove("AIE_NOW").arg("doctor");
+    c.env("AIE_VAULT", &fresh)
+        .env_remove("AIE_NOW")
+        .arg("doctor");
     let r = env.run_cmd(&mut c);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(!r.stdout.contains("FAIL"), "{r:?}");
     let line = r.stdout.lines().find(|l| l.contains("schedule:")).unwrap();
-    assert!(line.starts_with("warn") && line.contains("not scheduled yet"), "{line}");
+    assert!(
+        line.starts_with("warn") && line.contains("not scheduled yet"),
+        "{line}"
+    );
     assert!(!r.stdout.contains('\x1b'), "no colour in a pipe: {r:?}");
     // On a terminal (script(1) gives it one): coloured, unless NO_COLOR.
     if which("script") {
@@ -152,7 +174,11 @@ fn doctor_on_a_fresh_vault_warns_and_colours_only_a_terminal() {
             }
             let out = c.output().unwrap();
             let text = String::from_utf8_lossy(&out.stdout);
-            assert_eq!(text.contains("\x1b[33mwarn\x1b[0m"), want, "NO_COLOR {no_color:?}: {text}");
+            assert_eq!(
+                text.contains("\x1b[33mwarn\x1b[0m"),
+                want,
+                "NO_COLOR {no_color:?}: {text}"
+            );
         }
     }
 }
@@ -169,13 +195,21 @@ fn which(cmd: &str) -> bool {
 fn an_alert_from_a_user_unit_names_journalctl_user() {
     let env = TestEnv::new();
     let dir = env.dir.path().join("units");
-    env.ok(&["schedule", "install", "--no-enable", "--out", dir.to_str().unwrap()]);
+    env.ok(&[
+        "schedule",
+        "install",
+        "--no-enable",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
     let alert = std::fs::read_to_string(dir.join("aie-alert@.service")).unwrap();
     assert!(alert.contains("alert --user --unit %i"), "{alert}");
     env.ok(&["alert", "--user", "--unit", "aie-triage.service"]);
     let v: Value = serde_json::from_str(&env.ok(&["status", "--json"]).stdout).unwrap();
     assert!(
-        v["attention"].to_string().contains("journalctl --user -u aie-triage.service"),
+        v["attention"]
+            .to_string()
+            .contains("journalctl --user -u aie-triage.service"),
         "{v}"
     );
 }
@@ -192,7 +226,10 @@ fn plan_the_question(env: &TestEnv) {
 fn the_automatic_acknowledgement_is_announced_and_can_be_turned_off() {
     let env = TestEnv::new();
     let template = std::fs::read_to_string(env.dir.path().join("vault/Dashboard.md")).unwrap();
-    assert!(template.contains("planner.acknowledge: false"), "{template}");
+    assert!(
+        template.contains("planner.acknowledge: false"),
+        "{template}"
+    );
     plan_the_question(&env);
     assert_eq!(waiting(&env).len(), 1);
     assert!(env.read("Dashboard.md").contains("Acknowledgements on"));
@@ -203,7 +240,10 @@ fn the_automatic_acknowledgement_is_announced_and_can_be_turned_off() {
     let done = env.items_in("Done");
     assert_eq!(done.len(), 1);
     let item = env.read(&format!("Done/{}", done[0]));
-    assert!(item.contains("planner.acknowledge: false") && !item.contains("send_email"), "{item}");
+    assert!(
+        item.contains("planner.acknowledge: false") && !item.contains("send_email"),
+        "{item}"
+    );
     assert!(!env.read("Dashboard.md").contains("Acknowledgements on"));
 }
 
@@ -218,13 +258,23 @@ fn the_dashboard_shows_dry_runs_and_requests_sent_back_for_review_with_their_not
     env.ok(&["execute-approved"]);
     let dash = env.read("Dashboard.md");
     assert!(dash.contains("**Dry-run**"), "{dash}");
-    assert!(dash.contains(&format!("[[{id}]] send_email: dry run")), "{dash}");
+    assert!(
+        dash.contains(&format!("[[{id}]] send_email: dry run")),
+        "{dash}"
+    );
     assert!(env.ok(&["status"]).stdout.contains("execution: dry-run"));
     // Live, with no smtp: the action comes back for review, the note names the section.
     env.config("execution:\n  dry_run: false\n");
     let r = env.run(&["doctor"]);
-    let line = r.stdout.lines().find(|l| l.contains("execution:")).unwrap_or_default();
-    assert!(line.starts_with("warn") && line.contains("no `smtp:`"), "{r:?}");
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("execution:"))
+        .unwrap_or_default();
+    assert!(
+        line.starts_with("warn") && line.contains("no `smtp:`"),
+        "{r:?}"
+    );
     let r = env.run(&["execute-approved"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("`smtp:` section of aie.yaml"), "{r:?}");
@@ -248,17 +298,34 @@ fn the_dashboard_shows_dry_runs_and_requests_sent_back_for_review_with_their_not
 fn status_puts_overdue_jobs_under_attention_and_says_what_is_not_set_up() {
     let mut env = TestEnv::new();
     let units = env.dir.path().join("units");
-    env.ok(&["schedule", "install", "--no-enable", "--out", units.to_str().unwrap()]);
+    env.ok(&[
+        "schedule",
+        "install",
+        "--no-enable",
+        "--out",
+        units.to_str().unwrap(),
+    ]);
     env.ok(&["poll-gmail"]);
     env.now = "2026-11-23T12:00:00Z".into();
     let v: Value = serde_json::from_str(&env.ok(&["status", "--json"]).stdout).unwrap();
     let triage = &v["jobs"]["triage"];
     assert_eq!(triage["overdue"], true, "{v}");
-    assert!(triage["next_due"].as_str().unwrap() > "2026-11-23T12:00:00", "{v}");
-    assert!(v["attention"].to_string().contains("job `triage` is overdue"), "{v}");
+    assert!(
+        triage["next_due"].as_str().unwrap() > "2026-11-23T12:00:00",
+        "{v}"
+    );
+    assert!(
+        v["attention"]
+            .to_string()
+            .contains("job `triage` is overdue"),
+        "{v}"
+    );
     assert_eq!(v["jobs"]["poll-gmail"]["set_up"], false, "{v}");
     let text = env.ok(&["status"]).stdout;
-    assert!(text.contains("not set up (no `gmail:` in aie.yaml)"), "{text}");
+    assert!(
+        text.contains("not set up (no `gmail:` in aie.yaml)"),
+        "{text}"
+    );
     assert!(!text.contains("attention:\n  nothing"), "{text}");
 }
 
@@ -267,7 +334,13 @@ fn status_puts_overdue_jobs_under_attention_and_says_what_is_not_set_up() {
 fn the_man_page_has_its_sections_and_every_page_it_names_is_shipped() {
     let env = TestEnv::new();
     let page = env.ok(&["man"]).stdout;
-    for s in [".SH \"EXIT STATUS\"", ".SH \"ENVIRONMENT\"", ".SH \"FILES\"", "AIE_SECRETS_FILE", "78"] {
+    for s in [
+        ".SH \"EXIT STATUS\"",
+        ".SH \"ENVIRONMENT\"",
+        ".SH \"FILES\"",
+        "AIE_SECRETS_FILE",
+        "78",
+    ] {
         assert!(page.contains(s), "{s}");
     }
     let dir = env.dir.path().join("man");
@@ -281,7 +354,11 @@ fn the_man_page_has_its_sections_and_every_page_it_names_is_shipped() {
     assert!(named.len() >= 10, "{named:?}");
     for n in named {
         let p = dir.join(format!("aie-{}.1", n.replace("\\-", "-")));
-        assert!(p.is_file(), "aie.1 names {} but it is not shipped", p.display());
+        assert!(
+            p.is_file(),
+            "aie.1 names {} but it is not shipped",
+            p.display()
+        );
     }
 }
 
@@ -293,23 +370,60 @@ fn schedule_says_when_units_get_no_secrets_and_system_installs_check_the_account
     assert!(r.stderr.contains("no secrets"), "{r:?}");
     let out = env.dir.path().join("sys");
     let o = out.to_str().unwrap();
-    let r = env.run(&["schedule", "install", "--system", "--run-as", "no-such-aie-user", "--out", o, "--no-enable"]);
+    let r = env.run(&[
+        "schedule",
+        "install",
+        "--system",
+        "--run-as",
+        "no-such-aie-user",
+        "--out",
+        o,
+        "--no-enable",
+    ]);
     assert_eq!(r.code, 78, "{r:?}");
     assert!(r.stderr.contains("useradd --system"), "{r:?}");
     // The vault's owner is this test's user: another account is refused, with the chown.
-    let me = String::from_utf8(std::process::Command::new("id").arg("-un").output().unwrap().stdout)
-        .unwrap()
-        .trim()
-        .to_string();
+    let me = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
     let other = if me == "root" { "nobody" } else { "root" };
-    let r = env.run(&["schedule", "install", "--system", "--run-as", other, "--out", o, "--no-enable"]);
+    let r = env.run(&[
+        "schedule",
+        "install",
+        "--system",
+        "--run-as",
+        other,
+        "--out",
+        o,
+        "--no-enable",
+    ]);
     assert_eq!(r.code, 78, "{r:?}");
     assert!(r.stderr.contains(&format!("chown -R {other}:")), "{r:?}");
-    let r = env.ok(&["schedule", "install", "--system", "--run-as", &me, "--out", o, "--no-enable"]);
+    let r = env.ok(&[
+        "schedule",
+        "install",
+        "--system",
+        "--run-as",
+        &me,
+        "--out",
+        o,
+        "--no-enable",
+    ]);
     assert!(r.stdout.contains("systemctl list-timers"), "{r:?}");
     let svc = std::fs::read_to_string(out.join("aie-triage.service")).unwrap();
     assert!(svc.contains(&format!("User={me}")), "{svc}");
-    assert_eq!(mode(&out.join("aie-triage.service")) & 0o044, 0o044, "units are readable");
+    assert_eq!(
+        mode(&out.join("aie-triage.service")) & 0o044,
+        0o044,
+        "units are readable"
+    );
     // As root, a user install would start timers in root's own session: refused.
     if me == "root" {
         let r = env.run(&["schedule", "install"]);
@@ -326,5 +440,9 @@ fn the_demo_ends_with_a_command_that_runs_from_where_the_owner_is() {
     let r = env.run(&["demo", d.to_str().unwrap()]);
     assert!(r.code == 0 || r.code == 1, "{r:?}");
     // The test binary lives under target/: the hint is a cargo command.
-    assert!(r.stdout.contains(&format!("cargo run -- status --vault {}", d.display())), "{r:?}");
+    assert!(
+        r.stdout
+            .contains(&format!("cargo run -- status --vault {}", d.display())),
+        "{r:?}"
+    );
 }

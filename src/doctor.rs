@@ -422,6 +422,7 @@ fn schedule_check(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> Check {
     });
     let mut missing = Vec::new();
     let mut disabled = Vec::new();
+    let mut system = false;
     for j in jobs {
         let (service, timer) = crate::schedule::units::unit_names(&j.name);
         let dir = setup
@@ -432,6 +433,7 @@ fn schedule_check(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> Check {
             None => missing.push(timer),
             Some(d) => {
                 if !d.join("timers.target.wants").join(&timer).exists() {
+                    system |= d.starts_with("/etc") || d.starts_with("/usr");
                     disabled.push(timer);
                 }
             }
@@ -484,7 +486,8 @@ fn schedule_check(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> Check {
             Status::Fail,
             format!("installed but not enabled: {}", disabled.join(", ")),
             Some(format!(
-                "run `systemctl --user enable --now {}`",
+                "run `systemctl{} enable --now {}`",
+                if system { "" } else { " --user" },
                 disabled.join(" ")
             )),
         )

@@ -240,6 +240,10 @@ pub fn run(cx: &Cx, args: &ScheduleArgs) -> Result<Outcome> {
                     serde_json::json!({"installed": ctx.clock.stamp(), "units": dir.display().to_string()}),
                 );
             })?;
+            if a.system {
+                // Root just wrote state.json (and its lock): the service account owns them.
+                give_back(&ctx.vault.aie_dir(), &t.vault)?;
+            }
             if !a.no_enable {
                 let scope: &[&str] = if a.system { &[] } else { &["--user"] };
                 systemctl(&[scope, &["daemon-reload"]].concat(), r)?;
@@ -332,6 +336,32 @@ fn check_system_install(a: &InstallArgs, t: &Target) -> Result<()> {
             t.vault.display()
         ))
         .into());
+    }
+    Ok(())
+}
+
+/// Gives what root wrote under `.aie/` to the vault's owner (no link is followed).
+fn give_back(aie_dir: &Path, vault: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(vault)
+        .with_context(|| format!("cannot read `{}`", vault.display()))?;
+    let mut todo = vec![aie_dir.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for e in std::fs::read_dir(&dir)
+            .with_context(|| format!("cannot read `{}`", dir.display()))?
+            .flatten()
+        {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p)
+                .with_context(|| format!("cannot read `{}`", p.display()))?;
+            if m.is_dir() {
+                todo.push(p.clone());
+            }
+            if m.uid() != owner.uid() {
+                std::os::unix::fs::lchown(&p, Some(owner.uid()), Some(owner.gid()))
+                    .with_context(|| format!("cannot give `{}` to the vault's owner", p.display()))?;
+            }
+        }
     }
     Ok(())
 }

@@ -343,8 +343,8 @@ fn check_system_install(a: &InstallArgs, t: &Target) -> Result<()> {
 /// Gives what root wrote under `.aie/` to the vault's owner (no link is followed).
 fn give_back(aie_dir: &Path, vault: &Path) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let owner = std::fs::metadata(vault)
-        .with_context(|| format!("cannot read `{}`", vault.display()))?;
+    let owner =
+        std::fs::metadata(vault).with_context(|| format!("cannot read `{}`", vault.display()))?;
     let mut todo = vec![aie_dir.to_path_buf()];
     while let Some(dir) = todo.pop() {
         for e in std::fs::read_dir(&dir)
@@ -358,8 +358,9 @@ fn give_back(aie_dir: &Path, vault: &Path) -> Result<()> {
                 todo.push(p.clone());
             }
             if m.uid() != owner.uid() {
-                std::os::unix::fs::lchown(&p, Some(owner.uid()), Some(owner.gid()))
-                    .with_context(|| format!("cannot give `{}` to the vault's owner", p.display()))?;
+                std::os::unix::fs::lchown(&p, Some(owner.uid()), Some(owner.gid())).with_context(
+                    || format!("cannot give `{}` to the vault's owner", p.display()),
+                )?;
             }
         }
     }

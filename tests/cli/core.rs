@@ -327,8 +327,12 @@ fn an_item_dropped_straight_into_approved_goes_back_for_review() {
     // No Odoo connector on this build: the payment is not configured, so it comes back again.
     assert_eq!(r.code, 1, "{r:?}");
     let f = env.front("Pending_Approval/accounting/sneaky.md");
+    // Issue 14: the note names the aie.yaml section to fill in.
     assert!(
-        f["review"].as_str().unwrap().contains("not configured"),
+        f["review"]
+            .as_str()
+            .unwrap()
+            .contains("fill in the `odoo:` section"),
         "{f}"
     );
 }

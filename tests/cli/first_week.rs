@@ -146,10 +146,15 @@ fn doctor_on_a_fresh_vault_warns_and_colours_only_a_terminal() {
     let env = TestEnv::new();
     let fresh = dir.path().join("v");
     env.ok(&["init", fresh.to_str().unwrap()]);
+    // Units are looked for in an empty folder: what this machine has installed is not ours.
+    let units = dir.path().join("units");
+    std::fs::create_dir(&units).unwrap();
     let mut c = env.cmd();
-    c.env("AIE_VAULT", &fresh)
-        .env_remove("AIE_NOW")
-        .arg("doctor");
+    c.env("AIE_VAULT", &fresh).env_remove("AIE_NOW").args([
+        "doctor",
+        "--units",
+        units.to_str().unwrap(),
+    ]);
     let r = env.run_cmd(&mut c);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(!r.stdout.contains("FAIL"), "{r:?}");
@@ -164,7 +169,8 @@ fn doctor_on_a_fresh_vault_warns_and_colours_only_a_terminal() {
         let bin = env!("CARGO_BIN_EXE_aie");
         for (no_color, want) in [(None, true), (Some("1"), false)] {
             let mut c = std::process::Command::new("script");
-            c.args(["-qec", &format!("{bin} doctor"), "/dev/null"])
+            let line = format!("{bin} doctor --units {}", units.display());
+            c.args(["-qec", &line, "/dev/null"])
                 .env_clear()
                 .env("PATH", std::env::var("PATH").unwrap_or_default())
                 .env("HOME", env.dir.path())

@@ -23,15 +23,40 @@ pub struct GlobalArgs {
     /// The vault folder (default: the current folder).
     #[arg(long, global = true, env = "AIE_VAULT", value_name = "PATH")]
     pub vault: Option<PathBuf>,
-    /// Print the report as JSON on stdout.
-    #[arg(long, global = true)]
-    pub json: bool,
-    /// Start no new item after this many seconds; the rest waits for the next pass.
-    #[arg(long, global = true, value_name = "SECONDS")]
+    /// A deadline set by the caller (the time a job has left); a command's own
+    /// `--deadline` ([`DeadlineFlag`]) may make it sooner.
+    #[arg(skip)]
     pub deadline: Option<f64>,
     /// Show the cause chain of errors and more log lines.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// `--json`, on the commands that print a report.
+#[derive(Debug, Clone, Default, Args)]
+pub struct JsonFlag {
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--deadline`, on the passes that work through items one by one.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DeadlineFlag {
+    /// Start no new item after this many seconds; the rest waits for the next pass.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_deadline, allow_negative_numbers = true)]
+    pub deadline: Option<f64>,
+}
+
+/// A `--deadline`: a number of seconds above zero (a deadline of 0 or less would start
+/// nothing, and NaN or infinity mean nothing).
+fn parse_deadline(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(d) if d.is_finite() && d > 0.0 => Ok(d),
+        _ => Err(format!(
+            "`{s}` is not a deadline: give the number of seconds after which the pass starts no new item, above 0 (such as 300)"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +184,51 @@ impl Command {
             Command::Backup(_) => spec("backup", Pass, VaultUse::Exclusive),
             Command::Restore(_) => spec("restore", Pass, VaultUse::Exclusive),
         }
+    }
+}
+
+impl Command {
+    /// Whether `--json` was given (only commands that print a report offer it).
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Status(a) => a.out.json,
+            Command::Doctor(a) => a.out.json,
+            Command::ProcessInbox(a) => a.out.json,
+            Command::Plan(a) => a.out.json,
+            Command::ExecuteApproved(a) => a.out.json,
+            Command::PollGmail(a) => a.out.json,
+            Command::Run(a) => a.out.json,
+            Command::Alert(a) => a.out.json,
+            Command::Demo(a) => a.out.json,
+            Command::SyncVault(a) => a.out.json,
+            Command::Backup(a) => a.out.json,
+            Command::Restore(a) => a.out.json,
+            Command::Approve(a) => a.out.json,
+            Command::Reject(a) => a.out.json,
+            Command::Init(_)
+            | Command::Auth(_)
+            | Command::Schedule(_)
+            | Command::Completions(_)
+            | Command::Man(_) => false,
+        }
+    }
+
+    /// The command's own `--deadline` (only passes that work item by item offer it).
+    pub fn deadline(&self) -> Option<f64> {
+        match self {
+            Command::ProcessInbox(a) => a.deadline.deadline,
+            Command::Plan(a) => a.deadline.deadline,
+            Command::ExecuteApproved(a) => a.deadline.deadline,
+            Command::PollGmail(a) => a.deadline.deadline,
+            Command::SyncVault(a) => a.deadline.deadline,
+            _ => None,
+        }
+    }
+
+    /// Whether the command may need a secret. One that never does (`status`, `schedule`)
+    /// runs on with a warning when the secrets file is missing or unsafe.
+    pub const fn reads_secrets(&self) -> bool {
+        !matches!(self, Command::Status(_) | Command::Schedule(_))
     }
 }
 

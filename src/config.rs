@@ -40,6 +40,17 @@ pub struct Settings {
     pub failover: FailoverSettings,
     pub alerts: AlertSettings,
     pub backup: BackupSettings,
+    pub vault: VaultSettings,
+}
+
+/// How aie treats the vault folder itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VaultSettings {
+    /// Files and folders aie writes are readable and writable by their group (umask 0007)
+    /// instead of private to the owner (umask 0077): for an owner who edits the vault as
+    /// another user of the same group than the one the timers run as.
+    pub shared_group: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -321,11 +332,18 @@ pub enum OdooApi {
 }
 
 /// The planner's own settings, beside the model's (`llm`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlannerSettings {
-    /// Draft an acknowledgement to the sender of an item that waits for the owner.
+    /// The template planner drafts "Thank you for your message, I will get back to you" to
+    /// the sender of a message that asks for an answer (sent unasked to a known contact).
     pub acknowledge: bool,
+}
+
+impl Default for PlannerSettings {
+    fn default() -> Self {
+        PlannerSettings { acknowledge: true }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -96,11 +96,18 @@ impl Env {
         }
     }
 
-    /// The vault folder: `--vault`, else `AIE_VAULT` (clap reads it), else the current folder.
+    /// The vault folder: `--vault`, else `AIE_VAULT` (clap reads it), else the nearest folder
+    /// from the current one upwards that holds `aie.yaml` (as git and cargo find their root),
+    /// else the current folder.
     pub fn vault_root(&self, flag: Option<&Path>) -> PathBuf {
         match flag {
             Some(p) => self.resolve(p),
-            None => self.cwd.clone(),
+            None => self
+                .cwd
+                .ancestors()
+                .find(|d| d.join(crate::vault::SETTINGS_FILE).is_file())
+                .unwrap_or(&self.cwd)
+                .to_path_buf(),
         }
     }
 
@@ -161,6 +168,19 @@ impl Ctx {
     /// Opens the vault at `root` for `job`: checks the layout, reads `aie.yaml` and secrets.
     /// Errors are config errors (exit 78) naming the file.
     pub fn open(env: &Env, root: &Path, job: &str, deadline: Option<f64>) -> Result<Ctx> {
+        Ctx::open_with(env, root, job, deadline, true)
+    }
+
+    /// [`Ctx::open`], for a command that reads no secret when `needs_secrets` is false
+    /// (`status`, `schedule`): a secrets file that is missing or unsafe is then a warning,
+    /// and the run goes on with the secrets of the environment.
+    pub fn open_with(
+        env: &Env,
+        root: &Path,
+        job: &str,
+        deadline: Option<f64>,
+        needs_secrets: bool,
+    ) -> Result<Ctx> {
         let agent = env.agent()?;
         let mode = env.mode()?;
         let vault = Vault::open(root, &agent)?;
@@ -170,11 +190,15 @@ impl Ctx {
         let settings = Settings::parse(&text, &path)?;
         let clock = Clock::new(env.get("AIE_NOW"), settings.timezone())
             .map_err(|e| AieError::Config(format!("{e:#}")))?;
-        let secrets = Secrets::load(
-            &env.vars,
-            env.get("AIE_SECRETS_FILE").map(Path::new),
-            Some(vault.root()),
-        )?;
+        crate::fsutil::set_private(settings.vault.shared_group);
+        let file = env.get("AIE_SECRETS_FILE").map(Path::new);
+        let secrets = match Secrets::load(&env.vars, file, Some(vault.root())) {
+            Err(e) if !needs_secrets => {
+                log::warn!("{e:#} ({job} reads no secret: going on without the file)");
+                Secrets::load(&env.vars, None, None)?
+            }
+            other => other?,
+        };
         crate::secrets::install_scrubber(secrets.scrubber());
         let audit = AuditLog::new(&vault.logs(), &agent, job, clock.clone(), secrets.values());
         let state = StateStore::new(&vault.aie_dir());

@@ -117,6 +117,21 @@ fn link(stem: &str) -> String {
     }
 }
 
+/// What the settings make aie do that the owner must know from the first run: dry-run, and
+/// the template planner's automatic acknowledgements.
+fn mode_lines(ctx: &Ctx) -> String {
+    let mut s = String::new();
+    if ctx.settings.execution.dry_run {
+        s.push_str("**Dry-run**: approved actions are only previewed, nothing is sent or booked (set `execution.dry_run: false` in aie.yaml to act for real).\n\n");
+    } else {
+        s.push_str("**Live**: approved actions run for real.\n\n");
+    }
+    if ctx.settings.planner.acknowledge {
+        s.push_str("**Acknowledgements on**: a message that asks for an answer gets a drafted \"Thank you for your message, I will get back to you\" reply, sent without asking you when the sender is a known contact (`planner.acknowledge: false` in aie.yaml turns it off).\n\n");
+    }
+    s
+}
+
 /// The block between the markers.
 pub fn render(ctx: &Ctx, state: &State) -> String {
     let v = &ctx.vault;
@@ -129,26 +144,37 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
     for (name, n) in queue_counts(v) {
         s.push_str(&format!("| {name} | {n} |\n"));
     }
-    s.push_str("\n## Waiting for your approval\n\n");
-    let mut waiting = 0;
+    s.push('\n');
+    s.push_str(&mode_lines(ctx));
+    // Requests sent back (a connector not set up, a changed approval, an unknown outcome)
+    // come first, with their review note: they are not ordinary requests.
+    let mut review = String::new();
+    let mut waiting_lines = String::new();
     for stage in v.stages() {
         let Stage::PendingApproval(domain) = &stage else {
             continue;
         };
         for p in v.list(&stage).unwrap_or_default().into_iter().take(50) {
-            waiting += 1;
             let stem = p
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default();
             match Item::read(&p) {
+                Ok(item) if !item.str("review").is_empty() => {
+                    review.push_str(&format!(
+                        "- {} ({domain}): **{}** Proposed: {}\n",
+                        link(&stem),
+                        inline(item.str("review")),
+                        inline(&crate::passes::plan::summary(&item))
+                    ));
+                }
                 Ok(item) => {
                     let since = if item.str("requested").is_empty() {
                         item.str("created")
                     } else {
                         item.str("requested")
                     };
-                    s.push_str(&format!(
+                    waiting_lines.push_str(&format!(
                         "- {} ({domain}, waiting {}): {}\n",
                         link(&stem),
                         age(since, now),
@@ -157,11 +183,18 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
                         inline(&crate::passes::plan::summary(&item))
                     ));
                 }
-                Err(_) => s.push_str(&format!("- {} ({domain}): cannot be read\n", link(&stem))),
+                Err(_) => waiting_lines
+                    .push_str(&format!("- {} ({domain}): cannot be read\n", link(&stem))),
             }
         }
     }
-    if waiting == 0 {
+    if !review.is_empty() {
+        s.push_str("\n## Sent back for your review\n\nRead the note, fix what it names, then move the file to Approved/ again (or to Rejected/).\n\n");
+        s.push_str(&review);
+    }
+    s.push_str("\n## Waiting for your approval\n\n");
+    s.push_str(&waiting_lines);
+    if waiting_lines.is_empty() {
         s.push_str("Nothing is waiting for you.\n");
     }
     s.push_str("\n## Needs attention\n\n");

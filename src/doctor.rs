@@ -52,6 +52,13 @@ pub struct Setup<'a> {
     pub role: crate::schedule::jobs::Role,
 }
 
+/// Action kinds the planners propose (with the platform, for a post) that need a connector.
+const PROPOSED_KINDS: &[(&str, Option<&str>)] = &[
+    ("send_email", None),
+    ("odoo_invoice", None),
+    ("payment", None),
+];
+
 /// No correct clock reads earlier than this (before this version of aie existed).
 const CLOCK_FLOOR: &str = "2026-01-01T00:00:00Z";
 
@@ -207,6 +214,33 @@ pub fn run_checks(
                 "no configured service needs a secret",
                 None,
             ));
+        }
+        // Live execution with a kind the planners propose and no connector to run it: each
+        // such approved action would come back for review.
+        if !s.execution.dry_run {
+            let unset: Vec<String> = PROPOSED_KINDS
+                .iter()
+                .filter_map(|(kind, platform)| {
+                    let section =
+                        crate::connectors::capabilities::section_for_kind(kind, *platform)?;
+                    let set_up = crate::connectors::capabilities::all()
+                        .iter()
+                        .find(|c| c.section == section)
+                        .is_some_and(|c| (c.needs)(s).is_some());
+                    (!set_up).then(|| format!("`{kind}` (no `{section}:`)"))
+                })
+                .collect();
+            if !unset.is_empty() {
+                out.push(check(
+                    "execution",
+                    Status::Warn,
+                    format!(
+                        "execution.dry_run is false, but plans may propose actions no connector runs: {}; approved, they come back for review",
+                        unset.join(", ")
+                    ),
+                    Some("fill in the named sections of aie.yaml, or keep `execution.dry_run: true`".into()),
+                ));
+            }
         }
         // Each configured connector builds from its settings and secrets (no network).
         for c in crate::connectors::capabilities::all() {
@@ -388,6 +422,7 @@ fn schedule_check(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> Check {
     });
     let mut missing = Vec::new();
     let mut disabled = Vec::new();
+    let mut system = false;
     for j in jobs {
         let (service, timer) = crate::schedule::units::unit_names(&j.name);
         let dir = setup
@@ -398,6 +433,7 @@ fn schedule_check(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> Check {
             None => missing.push(timer),
             Some(d) => {
                 if !d.join("timers.target.wants").join(&timer).exists() {
+                    system |= d.starts_with("/etc") || d.starts_with("/usr");
                     disabled.push(timer);
                 }
             }
@@ -425,6 +461,14 @@ fn schedule_check(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> Check {
             ),
             Some("nothing to do if cron runs the jobs; compare it with `aie schedule cron`".into()),
         )
+    } else if missing.len() == jobs.len() && !ever_scheduled(setup, jobs) {
+        // A fresh vault: nothing is wrong yet, the owner has simply not scheduled it.
+        check(
+            "schedule",
+            Status::Warn,
+            format!("not scheduled yet: no job's timer in {}", dirs.join(" or ")),
+            Some("when the vault is ready, run `aie schedule install` (a user's timers), `aie schedule install --system` (as root, a service account), or `aie schedule install --cron` (README: Running on a server)".into()),
+        )
     } else if !missing.is_empty() {
         check(
             "schedule",
@@ -442,11 +486,27 @@ fn schedule_check(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> Check {
             Status::Fail,
             format!("installed but not enabled: {}", disabled.join(", ")),
             Some(format!(
-                "run `systemctl --user enable --now {}`",
+                "run `systemctl{} enable --now {}`",
+                if system { "" } else { " --user" },
                 disabled.join(" ")
             )),
         )
     }
+}
+
+/// Whether a job of this installation has ever run on a schedule here (`aie run` recorded it
+/// in state): then a missing timer is a failure, not a first-week warning.
+fn ever_scheduled(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> bool {
+    let state = crate::state::StateStore::new(&Vault::at(setup.root).aie_dir())
+        .load()
+        .unwrap_or_default();
+    state.other.contains_key(crate::schedule::units::SCHEDULED)
+        || jobs.iter().any(|j| {
+            state
+                .jobs
+                .get(&j.name)
+                .is_some_and(|s| s.last_start.is_some())
+        })
 }
 
 /// The pid a lock's holder text names (`pid N job ...`).

@@ -21,6 +21,25 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// Every exit status with its meaning, as the README's table and the man page give them.
+    pub const TABLE: &[(Exit, &str)] = &[
+        (Exit::Ok, "the pass finished (nothing to do counts)"),
+        (
+            Exit::Partial,
+            "the pass finished, but some items or checks failed: they are named on stderr and in the log",
+        ),
+        (Exit::Usage, "wrong usage"),
+        (
+            Exit::Unavailable,
+            "a service the command needs was unreachable, nothing was changed",
+        ),
+        (
+            Exit::LockBusy,
+            "another run holds the lock: skipped, nothing was changed",
+        ),
+        (Exit::Config, "bad configuration or vault layout"),
+    ];
+
     /// The process exit status of this outcome.
     pub fn code(self) -> u8 {
         match self {

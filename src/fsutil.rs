@@ -27,6 +27,17 @@ pub fn is_ignored_name(name: &str) -> bool {
         || name.contains(".sync-conflict-")
 }
 
+/// Sets the process umask so that every file and folder aie creates from now on is private
+/// to its owner (0600 / 0700), or shared with its group (0660 / 0770) when `shared_group`
+/// (`vault.shared_group` in `aie.yaml`). Temp files, state, logs and moved items all follow.
+pub fn set_private(shared_group: bool) {
+    let mask = if shared_group { 0o007 } else { 0o077 };
+    // SAFETY: umask takes a mode and cannot fail.
+    unsafe {
+        libc::umask(mask);
+    }
+}
+
 /// A fresh temp path beside `target`, named for this process so a later run can tell
 /// whether its writer is still alive.
 pub fn temp_path_for(target: &Path) -> PathBuf {

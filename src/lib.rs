@@ -87,6 +87,8 @@ pub fn main_entry() -> ExitCode {
         }
     };
     init_logging(cli.global.verbose);
+    // Private until the vault's settings say otherwise (`vault.shared_group`).
+    fsutil::set_private(false);
     let env = context::Env::capture();
     let verbose = cli.global.verbose > 0;
     match runner::run(cli, &env) {

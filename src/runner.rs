@@ -17,7 +17,7 @@ use std::time::Instant;
 /// Runs the parsed command line, prints its report, and returns its exit code.
 pub fn run(cli: Cli, env: &Env) -> Result<Exit> {
     let out = run_command(env, &cli.global, &cli.command)?;
-    print_outcome(&out, cli.global.json);
+    print_outcome(&out, cli.command.json());
     Ok(out.exit.unwrap_or(Exit::Ok))
 }
 
@@ -25,6 +25,15 @@ pub fn run(cli: Cli, env: &Env) -> Result<Exit> {
 /// go through here too). `exit` is set when the command chose a code.
 pub fn run_command(env: &Env, global: &GlobalArgs, cmd: &Command) -> Result<Outcome> {
     let spec = cmd.spec();
+    // The command's own `--deadline`, or the caller's (a job's time left), whichever is sooner.
+    let deadline = match (global.deadline, cmd.deadline()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let global = &GlobalArgs {
+        deadline,
+        ..global.clone()
+    };
     match spec.vault.lock() {
         Some(access) => run_job(env, global, cmd, access),
         None if spec.vault == crate::cli::VaultUse::None => {
@@ -32,7 +41,13 @@ pub fn run_command(env: &Env, global: &GlobalArgs, cmd: &Command) -> Result<Outc
         }
         None => {
             let root = env.vault_root(global.vault.as_deref());
-            let ctx = Ctx::open(env, &root, job_name(cmd), global.deadline)?;
+            let ctx = Ctx::open_with(
+                env,
+                &root,
+                job_name(cmd),
+                global.deadline,
+                cmd.reads_secrets(),
+            )?;
             commands::dispatch(&Cx::new(env, global, Some(&ctx)), cmd)
         }
     }

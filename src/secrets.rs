@@ -269,8 +269,12 @@ pub fn scrub_also(value: &str) {
 
 /// Checks that a secrets file is private and lives outside the vault.
 pub fn check_file(path: &Path, vault: Option<&Path>) -> Result<()> {
-    let meta = std::fs::metadata(path)
-        .with_context(|| format!("cannot read secrets file `{}`", path.display()))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        AieError::Config(format!(
+            "cannot read secrets file `{}` (AIE_SECRETS_FILE): {e}",
+            path.display()
+        ))
+    })?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(AieError::Config(format!(

@@ -60,3 +60,6 @@ mod backup;
 
 #[path = "cli/checkbox.rs"]
 mod checkbox;
+
+#[path = "cli/first_week.rs"]
+mod first_week;

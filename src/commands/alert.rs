@@ -20,6 +20,11 @@ pub struct AlertArgs {
     /// What went wrong, when the caller knows more than the unit's name.
     #[arg(long)]
     pub message: Option<String>,
+    /// The unit is a user unit (`systemctl --user`): its journal is `journalctl --user`.
+    #[arg(long)]
+    pub user: bool,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
 }
 
 /// Records the alert. Errors: a unit name with characters systemd does not use (exit 2).
@@ -36,6 +41,9 @@ pub fn run(cx: &Cx, args: &AlertArgs) -> Result<Outcome> {
     let ctx = cx.ctx();
     let message = match &args.message {
         Some(m) => format!("{unit} failed: {m}"),
+        None if args.user => {
+            format!("{unit} failed: see `journalctl --user -u {unit}` and `aie status`")
+        }
         None => format!("{unit} failed: see `journalctl -u {unit}` and `aie status`"),
     };
     let dir = ctx.vault.logs().join("alerts");

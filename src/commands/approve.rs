@@ -15,6 +15,8 @@ use clap::Args;
 pub struct ApproveArgs {
     /// The request's id (its file name without `.md`).
     pub id: String,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
 }
 
 #[derive(Debug, Args)]
@@ -24,6 +26,8 @@ pub struct RejectArgs {
     /// Why: with `policy.replan_rejected`, the item is planned again with it as feedback.
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
 }
 
 /// `aie approve ID`. Errors: no such request waiting (exit 2).

@@ -22,6 +22,8 @@ pub struct BackupArgs {
     /// List the snapshots, oldest first (`--json`: an array of id, time, files, bytes).
     #[arg(long, conflicts_with = "verify")]
     pub list: bool,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
 }
 
 /// Opens the store `backup.dir` names; `None` when backups are not set up.

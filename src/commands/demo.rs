@@ -16,6 +16,36 @@ use std::path::PathBuf;
 pub struct DemoArgs {
     /// Where to make the demo vault (default: a new folder under the system temp folder).
     pub path: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
+}
+
+/// How the owner runs this same binary from where they are: `cargo run --release --` for a
+/// binary under a cargo `target/` folder, `aie` when `PATH` finds this binary by that
+/// name, else its full path.
+fn invocation(exe: &std::path::Path, path_var: Option<&str>) -> String {
+    let parts: Vec<String> = exe
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().to_string())
+        .collect();
+    let n = parts.len();
+    if n >= 3 && parts[n - 3] == "target" {
+        return match parts[n - 2].as_str() {
+            "release" => "cargo run --release --".into(),
+            _ => "cargo run --".into(),
+        };
+    }
+    let on_path = path_var.is_some_and(|p| {
+        std::env::split_paths(p).any(|d| {
+            let found = d.join("aie");
+            found.canonicalize().ok() == exe.canonicalize().ok() && found.is_file()
+        })
+    });
+    if on_path {
+        "aie".into()
+    } else {
+        exe.display().to_string()
+    }
 }
 
 /// Makes the sample vault and runs the chain in it; reports each step's summary and where
@@ -59,14 +89,22 @@ pub fn run(cx: &Cx, args: &DemoArgs) -> Result<Outcome> {
     std::fs::write(vault.settings_path(), settings)?;
     let g = GlobalArgs {
         vault: Some(root.clone()),
-        json: false,
         deadline: None,
         verbose: cx.global.verbose,
     };
     let steps = [
-        Command::ProcessInbox(process_inbox::ProcessInboxArgs { dry_run: false }),
-        Command::Plan(plan::PlanArgs { dry_run: false }),
-        Command::ExecuteApproved(execute_approved::ExecuteApprovedArgs { dry_run: true }),
+        Command::ProcessInbox(process_inbox::ProcessInboxArgs {
+            dry_run: false,
+            ..Default::default()
+        }),
+        Command::Plan(plan::PlanArgs {
+            dry_run: false,
+            ..Default::default()
+        }),
+        Command::ExecuteApproved(execute_approved::ExecuteApprovedArgs {
+            dry_run: true,
+            ..Default::default()
+        }),
     ];
     let mut summary = format!("aie demo: a sample vault at {}\n\n", root.display());
     let mut worst = Exit::Ok;
@@ -87,9 +125,14 @@ pub fn run(cx: &Cx, args: &DemoArgs) -> Result<Outcome> {
             summary.push_str(&format!("  {k:<17} {n}\n"));
         }
     }
+    let aie = invocation(
+        &std::env::current_exe().unwrap_or_default(),
+        env.get("PATH"),
+    );
     summary.push_str(&format!(
-        "\nopen the vault in Obsidian, or read:\n  {0}/Dashboard.md\n  {0}/Pending_Approval/  (requests waiting for you)\n  {0}/Plans/            (the plan of every item)\n  {0}/Logs/             (the audit trail)\n\nnothing was sent: every action ran in dry-run. To approve a request, move its file\nto Approved/ and run `aie --vault {0} execute-approved --dry-run`.\n",
-        root.display()
+        "\nopen the vault in Obsidian, or read:\n  {0}/Dashboard.md\n  {0}/Pending_Approval/  (requests waiting for you)\n  {0}/Plans/            (the plan of every item)\n  {0}/Logs/             (the audit trail)\n\nnothing was sent: every action ran in dry-run. To approve a request, move its file\nto Approved/ and run:\n  {1} execute-approved --dry-run --vault {0}\n  {1} status --vault {0}\n",
+        root.display(),
+        aie
     ));
     Ok(Outcome {
         exit: Some(worst),
@@ -104,4 +147,27 @@ pub fn run(cx: &Cx, args: &DemoArgs) -> Result<Outcome> {
         }),
         ..Outcome::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::invocation;
+    use std::path::Path;
+
+    #[test]
+    fn the_demo_hint_names_a_command_that_works_from_where_the_owner_is() {
+        // The closing hint used to say `aie ...`, not on PATH after `cargo run`.
+        assert_eq!(
+            invocation(Path::new("/src/aie/target/release/aie"), Some("/usr/bin")),
+            "cargo run --release --"
+        );
+        assert_eq!(
+            invocation(Path::new("/src/aie/target/debug/aie"), None),
+            "cargo run --"
+        );
+        assert_eq!(
+            invocation(Path::new("/opt/x/aie"), Some("/usr/bin")),
+            "/opt/x/aie"
+        );
+    }
 }

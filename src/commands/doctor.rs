@@ -15,6 +15,23 @@ pub struct DoctorArgs {
     /// Where the units are installed (default: the user unit folder and /etc/systemd/system).
     #[arg(long, value_name = "DIR")]
     pub units: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
+}
+
+/// The tag of a check's line: FAIL in red, warn in yellow, ok in green when `colour` (a
+/// terminal, and no `NO_COLOR`); plain text otherwise.
+fn tag(status: Status, colour: bool) -> String {
+    let (text, code) = match status {
+        Status::Ok => ("ok  ", "32"),
+        Status::Warn => ("warn", "33"),
+        Status::Fail => ("FAIL", "1;31"),
+    };
+    if colour {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
 }
 
 /// Runs the checks, one line each. Exit 1 when one fails; 78 for a bad AIE_AGENT/AIE_MODE
@@ -64,13 +81,13 @@ pub fn run(cx: &Cx, args: &DoctorArgs) -> Result<Outcome> {
         }
     });
     let failed = checks.iter().any(|c| c.status == Status::Fail);
+    let colour = !args.out.json && env.get("NO_COLOR").is_none() && {
+        use std::io::IsTerminal;
+        std::io::stdout().is_terminal()
+    };
     let mut summary = String::new();
     for c in &checks {
-        let tag = match c.status {
-            Status::Ok => "ok  ",
-            Status::Warn => "warn",
-            Status::Fail => "FAIL",
-        };
+        let tag = tag(c.status, colour);
         match &c.fix {
             Some(fix) if c.status != Status::Ok => {
                 summary.push_str(&format!("{tag} {}: {} (fix: {fix})\n", c.check, c.message))

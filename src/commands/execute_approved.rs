@@ -6,12 +6,16 @@ use crate::outcome::Outcome;
 use anyhow::Result;
 use clap::Args;
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct ExecuteApprovedArgs {
     /// Show exactly what each action would send, send nothing (also the default until
     /// `execution.dry_run: false` in aie.yaml).
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
+    #[command(flatten)]
+    pub deadline: crate::cli::DeadlineFlag,
 }
 
 /// Runs the execute pass with the executors the settings build.

@@ -14,12 +14,16 @@ use anyhow::Result;
 use clap::Args;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct PlanArgs {
     /// Plan every unplanned item in memory and show where each would go and why; claim,
     /// write and move nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
+    #[command(flatten)]
+    pub deadline: crate::cli::DeadlineFlag,
 }
 
 /// The pass to run: the real one, or the preview of `--dry-run`.
@@ -38,7 +42,8 @@ const MODEL_TIMEOUT: Duration = Duration::from_secs(120);
 pub fn run(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
     let ctx = cx.ctx();
     let Some(model) = model(ctx)? else {
-        return pass(ctx, args, &mut TemplatePlanner);
+        let acknowledge = ctx.settings.planner.acknowledge;
+        return pass(ctx, args, &mut TemplatePlanner { acknowledge });
     };
     let day = ctx.clock.today();
     let used = tokens_used(&ctx.state.load()?, &day);

@@ -6,7 +6,12 @@ use anyhow::Result;
 use clap::Args;
 
 #[derive(Debug, Args)]
-pub struct PollGmailArgs {}
+pub struct PollGmailArgs {
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
+    #[command(flatten)]
+    pub deadline: crate::cli::DeadlineFlag,
+}
 
 /// Runs the Gmail poll pass.
 pub fn run(cx: &Cx, _args: &PollGmailArgs) -> Result<Outcome> {

@@ -5,11 +5,15 @@ use crate::outcome::Outcome;
 use anyhow::Result;
 use clap::Args;
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct ProcessInboxArgs {
     /// Show what would be filed, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
+    #[command(flatten)]
+    pub deadline: crate::cli::DeadlineFlag,
 }
 
 /// Runs the intake pass.

@@ -19,6 +19,8 @@ pub struct RestoreArgs {
     /// Restore over a folder that is not empty (the live vault: after a backup of it).
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
 }
 
 /// Restores. Errors: backups not set up (exit 78), an unknown or damaged snapshot, a

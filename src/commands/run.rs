@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 pub struct RunArgs {
     /// The job: a built-in one (triage, execute) or one in the vault's jobs/ folder.
     pub job: String,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
 }
 
 /// Runs the job; returns the worst step's code (75 when another run of it holds its lock).

@@ -8,7 +8,26 @@ use clap::Args;
 use serde_json::{Map, Value, json};
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {}
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
+}
+
+/// The `aie.yaml` section a source pass needs (a pass that reads nothing else has none).
+fn source_section(job: &str) -> Option<&'static str> {
+    match job {
+        "poll-gmail" => Some("gmail"),
+        _ => None,
+    }
+}
+
+/// Whether the settings have the connector section `section`.
+fn is_set_up(settings: &crate::config::Settings, section: &str) -> bool {
+    crate::connectors::capabilities::all()
+        .iter()
+        .find(|c| c.section == section)
+        .is_some_and(|c| (c.needs)(settings).is_some())
+}
 
 /// Gathers the status report.
 pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
@@ -21,6 +40,15 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
         crate::schedule::jobs::builtin()
     });
     let role = ctx.mode.role();
+    // When `aie schedule install` put the timers in place (a job that never ran since then
+    // is overdue too).
+    let scheduled = state
+        .other
+        .get(crate::schedule::units::SCHEDULED)
+        .and_then(|v| v.get("installed"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut overdue_attention = Vec::new();
     let mut names: Vec<String> = state.jobs.keys().cloned().collect();
     names.extend(known.iter().map(|k| k.name.clone()));
     names.sort();
@@ -31,10 +59,11 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
         let j = state.jobs.get(name).cloned().unwrap_or_default();
         let def = known.iter().find(|k| &k.name == name);
         let due = def.filter(|d| d.agents.includes(role)).map(|d| {
-            crate::schedule::jobs::due(
+            crate::schedule::jobs::due_since(
                 d,
                 j.last_start.as_deref(),
                 j.last_success.as_deref(),
+                scheduled.as_deref(),
                 ctx.clock.now(),
                 ctx.clock.tz(),
             )
@@ -44,7 +73,21 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
             .and_then(|d| d.next_due)
             .map(|t| ctx.clock.format(t));
         let overdue = due.as_ref().is_some_and(|d| d.overdue);
-        if let Some(d) = def {
+        if overdue {
+            overdue_attention.push(format!(
+                "job `{name}` is overdue: no success since {} (check its timer: `systemctl list-timers 'aie-*'` (add --user for user units) or the crontab)",
+                j.last_success.as_deref().or(j.last_start.as_deref()).or(scheduled.as_deref()).unwrap_or("never")
+            ));
+        }
+        // A source the owner has not set up has no run to speak of.
+        let not_set_up = source_section(name).filter(|s| !is_set_up(&ctx.settings, s));
+        if let Some(section) = not_set_up {
+            lines.push(format!(
+                "  {name:<17} not set up (no `{section}:` in aie.yaml): skipped\n"
+            ));
+        }
+        if not_set_up.is_some() {
+        } else if let Some(d) = def {
             lines.push(format!(
                 "  {name:<17} last start {}  last success {}  took {}  failures in a row {}  next due {}{}\n",
                 j.last_start.as_deref().unwrap_or("never"),
@@ -77,14 +120,20 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
                 "counts": j.counts,
                 "next_due": next_due,
                 "overdue": overdue,
+                "set_up": not_set_up.is_none(),
             }),
         );
     }
-    let attention: Vec<Value> = state
+    let mut attention: Vec<Value> = state
         .attention
         .iter()
         .map(|(k, a)| json!({"key": k, "message": a.message, "since": a.since, "passes": a.passes}))
         .collect();
+    attention.extend(
+        overdue_attention
+            .iter()
+            .map(|m| json!({"key": "overdue", "message": m})),
+    );
     let mut out = Outcome::default();
     let mut q = Map::new();
     for (k, n) in &queues {
@@ -101,9 +150,14 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
         "attention": attention,
     });
     let mut s = format!(
-        "vault {} (agent {})\n\nqueues:\n",
+        "vault {} (agent {})\nexecution: {}\n\nqueues:\n",
         ctx.vault.root().display(),
-        ctx.agent
+        ctx.agent,
+        if ctx.settings.execution.dry_run {
+            "dry-run: approved actions are only previewed (`execution.dry_run: false` to act)"
+        } else {
+            "live: approved actions run for real"
+        }
     );
     for (k, n) in &queues {
         s.push_str(&format!("  {k:<17} {n}\n"));
@@ -125,8 +179,11 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
         ));
     }
     s.push_str("\nattention:\n");
-    if state.attention.is_empty() {
+    if state.attention.is_empty() && overdue_attention.is_empty() {
         s.push_str("  nothing\n");
+    }
+    for m in &overdue_attention {
+        s.push_str(&format!("  - {m}\n"));
     }
     for a in state.attention.values() {
         s.push_str(&format!("  - {} (since {})\n", a.message, a.since));

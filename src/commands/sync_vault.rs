@@ -7,7 +7,12 @@ use anyhow::Result;
 use clap::Args;
 
 #[derive(Debug, Args)]
-pub struct SyncVaultArgs {}
+pub struct SyncVaultArgs {
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
+    #[command(flatten)]
+    pub deadline: crate::cli::DeadlineFlag,
+}
 
 /// Runs one sync pass.
 pub fn run(cx: &Cx, _args: &SyncVaultArgs) -> Result<Outcome> {

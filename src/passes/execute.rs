@@ -233,6 +233,10 @@ fn execute_one(
                 format!("`{rel}` went back to Pending_Approval for review: {note}"),
             );
             out.count("returned_for_review", 1);
+            out.activity.push(format!(
+                "[[{id}]] back for your review: {}",
+                crate::dashboard::inline(&note)
+            ));
             out.changed = true;
         }
         Fate::Stays => {
@@ -516,6 +520,9 @@ fn run_actions(
                 append_dry_run(ctx, item, &kind, &text)?;
                 audit_action(ctx, &id, action, approved_by, "dry_run", None)?;
                 previews.push((id.clone(), kind.clone(), text));
+                out.activity.push(format!(
+                    "[[{id}]] {kind}: dry run, nothing sent (see the item)"
+                ));
                 out.count("dry_run", 1);
                 out.changed = true;
             }
@@ -532,8 +539,12 @@ fn run_actions(
         let executor = match executors.get(&kind) {
             Ok(Some(e)) => e,
             Ok(None) => {
+                let platform = action.get("platform").and_then(Value::as_str);
+                let section = crate::connectors::capabilities::section_for_kind(&kind, platform)
+                    .map(|s| format!("fill in the `{s}:` section of aie.yaml"))
+                    .unwrap_or_else(|| "set up its service in aie.yaml".into());
                 return Ok(Fate::Review(format!(
-                    "action {} (`{kind}`): the connector for `{kind}` is not configured in aie.yaml, so nothing was done",
+                    "action {} (`{kind}`): no connector is set up for it, so nothing was done: {section}, then approve it again",
                     n + 1
                 )));
             }
@@ -589,7 +600,10 @@ fn run_actions(
         )?;
         out.changed = true;
         match result {
-            ActionOutcome::Ok(_) => out.count("executed", 1),
+            ActionOutcome::Ok(_) => {
+                out.activity.push(format!("[[{id}]] {kind}: done"));
+                out.count("executed", 1)
+            }
             ActionOutcome::Unreachable(d) => {
                 // Not a problem of this item: the pass reports the service (exit 69).
                 out.count("unreachable", 1);

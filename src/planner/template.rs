@@ -8,13 +8,23 @@ use crate::vault::Item;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
 
-/// The template planner.
-#[derive(Debug, Default)]
-pub struct TemplatePlanner;
+/// The template planner. `acknowledge` (`planner.acknowledge`, default true): a message
+/// that asks for an answer gets a drafted "thank you, I will get back to you" reply; when
+/// false it gets a note that the owner answers it.
+#[derive(Debug)]
+pub struct TemplatePlanner {
+    pub acknowledge: bool,
+}
+
+impl Default for TemplatePlanner {
+    fn default() -> Self {
+        TemplatePlanner { acknowledge: true }
+    }
+}
 
 impl Planner for TemplatePlanner {
     fn plan(&mut self, input: &PlanInput) -> Result<Plan> {
-        Ok(plan_item(input))
+        Ok(plan_item_with(input, self.acknowledge))
     }
 }
 
@@ -30,8 +40,13 @@ fn item_text(item: &Item) -> String {
     format!("{}\n{}", item.str("subject"), item.body)
 }
 
-/// Plans one item (pure).
+/// Plans one item (pure), acknowledging messages that ask for an answer.
 pub fn plan_item(input: &PlanInput) -> Plan {
+    plan_item_with(input, true)
+}
+
+/// Plans one item (pure); `acknowledge` as [`TemplatePlanner::acknowledge`].
+pub fn plan_item_with(input: &PlanInput, acknowledge: bool) -> Plan {
     let item = input.item;
     let text = item_text(item);
     let lower = text.to_lowercase();
@@ -207,6 +222,17 @@ pub fn plan_item(input: &PlanInput) -> Plan {
                 "help",
             ],
         );
+    if is_mail && asks && !acknowledge {
+        plan.objective = format!("Answer {from}");
+        plan.steps = vec!["Answer the message yourself".into()];
+        plan.proposals.push(Proposal {
+            action: obj(json!({"kind": "note", "text": format!(
+                "{from} asks for an answer: no acknowledgement was drafted (`planner.acknowledge: false` in aie.yaml)"
+            )})),
+            why: "The message asks for an answer, and automatic acknowledgements are off.".into(),
+        });
+        return plan;
+    }
     if is_mail && asks {
         plan.objective = format!("Reply to {from}");
         plan.steps = vec![

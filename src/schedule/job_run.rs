@@ -74,7 +74,6 @@ pub fn run_steps(
         }
         on_step(&step);
         cli.global.vault = Some(root.to_path_buf());
-        cli.global.json = false;
         let left = left.as_secs_f64();
         cli.global.deadline = Some(cli.global.deadline.map_or(left, |d| d.min(left)));
         let started = Instant::now();

@@ -278,10 +278,27 @@ pub fn due(
     now: DateTime<Utc>,
     tz: Tz,
 ) -> Due {
+    due_since(job, last_start, last_success, None, now, tz)
+}
+
+/// [`due`], for a job scheduled at `scheduled` (when `aie schedule install` put its timer
+/// in place): a job that never ran since is overdue after two periods too. The next due
+/// time is never in the past: a missed run is due at the next tick after now.
+pub fn due_since(
+    job: &Job,
+    last_start: Option<&str>,
+    last_success: Option<&str>,
+    scheduled: Option<&str>,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Due {
     let start = last_start.and_then(crate::clock::parse_time);
     let success = last_success.and_then(crate::clock::parse_time);
-    let next_due = job.schedule.next_after(start.unwrap_or(now), tz);
-    let overdue = match success.or(start) {
+    let scheduled = scheduled.and_then(crate::clock::parse_time);
+    let next_due = job
+        .schedule
+        .next_after(start.map_or(now, |s| s.max(now)), tz);
+    let overdue = match success.or(start).or(scheduled) {
         Some(since) => job
             .schedule
             .period_after(since, tz)
@@ -480,7 +497,8 @@ mod tests {
             now,
             Tz::UTC,
         );
-        assert_eq!(d.next_due, Some(t("2026-11-23T09:02:00Z")));
+        // Never a next due time in the past (it said 09:02 at 09:03).
+        assert_eq!(d.next_due, Some(t("2026-11-23T09:04:00Z")));
         assert!(!d.overdue);
         let later = t("2026-11-23T09:04:06Z");
         assert!(
@@ -499,5 +517,9 @@ mod tests {
         assert!(!d.overdue);
         // Started but never succeeded since long ago.
         assert!(due(&job, Some("2026-11-23T08:00:00Z"), None, now, Tz::UTC).overdue);
+        // Never ran since its timer was installed an hour ago: overdue (it was never).
+        let installed = Some("2026-11-23T08:00:00Z");
+        assert!(due_since(&job, None, None, installed, now, Tz::UTC).overdue);
+        assert!(!due_since(&job, None, None, Some("2026-11-23T09:02:00Z"), now, Tz::UTC).overdue);
     }
 }

@@ -57,17 +57,22 @@ pub const DEMO_INBOX: &[(&str, &str)] = &[
 ];
 
 /// Writes the template into `vault` (folders and files), never overwriting anything.
-/// Returns the vault-relative paths it created.
+/// What it creates is private to the owner (folders 0700, files 0600): clients' mail lands
+/// here. Returns the vault-relative paths it created.
 pub fn write(vault: &Vault, agent: &str) -> Result<Vec<String>> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let mut created = Vec::new();
     let root = vault.root();
-    std::fs::create_dir_all(root).with_context(|| format!("cannot create `{}`", root.display()))?;
+    let mut dirs = std::fs::DirBuilder::new();
+    dirs.recursive(true).mode(0o700);
+    dirs.create(root)
+        .with_context(|| format!("cannot create `{}`", root.display()))?;
     for dir in vault.layout_dirs(agent) {
         // A folder of the layout that is a link is never followed (nor made through).
         crate::fsutil::check_no_symlink(root, &dir)
             .map_err(|e| crate::exit::AieError::Config(format!("{e:#}")))?;
         if !dir.exists() {
-            std::fs::create_dir_all(&dir)
+            dirs.create(&dir)
                 .with_context(|| format!("cannot create `{}`", dir.display()))?;
             created.push(format!("{}/", vault.rel(&dir)));
         }
@@ -77,6 +82,7 @@ pub fn write(vault: &Vault, agent: &str) -> Result<Vec<String>> {
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&path)
         {
             Ok(mut f) => {

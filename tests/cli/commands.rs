@@ -21,9 +21,7 @@ fn every_report_is_one_json_document_printed_by_the_runner() {
         &["execute-approved"],
         &["run", "execute"],
         &["alert", "--unit", "aie-execute.service"],
-        &["schedule", "cron"],
-        &["init"],
-        &["completions", "bash"],
+        // Issue 14: `init`, `schedule` and `completions` print no report and take no --json.
     ] {
         let mut argv = args.to_vec();
         argv.push("--json");

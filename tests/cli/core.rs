@@ -327,8 +327,12 @@ fn an_item_dropped_straight_into_approved_goes_back_for_review() {
     // No Odoo connector on this build: the payment is not configured, so it comes back again.
     assert_eq!(r.code, 1, "{r:?}");
     let f = env.front("Pending_Approval/accounting/sneaky.md");
+    // Issue 14: the note names the aie.yaml section to fill in.
     assert!(
-        f["review"].as_str().unwrap().contains("not configured"),
+        f["review"]
+            .as_str()
+            .unwrap()
+            .contains("fill in the `odoo:` section"),
         "{f}"
     );
 }
@@ -655,12 +659,14 @@ fn a_held_lock_exits_75_and_changes_nothing() {
     assert!(!env.path("Inbox/a.txt").exists());
 }
 
+// Issue 14: a deadline of 0 started nothing and said nothing: it is refused now (usage, 2),
+// and nothing is taken.
 #[test]
-fn a_zero_deadline_starts_no_item() {
+fn a_zero_deadline_is_refused_and_starts_no_item() {
     let env = TestEnv::new();
     env.drop_file("a.txt", "hello");
-    let r = env.ok(&["process-inbox", "--deadline", "0"]);
-    assert!(r.stdout.contains("deferred: 1"), "{r:?}");
+    let r = env.run(&["process-inbox", "--deadline", "0"]);
+    assert_eq!(r.code, 2, "{r:?}");
     assert!(env.path("Inbox/a.txt").exists());
 }
 

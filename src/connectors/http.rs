@@ -440,7 +440,13 @@ impl Http {
             }
         };
         let status = resp.status().as_u16();
-        let headers = ["retry-after", "retry-after-ms", "x-should-retry"]
+        let headers = [
+            "retry-after",
+            "retry-after-ms",
+            "x-should-retry",
+            "x-rate-limit-reset",
+            "x-restli-id",
+        ]
             .iter()
             .filter_map(|k| {
                 let v = resp.headers().get(*k)?.to_str().ok()?;

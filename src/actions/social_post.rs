@@ -42,7 +42,17 @@ impl ActionKind for SocialPost {
     }
 
     fn check(&self, action: &Action) -> Result<()> {
-        super::parse_params::<Params>(self.name(), action).map(drop)
+        let p = super::parse_params::<Params>(self.name(), action)?;
+        match p.scheduled_at.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() && crate::clock::parse_time(t).is_none() => {
+                anyhow::bail!("`scheduled_at` `{t}` is not an RFC 3339 time (2026-12-01T09:30:00Z)")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn not_before(&self, action: &Action) -> Option<chrono::DateTime<chrono::Utc>> {
+        due_at(action)
     }
 
     fn decide(&self, _policy: &Policy, origin: &Origin, action: &Action) -> Decision {

@@ -341,18 +341,26 @@ fn a_crash_right_after_the_x_refresh_leaves_a_usable_token_and_a_crash_after_the
     env.env("AIE_CRASH_AT", "x:token-refreshed");
     let r = env.run(&["execute-approved"]);
     assert_ne!(r.code, 0, "{r:?}");
-    // The old refresh token is spent; a second refresh with it would fail.
+    // The old refresh token is spent: a second refresh with it would fail.
     fake.then("POST /2/oauth2/token", Response::raw_json(400, &fixture("x/token_invalid.json")));
-    env.env("AIE_CRASH_AT", "execute:action-done");
-    let r = env.run(&["execute-approved"]);
-    assert_ne!(r.code, 0, "{r:?}");
-    // The crash came between the intent and the post: unknown, to review.
     env.env("AIE_CRASH_AT", "");
-    let r = env.run(&["execute-approved"]);
-    assert_eq!(env.where_is(&id), vec!["Pending_Approval/social"], "{r:?}");
+    // The run stopped mid-action: unknown, to review; the owner approves it again.
+    env.run(&["execute-approved"]);
+    assert_eq!(env.where_is(&id), vec!["Pending_Approval/social"]);
+    env.mv(&format!("Pending_Approval/social/{id}.md"), "Approved");
     env.ok(&["execute-approved"]);
+    assert_eq!(env.where_is(&id), vec!["Done"]);
     let tweets = fake.server.hits_to("/2/tweets");
-    assert_eq!(tweets.len(), 2, "the 401, then the post with the rotated token");
+    assert_eq!(tweets.len(), 2, "the 401, then the post with the kept token");
     assert_eq!(tweets[1].header("authorization"), Some("Bearer x-access-rotated-2"));
     assert_eq!(fake.server.hits_to("/2/oauth2/token").len(), 1);
+    // A crash right after the post: unknown, to review, never posted a second time.
+    let id = requested(&env, "c2.txt", "- kind: social_post\n  platform: x\n  text: Posted once\n", true);
+    env.env("AIE_CRASH_AT", "execute:action-done");
+    assert_ne!(env.run(&["execute-approved"]).code, 0);
+    env.env("AIE_CRASH_AT", "");
+    env.run(&["execute-approved"]);
+    env.run(&["execute-approved"]);
+    assert_eq!(env.where_is(&id), vec!["Pending_Approval/social"]);
+    assert_eq!(fake.server.hits_to("/2/tweets").len(), 3);
 }

@@ -64,6 +64,8 @@ pub enum Command {
     Completions(commands::completions::CompletionsArgs),
     /// Print the man page (roff).
     Man(commands::man::ManArgs),
+    /// One webhook delivery (an HTTP request on stdin) becomes items.
+    Ingest(commands::ingest::IngestArgs),
 }
 
 /// What the runner does with a command.
@@ -143,6 +145,7 @@ impl Command {
             Command::Alert(_) => spec("alert", Report, VaultUse::Open),
             Command::Completions(_) => spec("completions", Setup, VaultUse::None),
             Command::Man(_) => spec("man", Setup, VaultUse::None),
+            Command::Ingest(_) => spec("ingest", Pass, VaultUse::Shared),
         }
     }
 }
@@ -162,6 +165,7 @@ mod tests {
             "schedule" => vec!["cron"],
             "alert" => vec!["--unit", "aie-triage.service"],
             "completions" => vec!["bash"],
+            "ingest" => vec!["whatsapp"],
             _ => vec![],
         }
     }
@@ -188,7 +192,7 @@ mod tests {
         let all = every_command();
         assert_eq!(
             all.len(),
-            14,
+            15,
             "a new subcommand: add its row and its sample args"
         );
         for (name, cmd) in &all {

@@ -154,7 +154,10 @@ pub fn check_publishable(action: &Action) -> std::result::Result<(), String> {
         return Err("the post has no text".into());
     }
     if body.contains("[[") {
-        return Err("the text carries a vault link (`[[...]]`), which is not for the public: edit the text".into());
+        return Err(
+            "the text carries a vault link (`[[...]]`), which is not for the public: edit the text"
+                .into(),
+        );
     }
     if body.trim_start().starts_with("---\n") {
         return Err("the text starts with front matter: edit the text".into());
@@ -214,9 +217,12 @@ mod tests {
         assert_eq!(length("x", "日本"), 4);
         let long = act(json!({"kind":"social_post","platform":"x","text":"a".repeat(281)}));
         assert!(check_publishable(&long).unwrap_err().contains("281"));
-        let ok = act(json!({"kind":"social_post","platform":"x","text":format!("{} {url}", "a".repeat(256))}));
+        let ok = act(
+            json!({"kind":"social_post","platform":"x","text":format!("{} {url}", "a".repeat(256))}),
+        );
         assert!(check_publishable(&ok).is_ok());
-        let link = act(json!({"kind":"social_post","platform":"x","text":"See [[Attachments/a/b.txt]]"}));
+        let link =
+            act(json!({"kind":"social_post","platform":"x","text":"See [[Attachments/a/b.txt]]"}));
         assert!(check_publishable(&link).unwrap_err().contains("vault link"));
         let ig = act(json!({"kind":"social_post","platform":"instagram","text":"Hi"}));
         assert!(check_publishable(&ig).unwrap_err().contains("image"));

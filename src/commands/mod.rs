@@ -10,6 +10,7 @@ pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod execute_approved;
+pub mod ingest;
 pub mod init;
 pub mod man;
 pub mod plan;
@@ -42,5 +43,6 @@ pub fn dispatch(cx: &Cx, cmd: &Command) -> Result<Outcome> {
         Command::Alert(a) => alert::run(cx, a),
         Command::Completions(a) => completions::run(cx, a),
         Command::Man(a) => man::run(cx, a),
+        Command::Ingest(a) => ingest::run(cx, a),
     }
 }

@@ -9,8 +9,8 @@ use super::capabilities::{Connector, Publisher, SecretNeed, required};
 use super::http::{Body, Http, Request};
 use super::social::{self, graph_outcome, param};
 use crate::config::Settings;
-use crate::exit::AieError;
 use crate::executor::ActionOutcome;
+use crate::exit::AieError;
 use crate::secrets::Secrets;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
@@ -102,7 +102,10 @@ impl FacebookPublisher {
         let headers = [("Authorization", auth.as_str())];
         let since_s = since.to_string();
         let query = [
-            ("fields", "id,comments.since(0){id,from,message,created_time}"),
+            (
+                "fields",
+                "id,comments.since(0){id,from,message,created_time}",
+            ),
             ("since", since_s.as_str()),
             ("limit", "25"),
         ];
@@ -151,10 +154,7 @@ impl Publisher for FacebookPublisher {
                 &json!({"url": image, "caption": text, "published": true}),
             )
         } else {
-            self.post(
-                &format!("{}/feed", self.page_id),
-                &json!({"message": text}),
-            )
+            self.post(&format!("{}/feed", self.page_id), &json!({"message": text}))
         };
         match answer {
             Ok(v) => {

@@ -447,12 +447,12 @@ impl Http {
             "x-rate-limit-reset",
             "x-restli-id",
         ]
-            .iter()
-            .filter_map(|k| {
-                let v = resp.headers().get(*k)?.to_str().ok()?;
-                Some((k.to_string(), v.to_string()))
-            })
-            .collect();
+        .iter()
+        .filter_map(|k| {
+            let v = resp.headers().get(*k)?.to_str().ok()?;
+            Some((k.to_string(), v.to_string()))
+        })
+        .collect();
         let body = resp
             .body_mut()
             .with_config()

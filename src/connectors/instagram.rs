@@ -12,8 +12,8 @@ use super::facebook::valid_graph_id;
 use super::http::{Body, Http, Request, retry_usual};
 use super::social::{self, graph_outcome, param};
 use crate::config::Settings;
-use crate::exit::AieError;
 use crate::executor::ActionOutcome;
+use crate::exit::AieError;
 use crate::secrets::Secrets;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
@@ -215,7 +215,9 @@ impl Publisher for InstagramPublisher {
             } else {
                 String::new()
             };
-            Ok(format!("instagram media {id} {link}").trim_end().to_string())
+            Ok(format!("instagram media {id} {link}")
+                .trim_end()
+                .to_string())
         };
         match run() {
             Ok(d) => ActionOutcome::Ok(d),

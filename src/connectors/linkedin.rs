@@ -10,8 +10,8 @@ use super::capabilities::{Connector, Publisher, SecretNeed, required};
 use super::http::{Body, Http, HttpError, Request};
 use super::social::{self, param};
 use crate::config::Settings;
-use crate::exit::AieError;
 use crate::executor::ActionOutcome;
+use crate::exit::AieError;
 use crate::secrets::Secrets;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
@@ -107,7 +107,9 @@ fn message(body: &str) -> String {
 
 impl Publisher for LinkedinPublisher {
     fn publish(&mut self, params: &Map<String, Value>, _key: &str) -> ActionOutcome {
-        if !param(params, "image_url").trim().is_empty() || !param(params, "reply_to").trim().is_empty() {
+        if !param(params, "image_url").trim().is_empty()
+            || !param(params, "reply_to").trim().is_empty()
+        {
             return ActionOutcome::Failed(
                 "linkedin: aie posts text only on LinkedIn (no image upload, no comment replies): edit the action; nothing was sent".into(),
             );
@@ -144,16 +146,22 @@ impl Publisher for LinkedinPublisher {
                     "linkedin: the answer carried no x-restli-id: check the feed".into(),
                 ),
             },
-            Err(HttpError::Status { code: 426, body, .. }) => ActionOutcome::Failed(format!(
+            Err(HttpError::Status {
+                code: 426, body, ..
+            }) => ActionOutcome::Failed(format!(
                 "linkedin: the API version `{}` is no longer served ({}): set `linkedin.version` in aie.yaml to a recent month (YYYYMM)",
                 self.version,
                 message(&body)
             )),
-            Err(HttpError::Status { code: 401, body, .. }) => ActionOutcome::Failed(format!(
+            Err(HttpError::Status {
+                code: 401, body, ..
+            }) => ActionOutcome::Failed(format!(
                 "linkedin: the token was refused ({}): renew `AIE_LINKEDIN_TOKEN`",
                 message(&body)
             )),
-            Err(HttpError::Status { code: 403, body, .. }) => ActionOutcome::Failed(format!(
+            Err(HttpError::Status {
+                code: 403, body, ..
+            }) => ActionOutcome::Failed(format!(
                 "linkedin: not allowed ({}): the token needs `w_member_social` (or `w_organization_social` for a page)",
                 message(&body)
             )),

@@ -75,8 +75,8 @@ pub fn graph_error(body: &str) -> Option<GraphError> {
 /// Meta's throttling codes (application, user, page, custom and business use case limits,
 /// WhatsApp's throughput and pair rate limits): the request was not taken.
 const THROTTLING: &[i64] = &[
-    4, 17, 32, 613, 80001, 80002, 80004, 80005, 80006, 80007, 80008, 80009, 80014, 130429,
-    131048, 131056,
+    4, 17, 32, 613, 80001, 80002, 80004, 80005, 80006, 80007, 80008, 80009, 80014, 130429, 131048,
+    131056,
 ];
 
 /// What a failed Graph API call means for the action: a throttling code waits for a later
@@ -165,10 +165,7 @@ struct SocialExecutor {
 
 impl ActionExecutor for SocialExecutor {
     fn execute(&mut self, _item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
-        let platform = action
-            .get("platform")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let platform = action.get("platform").and_then(Value::as_str).unwrap_or("");
         if let Err(why) = social_post::check_publishable(action) {
             return ActionOutcome::Failed(format!("{platform}: nothing was sent: {why}"));
         }

@@ -13,8 +13,8 @@ use super::http::{Body, Http, HttpError, Request, retry_usual};
 use super::oauth::{OAuthClient, OAuthSession};
 use super::social::{self, param};
 use crate::config::Settings;
-use crate::exit::AieError;
 use crate::executor::ActionOutcome;
+use crate::exit::AieError;
 use crate::secrets::Secrets;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
@@ -68,14 +68,21 @@ pub struct XPublisher {
 
 /// The X publisher: `Ok(None)` without an `x:` section; a config error (exit 78) without
 /// `AIE_X_TOKEN`. `aie_dir` holds the token cache.
-pub fn publisher(settings: &Settings, secrets: &Secrets, aie_dir: &Path) -> Result<Option<XPublisher>> {
+pub fn publisher(
+    settings: &Settings,
+    secrets: &Secrets,
+    aie_dir: &Path,
+) -> Result<Option<XPublisher>> {
     let Some(x) = &settings.x else {
         return Ok(None);
     };
     let token = secrets.require("x", &SECRETS[..1])?.remove(0);
     let base = x.api_base.trim_end_matches('/').to_string();
     let cache = aie_dir.join("x_token.json");
-    let session = match (secrets.get("AIE_X_REFRESH_TOKEN"), secrets.get("AIE_X_CLIENT_ID")) {
+    let session = match (
+        secrets.get("AIE_X_REFRESH_TOKEN"),
+        secrets.get("AIE_X_CLIENT_ID"),
+    ) {
         (Some(r), Some(c)) => {
             let mut s = OAuthSession::new(
                 "X",
@@ -139,13 +146,20 @@ impl XPublisher {
         let s = self.session.as_mut()?;
         s.invalidate();
         let r = s.refresh(&self.http).map_err(|e| {
-            ActionOutcome::Failed(format!("x: the token was refused and could not be refreshed: {e:#}"))
+            ActionOutcome::Failed(format!(
+                "x: the token was refused and could not be refreshed: {e:#}"
+            ))
         });
         crate::fsutil::failpoint("x:token-refreshed");
         Some(r)
     }
 
-    fn send(&self, token: &str, body: &Value, reset: &Cell<Option<String>>) -> Result<Value, HttpError> {
+    fn send(
+        &self,
+        token: &str,
+        body: &Value,
+        reset: &Cell<Option<String>>,
+    ) -> Result<Value, HttpError> {
         let url = format!("{}/2/tweets", self.base);
         let auth = format!("Bearer {token}");
         let headers = [("Authorization", auth.as_str())];
@@ -168,7 +182,10 @@ impl XPublisher {
         let url = format!("{}/2/users/{user_id}/mentions", self.base);
         let auth = format!("Bearer {token}");
         let headers = [("Authorization", auth.as_str())];
-        let mut query = vec![("tweet.fields", "created_at,author_id"), ("max_results", "100")];
+        let mut query = vec![
+            ("tweet.fields", "created_at,author_id"),
+            ("max_results", "100"),
+        ];
         if let Some(s) = since_id {
             query.push(("since_id", s));
         }
@@ -227,9 +244,13 @@ impl Publisher for XPublisher {
                             "x: the answer carried no post id: check the account".into(),
                         );
                     }
-                    return ActionOutcome::Ok(format!("x post {id} https://x.com/i/web/status/{id}"));
+                    return ActionOutcome::Ok(format!(
+                        "x post {id} https://x.com/i/web/status/{id}"
+                    ));
                 }
-                Err(HttpError::Status { code: 401, body: b, .. }) if !refreshed => {
+                Err(HttpError::Status {
+                    code: 401, body: b, ..
+                }) if !refreshed => {
                     // Not taken: refresh (stored before use) and send once more.
                     match self.refreshed() {
                         Some(Ok(t)) => {

@@ -9,3 +9,4 @@ pub mod gmail_poll;
 pub mod intake;
 pub mod plan;
 pub mod replan;
+pub mod whatsapp_ingest;

@@ -52,10 +52,14 @@ fn default_answer(r: &Request) -> Response {
         ),
         ("POST", "/2/tweets") => j(201, "x/create_ok.json"),
         ("POST", "/2/oauth2/token") => j(200, "x/token_ok.json"),
-        ("POST", "/rest/posts") => Response::text(201, "application/json", "")
-            .header("x-restli-id", LI_URN),
+        ("POST", "/rest/posts") => {
+            Response::text(201, "application/json", "").header("x-restli-id", LI_URN)
+        }
         ("POST", p) if p == format!("/{WA_NUMBER}/messages") => j(200, "whatsapp/send_ok.json"),
-        _ => Response::json(404, &serde_json::json!({"error": {"message": "unknown path", "code": 803}})),
+        _ => Response::json(
+            404,
+            &serde_json::json!({"error": {"message": "unknown path", "code": 803}}),
+        ),
     }
 }
 
@@ -65,7 +69,12 @@ impl SocialFake {
         let q = queue.clone();
         let server = FakeServer::start(move |r| {
             let key = format!("{} {}", r.method, r.path());
-            if let Some(resp) = q.lock().unwrap().get_mut(&key).and_then(VecDeque::pop_front) {
+            if let Some(resp) = q
+                .lock()
+                .unwrap()
+                .get_mut(&key)
+                .and_then(VecDeque::pop_front)
+            {
                 return resp;
             }
             default_answer(r)

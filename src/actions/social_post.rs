@@ -91,10 +91,12 @@ impl ActionKind for SocialPost {
     }
 
     fn summary(&self, action: &Action) -> String {
+        let platform = text(action, "platform");
+        let body = text(action, "text");
         format!(
-            "publish a {} post \"{}\"{}{}{}",
-            text(action, "platform"),
-            text(action, "text"),
+            "publish a {platform} post \"{body}\" ({} of {} characters as {platform} counts them){}{}{}",
+            length(&platform, &body),
+            limit(&platform),
             optional(" with the image ", &text(action, "image_url")),
             optional(" at ", &text(action, "scheduled_at")),
             optional(" in reply to ", &text(action, "reply_to"))
@@ -203,7 +205,7 @@ mod tests {
         );
         assert_eq!(
             SocialPost.summary(&a),
-            "publish a linkedin post \"Hiring!\" with the image https://x.example/a.png at 2026-12-01T09:30:00Z in reply to 42"
+            "publish a linkedin post \"Hiring!\" (7 of 3000 characters as linkedin counts them) with the image https://x.example/a.png at 2026-12-01T09:30:00Z in reply to 42"
         );
         assert_eq!(SocialPost.target(&a).as_deref(), Some("linkedin"));
         assert!(is_platform(&json!("x")) && !is_platform(&json!("myspace")));

@@ -99,6 +99,8 @@ pub enum Command {
     Backup(commands::backup::BackupArgs),
     /// Rebuild a vault from a snapshot, byte for byte (over the live vault: --force).
     Restore(commands::restore::RestoreArgs),
+    /// One webhook delivery (an HTTP request on stdin) becomes items.
+    Ingest(commands::ingest::IngestArgs),
 }
 
 /// What the runner does with a command.
@@ -183,6 +185,7 @@ impl Command {
             Command::Reject(_) => spec("reject", Pass, VaultUse::Shared),
             Command::Backup(_) => spec("backup", Pass, VaultUse::Exclusive),
             Command::Restore(_) => spec("restore", Pass, VaultUse::Exclusive),
+            Command::Ingest(_) => spec("ingest", Pass, VaultUse::Shared),
         }
     }
 }
@@ -206,6 +209,7 @@ impl Command {
             Command::Approve(a) => a.out.json,
             Command::Reject(a) => a.out.json,
             Command::Init(_)
+            | Command::Ingest(_)
             | Command::Auth(_)
             | Command::Schedule(_)
             | Command::Completions(_)
@@ -249,6 +253,7 @@ mod tests {
             "completions" => vec!["bash"],
             "approve" | "reject" => vec!["x"],
             "restore" => vec!["20260105T030000Z", "--to", "x"],
+            "ingest" => vec!["whatsapp"],
             _ => vec![],
         }
     }
@@ -275,7 +280,7 @@ mod tests {
         let all = every_command();
         assert_eq!(
             all.len(),
-            19,
+            20,
             "a new subcommand: add its row and its sample args"
         );
         for (name, cmd) in &all {

@@ -79,6 +79,8 @@ impl<'a> Executors<'a> {
         let mut factories: HashMap<&'static str, ExecutorFactory> = HashMap::new();
         factories.insert("note", |_, _, _| Ok(Some(Box::new(NoteExecutor))));
         factories.insert("send_email", crate::connectors::smtp::factory);
+        factories.insert("social_post", crate::connectors::social::factory);
+        factories.insert("whatsapp_send", crate::connectors::whatsapp::factory);
         Executors {
             settings,
             secrets,

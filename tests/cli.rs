@@ -63,3 +63,5 @@ mod checkbox;
 
 #[path = "cli/first_week.rs"]
 mod first_week;
+#[path = "cli/social.rs"]
+mod social;

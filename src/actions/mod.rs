@@ -75,6 +75,10 @@ pub trait ActionKind: Sync {
     fn target(&self, _action: &Action) -> Option<String> {
         None
     }
+    /// When the action may run at the earliest (a post's `scheduled_at`); None: now.
+    fn not_before(&self, _action: &Action) -> Option<chrono::DateTime<chrono::Utc>> {
+        None
+    }
     /// The JSON schema of one action of this kind, as the model is given it.
     fn schema(&self) -> Value {
         kind_schema(self.name(), self.params())

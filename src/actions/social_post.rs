@@ -42,7 +42,17 @@ impl ActionKind for SocialPost {
     }
 
     fn check(&self, action: &Action) -> Result<()> {
-        super::parse_params::<Params>(self.name(), action).map(drop)
+        let p = super::parse_params::<Params>(self.name(), action)?;
+        match p.scheduled_at.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() && crate::clock::parse_time(t).is_none() => {
+                anyhow::bail!("`scheduled_at` `{t}` is not an RFC 3339 time (2026-12-01T09:30:00Z)")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn not_before(&self, action: &Action) -> Option<chrono::DateTime<chrono::Utc>> {
+        due_at(action)
     }
 
     fn decide(&self, _policy: &Policy, origin: &Origin, action: &Action) -> Decision {
@@ -81,10 +91,12 @@ impl ActionKind for SocialPost {
     }
 
     fn summary(&self, action: &Action) -> String {
+        let platform = text(action, "platform");
+        let body = text(action, "text");
         format!(
-            "publish a {} post \"{}\"{}{}{}",
-            text(action, "platform"),
-            text(action, "text"),
+            "publish a {platform} post \"{body}\" ({} of {} characters as {platform} counts them){}{}{}",
+            length(&platform, &body),
+            limit(&platform),
             optional(" with the image ", &text(action, "image_url")),
             optional(" at ", &text(action, "scheduled_at")),
             optional(" in reply to ", &text(action, "reply_to"))
@@ -94,6 +106,80 @@ impl ActionKind for SocialPost {
     fn target(&self, action: &Action) -> Option<String> {
         super::target_of(action, "platform")
     }
+}
+
+/// The longest text each platform takes, counted its own way ([`length`]).
+pub fn limit(platform: &str) -> usize {
+    match platform {
+        "x" => 280,
+        "instagram" => 2200,
+        "linkedin" => 3000,
+        _ => 63206,
+    }
+}
+
+/// What a URL counts for on X (every link is shortened to t.co).
+const X_URL: usize = 23;
+
+/// The length `text` has on `platform` after the platform's own counting: on X a URL counts
+/// 23 and a character outside Latin and general punctuation counts 2 (X's weighted length);
+/// elsewhere each character counts 1.
+pub fn length(platform: &str, text: &str) -> usize {
+    if platform != "x" {
+        return text.chars().count();
+    }
+    let mut n = 0;
+    for word in text.split_inclusive(char::is_whitespace) {
+        let w = word.trim_end();
+        if w.starts_with("https://") || w.starts_with("http://") {
+            n += X_URL + word[w.len()..].chars().count();
+            continue;
+        }
+        n += word
+            .chars()
+            .map(|c| match c as u32 {
+                0..=4351 | 8192..=8205 | 8208..=8223 | 8242..=8247 => 1,
+                _ => 2,
+            })
+            .sum::<usize>();
+    }
+    n
+}
+
+/// Why this post cannot go out as it is, checked before any call: no text, a text that
+/// carries a vault link or front matter (what aie itself writes, never the owner's post), a
+/// text longer than the platform takes, an Instagram post without an image.
+pub fn check_publishable(action: &Action) -> std::result::Result<(), String> {
+    let platform = text_str(action, "platform");
+    let body = text_str(action, "text");
+    if body.trim().is_empty() {
+        return Err("the post has no text".into());
+    }
+    if body.contains("[[") {
+        return Err(
+            "the text carries a vault link (`[[...]]`), which is not for the public: edit the text"
+                .into(),
+        );
+    }
+    if body.trim_start().starts_with("---\n") {
+        return Err("the text starts with front matter: edit the text".into());
+    }
+    let (n, max) = (length(platform, body), limit(platform));
+    if n > max {
+        return Err(format!(
+            "the text is {n} characters long as {platform} counts them, over its limit of {max}"
+        ));
+    }
+    if platform == "instagram" && text_str(action, "image_url").trim().is_empty() {
+        return Err("Instagram needs an image: set `image_url` (a public URL of a JPEG)".into());
+    }
+    Ok(())
+}
+
+/// When a post with `scheduled_at` is due (None: now, or an unreadable time, which
+/// [`check_publishable`]'s caller reports).
+pub fn due_at(action: &Action) -> Option<chrono::DateTime<chrono::Utc>> {
+    crate::clock::parse_time(text_str(action, "scheduled_at").trim())
 }
 
 /// Whether `v` names a platform of [`PLATFORMS`].
@@ -119,9 +205,28 @@ mod tests {
         );
         assert_eq!(
             SocialPost.summary(&a),
-            "publish a linkedin post \"Hiring!\" with the image https://x.example/a.png at 2026-12-01T09:30:00Z in reply to 42"
+            "publish a linkedin post \"Hiring!\" (7 of 3000 characters as linkedin counts them) with the image https://x.example/a.png at 2026-12-01T09:30:00Z in reply to 42"
         );
         assert_eq!(SocialPost.target(&a).as_deref(), Some("linkedin"));
         assert!(is_platform(&json!("x")) && !is_platform(&json!("myspace")));
+    }
+
+    #[test]
+    fn x_counts_a_url_as_23_and_wide_characters_as_2() {
+        let url = "https://example.com/a/very/long/path/that/is/longer/than/23/characters";
+        assert_eq!(length("x", &format!("Read {url} now")), 5 + 23 + 4);
+        assert_eq!(length("linkedin", "héllo"), 5);
+        assert_eq!(length("x", "日本"), 4);
+        let long = act(json!({"kind":"social_post","platform":"x","text":"a".repeat(281)}));
+        assert!(check_publishable(&long).unwrap_err().contains("281"));
+        let ok = act(
+            json!({"kind":"social_post","platform":"x","text":format!("{} {url}", "a".repeat(256))}),
+        );
+        assert!(check_publishable(&ok).is_ok());
+        let link =
+            act(json!({"kind":"social_post","platform":"x","text":"See [[Attachments/a/b.txt]]"}));
+        assert!(check_publishable(&link).unwrap_err().contains("vault link"));
+        let ig = act(json!({"kind":"social_post","platform":"instagram","text":"Hi"}));
+        assert!(check_publishable(&ig).unwrap_err().contains("image"));
     }
 }

@@ -12,6 +12,7 @@ pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod execute_approved;
+pub mod ingest;
 pub mod init;
 pub mod man;
 pub mod plan;
@@ -51,5 +52,6 @@ pub fn dispatch(cx: &Cx, cmd: &Command) -> Result<Outcome> {
         Command::Approve(a) => approve::approve(cx, a),
         Command::Reject(a) => approve::reject(cx, a),
         Command::Restore(a) => restore::run(cx, a),
+        Command::Ingest(a) => ingest::run(cx, a),
     }
 }

@@ -4,8 +4,8 @@
 //! connectors ([`all`]): each declares its `aie.yaml` section, the secrets it needs given the
 //! settings (SPEC's names) and a cheap, offline `check` that `doctor` and `health-check`
 //! call. `doctor`'s list of needed secrets and the names [`crate::secrets`] reads come from
-//! this registry, not from a table of their own. Connectors that do not exist yet (Odoo,
-//! the social platforms, WhatsApp) are declared here so that list stays complete; they have
+//! this registry, not from a table of their own. Connectors that do not exist yet (Odoo)
+//! are declared here so that list stays complete; they have
 //! no check and no implementation until their issue lands.
 
 use crate::config::Settings;
@@ -121,21 +121,11 @@ static ALL: &[Connector] = &[
     super::smtp::CONNECTOR,
     super::llm_http::CONNECTOR,
     declared!("odoo", odoo, ["AIE_ODOO_USERNAME", "AIE_ODOO_API_KEY"], []),
-    declared!("facebook", facebook, ["AIE_FACEBOOK_TOKEN"], []),
-    declared!("instagram", instagram, ["AIE_INSTAGRAM_TOKEN"], []),
-    declared!(
-        "whatsapp",
-        whatsapp,
-        ["AIE_WHATSAPP_TOKEN"],
-        ["AIE_WHATSAPP_APP_SECRET"]
-    ),
-    declared!(
-        "x",
-        x,
-        ["AIE_X_TOKEN"],
-        ["AIE_X_REFRESH_TOKEN", "AIE_X_CLIENT_ID"]
-    ),
-    declared!("linkedin", linkedin, ["AIE_LINKEDIN_TOKEN"], []),
+    super::facebook::CONNECTOR,
+    super::instagram::CONNECTOR,
+    super::whatsapp::CONNECTOR,
+    super::x::CONNECTOR,
+    super::linkedin::CONNECTOR,
 ];
 
 /// Every connector aie knows.

@@ -440,13 +440,19 @@ impl Http {
             }
         };
         let status = resp.status().as_u16();
-        let headers = ["retry-after", "retry-after-ms", "x-should-retry"]
-            .iter()
-            .filter_map(|k| {
-                let v = resp.headers().get(*k)?.to_str().ok()?;
-                Some((k.to_string(), v.to_string()))
-            })
-            .collect();
+        let headers = [
+            "retry-after",
+            "retry-after-ms",
+            "x-should-retry",
+            "x-rate-limit-reset",
+            "x-restli-id",
+        ]
+        .iter()
+        .filter_map(|k| {
+            let v = resp.headers().get(*k)?.to_str().ok()?;
+            Some((k.to_string(), v.to_string()))
+        })
+        .collect();
         let body = resp
             .body_mut()
             .with_config()

@@ -4,13 +4,19 @@
 
 pub mod anthropic;
 pub mod capabilities;
+pub mod facebook;
 pub mod gmail;
 pub mod http;
+pub mod instagram;
+pub mod linkedin;
 pub mod llm_http;
 pub mod mail_auth;
 pub mod mime;
 pub mod oauth;
 pub mod openai_compatible;
 pub mod smtp;
+pub mod social;
+pub mod whatsapp;
+pub mod x;
 
 pub use http::{agent as http_agent, url_host, url_path};

@@ -528,6 +528,16 @@ fn run_actions(
             }
             continue;
         }
+        // A post scheduled for later waits in Approved/ until it is due.
+        if let Some(at) = crate::actions::get(&kind).and_then(|k| k.not_before(action))
+            && at > ctx.clock.now()
+        {
+            item.set("status", "scheduled");
+            item.set("due", ctx.clock.format(at));
+            out.count("scheduled", 1);
+            waiting = true;
+            break;
+        }
         if let Some(limit) = ctx.settings.policy.rate_limits.get(&kind) {
             let since = ctx.clock.now() - chrono::Duration::hours(1);
             if journal.intents_since(&kind, since) >= *limit as usize {
@@ -590,10 +600,21 @@ fn run_actions(
         ) {
             set_result(item, n, res);
         }
+        // What the service answered (a post's id and URL) stays with the item and the log.
+        let mut logged = action.clone();
+        if res == "ok" && !detail.is_empty() && kind != "note" {
+            let mut said: Vec<Value> = match item.front.get("outcomes") {
+                Some(Value::Array(l)) => l.clone(),
+                _ => Vec::new(),
+            };
+            said.push(Value::String(format!("action {}: {detail}", n + 1)));
+            item.set("outcomes", Value::Array(said));
+            logged.insert("outcome".into(), Value::String(detail.clone()));
+        }
         audit_action(
             ctx,
             &id,
-            action,
+            &logged,
             approved_by,
             res,
             (res != "ok").then_some(detail.as_str()),

@@ -12,3 +12,4 @@ pub mod intake;
 pub mod plan;
 pub mod replan;
 pub mod sync;
+pub mod whatsapp_ingest;

@@ -309,12 +309,7 @@ fn quote(body: &str) -> String {
     if lines.first().is_some_and(|l| l.starts_with("# ")) {
         lines.remove(0);
     }
-    lines.retain(|l| {
-        !(l.starts_with("Original: [[")
-            || l.starts_with("## Attachments")
-            || l.starts_with("- [[Attachments/")
-            || l.starts_with("- not saved: "))
-    });
+    lines.retain(|l| !is_aie_line(l));
     let text = lines.join("\n");
     text.trim()
         .lines()
@@ -538,11 +533,22 @@ fn social_platform(lower: &str) -> Option<&'static str> {
     }
 }
 
-/// The text of a post: what follows a `Post:` / `Text:` line, else the body without headers.
+/// Whether a body line is aie's own (the link to the original, the attachment list), not
+/// what the sender or owner wrote: never quoted, never posted.
+fn is_aie_line(l: &str) -> bool {
+    let l = l.trim_start();
+    l.starts_with("Original: [[")
+        || l.starts_with("## Attachments")
+        || l.starts_with("- [[Attachments/")
+        || l.starts_with("- not saved: ")
+}
+
+/// The text of a post: what follows a `Post:` / `Text:` line, else the body without headers;
+/// never aie's own lines (a post's text is exactly what is published).
 fn post_text(text: &str, platform: &str) -> String {
     let mut out = String::new();
     let mut capture = false;
-    for line in text.lines() {
+    for line in text.lines().filter(|l| !is_aie_line(l)) {
         let t = line.trim();
         if let Some(rest) = strip_prefix_ci(t, "post:").or_else(|| strip_prefix_ci(t, "text:")) {
             capture = true;
@@ -660,6 +666,13 @@ mod tests {
 
     #[test]
     fn social_request_and_plain_note() {
+        // Regression: a drop's post ended with `Original: [[Attachments/...]]`, a vault link
+        // that would have been published.
+        let dropped = post_text(
+            "# idea\nPlease post on LinkedIn:\nPost: We just shipped v2!\n\nOriginal: [[Attachments/idea-1/idea.txt]]\n",
+            "linkedin",
+        );
+        assert_eq!(dropped, "We just shipped v2!");
         let p = plan_for(&[], "Please post on LinkedIn:\nPost: We just shipped v2!");
         assert_eq!(p.proposals[0].action["platform"], "linkedin");
         assert_eq!(p.proposals[0].action["text"], "We just shipped v2!");

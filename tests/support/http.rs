@@ -224,6 +224,10 @@ fn serve(stream: TcpStream, handler: &Handler, hits: &Mutex<Vec<Request>>) {
     };
     let resp = handler(&req);
     hits.lock().unwrap().push(req);
+    // Status 0: the connection breaks after the request arrived, without an answer.
+    if resp.status == 0 {
+        return;
+    }
     let mut out = format!(
         "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
         resp.status,

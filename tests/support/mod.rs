@@ -335,4 +335,5 @@ pub fn actions_block(text: &str) -> Option<(usize, usize)> {
     Some((start, end))
 }
 pub mod git;
+pub mod social_fake;
 pub mod tree;

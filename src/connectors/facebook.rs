@@ -1,0 +1,172 @@
+//! Facebook Page posts through the Graph API (`facebook.graph_base`, `facebook.page_id`,
+//! the Page access token `AIE_FACEBOOK_TOKEN`): a feed post (`POST /{page-id}/feed` with
+//! `message`), a photo post when `image_url` is set (`POST /{page-id}/photos` with `url`
+//! and `caption`), or a reply to a comment or post (`POST /{id}/comments`). Each post is
+//! one request, never repeated after it may have arrived. Also reads the Page's new
+//! comments for `poll-social`. No printing, no vault access.
+
+use super::capabilities::{Connector, Publisher, SecretNeed, required};
+use super::http::{Body, Http, Request};
+use super::social::{self, graph_outcome, param};
+use crate::config::Settings;
+use crate::executor::ActionOutcome;
+use crate::exit::AieError;
+use crate::secrets::Secrets;
+use anyhow::Result;
+use serde_json::{Map, Value, json};
+use std::path::Path;
+
+const SECRETS: &[&str] = &["AIE_FACEBOOK_TOKEN"];
+
+/// The connector as `doctor` sees it.
+pub const CONNECTOR: Connector = Connector {
+    name: "facebook",
+    section: "facebook",
+    secrets: SECRETS,
+    needs,
+    check: Some(check),
+};
+
+fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
+    s.facebook.as_ref().map(|_| required(SECRETS))
+}
+
+fn check(s: &Settings, secrets: &Secrets, _root: &Path) -> Result<String> {
+    Ok(match publisher(s, secrets)? {
+        Some(p) => format!("page {} at {}", p.page_id, p.base),
+        None => "not set up".into(),
+    })
+}
+
+/// Whether `id` may go into a Graph API path (digits, with `_` between a page's and a
+/// post's id).
+pub fn valid_graph_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+}
+
+/// Posts to one Facebook Page.
+pub struct FacebookPublisher {
+    http: Http,
+    pub base: String,
+    pub page_id: String,
+    token: String,
+}
+
+/// The Page publisher: `Ok(None)` when `aie.yaml` has no `facebook:` section; a config
+/// error (exit 78) without `facebook.page_id` or the token.
+pub fn publisher(settings: &Settings, secrets: &Secrets) -> Result<Option<FacebookPublisher>> {
+    let Some(fb) = &settings.facebook else {
+        return Ok(None);
+    };
+    let page_id = fb.page_id.clone().unwrap_or_default();
+    if !valid_graph_id(&page_id) {
+        return Err(AieError::Config(
+            "facebook.page_id is not set in aie.yaml (the Page's numeric id)".into(),
+        )
+        .into());
+    }
+    let token = secrets.require("facebook", SECRETS)?.remove(0);
+    Ok(Some(FacebookPublisher {
+        http: social::client("facebook", &token),
+        base: fb.graph_base.trim_end_matches('/').to_string(),
+        page_id,
+        token,
+    }))
+}
+
+impl FacebookPublisher {
+    fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    /// One POST of `body` to `{graph_base}/{path}`, never repeated after it may have arrived.
+    fn post(&self, path: &str, body: &Value) -> std::result::Result<Value, ActionOutcome> {
+        let url = format!("{}/{path}", self.base);
+        let auth = self.bearer();
+        let headers = [("Authorization", auth.as_str())];
+        let req = Request {
+            headers: &headers,
+            ..Request::post(&url, Body::Json(body), false)
+        };
+        match self.http.send(&req, &social::judge) {
+            Ok(r) => Ok(r.json()),
+            Err(e) => Err(graph_outcome(&e, "facebook", SECRETS[0])),
+        }
+    }
+
+    /// The Page's comments newer than `since` (a Unix time), oldest first: (comment id,
+    /// author name, text, created time, the post commented on).
+    pub fn comments_since(&self, since: i64) -> Result<Vec<[String; 5]>> {
+        let url = format!("{}/{}/feed", self.base, self.page_id);
+        let auth = self.bearer();
+        let headers = [("Authorization", auth.as_str())];
+        let since_s = since.to_string();
+        let query = [
+            (
+                "fields",
+                "id,comments.since(0){id,from,message,created_time}",
+            ),
+            ("since", since_s.as_str()),
+            ("limit", "25"),
+        ];
+        let req = Request {
+            headers: &headers,
+            query: &query,
+            ..Request::get(&url)
+        };
+        let v = self
+            .http
+            .send(&req, &super::http::retry_usual)
+            .map_err(|e| AieError::Unavailable(format!("facebook: cannot read comments: {e}")))?
+            .json();
+        let mut out = Vec::new();
+        for post in v["data"].as_array().into_iter().flatten() {
+            for c in post["comments"]["data"].as_array().into_iter().flatten() {
+                out.push([
+                    c["id"].as_str().unwrap_or("").to_string(),
+                    c["from"]["name"].as_str().unwrap_or("").to_string(),
+                    c["message"].as_str().unwrap_or("").to_string(),
+                    c["created_time"].as_str().unwrap_or("").to_string(),
+                    post["id"].as_str().unwrap_or("").to_string(),
+                ]);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Publisher for FacebookPublisher {
+    fn publish(&mut self, params: &Map<String, Value>, _key: &str) -> ActionOutcome {
+        let text = param(params, "text");
+        let image = param(params, "image_url").trim();
+        let reply_to = param(params, "reply_to").trim();
+        let answer = if !reply_to.is_empty() {
+            if !valid_graph_id(reply_to) {
+                return ActionOutcome::Failed(format!(
+                    "facebook: `{}` is not a comment or post id: nothing was sent",
+                    social::clip(reply_to, 40)
+                ));
+            }
+            self.post(&format!("{reply_to}/comments"), &json!({"message": text}))
+        } else if !image.is_empty() {
+            self.post(
+                &format!("{}/photos", self.page_id),
+                &json!({"url": image, "caption": text, "published": true}),
+            )
+        } else {
+            self.post(&format!("{}/feed", self.page_id), &json!({"message": text}))
+        };
+        match answer {
+            Ok(v) => {
+                let id = v["post_id"].as_str().or(v["id"].as_str()).unwrap_or("");
+                if id.is_empty() {
+                    return ActionOutcome::Unknown(
+                        "facebook: the answer carried no post id: check the Page".into(),
+                    );
+                }
+                ActionOutcome::Ok(format!("facebook post {id} https://www.facebook.com/{id}"))
+            }
+            Err(outcome) => outcome,
+        }
+    }
+}

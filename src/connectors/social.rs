@@ -1,0 +1,222 @@
+//! What the four publishers (Facebook, Instagram, X, LinkedIn) share: the `social_post`
+//! executor that hands each approved post to its platform's [`Publisher`] (all built
+//! without a connection, at the first post of a pass), the checks made before any call
+//! (the platform is set up, the text is the owner's text and fits), Meta's Graph API error
+//! object with its throttling codes, and the HTTP client every platform uses. A rate limit
+//! makes a post wait for a later pass ([`ActionOutcome::Retry`]), never fail it. No printing,
+//! no vault access.
+
+use super::capabilities::Publisher;
+use super::http::{Http, HttpError, Reply, RetryPolicy, Verdict, action_outcome, retry_usual};
+use crate::actions::social_post;
+use crate::config::Settings;
+use crate::executor::{ActionExecutor, ActionOutcome};
+use crate::secrets::Secrets;
+use crate::vault::Item;
+use anyhow::Result;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// How hard a publisher tries within a pass: a request that never left is tried again at
+/// once; a rate limit waits for a later pass instead.
+pub const POLICY: RetryPolicy = RetryPolicy {
+    max_retries: 2,
+    initial: Duration::from_millis(300),
+    max_backoff: Duration::from_secs(4),
+    max_retry_after: Duration::from_secs(5),
+    max_total_wait: Duration::from_secs(30),
+};
+
+/// The timeout of one request.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The HTTP client of one platform, scrubbing `token` from every text that comes back.
+pub fn client(service: &'static str, token: &str) -> Http {
+    Http::new(service, TIMEOUT, POLICY, None).scrubbing(&[token])
+}
+
+/// The judgement of every publisher: a rate limit (429) is not waited for in this pass;
+/// a 5xx or 408 is retried only where the request is idempotent (the HTTP layer knows).
+pub fn judge(r: &Reply) -> Verdict {
+    if r.status == 429 {
+        Verdict::Stop
+    } else {
+        retry_usual(r)
+    }
+}
+
+/// Meta's error object: `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphError {
+    pub code: i64,
+    pub subcode: i64,
+    pub message: String,
+    pub trace: String,
+}
+
+/// The Graph API error in an answer's body, when there is one.
+pub fn graph_error(body: &str) -> Option<GraphError> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    let e = v.get("error")?;
+    Some(GraphError {
+        code: e["code"].as_i64()?,
+        subcode: e["error_subcode"].as_i64().unwrap_or(0),
+        message: e["error_user_msg"]
+            .as_str()
+            .or(e["message"].as_str())
+            .unwrap_or("")
+            .to_string(),
+        trace: e["fbtrace_id"].as_str().unwrap_or("").to_string(),
+    })
+}
+
+/// Meta's throttling codes (application, user, page, custom and business use case limits,
+/// WhatsApp's throughput and pair rate limits): the request was not taken.
+const THROTTLING: &[i64] = &[
+    4, 17, 32, 613, 80001, 80002, 80004, 80005, 80006, 80007, 80008, 80009, 80014, 130429, 131048,
+    131056,
+];
+
+/// What a failed Graph API call means for the action: a throttling code waits for a later
+/// pass; an expired or invalid token (190) or a missing permission (10, 200-299) names the
+/// secret to renew; any other error object fails with Meta's message, code and trace id.
+/// Transport failures and bare statuses map as every connector's ([`action_outcome`]).
+pub fn graph_outcome(err: &HttpError, service: &str, secret: &str) -> ActionOutcome {
+    let HttpError::Status { code, body, .. } = err else {
+        return action_outcome(err, service);
+    };
+    let Some(g) = graph_error(body) else {
+        return action_outcome(err, service);
+    };
+    let what = format!(
+        "#{}{} {}{}",
+        g.code,
+        if g.subcode != 0 {
+            format!("/{}", g.subcode)
+        } else {
+            String::new()
+        },
+        g.message,
+        if g.trace.is_empty() {
+            String::new()
+        } else {
+            format!(" (fbtrace_id {})", g.trace)
+        }
+    );
+    if THROTTLING.contains(&g.code) {
+        return ActionOutcome::Retry(format!(
+            "{service}: rate limited ({code} {what}): it waits for a later pass"
+        ));
+    }
+    match g.code {
+        190 => ActionOutcome::Failed(format!(
+            "{service}: the access token was refused ({code} {what}): renew `{secret}`"
+        )),
+        10 | 200..=299 => ActionOutcome::Failed(format!(
+            "{service}: a permission is missing ({code} {what}): grant it to the app and renew `{secret}`"
+        )),
+        _ if *code >= 500 => action_outcome(err, service),
+        _ => ActionOutcome::Failed(format!("{service}: answered {code} {what}")),
+    }
+}
+
+/// The first `n` characters of a text from outside (for messages).
+pub fn clip(s: &str, n: usize) -> String {
+    let mut out: String = s.chars().take(n).collect();
+    if s.chars().count() > n {
+        out.push('…');
+    }
+    out
+}
+
+/// Builds every publisher set up in `aie.yaml` (no connection yet). A platform that is set
+/// up but lacks its secrets or settings is a configuration error (exit 78).
+pub fn factory(
+    settings: &Settings,
+    secrets: &Secrets,
+    vault_root: &Path,
+) -> Result<Option<Box<dyn ActionExecutor>>> {
+    let aie_dir = vault_root.join(".aie");
+    let mut publishers: BTreeMap<&'static str, Box<dyn Publisher>> = BTreeMap::new();
+    if let Some(p) = super::facebook::publisher(settings, secrets)? {
+        publishers.insert("facebook", Box::new(p));
+    }
+    if let Some(p) = super::instagram::publisher(settings, secrets)? {
+        publishers.insert("instagram", Box::new(p));
+    }
+    if let Some(p) = super::x::publisher(settings, secrets, &aie_dir)? {
+        publishers.insert("x", Box::new(p));
+    }
+    if let Some(p) = super::linkedin::publisher(settings, secrets)? {
+        publishers.insert("linkedin", Box::new(p));
+    }
+    if publishers.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(SocialExecutor { publishers })))
+}
+
+/// The `social_post` executor: one publisher per platform set up.
+struct SocialExecutor {
+    publishers: BTreeMap<&'static str, Box<dyn Publisher>>,
+}
+
+impl ActionExecutor for SocialExecutor {
+    fn execute(&mut self, _item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
+        let platform = action.get("platform").and_then(Value::as_str).unwrap_or("");
+        if let Err(why) = social_post::check_publishable(action) {
+            return ActionOutcome::Failed(format!("{platform}: nothing was sent: {why}"));
+        }
+        match self.publishers.get_mut(platform) {
+            Some(p) => p.publish(action, key),
+            None => ActionOutcome::Failed(format!(
+                "the connector for `{platform}` is not configured in aie.yaml, so nothing was sent"
+            )),
+        }
+    }
+}
+
+/// A parameter of an action as text ("" when absent).
+pub fn param<'a>(params: &'a Map<String, Value>, key: &str) -> &'a str {
+    params.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16, body: &str) -> HttpError {
+        HttpError::Status {
+            code,
+            body: body.into(),
+            retry_after: None,
+            gave_up: None,
+        }
+    }
+
+    #[test]
+    fn graph_errors_map_throttling_to_a_later_pass_and_name_the_secret() {
+        let throttled = r#"{"error":{"message":"(#32) Page request limit reached","type":"OAuthException","code":32,"fbtrace_id":"AbC"}}"#;
+        assert!(matches!(
+            graph_outcome(&status(400, throttled), "facebook", "AIE_FACEBOOK_TOKEN"),
+            ActionOutcome::Retry(_)
+        ));
+        let expired = r#"{"error":{"message":"Error validating access token","type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"Xy"}}"#;
+        let ActionOutcome::Failed(m) =
+            graph_outcome(&status(400, expired), "facebook", "AIE_FACEBOOK_TOKEN")
+        else {
+            panic!()
+        };
+        assert!(
+            m.contains("#190/463") && m.contains("AIE_FACEBOOK_TOKEN") && m.contains("Xy"),
+            "{m}"
+        );
+        // No error object: the usual mapping.
+        assert!(matches!(
+            graph_outcome(&status(502, "bad gateway"), "facebook", "T"),
+            ActionOutcome::Unknown(_)
+        ));
+    }
+}

@@ -1,0 +1,191 @@
+//! WhatsApp through the Cloud API (`whatsapp.graph_base`, `whatsapp.phone_number_id`,
+//! `AIE_WHATSAPP_TOKEN`): `whatsapp_send` is one `POST /{phone-number-id}/messages` per
+//! action, free text (`type: text`) inside the 24-hour customer-service window, an approved
+//! template (`type: template`) outside it. The re-engagement error (131047) fails the action
+//! with a plain explanation; throttling waits for a later pass. Incoming messages arrive by
+//! webhook (`aie ingest whatsapp`, [`crate::passes::whatsapp_ingest`]). No printing, no
+//! vault access.
+
+use super::capabilities::{Connector, Messenger, SecretNeed};
+use super::facebook::valid_graph_id;
+use super::http::{Body, Http, HttpError, Request};
+use super::social::{self, graph_error, graph_outcome};
+use crate::config::Settings;
+use crate::executor::{ActionExecutor, ActionOutcome};
+use crate::exit::AieError;
+use crate::secrets::Secrets;
+use crate::vault::Item;
+use anyhow::Result;
+use serde_json::{Map, Value, json};
+use std::path::Path;
+
+const SECRETS: &[&str] = &["AIE_WHATSAPP_TOKEN", "AIE_WHATSAPP_APP_SECRET"];
+
+/// The connector as `doctor` sees it.
+pub const CONNECTOR: Connector = Connector {
+    name: "whatsapp",
+    section: "whatsapp",
+    secrets: SECRETS,
+    needs,
+    check: Some(check),
+};
+
+fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
+    s.whatsapp.as_ref()?;
+    Some(vec![
+        SecretNeed {
+            name: SECRETS[0],
+            optional: false,
+        },
+        SecretNeed {
+            name: SECRETS[1],
+            optional: true,
+        },
+    ])
+}
+
+fn check(s: &Settings, secrets: &Secrets, _root: &Path) -> Result<String> {
+    Ok(match messenger(s, secrets)? {
+        Some(m) => format!(
+            "number {} at {}{}",
+            m.phone_number_id,
+            m.base,
+            if secrets.get(SECRETS[1]).is_some() {
+                ""
+            } else {
+                " (no AIE_WHATSAPP_APP_SECRET: `aie ingest whatsapp` refuses every delivery)"
+            }
+        ),
+        None => "not set up".into(),
+    })
+}
+
+/// Sends WhatsApp messages from one business number.
+pub struct WhatsappMessenger {
+    http: Http,
+    pub base: String,
+    pub phone_number_id: String,
+    token: String,
+}
+
+/// The messenger: `Ok(None)` without a `whatsapp:` section; a config error (exit 78)
+/// without `whatsapp.phone_number_id` or the token.
+pub fn messenger(settings: &Settings, secrets: &Secrets) -> Result<Option<WhatsappMessenger>> {
+    let Some(wa) = &settings.whatsapp else {
+        return Ok(None);
+    };
+    let phone_number_id = wa.phone_number_id.clone().unwrap_or_default();
+    if !valid_graph_id(&phone_number_id) {
+        return Err(AieError::Config(
+            "whatsapp.phone_number_id is not set in aie.yaml (the business number's id, not the number)".into(),
+        )
+        .into());
+    }
+    let token = secrets.require("whatsapp", &SECRETS[..1])?.remove(0);
+    Ok(Some(WhatsappMessenger {
+        http: social::client("whatsapp", &token),
+        base: wa.graph_base.trim_end_matches('/').to_string(),
+        phone_number_id,
+        token,
+    }))
+}
+
+/// The `whatsapp_send` executor's factory.
+pub fn factory(
+    settings: &Settings,
+    secrets: &Secrets,
+    _vault_root: &Path,
+) -> Result<Option<Box<dyn ActionExecutor>>> {
+    Ok(messenger(settings, secrets)?.map(|m| Box::new(m) as Box<dyn ActionExecutor>))
+}
+
+impl ActionExecutor for WhatsappMessenger {
+    fn execute(&mut self, _item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
+        self.message(action, key)
+    }
+}
+
+/// The template's name and language: `name` (English, `en_US`) or `name:lang` (`eta:de`).
+fn template_parts(t: &str) -> (&str, &str) {
+    match t.split_once(':') {
+        Some((n, l)) if !l.trim().is_empty() => (n.trim(), l.trim()),
+        _ => (t.trim(), "en_US"),
+    }
+}
+
+impl Messenger for WhatsappMessenger {
+    fn message(&mut self, params: &Map<String, Value>, _key: &str) -> ActionOutcome {
+        let to = crate::actions::list_of(params, "to");
+        let to = match to.as_slice() {
+            [one] => one.chars().filter(char::is_ascii_digit).collect::<String>(),
+            _ => {
+                return ActionOutcome::Failed(
+                    "whatsapp: a message goes to exactly one number: nothing was sent".into(),
+                );
+            }
+        };
+        if !(7..=15).contains(&to.len()) {
+            return ActionOutcome::Failed(format!(
+                "whatsapp: `{to}` is not a phone number with its country code: nothing was sent"
+            ));
+        }
+        let text = social::param(params, "text");
+        let template = social::param(params, "template").trim();
+        let body = if template.is_empty() {
+            json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+                   "type": "text", "text": {"preview_url": false, "body": text}})
+        } else {
+            let (name, lang) = template_parts(template);
+            json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+                   "type": "template", "template": {"name": name, "language": {"code": lang}}})
+        };
+        let url = format!("{}/{}/messages", self.base, self.phone_number_id);
+        let auth = format!("Bearer {}", self.token);
+        let headers = [("Authorization", auth.as_str())];
+        let req = Request {
+            headers: &headers,
+            ..Request::post(&url, Body::Json(&body), false)
+        };
+        match self.http.send(&req, &social::judge) {
+            Ok(r) => {
+                let v = r.json();
+                match v["messages"][0]["id"].as_str() {
+                    Some(id) => ActionOutcome::Ok(format!("whatsapp message {id} to +{to}")),
+                    None => ActionOutcome::Unknown(
+                        "whatsapp: the answer carried no message id: check the chat".into(),
+                    ),
+                }
+            }
+            Err(e) => outcome(&e),
+        }
+    }
+}
+
+/// WhatsApp's own errors in plain words, else Meta's usual mapping.
+fn outcome(e: &HttpError) -> ActionOutcome {
+    if let HttpError::Status { body, .. } = e
+        && let Some(g) = graph_error(body)
+    {
+        match g.code {
+            131047 => {
+                return ActionOutcome::Failed(
+                    "whatsapp: the customer has not written in 24 h: choose an approved template (set `template`) (#131047)".into(),
+                );
+            }
+            131026 => {
+                return ActionOutcome::Failed(format!(
+                    "whatsapp: the message could not be delivered: the number may not be on WhatsApp, or has not accepted the terms (#131026 {})",
+                    g.message
+                ));
+            }
+            132000 | 132001 => {
+                return ActionOutcome::Failed(format!(
+                    "whatsapp: the template does not exist in that language or its parameters do not match (#{} {})",
+                    g.code, g.message
+                ));
+            }
+            _ => {}
+        }
+    }
+    graph_outcome(e, "whatsapp", SECRETS[0])
+}

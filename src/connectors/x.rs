@@ -1,0 +1,287 @@
+//! Posts on X through the X API v2 (`x.api_base`): `POST /2/tweets` with an OAuth 2.0 user
+//! token. The token is `AIE_X_TOKEN` until a refresh was needed; with `AIE_X_REFRESH_TOKEN`
+//! and `AIE_X_CLIENT_ID` set, a refused token (401) is refreshed at `{x.api_base}/2/oauth2/token`
+//! through [`super::oauth::OAuthSession`], which stores the rotated refresh token and the new
+//! access token in `.aie/x_token.json` (mode 0600) before either is used, so a crash between
+//! the refresh and the post never strands the account; the post is then sent once more (a
+//! 401 means it was not taken). X's problem JSON (`title`, `detail`) is reported as it is:
+//! the duplicate-content refusal fails the action; a 429 waits for a later pass until
+//! `x-rate-limit-reset`. Also reads mentions for `poll-social`. No printing, no vault access.
+
+use super::capabilities::{Connector, Publisher, SecretNeed, required};
+use super::http::{Body, Http, HttpError, Request, retry_usual};
+use super::oauth::{OAuthClient, OAuthSession};
+use super::social::{self, param};
+use crate::config::Settings;
+use crate::executor::ActionOutcome;
+use crate::exit::AieError;
+use crate::secrets::Secrets;
+use anyhow::Result;
+use serde_json::{Map, Value, json};
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+
+const SECRETS: &[&str] = &["AIE_X_TOKEN", "AIE_X_REFRESH_TOKEN", "AIE_X_CLIENT_ID"];
+
+/// The connector as `doctor` sees it.
+pub const CONNECTOR: Connector = Connector {
+    name: "x",
+    section: "x",
+    secrets: SECRETS,
+    needs,
+    check: Some(check),
+};
+
+fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
+    s.x.as_ref()?;
+    let mut v = required(&SECRETS[..1]);
+    v.extend(SECRETS[1..].iter().map(|&name| SecretNeed {
+        name,
+        optional: true,
+    }));
+    Some(v)
+}
+
+fn check(s: &Settings, secrets: &Secrets, root: &Path) -> Result<String> {
+    Ok(match publisher(s, secrets, &root.join(".aie"))? {
+        Some(p) => format!(
+            "{} ({})",
+            p.base,
+            if p.session.is_some() {
+                "the token is refreshed when it expires"
+            } else {
+                "no refresh token: the token lasts until it expires"
+            }
+        ),
+        None => "not set up".into(),
+    })
+}
+
+/// Posts on one X account.
+pub struct XPublisher {
+    http: Http,
+    pub base: String,
+    token: String,
+    session: Option<OAuthSession>,
+    cache: PathBuf,
+}
+
+/// The X publisher: `Ok(None)` without an `x:` section; a config error (exit 78) without
+/// `AIE_X_TOKEN`. `aie_dir` holds the token cache.
+pub fn publisher(
+    settings: &Settings,
+    secrets: &Secrets,
+    aie_dir: &Path,
+) -> Result<Option<XPublisher>> {
+    let Some(x) = &settings.x else {
+        return Ok(None);
+    };
+    let token = secrets.require("x", &SECRETS[..1])?.remove(0);
+    let base = x.api_base.trim_end_matches('/').to_string();
+    let cache = aie_dir.join("x_token.json");
+    let session = match (
+        secrets.get("AIE_X_REFRESH_TOKEN"),
+        secrets.get("AIE_X_CLIENT_ID"),
+    ) {
+        (Some(r), Some(c)) => {
+            let mut s = OAuthSession::new(
+                "X",
+                &format!("{base}/2/oauth2/token"),
+                OAuthClient {
+                    client_id: c.to_string(),
+                    client_secret: None,
+                },
+                r.to_string(),
+                &cache,
+                "Authorise aie again in the X developer portal and set AIE_X_TOKEN and AIE_X_REFRESH_TOKEN",
+            );
+            s.rotates = true;
+            Some(s)
+        }
+        (None, None) => None,
+        _ => {
+            return Err(AieError::Config(
+                "x: AIE_X_REFRESH_TOKEN and AIE_X_CLIENT_ID go together: set both or neither"
+                    .into(),
+            )
+            .into());
+        }
+    };
+    Ok(Some(XPublisher {
+        http: social::client("x", &token),
+        base,
+        token,
+        session,
+        cache,
+    }))
+}
+
+/// The text of X's problem JSON (`{"title","detail","type","status"}`) or of its older
+/// `errors` list, else the raw body.
+fn problem(body: &str) -> String {
+    let v: Value = serde_json::from_str(body).unwrap_or_default();
+    if let Some(d) = v["detail"].as_str() {
+        return format!("{}: {d}", v["title"].as_str().unwrap_or("error"));
+    }
+    if let Some(m) = v["errors"][0]["message"].as_str() {
+        return m.to_string();
+    }
+    social::clip(body.trim(), 300)
+}
+
+impl XPublisher {
+    /// The access token to use first: the cached one once a refresh happened, else
+    /// `AIE_X_TOKEN`.
+    fn current_token(&mut self) -> std::result::Result<String, ActionOutcome> {
+        match &mut self.session {
+            Some(s) if self.cache.exists() => s.access_token(&self.http).map_err(|e| {
+                ActionOutcome::Unreachable(format!("x: cannot get an access token: {e:#}"))
+            }),
+            _ => Ok(self.token.clone()),
+        }
+    }
+
+    /// A fresh access token after a 401, when a refresh token is set.
+    fn refreshed(&mut self) -> Option<std::result::Result<String, ActionOutcome>> {
+        let s = self.session.as_mut()?;
+        s.invalidate();
+        let r = s.refresh(&self.http).map_err(|e| {
+            ActionOutcome::Failed(format!(
+                "x: the token was refused and could not be refreshed: {e:#}"
+            ))
+        });
+        crate::fsutil::failpoint("x:token-refreshed");
+        Some(r)
+    }
+
+    fn send(
+        &self,
+        token: &str,
+        body: &Value,
+        reset: &Cell<Option<String>>,
+    ) -> Result<Value, HttpError> {
+        let url = format!("{}/2/tweets", self.base);
+        let auth = format!("Bearer {token}");
+        let headers = [("Authorization", auth.as_str())];
+        let req = Request {
+            headers: &headers,
+            ..Request::post(&url, Body::Json(body), false)
+        };
+        let judge = |r: &super::http::Reply| {
+            reset.set(r.header("x-rate-limit-reset").map(str::to_string));
+            social::judge(r)
+        };
+        self.http.send(&req, &judge).map(|r| r.json())
+    }
+
+    /// Mentions of `user_id` newer than `since_id`: (id, author id, text, created_at).
+    pub fn mentions(&mut self, user_id: &str, since_id: Option<&str>) -> Result<Vec<[String; 4]>> {
+        let token = self
+            .current_token()
+            .map_err(|_| AieError::Unavailable("x: no usable access token".into()))?;
+        let url = format!("{}/2/users/{user_id}/mentions", self.base);
+        let auth = format!("Bearer {token}");
+        let headers = [("Authorization", auth.as_str())];
+        let mut query = vec![
+            ("tweet.fields", "created_at,author_id"),
+            ("max_results", "100"),
+        ];
+        if let Some(s) = since_id {
+            query.push(("since_id", s));
+        }
+        let req = Request {
+            headers: &headers,
+            query: &query,
+            ..Request::get(&url)
+        };
+        let v = self
+            .http
+            .send(&req, &retry_usual)
+            .map_err(|e| AieError::Unavailable(format!("x: cannot read mentions: {e}")))?
+            .json();
+        Ok(v["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                ["id", "author_id", "text", "created_at"]
+                    .map(|k| t[k].as_str().unwrap_or("").to_string())
+            })
+            .collect())
+    }
+}
+
+impl Publisher for XPublisher {
+    fn publish(&mut self, params: &Map<String, Value>, _key: &str) -> ActionOutcome {
+        if !param(params, "image_url").trim().is_empty() {
+            return ActionOutcome::Failed(
+                "x: aie does not upload images to X: put the image's link in the text, or post it by hand; nothing was sent".into(),
+            );
+        }
+        let mut body = json!({"text": param(params, "text")});
+        let reply_to = param(params, "reply_to").trim();
+        if !reply_to.is_empty() {
+            if !reply_to.bytes().all(|b| b.is_ascii_digit()) || reply_to.len() > 20 {
+                return ActionOutcome::Failed(format!(
+                    "x: `{}` is not a post id: nothing was sent",
+                    social::clip(reply_to, 40)
+                ));
+            }
+            body["reply"] = json!({"in_reply_to_tweet_id": reply_to});
+        }
+        let mut token = match self.current_token() {
+            Ok(t) => t,
+            Err(o) => return o,
+        };
+        let reset = Cell::new(None);
+        let mut refreshed = false;
+        loop {
+            match self.send(&token, &body, &reset) {
+                Ok(v) => {
+                    let id = v["data"]["id"].as_str().unwrap_or("");
+                    if id.is_empty() {
+                        return ActionOutcome::Unknown(
+                            "x: the answer carried no post id: check the account".into(),
+                        );
+                    }
+                    return ActionOutcome::Ok(format!(
+                        "x post {id} https://x.com/i/web/status/{id}"
+                    ));
+                }
+                Err(HttpError::Status {
+                    code: 401, body: b, ..
+                }) if !refreshed => {
+                    // Not taken: refresh (stored before use) and send once more.
+                    match self.refreshed() {
+                        Some(Ok(t)) => {
+                            token = t;
+                            refreshed = true;
+                        }
+                        Some(Err(o)) => return o,
+                        None => {
+                            return ActionOutcome::Failed(format!(
+                                "x: the access token was refused ({}): renew `AIE_X_TOKEN`, or set AIE_X_REFRESH_TOKEN and AIE_X_CLIENT_ID",
+                                problem(&b)
+                            ));
+                        }
+                    }
+                }
+                Err(HttpError::Status { code: 429, .. }) => {
+                    let when = reset
+                        .take()
+                        .and_then(|r| r.trim().parse::<i64>().ok())
+                        .and_then(|r| chrono::DateTime::from_timestamp(r, 0))
+                        .map(|t| format!(" (the limit resets at {})", t.to_rfc3339()))
+                        .unwrap_or_default();
+                    return ActionOutcome::Retry(format!(
+                        "x: rate limited{when}: the post waits for a later pass"
+                    ));
+                }
+                Err(HttpError::Status { code, body: b, .. }) if (400..500).contains(&code) => {
+                    return ActionOutcome::Failed(format!("x: answered {code}: {}", problem(&b)));
+                }
+                Err(e) => return super::http::action_outcome(&e, "x"),
+            }
+        }
+    }
+}

@@ -4,7 +4,7 @@
 //! connectors ([`all`]): each declares its `aie.yaml` section, the secrets it needs given the
 //! settings (SPEC's names) and a cheap, offline `check` that `doctor` and `health-check`
 //! call. `doctor`'s list of needed secrets and the names [`crate::secrets`] reads come from
-//! this registry, not from a table of their own. Connectors that do not exist yet (Odoo,
+//! this registry, not from a table of their own. Connectors that do not exist yet (
 //! the social platforms, WhatsApp) are declared here so that list stays complete; they have
 //! no check and no implementation until their issue lands.
 
@@ -120,7 +120,7 @@ static ALL: &[Connector] = &[
     super::gmail::CONNECTOR,
     super::smtp::CONNECTOR,
     super::llm_http::CONNECTOR,
-    declared!("odoo", odoo, ["AIE_ODOO_USERNAME", "AIE_ODOO_API_KEY"], []),
+    super::odoo::CONNECTOR,
     declared!("facebook", facebook, ["AIE_FACEBOOK_TOKEN"], []),
     declared!("instagram", instagram, ["AIE_INSTAGRAM_TOKEN"], []),
     declared!(

@@ -51,3 +51,6 @@ mod settings;
 
 #[path = "cli/actions.rs"]
 mod actions;
+
+#[path = "cli/odoo.rs"]
+mod odoo;

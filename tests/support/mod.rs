@@ -334,3 +334,4 @@ pub fn actions_block(text: &str) -> Option<(usize, usize)> {
     let end = text[start..].find("\n```").map(|e| start + e + 1)?;
     Some((start, end))
 }
+pub mod odoo_fake;

@@ -50,6 +50,8 @@ pub enum Command {
     Plan(commands::plan::PlanArgs),
     /// Run the actions of items in Approved/, then move them to Done/.
     ExecuteApproved(commands::execute_approved::ExecuteApprovedArgs),
+    /// Revenue, receivables, expenses and recurring bills from Odoo for a period.
+    Accounting(commands::accounting::AccountingArgs),
     /// Queues, last run of every job, locks, and what needs the owner.
     Status(commands::status::StatusArgs),
     /// Run the steps of a scheduled job in order, under its lock and timeout.
@@ -137,6 +139,7 @@ impl Command {
             Command::Plan(_) => spec("plan", Pass, VaultUse::Shared),
             Command::ExecuteApproved(_) => spec("execute-approved", Pass, VaultUse::Shared),
             Command::Status(_) => spec("status", Report, VaultUse::Open),
+            Command::Accounting(_) => spec("accounting", Report, VaultUse::Open),
             Command::Run(_) => spec("run", Job, VaultUse::Open),
             Command::Schedule(_) => spec("schedule", Setup, VaultUse::Open),
             Command::Doctor(_) => spec("doctor", Report, VaultUse::None),
@@ -162,6 +165,7 @@ mod tests {
             "schedule" => vec!["cron"],
             "alert" => vec!["--unit", "aie-triage.service"],
             "completions" => vec!["bash"],
+            "accounting" => vec!["--from", "2026-11-01"],
             _ => vec![],
         }
     }

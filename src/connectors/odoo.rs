@@ -427,10 +427,15 @@ mod tests {
             e.outcome(),
             ActionOutcome::Failed("odoo: Odoo says: The entry INV/1 must be in draft.".into())
         );
-        let denied = o.server_error(&json!({"data":{"name":"odoo.exceptions.AccessDenied","message":"Access Denied"}}));
+        let denied = o.server_error(
+            &json!({"data":{"name":"odoo.exceptions.AccessDenied","message":"Access Denied"}}),
+        );
         assert!(matches!(denied, OdooError::Login(_)));
         let text = denied.to_string();
-        assert!(text.contains("AIE_ODOO_API_KEY") && !text.contains("k3y-value"), "{text}");
+        assert!(
+            text.contains("AIE_ODOO_API_KEY") && !text.contains("k3y-value"),
+            "{text}"
+        );
         let db = o.server_error(&json!({"data":{"name":"psycopg2.OperationalError",
             "message":"FATAL:  database \"no_such_db\" does not exist"}}));
         assert!(matches!(db, OdooError::Login(_)));

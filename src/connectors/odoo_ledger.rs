@@ -51,7 +51,10 @@ fn marker(key: &str) -> String {
 }
 
 fn s<'a>(p: &'a Map<String, Value>, k: &str) -> &'a str {
-    p.get(k).and_then(Value::as_str).map(str::trim).unwrap_or("")
+    p.get(k)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or("")
 }
 
 fn num(v: Option<&Value>) -> f64 {
@@ -181,7 +184,10 @@ impl OdooLedger {
     ) -> Result<Option<Map<String, Value>>, OdooError> {
         let r = self.odoo.search_read(
             "account.move",
-            json!([["move_type", "=", move_type], ["narration", "ilike", marker(key)]]),
+            json!([
+                ["move_type", "=", move_type],
+                ["narration", "ilike", marker(key)]
+            ]),
             MOVE_FIELDS,
             json!({"limit": 1}),
         )?;
@@ -256,8 +262,12 @@ impl OdooLedger {
         }
         let found = self.odoo.search_read(
             "account.move",
-            json!([["move_type", "in", ["out_invoice", "out_refund"]],
-                "|", ["name", "=", which], ["ref", "=", which]]),
+            json!([
+                ["move_type", "in", ["out_invoice", "out_refund"]],
+                "|",
+                ["name", "=", which],
+                ["ref", "=", which]
+            ]),
             MOVE_FIELDS,
             json!({"order": "id desc", "limit": 20}),
         )?;
@@ -376,10 +386,15 @@ impl OdooLedger {
         } else {
             self.odoo.search_read(
                 "account.move",
-                json!([["partner_id", "=", partner], ["state", "=", "posted"],
+                json!([
+                    ["partner_id", "=", partner],
+                    ["state", "=", "posted"],
                     ["move_type", "in", ["in_invoice", "out_invoice"]],
                     ["payment_state", "in", ["not_paid", "partial"]],
-                    "|", ["ref", "=", reference], ["name", "=", reference]]),
+                    "|",
+                    ["ref", "=", reference],
+                    ["name", "=", reference]
+                ]),
                 &["name"],
                 json!({"limit": 1}),
             )?
@@ -423,7 +438,10 @@ impl OdooLedger {
             &fields,
             json!({"limit": 1}),
         )?;
-        let name = read.first().map(|r| s(r, "name").to_string()).unwrap_or_default();
+        let name = read
+            .first()
+            .map(|r| s(r, "name").to_string())
+            .unwrap_or_default();
         Ok(format!(
             "payment {name} (account.payment {pay_id}), {}{against}",
             money(amount, &s(p, "currency").to_uppercase())

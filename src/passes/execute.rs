@@ -539,7 +539,10 @@ fn run_actions(
                 // The service is out of reach before anything was sent (a login): the item
                 // waits as it is, like an unreachable action.
                 out.count("unreachable", 1);
-                log::error!("`{id}` action {} (`{kind}`) waits for the next pass: {e:#}", n + 1);
+                log::error!(
+                    "`{id}` action {} (`{kind}`) waits for the next pass: {e:#}",
+                    n + 1
+                );
                 waiting = true;
                 break;
             }

@@ -39,6 +39,7 @@ struct Books {
     moves: Vec<Map<String, Value>>,
     payments: Vec<Map<String, Value>>,
     wizards: Vec<Map<String, Value>>,
+    companies: Vec<Map<String, Value>>,
     sequence: i64,
     faults: Faults,
     /// (model, method) of every object call.
@@ -69,9 +70,19 @@ impl OdooFake {
             next: 100,
             ..Books::default()
         };
-        for (id, name, active) in [(1, "USD", true), (125, "EUR", true), (143, "GBP", true), (150, "JPY", false)] {
-            b.currencies.push(obj(json!({"id": id, "name": name, "active": active})));
+        for (id, name, active) in [
+            (1, "USD", true),
+            (125, "EUR", true),
+            (143, "GBP", true),
+            (150, "JPY", false),
+        ] {
+            b.currencies.push(obj(
+                json!({"id": id, "name": name, "active": active, "rounding": 0.01}),
+            ));
         }
+        b.companies.push(obj(
+            json!({"id": 1, "name": "My Company", "currency_id": 1}),
+        ));
         let books = Arc::new(Mutex::new(b));
         let stop = Arc::new(AtomicBool::new(false));
         let (b2, s2) = (books.clone(), stop.clone());
@@ -124,8 +135,9 @@ impl OdooFake {
         let mut b = self.books.lock().unwrap();
         b.next += 1;
         let id = b.next;
-        b.partners
-            .push(obj(json!({"id": id, "name": name, "email": email, "is_company": true})));
+        b.partners.push(obj(
+            json!({"id": id, "name": name, "email": email, "is_company": true}),
+        ));
         id
     }
 }
@@ -160,7 +172,12 @@ fn serve(stream: TcpStream, books: &Mutex<Books>) {
         return;
     }
     let (status, reply, drop_it, delay) = if path != "/jsonrpc" {
-        (404, "<!DOCTYPE html>\n<html><head><title>Odoo</title></head></html>".to_string(), false, None)
+        (
+            404,
+            "<!DOCTYPE html>\n<html><head><title>Odoo</title></head></html>".to_string(),
+            false,
+            None,
+        )
     } else {
         let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let id = req["id"].clone();
@@ -257,7 +274,9 @@ fn no_db(args: &[Value]) -> (String, String) {
     let db = args.first().and_then(Value::as_str).unwrap_or("");
     (
         "psycopg2.OperationalError".into(),
-        format!("connection to server at \"127.0.0.1\", port 55432 failed: FATAL:  database \"{db}\" does not exist\n"),
+        format!(
+            "connection to server at \"127.0.0.1\", port 55432 failed: FATAL:  database \"{db}\" does not exist\n"
+        ),
     )
 }
 
@@ -268,11 +287,15 @@ fn table<'a>(b: &'a mut Books, model: &str) -> Option<&'a mut Vec<Map<String, Va
         "account.move" => &mut b.moves,
         "account.payment" => &mut b.payments,
         "account.payment.register" => &mut b.wizards,
+        "res.company" => &mut b.companies,
         _ => return None,
     })
 }
 
-const M2O: &[(&str, &str)] = &[("partner_id", "res.partner"), ("currency_id", "res.currency")];
+const M2O: &[(&str, &str)] = &[
+    ("partner_id", "res.partner"),
+    ("currency_id", "res.currency"),
+];
 
 /// A record as `read` shows it: many2one fields as `[id, name]`, missing fields `false`.
 fn shown(b: &Books, r: &Map<String, Value>, fields: &[String]) -> Value {
@@ -282,8 +305,15 @@ fn shown(b: &Books, r: &Map<String, Value>, fields: &[String]) -> Value {
         let v = r.get(f).cloned().unwrap_or(Value::Bool(false));
         let v = match M2O.iter().find(|(k, _)| k == f) {
             Some((_, m)) if v.is_i64() => {
-                let rows = if *m == "res.partner" { &b.partners } else { &b.currencies };
-                let name = rows.iter().find(|x| x["id"] == v).map(|x| x["name"].clone());
+                let rows = if *m == "res.partner" {
+                    &b.partners
+                } else {
+                    &b.currencies
+                };
+                let name = rows
+                    .iter()
+                    .find(|x| x["id"] == v)
+                    .map(|x| x["name"].clone());
                 json!([v, name.unwrap_or(Value::Bool(false))])
             }
             _ => v,
@@ -311,7 +341,11 @@ fn object(
     let fields: Vec<String> = kw
         .get("fields")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|f| f.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     let ids: Vec<i64> = pos
         .first()
@@ -320,7 +354,11 @@ fn object(
         .unwrap_or_default();
     match method {
         "search_read" | "search_count" => {
-            let domain = kw.get("domain").or(pos.first()).cloned().unwrap_or(json!([]));
+            let domain = kw
+                .get("domain")
+                .or(pos.first())
+                .cloned()
+                .unwrap_or(json!([]));
             let rows = table(b, model).unwrap().clone();
             let mut hits: Vec<_> = rows
                 .iter()
@@ -337,7 +375,9 @@ fn object(
             if let Some(l) = kw.get("limit").and_then(Value::as_u64) {
                 hits.truncate(l as usize);
             }
-            Ok(Value::Array(hits.iter().map(|r| shown(b, r, &fields)).collect()))
+            Ok(Value::Array(
+                hits.iter().map(|r| shown(b, r, &fields)).collect(),
+            ))
         }
         "read" => {
             let rows = table(b, model).unwrap().clone();
@@ -350,7 +390,10 @@ fn object(
         }
         "create" => {
             let Some(vals) = pos.first().and_then(Value::as_array).cloned() else {
-                return Err(("builtins.IndexError".into(), "tuple index out of range".into()));
+                return Err((
+                    "builtins.IndexError".into(),
+                    "tuple index out of range".into(),
+                ));
             };
             let mut made = Vec::new();
             for v in vals {
@@ -360,8 +403,10 @@ fn object(
                 r.insert("id".into(), json!(id));
                 match model {
                     "res.partner" if r.get("name").is_none_or(|n| n == "") => {
-                        return Err(("odoo.exceptions.ValidationError".into(),
-                            "The operation cannot be completed: Contacts require a name".into()));
+                        return Err((
+                            "odoo.exceptions.ValidationError".into(),
+                            "The operation cannot be completed: Contacts require a name".into(),
+                        ));
                     }
                     "account.move" => {
                         if let Some(n) = r.get("narration").and_then(Value::as_str) {
@@ -370,6 +415,7 @@ fn object(
                         }
                         r.insert("name".into(), json!("/"));
                         r.insert("state".into(), json!("draft"));
+                        r.insert("create_date".into(), json!("2026-11-23 09:00:00"));
                         r.insert("payment_state".into(), json!("not_paid"));
                         let lines: Vec<Value> = r
                             .get("invoice_line_ids")
@@ -400,7 +446,9 @@ fn object(
         }
         "action_post" if model == "account.move" => {
             if b.faults.post_error {
-                return Err(user_error("You cannot validate an invoice with a negative total amount. You should create a credit note instead."));
+                return Err(user_error(
+                    "You cannot validate an invoice with a negative total amount. You should create a credit note instead.",
+                ));
             }
             for id in ids {
                 b.sequence += 1;
@@ -409,13 +457,22 @@ fn object(
                     ("odoo.exceptions.MissingError".into(), format!("Record does not exist or has been deleted.\n(Record: account.move({id},), User: 2)"))
                 })?;
                 if m["state"] != "draft" {
-                    return Err(user_error(&format!("The entry {} (id {id}) must be in draft.", m["name"].as_str().unwrap_or(""))));
+                    return Err(user_error(&format!(
+                        "The entry {} (id {id}) must be in draft.",
+                        m["name"].as_str().unwrap_or("")
+                    )));
                 }
                 let bill = m["move_type"] == "in_invoice";
                 if bill && m.get("invoice_date").is_none_or(|d| !d.is_string()) {
-                    return Err(user_error("The Bill/Refund date is required to validate this document."));
+                    return Err(user_error(
+                        "The Bill/Refund date is required to validate this document.",
+                    ));
                 }
-                let name = if bill { format!("BILL/2026/11/{seq:04}") } else { format!("INV/2026/{seq:05}") };
+                let name = if bill {
+                    format!("BILL/2026/11/{seq:04}")
+                } else {
+                    format!("INV/2026/{seq:05}")
+                };
                 m.insert("name".into(), json!(name));
                 m.insert("state".into(), json!("posted"));
                 if !m.get("invoice_date").is_some_and(Value::is_string) {
@@ -439,8 +496,16 @@ fn object(
             Ok(Value::Null)
         }
         "action_create_payments" => {
-            let Some(w) = b.wizards.iter().find(|w| ids.contains(&w["id"].as_i64().unwrap_or(0))).cloned() else {
-                return Err(("odoo.exceptions.MissingError".into(), "Record does not exist or has been deleted.".into()));
+            let Some(w) = b
+                .wizards
+                .iter()
+                .find(|w| ids.contains(&w["id"].as_i64().unwrap_or(0)))
+                .cloned()
+            else {
+                return Err((
+                    "odoo.exceptions.MissingError".into(),
+                    "Record does not exist or has been deleted.".into(),
+                ));
             };
             let move_id = w["active_ids"][0].clone();
             let amount = w["amount"].as_f64().unwrap_or(0.0);
@@ -450,16 +515,26 @@ fn object(
             let m = b.moves.iter_mut().find(|m| m["id"] == move_id).unwrap();
             let residual = m["amount_residual"].as_f64().unwrap_or(0.0) - amount;
             m.insert("amount_residual".into(), json!(residual));
-            m.insert("payment_state".into(), json!(if residual <= 0.005 { "paid" } else { "partial" }));
+            m.insert(
+                "payment_state".into(),
+                json!(if residual <= 0.005 { "paid" } else { "partial" }),
+            );
             let partner = m["partner_id"].clone();
-            b.payments.push(obj(json!({"id": pid, "name": format!("PBNK1/2026/{seq:05}"),
+            b.payments.push(obj(
+                json!({"id": pid, "name": format!("PBNK1/2026/{seq:05}"),
                 "state": "posted", "amount": amount, "currency_id": w["currency_id"],
-                "partner_id": partner, "ref": w["communication"], "reconciled_move": move_id})));
-            Ok(json!({"name": "Payments", "type": "ir.actions.act_window", "res_model": "account.payment",
-                "context": {"create": false}, "view_mode": "form", "res_id": pid}))
+                "partner_id": partner, "ref": w["communication"], "reconciled_move": move_id}),
+            ));
+            Ok(
+                json!({"name": "Payments", "type": "ir.actions.act_window", "res_model": "account.payment",
+                "context": {"create": false}, "view_mode": "form", "res_id": pid}),
+            )
         }
         "fields_get" => Ok(json!({})),
-        other => Err(("builtins.AttributeError".into(), format!("type object '{model}' has no attribute '{other}'"))),
+        other => Err((
+            "builtins.AttributeError".into(),
+            format!("type object '{model}' has no attribute '{other}'"),
+        )),
     }
 }
 
@@ -468,12 +543,18 @@ fn finish_amounts(m: &mut Map<String, Value>) {
     let total: f64 = match m.get("lines").and_then(Value::as_array) {
         Some(lines) => lines
             .iter()
-            .map(|l| l["quantity"].as_f64().unwrap_or(1.0) * l["price_unit"].as_f64().unwrap_or(0.0))
+            .map(|l| {
+                l["quantity"].as_f64().unwrap_or(1.0) * l["price_unit"].as_f64().unwrap_or(0.0)
+            })
             .sum(),
         None => m.get("amount_total").and_then(Value::as_f64).unwrap_or(0.0),
     };
     let total = (total * 100.0).round() / 100.0;
-    let sign = if matches!(m["move_type"].as_str(), Some("in_invoice" | "out_refund")) { -1.0 } else { 1.0 };
+    let sign = if matches!(m["move_type"].as_str(), Some("in_invoice" | "out_refund")) {
+        -1.0
+    } else {
+        1.0
+    };
     m.insert("amount_total".into(), json!(total));
     m.insert("amount_untaxed".into(), json!(total));
     m.entry("amount_residual").or_insert(json!(total));
@@ -619,7 +700,12 @@ impl OdooTarget {
 
     /// Records of `model` matching `domain`, with `fields`.
     pub fn search_read(&self, model: &str, domain: Value, fields: &[&str]) -> Vec<Value> {
-        let r = self.call(model, "search_read", json!([]), json!({"domain": domain, "fields": fields}));
+        let r = self.call(
+            model,
+            "search_read",
+            json!([]),
+            json!({"domain": domain, "fields": fields}),
+        );
         r.as_array().cloned().unwrap_or_default()
     }
 }

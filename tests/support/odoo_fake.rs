@@ -672,8 +672,10 @@ impl OdooTarget {
 
     /// The `odoo:` section of `aie.yaml` for this target.
     pub fn config(&self, extra: &str) -> String {
+        // The fake's slow reply outlasts 2 s; a real server under a parallel suite is slow.
+        let timeout = if self.fake.is_some() { 2 } else { 120 };
         format!(
-            "odoo:\n  url: {}\n  db: {}\n  timeout_seconds: 2\n{extra}",
+            "odoo:\n  url: {}\n  db: {}\n  timeout_seconds: {timeout}\n{extra}",
             self.url, self.db
         )
     }

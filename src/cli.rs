@@ -192,7 +192,7 @@ mod tests {
         let all = every_command();
         assert_eq!(
             all.len(),
-            14,
+            15,
             "a new subcommand: add its row and its sample args"
         );
         for (name, cmd) in &all {

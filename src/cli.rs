@@ -77,6 +77,8 @@ pub enum Command {
     ExecuteApproved(commands::execute_approved::ExecuteApprovedArgs),
     /// Commit, pull and push the vault through git (the vault's own merge rules).
     SyncVault(commands::sync_vault::SyncVaultArgs),
+    /// Revenue, receivables, expenses and recurring bills from Odoo for a period.
+    Accounting(commands::accounting::AccountingArgs),
     /// Queues, last run of every job, locks, and what needs the owner.
     Status(commands::status::StatusArgs),
     /// Run the steps of a scheduled job in order, under its lock and timeout.
@@ -175,6 +177,7 @@ impl Command {
             Command::ExecuteApproved(_) => spec("execute-approved", Pass, VaultUse::Shared),
             Command::SyncVault(_) => spec("sync-vault", Pass, VaultUse::Exclusive),
             Command::Status(_) => spec("status", Report, VaultUse::Open),
+            Command::Accounting(_) => spec("accounting", Report, VaultUse::Open),
             Command::Run(_) => spec("run", Job, VaultUse::Open),
             Command::Schedule(_) => spec("schedule", Setup, VaultUse::Open),
             Command::Doctor(_) => spec("doctor", Report, VaultUse::None),
@@ -204,6 +207,7 @@ impl Command {
             Command::Alert(a) => a.out.json,
             Command::Demo(a) => a.out.json,
             Command::SyncVault(a) => a.out.json,
+            Command::Accounting(a) => a.out.json,
             Command::Backup(a) => a.out.json,
             Command::Restore(a) => a.out.json,
             Command::Approve(a) => a.out.json,
@@ -254,6 +258,7 @@ mod tests {
             "approve" | "reject" => vec!["x"],
             "restore" => vec!["20260105T030000Z", "--to", "x"],
             "ingest" => vec!["whatsapp"],
+            "accounting" => vec!["--from", "2026-11-01"],
             _ => vec![],
         }
     }
@@ -280,7 +285,7 @@ mod tests {
         let all = every_command();
         assert_eq!(
             all.len(),
-            20,
+            21,
             "a new subcommand: add its row and its sample args"
         );
         for (name, cmd) in &all {

@@ -346,13 +346,30 @@ impl Default for PlannerSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OdooSettings {
     pub url: String,
     /// The Odoo database name.
     pub db: String,
     pub api: OdooApi,
+    /// Seconds one call to Odoo may take before its outcome is unknown.
+    pub timeout_seconds: u64,
+    /// The currency invoices are drafted in when the request names none (ISO code); `doctor`
+    /// checks Odoo has it active.
+    pub currency: Option<String>,
+}
+
+impl Default for OdooSettings {
+    fn default() -> Self {
+        OdooSettings {
+            url: String::new(),
+            db: String::new(),
+            api: OdooApi::Jsonrpc,
+            timeout_seconds: 30,
+            currency: None,
+        }
+    }
 }
 
 /// The Graph API version every Meta section defaults to.

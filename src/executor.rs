@@ -94,8 +94,17 @@ impl<'a> Executors<'a> {
     /// configured; an error means it is configured but cannot be built (missing secrets).
     /// Every outcome text it returns is scrubbed of secrets.
     pub fn get(&mut self, kind: &str) -> anyhow::Result<Option<&mut Box<dyn ActionExecutor>>> {
+        // Kinds of one connector share one executor (one Odoo login a pass).
+        let kind = match kind {
+            k if crate::connectors::odoo_ledger::KINDS.contains(&k) => "odoo",
+            k => k,
+        };
         if !self.built.contains_key(kind) {
-            let made = match self.factories.get(kind) {
+            let factory = match kind {
+                "odoo" => Some(crate::connectors::odoo_ledger::factory as ExecutorFactory),
+                k => self.factories.get(k).copied(),
+            };
+            let made = match factory {
                 Some(f) => f(self.settings, self.secrets, &self.vault_root)?,
                 None => None,
             };

@@ -40,6 +40,7 @@
 //! Adding a command: its file in `commands/`, its variant in `cli::Command`, its row in
 //! `Command::spec` and its arm in `commands::dispatch`.
 
+pub mod accounting;
 pub mod actions;
 pub mod audit;
 pub mod backup;

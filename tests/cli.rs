@@ -63,5 +63,7 @@ mod checkbox;
 
 #[path = "cli/first_week.rs"]
 mod first_week;
+#[path = "cli/odoo.rs"]
+mod odoo;
 #[path = "cli/social.rs"]
 mod social;

@@ -4,6 +4,7 @@
 //! Adding a command: its file here, its variant in [`crate::cli::Command`], its row in
 //! [`crate::cli::Command::spec`] and its arm in [`dispatch`].
 
+pub mod accounting;
 pub mod alert;
 pub mod approve;
 pub mod auth_gmail;
@@ -42,6 +43,7 @@ pub fn dispatch(cx: &Cx, cmd: &Command) -> Result<Outcome> {
         Command::ExecuteApproved(a) => execute_approved::run(cx, a),
         Command::Status(a) => status::run(cx, a),
         Command::SyncVault(a) => sync_vault::run(cx, a),
+        Command::Accounting(a) => accounting::run(cx, a),
         Command::Run(a) => run::run(cx, a),
         Command::Schedule(a) => schedule::run(cx, a),
         Command::Doctor(a) => doctor::run(cx, a),

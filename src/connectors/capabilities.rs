@@ -4,9 +4,7 @@
 //! connectors ([`all`]): each declares its `aie.yaml` section, the secrets it needs given the
 //! settings (SPEC's names) and a cheap, offline `check` that `doctor` and `health-check`
 //! call. `doctor`'s list of needed secrets and the names [`crate::secrets`] reads come from
-//! this registry, not from a table of their own. Connectors that do not exist yet (Odoo)
-//! are declared here so that list stays complete; they have
-//! no check and no implementation until their issue lands.
+//! this registry, not from a table of their own.
 
 use crate::config::Settings;
 use crate::executor::ActionOutcome;
@@ -98,29 +96,11 @@ pub struct Connector {
     pub check: Option<ConnectorCheck>,
 }
 
-/// A connector that does not exist yet, set up by `section` and needing `secrets`.
-macro_rules! declared {
-    ($name:literal, $field:ident, [$($req:literal),*], [$($opt:literal),*]) => {
-        Connector {
-            name: $name,
-            section: $name,
-            secrets: &[$($req,)* $($opt,)*],
-            needs: |s| {
-                s.$field.as_ref()?;
-                let mut v = required(&[$($req),*]);
-                v.extend([$($opt),*].iter().map(|&name| SecretNeed { name, optional: true }));
-                Some(v)
-            },
-            check: None,
-        }
-    };
-}
-
 static ALL: &[Connector] = &[
     super::gmail::CONNECTOR,
     super::smtp::CONNECTOR,
     super::llm_http::CONNECTOR,
-    declared!("odoo", odoo, ["AIE_ODOO_USERNAME", "AIE_ODOO_API_KEY"], []),
+    super::odoo::CONNECTOR,
     super::facebook::CONNECTOR,
     super::instagram::CONNECTOR,
     super::whatsapp::CONNECTOR,

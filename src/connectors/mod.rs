@@ -13,6 +13,8 @@ pub mod llm_http;
 pub mod mail_auth;
 pub mod mime;
 pub mod oauth;
+pub mod odoo;
+pub mod odoo_ledger;
 pub mod openai_compatible;
 pub mod smtp;
 pub mod social;

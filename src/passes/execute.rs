@@ -558,6 +558,17 @@ fn run_actions(
                     n + 1
                 )));
             }
+            Err(e) if crate::exit::exit_for(&e) == Exit::Unavailable => {
+                // The service is out of reach before anything was sent (a login): the item
+                // waits as it is, like an unreachable action.
+                out.count("unreachable", 1);
+                log::error!(
+                    "`{id}` action {} (`{kind}`) waits for the next pass: {e:#}",
+                    n + 1
+                );
+                waiting = true;
+                break;
+            }
             Err(e) => {
                 out.exit = Some(
                     out.exit

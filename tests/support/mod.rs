@@ -335,5 +335,6 @@ pub fn actions_block(text: &str) -> Option<(usize, usize)> {
     Some((start, end))
 }
 pub mod git;
+pub mod odoo_fake;
 pub mod social_fake;
 pub mod tree;

@@ -1,0 +1,483 @@
+//! The [`Ledger`] over Odoo: the executors of `odoo_invoice`, `odoo_post_invoice`,
+//! `odoo_bill` and `payment`, sharing one [`Odoo`] client (one login) a pass. Each is
+//! idempotent: the action's idempotency key is written where Odoo keeps it and shows it to
+//! the owner (an invoice's or bill's internal note, `narration`; a payment's memo, `ref`, as
+//! `aie:<key>`), and searched before anything is created, so a retry after a crash or an
+//! unknown outcome finds the record instead of making a second one. Partner and currency
+//! look-ups are cached for the pass. A payment is recorded in Odoo, never sent to a bank.
+
+use super::capabilities::Ledger;
+use super::odoo::{Odoo, OdooError, m2o_id, records};
+use crate::accounting::money;
+use crate::config::Settings;
+use crate::executor::{ActionExecutor, ActionOutcome};
+use crate::fsutil::failpoint;
+use crate::secrets::Secrets;
+use crate::vault::Item;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The kinds this ledger carries out.
+pub const KINDS: &[&str] = &["odoo_invoice", "odoo_post_invoice", "odoo_bill", "payment"];
+
+/// The Odoo ledger of one pass.
+pub struct OdooLedger {
+    odoo: Odoo,
+    partners: HashMap<String, i64>,
+    currencies: HashMap<String, i64>,
+    default_currency: Option<String>,
+}
+
+/// Builds the ledger and logs in: `Ok(None)` when `aie.yaml` has no `odoo:` section; a setup
+/// error (exit 78) when the login is refused; unavailable (exit 69) when Odoo cannot be
+/// reached.
+pub fn factory(
+    settings: &Settings,
+    secrets: &Secrets,
+    _vault_root: &Path,
+) -> anyhow::Result<Option<Box<dyn ActionExecutor>>> {
+    let Some(mut odoo) = Odoo::from_settings(settings, secrets)? else {
+        return Ok(None);
+    };
+    odoo.login().map_err(OdooError::into_anyhow)?;
+    let default_currency = settings.odoo.as_ref().and_then(|o| o.currency.clone());
+    Ok(Some(Box::new(OdooLedger::new(odoo, default_currency))))
+}
+
+/// Where the key is written: `aie:<key>`.
+fn marker(key: &str) -> String {
+    format!("aie:{key}")
+}
+
+fn s<'a>(p: &'a Map<String, Value>, k: &str) -> &'a str {
+    p.get(k)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or("")
+}
+
+fn num(v: Option<&Value>) -> f64 {
+    v.and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+/// A record's currency code (`currency_id: [1, "GBP"]`).
+fn code_of(r: &Map<String, Value>) -> String {
+    super::odoo::m2o_name(r.get("currency_id"))
+}
+
+/// How a found or created move reads in the action's result: its number, its id, its total.
+fn describe_move(what: &str, r: &Map<String, Value>, id: i64, note: &str) -> String {
+    // A draft has no number yet in Odoo 17 (`/`).
+    let name = match s(r, "name") {
+        "" | "/" => String::new(),
+        n => format!(" {n}"),
+    };
+    format!(
+        "{what}{name} (account.move {id}), {}{note}",
+        money(num(r.get("amount_total")), &code_of(r))
+    )
+}
+
+const MOVE_FIELDS: &[&str] = &["name", "state", "amount_total", "currency_id", "ref"];
+
+impl OdooLedger {
+    /// A ledger over a logged-in client.
+    pub fn new(odoo: Odoo, default_currency: Option<String>) -> OdooLedger {
+        OdooLedger {
+            odoo,
+            partners: HashMap::new(),
+            currencies: HashMap::new(),
+            default_currency,
+        }
+    }
+
+    /// HTTP requests made so far.
+    pub fn calls(&self) -> u64 {
+        self.odoo.calls()
+    }
+
+    /// The partner: by email (case-insensitive), then by exact name, else created.
+    fn partner(&mut self, name: &str, email: &str, company: bool) -> Result<i64, OdooError> {
+        let cache = format!("{}\n{}", email.to_lowercase(), name.to_lowercase());
+        if let Some(id) = self.partners.get(&cache) {
+            return Ok(*id);
+        }
+        let mut found = None;
+        if !email.is_empty() {
+            let r = self.odoo.search_read(
+                "res.partner",
+                json!([["email", "=ilike", email]]),
+                &["name"],
+                json!({"limit": 1}),
+            )?;
+            found = r.first().and_then(|r| m2o_id(r.get("id")));
+        }
+        if found.is_none() && !name.is_empty() {
+            let r = self.odoo.search_read(
+                "res.partner",
+                json!([["name", "=", name]]),
+                &["name"],
+                json!({"limit": 1}),
+            )?;
+            found = r.first().and_then(|r| m2o_id(r.get("id")));
+        }
+        let id = match found {
+            Some(id) => id,
+            None => {
+                if name.is_empty() && email.is_empty() {
+                    return Err(OdooError::Refused("the action names no partner".into()));
+                }
+                let mut vals = json!({"name": if name.is_empty() { email } else { name },
+                    "is_company": company});
+                if !email.is_empty() {
+                    vals["email"] = json!(email);
+                }
+                self.odoo.create("res.partner", vals, None)?
+            }
+        };
+        self.partners.insert(cache, id);
+        Ok(id)
+    }
+
+    /// The currency's id by ISO code; an unknown or inactive one is a clear failure.
+    fn currency(&mut self, code: &str) -> Result<i64, OdooError> {
+        let code = if code.is_empty() {
+            self.default_currency.clone().unwrap_or_default()
+        } else {
+            code.to_uppercase()
+        };
+        if code.is_empty() {
+            return Err(OdooError::Refused(
+                "the action names no currency (and odoo.currency is not set)".into(),
+            ));
+        }
+        if let Some(id) = self.currencies.get(&code) {
+            return Ok(*id);
+        }
+        let r = self.odoo.search_read(
+            "res.currency",
+            json!([["name", "=", code]]),
+            &["name", "active"],
+            json!({"limit": 1, "context": {"active_test": false}}),
+        )?;
+        let Some(c) = r.first() else {
+            return Err(OdooError::Refused(format!(
+                "the currency `{code}` is not known to Odoo"
+            )));
+        };
+        if c.get("active") != Some(&Value::Bool(true)) {
+            return Err(OdooError::Refused(format!(
+                "the currency `{code}` is not active in Odoo: activate it (Accounting > Configuration > Currencies) and approve again"
+            )));
+        }
+        let id = m2o_id(c.get("id")).unwrap_or(0);
+        self.currencies.insert(code, id);
+        Ok(id)
+    }
+
+    /// The move of `move_type` carrying the key, if one exists.
+    fn move_by_key(
+        &mut self,
+        move_type: &str,
+        key: &str,
+    ) -> Result<Option<Map<String, Value>>, OdooError> {
+        let r = self.odoo.search_read(
+            "account.move",
+            json!([
+                ["move_type", "=", move_type],
+                ["narration", "ilike", marker(key)]
+            ]),
+            MOVE_FIELDS,
+            json!({"limit": 1}),
+        )?;
+        Ok(r.into_iter().next())
+    }
+
+    fn read_move(&mut self, id: i64) -> Result<Map<String, Value>, OdooError> {
+        let r = self.odoo.call(
+            "account.move",
+            "read",
+            Some(&[id]),
+            json!({"fields": MOVE_FIELDS}),
+        )?;
+        records(&r)
+            .into_iter()
+            .next()
+            .ok_or_else(|| OdooError::Refused(format!("account.move {id} is gone")))
+    }
+
+    /// `odoo_invoice`: a draft customer invoice with its lines.
+    fn invoice(&mut self, p: &Map<String, Value>, key: &str) -> Result<String, OdooError> {
+        if let Some(m) = self.move_by_key("out_invoice", key)? {
+            let id = m2o_id(m.get("id")).unwrap_or(0);
+            return Ok(describe_move(
+                "invoice",
+                &m,
+                id,
+                " (found: created by an earlier attempt)",
+            ));
+        }
+        let partner = self.partner(s(p, "partner"), s(p, "partner_email"), true)?;
+        let currency = self.currency(s(p, "currency"))?;
+        let lines: Vec<Value> = p
+            .get("lines")
+            .and_then(Value::as_array)
+            .map(|l| l.iter().filter_map(Value::as_object).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| {
+                json!([0, 0, {
+                    "name": s(l, "description"),
+                    "quantity": l.get("quantity").and_then(Value::as_f64).unwrap_or(1.0),
+                    "price_unit": num(l.get("price_unit")),
+                    "tax_ids": [[6, 0, []]],
+                }])
+            })
+            .collect();
+        if lines.is_empty() {
+            return Err(OdooError::Refused("the invoice has no lines".into()));
+        }
+        let mut vals = json!({
+            "move_type": "out_invoice",
+            "partner_id": partner,
+            "currency_id": currency,
+            "narration": marker(key),
+            "invoice_line_ids": lines,
+        });
+        if !s(p, "ref").is_empty() {
+            vals["ref"] = json!(s(p, "ref"));
+        }
+        let id = self.odoo.create("account.move", vals, None)?;
+        failpoint("odoo:invoice-created");
+        let m = self.read_move(id)?;
+        Ok(describe_move("draft invoice", &m, id, ""))
+    }
+
+    /// `odoo_post_invoice`: posts the invoice named by number or reference.
+    fn post(&mut self, p: &Map<String, Value>) -> Result<String, OdooError> {
+        let which = s(p, "invoice");
+        if which.is_empty() {
+            return Err(OdooError::Refused("the action names no invoice".into()));
+        }
+        let found = self.odoo.search_read(
+            "account.move",
+            json!([
+                ["move_type", "in", ["out_invoice", "out_refund"]],
+                "|",
+                ["name", "=", which],
+                ["ref", "=", which]
+            ]),
+            MOVE_FIELDS,
+            json!({"order": "id desc", "limit": 20}),
+        )?;
+        let by_name: Vec<_> = found.iter().filter(|m| s(m, "name") == which).collect();
+        let pick: Vec<_> = if !by_name.is_empty() {
+            by_name
+        } else {
+            // By reference: a draft is the one to post; else the latest.
+            let drafts: Vec<_> = found.iter().filter(|m| s(m, "state") == "draft").collect();
+            match drafts.len() {
+                0 => found.iter().take(1).collect(),
+                1 => drafts,
+                n => {
+                    return Err(OdooError::Refused(format!(
+                        "{n} draft invoices have the reference `{which}`: name the invoice's number instead"
+                    )));
+                }
+            }
+        };
+        let Some(m) = pick.first().map(|m| (*m).clone()) else {
+            return Err(OdooError::Refused(format!(
+                "no customer invoice has the number or reference `{which}` in Odoo"
+            )));
+        };
+        let id = m2o_id(m.get("id")).unwrap_or(0);
+        match s(&m, "state") {
+            "posted" => Ok(describe_move("invoice", &m, id, " (already posted)")),
+            "cancel" => Err(OdooError::Refused(format!(
+                "invoice {} (account.move {id}) is cancelled in Odoo: it cannot be posted",
+                s(&m, "name")
+            ))),
+            _ => {
+                self.odoo
+                    .call("account.move", "action_post", Some(&[id]), json!({}))?;
+                failpoint("odoo:posted");
+                let m = self.read_move(id)?;
+                Ok(describe_move("posted invoice", &m, id, ""))
+            }
+        }
+    }
+
+    /// `odoo_bill`: a vendor bill with its bill date, left in draft.
+    fn bill(&mut self, p: &Map<String, Value>, key: &str) -> Result<String, OdooError> {
+        if let Some(m) = self.move_by_key("in_invoice", key)? {
+            let id = m2o_id(m.get("id")).unwrap_or(0);
+            return Ok(describe_move(
+                "vendor bill",
+                &m,
+                id,
+                " (found: created by an earlier attempt)",
+            ));
+        }
+        let vendor = s(p, "vendor");
+        let partner = self.partner(vendor, "", true)?;
+        let currency = self.currency(s(p, "currency"))?;
+        let amount = num(p.get("amount"));
+        let description = match s(p, "description") {
+            "" => format!("Bill from {vendor}"),
+            d => d.to_string(),
+        };
+        let mut vals = json!({
+            "move_type": "in_invoice",
+            "partner_id": partner,
+            "currency_id": currency,
+            "narration": marker(key),
+            "invoice_line_ids": [[0, 0, {"name": description, "quantity": 1,
+                "price_unit": amount, "tax_ids": [[6, 0, []]]}]],
+        });
+        if !s(p, "date").is_empty() {
+            vals["invoice_date"] = json!(s(p, "date"));
+        }
+        if !s(p, "ref").is_empty() {
+            vals["ref"] = json!(s(p, "ref"));
+        }
+        let id = self.odoo.create("account.move", vals, None)?;
+        failpoint("odoo:bill-created");
+        let m = self.read_move(id)?;
+        Ok(describe_move("draft vendor bill", &m, id, ""))
+    }
+
+    /// `payment`: against the open bill or invoice its reference names, else a payment to
+    /// the partner; posted.
+    fn payment(&mut self, p: &Map<String, Value>, key: &str) -> Result<String, OdooError> {
+        let mark = marker(key);
+        let fields = ["name", "state", "amount", "currency_id"];
+        let earlier = self.odoo.search_read(
+            "account.payment",
+            json!([["ref", "ilike", mark]]),
+            &fields,
+            json!({"limit": 1}),
+        )?;
+        if let Some(pay) = earlier.first() {
+            let id = m2o_id(pay.get("id")).unwrap_or(0);
+            if s(pay, "state") == "draft" {
+                self.odoo
+                    .call("account.payment", "action_post", Some(&[id]), json!({}))?;
+            }
+            return Ok(format!(
+                "payment {} (account.payment {id}), {} (found: recorded by an earlier attempt)",
+                s(pay, "name"),
+                money(num(pay.get("amount")), &code_of(pay))
+            ));
+        }
+        let payee = s(p, "payee");
+        let partner = self.partner(payee, "", true)?;
+        let currency = self.currency(s(p, "currency"))?;
+        let amount = num(p.get("amount"));
+        let reference = s(p, "reference");
+        let memo = if reference.is_empty() {
+            mark.clone()
+        } else {
+            format!("{reference} {mark}")
+        };
+        let open = if reference.is_empty() {
+            Vec::new()
+        } else {
+            self.odoo.search_read(
+                "account.move",
+                json!([
+                    ["partner_id", "=", partner],
+                    ["state", "=", "posted"],
+                    ["move_type", "in", ["in_invoice", "out_invoice"]],
+                    ["payment_state", "in", ["not_paid", "partial"]],
+                    "|",
+                    ["ref", "=", reference],
+                    ["name", "=", reference]
+                ]),
+                &["name"],
+                json!({"limit": 1}),
+            )?
+        };
+        let (pay_id, against) = match open.first() {
+            Some(m) => {
+                let move_id = m2o_id(m.get("id")).unwrap_or(0);
+                let ctx = json!({"active_model": "account.move", "active_ids": [move_id]});
+                let wizard = self.odoo.create(
+                    "account.payment.register",
+                    json!({"amount": amount, "currency_id": currency, "communication": memo}),
+                    Some(ctx.clone()),
+                )?;
+                let r = self.odoo.call(
+                    "account.payment.register",
+                    "action_create_payments",
+                    Some(&[wizard]),
+                    json!({"context": ctx}),
+                )?;
+                failpoint("odoo:payment-created");
+                let id = r.get("res_id").and_then(Value::as_i64).unwrap_or(0);
+                (id, format!(" against {}", s(m, "name")))
+            }
+            None => {
+                let id = self.odoo.create(
+                    "account.payment",
+                    json!({"payment_type": "outbound", "partner_type": "supplier",
+                        "partner_id": partner, "amount": amount, "currency_id": currency,
+                        "ref": memo}),
+                    None,
+                )?;
+                failpoint("odoo:payment-created");
+                self.odoo
+                    .call("account.payment", "action_post", Some(&[id]), json!({}))?;
+                (id, String::new())
+            }
+        };
+        let read = self.odoo.search_read(
+            "account.payment",
+            json!([["ref", "ilike", mark]]),
+            &fields,
+            json!({"limit": 1}),
+        )?;
+        let name = read
+            .first()
+            .map(|r| s(r, "name").to_string())
+            .unwrap_or_default();
+        Ok(format!(
+            "payment {name} (account.payment {pay_id}), {}{against}",
+            money(amount, &s(p, "currency").to_uppercase())
+        ))
+    }
+}
+
+impl Ledger for OdooLedger {
+    fn record(&mut self, kind: &str, params: &Map<String, Value>, key: &str) -> ActionOutcome {
+        let r = match kind {
+            "odoo_invoice" => self.invoice(params, key),
+            "odoo_post_invoice" => self.post(params),
+            "odoo_bill" => self.bill(params, key),
+            "payment" => self.payment(params, key),
+            other => Err(OdooError::Refused(format!(
+                "`{other}` is not an accounting action"
+            ))),
+        };
+        match r {
+            Ok(d) => ActionOutcome::Ok(d),
+            Err(e) => e.outcome(),
+        }
+    }
+}
+
+impl ActionExecutor for OdooLedger {
+    fn execute(&mut self, item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
+        let kind = crate::actions::kind_of(action);
+        let mut params = action.clone();
+        // A bill needs its date to be posted: the day the item came in, unless it says.
+        if kind == "odoo_bill" && s(&params, "date").is_empty() {
+            let created = item.str("created");
+            if created.len() >= 10 {
+                params.insert("date".into(), json!(&created[..10]));
+            }
+        }
+        self.record(kind, &params, key)
+    }
+}

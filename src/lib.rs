@@ -41,6 +41,7 @@
 //! `Command::spec` and its arm in `commands::dispatch`.
 
 pub mod actions;
+pub mod alerts;
 pub mod audit;
 pub mod calendar;
 pub mod cli;
@@ -66,6 +67,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod state;
 pub mod vault;
+pub mod zones;
 
 use clap::Parser;
 use std::io::Write;

@@ -52,6 +52,10 @@ pub enum Command {
     ExecuteApproved(commands::execute_approved::ExecuteApprovedArgs),
     /// Commit, pull and push the vault through git (the vault's own merge rules).
     SyncVault(commands::sync_vault::SyncVaultArgs),
+    /// Check the configured services and what aie depends on; alert when one turns DOWN or UP.
+    HealthCheck(commands::health_check::HealthCheckArgs),
+    /// Switch the active zone when its health has failed long enough, or by hand (--to).
+    Failover(commands::failover::FailoverArgs),
     /// Queues, last run of every job, locks, and what needs the owner.
     Status(commands::status::StatusArgs),
     /// Run the steps of a scheduled job in order, under its lock and timeout.
@@ -139,6 +143,8 @@ impl Command {
             Command::Plan(_) => spec("plan", Pass, VaultUse::Shared),
             Command::ExecuteApproved(_) => spec("execute-approved", Pass, VaultUse::Shared),
             Command::SyncVault(_) => spec("sync-vault", Pass, VaultUse::Exclusive),
+            Command::HealthCheck(_) => spec("health-check", Pass, VaultUse::Shared),
+            Command::Failover(_) => spec("failover", Pass, VaultUse::Shared),
             Command::Status(_) => spec("status", Report, VaultUse::Open),
             Command::Run(_) => spec("run", Job, VaultUse::Open),
             Command::Schedule(_) => spec("schedule", Setup, VaultUse::Open),
@@ -191,7 +197,7 @@ mod tests {
         let all = every_command();
         assert_eq!(
             all.len(),
-            15,
+            17,
             "a new subcommand: add its row and its sample args"
         );
         for (name, cmd) in &all {

@@ -47,10 +47,11 @@ pub fn switches(ctx: &Ctx) -> Vec<Value> {
 /// `zones:` is empty.
 pub fn active(ctx: &Ctx) -> Option<&Zone> {
     let zones = &ctx.settings.zones;
-    let recorded = switches(ctx)
-        .into_iter()
-        .rev()
-        .find_map(|s| zones.iter().find(|z| Some(z.name.as_str()) == s["to"].as_str()));
+    let recorded = switches(ctx).into_iter().rev().find_map(|s| {
+        zones
+            .iter()
+            .find(|z| Some(z.name.as_str()) == s["to"].as_str())
+    });
     recorded.or(zones.first())
 }
 
@@ -101,7 +102,9 @@ pub fn not_here(ctx: &Ctx, duty: Duty) -> Option<String> {
 /// Appends a switch to the record. `by` is `failover` or `hand`.
 pub fn record_switch(ctx: &Ctx, from: &str, to: &str, reason: &str, by: &str) -> Result<()> {
     let path = switches_path(ctx);
-    let dir = path.parent().expect("invariant: the switch log is in a folder");
+    let dir = path
+        .parent()
+        .expect("invariant: the switch log is in a folder");
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     crate::fsutil::check_no_symlink(ctx.vault.root(), &path)?;
     let line = json!({

@@ -24,7 +24,10 @@ pub enum Duty {
 impl Duty {
     /// Whether only one agent at a time may do it: the active zone's.
     pub const fn single(self) -> bool {
-        matches!(self, Duty::PollGmail | Duty::PollSocial | Duty::IngestWhatsapp)
+        matches!(
+            self,
+            Duty::PollGmail | Duty::PollSocial | Duty::IngestWhatsapp
+        )
     }
 
     /// The name `aie.yaml` spells it with.

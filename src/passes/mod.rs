@@ -6,7 +6,9 @@
 
 pub mod claims;
 pub mod execute;
+pub mod failover;
 pub mod gmail_poll;
+pub mod health;
 pub mod intake;
 pub mod plan;
 pub mod replan;

@@ -162,3 +162,14 @@ pub fn heartbeat_max_age(zone: &Zone) -> Duration {
     crate::clock::parse_duration(&zone.heartbeat_max_age)
         .unwrap_or_else(|| Duration::seconds(HEARTBEAT_MAX_AGE))
 }
+
+/// The report of a pass this agent does not run now (exit 0, the reason on one line), or
+/// None when it should run (`not_here`).
+pub fn skip(ctx: &Ctx, duty: Duty, job: &str) -> Option<crate::outcome::Outcome> {
+    let why = not_here(ctx, duty)?;
+    Some(crate::outcome::Outcome {
+        summary: format!("{job}: {why}: skipped"),
+        json: json!({"job": job, "skipped": why}),
+        ..crate::outcome::Outcome::default()
+    })
+}

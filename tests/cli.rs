@@ -54,3 +54,6 @@ mod actions;
 
 #[path = "cli/sync.rs"]
 mod sync;
+
+#[path = "cli/health.rs"]
+mod health;

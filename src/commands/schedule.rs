@@ -218,13 +218,19 @@ pub fn run(cx: &Cx, args: &ScheduleArgs) -> Result<Outcome> {
                         r,
                     )?;
                 }
+                if jobs.iter().any(|j| j.name == "execute") {
+                    systemctl(&["--user", "enable", "--now", "aie-execute.path"], r)?;
+                }
             }
         }
         ScheduleCommand::Uninstall(a) => {
             let dir = unit_dir(env, a)?;
             let ours = generated_units(&dir);
             if !a.no_enable {
-                for name in ours.iter().filter(|n| n.ends_with(".timer")) {
+                for name in ours
+                    .iter()
+                    .filter(|n| n.ends_with(".timer") || n.ends_with(".path"))
+                {
                     systemctl(&["--user", "disable", "--now", name], r)?;
                 }
             }
@@ -265,7 +271,10 @@ pub fn generated_units(dir: &Path) -> Vec<String> {
             rd.flatten()
                 .map(|e| e.file_name().to_string_lossy().to_string())
                 .filter(|n| {
-                    n.starts_with("aie-") && (n.ends_with(".service") || n.ends_with(".timer"))
+                    n.starts_with("aie-")
+                        && (n.ends_with(".service")
+                            || n.ends_with(".timer")
+                            || n.ends_with(".path"))
                 })
                 .filter(|n| {
                     std::fs::read_to_string(dir.join(n)).is_ok_and(|t| t.starts_with(units::HEADER))

@@ -182,7 +182,8 @@ pub fn approved_path_unit(t: &Target) -> (String, String) {
         "{HEADER}\n[Unit]\nDescription=aie: execute approved items as soon as one moves into Approved/\n\n\
          [Path]\nPathChanged={}\nMakeDirectory=yes\nDirectoryMode=0700\nTriggerLimitIntervalSec=60\nTriggerLimitBurst=10\nUnit={service}\n\n\
          [Install]\nWantedBy=paths.target\n",
-        quote(&dir.display().to_string())
+        // The whole rest of the line is the path (no quotes); only `%` is special.
+        dir.display().to_string().replace('%', "%%")
     );
     ("aie-execute.path".to_string(), s)
 }
@@ -302,13 +303,23 @@ mod tests {
             names,
             [
                 "aie-alert@.service",
+                "aie-execute.path",
                 "aie-execute.service",
                 "aie-execute.timer",
+                "aie-health.service",
+                "aie-health.timer",
+                "aie-sync.service",
+                "aie-sync.timer",
                 "aie-triage.service",
                 "aie-triage.timer"
             ]
         );
-        let svc = &units[3].1;
+        assert!(
+            units[1]
+                .1
+                .contains("PathChanged=/home/sam/My Vault/Approved\n")
+        );
+        let svc = &units[8].1;
         assert!(
             svc.contains("ProtectHome=tmpfs\nBindPaths=\"/home/sam/My Vault\"\n"),
             "{svc}"
@@ -316,7 +327,7 @@ mod tests {
         assert!(svc.contains("Environment=\"AIE_VAULT=/home/sam/My Vault\"\n"));
         assert!(svc.contains("TimeoutStartSec=110\n"));
         assert!(svc.contains("LoadCredential=secrets:/etc/aie/secrets\n"));
-        let timer = &units[4].1;
+        let timer = &units[9].1;
         assert!(
             timer.contains("OnCalendar=*-*-* *:00/2:00 Europe/Berlin\n"),
             "{timer}"

@@ -563,8 +563,9 @@ fn healthy() -> TestEnv {
     let dir = env.dir.path().join(".config/systemd/user");
     let wants = dir.join("timers.target.wants");
     std::fs::create_dir_all(&wants).unwrap();
-    for t in ["aie-triage.timer", "aie-execute.timer"] {
-        std::os::unix::fs::symlink(dir.join(t), wants.join(t)).unwrap();
+    for (job, _) in aie::schedule::jobs::BUILTIN {
+        let t = format!("aie-{job}.timer");
+        std::os::unix::fs::symlink(dir.join(&t), wants.join(&t)).unwrap();
     }
     env
 }

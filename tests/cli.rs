@@ -57,3 +57,6 @@ mod sync;
 
 #[path = "cli/health.rs"]
 mod health;
+
+#[path = "cli/two_agents.rs"]
+mod two_agents;

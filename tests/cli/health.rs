@@ -49,8 +49,8 @@ fn alerts(env: &TestEnv) -> Vec<Value> {
     let dir = env.path("Logs/alerts");
     let mut out = Vec::new();
     for e in fs::read_dir(dir)
-        .map(|r| r.flatten().collect())
-        .unwrap_or(Vec::new())
+        .map(|r| r.flatten().collect::<Vec<_>>())
+        .unwrap_or_default()
     {
         for l in fs::read_to_string(e.path()).unwrap().lines() {
             out.push(serde_json::from_str(l).unwrap());

@@ -79,6 +79,10 @@ pub enum Command {
     SyncVault(commands::sync_vault::SyncVaultArgs),
     /// Revenue, receivables, expenses and recurring bills from Odoo for a period.
     Accounting(commands::accounting::AccountingArgs),
+    /// Check the configured services and what aie depends on; alert when one turns DOWN or UP.
+    HealthCheck(commands::health_check::HealthCheckArgs),
+    /// Switch the active zone when its health has failed long enough, or by hand (--to).
+    Failover(commands::failover::FailoverArgs),
     /// Queues, last run of every job, locks, and what needs the owner.
     Status(commands::status::StatusArgs),
     /// Run the steps of a scheduled job in order, under its lock and timeout.
@@ -176,6 +180,8 @@ impl Command {
             Command::Plan(_) => spec("plan", Pass, VaultUse::Shared),
             Command::ExecuteApproved(_) => spec("execute-approved", Pass, VaultUse::Shared),
             Command::SyncVault(_) => spec("sync-vault", Pass, VaultUse::Exclusive),
+            Command::HealthCheck(_) => spec("health-check", Pass, VaultUse::Shared),
+            Command::Failover(_) => spec("failover", Pass, VaultUse::Shared),
             Command::Status(_) => spec("status", Report, VaultUse::Open),
             Command::Accounting(_) => spec("accounting", Report, VaultUse::Open),
             Command::Run(_) => spec("run", Job, VaultUse::Open),
@@ -208,6 +214,8 @@ impl Command {
             Command::Demo(a) => a.out.json,
             Command::SyncVault(a) => a.out.json,
             Command::Accounting(a) => a.out.json,
+            Command::HealthCheck(a) => a.out.json,
+            Command::Failover(a) => a.out.json,
             Command::Backup(a) => a.out.json,
             Command::Restore(a) => a.out.json,
             Command::Approve(a) => a.out.json,
@@ -285,7 +293,7 @@ mod tests {
         let all = every_command();
         assert_eq!(
             all.len(),
-            21,
+            23,
             "a new subcommand: add its row and its sample args"
         );
         for (name, cmd) in &all {

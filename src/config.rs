@@ -4,6 +4,7 @@
 //! a value outside a setting's type, is a config error (exit 78) naming the key, the file and
 //! the line, so a misspelt key can never fall back to a looser default (see `strict`).
 
+mod ops;
 mod strict;
 
 use anyhow::Result;
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use ops::{AlertSettings, CheckSpec, Duty, FailoverSettings, HealthSettings, Zone};
 pub use strict::yaml_error;
 
 /// The whole of `aie.yaml`.
@@ -39,6 +41,7 @@ pub struct Settings {
     pub zones: Vec<Zone>,
     pub failover: FailoverSettings,
     pub alerts: AlertSettings,
+    pub health: HealthSettings,
     pub backup: BackupSettings,
     pub vault: VaultSettings,
 }
@@ -468,29 +471,6 @@ pub struct SyncSettings {
     pub branch: Option<String>,
     /// Keys (as `git` names them) whose signed commits may carry an approval.
     pub trusted_signers: Vec<String>,
-}
-
-/// One place this installation may run (`zones:`, a list in order of preference).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Zone {
-    pub name: String,
-    /// Answers 2xx while the zone is healthy.
-    pub health_url: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FailoverSettings {
-    /// Switch back to the first zone once it is healthy again.
-    pub auto_failback: bool,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AlertSettings {
-    /// Also post each alert (JSON) to this URL, beside the mail to the owner.
-    pub webhook_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

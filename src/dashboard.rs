@@ -215,6 +215,7 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
     for r in state.recent.iter().rev() {
         s.push_str(&format!("- {} {}\n", inline(&r.ts), own_line(&r.text)));
     }
+    s.push_str(&health_section(ctx, state));
     s.push_str("\n## Last runs\n\n| Command | Last change | Last exit | Failures in a row |\n|---|---|---|---|\n");
     for (job, j) in &state.jobs {
         s.push_str(&format!(
@@ -228,6 +229,106 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
         ));
     }
     s
+}
+
+/// The Health section: the active zone, every agent's heartbeat, each check's state, the
+/// newest alerts, the claims in flight, the last sync, and what the other agents report in
+/// `Updates/` (the local agent folds them in here). Every text from the vault is escaped.
+fn health_section(ctx: &Ctx, state: &State) -> String {
+    let mut s = String::from("\n## Health\n\n");
+    if let Some(z) = crate::zones::active(ctx) {
+        s.push_str(&format!(
+            "- Active zone: {} (agent {})\n",
+            inline(&z.name),
+            inline(&z.agent)
+        ));
+    }
+    for b in crate::zones::heartbeats(ctx) {
+        s.push_str(&format!(
+            "- Heartbeat of {} ({}): {}\n",
+            inline(b["agent"].as_str().unwrap_or("?")),
+            inline(b["mode"].as_str().unwrap_or("?")),
+            inline(b["ts"].as_str().unwrap_or("?"))
+        ));
+    }
+    if let Some(j) = state.jobs.get("sync-vault") {
+        s.push_str(&format!(
+            "- Last sync: {} (exit {})\n",
+            inline(j.last_success.as_deref().unwrap_or("never")),
+            j.last_exit
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "-".into())
+        ));
+    }
+    for stage in ctx.vault.stages() {
+        if let Stage::InProgress(agent) = &stage {
+            let n = ctx.vault.list(&stage).map(|v| v.len()).unwrap_or(0);
+            if n > 0 {
+                s.push_str(&format!("- Claimed by {}: {n}\n", inline(agent)));
+            }
+        }
+    }
+    if !state.health.is_empty() {
+        s.push_str("\n| Check | State | Since | Last result |\n|---|---|---|---|\n");
+        for (name, c) in &state.health {
+            s.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                inline(name),
+                inline(&c.status.to_uppercase()),
+                inline(c.since.as_deref().unwrap_or("-")),
+                inline(&c.last_message)
+            ));
+        }
+    }
+    let alerts = crate::alerts::recent(ctx, 5);
+    if !alerts.is_empty() {
+        s.push_str("\nRecent alerts:\n\n");
+        for a in alerts.iter().rev() {
+            s.push_str(&format!(
+                "- {} {} {}: {}\n",
+                inline(a["ts"].as_str().unwrap_or("")),
+                inline(a["level"].as_str().unwrap_or("critical")),
+                inline(a["key"].as_str().or(a["unit"].as_str()).unwrap_or("")),
+                inline(a["message"].as_str().unwrap_or(""))
+            ));
+        }
+    }
+    for (agent, text) in updates(ctx) {
+        s.push_str(&format!("\nFrom agent {}:\n\n", inline(&agent)));
+        for l in text.lines().filter(|l| l.starts_with("- ")).take(20) {
+            s.push_str(&format!("- {}\n", inline(l.trim_start_matches("- "))));
+        }
+    }
+    s
+}
+
+/// The other agents' `Updates/<agent>.md` (never this agent's own), read without following
+/// a link.
+fn updates(ctx: &Ctx) -> Vec<(String, String)> {
+    let dir = ctx.vault.root().join("Updates");
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return out;
+    };
+    let mut paths: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        let Some(agent) = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".md"))
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        if agent == ctx.agent || agent.starts_with('.') {
+            continue;
+        }
+        if let Ok((bytes, _)) = fsutil::read_regular_nofollow(&p) {
+            out.push((agent, String::from_utf8_lossy(&bytes).to_string()));
+        }
+    }
+    out
 }
 
 /// Replaces the block between the markers of `text` (appending one when missing): from the

@@ -42,6 +42,7 @@
 
 pub mod accounting;
 pub mod actions;
+pub mod alerts;
 pub mod audit;
 pub mod backup;
 pub mod calendar;
@@ -68,6 +69,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod state;
 pub mod vault;
+pub mod zones;
 
 use clap::Parser;
 use std::io::Write;

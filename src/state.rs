@@ -1,7 +1,8 @@
 //! `.aie/state.json`: this agent's memory between passes (per job: last start, finish,
 //! exit, duration, counts, consecutive failures; open attention entries; recent activity;
 //! and one typed section per owner: `gmail` (poll-gmail's cursor), `llm` (tokens spent per
-//! day), `replan` (how far Rejected/ was scanned), `run` (the steps of each job's last run)).
+//! day), `replan` (how far Rejected/ was scanned), `run` (the steps of each job's last run),
+//! `health` (each check's DOWN/UP state)).
 //! The one place a job's run is recorded ([`State::record_start`], [`State::record_finish`]).
 //! Read freely, changed only under the short `state` lock, written atomically. Never synced.
 
@@ -130,6 +131,30 @@ pub struct StepRecord {
     pub duration_ms: u64,
 }
 
+/// What `health-check` knows of one check between runs (section `health`, keyed by check).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CheckState {
+    /// `up`, `down`, or `unknown` before the first verdict.
+    pub status: String,
+    /// Since when it has had this status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    #[serde(default)]
+    pub fails_in_row: u32,
+    #[serde(default)]
+    pub oks_in_row: u32,
+    /// The last result: `ok` or `fail`, what it said, and when.
+    #[serde(default)]
+    pub last_result: String,
+    #[serde(default)]
+    pub last_message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_checked: Option<String>,
+    /// When the owner was last told about it (the incident's start, or a reminder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_alert: Option<String>,
+}
+
 /// Reads a section leniently: one that does not parse (hand-edited, or written by an older
 /// aie) reads as empty, as it always has, instead of making the whole state unreadable.
 fn lenient<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
@@ -178,6 +203,12 @@ pub struct State {
         deserialize_with = "lenient"
     )]
     pub run: BTreeMap<String, JobRunRecord>,
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "lenient"
+    )]
+    pub health: BTreeMap<String, CheckState>,
     /// Sections this version does not know (written by a newer aie), kept as they are.
     #[serde(flatten)]
     pub other: Map<String, Value>,

@@ -63,7 +63,12 @@ mod checkbox;
 
 #[path = "cli/first_week.rs"]
 mod first_week;
+#[path = "cli/health.rs"]
+mod health;
 #[path = "cli/odoo.rs"]
 mod odoo;
 #[path = "cli/social.rs"]
 mod social;
+
+#[path = "cli/two_agents.rs"]
+mod two_agents;

@@ -1,16 +1,15 @@
 //! `aie alert --unit NAME`: what systemd's `OnFailure=aie-alert@%n.service` runs when a
 //! scheduled unit fails. Appends the failure to `Logs/alerts/<date>.jsonl`, puts it in the
 //! state's attention list (so the Dashboard shows it until the job next succeeds), and
-//! audits it; when SMTP is set up and `owner.email` is known, it also mails the owner.
+//! audits it; it mails the owner and posts to the alert webhook through `crate::alerts`.
 
 use crate::audit::AuditEvent;
-use crate::context::{Ctx, Cx, Mode};
+use crate::context::{Cx, Mode};
 use crate::exit::AieError;
 use crate::outcome::Outcome;
 use crate::state::Attention;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use std::io::Write;
 
 #[derive(Debug, Args)]
 pub struct AlertArgs {
@@ -46,23 +45,16 @@ pub fn run(cx: &Cx, args: &AlertArgs) -> Result<Outcome> {
         }
         None => format!("{unit} failed: see `journalctl -u {unit}` and `aie status`"),
     };
-    let dir = ctx.vault.logs().join("alerts");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    let path = dir.join(format!("{}.jsonl", ctx.clock.today()));
     let line = serde_json::json!({
         "ts": ctx.clock.stamp(),
         "agent": ctx.agent,
+        "level": crate::alerts::Level::Critical,
+        "key": unit,
+        "event": "failed",
         "unit": unit,
         "message": crate::audit::scrub(&message, &ctx.secrets.values()),
     });
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("cannot open `{}`", path.display()))?;
-    writeln!(f, "{line}").with_context(|| format!("cannot append to `{}`", path.display()))?;
-    f.sync_data()
-        .with_context(|| format!("cannot sync `{}`", path.display()))?;
+    crate::alerts::append_log(ctx, &line)?;
     let now = ctx.clock.stamp();
     ctx.state.update(|s| {
         let key = format!("alert:{unit}");
@@ -94,50 +86,7 @@ pub fn run(cx: &Cx, args: &AlertArgs) -> Result<Outcome> {
     {
         log::warn!("cannot refresh the dashboard: {e:#}");
     }
-    notify_owner(ctx, unit, &message);
+    crate::alerts::mail_owner(ctx, unit, &format!("aie: {unit} failed"), &message);
+    crate::alerts::post_webhook(ctx, &line);
     Ok(Outcome::default())
-}
-
-/// Mails the owner about a failed unit through the mail capability when `smtp:` and
-/// `owner.email` are set. An alert is not an action (SPEC): no item, no approval, no
-/// journal. It never fails the alert: the failure is already in Logs/alerts/ and on the
-/// Dashboard.
-fn notify_owner(ctx: &Ctx, unit: &str, message: &str) {
-    use crate::connectors::capabilities::{Mailer, OutgoingMail};
-    let Some(to) = ctx.settings.owner.email.clone().filter(|e| e.contains('@')) else {
-        log::info!("no owner.email in aie.yaml: the alert for `{unit}` is not mailed");
-        return;
-    };
-    let mut mailer =
-        match crate::connectors::smtp::mailer(&ctx.settings, &ctx.secrets, ctx.vault.root()) {
-            Ok(Some(m)) => m,
-            Ok(None) => return,
-            Err(e) => {
-                log::warn!("cannot mail the owner about `{unit}`: {e:#}");
-                return;
-            }
-        };
-    let stamp = ctx.clock.stamp();
-    let mail = OutgoingMail {
-        to: vec![to],
-        subject: format!("aie: {unit} failed"),
-        body: format!(
-            "{message}\n\nAgent {} at {stamp}. See Logs/alerts/ and the Dashboard in the vault `{}`; `aie status` shows every job.\n",
-            ctx.agent,
-            ctx.vault.root().display()
-        ),
-        // One Message-ID per alert: the unit and the time it was raised.
-        key: crate::vault::item::make_id(
-            &format!("alert {unit}"),
-            &[unit.as_bytes(), stamp.as_bytes()],
-        ),
-        ..OutgoingMail::default()
-    };
-    match mailer.send(&mail) {
-        crate::executor::ActionOutcome::Ok(_) => log::info!("mailed the owner about `{unit}`"),
-        other => log::warn!(
-            "cannot mail the owner about `{unit}`: {}",
-            crate::secrets::scrub(&format!("{other:?}"))
-        ),
-    }
 }

@@ -21,6 +21,13 @@ pub struct ExecuteApprovedArgs {
 /// Runs the execute pass with the executors the settings build.
 pub fn run(cx: &Cx, args: &ExecuteApprovedArgs) -> Result<Outcome> {
     let ctx = cx.ctx();
+    // (A draft_only agent says so in the pass, whatever its zone.)
+    if ctx.mode == crate::context::Mode::Full
+        && let Some(skipped) =
+            crate::zones::skip(ctx, crate::config::Duty::Execute, "execute-approved")
+    {
+        return Ok(skipped);
+    }
     let mut executors = Executors::new(&ctx.settings, &ctx.secrets, ctx.vault.root());
     crate::passes::execute::execute_pass(ctx, &mut executors, args.dry_run)
 }

@@ -13,6 +13,8 @@ pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod execute_approved;
+pub mod failover;
+pub mod health_check;
 pub mod ingest;
 pub mod init;
 pub mod man;
@@ -44,6 +46,8 @@ pub fn dispatch(cx: &Cx, cmd: &Command) -> Result<Outcome> {
         Command::Status(a) => status::run(cx, a),
         Command::SyncVault(a) => sync_vault::run(cx, a),
         Command::Accounting(a) => accounting::run(cx, a),
+        Command::HealthCheck(a) => health_check::run(cx, a),
+        Command::Failover(a) => failover::run(cx, a),
         Command::Run(a) => run::run(cx, a),
         Command::Schedule(a) => schedule::run(cx, a),
         Command::Doctor(a) => doctor::run(cx, a),

@@ -41,6 +41,11 @@ const MODEL_TIMEOUT: Duration = Duration::from_secs(120);
 /// Runs the plan pass (or its preview) with the planner `llm.provider` names.
 pub fn run(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
     let ctx = cx.ctx();
+    if !args.dry_run
+        && let Some(skipped) = crate::zones::skip(ctx, crate::config::Duty::Plan, "plan")
+    {
+        return Ok(skipped);
+    }
     let Some(model) = model(ctx)? else {
         let acknowledge = ctx.settings.planner.acknowledge;
         return pass(ctx, args, &mut TemplatePlanner { acknowledge });

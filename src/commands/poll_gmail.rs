@@ -15,5 +15,11 @@ pub struct PollGmailArgs {
 
 /// Runs the Gmail poll pass.
 pub fn run(cx: &Cx, _args: &PollGmailArgs) -> Result<Outcome> {
+    // Only the active zone's agent polls: two importers would race for each message.
+    if let Some(skipped) =
+        crate::zones::skip(cx.ctx(), crate::config::Duty::PollGmail, "poll-gmail")
+    {
+        return Ok(skipped);
+    }
     crate::passes::gmail_poll::poll(cx.ctx())
 }

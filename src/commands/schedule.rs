@@ -254,6 +254,9 @@ pub fn run(cx: &Cx, args: &ScheduleArgs) -> Result<Outcome> {
                 if !a.system {
                     enable_linger(env, r);
                 }
+                if jobs.iter().any(|j| j.name == "execute") {
+                    systemctl(&["--user", "enable", "--now", "aie-execute.path"], r)?;
+                }
             }
             r.push_str(&check_hint(a.system));
         }
@@ -262,7 +265,10 @@ pub fn run(cx: &Cx, args: &ScheduleArgs) -> Result<Outcome> {
             let ours = generated_units(&dir);
             let scope: &[&str] = if a.system { &[] } else { &["--user"] };
             if !a.no_enable {
-                for name in ours.iter().filter(|n| n.ends_with(".timer")) {
+                for name in ours
+                    .iter()
+                    .filter(|n| n.ends_with(".timer") || n.ends_with(".path"))
+                {
                     systemctl(&[scope, &["disable", "--now", name]].concat(), r)?;
                 }
             }
@@ -426,7 +432,10 @@ pub fn generated_units(dir: &Path) -> Vec<String> {
             rd.flatten()
                 .map(|e| e.file_name().to_string_lossy().to_string())
                 .filter(|n| {
-                    n.starts_with("aie-") && (n.ends_with(".service") || n.ends_with(".timer"))
+                    n.starts_with("aie-")
+                        && (n.ends_with(".service")
+                            || n.ends_with(".timer")
+                            || n.ends_with(".path"))
                 })
                 .filter(|n| {
                     std::fs::read_to_string(dir.join(n)).is_ok_and(|t| t.starts_with(units::HEADER))

@@ -148,6 +148,12 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
         "jobs": jobs,
         "locks": locks,
         "attention": attention,
+        "zone": crate::commands::status::zone_report(ctx),
+        "heartbeats": crate::zones::heartbeats(ctx),
+        "health": {"checks": state.health},
+        "alerts": crate::alerts::recent(ctx, 10),
+        "claims": claims_in_flight(ctx),
+        "sync": state.jobs.get("sync-vault").map(|j| json!({"last_success": j.last_success, "last_exit": j.last_exit})),
     });
     let mut s = format!(
         "vault {} (agent {})\nexecution: {}\n\nqueues:\n",
@@ -188,6 +194,69 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
     for a in state.attention.values() {
         s.push_str(&format!("  - {} (since {})\n", a.message, a.since));
     }
+    s.push_str(&two_agents_text(ctx, &state));
     out.summary = s;
     Ok(out)
+}
+
+/// The active zone, this agent's zone and the last switch.
+pub fn zone_report(ctx: &crate::context::Ctx) -> Value {
+    json!({
+        "active": crate::zones::active(ctx).map(|z| z.name.clone()),
+        "active_agent": crate::zones::active(ctx).map(|z| z.agent.clone()),
+        "own": crate::zones::own(ctx).map(|z| z.name.clone()),
+        "last_switch": crate::zones::last_switch(ctx),
+    })
+}
+
+/// Items claimed in `In_Progress/<agent>/`, by agent.
+fn claims_in_flight(ctx: &crate::context::Ctx) -> Value {
+    let mut m = Map::new();
+    for stage in ctx.vault.stages() {
+        if let crate::vault::Stage::InProgress(agent) = &stage {
+            let ids: Vec<String> = ctx
+                .vault
+                .list(&stage)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|p| Some(p.file_stem()?.to_string_lossy().to_string()))
+                .collect();
+            if !ids.is_empty() {
+                m.insert(agent.clone(), json!(ids));
+            }
+        }
+    }
+    Value::Object(m)
+}
+
+/// The zone, heartbeats and checks in the text report.
+fn two_agents_text(ctx: &crate::context::Ctx, state: &crate::state::State) -> String {
+    let mut s = String::new();
+    if let Some(z) = crate::zones::active(ctx) {
+        s.push_str(&format!("\nactive zone: {} (agent {})\n", z.name, z.agent));
+    }
+    let beats = crate::zones::heartbeats(ctx);
+    if !beats.is_empty() {
+        s.push_str("\nheartbeats:\n");
+        for b in beats {
+            s.push_str(&format!(
+                "  {:<17} {} ({})\n",
+                b["agent"].as_str().unwrap_or("?"),
+                b["ts"].as_str().unwrap_or("?"),
+                b["mode"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    if !state.health.is_empty() {
+        s.push_str("\nhealth:\n");
+        for (name, c) in &state.health {
+            s.push_str(&format!(
+                "  {name:<17} {:<8} since {}  {}\n",
+                c.status.to_uppercase(),
+                c.since.as_deref().unwrap_or("-"),
+                c.last_message
+            ));
+        }
+    }
+    s
 }

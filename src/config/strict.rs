@@ -232,6 +232,10 @@ pub fn known_tree() -> Value {
         linkedin: Some(Default::default()),
         sync: Some(Default::default()),
         zones: vec![Default::default()],
+        health: super::HealthSettings {
+            checks: vec![Default::default()],
+            ..Default::default()
+        },
         ..Settings::default()
     };
     serde_json::to_value(&s).expect("invariant: settings serialize")

@@ -196,6 +196,12 @@ impl GmailClient {
         }
     }
 
+    /// An access token: the cached one while valid, else a refresh (what `health-check`
+    /// asks of Gmail). Errors as [`OAuthSession::refresh`].
+    pub fn token_check(&mut self) -> Result<()> {
+        self.oauth.access_token(&self.http).map(|_| ())
+    }
+
     /// How many HTTP calls this client made (for the pass's counts).
     pub fn calls(&self) -> u64 {
         self.http.calls()

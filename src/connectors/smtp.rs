@@ -166,6 +166,14 @@ impl SmtpMailer {
         })
     }
 
+    /// Connects, secures and logs in, then says goodbye: what `health-check` asks of the
+    /// mail server (nothing is sent). Errors say what failed.
+    pub fn login_check(&mut self) -> std::result::Result<(), String> {
+        let mut conn = self.connect()?;
+        let _ = conn.quit();
+        Ok(())
+    }
+
     /// Opens, secures and logs in the connection of this pass.
     fn connect(&mut self) -> std::result::Result<SmtpConnection, String> {
         let hello = ClientId::default();

@@ -7,7 +7,9 @@
 pub mod claims;
 pub mod decide;
 pub mod execute;
+pub mod failover;
 pub mod gmail_poll;
+pub mod health;
 pub mod intake;
 pub mod plan;
 pub mod replan;

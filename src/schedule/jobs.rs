@@ -23,6 +23,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "nightly-backup",
         include_str!("../../jobs/nightly-backup.yaml"),
     ),
+    ("sync", include_str!("../../jobs/sync.yaml")),
+    ("health", include_str!("../../jobs/health.yaml")),
 ];
 
 /// Which installation runs a job (`agents:`, default `local`).
@@ -372,12 +374,28 @@ mod tests {
         let triage = jobs.iter().find(|j| j.name == "triage").unwrap();
         assert_eq!(
             triage.steps,
-            vec![vec!["poll-gmail"], vec!["process-inbox"], vec!["plan"]]
+            vec![
+                vec!["poll-gmail"],
+                vec!["process-inbox"],
+                vec!["plan"],
+                vec!["sync-vault"]
+            ]
         );
         assert_eq!(triage.schedule.text, "*/2 * * * *");
         assert_eq!(triage.agents, Agents::Both);
         let execute = jobs.iter().find(|j| j.name == "execute").unwrap();
-        assert_eq!(execute.steps, vec![vec!["execute-approved"]]);
+        assert_eq!(
+            execute.steps,
+            vec![vec!["sync-vault"], vec!["execute-approved"]]
+        );
+        let sync = jobs.iter().find(|j| j.name == "sync").unwrap();
+        assert_eq!(
+            (sync.agents, sync.schedule.text.as_str()),
+            (Agents::Both, "*/5 * * * *")
+        );
+        let health = jobs.iter().find(|j| j.name == "health").unwrap();
+        assert_eq!(health.steps, vec![vec!["health-check"], vec!["failover"]]);
+        assert_eq!(health.schedule.text, "*/2 * * * *");
         assert_eq!(execute.agents, Agents::Local);
         assert_eq!(execute.schedule.text, "*/5 * * * *");
     }

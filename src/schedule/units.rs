@@ -181,11 +181,31 @@ pub fn alert_unit(t: &Target) -> (String, String) {
     (ALERT_UNIT.to_string(), s)
 }
 
-/// Every unit file for `jobs`, by file name, in a stable order.
+/// The path unit that starts the `execute` job as soon as something moves into
+/// `Approved/` (still no daemon: systemd watches the folder), so an approval made on this
+/// machine runs within seconds.
+pub fn approved_path_unit(t: &Target) -> (String, String) {
+    let (service, _) = unit_names("execute");
+    let dir = t.vault.join("Approved");
+    let s = format!(
+        "{HEADER}\n[Unit]\nDescription=aie: execute approved items as soon as one moves into Approved/\n\n\
+         [Path]\nPathChanged={}\nMakeDirectory=yes\nDirectoryMode=0700\nTriggerLimitIntervalSec=60\nTriggerLimitBurst=10\nUnit={service}\n\n\
+         [Install]\nWantedBy=paths.target\n",
+        // The whole rest of the line is the path (no quotes); only `%` is special.
+        dir.display().to_string().replace('%', "%%")
+    );
+    ("aie-execute.path".to_string(), s)
+}
+
+/// Every unit file for `jobs`, by file name, in a stable order (with the `Approved/` path
+/// unit when the `execute` job is among them).
 pub fn systemd_units(t: &Target, jobs: &[Job]) -> Vec<(String, String)> {
     let mut out = vec![alert_unit(t)];
     for j in jobs {
         out.extend(job_units(t, j));
+    }
+    if jobs.iter().any(|j| j.name == "execute") {
+        out.push(approved_path_unit(t));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
@@ -292,15 +312,21 @@ mod tests {
             names,
             [
                 "aie-alert@.service",
+                "aie-execute.path",
                 "aie-execute.service",
                 "aie-execute.timer",
+                "aie-health.service",
+                "aie-health.timer",
                 "aie-nightly-backup.service",
                 "aie-nightly-backup.timer",
+                "aie-sync.service",
+                "aie-sync.timer",
                 "aie-triage.service",
                 "aie-triage.timer"
             ]
         );
         let unit = |n: &str| &units.iter().find(|u| u.0 == n).unwrap().1;
+        assert!(unit("aie-execute.path").contains("PathChanged=/home/sam/My Vault/Approved\n"));
         let svc = unit("aie-triage.service");
         assert!(
             svc.contains("ProtectHome=tmpfs\nBindPaths=\"/home/sam/My Vault\"\n"),

@@ -1,0 +1,267 @@
+//! `health-check` and `failover` (issue 12) against a loopback HTTP service the test turns
+//! off (it answers 503) and on: one DOWN and one UP alert per incident, no alert while a
+//! check flaps, a reminder while an incident lasts, the zone switch after the threshold,
+//! the hold-down, no automatic fail-back, and the switch by hand. The zones decide who polls.
+
+use crate::support::TestEnv;
+use crate::support::http::{FakeServer, Response};
+use serde_json::Value;
+use std::fs;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A service that answers `200 ok` while on and `503` while off.
+struct Service {
+    server: FakeServer,
+    on: Arc<AtomicBool>,
+}
+
+impl Service {
+    fn start() -> Service {
+        let on = Arc::new(AtomicBool::new(true));
+        let flag = on.clone();
+        let server = FakeServer::start(move |_| {
+            if flag.load(Ordering::SeqCst) {
+                Response::text(200, "text/plain", "all ok")
+            } else {
+                Response::text(503, "text/plain", "down for maintenance")
+            }
+        });
+        Service { server, on }
+    }
+
+    fn set(&self, on: bool) {
+        self.on.store(on, Ordering::SeqCst);
+    }
+}
+
+/// The pinned clock `minutes` after the base time.
+fn at(minutes: i64) -> String {
+    let base = chrono::DateTime::parse_from_rfc3339(crate::support::NOW).unwrap();
+    (base + chrono::Duration::minutes(minutes))
+        .with_timezone(&chrono::Utc)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// Every alert line in `Logs/alerts/`.
+fn alerts(env: &TestEnv) -> Vec<Value> {
+    let dir = env.path("Logs/alerts");
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir)
+        .map(|r| r.flatten().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        for l in fs::read_to_string(e.path()).unwrap().lines() {
+            out.push(serde_json::from_str(l).unwrap());
+        }
+    }
+    out.sort_by(|a: &Value, b: &Value| a["ts"].as_str().cmp(&b["ts"].as_str()));
+    out
+}
+
+fn count(alerts: &[Value], key: &str, event: &str) -> usize {
+    alerts
+        .iter()
+        .filter(|a| a["key"] == key && a["event"] == event)
+        .count()
+}
+
+/// The agent `cloud` synced at `now` (what its sync-vault writes).
+fn cloud_beat(env: &TestEnv) {
+    env.write(
+        "Logs/heartbeats/cloud.json",
+        format!(
+            "{{\"agent\": \"cloud\", \"mode\": \"draft_only\", \"version\": \"x\", \"ts\": \"{}\"}}\n",
+            env.now
+        ),
+    );
+}
+
+/// One health job run at `minutes`: the cloud's heartbeat (fresh), health-check, failover.
+fn tick(env: &mut TestEnv, minutes: i64) -> String {
+    env.now = at(minutes);
+    cloud_beat(env);
+    let r = env.ok(&["health-check"]);
+    assert!(r.stdout.contains("health-check"), "{r:?}");
+    env.ok(&["failover"]).stdout
+}
+
+fn active(env: &TestEnv) -> String {
+    let s: Value = serde_json::from_str(&env.ok(&["status", "--json"]).stdout).unwrap();
+    s["zone"]["active"].as_str().unwrap_or("").to_string()
+}
+
+#[test]
+fn health_check_and_failover_alert_once_per_incident_and_never_fail_back_alone() {
+    let svc = Service::start();
+    let hook = FakeServer::start(|_| Response::text(204, "text/plain", ""));
+    let url = format!("{}/health", svc.server.url());
+    let mut env = TestEnv::new();
+    env.config(&format!(
+        "zones:\n  - name: cloud\n    agent: cloud\n    does: [poll_gmail, plan]\n    health_url: {url}\n  - name: home\n    agent: local\n    does: [poll_gmail, plan, execute]\n\
+         failover:\n  after: 10m\n  hold_down: 30m\n\
+         health:\n  min_free_mb: 1\n  checks:\n    - name: website\n      http: {url}\n      body_contains: ok\n\
+         alerts:\n  webhook_url: {}/hook\n",
+        hook.url()
+    ));
+    let mut t = 0;
+    tick(&mut env, t);
+    assert_eq!(active(&env), "cloud");
+    // The cloud's zone is active: only its agent polls Gmail.
+    let r = env.ok(&["poll-gmail"]);
+    assert!(r.stdout.contains("zone `cloud` is active"), "{r:?}");
+    // Flapping: single failures between successes raise nothing.
+    for on in [false, true, false, true, false, false, true] {
+        svc.set(on);
+        t += 2;
+        tick(&mut env, t);
+    }
+    assert!(alerts(&env).is_empty(), "{:#?}", alerts(&env));
+    // Down for good: DOWN after the third failure in a row, once.
+    svc.set(false);
+    for _ in 0..3 {
+        t += 2;
+        tick(&mut env, t);
+    }
+    let a = alerts(&env);
+    assert_eq!(count(&a, "health:website", "down"), 1, "{a:#?}");
+    assert_eq!(count(&a, "health:zone:cloud", "down"), 1, "{a:#?}");
+    assert!(a.iter().all(|x| x["level"] == "critical"), "{a:#?}");
+    let down_at = t;
+    // Still down (one lone success does not end it), no switch before the threshold.
+    let mut switched_at = None;
+    for i in 0..8 {
+        svc.set(i == 2);
+        t += 2;
+        let said = tick(&mut env, t);
+        if switched_at.is_none() && active(&env) == "home" {
+            switched_at = Some(t);
+            assert!(said.contains("zone `home` is active"), "{said}");
+        }
+    }
+    let switched_at = switched_at.expect("failover switched to home");
+    assert!(switched_at - down_at >= 10, "{down_at} {switched_at}");
+    let a = alerts(&env);
+    assert_eq!(count(&a, "health:website", "down"), 1, "{a:#?}");
+    assert_eq!(count(&a, "health:website", "up"), 0, "{a:#?}");
+    assert_eq!(count(&a, "failover", "switched"), 1, "{a:#?}");
+    // Now this agent's zone is active: it polls (Gmail is not set up here: skipped as such).
+    let r = env.ok(&["poll-gmail"]);
+    assert!(r.stdout.contains("gmail is not set up"), "{r:?}");
+    // Back up: UP after two successes, once; no automatic fail-back.
+    svc.set(true);
+    for _ in 0..4 {
+        t += 2;
+        tick(&mut env, t);
+    }
+    let a = alerts(&env);
+    assert_eq!(count(&a, "health:website", "up"), 1, "{a:#?}");
+    assert_eq!(count(&a, "health:zone:cloud", "up"), 1, "{a:#?}");
+    assert!(
+        a.iter()
+            .filter(|x| x["event"] == "up")
+            .all(|x| x["level"] == "info")
+    );
+    assert_eq!(active(&env), "home", "no fail-back without auto_failback");
+    assert_eq!(count(&a, "failover", "switched"), 1);
+    // Every alert also went to the webhook, as JSON.
+    let posts = hook.hits_to("/hook");
+    assert_eq!(posts.len(), a.len(), "{a:#?}");
+    assert!(posts.iter().all(|p| p.json()["level"].is_string()));
+    // The owner switches back by hand.
+    let r = env.ok(&["failover", "--to", "cloud"]);
+    assert!(r.stdout.contains("zone `cloud` is active"), "{r:?}");
+    assert_eq!(active(&env), "cloud");
+    assert_eq!(env.run(&["failover", "--to", "mars"]).code, 2);
+    // A new incident within the hold-down: DOWN, but no second switch until it passes.
+    svc.set(false);
+    for _ in 0..9 {
+        t += 2;
+        let said = tick(&mut env, t);
+        assert_eq!(active(&env), "cloud", "{said}");
+    }
+    let said = tick(&mut env, t + 30);
+    assert!(said.contains("zone `home` is active"), "{said}");
+    // A long incident is recalled every remind_every (4h), not every pass.
+    t += 30;
+    for _ in 0..3 {
+        t += 2;
+        tick(&mut env, t);
+    }
+    let before = count(&alerts(&env), "health:website", "still_down");
+    assert_eq!(before, 0);
+    t += 4 * 60;
+    tick(&mut env, t);
+    tick(&mut env, t + 2);
+    let a = alerts(&env);
+    assert_eq!(count(&a, "health:website", "still_down"), 1, "{a:#?}");
+    assert_eq!(count(&a, "health:website", "down"), 2, "{a:#?}");
+    // Every result is in Logs/health/, one line per check per pass.
+    let day = fs::read_to_string(env.path(&format!("Logs/health/{}.jsonl", &at(0)[..10]))).unwrap();
+    assert!(
+        day.lines()
+            .filter(|l| l.contains("\"check\":\"website\""))
+            .count()
+            >= 30
+    );
+}
+
+#[test]
+fn configured_tcp_and_aie_checks_and_a_bad_check_are_reported() {
+    let svc = Service::start();
+    let env = TestEnv::new();
+    env.config(&format!(
+        "health:\n  min_free_mb: 1\n  down_after: 1\n  checks:\n    - name: port\n      tcp: 127.0.0.1:{}\n    - name: status\n      aie: status\n    - name: refused\n      aie: sync-vault\n    - name: wrong\n      http: http://x\n      tcp: y:1\n",
+        svc.server.port
+    ));
+    let r = env.ok(&["health-check", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let by = |n: &str| {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == n)
+            .cloned()
+            .unwrap_or_else(|| panic!("{n}: {v:#}"))
+    };
+    assert_eq!(by("port")["ok"], true, "{v:#}");
+    assert_eq!(by("status")["ok"], true, "{v:#}");
+    assert_eq!(by("refused")["ok"], false, "{v:#}");
+    assert_eq!(by("wrong")["ok"], false, "{v:#}");
+    assert_eq!(by("disk")["ok"], true, "{v:#}");
+    assert_eq!(by("backlog")["ok"], true, "{v:#}");
+    // down_after: 1: the two bad checks are DOWN at once, and under attention.
+    let s: Value = serde_json::from_str(&env.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(s["health"]["checks"]["wrong"]["status"], "down", "{s:#}");
+    assert!(
+        s["attention"].to_string().contains("wrong is DOWN"),
+        "{s:#}"
+    );
+}
+
+#[test]
+fn an_item_waiting_over_48_hours_is_a_failed_check() {
+    let mut env = TestEnv::new();
+    env.config("health:\n  min_free_mb: 1\n  down_after: 1\n");
+    env.drop_file("note.txt", "please look at this\n");
+    env.ok(&["process-inbox"]);
+    let r = env.ok(&["health-check", "--json"]);
+    assert!(r.stdout.contains("\"backlog\""), "{r:?}");
+    env.now = at(49 * 60);
+    let r = env.ok(&["health-check", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let b = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "backlog")
+        .unwrap()
+        .clone();
+    assert_eq!(b["ok"], false, "{v:#}");
+    assert!(b["message"].as_str().unwrap().contains("49 h"), "{b}");
+    let a = alerts(&env);
+    assert_eq!(count(&a, "health:backlog", "down"), 1, "{a:#?}");
+    assert_eq!(a[0]["level"], "warning");
+}

@@ -3,9 +3,6 @@
 
 mod support;
 
-#[path = "cli/core.rs"]
-mod core;
-
 #[cfg(feature = "failpoints")]
 #[path = "cli/crash.rs"]
 mod crash;
@@ -19,8 +16,35 @@ mod crash {
     fn crash_tests_need_the_failpoints_feature() {}
 }
 
-#[path = "cli/ops.rs"]
-mod ops;
+// One file per command or capability.
+#[path = "cli/init.rs"]
+mod init;
+#[path = "cli/process_inbox.rs"]
+mod process_inbox;
+#[path = "cli/plan.rs"]
+mod plan;
+#[path = "cli/calendar.rs"]
+mod calendar;
+#[path = "cli/execute_approved.rs"]
+mod execute_approved;
+#[path = "cli/dashboard.rs"]
+mod dashboard;
+#[path = "cli/status.rs"]
+mod status;
+#[path = "cli/demo.rs"]
+mod demo;
+#[path = "cli/secrets.rs"]
+mod secrets;
+#[path = "cli/run.rs"]
+mod run;
+#[path = "cli/schedule.rs"]
+mod schedule;
+#[path = "cli/doctor.rs"]
+mod doctor;
+#[path = "cli/alert.rs"]
+mod alert;
+#[path = "cli/man.rs"]
+mod man;
 
 #[path = "cli/email.rs"]
 mod email;

@@ -303,3 +303,126 @@ fn the_other_agents_policy_approval_is_decided_afresh() {
     assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(env.where_is(&id), ["Pending_Approval/accounting"]);
 }
+
+#[test]
+fn an_edit_after_approval_sends_the_item_back_and_notes_run_to_done() {
+    let env = TestEnv::new();
+    env.config("execution:\n  dry_run: false\n");
+    // A plan whose only real action is a note-like one: approve a note by hand.
+    env.drop_file(
+        "q.eml",
+        "From: Ann <ann@x.example>\nSubject: Hi\n\nCan you call me?\n",
+    );
+    env.ok(&["process-inbox"]);
+    env.ok(&["plan"]);
+    let id = env.only_item("Pending_Approval/general");
+    let rel = format!("Pending_Approval/general/{id}.md");
+    // The owner rewrites the request into a note before approving: allowed.
+    env.set_actions(&rel, "- kind: note\n  text: called her instead\n");
+    env.mv(&rel, "Approved");
+    env.ok(&["execute-approved"]);
+    assert_eq!(env.where_is(&id), ["Done"]);
+    let f = env.front(&format!("Done/{id}.md"));
+    assert_eq!(f["actions"][0]["result"], "ok");
+    assert_eq!(f["status"], "done");
+    let bound: Vec<_> = env
+        .approvals()
+        .into_iter()
+        .filter(|l| l["event"] == "bound")
+        .collect();
+    assert_eq!(bound.len(), 1);
+    assert_eq!(bound[0]["by"], "human");
+}
+
+#[test]
+fn actions_changed_after_aie_saw_the_approval_go_back() {
+    let env = TestEnv::new();
+    env.config("policy:\n  known_payees: [Hosting Co]\n");
+    env.drop_file(
+        "hosting.txt",
+        "Please pay Hosting Co $49 for the monthly server payment",
+    );
+    env.ok(&["process-inbox"]);
+    env.ok(&["plan"]);
+    let id = env.only_item("Approved");
+    env.ok(&["execute-approved"]);
+    let rel = format!("Approved/{id}.md");
+    fs::write(
+        env.path(&rel),
+        env.read(&rel).replace("amount: 49.0", "amount: 4900.0"),
+    )
+    .unwrap();
+    let r = env.run(&["execute-approved"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(env.where_is(&id), ["Pending_Approval/accounting"]);
+    assert!(
+        env.front(&format!("Pending_Approval/accounting/{id}.md"))["review"]
+            .as_str()
+            .unwrap()
+            .contains("changed")
+    );
+}
+
+#[test]
+fn expired_requests_move_to_rejected_with_the_reason() {
+    let mut env = TestEnv::new();
+    env.drop_file(
+        "q.eml",
+        "From: Ann <ann@x.example>\nSubject: Hi\n\nCan you call me?\n",
+    );
+    env.ok(&["process-inbox"]);
+    env.ok(&["plan"]);
+    let id = env.only_item("Pending_Approval/general");
+    // The file's own age is judged by the real clock: make it old.
+    let p = env.path(&format!("Pending_Approval/general/{id}.md"));
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86400);
+    fs::File::options()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    env.now = "2026-11-25T09:00:00Z".into();
+    env.env("AIE_LOG", "warn");
+    env.ok(&["plan"]);
+    assert_eq!(env.where_is(&id), ["Rejected"]);
+    assert!(
+        env.front(&format!("Rejected/{id}.md"))["reason"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
+    assert_eq!(env.approvals().last().unwrap()["event"], "expired");
+}
+
+/// Regression: the approvals ledger is ordered by instant, not by the text of local times,
+/// which at a daylight-saving fall-back would put a later binding before an earlier request.
+#[test]
+fn an_edit_after_approval_goes_back_across_a_dst_fall_back() {
+    let mut env = TestEnv::new();
+    let cfg = env
+        .read("aie.yaml")
+        .replace("timezone: UTC", "timezone: America/New_York");
+    fs::write(env.path("aie.yaml"), cfg).unwrap();
+    env.write(
+        "Approved/t.md",
+        "---\nid: t\nkind: file\ndomain: general\nsource: inbox:t\ncreated: 2026-11-01T00:00:00Z\nstatus: approved\npriority: normal\nactions:\n- kind: send_email\n  to: [ann@x.example]\n  subject: hi\n  body: hello\n---\nbody\n",
+    );
+    // 01:50 EDT: never requested, so it goes back for review (a new request).
+    env.now = "2026-11-01T05:50:00Z".into();
+    assert_eq!(env.run(&["execute-approved"]).code, 1);
+    env.mv("Pending_Approval/general/t.md", "Approved");
+    // 01:10 EST (later, though it reads earlier): the owner's approval is bound.
+    env.now = "2026-11-01T06:10:00Z".into();
+    env.ok(&["execute-approved"]);
+    assert_eq!(env.where_is("t"), ["Approved"]);
+    // Then the recipient is changed: that was not approved.
+    let text = env
+        .read("Approved/t.md")
+        .replace("ann@x.example", "x@evil.example");
+    fs::write(env.path("Approved/t.md"), text).unwrap();
+    env.now = "2026-11-01T06:20:00Z".into();
+    let r = env.run(&["execute-approved"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(env.where_is("t"), ["Pending_Approval/general"]);
+}

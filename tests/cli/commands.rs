@@ -4,6 +4,7 @@
 
 use crate::support::TestEnv;
 use serde_json::Value;
+use std::fs;
 use std::fs::File;
 
 /// Before the command table, `alert`, `init`, `schedule` and `demo` ignored `--json`, and
@@ -109,4 +110,46 @@ fn setup_commands_work_outside_a_vault() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.starts_with("aie demo: a sample vault at"), "{r:?}");
     assert!(r.stdout.contains("where the items are now:"), "{r:?}");
+}
+
+#[test]
+fn a_held_lock_exits_75_and_changes_nothing() {
+    let env = TestEnv::new();
+    env.drop_file("a.txt", "hello");
+    fs::create_dir_all(env.path(".aie/locks")).unwrap();
+    let f = fs::File::create(env.path(".aie/locks/process-inbox.lock")).unwrap();
+    f.try_lock().unwrap();
+    let r = env.run(&["process-inbox"]);
+    assert_eq!(r.code, 75, "{r:?}");
+    assert!(env.path("Inbox/a.txt").exists());
+    // status shows who holds it.
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&["status", "--json"]).stdout).unwrap();
+    assert!(
+        v["locks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["name"] == "process-inbox" && l["held"] == true)
+    );
+    drop(f);
+    env.ok(&["process-inbox"]);
+    assert!(!env.path("Inbox/a.txt").exists());
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_lists_the_core_commands() {
+    let env = TestEnv::new();
+    assert_eq!(env.run(&["no-such-command"]).code, 2);
+    assert_eq!(env.run(&["process-inbox", "--bogus"]).code, 2);
+    let r = env.ok(&["--help"]);
+    for c in [
+        "init",
+        "demo",
+        "process-inbox",
+        "plan",
+        "execute-approved",
+        "status",
+    ] {
+        assert!(r.stdout.contains(c), "{c} missing from --help");
+    }
 }

@@ -3,6 +3,7 @@
 //! nearest known key (or the allowed values), so a typo can never loosen the policy.
 
 use crate::support::TestEnv;
+use std::fs;
 
 /// Every command that reads a vault's settings, as run by the owner, cron or a job.
 const COMMANDS: &[&[&str]] = &[
@@ -253,4 +254,30 @@ fn a_settings_file_with_every_spec_setting_loads() {
     env.ok(&["process-inbox"]);
     let r = env.run(&["doctor", "--json"]);
     assert!(r.stdout.contains("parses and every key is known"), "{r:?}");
+}
+
+#[test]
+fn every_vault_command_exits_78_in_a_folder_without_settings() {
+    let env = TestEnv::new();
+    let empty = env.dir.path().join("plain-folder");
+    fs::create_dir_all(&empty).unwrap();
+    for args in [
+        &["process-inbox"][..],
+        &["plan"],
+        &["execute-approved"],
+        &["status"],
+        &["doctor"],
+        &["run", "execute"],
+        &["schedule", "cron"],
+        &["alert", "--unit", "aie-execute.service"],
+    ] {
+        let mut c = env.cmd();
+        c.env("AIE_VAULT", &empty).args(args);
+        let r = env.run_cmd(&mut c);
+        assert_eq!(r.code, 78, "{args:?}: {r:?}");
+    }
+    assert!(
+        fs::read_dir(&empty).unwrap().next().is_none(),
+        "nothing may be created there"
+    );
 }

@@ -115,17 +115,10 @@ impl TwoAgents {
 
 /// Starts `aie ARGS` on `env`'s vault without waiting (as [`TestEnv::cmd`] sets it up).
 pub fn spawn(env: &TestEnv, args: &[&str]) -> std::process::Child {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("aie"));
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", env.dir.path())
-        .env("AIE_NOW", &env.now)
-        .env("AIE_VAULT", &env.vault)
-        .current_dir(env.dir.path())
+    super::jobs::std_cmd(env)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    for (k, v) in &env.envs {
-        c.env(k, v);
-    }
-    c.args(args).spawn().unwrap()
+        .stderr(std::process::Stdio::piped())
+        .args(args)
+        .spawn()
+        .unwrap()
 }

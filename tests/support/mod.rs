@@ -338,3 +338,4 @@ pub mod git;
 pub mod odoo_fake;
 pub mod social_fake;
 pub mod tree;
+pub mod jobs;

@@ -17,34 +17,34 @@ mod crash {
 }
 
 // One file per command or capability.
-#[path = "cli/init.rs"]
-mod init;
-#[path = "cli/process_inbox.rs"]
-mod process_inbox;
-#[path = "cli/plan.rs"]
-mod plan;
+#[path = "cli/alert.rs"]
+mod alert;
 #[path = "cli/calendar.rs"]
 mod calendar;
-#[path = "cli/execute_approved.rs"]
-mod execute_approved;
 #[path = "cli/dashboard.rs"]
 mod dashboard;
-#[path = "cli/status.rs"]
-mod status;
 #[path = "cli/demo.rs"]
 mod demo;
-#[path = "cli/secrets.rs"]
-mod secrets;
+#[path = "cli/doctor.rs"]
+mod doctor;
+#[path = "cli/execute_approved.rs"]
+mod execute_approved;
+#[path = "cli/init.rs"]
+mod init;
+#[path = "cli/man.rs"]
+mod man;
+#[path = "cli/plan.rs"]
+mod plan;
+#[path = "cli/process_inbox.rs"]
+mod process_inbox;
 #[path = "cli/run.rs"]
 mod run;
 #[path = "cli/schedule.rs"]
 mod schedule;
-#[path = "cli/doctor.rs"]
-mod doctor;
-#[path = "cli/alert.rs"]
-mod alert;
-#[path = "cli/man.rs"]
-mod man;
+#[path = "cli/secrets.rs"]
+mod secrets;
+#[path = "cli/status.rs"]
+mod status;
 
 #[path = "cli/email.rs"]
 mod email;

@@ -335,7 +335,7 @@ pub fn actions_block(text: &str) -> Option<(usize, usize)> {
     Some((start, end))
 }
 pub mod git;
+pub mod jobs;
 pub mod odoo_fake;
 pub mod social_fake;
 pub mod tree;
-pub mod jobs;

@@ -587,13 +587,9 @@ fn run_actions(
         fsutil::failpoint("execute:intent-written");
         let result = executor.execute(item, action, &key);
         fsutil::failpoint("execute:action-done");
-        let (res, detail) = match &result {
-            ActionOutcome::Ok(d) => ("ok", d.clone()),
-            ActionOutcome::Retry(d) | ActionOutcome::Unreachable(d) | ActionOutcome::Failed(d) => {
-                ("failed", d.clone())
-            }
-            ActionOutcome::Unknown(d) => ("unknown", d.clone()),
-        };
+        let verdict = verdict_of(&result, n, &kind);
+        let res = verdict.journal;
+        let detail = detail_of(&result).to_string();
         journal.record(entry(
             ctx,
             &key,
@@ -603,13 +599,8 @@ fn run_actions(
             Some(res),
             Some(&detail),
         ))?;
-        // Unreachable or to be retried: nothing was done and the item is left as it was (a
-        // `failed` in the file would be final).
-        if !matches!(
-            result,
-            ActionOutcome::Unreachable(_) | ActionOutcome::Retry(_)
-        ) {
-            set_result(item, n, res);
+        if let Some(r) = verdict.result {
+            set_result(item, n, r);
         }
         // What the service answered (a post's id and URL) stays with the item and the log.
         let mut logged = action.clone();
@@ -631,44 +622,30 @@ fn run_actions(
             (res != "ok").then_some(detail.as_str()),
         )?;
         out.changed = true;
-        match result {
-            ActionOutcome::Ok(_) => {
-                out.activity.push(format!("[[{id}]] {kind}: done"));
-                out.count("executed", 1)
-            }
-            ActionOutcome::Unreachable(d) => {
-                // Not a problem of this item: the pass reports the service (exit 69).
-                out.count("unreachable", 1);
-                log::error!(
-                    "`{id}` action {} (`{kind}`) waits for the next pass: {d}",
+        out.count(verdict.count, 1);
+        match &result {
+            ActionOutcome::Ok(_) => out.activity.push(format!("[[{id}]] {kind}: done")),
+            // Not a problem of this item: the pass reports the service (exit 69).
+            ActionOutcome::Unreachable(d) => log::error!(
+                "`{id}` action {} (`{kind}`) waits for the next pass: {d}",
+                n + 1
+            ),
+            ActionOutcome::Retry(d) => out.problem(
+                format!("item:{id}"),
+                format!(
+                    "`{id}` action {} (`{kind}`) will be tried again next pass: {d}",
                     n + 1
-                );
+                ),
+            ),
+            ActionOutcome::Failed(_) | ActionOutcome::Unknown(_) => {}
+        }
+        match verdict.then {
+            Then::Next => {}
+            Then::Wait => {
                 waiting = true;
                 break;
             }
-            ActionOutcome::Retry(d) => {
-                out.count("retry_later", 1);
-                out.problem(
-                    format!("item:{id}"),
-                    format!(
-                        "`{id}` action {} (`{kind}`) will be tried again next pass: {d}",
-                        n + 1
-                    ),
-                );
-                waiting = true;
-                break;
-            }
-            ActionOutcome::Failed(d) => {
-                out.count("failed", 1);
-                return Ok(Fate::Review(format!(
-                    "action {} (`{kind}`) failed: {d}",
-                    n + 1
-                )));
-            }
-            ActionOutcome::Unknown(d) => {
-                out.count("unknown", 1);
-                return Ok(Fate::Review(unknown_note(n, &kind, &d)));
-            }
+            Then::Review(note) => return Ok(Fate::Review(note)),
         }
     }
     Ok(if live && !waiting {
@@ -676,6 +653,68 @@ fn run_actions(
     } else {
         Fate::Stays
     })
+}
+
+/// What happens to an item after one of its actions ran live.
+#[derive(Debug, PartialEq, Eq)]
+enum Then {
+    /// On to its next action; after the last one the item is done (`Done/`).
+    Next,
+    /// The item stays in `Approved/` as it was, for the next pass.
+    Wait,
+    /// The item goes back to `Pending_Approval/` with this review note.
+    Review(String),
+}
+
+/// What an executor's outcome means, decided in one place.
+#[derive(Debug, PartialEq, Eq)]
+struct Verdict {
+    /// The result the journal and the audit log record.
+    journal: &'static str,
+    /// The `result` written beside the action in the item; none: the item is left as it was
+    /// (a `failed` there would be final, and nothing was done).
+    result: Option<&'static str>,
+    /// The count of the pass it adds one to.
+    count: &'static str,
+    then: Then,
+}
+
+/// The verdict on action `n` (counting from 0) of kind `kind` whose executor said `outcome`.
+fn verdict_of(outcome: &ActionOutcome, n: usize, kind: &str) -> Verdict {
+    let (journal, result, count, then) = match outcome {
+        ActionOutcome::Ok(_) => ("ok", Some("ok"), "executed", Then::Next),
+        ActionOutcome::Unreachable(_) => ("failed", None, "unreachable", Then::Wait),
+        ActionOutcome::Retry(_) => ("failed", None, "retry_later", Then::Wait),
+        ActionOutcome::Failed(d) => (
+            "failed",
+            Some("failed"),
+            "failed",
+            Then::Review(format!("action {} (`{kind}`) failed: {d}", n + 1)),
+        ),
+        ActionOutcome::Unknown(d) => (
+            "unknown",
+            Some("unknown"),
+            "unknown",
+            Then::Review(unknown_note(n, kind, d)),
+        ),
+    };
+    Verdict {
+        journal,
+        result,
+        count,
+        then,
+    }
+}
+
+/// What the executor or the service said, whatever the outcome.
+fn detail_of(outcome: &ActionOutcome) -> &str {
+    match outcome {
+        ActionOutcome::Ok(d)
+        | ActionOutcome::Retry(d)
+        | ActionOutcome::Unreachable(d)
+        | ActionOutcome::Failed(d)
+        | ActionOutcome::Unknown(d) => d,
+    }
 }
 
 /// The review note of an action whose outcome is unknown (`n` counts from 0).
@@ -808,4 +847,105 @@ pub(crate) fn send_back(
         ..AuditEvent::new("review", Some(&id))
     })?;
     Ok(fsutil::Held::Rewritten)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(d: &str) -> [ActionOutcome; 5] {
+        [
+            ActionOutcome::Ok(d.into()),
+            ActionOutcome::Retry(d.into()),
+            ActionOutcome::Unreachable(d.into()),
+            ActionOutcome::Failed(d.into()),
+            ActionOutcome::Unknown(d.into()),
+        ]
+    }
+
+    #[test]
+    fn ok_is_recorded_and_the_item_goes_on_to_done() {
+        let v = verdict_of(&ActionOutcome::Ok("message <a@b>".into()), 0, "send_email");
+        assert_eq!(
+            v,
+            Verdict {
+                journal: "ok",
+                result: Some("ok"),
+                count: "executed",
+                then: Then::Next,
+            }
+        );
+    }
+
+    #[test]
+    fn retry_and_unreachable_leave_the_item_untouched_in_approved() {
+        for (o, count) in [
+            (ActionOutcome::Retry("429".into()), "retry_later"),
+            (ActionOutcome::Unreachable("refused".into()), "unreachable"),
+        ] {
+            let v = verdict_of(&o, 2, "send_email");
+            assert_eq!(
+                v.result, None,
+                "{o:?}: nothing may be written beside the action"
+            );
+            assert_eq!(v.then, Then::Wait, "{o:?}");
+            assert_eq!(v.count, count);
+            assert_eq!(
+                v.journal, "failed",
+                "{o:?}: the journal says it did not happen"
+            );
+        }
+    }
+
+    #[test]
+    fn failed_goes_back_for_review_naming_the_action_and_the_reason() {
+        let v = verdict_of(
+            &ActionOutcome::Failed("550 no such user".into()),
+            1,
+            "send_email",
+        );
+        assert_eq!(v.journal, "failed");
+        assert_eq!(v.result, Some("failed"));
+        assert_eq!(v.count, "failed");
+        assert_eq!(
+            v.then,
+            Then::Review("action 2 (`send_email`) failed: 550 no such user".into())
+        );
+    }
+
+    #[test]
+    fn unknown_goes_back_for_review_and_says_how_to_retry_or_close_it() {
+        let v = verdict_of(
+            &ActionOutcome::Unknown("connection reset after DATA".into()),
+            0,
+            "post_x",
+        );
+        assert_eq!(v.journal, "unknown");
+        assert_eq!(v.result, Some("unknown"));
+        assert_eq!(v.count, "unknown");
+        let Then::Review(note) = v.then else {
+            panic!("an unknown outcome must go back for review: {v:?}");
+        };
+        assert!(
+            note.starts_with(
+                "action 1 (`post_x`) may or may not have happened: connection reset after DATA."
+            ),
+            "{note}"
+        );
+        assert!(
+            note.contains("to Done/") && note.contains("to Approved/"),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn only_ok_lets_the_item_go_on_and_only_ok_is_recorded_as_ok() {
+        for o in all("x") {
+            let v = verdict_of(&o, 0, "note");
+            let ok = matches!(o, ActionOutcome::Ok(_));
+            assert_eq!(v.then == Then::Next, ok, "{o:?}");
+            assert_eq!(v.journal == "ok", ok, "{o:?}");
+            assert_eq!(detail_of(&o), "x");
+        }
+    }
 }

@@ -4,18 +4,9 @@
 //! action that ended is never sent twice, and a request's summary says everything it does.
 
 use crate::support::TestEnv;
+use crate::support::approved::live_env;
 use crate::support::smtp::SmtpServer;
 use std::fs;
-
-/// A vault that sends for real through `server`.
-fn live_env(server: &SmtpServer) -> TestEnv {
-    let env = TestEnv::new();
-    env.config(&format!(
-        "execution:\n  dry_run: false\n{}",
-        server.config("none", false)
-    ));
-    env
-}
 
 /// A mail from a client, planned into a request for a reply; returns its id.
 fn requested_reply(env: &TestEnv) -> String {

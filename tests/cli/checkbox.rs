@@ -4,16 +4,8 @@
 //! mail never approves; `aie approve` / `aie reject` do the same from a terminal.
 
 use crate::support::TestEnv;
+use crate::support::approved::live_env;
 use crate::support::smtp::SmtpServer;
-
-fn live_env(server: &SmtpServer) -> TestEnv {
-    let env = TestEnv::new();
-    env.config(&format!(
-        "execution:\n  dry_run: false\n{}",
-        server.config("none", false)
-    ));
-    env
-}
 
 /// A mail planned into a request for a reply; `extra` is appended to the mail's text.
 fn request(env: &TestEnv, extra: &str) -> (String, String) {

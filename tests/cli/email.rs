@@ -4,6 +4,7 @@
 //! handover from mail to a delivered, threaded reply.
 
 use crate::support::TestEnv;
+use crate::support::approved::approved_replies;
 use crate::support::gmail_fake::{self, GmailFake, simple_raw};
 use crate::support::http::Response;
 use crate::support::smtp::SmtpServer;
@@ -514,30 +515,6 @@ fn auth_gmail_runs_the_loopback_pkce_flow() {
 
 // ---------------------------------------------------------------- send_email over SMTP
 
-/// Drops `n` questions from distinct senders, plans them and approves every request.
-fn approved_replies(env: &TestEnv, n: usize) -> Vec<String> {
-    for i in 0..n {
-        env.drop_file(
-            &format!("q{i:03}.eml"),
-            format!(
-                "From: Client {i} <client{i}@client.example>\nTo: sam@owner.example\nSubject: Question {i}\nMessage-ID: <q{i}@client.example>\nReferences: <root{i}@client.example>\n\nCan you send me the price list?\n"
-            ),
-        );
-    }
-    env.ok(&["process-inbox"]);
-    env.ok(&["plan"]);
-    let ids: Vec<String> = env
-        .items_in("Pending_Approval/general")
-        .iter()
-        .map(|n| n.trim_end_matches(".md").to_string())
-        .collect();
-    assert_eq!(ids.len(), n);
-    for id in &ids {
-        env.mv(&format!("Pending_Approval/general/{id}.md"), "Approved");
-    }
-    ids
-}
-
 fn smtp_env(server: &SmtpServer, security: &str, auth: bool) -> TestEnv {
     let mut env = TestEnv::new();
     env.config(&format!(
@@ -564,7 +541,7 @@ fn approved_reply_is_sent_threaded_exactly_once_in_every_security_mode() {
         };
         let server = SmtpServer::start(mode, extra);
         let env = smtp_env(&server, security, auth);
-        let ids = approved_replies(&env, 1);
+        let ids = approved_replies(&env, 1, true);
         let r = env.run(&["execute-approved"]);
         assert_eq!(r.code, 0, "{mode}: {r:?}");
         assert_eq!(env.where_is(&ids[0]), ["Done"], "{mode}");
@@ -620,7 +597,7 @@ fn approved_reply_is_sent_threaded_exactly_once_in_every_security_mode() {
 fn one_connection_carries_every_message_of_a_pass_with_attachments() {
     let server = SmtpServer::start("plain", &[]);
     let env = smtp_env(&server, "none", false);
-    let ids = approved_replies(&env, 3);
+    let ids = approved_replies(&env, 3, true);
     // The owner edits one request to attach a file from the item's Attachments/ folder.
     let path = format!("Approved/{}.md", ids[1]);
     let text = env.read(&path);
@@ -655,7 +632,7 @@ fn refusals_before_data_retry_and_5xx_or_lost_replies_go_back_for_review() {
     // 450 on RCPT: stays approved, retried next pass.
     let server = SmtpServer::start("plain", &["--fail-rcpt", "client0@client.example"]);
     let env = smtp_env(&server, "none", false);
-    let ids = approved_replies(&env, 1);
+    let ids = approved_replies(&env, 1, true);
     let r = env.run(&["execute-approved"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("450"), "{r:?}");
@@ -666,7 +643,7 @@ fn refusals_before_data_retry_and_5xx_or_lost_replies_go_back_for_review() {
     // 550 on RCPT: back to Pending_Approval with the server's reply.
     let server = SmtpServer::start("plain", &["--reject-rcpt", "client0@client.example"]);
     let env = smtp_env(&server, "none", false);
-    let ids = approved_replies(&env, 1);
+    let ids = approved_replies(&env, 1, true);
     let r = env.run(&["execute-approved"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(env.where_is(&ids[0]), ["Pending_Approval/general"]);
@@ -683,7 +660,7 @@ fn refusals_before_data_retry_and_5xx_or_lost_replies_go_back_for_review() {
     // The connection drops after DATA: unknown outcome, back for review, never re-sent.
     let server = SmtpServer::start("plain", &["--drop-after-data", "0"]);
     let env = smtp_env(&server, "none", false);
-    let ids = approved_replies(&env, 1);
+    let ids = approved_replies(&env, 1, true);
     let r = env.run(&["execute-approved"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(env.where_is(&ids[0]), ["Pending_Approval/general"]);
@@ -703,7 +680,7 @@ fn refusals_before_data_retry_and_5xx_or_lost_replies_go_back_for_review() {
     // 554 after DATA: failed with the reply.
     let server = SmtpServer::start("plain", &["--reject-data"]);
     let env = smtp_env(&server, "none", false);
-    let ids = approved_replies(&env, 1);
+    let ids = approved_replies(&env, 1, true);
     env.run(&["execute-approved"]);
     let f = env.front(&format!("Pending_Approval/general/{}.md", ids[0]));
     assert!(f["review"].as_str().unwrap().contains("554"), "{f}");
@@ -713,7 +690,7 @@ fn refusals_before_data_retry_and_5xx_or_lost_replies_go_back_for_review() {
 fn wrong_password_says_so_and_missing_credentials_exit_78() {
     let server = SmtpServer::start("auth", &["--user", "alice", "--password", "right"]);
     let mut env = smtp_env(&server, "none", true);
-    let ids = approved_replies(&env, 1);
+    let ids = approved_replies(&env, 1, true);
     let r = env.run(&["execute-approved"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("wrong SMTP password"), "{r:?}");
@@ -730,7 +707,7 @@ fn wrong_password_says_so_and_missing_credentials_exit_78() {
 fn rate_limit_of_ten_an_hour_applies_to_real_sends() {
     let server = SmtpServer::start("plain", &[]);
     let env = smtp_env(&server, "none", false);
-    approved_replies(&env, 12);
+    approved_replies(&env, 12, true);
     let r = env.run(&["execute-approved", "--json"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(server.messages().len(), 10);
@@ -746,7 +723,7 @@ fn rate_limit_of_ten_an_hour_applies_to_real_sends() {
 fn a_rate_limits_section_naming_another_kind_keeps_the_mail_limit() {
     let server = SmtpServer::start("plain", &[]);
     let env = smtp_env(&server, "none", false);
-    approved_replies(&env, 12);
+    approved_replies(&env, 12, true);
     env.config(&format!(
         "execution:\n  dry_run: false\npolicy:\n  rate_limits:\n    payment: 2\n{}",
         server.config("none", false)
@@ -762,7 +739,7 @@ fn a_rate_limits_section_naming_another_kind_keeps_the_mail_limit() {
 fn an_executor_killed_mid_pass_never_sends_twice() {
     let server = SmtpServer::start("plain", &[]);
     let mut env = smtp_env(&server, "none", false);
-    let ids = approved_replies(&env, 3);
+    let ids = approved_replies(&env, 3, true);
     // Killed after the first message went out, before its outcome was written.
     env.env("AIE_CRASH_AT", "execute:action-done");
     let r = env.run(&["execute-approved"]);
@@ -904,7 +881,7 @@ fn bench_execute_approved_200_emails() {
         "execution:\n  dry_run: false\npolicy:\n  rate_limits:\n    send_email: 1000\n{}",
         server.config("none", false)
     ));
-    approved_replies(&env, 200);
+    approved_replies(&env, 200, true);
     let t = std::time::Instant::now();
     let r = env.run(&["execute-approved"]);
     let secs = t.elapsed().as_secs_f64();
@@ -950,7 +927,7 @@ fn alert_mails_the_owner_when_smtp_is_set_up() {
 fn an_unreachable_smtp_server_exits_69_and_the_mail_waits_untouched() {
     let gone = SmtpServer::start("plain", &[]);
     let env = smtp_env(&gone, "none", false);
-    let ids = approved_replies(&env, 2);
+    let ids = approved_replies(&env, 2, true);
     let before: Vec<String> = ids
         .iter()
         .map(|id| env.read(&format!("Approved/{id}.md")))

@@ -3,6 +3,7 @@
 //! pass rewrites or moves only the file it read.
 
 use crate::support::TestEnv;
+use crate::support::approved::approved_replies;
 use crate::support::smtp::SmtpServer;
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -108,30 +109,6 @@ fn link_folder(env: &TestEnv, rel: &str, target: &Path) {
     symlink(target, &p).unwrap();
 }
 
-/// Drops `n` questions, plans them and approves every request (as the owner).
-fn approved_replies(env: &TestEnv, n: usize) -> Vec<String> {
-    for i in 0..n {
-        env.drop_file(
-            &format!("q{i:03}.eml"),
-            format!(
-                "From: Client {i} <client{i}@client.example>\nTo: sam@owner.example\nSubject: Question {i}\nMessage-ID: <q{i}@client.example>\n\nCan you send me the price list?\n"
-            ),
-        );
-    }
-    env.ok(&["process-inbox"]);
-    env.ok(&["plan"]);
-    let ids: Vec<String> = env
-        .items_in("Pending_Approval/general")
-        .iter()
-        .map(|n| n.trim_end_matches(".md").to_string())
-        .collect();
-    assert_eq!(ids.len(), n);
-    for id in &ids {
-        env.mv(&format!("Pending_Approval/general/{id}.md"), "Approved");
-    }
-    ids
-}
-
 /// Live sending through `server`.
 fn go_live(env: &TestEnv, server: &SmtpServer) {
     env.config(&format!(
@@ -172,7 +149,7 @@ fn links_planted_anywhere_in_the_vault_are_never_followed() {
     let server = SmtpServer::start("plain", &[]);
     let mut env = TestEnv::new();
     let canary = Canary::plant(&env);
-    let ids = approved_replies(&env, 3);
+    let ids = approved_replies(&env, 3, false);
     go_live(&env, &server);
     env.write(
         "Inbox/left.eml",
@@ -341,7 +318,7 @@ fn links_planted_anywhere_in_the_vault_are_never_followed() {
 fn an_id_that_would_leave_the_vault_is_refused_where_the_item_is_read() {
     let server = SmtpServer::start("plain", &[]);
     let env = TestEnv::new();
-    let ids = approved_replies(&env, 1);
+    let ids = approved_replies(&env, 1, false);
     go_live(&env, &server);
     env.write(
         "Needs_Action/general/pwned.md",
@@ -380,7 +357,7 @@ fn an_id_that_would_leave_the_vault_is_refused_where_the_item_is_read() {
 fn one_bad_item_is_reported_and_the_pass_goes_on() {
     let server = SmtpServer::start("plain", &[]);
     let env = TestEnv::new();
-    let ids = approved_replies(&env, 2);
+    let ids = approved_replies(&env, 2, false);
     go_live(&env, &server);
     let (first, second) = if ids[0] < ids[1] {
         (&ids[0], &ids[1])
@@ -429,7 +406,7 @@ fn one_bad_item_is_reported_and_the_pass_goes_on() {
 #[test]
 fn an_item_the_owner_moves_during_its_send_stays_where_the_owner_put_it() {
     let env = TestEnv::new();
-    let ids = approved_replies(&env, 1);
+    let ids = approved_replies(&env, 1, false);
     let id = &ids[0];
     let from = env.path(&format!("Approved/{id}.md"));
     let to = env.path(&format!("Rejected/{id}.md"));

@@ -5,21 +5,12 @@
 
 use crate::support::TestEnv;
 use crate::support::approved::approved_replies;
+use crate::support::gmail_fake::gmail_env;
 use crate::support::gmail_fake::{self, GmailFake, simple_raw};
 use crate::support::http::Response;
 use crate::support::smtp::SmtpServer;
 use std::fs;
 use std::time::Duration;
-
-fn gmail_env(fake: &GmailFake, extra: &str) -> TestEnv {
-    let mut env = TestEnv::new();
-    env.config(&fake.config(extra));
-    env.env("AIE_GMAIL_CLIENT_ID", gmail_fake::CLIENT_ID)
-        .env("AIE_GMAIL_CLIENT_SECRET", gmail_fake::CLIENT_SECRET)
-        .env("AIE_GMAIL_REFRESH_TOKEN", gmail_fake::REFRESH_TOKEN);
-    fake.mailbox.lock().unwrap().vault = Some(env.vault.clone());
-    env
-}
 
 fn with_attachment(name: &str, payload_b64: &str) -> Vec<u8> {
     format!(

@@ -5,7 +5,8 @@
 //! mail sent as the owner without the owner's approval.
 
 use crate::support::TestEnv;
-use crate::support::gmail_fake::{self, GmailFake};
+use crate::support::gmail_fake::GmailFake;
+use crate::support::gmail_fake::gmail_env;
 use crate::support::http::{FakeServer, Request, Response};
 use serde_json::{Value, json};
 use std::fs;
@@ -22,16 +23,6 @@ fn received(auth: &str, sender_headers: &str, from: &str, id: &str, body: &str) 
         "Delivered-To: sam@owner.example\r\nReceived: by 2002:a05:7300:1234 with SMTP id q1csp1;\r\n        Mon, 23 Nov 2026 08:00:01 -0800 (PST)\r\n{auth}Return-Path: <bounce@sender.example>\r\nReceived: from mail.sender.example (mail.sender.example. [192.0.2.10])\r\n        by mx.google.com; Mon, 23 Nov 2026 08:00:00 -0800 (PST)\r\n{sender_headers}From: {from}\r\nTo: Sam Owner <sam@owner.example>\r\nSubject: Question {id}\r\nDate: Mon, 23 Nov 2026 08:00:00 +0000\r\nMessage-ID: <{id}@sender.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
     )
     .into_bytes()
-}
-
-fn gmail_env(fake: &GmailFake, extra: &str) -> TestEnv {
-    let mut env = TestEnv::new();
-    env.config(&fake.config(extra));
-    env.env("AIE_GMAIL_CLIENT_ID", gmail_fake::CLIENT_ID)
-        .env("AIE_GMAIL_CLIENT_SECRET", gmail_fake::CLIENT_SECRET)
-        .env("AIE_GMAIL_REFRESH_TOKEN", gmail_fake::REFRESH_TOKEN);
-    fake.mailbox.lock().unwrap().vault = Some(env.vault.clone());
-    env
 }
 
 const TRUSTED: &str = "policy:\n  known_contacts: [\"@trusted.org\"]\n";

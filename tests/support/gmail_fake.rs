@@ -428,3 +428,14 @@ fn walk_has(dir: &std::path::Path, name: &str) -> bool {
     }
     false
 }
+
+/// A vault that polls `fake` with its client and refresh token; `extra` is more `gmail:` settings.
+pub fn gmail_env(fake: &GmailFake, extra: &str) -> super::TestEnv {
+    let mut env = super::TestEnv::new();
+    env.config(&fake.config(extra));
+    env.env("AIE_GMAIL_CLIENT_ID", CLIENT_ID)
+        .env("AIE_GMAIL_CLIENT_SECRET", CLIENT_SECRET)
+        .env("AIE_GMAIL_REFRESH_TOKEN", REFRESH_TOKEN);
+    fake.mailbox.lock().unwrap().vault = Some(env.vault.clone());
+    env
+}

@@ -45,6 +45,7 @@ pub mod actions;
 pub mod alerts;
 pub mod audit;
 pub mod backup;
+pub mod briefing;
 pub mod calendar;
 pub mod cli;
 pub mod clock;

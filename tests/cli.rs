@@ -58,6 +58,8 @@ mod sync;
 #[path = "cli/backup.rs"]
 mod backup;
 
+#[path = "cli/briefing.rs"]
+mod briefing;
 #[path = "cli/checkbox.rs"]
 mod checkbox;
 

@@ -54,12 +54,18 @@ pub fn parse(text: &str) -> Goals {
         if !line.trim_start().starts_with('|') {
             if lower.contains("monthly revenue target")
                 && let Some((_, v)) = line.split_once(':')
+                && let Some(n) = number(v, false)
             {
-                g.revenue_target = number(v, false);
+                g.revenue_target = Some(n);
             }
             continue;
         }
-        let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+        let cells: Vec<&str> = line
+            .trim()
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
+            .collect();
         if cells.len() < 2 {
             continue;
         }

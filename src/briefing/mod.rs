@@ -34,7 +34,9 @@ pub struct Week {
 
 /// Local midnight of `day` in `tz` (the first such instant when a change of clocks repeats it).
 fn midnight(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
-    let naive = day.and_hms_opt(0, 0, 0).expect("invariant: midnight exists");
+    let naive = day
+        .and_hms_opt(0, 0, 0)
+        .expect("invariant: midnight exists");
     match tz.from_local_datetime(&naive).earliest() {
         Some(t) => t.with_timezone(&Utc),
         // A zone that skips midnight: the first instant after the gap.
@@ -406,9 +408,12 @@ fn books(ctx: &Ctx, week: &Week, goals: &goals::Goals) -> Result<Option<(Money, 
         let monday = week.monday - Duration::days(7 * back);
         let f = figures(ctx, monday, monday + Duration::days(6))?
             .context("invariant: Odoo is set up")?;
-        chart.push((format!("W{:02}", monday.iso_week().week()), f.revenue));
+        chart.push((format!("W{:02}", monday.iso_week().week()), f.revenue + 0.0));
     }
-    chart.push((format!("W{:02}", week.monday.iso_week().week()), this.revenue));
+    chart.push((
+        format!("W{:02}", week.monday.iso_week().week()),
+        this.revenue + 0.0,
+    ));
     let review = month
         .recurring
         .iter()
@@ -505,7 +510,10 @@ mod tests {
     fn weeks_are_iso_weeks_in_the_owners_zone() {
         let tz: Tz = "Europe/Berlin".parse().unwrap();
         let w = Week::pick(tz, Some("2026-W53"), Utc::now()).unwrap();
-        assert_eq!((w.monday.to_string(), w.sunday.to_string()), ("2026-12-28".into(), "2027-01-03".into()));
+        assert_eq!(
+            (w.monday.to_string(), w.sunday.to_string()),
+            ("2026-12-28".into(), "2027-01-03".into())
+        );
         assert_eq!(w.file(), "Briefings/2027-01-04_Monday_Briefing.md");
         assert!(Week::pick(tz, Some("2025-W53"), Utc::now()).is_err());
         assert!(Week::pick(tz, Some("2026-47"), Utc::now()).is_err());

@@ -113,7 +113,9 @@ pub fn markdown(r: &Report) -> String {
     );
     s.push_str("\n## Revenue\n");
     match &r.money {
-        None => s.push_str("Odoo is not set up: no revenue figures (see README, Accounting with Odoo).\n"),
+        None => s.push_str(
+            "Odoo is not set up: no revenue figures (see README, Accounting with Odoo).\n",
+        ),
         Some(m) => {
             let c = &m.currency;
             let _ = writeln!(s, "- This week: {}", money(m.week_revenue, c));
@@ -152,7 +154,11 @@ pub fn markdown(r: &Report) -> String {
     }
     waits(&mut s, &r.slow_replies, "client waited for a reply");
     waits(&mut s, &r.slow_approvals, "approval took");
-    waits(&mut s, &r.waiting, "still waiting for approval at the week's end, for");
+    waits(
+        &mut s,
+        &r.waiting,
+        "still waiting for approval at the week's end, for",
+    );
 
     s.push_str("\n## Receivables and payments\n");
     match &r.money {
@@ -245,7 +251,11 @@ pub fn markdown(r: &Report) -> String {
         "- Last backup: {}",
         r.last_backup.as_deref().unwrap_or("never")
     );
-    let _ = writeln!(s, "- Last sync: {}", r.last_sync.as_deref().unwrap_or("never"));
+    let _ = writeln!(
+        s,
+        "- Last sync: {}",
+        r.last_sync.as_deref().unwrap_or("never")
+    );
     s.push_str("\n## The week ahead\n");
     ahead(&mut s, "Requests that expire", &r.expiring, true);
     ahead(&mut s, "Scheduled posts", &r.scheduled, true);

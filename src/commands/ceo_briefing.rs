@@ -46,11 +46,16 @@ pub fn run(cx: &Cx, args: &CeoBriefingArgs) -> Result<Outcome> {
         };
         out.summary = format!("ceo-briefing: {} {said}\n", report.file);
         if out.changed {
-            out.activity.push(format!("briefing {} {said}", report.week));
+            out.activity
+                .push(format!("briefing {} {said}", report.week));
         }
         Some(said)
     };
-    let mailed = if args.email { mail(ctx, &report) } else { "not asked" };
+    let mailed = if args.email {
+        mail(ctx, &report)
+    } else {
+        "not asked"
+    };
     if args.email && !args.stdout {
         out.summary += &format!("mail: {mailed}\n");
     }

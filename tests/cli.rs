@@ -67,6 +67,8 @@ mod checkbox;
 mod first_week;
 #[path = "cli/health.rs"]
 mod health;
+#[path = "cli/nudge.rs"]
+mod nudge;
 #[path = "cli/odoo.rs"]
 mod odoo;
 #[path = "cli/social.rs"]

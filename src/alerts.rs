@@ -142,17 +142,22 @@ pub fn recent(ctx: &Ctx, n: usize) -> Vec<Value> {
 /// Mails the owner (`owner.email`, nobody else) through the mail capability when `smtp:` is
 /// set up. One Message-ID per alert: its key and the time it was raised.
 pub fn mail_owner(ctx: &Ctx, key: &str, subject: &str, message: &str) {
+    mail_owner_checked(ctx, key, subject, message);
+}
+
+/// [`mail_owner`], saying whether the mail was accepted.
+pub fn mail_owner_checked(ctx: &Ctx, key: &str, subject: &str, message: &str) -> bool {
     let Some(to) = ctx.settings.owner.email.clone().filter(|e| e.contains('@')) else {
         log::info!("no owner.email in aie.yaml: the alert `{key}` is not mailed");
-        return;
+        return false;
     };
     let mut mailer =
         match crate::connectors::smtp::mailer(&ctx.settings, &ctx.secrets, ctx.vault.root()) {
             Ok(Some(m)) => m,
-            Ok(None) => return,
+            Ok(None) => return false,
             Err(e) => {
                 log::warn!("cannot mail the owner about `{key}`: {e:#}");
-                return;
+                return false;
             }
         };
     let stamp = ctx.clock.stamp();
@@ -171,11 +176,17 @@ pub fn mail_owner(ctx: &Ctx, key: &str, subject: &str, message: &str) {
         ..OutgoingMail::default()
     };
     match mailer.send(&mail) {
-        crate::executor::ActionOutcome::Ok(_) => log::info!("mailed the owner about `{key}`"),
-        other => log::warn!(
-            "cannot mail the owner about `{key}`: {}",
-            crate::secrets::scrub(&format!("{other:?}"))
-        ),
+        crate::executor::ActionOutcome::Ok(_) => {
+            log::info!("mailed the owner about `{key}`");
+            true
+        }
+        other => {
+            log::warn!(
+                "cannot mail the owner about `{key}`: {}",
+                crate::secrets::scrub(&format!("{other:?}"))
+            );
+            false
+        }
     }
 }
 

@@ -107,6 +107,8 @@ pub enum Command {
     Restore(commands::restore::RestoreArgs),
     /// One webhook delivery (an HTTP request on stdin) becomes items.
     Ingest(commands::ingest::IngestArgs),
+    /// Write the Monday briefing of a week: revenue, work done, bottlenecks, what to decide.
+    CeoBriefing(commands::ceo_briefing::CeoBriefingArgs),
 }
 
 /// What the runner does with a command.
@@ -195,6 +197,7 @@ impl Command {
             Command::Backup(_) => spec("backup", Pass, VaultUse::Exclusive),
             Command::Restore(_) => spec("restore", Pass, VaultUse::Exclusive),
             Command::Ingest(_) => spec("ingest", Pass, VaultUse::Shared),
+            Command::CeoBriefing(_) => spec("ceo-briefing", Pass, VaultUse::Shared),
         }
     }
 }
@@ -220,6 +223,7 @@ impl Command {
             Command::Restore(a) => a.out.json,
             Command::Approve(a) => a.out.json,
             Command::Reject(a) => a.out.json,
+            Command::CeoBriefing(a) => a.out.json,
             Command::Init(_)
             | Command::Ingest(_)
             | Command::Auth(_)
@@ -293,7 +297,7 @@ mod tests {
         let all = every_command();
         assert_eq!(
             all.len(),
-            23,
+            24,
             "a new subcommand: add its row and its sample args"
         );
         for (name, cmd) in &all {

@@ -82,6 +82,8 @@ mod sync;
 #[path = "cli/backup.rs"]
 mod backup;
 
+#[path = "cli/briefing.rs"]
+mod briefing;
 #[path = "cli/checkbox.rs"]
 mod checkbox;
 
@@ -89,6 +91,8 @@ mod checkbox;
 mod first_week;
 #[path = "cli/health.rs"]
 mod health;
+#[path = "cli/nudge.rs"]
+mod nudge;
 #[path = "cli/odoo.rs"]
 mod odoo;
 #[path = "cli/social.rs"]

@@ -9,6 +9,7 @@ pub mod alert;
 pub mod approve;
 pub mod auth_gmail;
 pub mod backup;
+pub mod ceo_briefing;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
@@ -59,5 +60,6 @@ pub fn dispatch(cx: &Cx, cmd: &Command) -> Result<Outcome> {
         Command::Reject(a) => approve::reject(cx, a),
         Command::Restore(a) => restore::run(cx, a),
         Command::Ingest(a) => ingest::run(cx, a),
+        Command::CeoBriefing(a) => ceo_briefing::run(cx, a),
     }
 }

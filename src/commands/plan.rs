@@ -38,8 +38,20 @@ fn pass(ctx: &Ctx, args: &PlanArgs, planner: &mut dyn crate::planner::Planner) -
 /// How long one model call may take before it counts as a network error.
 const MODEL_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Runs the plan pass (or its preview) with the planner `llm.provider` names.
+/// Runs the plan pass (or its preview), then sends the nudge digest when one is due.
 pub fn run(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
+    let mut out = plan(cx, args)?;
+    if !args.dry_run {
+        match crate::nudge::nudge(cx.ctx()) {
+            Ok(n) => out.count("nudged", n as u64),
+            Err(e) => out.problem("plan:nudge", format!("{e:#}")),
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the plan pass (or its preview) with the planner `llm.provider` names.
+fn plan(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
     let ctx = cx.ctx();
     if !args.dry_run
         && let Some(skipped) = crate::zones::skip(ctx, crate::config::Duty::Plan, "plan")

@@ -25,6 +25,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
     ("sync", include_str!("../../jobs/sync.yaml")),
     ("health", include_str!("../../jobs/health.yaml")),
+    (
+        "monday-briefing",
+        include_str!("../../jobs/monday-briefing.yaml"),
+    ),
 ];
 
 /// Which installation runs a job (`agents:`, default `local`).

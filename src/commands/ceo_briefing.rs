@@ -1,0 +1,107 @@
+//! `aie ceo-briefing [--week YYYY-Www] [--stdout] [--email]`: the Monday briefing of one
+//! ISO week (default: last week in `timezone`), written to `Briefings/` unless it already
+//! says the same ([`crate::briefing`] gathers and words it). `--email` mails it to
+//! `owner.email` through the mail capability, only when `execution.dry_run` is false.
+
+use crate::briefing::{self, Week, Written};
+use crate::connectors::capabilities::{Mailer, OutgoingMail};
+use crate::context::{Ctx, Cx};
+use crate::exit::AieError;
+use crate::outcome::Outcome;
+use anyhow::Result;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct CeoBriefingArgs {
+    /// The ISO week (YYYY-Www, such as 2026-W47); default: last week.
+    #[arg(long)]
+    pub week: Option<String>,
+    /// Print the briefing instead of writing it.
+    #[arg(long)]
+    pub stdout: bool,
+    /// Mail it to owner.email as well (only when execution.dry_run is false).
+    #[arg(long)]
+    pub email: bool,
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
+}
+
+/// Gathers, writes (or prints) and mails the briefing.
+pub fn run(cx: &Cx, args: &CeoBriefingArgs) -> Result<Outcome> {
+    let ctx = cx.ctx();
+    let week = Week::pick(ctx.clock.tz(), args.week.as_deref(), ctx.clock.now())
+        .map_err(|e| AieError::Usage(format!("--week: {e:#}")))?;
+    let report = briefing::gather(ctx, &week)?;
+    let mut out = Outcome::default();
+    let written = if args.stdout {
+        out.summary = briefing::text(&report);
+        None
+    } else {
+        let w = briefing::write(ctx, &report)?;
+        out.changed = w != Written::Unchanged;
+        let said = match w {
+            Written::Created => "written",
+            Written::Updated => "updated (a figure changed)",
+            Written::Unchanged => "unchanged",
+        };
+        out.summary = format!("ceo-briefing: {} {said}\n", report.file);
+        if out.changed {
+            out.activity
+                .push(format!("briefing {} {said}", report.week));
+        }
+        Some(said)
+    };
+    let mailed = if args.email {
+        mail(ctx, &report)
+    } else {
+        "not asked"
+    };
+    if args.email && !args.stdout {
+        out.summary += &format!("mail: {mailed}\n");
+    }
+    out.json = serde_json::json!({
+        "file": report.file,
+        "written": written,
+        "mail": mailed,
+        "llm_narrative": false,
+        "report": report,
+    });
+    Ok(out)
+}
+
+/// Mails the briefing to the owner; says what became of it.
+fn mail(ctx: &Ctx, report: &briefing::Report) -> &'static str {
+    if !ctx.live(false) {
+        return "dry run: not sent (execution.dry_run is true)";
+    }
+    let Some(to) = ctx.settings.owner.email.clone().filter(|e| e.contains('@')) else {
+        return "not sent: no owner.email in aie.yaml";
+    };
+    let mut mailer =
+        match crate::connectors::smtp::mailer(&ctx.settings, &ctx.secrets, ctx.vault.root()) {
+            Ok(Some(m)) => m,
+            Ok(None) => return "not sent: no smtp section in aie.yaml",
+            Err(e) => {
+                log::warn!("cannot mail the briefing: {e:#}");
+                return "not sent: smtp is not usable (see the log)";
+            }
+        };
+    let body = briefing::text(report);
+    let mail = OutgoingMail {
+        to: vec![to],
+        subject: format!("Monday briefing: week {}", report.week),
+        key: crate::vault::item::make_id("briefing", &[report.week.as_bytes(), body.as_bytes()]),
+        body,
+        ..OutgoingMail::default()
+    };
+    match mailer.send(&mail) {
+        crate::executor::ActionOutcome::Ok(_) => "sent",
+        other => {
+            log::warn!(
+                "cannot mail the briefing: {}",
+                crate::secrets::scrub(&format!("{other:?}"))
+            );
+            "not sent: the mail server refused it (see the log)"
+        }
+    }
+}

@@ -308,23 +308,18 @@ mod tests {
         let jobs = crate::schedule::jobs::builtin();
         let units = systemd_units(&target(), &jobs);
         let names: Vec<&str> = units.iter().map(|u| u.0.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "aie-alert@.service",
-                "aie-execute.path",
-                "aie-execute.service",
-                "aie-execute.timer",
-                "aie-health.service",
-                "aie-health.timer",
-                "aie-nightly-backup.service",
-                "aie-nightly-backup.timer",
-                "aie-sync.service",
-                "aie-sync.timer",
-                "aie-triage.service",
-                "aie-triage.timer"
-            ]
-        );
+        // The alert template and the path unit, then a service and a timer per job, by name.
+        let mut want = vec![
+            "aie-alert@.service".to_string(),
+            "aie-execute.path".to_string(),
+        ];
+        let mut jobs_by_name: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+        jobs_by_name.sort();
+        for j in jobs_by_name {
+            want.push(format!("aie-{j}.service"));
+            want.push(format!("aie-{j}.timer"));
+        }
+        assert_eq!(names, want);
         let unit = |n: &str| &units.iter().find(|u| u.0 == n).unwrap().1;
         assert!(unit("aie-execute.path").contains("PathChanged=/home/sam/My Vault/Approved\n"));
         let svc = unit("aie-triage.service");

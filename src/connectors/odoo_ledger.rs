@@ -370,7 +370,9 @@ impl OdooLedger {
         use base64::Engine as _;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(s(&a, "datas").as_bytes())
-            .map_err(|e| OdooError::Refused(format!("the PDF of account.move {id} is not base64: {e}")))?;
+            .map_err(|e| {
+                OdooError::Refused(format!("the PDF of account.move {id} is not base64: {e}"))
+            })?;
         if !bytes.starts_with(b"%PDF") {
             return Err(OdooError::Refused(format!(
                 "the attachment of account.move {id} is not a PDF"
@@ -399,6 +401,11 @@ impl OdooLedger {
             ));
         }
         let vendor = s(p, "vendor");
+        if p.get("amount").and_then(Value::as_f64).is_none() {
+            return Err(OdooError::Refused(format!(
+                "the bill from {vendor} has no amount: fill in `amount` (and `currency`) from the bill, then approve again"
+            )));
+        }
         let partner = self.partner(vendor, "", true)?;
         let currency = self.currency(s(p, "currency"))?;
         let amount = num(p.get("amount"));
@@ -557,7 +564,11 @@ pub fn invoice_of_item(item: &Item) -> Option<i64> {
         let Some((n, text)) = rest.split_once(": ") else {
             continue;
         };
-        let Some(a) = n.parse::<usize>().ok().and_then(|n| actions.get(n.wrapping_sub(1))) else {
+        let Some(a) = n
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| actions.get(n.wrapping_sub(1)))
+        else {
             continue;
         };
         if !matches!(
@@ -603,7 +614,10 @@ pub fn attach_invoice(
     action: &Map<String, Value>,
 ) -> Attach {
     let names: Vec<String> = match action.get("attachments") {
-        Some(Value::Array(l)) => l.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+        Some(Value::Array(l)) => l
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
         Some(Value::String(one)) => vec![one.clone()],
         _ => Vec::new(),
     };
@@ -619,7 +633,8 @@ pub fn attach_invoice(
         Ok(Some(o)) => o,
         Ok(None) => {
             return Attach::Fail(
-                "the reply attaches an Odoo invoice but no `odoo:` section is set up in aie.yaml".into(),
+                "the reply attaches an Odoo invoice but no `odoo:` section is set up in aie.yaml"
+                    .into(),
             );
         }
         Err(e) => return Attach::Fail(format!("{e:#}")),

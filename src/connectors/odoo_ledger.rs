@@ -218,7 +218,11 @@ impl OdooLedger {
                 " (found: created by an earlier attempt)",
             ));
         }
-        let partner = self.partner(s(p, "partner"), s(p, "partner_email"), true)?;
+        let company = p
+            .get("partner_is_company")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let partner = self.partner(s(p, "partner"), s(p, "partner_email"), company)?;
         let currency = self.currency(s(p, "currency"))?;
         let lines: Vec<Value> = p
             .get("lines")

@@ -167,6 +167,7 @@ pub fn plan_item_with(input: &PlanInput, acknowledge: bool) -> Plan {
             "kind": "odoo_invoice",
             "partner": partner,
             "partner_email": sender,
+            "partner_is_company": is_company,
             "lines": [{"description": description, "quantity": 1, "price_unit": amt}],
             "currency": cur,
         }));
@@ -814,7 +815,11 @@ fn client_reference(text: &str) -> Option<String> {
                     .is_some_and(|c| c.is_alphanumeric());
             let rest = &text[at + marker.len()..];
             if before_ok && rest.starts_with(|c: char| c.is_ascii_digit() || c == '#') {
-                return clean(rest);
+                // "PO 4411" is how the client's books know it.
+                return clean(rest).map(|r| match marker {
+                    "po " | "po #" => format!("PO {r}"),
+                    _ => r,
+                });
             }
             from = at + marker.len();
         }

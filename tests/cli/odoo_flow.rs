@@ -26,9 +26,9 @@ fn env_for(odoo: &OdooTarget, smtp: &SmtpServer) -> TestEnv {
     env
 }
 
-/// The demo seed's invoice request; on a real server the client's name carries the run's
-/// nonce so an earlier run's invoice is never found.
-fn seed(odoo: &OdooTarget) -> (String, String) {
+/// The demo seed's invoice request, its client and sender; on a real server the client's
+/// name and address carry the run's nonce so an earlier run's partner is never found.
+fn seed(odoo: &OdooTarget) -> (String, String, String) {
     let text = std::fs::read_to_string(format!(
         "{}/vault_template/demo/invoice request - Acme.eml",
         env!("CARGO_MANIFEST_DIR")
@@ -36,13 +36,15 @@ fn seed(odoo: &OdooTarget) -> (String, String) {
     .unwrap()
     .replace("\r\n", "\n");
     if odoo.fake.is_some() {
-        return (text, "Acme Corp".into());
+        return (text, "Acme Corp".into(), "jane@acme-corp.example".into());
     }
     let client = format!("Acme Corp {}", odoo.nonce);
+    let jane = format!("jane-{}@acme-corp.example", odoo.nonce);
     let text = text
         .replace("Client: Acme Corp", &format!("Client: {client}"))
+        .replace("jane@acme-corp.example", &jane)
         .replace("jan-invoice-001@", &format!("jan-invoice-{}@", odoo.nonce));
-    (text, client)
+    (text, client, jane)
 }
 
 /// The request, planned and waiting: its id and path.
@@ -92,7 +94,7 @@ fn a_clients_invoice_request_is_answered_with_the_posted_invoice_as_a_pdf() {
     let odoo = OdooTarget::new();
     let smtp = SmtpServer::start("plain", &[]);
     let env = env_for(&odoo, &smtp);
-    let (text, client) = seed(&odoo);
+    let (text, client, jane) = seed(&odoo);
     let (id, rel) = planned(&env, &text);
     let item = env.read(&rel);
     // The owner sees the customer (the company, and why), the client's reference, money.
@@ -128,10 +130,7 @@ fn a_clients_invoice_request_is_answered_with_the_posted_invoice_as_a_pdf() {
     let got = smtp.messages();
     assert_eq!(got.len(), 1);
     let m = &got[0];
-    assert_eq!(
-        m.rcpts(),
-        ["jane@acme-corp.example", "accounts@acme-corp.example"]
-    );
+    assert_eq!(m.rcpts(), [jane.as_str(), "accounts@acme-corp.example"]);
     assert_eq!(
         m.header("Cc").as_deref(),
         Some("accounts@acme-corp.example")
@@ -157,7 +156,7 @@ fn a_reply_waits_in_approved_until_its_invoice_is_posted() {
     let odoo = OdooTarget::new();
     let smtp = SmtpServer::start("plain", &[]);
     let env = env_for(&odoo, &smtp);
-    let (text, client) = seed(&odoo);
+    let (text, client, _) = seed(&odoo);
     let (id, rel) = planned(&env, &text);
     // The owner approves the draft and the reply, not the posting.
     let mut actions = actions_of(&env, &rel);

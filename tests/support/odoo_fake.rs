@@ -43,6 +43,7 @@ struct Books {
     /// `account.move.send` wizards and the `ir.attachment`s they render (invoice PDFs).
     sends: Vec<Map<String, Value>>,
     attachments: Vec<Map<String, Value>>,
+    modules: Vec<Map<String, Value>>,
     sequence: i64,
     faults: Faults,
     /// (model, method) of every object call.
@@ -85,6 +86,9 @@ impl OdooFake {
         }
         b.companies.push(obj(
             json!({"id": 1, "name": "My Company", "currency_id": 1}),
+        ));
+        b.modules.push(obj(
+            json!({"id": 900, "name": "account", "state": "installed"}),
         ));
         let books = Arc::new(Mutex::new(b));
         let stop = Arc::new(AtomicBool::new(false));
@@ -293,6 +297,7 @@ fn table<'a>(b: &'a mut Books, model: &str) -> Option<&'a mut Vec<Map<String, Va
         "res.company" => &mut b.companies,
         "account.move.send" => &mut b.sends,
         "ir.attachment" => &mut b.attachments,
+        "ir.module.module" => &mut b.modules,
         _ => return None,
     })
 }

@@ -67,6 +67,8 @@ mod first_week;
 mod health;
 #[path = "cli/odoo.rs"]
 mod odoo;
+#[path = "cli/odoo_bench.rs"]
+mod odoo_bench;
 #[path = "cli/odoo_doctor.rs"]
 mod odoo_doctor;
 #[path = "cli/odoo_flow.rs"]

@@ -176,6 +176,7 @@ pub fn run_checks(
         let secrets =
             crate::secrets::Secrets::load(setup.env, file.as_deref().filter(|_| file_ok), None)
                 .unwrap_or_default();
+        out.extend(odoo_checks(s, &secrets));
         let mut any = false;
         for (service, needs) in needed_secrets(s) {
             // The cloud agent sends nothing: it is never asked for the mail login (with
@@ -415,6 +416,119 @@ pub fn run_checks(
                 ));
             }
             out.push(schedule_check(setup, &mine));
+        }
+    }
+    out
+}
+
+/// Odoo, online, when `aie.yaml` has an `odoo:` section and its secrets are set: reachable,
+/// the login works, the accounting module is installed, the configured currency is active.
+/// Stops at the first that fails (the later ones need it).
+fn odoo_checks(s: &Settings, secrets: &crate::secrets::Secrets) -> Vec<Check> {
+    use crate::connectors::odoo::{Odoo, m2o_id};
+    let mut out = Vec::new();
+    let Ok(Some(mut odoo)) = Odoo::from_settings(s, secrets) else {
+        return out;
+    };
+    let url = s.odoo.as_ref().map(|o| o.url.clone()).unwrap_or_default();
+    match odoo.version() {
+        Ok(v) => out.push(check(
+            "odoo reachable",
+            Status::Ok,
+            format!("Odoo {v} answers at {url}"),
+            None,
+        )),
+        Err(e) => {
+            out.push(check(
+                "odoo reachable",
+                Status::Fail,
+                format!("{e}"),
+                Some("check odoo.url in aie.yaml and that the Odoo server runs".into()),
+            ));
+            return out;
+        }
+    }
+    if let Err(e) = odoo.login() {
+        out.push(check(
+            "odoo login",
+            Status::Fail,
+            format!("{e}"),
+            Some("check odoo.db, AIE_ODOO_USERNAME and AIE_ODOO_API_KEY (an API key made under the user's Preferences > Account Security)".into()),
+        ));
+        return out;
+    }
+    out.push(check("odoo login", Status::Ok, "the login works", None));
+    let module = odoo.search_read(
+        "ir.module.module",
+        serde_json::json!([["name", "=", "account"]]),
+        &["state"],
+        serde_json::json!({"limit": 1}),
+    );
+    match module {
+        Ok(m)
+            if m.first()
+                .and_then(|m| m.get("state"))
+                .and_then(|s| s.as_str())
+                == Some("installed") =>
+        {
+            out.push(check(
+                "odoo accounting",
+                Status::Ok,
+                "the accounting module is installed",
+                None,
+            ))
+        }
+        Ok(_) => {
+            out.push(check(
+                "odoo accounting",
+                Status::Fail,
+                "the accounting module (`account`) is not installed",
+                Some("install the Invoicing app in Odoo (Apps > Invoicing)".into()),
+            ));
+            return out;
+        }
+        Err(e) => {
+            out.push(check("odoo accounting", Status::Fail, format!("{e}"), None));
+            return out;
+        }
+    }
+    if let Some(code) = s.odoo.as_ref().and_then(|o| o.currency.clone()) {
+        let code = code.to_uppercase();
+        let r = odoo.search_read(
+            "res.currency",
+            serde_json::json!([["name", "=", code]]),
+            &["active"],
+            serde_json::json!({"limit": 1, "context": {"active_test": false}}),
+        );
+        let c = match r {
+            Ok(r) => r.into_iter().next(),
+            Err(e) => {
+                out.push(check("odoo currency", Status::Fail, format!("{e}"), None));
+                return out;
+            }
+        };
+        match c {
+            Some(c) if c.get("active") == Some(&serde_json::Value::Bool(true)) => out.push(check(
+                "odoo currency",
+                Status::Ok,
+                format!(
+                    "{code} is active (res.currency {})",
+                    m2o_id(c.get("id")).unwrap_or(0)
+                ),
+                None,
+            )),
+            Some(_) => out.push(check(
+                "odoo currency",
+                Status::Fail,
+                format!("the currency `{code}` is not active in Odoo"),
+                Some("activate it in Odoo (Accounting > Configuration > Currencies)".into()),
+            )),
+            None => out.push(check(
+                "odoo currency",
+                Status::Fail,
+                format!("the currency `{code}` is not known to Odoo"),
+                Some("set odoo.currency to an ISO code Odoo has".into()),
+            )),
         }
     }
     out

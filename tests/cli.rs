@@ -95,6 +95,12 @@ mod health;
 mod nudge;
 #[path = "cli/odoo.rs"]
 mod odoo;
+#[path = "cli/odoo_bench.rs"]
+mod odoo_bench;
+#[path = "cli/odoo_doctor.rs"]
+mod odoo_doctor;
+#[path = "cli/odoo_flow.rs"]
+mod odoo_flow;
 #[path = "cli/social.rs"]
 mod social;
 

@@ -17,6 +17,8 @@ pub struct OdooInvoice;
 pub struct Params {
     pub partner: Option<String>,
     pub partner_email: Option<String>,
+    /// Whether the customer is a company (the mail names one) or the person who wrote.
+    pub partner_is_company: Option<bool>,
     pub lines: Option<Vec<Line>>,
     pub currency: Option<String>,
     #[serde(rename = "ref")]
@@ -35,6 +37,7 @@ pub struct Line {
 const PARAMS: &[Param] = &[
     ("partner", Ty::Str, true),
     ("partner_email", Ty::Str, false),
+    ("partner_is_company", Ty::Bool, false),
     ("lines", Ty::Lines, true),
     ("currency", Ty::Str, true),
     ("ref", Ty::Str, false),
@@ -103,6 +106,7 @@ impl ActionKind for OdooInvoice {
     }
 
     fn summary(&self, action: &Action) -> String {
+        let currency = text(action, "currency");
         let lines: Vec<String> = lines(action)
             .iter()
             .map(|l| {
@@ -110,13 +114,21 @@ impl ActionKind for OdooInvoice {
                     "{} x {} at {}",
                     text(l, "quantity"),
                     text(l, "description"),
-                    text(l, "price_unit")
+                    match l.get("price_unit").and_then(Value::as_f64) {
+                        Some(p) => crate::accounting::money(p, &currency),
+                        None => text(l, "price_unit"),
+                    }
                 )
             })
             .collect();
         let email = text(action, "partner_email");
+        let who = match action.get("partner_is_company").and_then(Value::as_bool) {
+            Some(true) => " (the company)",
+            Some(false) => " (the person)",
+            None => "",
+        };
         format!(
-            "create a draft invoice for {}{} in {}: {}{}",
+            "create a draft invoice for {}{who}{} in {}: {}{}",
             text(action, "partner"),
             optional(" <", &email) + if email.is_empty() { "" } else { ">" },
             text(action, "currency"),
@@ -142,7 +154,7 @@ mod tests {
 
     #[test]
     fn params_schema_preview_summary_target() {
-        let full = json!({"kind":"odoo_invoice","partner":"ACME","partner_email":"a@acme.com",
+        let full = json!({"kind":"odoo_invoice","partner":"ACME","partner_email":"a@acme.com","partner_is_company":true,
             "lines":[{"description":"Consulting","quantity":10,"price_unit":150.0}],
             "currency":"USD","ref":"OCT"});
         check_catalogue_entry(&OdooInvoice, full.clone());
@@ -156,7 +168,7 @@ mod tests {
         );
         assert_eq!(
             OdooInvoice.summary(&a),
-            "create a draft invoice for ACME <a@acme.com> in USD: 10 x Consulting at 150.0, ref OCT"
+            "create a draft invoice for ACME (the company) <a@acme.com> in USD: 10 x Consulting at 150.00 USD, ref OCT"
         );
         assert_eq!(OdooInvoice.target(&a).as_deref(), Some("ACME"));
     }

@@ -78,7 +78,8 @@ impl ActionKind for SendEmail {
     }
 
     /// Every recipient, and every attachment: a plan may attach the item's own files,
-    /// never others of the vault.
+    /// never others of the vault, and `odoo:invoice` (the PDF of the invoice this item's
+    /// own `odoo_invoice` made, fetched from Odoo once it is posted).
     fn grounded(&self, g: &Grounds, action: &Action) -> bool {
         ["to", "cc", "bcc"]
             .iter()
@@ -86,7 +87,7 @@ impl ActionKind for SendEmail {
             .all(|a| g.known_address(&a))
             && addresses(action, "attachments")
                 .iter()
-                .all(|f| g.mentions(f))
+                .all(|f| f == crate::connectors::odoo_ledger::INVOICE_REF || g.mentions(f))
     }
 
     fn preview(&self, action: &Action) -> String {

@@ -218,7 +218,11 @@ impl OdooLedger {
                 " (found: created by an earlier attempt)",
             ));
         }
-        let partner = self.partner(s(p, "partner"), s(p, "partner_email"), true)?;
+        let company = p
+            .get("partner_is_company")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let partner = self.partner(s(p, "partner"), s(p, "partner_email"), company)?;
         let currency = self.currency(s(p, "currency"))?;
         let lines: Vec<Value> = p
             .get("lines")
@@ -292,6 +296,11 @@ impl OdooLedger {
                 "no customer invoice has the number or reference `{which}` in Odoo"
             )));
         };
+        self.post_move(m)
+    }
+
+    /// Posts a found move (already posted is fine, cancelled is a failure).
+    fn post_move(&mut self, m: Map<String, Value>) -> Result<String, OdooError> {
         let id = m2o_id(m.get("id")).unwrap_or(0);
         match s(&m, "state") {
             "posted" => Ok(describe_move("invoice", &m, id, " (already posted)")),
@@ -309,6 +318,81 @@ impl OdooLedger {
         }
     }
 
+    /// The posted invoice `id` as Odoo renders it for the client: `Ok(None)` while it is not
+    /// posted (a client never receives a draft). Odoo 17 renders the PDF for an API user
+    /// through the send wizard (`account.move.send` `action_send_and_print`, mail unticked),
+    /// which stores it as the move's `invoice_pdf_report_id` attachment; a second call finds
+    /// it there.
+    pub fn invoice_pdf(&mut self, id: i64) -> Result<Option<InvoicePdf>, OdooError> {
+        let fields = json!({"fields": ["name", "state", "invoice_pdf_report_id"]});
+        let read = |o: &mut Odoo| -> Result<Map<String, Value>, OdooError> {
+            let r = o.call("account.move", "read", Some(&[id]), fields.clone())?;
+            records(&r)
+                .into_iter()
+                .next()
+                .ok_or_else(|| OdooError::Refused(format!("account.move {id} is gone from Odoo")))
+        };
+        let mut m = read(&mut self.odoo)?;
+        match s(&m, "state") {
+            "posted" => {}
+            "cancel" => {
+                return Err(OdooError::Refused(format!(
+                    "invoice {} (account.move {id}) is cancelled in Odoo: there is nothing to send",
+                    s(&m, "name")
+                )));
+            }
+            _ => return Ok(None),
+        }
+        if m2o_id(m.get("invoice_pdf_report_id")).is_none() {
+            let ctx = json!({"active_model": "account.move", "active_ids": [id]});
+            let wizard = self.odoo.create(
+                "account.move.send",
+                json!({"move_ids": [[6, 0, [id]]], "checkbox_send_mail": false}),
+                Some(ctx.clone()),
+            )?;
+            self.odoo.call(
+                "account.move.send",
+                "action_send_and_print",
+                Some(&[wizard]),
+                json!({"context": ctx}),
+            )?;
+            m = read(&mut self.odoo)?;
+        }
+        let Some(att) = m2o_id(m.get("invoice_pdf_report_id")) else {
+            return Err(OdooError::Refused(format!(
+                "odoo rendered no PDF for invoice {} (account.move {id})",
+                s(&m, "name")
+            )));
+        };
+        let r = self.odoo.call(
+            "ir.attachment",
+            "read",
+            Some(&[att]),
+            json!({"fields": ["name", "mimetype", "datas"]}),
+        )?;
+        let a = records(&r).into_iter().next().unwrap_or_default();
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(s(&a, "datas").as_bytes())
+            .map_err(|e| {
+                OdooError::Refused(format!("the PDF of account.move {id} is not base64: {e}"))
+            })?;
+        if !bytes.starts_with(b"%PDF") {
+            return Err(OdooError::Refused(format!(
+                "the attachment of account.move {id} is not a PDF"
+            )));
+        }
+        let name = match super::odoo::m2o_name(m.get("invoice_pdf_report_id")) {
+            n if n.is_empty() => format!("{}.pdf", s(&m, "name").replace('/', "_")),
+            n => n,
+        };
+        Ok(Some(InvoicePdf {
+            number: s(&m, "name").to_string(),
+            file: name,
+            bytes,
+        }))
+    }
+
     /// `odoo_bill`: a vendor bill with its bill date, left in draft.
     fn bill(&mut self, p: &Map<String, Value>, key: &str) -> Result<String, OdooError> {
         if let Some(m) = self.move_by_key("in_invoice", key)? {
@@ -321,6 +405,11 @@ impl OdooLedger {
             ));
         }
         let vendor = s(p, "vendor");
+        if p.get("amount").and_then(Value::as_f64).is_none() {
+            return Err(OdooError::Refused(format!(
+                "the bill from {vendor} has no amount: fill in `amount` (and `currency`) from the bill, then approve again"
+            )));
+        }
         let partner = self.partner(vendor, "", true)?;
         let currency = self.currency(s(p, "currency"))?;
         let amount = num(p.get("amount"));
@@ -449,6 +538,163 @@ impl OdooLedger {
     }
 }
 
+/// A posted invoice's PDF as Odoo rendered it.
+#[derive(Debug, Clone)]
+pub struct InvoicePdf {
+    /// The invoice's number (`INV/2026/00001`).
+    pub number: String,
+    /// The attachment's file name in Odoo (`INV_2026_00001.pdf`).
+    pub file: String,
+    pub bytes: Vec<u8>,
+}
+
+/// How an action of an item names the invoice the same item's `odoo_invoice` (or
+/// `odoo_post_invoice`) made: resolved at execution, never a path.
+pub const INVOICE_REF: &str = "odoo:invoice";
+
+/// The `account.move` id the item's own `odoo_invoice`/`odoo_post_invoice` recorded in its
+/// `outcomes:` (`action 1: draft invoice (account.move 7), ...`); the latest wins.
+pub fn invoice_of_item(item: &Item) -> Option<i64> {
+    let actions = item.actions();
+    let outcomes = match item.front.get("outcomes") {
+        Some(Value::Array(l)) => l.clone(),
+        _ => return None,
+    };
+    let mut found = None;
+    for o in outcomes.iter().filter_map(Value::as_str) {
+        let Some(rest) = o.strip_prefix("action ") else {
+            continue;
+        };
+        let Some((n, text)) = rest.split_once(": ") else {
+            continue;
+        };
+        let Some(a) = n
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| actions.get(n.wrapping_sub(1)))
+        else {
+            continue;
+        };
+        if !matches!(
+            crate::actions::kind_of(a),
+            "odoo_invoice" | "odoo_post_invoice"
+        ) {
+            continue;
+        }
+        if let Some(i) = text.find("(account.move ") {
+            let digits: String = text[i + 14..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if let Ok(id) = digits.parse() {
+                found = Some(id);
+            }
+        }
+    }
+    found
+}
+
+/// What a `send_email` that attaches [`INVOICE_REF`] can do now.
+#[derive(Debug)]
+pub enum Attach {
+    /// The action to send: the reference replaced by the PDF's file, saved in
+    /// `Attachments/<id>/`.
+    Ready(Map<String, Value>),
+    /// It waits (in `Approved/`): why, for the owner.
+    Wait(String),
+    /// It cannot be sent: why, for the owner's review.
+    Fail(String),
+}
+
+/// Resolves [`INVOICE_REF`] in a `send_email` action's attachments: the item's invoice must
+/// be posted in Odoo; its PDF is fetched and saved as a regular file in
+/// `Attachments/<id>/`, where the mailer takes attachments from. The action as it is when it
+/// names no such reference.
+pub fn attach_invoice(
+    settings: &Settings,
+    secrets: &Secrets,
+    vault_root: &Path,
+    item: &Item,
+    action: &Map<String, Value>,
+) -> Attach {
+    let names: Vec<String> = match action.get("attachments") {
+        Some(Value::Array(l)) => l
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
+        Some(Value::String(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    if !names.iter().any(|n| n.trim() == INVOICE_REF) {
+        return Attach::Ready(action.clone());
+    }
+    let Some(move_id) = invoice_of_item(item) else {
+        return Attach::Wait(
+            "the reply attaches the invoice, which is not in Odoo yet: it goes out once this item's `odoo_invoice` has run".into(),
+        );
+    };
+    let odoo = match Odoo::from_settings(settings, secrets) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            return Attach::Fail(
+                "the reply attaches an Odoo invoice but no `odoo:` section is set up in aie.yaml"
+                    .into(),
+            );
+        }
+        Err(e) => return Attach::Fail(format!("{e:#}")),
+    };
+    let mut ledger = OdooLedger::new(odoo, None);
+    let pdf = match ledger.invoice_pdf(move_id) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return Attach::Wait(format!(
+                "the reply waits until the invoice (account.move {move_id}) is posted in Odoo: a client never receives a draft; approve its posting (`odoo_post_invoice`)"
+            ));
+        }
+        Err(e @ (OdooError::Refused(_) | OdooError::Server { .. } | OdooError::Login(_))) => {
+            return Attach::Fail(format!("odoo: {e}"));
+        }
+        Err(e) => return Attach::Wait(format!("odoo cannot give the invoice's PDF now: {e}")),
+    };
+    let file = super::smtp::safe_component(&pdf.file);
+    let saved = (|| -> anyhow::Result<()> {
+        crate::vault::item::check_id(item.id())?;
+        let dir = vault_root.join("Attachments").join(item.id());
+        let path = dir.join(&file);
+        crate::fsutil::check_no_symlink(vault_root, &path)?;
+        std::fs::create_dir_all(&dir)?;
+        crate::fsutil::check_no_symlink(vault_root, &path)?;
+        crate::fsutil::write_atomic(&path, &pdf.bytes)
+    })();
+    if let Err(e) = saved {
+        return Attach::Fail(format!(
+            "the PDF of invoice {} cannot be saved in `Attachments/{}/`: {e:#}",
+            pdf.number,
+            item.id()
+        ));
+    }
+    let mut out = action.clone();
+    let list: Vec<Value> = names
+        .iter()
+        .map(|n| {
+            if n.trim() == INVOICE_REF {
+                json!(file)
+            } else {
+                json!(n)
+            }
+        })
+        .collect();
+    out.insert("attachments".into(), Value::Array(list));
+    // The number the client sees, where the text names the invoice by reference.
+    for k in ["subject", "body"] {
+        if let Some(t) = out.get(k).and_then(Value::as_str) {
+            let t = t.replace("{invoice_number}", &pdf.number);
+            out.insert(k.into(), json!(t));
+        }
+    }
+    Attach::Ready(out)
+}
+
 impl Ledger for OdooLedger {
     fn record(&mut self, kind: &str, params: &Map<String, Value>, key: &str) -> ActionOutcome {
         let r = match kind {
@@ -471,6 +717,18 @@ impl ActionExecutor for OdooLedger {
     fn execute(&mut self, item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
         let kind = crate::actions::kind_of(action);
         let mut params = action.clone();
+        // "The invoice this item made": posted by its id.
+        if kind == "odoo_post_invoice" && s(&params, "invoice") == INVOICE_REF {
+            let Some(id) = invoice_of_item(item) else {
+                return ActionOutcome::Failed(
+                    "the invoice to post is this item's own, and none was made yet: its `odoo_invoice` must run first".into(),
+                );
+            };
+            return match self.read_move(id).and_then(|m| self.post_move(m)) {
+                Ok(d) => ActionOutcome::Ok(d),
+                Err(e) => e.outcome(),
+            };
+        }
         // A bill needs its date to be posted: the day the item came in, unless it says.
         if kind == "odoo_bill" && s(&params, "date").is_empty() {
             let created = item.str("created");

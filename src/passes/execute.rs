@@ -546,6 +546,39 @@ fn run_actions(
                 break;
             }
         }
+        // A reply that attaches this item's Odoo invoice goes out only with the posted
+        // invoice's PDF: until then it waits here, saying why.
+        let resolved;
+        let action = if kind == "send_email" {
+            use crate::connectors::odoo_ledger::{Attach, attach_invoice};
+            match attach_invoice(&ctx.settings, &ctx.secrets, ctx.vault.root(), item, action) {
+                Attach::Ready(a) => {
+                    item.front.remove("waiting");
+                    resolved = a;
+                    &resolved
+                }
+                Attach::Wait(why) => {
+                    if item.str("waiting") != why {
+                        item.set("waiting", why.as_str());
+                        out.changed = true;
+                    }
+                    out.count("waiting_for_invoice", 1);
+                    out.activity
+                        .push(format!("[[{id}]] send_email waits: {why}"));
+                    waiting = true;
+                    break;
+                }
+                Attach::Fail(why) => {
+                    out.count("failed", 1);
+                    return Ok(Fate::Review(format!(
+                        "action {} (`send_email`) was not sent: {why}",
+                        n + 1
+                    )));
+                }
+            }
+        } else {
+            action
+        };
         let executor = match executors.get(&kind) {
             Ok(Some(e)) => e,
             Ok(None) => {

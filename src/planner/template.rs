@@ -3,6 +3,7 @@
 //! requests; anything else gets a `note`. Same item in, same plan out.
 
 use super::{Plan, PlanInput, Planner, Proposal};
+use crate::connectors::odoo_ledger::INVOICE_REF;
 use crate::policy::bare_address;
 use crate::vault::Item;
 use anyhow::Result;
@@ -87,58 +88,129 @@ pub fn plan_item_with(input: &PlanInput, acknowledge: bool) -> Plan {
         return plan;
     }
 
-    if has_any(
-        &lower,
-        &[
-            "invoice us",
-            "invoice for",
-            "send an invoice",
-            "send us an invoice",
-            "send me an invoice",
-            "please invoice",
-            "bill us",
-            "invoice me",
-        ],
-    ) && let Some((amt, cur)) = amount
+    if let Some(number) = invoice_to_post(&text) {
+        plan.objective = format!("Post invoice {number} in Odoo");
+        plan.steps = vec![
+            format!("Post (confirm) invoice {number} in Odoo once you approve"),
+            "File the item in Done/".into(),
+        ];
+        plan.proposals.push(Proposal {
+            action: obj(json!({"kind": "odoo_post_invoice", "invoice": number})),
+            why: format!("The item asks to post or send the existing invoice {number}."),
+        });
+        return plan;
+    }
+
+    if let Some(pdf) = vendor_bill(item, &lower) {
+        let (vendor, _, whence) = customer(item, &text);
+        let mut bill = obj(json!({"kind": "odoo_bill", "vendor": vendor}));
+        let mut known = vec![format!("vendor {vendor} ({whence})")];
+        match amount {
+            Some((amt, cur)) => {
+                bill.insert("amount".into(), json!(amt));
+                bill.insert("currency".into(), json!(cur));
+                known.push(crate::accounting::money(amt, &cur));
+            }
+            None => known.push(
+                "no amount could be read: fill in `amount` (and `currency`) before you approve"
+                    .into(),
+            ),
+        }
+        if let Some(r) = client_reference(&text) {
+            bill.insert("ref".into(), json!(r));
+        }
+        let description = match &pdf {
+            Some(f) => format!("Bill from {vendor} ({f})"),
+            None => format!("Bill from {vendor}: {title}"),
+        };
+        bill.insert("description".into(), json!(description));
+        plan.objective = format!("Record the bill from {vendor} in Odoo");
+        plan.steps = vec![
+            "Check the bill (amount, date, reference) against the original".into(),
+            format!("Record it in Odoo as a draft vendor bill from {vendor}"),
+        ];
+        plan.proposals.push(Proposal {
+            action: bill,
+            why: format!(
+                "A supplier's bill{}: {}.",
+                pdf.as_deref()
+                    .map(|f| format!(" arrived as {f}, which aie does not read"))
+                    .unwrap_or_default(),
+                known.join("; ")
+            ),
+        });
+        return plan;
+    }
+
+    if has_any(&lower, INVOICE_REQUEST)
+        && let Some((amt, cur)) = amount
     {
-        let partner = client_name(item, &text);
-        plan.objective = format!("Invoice {partner} for {} {cur}", fmt_amount(amt));
+        let (partner, is_company, whence) = customer(item, &text);
+        let money = crate::accounting::money(amt, &cur);
+        let reference = client_reference(&text);
+        let description = line_description(&text).unwrap_or_else(|| format!("Services: {title}"));
+        let contact = item.str("from").to_string();
+        plan.objective = format!("Invoice {partner} for {money}");
         plan.steps = vec![
             format!(
-                "Create a draft invoice in Odoo for {partner}: {} {cur}",
-                fmt_amount(amt)
+                "Create a draft invoice in Odoo for {partner} ({}, {whence}): {money}{}",
+                if is_company { "the company" } else { "the person" },
+                reference
+                    .as_deref()
+                    .map(|r| format!(", reference {r}"))
+                    .unwrap_or_default()
             ),
-            "Send the invoice to the client by email".into(),
-            "Record the result and file the item in Done/".into(),
+            "Post the invoice in Odoo once you approve".into(),
+            "Reply with the posted invoice attached as Odoo's PDF (it waits until the invoice is posted)".into(),
         ];
-        let description = line_description(&text).unwrap_or_else(|| format!("Services: {title}"));
+        let mut invoice = obj(json!({
+            "kind": "odoo_invoice",
+            "partner": partner,
+            "partner_email": sender,
+            "partner_is_company": is_company,
+            "lines": [{"description": description, "quantity": 1, "price_unit": amt}],
+            "currency": cur,
+        }));
+        if let Some(r) = &reference {
+            invoice.insert("ref".into(), json!(r));
+        }
         plan.proposals.push(Proposal {
-            action: obj(json!({
-                "kind": "odoo_invoice",
-                "partner": partner,
-                "partner_email": sender,
-                "lines": [{"description": description, "quantity": 1, "price_unit": amt}],
-                "currency": cur,
-                "ref": item.id(),
-            })),
+            action: invoice,
             why: format!(
-                "The message asks for an invoice of {} {cur}.",
-                fmt_amount(amt)
+                "The message asks for an invoice of {money}. Customer: {partner}, {} ({whence}); contact {contact}.",
+                if is_company { "the company" } else { "the person" }
             ),
         });
         plan.proposals.push(Proposal {
-            action: email_action(
-                &sender,
-                &reply_subject(&title, "Invoice"),
-                &format!(
-                    "Hello,\n\nAs requested, please find our invoice for {} {cur} ({description}).\n\nReference: {}\n\n{}",
-                    fmt_amount(amt),
-                    item.id(),
-                    signature(input)
-                ),
-                item,
+            action: obj(json!({"kind": "odoo_post_invoice", "invoice": INVOICE_REF})),
+            why: "A client never receives a draft: the invoice is posted before it is sent.".into(),
+        });
+        let mut reply = email_action(
+            &sender,
+            &reply_subject(&title, "Invoice"),
+            &format!(
+                "Hello,\n\nAs requested, please find attached our invoice {{invoice_number}} for {money} ({description}).{}\n\n{}",
+                reference
+                    .as_deref()
+                    .map(|r| format!("\n\nYour reference: {r}"))
+                    .unwrap_or_default(),
+                signature(input)
             ),
-            why: "The client asked to receive the invoice.".into(),
+            item,
+        );
+        let cc: Vec<String> = crate::actions::list_of(&item.front, "cc")
+            .iter()
+            .flat_map(|c| c.split(','))
+            .map(bare_address)
+            .filter(|a| a.contains('@') && *a != sender)
+            .collect();
+        if !cc.is_empty() {
+            reply.insert("cc".into(), json!(cc));
+        }
+        reply.insert("attachments".into(), json!([INVOICE_REF]));
+        plan.proposals.push(Proposal {
+            action: reply,
+            why: "The client asked to receive the invoice: it goes with Odoo's PDF of the posted invoice.".into(),
         });
         return plan;
     }
@@ -150,7 +222,9 @@ pub fn plan_item_with(input: &PlanInput, acknowledge: bool) -> Plan {
             "pay ",
             "payment to",
             "payment of",
-            "transfer to",
+            "transfer",
+            "settle",
+            "wire",
         ],
     ) && let Some((amt, cur)) = amount
         && let Some(payee) = payee_name(&text)
@@ -373,6 +447,11 @@ pub fn find_amount(text: &str) -> Option<(f64, String)> {
                     return Some((n, code.to_string()));
                 }
             }
+            for (sym, cur) in symbols {
+                if tail.starts_with(sym) {
+                    return Some((n, cur.to_string()));
+                }
+            }
             // Not `tail.to_lowercase()`: that copied the rest of the text for every number.
             if tail
                 .get(..7)
@@ -449,12 +528,42 @@ fn payee_name(text: &str) -> Option<String> {
         }
     }
     let lower = text.to_lowercase();
-    for marker in ["payment to ", "transfer to ", "please pay ", "pay "] {
+    for marker in [
+        "payment to ",
+        "transfer to ",
+        "wire to ",
+        "settle up with ",
+        "settle with ",
+        "please pay ",
+        "pay ",
+        "settle ",
+        "wire ",
+        "transfer ",
+        " to ",
+        "owe ",
+    ] {
         let mut from = 0;
         while let Some(i) = lower[from..].find(marker) {
             let at = from + i + marker.len();
+            // "EUR 300 to ..." is an amount, not a payee.
+            // and "Acme Corp 450 USD" names Acme Corp.
+            let codes = ["USD", "EUR", "GBP", "PKR", "CAD", "AUD"];
             if let Some(name) = capitalized_run(&text[at..]) {
-                return Some(name);
+                let mut words: Vec<&str> = name
+                    .split_whitespace()
+                    .take_while(|w| !codes.contains(w))
+                    .collect();
+                if words.len() < name.split_whitespace().count() {
+                    while words
+                        .last()
+                        .is_some_and(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+                    {
+                        words.pop();
+                    }
+                }
+                if !words.is_empty() {
+                    return Some(words.join(" "));
+                }
             }
             from = at;
         }
@@ -467,31 +576,255 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
-/// The client of an invoice request: a `Client:` line, the sender's display name, or the
-/// sender's domain.
-fn client_name(item: &Item, text: &str) -> String {
+/// How a client asks for an invoice.
+const INVOICE_REQUEST: &[&str] = &[
+    "invoice us",
+    "invoice for",
+    "send an invoice",
+    "send us an invoice",
+    "send me an invoice",
+    "please invoice",
+    "bill us",
+    "invoice me",
+];
+
+/// The number of an existing invoice the owner asks to post or send: "post invoice
+/// INV/2026/00007", "please send the invoice INV/2026/00012", "confirm invoice 42".
+fn invoice_to_post(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    for verb in ["post", "send", "confirm", "validate"] {
+        for noun in [
+            " invoice ",
+            " the invoice ",
+            " invoice no. ",
+            " invoice number ",
+        ] {
+            let marker = format!("{verb}{noun}");
+            let mut from = 0;
+            while let Some(i) = lower[from..].find(&marker) {
+                let at = from + i;
+                let before_ok = at == 0
+                    || !lower[..at]
+                        .chars()
+                        .next_back()
+                        .is_some_and(char::is_alphanumeric);
+                let rest = &text[at + marker.len()..];
+                let word = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches('#')
+                    .trim_end_matches(['.', ',', ';', ')', '!', '?']);
+                if before_ok && word.chars().any(|c| c.is_ascii_digit()) && word.len() <= 40 {
+                    return Some(word.to_string());
+                }
+                from = at + marker.len();
+            }
+        }
+    }
+    None
+}
+
+/// Whether the item is a supplier's bill: `Some(Some(file))` when it comes as a PDF aie
+/// does not read (dropped, or attached to a mail), `Some(None)` when the text says so.
+fn vendor_bill(item: &Item, lower: &str) -> Option<Option<String>> {
+    let pdfs: Vec<String> = std::iter::once(item.str("original").to_string())
+        .chain(item.body.lines().filter_map(|l| {
+            let l = l.trim_start();
+            l.strip_prefix("- [[Attachments/")
+                .map(|r| r.trim_end_matches("]]").to_string())
+        }))
+        .filter(|f| f.to_lowercase().ends_with(".pdf"))
+        .map(|f| f.rsplit('/').next().unwrap_or(&f).to_string())
+        .collect();
+    let billish = has_any(lower, &["invoice", "bill", "receipt", "statement"]);
+    let says = has_any(
+        lower,
+        &[
+            "our invoice",
+            "attached invoice",
+            "invoice attached",
+            "bill attached",
+            "attached bill",
+            "amount due",
+            "balance due",
+            "total due",
+            "payment due",
+            "invoice from",
+            "bill from",
+            "please find attached our",
+        ],
+    );
+    if has_any(lower, INVOICE_REQUEST) {
+        return None;
+    }
+    if let Some(f) = pdfs.first()
+        && (billish || f.to_lowercase().contains("invoice") || f.to_lowercase().contains("bill"))
+    {
+        return Some(Some(f.clone()));
+    }
+    says.then_some(None)
+}
+
+/// Mail domains of free providers: a sender there writes for themself, not a company.
+const FREE_MAIL: &[&str] = &[
+    "gmail",
+    "googlemail",
+    "outlook",
+    "hotmail",
+    "live",
+    "yahoo",
+    "icloud",
+    "me",
+    "aol",
+    "proton",
+    "protonmail",
+    "gmx",
+    "mail",
+    "example",
+];
+
+/// Words that make a signature line a company's name.
+const COMPANY_WORDS: &[&str] = &[
+    "ltd",
+    "ltd.",
+    "limited",
+    "inc",
+    "inc.",
+    "llc",
+    "llp",
+    "gmbh",
+    "corp",
+    "corp.",
+    "corporation",
+    "plc",
+    "co.",
+    "company",
+    "sarl",
+    "bv",
+    "ag",
+    "pty",
+];
+
+/// The customer of an invoice request: the company when the mail names one (a `Client:`
+/// line, a company in the signature, the sender's own domain), the person otherwise; with
+/// whether it is a company and where it was read, for the owner.
+fn customer(item: &Item, text: &str) -> (String, bool, &'static str) {
     for line in text.lines() {
-        for key in ["client:", "customer:", "company:"] {
+        for key in ["client:", "customer:", "company:", "bill to:"] {
             if let Some(rest) = strip_prefix_ci(line.trim(), key) {
                 let c = rest.trim();
                 if !c.is_empty() {
-                    return c.to_string();
+                    return (c.to_string(), true, "named on a `Client:` line");
                 }
             }
         }
     }
-    let from = item.str("from");
-    if let Some(i) = from.find('<') {
-        let name = from[..i].trim().trim_matches('"');
-        if !name.is_empty() {
-            return name.to_string();
+    // The signature: the last lines, one of them a company's name.
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !is_aie_line(l))
+        .collect();
+    for l in lines.iter().rev().take(5) {
+        let words: Vec<String> = l
+            .split_whitespace()
+            .map(|w| w.trim_matches(',').to_lowercase())
+            .collect();
+        if l.len() <= 60
+            && words.len() >= 2
+            && words.iter().any(|w| COMPANY_WORDS.contains(&w.as_str()))
+        {
+            return (
+                l.trim_end_matches(',').to_string(),
+                true,
+                "from the signature",
+            );
         }
     }
+    let from = item.str("from");
+    let person = from
+        .find('<')
+        .map(|i| from[..i].trim().trim_matches('"').to_string())
+        .filter(|n| !n.is_empty());
     let addr = bare_address(from);
-    if let Some((_, d)) = addr.split_once('@') {
-        return d.split('.').next().unwrap_or(d).to_string();
+    if let Some((_, domain)) = addr.split_once('@') {
+        let first = domain.split('.').next().unwrap_or(domain);
+        if !FREE_MAIL.contains(&first) && domain.contains('.') {
+            let name: Vec<String> = first
+                .split(['-', '_'])
+                .filter(|w| !w.is_empty())
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                        .unwrap_or_default()
+                })
+                .collect();
+            if !name.is_empty() {
+                return (name.join(" "), true, "from the sender's mail domain");
+            }
+        }
     }
-    "Unknown client".into()
+    match person {
+        Some(p) => (p, false, "the sender, as no company is named"),
+        None if !addr.is_empty() => (addr, false, "the sender, as no company is named"),
+        None => ("Unknown client".into(), false, "no client is named"),
+    }
+}
+
+/// The reference the client wrote: `Reference: RENT-DEC-2026`, `Ref: X`, `PO 4411`,
+/// `PO: 4411`, `PO number 4411`, `purchase order 4411`.
+fn client_reference(text: &str) -> Option<String> {
+    let clean = |s: &str| -> Option<String> {
+        let r = s
+            .trim()
+            .trim_start_matches(['#', ':'])
+            .trim()
+            .split_whitespace()
+            .next()?
+            .trim_end_matches(['.', ',', ';', ')'])
+            .to_string();
+        (!r.is_empty() && r.len() <= 40).then_some(r)
+    };
+    for line in text.lines() {
+        let t = line.trim();
+        for key in [
+            "reference:",
+            "your reference:",
+            "our reference:",
+            "ref:",
+            "po:",
+            "po number:",
+            "purchase order:",
+        ] {
+            if let Some(rest) = strip_prefix_ci(t, key) {
+                return clean(rest);
+            }
+        }
+    }
+    let lower = text.to_lowercase();
+    for marker in ["purchase order ", "po number ", "po #", "po "] {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(marker) {
+            let at = from + i;
+            let before_ok = at == 0
+                || !lower[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric());
+            let rest = &text[at + marker.len()..];
+            if before_ok && rest.starts_with(|c: char| c.is_ascii_digit() || c == '#') {
+                // "PO 4411" is how the client's books know it.
+                return clean(rest).map(|r| match marker {
+                    "po " | "po #" => format!("PO {r}"),
+                    _ => r,
+                });
+            }
+            from = at + marker.len();
+        }
+    }
+    None
 }
 
 /// What the invoice is for: the words after "for" in the sentence that names the amount.
@@ -629,11 +962,205 @@ mod tests {
             .iter()
             .map(|p| p.action["kind"].as_str().unwrap())
             .collect();
-        assert_eq!(kinds, ["odoo_invoice", "send_email"]);
+        assert_eq!(kinds, ["odoo_invoice", "odoo_post_invoice", "send_email"]);
         let inv = &p.proposals[0].action;
-        assert_eq!(inv["partner"], "Jane Client");
+        // acme.com is the sender's company's own domain.
+        assert_eq!(inv["partner"], "Acme");
         assert_eq!(inv["lines"][0]["price_unit"], 1500.0);
-        assert_eq!(p.proposals[1].action["to"][0], "jane@acme.com");
+        assert!(
+            inv.get("ref").is_none(),
+            "no internal id as the client's reference"
+        );
+        assert_eq!(p.proposals[1].action["invoice"], "odoo:invoice");
+        let mail = &p.proposals[2].action;
+        assert_eq!(mail["to"][0], "jane@acme.com");
+        assert_eq!(mail["attachments"], json!(["odoo:invoice"]));
+        let body = mail["body"].as_str().unwrap();
+        assert!(body.contains("1,500.00 USD"), "{body}");
+        assert!(!body.contains("t-1"), "{body}");
+    }
+
+    fn customer_of(from: &str, body: &str) -> (String, String) {
+        let p = plan_for(&[("from", from), ("subject", "Invoice")], body);
+        let a = &p.proposals[0].action;
+        (
+            a["partner"].as_str().unwrap().to_string(),
+            p.proposals[0].why.clone(),
+        )
+    }
+
+    #[test]
+    fn the_customer_is_the_company_the_mail_names_else_the_person() {
+        let ask = "Please invoice us for the December rent, 1250 GBP.\n";
+        let (c, why) = customer_of(
+            "Jane Smith <jane@gmail.com>",
+            &format!("{ask}\nClient: Acme Corp\n"),
+        );
+        assert_eq!(c, "Acme Corp");
+        assert!(
+            why.contains("the company") && why.contains("Client:"),
+            "{why}"
+        );
+        let (c, why) = customer_of(
+            "Jane Smith <jane@gmail.com>",
+            &format!("{ask}\nThanks,\nJane Smith\nNorthwind Traders Ltd\n"),
+        );
+        assert_eq!(c, "Northwind Traders Ltd");
+        assert!(why.contains("signature"), "{why}");
+        let (c, why) = customer_of("Jane Smith <jane@acme-corp.co.uk>", ask);
+        assert_eq!(c, "Acme Corp");
+        assert!(why.contains("domain"), "{why}");
+        let (c, why) = customer_of("Jane Smith <jane@gmail.com>", ask);
+        assert_eq!(c, "Jane Smith");
+        assert!(why.contains("the person"), "{why}");
+    }
+
+    #[test]
+    fn the_clients_reference_cc_and_money_are_kept() {
+        let p = plan_for(
+            &[
+                ("from", "Jane Smith <jane@acme-corp.example>"),
+                ("cc", "accounts@acme-corp.example"),
+                ("subject", "Rent"),
+                ("message_id", "<m1@acme>"),
+            ],
+            "Please invoice us for the December rent, £1250.\nReference: RENT-DEC-2026\n",
+        );
+        let inv = &p.proposals[0].action;
+        assert_eq!(inv["ref"], "RENT-DEC-2026");
+        assert_eq!(inv["currency"], "GBP");
+        let mail = &p.proposals[2].action;
+        assert_eq!(mail["cc"], json!(["accounts@acme-corp.example"]));
+        let body = mail["body"].as_str().unwrap();
+        assert!(
+            body.contains("1,250.00 GBP") && !body.contains("1250.0"),
+            "{body}"
+        );
+        assert!(body.contains("RENT-DEC-2026"), "{body}");
+        assert_eq!(
+            client_reference("Our PO 4411 covers it").as_deref(),
+            Some("4411")
+        );
+        assert_eq!(client_reference("PO: 4411.").as_deref(), Some("4411"));
+        assert_eq!(
+            client_reference("Purchase order 77-A, thanks").as_deref(),
+            Some("77-A")
+        );
+        assert_eq!(client_reference("a PONY 12"), None);
+    }
+
+    #[test]
+    fn the_owner_asking_to_post_an_invoice_gets_odoo_post_invoice() {
+        for text in [
+            "Please post invoice INV/2026/00007 today.",
+            "Can you send the invoice INV/2026/00012 to Acme?",
+            "confirm invoice #42",
+        ] {
+            let p = plan_for(&[], text);
+            let a = &p.proposals[0].action;
+            assert_eq!(a["kind"], "odoo_post_invoice", "{text}");
+        }
+        let p = plan_for(&[], "Please post invoice INV/2026/00007 today.");
+        assert_eq!(p.proposals[0].action["invoice"], "INV/2026/00007");
+        // Words about invoices in general are not a number.
+        let p = plan_for(&[], "I will send the invoice tomorrow.");
+        assert_ne!(p.proposals[0].action["kind"], "odoo_post_invoice");
+    }
+
+    #[test]
+    fn a_vendor_bill_by_mail_or_drop_is_a_proposed_odoo_bill() {
+        let p = plan_for(
+            &[
+                ("from", "Billing <billing@hostingco.net>"),
+                ("subject", "Your November bill"),
+            ],
+            "Hello, please find attached our invoice HC-1102. Amount due: $49.00 by 15 December.",
+        );
+        let a = &p.proposals[0].action;
+        assert_eq!(a["kind"], "odoo_bill");
+        assert_eq!(a["vendor"], "Hostingco");
+        assert_eq!(a["amount"], 49.0);
+        assert_eq!(a["currency"], "USD");
+        // A PDF that aie does not read: never a note filed in Done/, an odoo_bill with what
+        // is known and no amount.
+        let mut item = Item::new("t-2", "file", "general", "inbox:x", "2026-11-22T10:00:00Z");
+        item.set("original", "Attachments/t-2/November invoice.pdf");
+        item.set("content_type", "application/pdf");
+        item.body = "# November invoice\n\nA PDF file of 1234 bytes; aie does not read its content.\n\nOriginal: [[Attachments/t-2/November invoice.pdf]]\n".into();
+        let owner = Owner {
+            name: "Sam".into(),
+            email: None,
+            business: None,
+        };
+        let p = plan_item(&PlanInput {
+            item: &item,
+            owner: &owner,
+            handbook: "",
+            goals: "",
+        });
+        let a = &p.proposals[0].action;
+        assert_eq!(a["kind"], "odoo_bill");
+        assert!(a.get("amount").is_none());
+        assert!(
+            a["description"]
+                .as_str()
+                .unwrap()
+                .contains("November invoice.pdf")
+        );
+        assert!(
+            p.proposals[0].why.contains("fill in `amount`"),
+            "{}",
+            p.proposals[0].why
+        );
+    }
+
+    #[test]
+    fn payment_requests_in_the_common_ways() {
+        for (text, payee, amount, cur) in [
+            (
+                "Please pay Hosting Co $1,250.00 for the servers.",
+                "Hosting Co",
+                1250.0,
+                "USD",
+            ),
+            (
+                "Pay $1,250.00 to Hosting Co this week.",
+                "Hosting Co",
+                1250.0,
+                "USD",
+            ),
+            (
+                "Transfer EUR 300 to Lisbon Studio Lda.",
+                "Lisbon Studio Lda",
+                300.0,
+                "EUR",
+            ),
+            (
+                "Please settle the 300 € invoice to Northwind Traders.",
+                "Northwind Traders",
+                300.0,
+                "EUR",
+            ),
+            (
+                "Wire 2,000 GBP to Baker Street Ltd tomorrow.",
+                "Baker Street Ltd",
+                2000.0,
+                "GBP",
+            ),
+            (
+                "Can you transfer to Acme Corp 450 USD?",
+                "Acme Corp",
+                450.0,
+                "USD",
+            ),
+        ] {
+            let p = plan_for(&[], text);
+            let a = &p.proposals[0].action;
+            assert_eq!(a["kind"], "payment", "{text}");
+            assert_eq!(a["payee"], payee, "{text}");
+            assert_eq!(a["amount"], amount, "{text}");
+            assert_eq!(a["currency"], cur, "{text}");
+        }
     }
 
     #[test]

@@ -40,6 +40,10 @@ struct Books {
     payments: Vec<Map<String, Value>>,
     wizards: Vec<Map<String, Value>>,
     companies: Vec<Map<String, Value>>,
+    /// `account.move.send` wizards and the `ir.attachment`s they render (invoice PDFs).
+    sends: Vec<Map<String, Value>>,
+    attachments: Vec<Map<String, Value>>,
+    modules: Vec<Map<String, Value>>,
     sequence: i64,
     faults: Faults,
     /// (model, method) of every object call.
@@ -82,6 +86,9 @@ impl OdooFake {
         }
         b.companies.push(obj(
             json!({"id": 1, "name": "My Company", "currency_id": 1}),
+        ));
+        b.modules.push(obj(
+            json!({"id": 900, "name": "account", "state": "installed"}),
         ));
         let books = Arc::new(Mutex::new(b));
         let stop = Arc::new(AtomicBool::new(false));
@@ -288,6 +295,9 @@ fn table<'a>(b: &'a mut Books, model: &str) -> Option<&'a mut Vec<Map<String, Va
         "account.payment" => &mut b.payments,
         "account.payment.register" => &mut b.wizards,
         "res.company" => &mut b.companies,
+        "account.move.send" => &mut b.sends,
+        "ir.attachment" => &mut b.attachments,
+        "ir.module.module" => &mut b.modules,
         _ => return None,
     })
 }
@@ -295,6 +305,7 @@ fn table<'a>(b: &'a mut Books, model: &str) -> Option<&'a mut Vec<Map<String, Va
 const M2O: &[(&str, &str)] = &[
     ("partner_id", "res.partner"),
     ("currency_id", "res.currency"),
+    ("invoice_pdf_report_id", "ir.attachment"),
 ];
 
 /// A record as `read` shows it: many2one fields as `[id, name]`, missing fields `false`.
@@ -305,10 +316,10 @@ fn shown(b: &Books, r: &Map<String, Value>, fields: &[String]) -> Value {
         let v = r.get(f).cloned().unwrap_or(Value::Bool(false));
         let v = match M2O.iter().find(|(k, _)| k == f) {
             Some((_, m)) if v.is_i64() => {
-                let rows = if *m == "res.partner" {
-                    &b.partners
-                } else {
-                    &b.currencies
+                let rows = match *m {
+                    "res.partner" => &b.partners,
+                    "ir.attachment" => &b.attachments,
+                    _ => &b.currencies,
                 };
                 let name = rows
                     .iter()
@@ -433,6 +444,11 @@ fn object(
                         r.insert("state".into(), json!("draft"));
                         r.insert("name".into(), json!("/"));
                     }
+                    "account.move.send" => {
+                        // `move_ids: [[6, 0, [ids]]]`, as the wizard is given them.
+                        let ids = r["move_ids"][0][2].clone();
+                        r.insert("move_ids".into(), ids);
+                    }
                     "account.payment.register" => {
                         let ctx = kw.get("context").cloned().unwrap_or(json!({}));
                         r.insert("active_ids".into(), ctx["active_ids"].clone());
@@ -529,6 +545,59 @@ fn object(
                 json!({"name": "Payments", "type": "ir.actions.act_window", "res_model": "account.payment",
                 "context": {"create": false}, "view_mode": "form", "res_id": pid}),
             )
+        }
+        "action_send_and_print" if model == "account.move.send" => {
+            // Odoo 17 renders each posted move's PDF, keeps it as the move's
+            // `invoice_pdf_report_id` attachment and answers a download action.
+            let Some(w) = b
+                .sends
+                .iter()
+                .find(|w| ids.contains(&w["id"].as_i64().unwrap_or(0)))
+                .cloned()
+            else {
+                return Err((
+                    "odoo.exceptions.MissingError".into(),
+                    "Record does not exist or has been deleted.".into(),
+                ));
+            };
+            let mut last = 0;
+            for mid in w["move_ids"].as_array().cloned().unwrap_or_default() {
+                let m = b
+                    .moves
+                    .iter()
+                    .find(|m| m["id"] == mid)
+                    .cloned()
+                    .ok_or_else(|| {
+                        (
+                            "odoo.exceptions.MissingError".into(),
+                            "Record does not exist or has been deleted.".to_string(),
+                        )
+                    })?;
+                if m["state"] != "posted" {
+                    return Err(user_error("You can only send posted moves."));
+                }
+                if m.get("invoice_pdf_report_id").is_some_and(|v| v.is_i64()) {
+                    last = m["invoice_pdf_report_id"].as_i64().unwrap_or(0);
+                    continue;
+                }
+                let number = m["name"].as_str().unwrap_or("").to_string();
+                let pdf = format!(
+                    "%PDF-1.4\n% fake render of {number}, total {}\n%%EOF\n",
+                    m["amount_total"]
+                );
+                use base64::Engine as _;
+                b.next += 1;
+                last = b.next;
+                b.attachments.push(obj(json!({"id": last,
+                    "name": format!("{}.pdf", number.replace('/', "_")),
+                    "mimetype": "application/pdf",
+                    "res_model": "account.move", "res_id": mid,
+                    "datas": base64::engine::general_purpose::STANDARD.encode(pdf)})));
+                let m = b.moves.iter_mut().find(|m| m["id"] == mid).unwrap();
+                m.insert("invoice_pdf_report_id".into(), json!(last));
+            }
+            Ok(json!({"type": "ir.actions.act_url",
+                "url": format!("/web/content/{last}?download=true"), "close": true}))
         }
         "fields_get" => Ok(json!({})),
         other => Err((

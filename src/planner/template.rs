@@ -780,7 +780,6 @@ fn client_reference(text: &str) -> Option<String> {
         let r = s
             .trim()
             .trim_start_matches(['#', ':'])
-            .trim()
             .split_whitespace()
             .next()?
             .trim_end_matches(['.', ',', ';', ')'])

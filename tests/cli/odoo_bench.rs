@@ -55,7 +55,8 @@ fn bench_odoo_actions() {
     let fake = OdooFake::start();
     let note = |_: usize| "- kind: note\n  text: bench\n".to_string();
     let (base, _) = pass(&fake, &note);
-    let kinds: [(&str, Box<dyn Fn(usize) -> String>); 4] = [
+    type Action = Box<dyn Fn(usize) -> String>;
+    let kinds: [(&str, Action); 4] = [
         (
             "odoo_invoice",
             Box::new(|i| {

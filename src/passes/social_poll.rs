@@ -40,8 +40,7 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
         ..Outcome::default()
     };
     if !configured(ctx) {
-        out.summary =
-            "poll-social: neither facebook nor x is set up in aie.yaml: skipped".into();
+        out.summary = "poll-social: neither facebook nor x is set up in aie.yaml: skipped".into();
         out.json = serde_json::json!({"job": "poll-social", "skipped": "no platform is set up"});
         return Ok(out);
     }
@@ -53,11 +52,25 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
                 let mut newest = since;
                 for [id, author, text, created, on] in comments {
                     if !facebook::valid_graph_id(&id) {
-                        out.problem("poll-social:facebook", "a comment without a usable id was skipped");
+                        out.problem(
+                            "poll-social:facebook",
+                            "a comment without a usable id was skipped",
+                        );
                         continue;
                     }
                     let t = facebook::graph_time(&created).unwrap_or(since);
-                    write_item(ctx, &mut out, Incoming { platform: "facebook", id, author, text, created, on })?;
+                    write_item(
+                        ctx,
+                        &mut out,
+                        Incoming {
+                            platform: "facebook",
+                            id,
+                            author,
+                            text,
+                            created,
+                            on,
+                        },
+                    )?;
                     newest = newest.max(t);
                     save(ctx, |s| s.facebook_since = Some(newest))?;
                 }
@@ -80,8 +93,23 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
                         out.problem("poll-social:x", "a mention without a usable id was skipped");
                         continue;
                     }
-                    let author = if username.is_empty() { author_id } else { format!("@{username}") };
-                    write_item(ctx, &mut out, Incoming { platform: "x", id: id.clone(), author, text, created, on: String::new() })?;
+                    let author = if username.is_empty() {
+                        author_id
+                    } else {
+                        format!("@{username}")
+                    };
+                    write_item(
+                        ctx,
+                        &mut out,
+                        Incoming {
+                            platform: "x",
+                            id: id.clone(),
+                            author,
+                            text,
+                            created,
+                            on: String::new(),
+                        },
+                    )?;
                     save(ctx, |s| s.x_since_id = Some(id))?;
                 }
                 if let Some(n) = newest {
@@ -97,7 +125,8 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
 }
 
 fn save(ctx: &Ctx, f: impl FnOnce(&mut SocialState)) -> Result<()> {
-    ctx.state.update(|s| f(s.social.get_or_insert_with(SocialState::default)))
+    ctx.state
+        .update(|s| f(s.social.get_or_insert_with(SocialState::default)))
 }
 
 /// The item of one comment or mention, written once.
@@ -108,8 +137,16 @@ fn write_item(ctx: &Ctx, out: &mut Outcome, c: Incoming) -> Result<()> {
         return Ok(());
     }
     let source = format!("{}:{}", c.platform, c.id);
-    let what = if c.platform == "x" { "X mention" } else { "Facebook comment" };
-    let who = if c.author.is_empty() { "someone".to_string() } else { c.author.clone() };
+    let what = if c.platform == "x" {
+        "X mention"
+    } else {
+        "Facebook comment"
+    };
+    let who = if c.author.is_empty() {
+        "someone".to_string()
+    } else {
+        c.author.clone()
+    };
     let text: String = c.text.chars().take(MAX_TEXT).collect();
     let (_, priority) = crate::passes::intake::route(&ctx.settings.routing, &text);
     let mut item = Item::new(&id, "social", "social", &source, &ctx.clock.stamp());
@@ -126,8 +163,17 @@ fn write_item(ctx: &Ctx, out: &mut Outcome, c: Incoming) -> Result<()> {
     if !c.on.is_empty() {
         item.set("post", c.on.as_str());
     }
-    item.body = format!("# {what} from {who}\n\n{}\n", if text.trim().is_empty() { "(no text)" } else { text.as_str() });
-    let path = ctx.vault.item_path(&Stage::NeedsAction("social".into()), &id);
+    item.body = format!(
+        "# {what} from {who}\n\n{}\n",
+        if text.trim().is_empty() {
+            "(no text)"
+        } else {
+            text.as_str()
+        }
+    );
+    let path = ctx
+        .vault
+        .item_path(&Stage::NeedsAction("social".into()), &id);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }

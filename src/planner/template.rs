@@ -243,7 +243,10 @@ pub fn plan_item_with(input: &PlanInput, acknowledge: bool) -> Plan {
         }
     }
     if kind == "whatsapp" && asks && !from.is_empty() {
-        plan.objective = format!("Answer {} on WhatsApp", item.str("title").trim_start_matches("WhatsApp from "));
+        plan.objective = format!(
+            "Answer {} on WhatsApp",
+            item.str("title").trim_start_matches("WhatsApp from ")
+        );
         let first = item
             .str("from_name")
             .split_whitespace()
@@ -254,7 +257,10 @@ pub fn plan_item_with(input: &PlanInput, acknowledge: bool) -> Plan {
             "Hi {first}, thank you for your message. I have received it and will get back to you shortly."
         );
         let mut action = obj(json!({"kind": "whatsapp_send", "to": from, "text": text}));
-        match (whatsapp_window_open(item, input.now), input.whatsapp_template) {
+        match (
+            whatsapp_window_open(item, input.now),
+            input.whatsapp_template,
+        ) {
             (true, _) => {
                 plan.steps = vec!["Send a short answer after approval".into()];
             }

@@ -376,6 +376,7 @@ mod tests {
             triage.steps,
             vec![
                 vec!["poll-gmail"],
+                vec!["poll-social"],
                 vec!["process-inbox"],
                 vec!["plan"],
                 vec!["sync-vault"]

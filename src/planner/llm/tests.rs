@@ -280,6 +280,8 @@ fn bench_planner_own_cost_per_item() {
                 owner: &owner,
                 handbook,
                 goals,
+                now: None,
+                whatsapp_template: None,
             })
             .unwrap();
         assert!(plan.fallback_reason.is_none());

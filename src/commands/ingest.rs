@@ -58,6 +58,21 @@ pub fn run(cx: &Cx, args: &IngestArgs) -> Result<Outcome> {
             }
         }
     };
+    // Only the active zone's agent takes deliveries (two would race for each message). The
+    // handshake writes nothing and is answered anywhere; a delivery to another zone's agent
+    // is answered 503, so Meta delivers it again later (a 200 would lose it).
+    if req.method == "POST"
+        && let Some(skipped) =
+            crate::zones::skip(ctx, crate::config::Duty::IngestWhatsapp, "ingest whatsapp")
+    {
+        if !signed {
+            return Ok(skipped);
+        }
+        log::warn!("{}: answered 503", skipped.summary);
+        out.summary = whatsapp_ingest::response(503, "not the active zone");
+        out.json = serde_json::json!({"job": "ingest", "status": 503});
+        return Ok(out);
+    }
     let (status, body) = whatsapp_ingest::handle(ctx, &req, signed, &mut out)?;
     out.summary = whatsapp_ingest::response(status, &body);
     out.json = serde_json::json!({"job": "ingest", "status": status});

@@ -265,12 +265,9 @@ pub fn run(cx: &Cx, args: &ScheduleArgs) -> Result<Outcome> {
             let ours = generated_units(&dir);
             let scope: &[&str] = if a.system { &[] } else { &["--user"] };
             if !a.no_enable {
-                for name in ours
-                    .iter()
-                    .filter(|n| {
-                        n.ends_with(".timer") || n.ends_with(".path") || n.ends_with(".socket")
-                    })
-                {
+                for name in ours.iter().filter(|n| {
+                    n.ends_with(".timer") || n.ends_with(".path") || n.ends_with(".socket")
+                }) {
                     systemctl(&[scope, &["disable", "--now", name]].concat(), r)?;
                 }
             }

@@ -215,7 +215,11 @@ pub fn whatsapp_units(t: &Target) -> [(String, String); 2] {
         "{HEADER}\n[Unit]\nDescription=aie: one WhatsApp webhook delivery\nCollectMode=inactive-or-failed\n\n[Service]\n"
     );
     let body = service_body(t, &exec_line(t, "ingest whatsapp"), 10);
-    svc.push_str(&body.replacen("Type=oneshot\n", "Type=oneshot\nStandardInput=socket\nStandardOutput=socket\nStandardError=journal\n", 1));
+    svc.push_str(&body.replacen(
+        "Type=oneshot\n",
+        "Type=oneshot\nStandardInput=socket\nStandardOutput=socket\nStandardError=journal\n",
+        1,
+    ));
     // The request arrives on the socket systemd passes in: no network of its own.
     svc.push_str("PrivateNetwork=yes\n");
     [

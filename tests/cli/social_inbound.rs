@@ -216,3 +216,45 @@ fn a_whatsapp_question_gets_a_reply_that_waits_text_inside_the_window_template_o
     let a = whatsapp_question(&env);
     assert_eq!(a["template"], "follow_up:en_US", "{a:?}");
 }
+
+fn signed_post(body: &str, secret: &str) -> Vec<u8> {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let sig: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        "POST /webhooks/whatsapp HTTP/1.1\r\nHost: hooks.owner.example\r\nContent-Type: application/json\r\nX-Hub-Signature-256: sha256={sig}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_delivery_to_an_agent_whose_zone_is_not_active_is_answered_503_and_written_nowhere() {
+    let fake = SocialFake::start();
+    let env = social_env(
+        &fake,
+        false,
+        "zones:\n  - name: cloud\n    agent: cloud\n    does: [ingest_whatsapp, plan]\n  - name: home\n    agent: local\n    does: [ingest_whatsapp, plan, execute]\n",
+    );
+    let body = fixture("whatsapp/webhook_two_messages.json");
+    let mut c = env.cmd();
+    c.args(["ingest", "whatsapp"])
+        .write_stdin(signed_post(&body, "wa-app-secret-1"));
+    let r = env.run_cmd(&mut c);
+    assert!(r.stdout.starts_with("HTTP/1.1 503 "), "{r:?}");
+    assert!(env.all_items().is_empty(), "Meta delivers it again later");
+    // The subscription handshake writes nothing and is answered on any agent.
+    let mut c = env.cmd();
+    c.args(["ingest", "whatsapp"]).write_stdin(
+        "GET /webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=hook-check-7&hub.challenge=1158201444 HTTP/1.1\r\nHost: h\r\n\r\n",
+    );
+    let r = env.run_cmd(&mut c);
+    assert!(r.stdout.starts_with("HTTP/1.1 200 OK"), "{r:?}");
+    assert!(r.stdout.trim_end().ends_with("\r\n\r\n1158201444"), "{r:?}");
+}

@@ -5,10 +5,9 @@
 
 use crate::context::Cx;
 use crate::outcome::Outcome;
-use crate::passes::whatsapp_ingest::{self, MAX_REQUEST, WebRequest};
+use crate::passes::whatsapp_ingest::{self, WebRequest};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use std::io::Read;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -43,10 +42,7 @@ pub fn run(cx: &Cx, args: &IngestArgs) -> Result<Outcome> {
             (req, false)
         }
         None => {
-            let mut raw = Vec::new();
-            std::io::stdin()
-                .take(MAX_REQUEST as u64)
-                .read_to_end(&mut raw)
+            let raw = whatsapp_ingest::read_request(&mut std::io::stdin().lock())
                 .context("cannot read the request on stdin")?;
             match whatsapp_ingest::parse_request(&raw) {
                 Ok(r) => (r, true),

@@ -258,3 +258,66 @@ fn a_delivery_to_an_agent_whose_zone_is_not_active_is_answered_503_and_written_n
     assert!(r.stdout.starts_with("HTTP/1.1 200 OK"), "{r:?}");
     assert!(r.stdout.ends_with("\r\n\r\n1158201444"), "{r:?}");
 }
+
+// ---------------------------------------------------------------- figures (benches/social.sh)
+
+/// Prints aie's own cost per post: 200 approved Facebook posts published by one
+/// execute-approved against the loopback fake, which answers at once.
+#[test]
+#[ignore = "a figure, run by benches/social.sh"]
+fn bench_social_cost_per_post() {
+    const N: usize = 200;
+    let fake = SocialFake::start();
+    let env = social_env(&fake, true, "");
+    for i in 0..N {
+        env.drop_file(
+            &format!("p{i}.txt"),
+            format!("Please post on Facebook:\nPost: news number {i}\n"),
+        );
+    }
+    env.ok(&["process-inbox"]);
+    env.ok(&["plan"]);
+    let pending = env.items_in("Pending_Approval/social");
+    assert_eq!(pending.len(), N);
+    for n in &pending {
+        env.mv(&format!("Pending_Approval/social/{n}"), "Approved");
+    }
+    let t = std::time::Instant::now();
+    env.ok(&["execute-approved"]);
+    let d = t.elapsed();
+    assert_eq!(fake.posts().len(), N);
+    println!(
+        "BENCH social_post: {N} approved Facebook posts in {:.0} ms = {:.2} ms/post of aie's own cost (fake answers at once; target < 5 ms)",
+        d.as_secs_f64() * 1e3,
+        d.as_secs_f64() * 1e3 / N as f64
+    );
+}
+
+/// Prints how long `aie ingest whatsapp` takes from process start to its answer, for a
+/// signed delivery with one new message each time.
+#[test]
+#[ignore = "a figure, run by benches/social.sh"]
+fn bench_ingest_whatsapp_process_start_to_answer() {
+    const N: usize = 50;
+    let fake = SocialFake::start();
+    let env = social_env(&fake, false, "");
+    let body = fixture("whatsapp/webhook_two_messages.json");
+    let mut times = Vec::new();
+    for i in 0..N {
+        let b = body.replace("MUMxMAA=", &format!("MUMx{i:04}="));
+        let mut c = env.cmd();
+        c.args(["ingest", "whatsapp"])
+            .write_stdin(signed_post(&b, "wa-app-secret-1"));
+        let t = std::time::Instant::now();
+        let r = env.run_cmd(&mut c);
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        assert!(r.stdout.starts_with("HTTP/1.1 200"), "{r:?}");
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "BENCH ingest whatsapp: process start to answer, median {:.1} ms, 90th percentile {:.1} ms, max {:.1} ms over {N} deliveries (target < 20 ms)",
+        times[N / 2],
+        times[N * 9 / 10],
+        times[N - 1]
+    );
+}

@@ -67,6 +67,8 @@ pub enum Command {
     Demo(commands::demo::DemoArgs),
     /// New Gmail messages become items in Needs_Action/email/.
     PollGmail(commands::poll_gmail::PollGmailArgs),
+    /// New Facebook Page comments and X mentions become items in Needs_Action/social/.
+    PollSocial(commands::poll_social::PollSocialArgs),
     /// Obtain a service's credentials once (`aie auth gmail`).
     Auth(commands::auth_gmail::AuthArgs),
     /// Turn files dropped in Inbox/ into items in Needs_Action/<domain>/.
@@ -177,6 +179,7 @@ impl Command {
             Command::Init(_) => spec("init", Setup, VaultUse::None),
             Command::Demo(_) => spec("demo", Setup, VaultUse::None),
             Command::PollGmail(_) => spec("poll-gmail", Pass, VaultUse::Shared),
+            Command::PollSocial(_) => spec("poll-social", Pass, VaultUse::Shared),
             Command::Auth(_) => spec("auth", Setup, VaultUse::Open),
             Command::ProcessInbox(_) => spec("process-inbox", Pass, VaultUse::Shared),
             Command::Plan(_) => spec("plan", Pass, VaultUse::Shared),
@@ -212,6 +215,7 @@ impl Command {
             Command::Plan(a) => a.out.json,
             Command::ExecuteApproved(a) => a.out.json,
             Command::PollGmail(a) => a.out.json,
+            Command::PollSocial(a) => a.out.json,
             Command::Run(a) => a.out.json,
             Command::Alert(a) => a.out.json,
             Command::Demo(a) => a.out.json,
@@ -240,6 +244,7 @@ impl Command {
             Command::Plan(a) => a.deadline.deadline,
             Command::ExecuteApproved(a) => a.deadline.deadline,
             Command::PollGmail(a) => a.deadline.deadline,
+            Command::PollSocial(a) => a.deadline.deadline,
             Command::SyncVault(a) => a.deadline.deadline,
             _ => None,
         }
@@ -297,7 +302,7 @@ mod tests {
         let all = every_command();
         assert_eq!(
             all.len(),
-            24,
+            25,
             "a new subcommand: add its row and its sample args"
         );
         for (name, cmd) in &all {

@@ -418,6 +418,9 @@ pub struct WhatsappSettings {
     pub phone_number_id: Option<String>,
     /// What Meta echoes when it verifies the webhook (not a secret: it only names the hook).
     pub verify_token: Option<String>,
+    /// The approved template (`name` or `name:lang`) a planned reply uses outside the
+    /// 24-hour customer-service window.
+    pub reply_template: Option<String>,
 }
 
 impl Default for WhatsappSettings {
@@ -426,6 +429,7 @@ impl Default for WhatsappSettings {
             graph_base: GRAPH_BASE.into(),
             phone_number_id: None,
             verify_token: None,
+            reply_template: None,
         }
     }
 }

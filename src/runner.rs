@@ -201,10 +201,11 @@ pub fn json_of(out: &Outcome) -> serde_json::Value {
 }
 
 /// The report for people: the summary, scrubbed, ending with a newline (empty when the
-/// command has nothing to say).
+/// command has nothing to say). An HTTP answer (`aie ingest`) is left as it is: a byte
+/// after its body would be more than its `content-length` says.
 pub fn text_of(out: &Outcome) -> String {
     let mut text = crate::secrets::scrub(&out.summary);
-    if !text.is_empty() && !text.ends_with('\n') {
+    if !text.is_empty() && !text.ends_with('\n') && !text.starts_with("HTTP/1.1 ") {
         text.push('\n');
     }
     text

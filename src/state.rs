@@ -74,6 +74,21 @@ pub struct GmailState {
     pub last_resync: Option<String>,
 }
 
+/// What poll-social remembers between runs (section `social`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SocialState {
+    /// Facebook: the newest comment time seen (Unix seconds); comments from this second on
+    /// are read again and skipped by item id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facebook_since: Option<i64>,
+    /// X: the newest mention id seen (`since_id` of the next read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_since_id: Option<String>,
+    /// X: the account's user id (read once from `/2/users/me`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_user_id: Option<String>,
+}
+
 /// What the model planner has spent (section `llm`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct LlmState {
@@ -185,6 +200,12 @@ pub struct State {
         deserialize_with = "lenient"
     )]
     pub gmail: Option<GmailState>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub social: Option<SocialState>,
     #[serde(
         default,
         skip_serializing_if = "LlmState::is_empty",

@@ -106,3 +106,6 @@ mod social;
 
 #[path = "cli/two_agents.rs"]
 mod two_agents;
+
+#[path = "cli/social_inbound.rs"]
+mod social_inbound;

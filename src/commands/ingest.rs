@@ -5,10 +5,9 @@
 
 use crate::context::Cx;
 use crate::outcome::Outcome;
-use crate::passes::whatsapp_ingest::{self, MAX_REQUEST, WebRequest};
+use crate::passes::whatsapp_ingest::{self, WebRequest};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use std::io::Read;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -43,10 +42,7 @@ pub fn run(cx: &Cx, args: &IngestArgs) -> Result<Outcome> {
             (req, false)
         }
         None => {
-            let mut raw = Vec::new();
-            std::io::stdin()
-                .take(MAX_REQUEST as u64)
-                .read_to_end(&mut raw)
+            let raw = whatsapp_ingest::read_request(&mut std::io::stdin().lock())
                 .context("cannot read the request on stdin")?;
             match whatsapp_ingest::parse_request(&raw) {
                 Ok(r) => (r, true),
@@ -58,6 +54,21 @@ pub fn run(cx: &Cx, args: &IngestArgs) -> Result<Outcome> {
             }
         }
     };
+    // Only the active zone's agent takes deliveries (two would race for each message). The
+    // handshake writes nothing and is answered anywhere; a delivery to another zone's agent
+    // is answered 503, so Meta delivers it again later (a 200 would lose it).
+    if req.method == "POST"
+        && let Some(skipped) =
+            crate::zones::skip(ctx, crate::config::Duty::IngestWhatsapp, "ingest whatsapp")
+    {
+        if !signed {
+            return Ok(skipped);
+        }
+        log::warn!("{}: answered 503", skipped.summary);
+        out.summary = whatsapp_ingest::response(503, "not the active zone");
+        out.json = serde_json::json!({"job": "ingest", "status": 503});
+        return Ok(out);
+    }
     let (status, body) = whatsapp_ingest::handle(ctx, &req, signed, &mut out)?;
     out.summary = whatsapp_ingest::response(status, &body);
     out.json = serde_json::json!({"job": "ingest", "status": status});

@@ -21,6 +21,7 @@ pub mod init;
 pub mod man;
 pub mod plan;
 pub mod poll_gmail;
+pub mod poll_social;
 pub mod process_inbox;
 pub mod restore;
 pub mod run;
@@ -40,6 +41,7 @@ pub fn dispatch(cx: &Cx, cmd: &Command) -> Result<Outcome> {
         Command::Init(a) => init::run(cx, a),
         Command::Demo(a) => demo::run(cx, a),
         Command::PollGmail(a) => poll_gmail::run(cx, a),
+        Command::PollSocial(a) => poll_social::run(cx, a),
         Command::Auth(a) => auth_gmail::run(cx, a),
         Command::ProcessInbox(a) => process_inbox::run(cx, a),
         Command::Plan(a) => plan::run(cx, a),

@@ -265,10 +265,9 @@ pub fn run(cx: &Cx, args: &ScheduleArgs) -> Result<Outcome> {
             let ours = generated_units(&dir);
             let scope: &[&str] = if a.system { &[] } else { &["--user"] };
             if !a.no_enable {
-                for name in ours
-                    .iter()
-                    .filter(|n| n.ends_with(".timer") || n.ends_with(".path"))
-                {
+                for name in ours.iter().filter(|n| {
+                    n.ends_with(".timer") || n.ends_with(".path") || n.ends_with(".socket")
+                }) {
                     systemctl(&[scope, &["disable", "--now", name]].concat(), r)?;
                 }
             }
@@ -435,7 +434,8 @@ pub fn generated_units(dir: &Path) -> Vec<String> {
                     n.starts_with("aie-")
                         && (n.ends_with(".service")
                             || n.ends_with(".timer")
-                            || n.ends_with(".path"))
+                            || n.ends_with(".path")
+                            || n.ends_with(".socket"))
                 })
                 .filter(|n| {
                     std::fs::read_to_string(dir.join(n)).is_ok_and(|t| t.starts_with(units::HEADER))

@@ -94,21 +94,18 @@ impl FacebookPublisher {
         }
     }
 
-    /// The Page's comments newer than `since` (a Unix time), oldest first: (comment id,
-    /// author name, text, created time, the post commented on).
+    /// The comments on the Page's 25 newest posts made at or after `since` (a Unix time),
+    /// oldest first, leaving out the Page's own: (comment id, author name, text, created
+    /// time, the post commented on). `filter(stream)` returns every comment, replies
+    /// included, not only the top-level ones the default filter keeps.
     pub fn comments_since(&self, since: i64) -> Result<Vec<[String; 5]>> {
         let url = format!("{}/{}/feed", self.base, self.page_id);
         let auth = self.bearer();
         let headers = [("Authorization", auth.as_str())];
-        let since_s = since.to_string();
-        let query = [
-            (
-                "fields",
-                "id,comments.since(0){id,from,message,created_time}",
-            ),
-            ("since", since_s.as_str()),
-            ("limit", "25"),
-        ];
+        let fields = format!(
+            "id,comments.filter(stream).since({since}).limit(100){{id,from,message,created_time}}"
+        );
+        let query = [("fields", fields.as_str()), ("limit", "25")];
         let req = Request {
             headers: &headers,
             query: &query,
@@ -122,6 +119,9 @@ impl FacebookPublisher {
         let mut out = Vec::new();
         for post in v["data"].as_array().into_iter().flatten() {
             for c in post["comments"]["data"].as_array().into_iter().flatten() {
+                if c["from"]["id"].as_str() == Some(self.page_id.as_str()) {
+                    continue;
+                }
                 out.push([
                     c["id"].as_str().unwrap_or("").to_string(),
                     c["from"]["name"].as_str().unwrap_or("").to_string(),
@@ -131,8 +131,16 @@ impl FacebookPublisher {
                 ]);
             }
         }
+        out.sort_by(|a, b| a[3].cmp(&b[3]));
         Ok(out)
     }
+}
+
+/// A Graph API time (`2026-11-30T05:00:00+0000`) as Unix seconds.
+pub fn graph_time(t: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%z")
+        .ok()
+        .map(|d| d.timestamp())
 }
 
 impl Publisher for FacebookPublisher {

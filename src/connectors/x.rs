@@ -174,40 +174,81 @@ impl XPublisher {
         self.http.send(&req, &judge).map(|r| r.json())
     }
 
-    /// Mentions of `user_id` newer than `since_id`: (id, author id, text, created_at).
-    pub fn mentions(&mut self, user_id: &str, since_id: Option<&str>) -> Result<Vec<[String; 4]>> {
+    /// One GET of `{x.api_base}{path}` with the current token.
+    fn get(&mut self, path: &str, query: &[(&str, &str)]) -> Result<Value> {
         let token = self
             .current_token()
             .map_err(|_| AieError::Unavailable("x: no usable access token".into()))?;
-        let url = format!("{}/2/users/{user_id}/mentions", self.base);
+        let url = format!("{}{path}", self.base);
         let auth = format!("Bearer {token}");
         let headers = [("Authorization", auth.as_str())];
+        let req = Request {
+            headers: &headers,
+            query,
+            ..Request::get(&url)
+        };
+        match self.http.send(&req, &retry_usual) {
+            Ok(r) => Ok(r.json()),
+            Err(HttpError::Status { code, body, .. }) if (400..500).contains(&code) => Err(
+                AieError::Unavailable(format!("x: `{path}` answered {code}: {}", problem(&body)))
+                    .into(),
+            ),
+            Err(e) => Err(AieError::Unavailable(format!("x: cannot read `{path}`: {e}")).into()),
+        }
+    }
+
+    /// The account's user id (`GET /2/users/me`).
+    pub fn me(&mut self) -> Result<String> {
+        let v = self.get("/2/users/me", &[])?;
+        match v["data"]["id"].as_str() {
+            Some(id) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(id.to_string())
+            }
+            _ => Err(AieError::Unavailable("x: `/2/users/me` carried no user id".into()).into()),
+        }
+    }
+
+    /// Mentions of `user_id` newer than `since_id`, oldest first: (id, author id, author
+    /// username, text, created_at), and the newest id X reports (`meta.newest_id`).
+    pub fn mentions(
+        &mut self,
+        user_id: &str,
+        since_id: Option<&str>,
+    ) -> Result<(Vec<[String; 5]>, Option<String>)> {
         let mut query = vec![
             ("tweet.fields", "created_at,author_id"),
+            ("expansions", "author_id"),
+            ("user.fields", "username"),
             ("max_results", "100"),
         ];
         if let Some(s) = since_id {
             query.push(("since_id", s));
         }
-        let req = Request {
-            headers: &headers,
-            query: &query,
-            ..Request::get(&url)
+        let v = self.get(&format!("/2/users/{user_id}/mentions"), &query)?;
+        let username = |id: &str| {
+            v["includes"]["users"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|u| u["id"].as_str() == Some(id))
+                .and_then(|u| u["username"].as_str())
+                .unwrap_or("")
+                .to_string()
         };
-        let v = self
-            .http
-            .send(&req, &retry_usual)
-            .map_err(|e| AieError::Unavailable(format!("x: cannot read mentions: {e}")))?
-            .json();
-        Ok(v["data"]
+        let mut out: Vec<[String; 5]> = v["data"]
             .as_array()
             .into_iter()
             .flatten()
             .map(|t| {
-                ["id", "author_id", "text", "created_at"]
-                    .map(|k| t[k].as_str().unwrap_or("").to_string())
+                let s = |k: &str| t[k].as_str().unwrap_or("").to_string();
+                let author = s("author_id");
+                let name = username(&author);
+                [s("id"), author, name, s("text"), s("created_at")]
             })
-            .collect())
+            .collect();
+        // Ids grow with time: the oldest first.
+        out.sort_by(|a, b| (a[0].len(), &a[0]).cmp(&(b[0].len(), &b[0])));
+        Ok((out, v["meta"]["newest_id"].as_str().map(str::to_string)))
     }
 }
 

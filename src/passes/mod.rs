@@ -13,5 +13,6 @@ pub mod health;
 pub mod intake;
 pub mod plan;
 pub mod replan;
+pub mod social_poll;
 pub mod sync;
 pub mod whatsapp_ingest;

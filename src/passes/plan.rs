@@ -141,6 +141,11 @@ fn plan_batch(
     if claimed.is_empty() {
         return Ok(());
     }
+    let wa_template = ctx
+        .settings
+        .whatsapp
+        .as_ref()
+        .and_then(|w| w.reply_template.as_deref());
     // The claims become durable with the batch's sync below, before any rewrite lands.
     let mut batch = WriteBatch::new();
     let mut routed: Vec<Routed> = Vec::new();
@@ -167,6 +172,8 @@ fn plan_batch(
                 owner: &ctx.settings.owner,
                 handbook,
                 goals,
+                now: Some(ctx.clock.now()),
+                whatsapp_template: wa_template,
             };
             let plan = match planner.plan(&input) {
                 Ok(p) => p,
@@ -327,6 +334,12 @@ pub fn preview_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
                 owner: &ctx.settings.owner,
                 handbook: &handbook,
                 goals: &goals,
+                now: Some(ctx.clock.now()),
+                whatsapp_template: ctx
+                    .settings
+                    .whatsapp
+                    .as_ref()
+                    .and_then(|w| w.reply_template.as_deref()),
             };
             let plan = match planner.plan(&input) {
                 Ok(p) => p,

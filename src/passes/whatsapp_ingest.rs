@@ -38,6 +38,43 @@ impl WebRequest {
     }
 }
 
+/// Reads one request from a connection: up to the end of the headers and then
+/// `Content-Length` bytes of body, never waiting for the client to close its side (a
+/// proxy keeps the connection open for the answer); without `Content-Length`, up to the end
+/// of input. At most [`MAX_REQUEST`] bytes.
+pub fn read_request(r: &mut impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut raw = Vec::with_capacity(8192);
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+            let len = head.lines().find_map(|l| {
+                l.strip_prefix("content-length:")
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+            });
+            let method_has_no_body = head.starts_with("get ") || head.starts_with("head ");
+            match len {
+                Some(n) if raw.len() >= end + 4 + n => return Ok(raw),
+                None if method_has_no_body => return Ok(raw),
+                _ => {}
+            }
+        }
+        if raw.len() >= MAX_REQUEST {
+            return Ok(raw);
+        }
+        let want = buf.len().min(MAX_REQUEST - raw.len());
+        let n = match r.read(&mut buf[..want]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(raw);
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+}
+
 /// Parses one HTTP/1.1 request (the body by `Content-Length`, else what follows).
 pub fn parse_request(raw: &[u8]) -> Result<WebRequest> {
     let split = raw
@@ -307,6 +344,37 @@ fn ingest_message(ctx: &Ctx, value: &Value, m: &Value, out: &mut Outcome) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A connection whose client waits for the answer: reading past what was sent fails
+    /// the test instead of blocking.
+    struct OpenConnection(std::io::Cursor<Vec<u8>>);
+
+    impl std::io::Read for OpenConnection {
+        fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.read(b)?;
+            assert!(
+                n > 0,
+                "read past the request: the client is waiting, this would block"
+            );
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_request_is_read_to_its_content_length_without_waiting_for_the_client_to_close() {
+        let req = b"POST /w HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello".to_vec();
+        let got = read_request(&mut OpenConnection(std::io::Cursor::new(req.clone()))).unwrap();
+        assert_eq!(got, req);
+        let get = b"GET /w?hub.mode=subscribe HTTP/1.1\r\nHost: h\r\n\r\n".to_vec();
+        let got = read_request(&mut OpenConnection(std::io::Cursor::new(get.clone()))).unwrap();
+        assert_eq!(got, get);
+        // Without a length the body is what comes until the end of input.
+        let bare = b"POST /w HTTP/1.1\r\n\r\n{}".to_vec();
+        assert_eq!(
+            read_request(&mut std::io::Cursor::new(bare.clone())).unwrap(),
+            bare
+        );
+    }
 
     #[test]
     fn requests_parse_and_signatures_verify_on_the_raw_body() {

@@ -18,6 +18,10 @@ pub struct PlanInput<'a> {
     pub handbook: &'a str,
     /// `Business_Goals.md`.
     pub goals: &'a str,
+    /// When the plan is made (WhatsApp's 24-hour window is counted to it); `None`: unknown.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// `whatsapp.reply_template`: the approved template a reply outside the window uses.
+    pub whatsapp_template: Option<&'a str>,
 }
 
 /// A proposed action and why.

@@ -296,6 +296,71 @@ pub fn plan_item_with(input: &PlanInput, acknowledge: bool) -> Plan {
                 "help",
             ],
         );
+    let kind = item.str("kind");
+    if kind == "social" && asks {
+        let platform = item.str("platform");
+        let reply_to = item.str("reply_to");
+        if matches!(platform, "facebook" | "x") && !reply_to.is_empty() {
+            let who = item.str("author");
+            plan.objective = format!("Answer {who} on {platform}");
+            plan.steps = vec![
+                "Draft a public reply".into(),
+                "Publish it after approval (a reply always waits)".into(),
+            ];
+            let text = "Thank you for your message! We will get back to you shortly.";
+            plan.proposals.push(Proposal {
+                action: obj(json!({"kind": "social_post", "platform": platform,
+                    "text": text, "reply_to": reply_to})),
+                why: format!("The {platform} message asks something."),
+            });
+            return plan;
+        }
+    }
+    if kind == "whatsapp" && asks && !from.is_empty() {
+        plan.objective = format!(
+            "Answer {} on WhatsApp",
+            item.str("title").trim_start_matches("WhatsApp from ")
+        );
+        let first = item
+            .str("from_name")
+            .split_whitespace()
+            .next()
+            .unwrap_or("there")
+            .to_string();
+        let text = format!(
+            "Hi {first}, thank you for your message. I have received it and will get back to you shortly."
+        );
+        let mut action = obj(json!({"kind": "whatsapp_send", "to": from, "text": text}));
+        match (
+            whatsapp_window_open(item, input.now),
+            input.whatsapp_template,
+        ) {
+            (true, _) => {
+                plan.steps = vec!["Send a short answer after approval".into()];
+            }
+            (false, Some(t)) => {
+                plan.steps = vec![
+                    "Outside the 24-hour window: send the approved template after approval".into(),
+                ];
+                action.insert("template".into(), t.into());
+            }
+            (false, None) => {
+                plan.steps = vec!["Answer the message yourself".into()];
+                plan.proposals.push(Proposal {
+                    action: obj(json!({"kind": "note", "text": format!(
+                        "{from} wrote more than 24 h ago: WhatsApp only takes an approved template now (set `whatsapp.reply_template` in aie.yaml, or answer by hand)"
+                    )})),
+                    why: "The message asks something, and the 24-hour window has closed.".into(),
+                });
+                return plan;
+            }
+        }
+        plan.proposals.push(Proposal {
+            action,
+            why: "The WhatsApp message asks something.".into(),
+        });
+        return plan;
+    }
     if is_mail && asks && !acknowledge {
         plan.objective = format!("Answer {from}");
         plan.steps = vec!["Answer the message yourself".into()];
@@ -338,6 +403,16 @@ pub fn plan_item_with(input: &PlanInput, acknowledge: bool) -> Plan {
         why: "No reply, invoice, payment or post was asked for.".into(),
     });
     plan
+}
+
+/// Whether WhatsApp's 24-hour customer-service window is still open at `now`, counted
+/// from the message's own timestamp (`sent`); open when either is unknown.
+fn whatsapp_window_open(item: &Item, now: Option<chrono::DateTime<chrono::Utc>>) -> bool {
+    let sent = chrono::DateTime::parse_from_rfc3339(item.str("sent")).ok();
+    match (sent, now) {
+        (Some(s), Some(n)) => n.signed_duration_since(s) < chrono::Duration::hours(24),
+        _ => true,
+    }
 }
 
 fn email_action(to: &str, subject: &str, body: &str, item: &Item) -> Map<String, Value> {
@@ -930,6 +1005,8 @@ mod tests {
             owner: &owner,
             handbook: "",
             goals: "",
+            now: None,
+            whatsapp_template: None,
         })
     }
 
@@ -1038,7 +1115,7 @@ mod tests {
         assert!(body.contains("RENT-DEC-2026"), "{body}");
         assert_eq!(
             client_reference("Our PO 4411 covers it").as_deref(),
-            Some("4411")
+            Some("PO 4411")
         );
         assert_eq!(client_reference("PO: 4411.").as_deref(), Some("4411"));
         assert_eq!(
@@ -1096,6 +1173,8 @@ mod tests {
             owner: &owner,
             handbook: "",
             goals: "",
+            now: None,
+            whatsapp_template: None,
         });
         let a = &p.proposals[0].action;
         assert_eq!(a["kind"], "odoo_bill");

@@ -380,6 +380,7 @@ mod tests {
             triage.steps,
             vec![
                 vec!["poll-gmail"],
+                vec!["poll-social"],
                 vec!["process-inbox"],
                 vec!["plan"],
                 vec!["sync-vault"]

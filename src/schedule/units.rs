@@ -197,10 +197,42 @@ pub fn approved_path_unit(t: &Target) -> (String, String) {
     ("aie-execute.path".to_string(), s)
 }
 
+/// The address the WhatsApp webhook socket listens on: loopback only, behind the HTTPS
+/// front (Caddy, nginx) that Meta talks to. A drop-in changes it.
+pub const WHATSAPP_LISTEN: &str = "127.0.0.1:8788";
+
+/// The socket and per-connection service of inbound WhatsApp: with `Accept=yes` systemd
+/// starts one short `aie ingest whatsapp` per HTTP request, the connection as its stdin
+/// and stdout (still no daemon). Not enabled by `schedule install`: the owner enables the
+/// socket once the HTTPS front is in place.
+pub fn whatsapp_units(t: &Target) -> [(String, String); 2] {
+    let socket = format!(
+        "{HEADER}\n[Unit]\nDescription=aie: WhatsApp webhook deliveries, one short process per request\n\n\
+         [Socket]\nListenStream={WHATSAPP_LISTEN}\nAccept=yes\nMaxConnections=16\nMaxConnectionsPerSource=8\n\
+         NoDelay=true\n\n[Install]\nWantedBy=sockets.target\n"
+    );
+    let mut svc = format!(
+        "{HEADER}\n[Unit]\nDescription=aie: one WhatsApp webhook delivery\nCollectMode=inactive-or-failed\n\n[Service]\n"
+    );
+    let body = service_body(t, &exec_line(t, "ingest whatsapp"), 10);
+    svc.push_str(&body.replacen(
+        "Type=oneshot\n",
+        "Type=oneshot\nStandardInput=socket\nStandardOutput=socket\nStandardError=journal\n",
+        1,
+    ));
+    // The request arrives on the socket systemd passes in: no network of its own.
+    svc.push_str("PrivateNetwork=yes\n");
+    [
+        ("aie-whatsapp.socket".to_string(), socket),
+        ("aie-whatsapp@.service".to_string(), svc),
+    ]
+}
+
 /// Every unit file for `jobs`, by file name, in a stable order (with the `Approved/` path
 /// unit when the `execute` job is among them).
 pub fn systemd_units(t: &Target, jobs: &[Job]) -> Vec<(String, String)> {
     let mut out = vec![alert_unit(t)];
+    out.extend(whatsapp_units(t));
     for j in jobs {
         out.extend(job_units(t, j));
     }
@@ -319,6 +351,8 @@ mod tests {
             want.push(format!("aie-{j}.service"));
             want.push(format!("aie-{j}.timer"));
         }
+        // The WhatsApp webhook's socket and its per-connection service.
+        want.extend(["aie-whatsapp.socket".into(), "aie-whatsapp@.service".into()]);
         assert_eq!(names, want);
         let unit = |n: &str| &units.iter().find(|u| u.0 == n).unwrap().1;
         assert!(unit("aie-execute.path").contains("PathChanged=/home/sam/My Vault/Approved\n"));

@@ -176,6 +176,12 @@ fn generated_system_units_pass_systemd_analyze_verify_and_score_3_or_lower() {
             out.join("aie-alert@aie-triage.service.service"),
         )
         .unwrap();
+        // And the WhatsApp delivery service through one connection's instance.
+        std::fs::copy(
+            out.join("aie-whatsapp@.service"),
+            out.join("aie-whatsapp@1.service"),
+        )
+        .unwrap();
         let units: Vec<String> = files_of(&out).into_iter().map(|f| f.0).collect();
         let v = std::process::Command::new(sa)
             .arg("verify")

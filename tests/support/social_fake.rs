@@ -50,6 +50,9 @@ fn default_answer(r: &Request) -> Response {
             200,
             &serde_json::json!({"permalink": "https://www.instagram.com/p/DAbCdEf/", "id": IG_MEDIA}),
         ),
+        ("GET", p) if p == format!("/{PAGE}/feed") => feed_comments(r),
+        ("GET", "/2/users/me") => j(200, "x/users_me.json"),
+        ("GET", "/2/users/2244994945/mentions") => mentions(r),
         ("POST", "/2/tweets") => j(201, "x/create_ok.json"),
         ("POST", "/2/oauth2/token") => j(200, "x/token_ok.json"),
         ("POST", "/rest/posts") => {
@@ -61,6 +64,50 @@ fn default_answer(r: &Request) -> Response {
             &serde_json::json!({"error": {"message": "unknown path", "code": 803}}),
         ),
     }
+}
+
+/// The recorded feed with only the comments at or after `comments.since(N)` of `fields`,
+/// as the Graph API filters them.
+fn feed_comments(r: &Request) -> Response {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&fixture("facebook/page_feed_comments.json")).unwrap();
+    let fields = r.query("fields").unwrap_or_default();
+    let since: i64 = fields
+        .split(".since(")
+        .nth(1)
+        .and_then(|t| t.split(')').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    for post in v["data"].as_array_mut().unwrap() {
+        post["comments"]["data"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|c| {
+                let t = c["created_time"].as_str().unwrap();
+                chrono::DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%z")
+                    .unwrap()
+                    .timestamp()
+                    >= since
+            });
+    }
+    Response::json(200, &v)
+}
+
+/// The recorded mentions newer than `since_id`, as X filters them.
+fn mentions(r: &Request) -> Response {
+    let mut v: serde_json::Value = serde_json::from_str(&fixture("x/mentions.json")).unwrap();
+    let Some(since) = r.query("since_id") else {
+        return Response::json(200, &v);
+    };
+    let since: u64 = since.parse().unwrap();
+    v["data"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|t| t["id"].as_str().unwrap().parse::<u64>().unwrap() > since);
+    if v["data"].as_array().unwrap().is_empty() {
+        return Response::json(200, &serde_json::json!({"meta": {"result_count": 0}}));
+    }
+    Response::json(200, &v)
 }
 
 impl SocialFake {

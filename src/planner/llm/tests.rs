@@ -70,6 +70,8 @@ fn run(
                 owner: &owner,
                 handbook: "HB",
                 goals: "GOALS",
+                now: None,
+                whatsapp_template: None,
             })
         })
         .collect();
@@ -229,6 +231,8 @@ fn the_item_cannot_close_its_untrusted_block() {
             owner: &owner,
             handbook: "",
             goals: "",
+            now: None,
+            whatsapp_template: None,
         },
         10,
     );
@@ -276,6 +280,8 @@ fn bench_planner_own_cost_per_item() {
                 owner: &owner,
                 handbook,
                 goals,
+                now: None,
+                whatsapp_template: None,
             })
             .unwrap();
         assert!(plan.fallback_reason.is_none());

@@ -1,0 +1,26 @@
+//! `aie poll-social`: new Facebook Page comments and X mentions become items in
+//! `Needs_Action/social/`.
+
+use crate::context::Cx;
+use crate::outcome::Outcome;
+use anyhow::Result;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct PollSocialArgs {
+    #[command(flatten)]
+    pub out: crate::cli::JsonFlag,
+    #[command(flatten)]
+    pub deadline: crate::cli::DeadlineFlag,
+}
+
+/// Runs the poll-social pass.
+pub fn run(cx: &Cx, _args: &PollSocialArgs) -> Result<Outcome> {
+    // Only the active zone's agent polls: two importers would race for each comment.
+    if let Some(skipped) =
+        crate::zones::skip(cx.ctx(), crate::config::Duty::PollSocial, "poll-social")
+    {
+        return Ok(skipped);
+    }
+    crate::passes::social_poll::poll(cx.ctx())
+}

@@ -161,21 +161,23 @@ fn an_invoice_request_by_mail_plans_the_invoice_and_the_email_that_carries_it() 
     env.ok(&["plan"]);
     let f = env.front("Pending_Approval/email/gmail-inv1.md");
     let actions = f["actions"].as_array().unwrap();
-    assert_eq!(actions.len(), 2, "{f}");
-    // The invoice first; the email runs only after it, and names it by its reference.
+    assert_eq!(actions.len(), 3, "{f}");
+    // The invoice first, then posting it; the email runs only after both and carries the
+    // posted invoice (issue 10: a client never receives a draft).
     assert_eq!(actions[0]["kind"], "odoo_invoice");
     assert_eq!(actions[0]["partner"], "Acme Corp");
     assert_eq!(actions[0]["lines"][0]["price_unit"], 1500.0);
-    assert_eq!(actions[0]["ref"], "gmail-inv1");
-    assert_eq!(actions[1]["kind"], "send_email");
-    assert_eq!(actions[1]["to"][0], "jane@acme-corp.example");
+    assert_eq!(actions[0]["ref"], "PO 4411");
+    assert_eq!(actions[1]["kind"], "odoo_post_invoice");
+    assert_eq!(actions[2]["kind"], "send_email");
+    assert_eq!(actions[2]["to"][0], "jane@acme-corp.example");
     assert_eq!(
-        actions[1]["in_reply_to"],
+        actions[2]["in_reply_to"],
         "<jan-invoice-001@acme-corp.example>"
     );
-    let body = actions[1]["body"].as_str().unwrap();
+    let body = actions[2]["body"].as_str().unwrap();
     assert!(
-        body.contains("invoice for 1500 USD") && body.contains("Reference: gmail-inv1"),
+        body.contains("1,500.00 USD") && body.contains("PO 4411"),
         "{body}"
     );
 }

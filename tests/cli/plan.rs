@@ -57,9 +57,10 @@ fn an_email_with_no_address_to_find_waits_with_missing_recipient() {
     let actions = f["actions"].as_array().unwrap();
     assert_eq!(actions[0]["kind"], "odoo_invoice");
     assert_eq!(actions[0]["partner"], "Bolt Ltd");
-    assert_eq!(actions[1]["kind"], "send_email");
-    assert_eq!(actions[1]["to"], serde_json::json!([]));
-    assert_eq!(actions[1]["rule"], "missing_recipient");
+    assert_eq!(actions[1]["kind"], "odoo_post_invoice");
+    assert_eq!(actions[2]["kind"], "send_email");
+    assert_eq!(actions[2]["to"], serde_json::json!([]));
+    assert_eq!(actions[2]["rule"], "missing_recipient");
     assert!(
         f["summary"].as_str().unwrap().contains("no recipient yet"),
         "{f}"

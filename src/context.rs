@@ -165,6 +165,26 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A line for the approval ledger, stamped with this agent's clock and name (its `seq`
+    /// is set when it is appended); `by` and `note` are the caller's.
+    pub fn approval(
+        &self,
+        item: impl Into<String>,
+        hash: String,
+        event: crate::vault::approvals::ApprovalEvent,
+    ) -> crate::vault::approvals::ApprovalRecord {
+        crate::vault::approvals::ApprovalRecord {
+            seq: 0,
+            ts: self.clock.stamp(),
+            agent: self.agent.clone(),
+            item: item.into(),
+            hash,
+            event,
+            by: None,
+            note: None,
+        }
+    }
+
     /// Opens the vault at `root` for `job`: checks the layout, reads `aie.yaml` and secrets.
     /// Errors are config errors (exit 78) naming the file.
     pub fn open(env: &Env, root: &Path, job: &str, deadline: Option<f64>) -> Result<Ctx> {

@@ -303,14 +303,9 @@ fn check_approval(
     let record =
         |ledger: &mut ApprovalLedger, event: ApprovalEvent, by: &str, note: Option<&str>| {
             ledger.append(ApprovalRecord {
-                seq: 0,
-                ts: ctx.clock.stamp(),
-                agent: ctx.agent.clone(),
-                item: id.clone(),
-                hash: hash.clone(),
-                event,
                 by: Some(by.to_string()),
                 note: note.map(str::to_string),
+                ..ctx.approval(id.clone(), hash.clone(), event)
             })
         };
     Ok(match ledger.standing(&id)? {
@@ -862,14 +857,8 @@ pub(crate) fn send_back(
     fsutil::sync_dir(&ctx.vault.stage_dir(&Stage::Approved)).ok();
     fsutil::failpoint("execute:sent-back");
     ledger.append(ApprovalRecord {
-        seq: 0,
-        ts: ctx.clock.stamp(),
-        agent: ctx.agent.clone(),
-        item: id.clone(),
-        hash: item.actions_hash(),
-        event: ApprovalEvent::Review,
-        by: None,
         note: Some(note.to_string()),
+        ..ctx.approval(id.clone(), item.actions_hash(), ApprovalEvent::Review)
     })?;
     ledger.sync()?;
     ctx.audit.append(AuditEvent {

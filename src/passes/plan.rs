@@ -249,14 +249,8 @@ fn plan_batch(
         };
         if let Some((event, by)) = rec {
             ledger.append(ApprovalRecord {
-                seq: 0,
-                ts: ctx.clock.stamp(),
-                agent: ctx.agent.clone(),
-                item: r.item.id().to_string(),
-                hash,
-                event,
                 by,
-                note: None,
+                ..ctx.approval(r.item.id().to_string(), hash, event)
             })?;
         }
     }
@@ -742,14 +736,8 @@ fn review_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) ->
                 }
                 if !matches!(ledger.standing(&id)?, Standing::AwaitingBinding { .. }) {
                     ledger.append(ApprovalRecord {
-                        seq: 0,
-                        ts: ctx.clock.stamp(),
-                        agent: ctx.agent.clone(),
-                        item: id.clone(),
-                        hash: item.actions_hash(),
-                        event: ApprovalEvent::Requested,
-                        by: None,
                         note: Some(format!("seen waiting in Pending_Approval/{domain}/")),
+                        ..ctx.approval(id.clone(), item.actions_hash(), ApprovalEvent::Requested)
                     })?;
                     moved = true;
                 }
@@ -773,16 +761,11 @@ fn review_requests(ctx: &Ctx, ledger: &mut ApprovalLedger, out: &mut Outcome) ->
                 out.activity.push(format!(
                     "[[{id}]] expired without approval: moved to Rejected/"
                 ));
-                ledger.append(ApprovalRecord {
-                    seq: 0,
-                    ts: ctx.clock.stamp(),
-                    agent: ctx.agent.clone(),
-                    item: id.clone(),
-                    hash: item.actions_hash(),
-                    event: ApprovalEvent::Expired,
-                    by: None,
-                    note: None,
-                })?;
+                ledger.append(ctx.approval(
+                    id.clone(),
+                    item.actions_hash(),
+                    ApprovalEvent::Expired,
+                ))?;
                 ctx.audit.append(AuditEvent {
                     target: Some("Rejected".into()),
                     approval_status: Some("expired".into()),

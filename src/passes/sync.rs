@@ -714,17 +714,12 @@ fn verify_incoming(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Resul
         if let Some(key) = signers.get(&commit) {
             if inc.rel.starts_with("Approved/") {
                 ledger.append(ApprovalRecord {
-                    seq: 0,
-                    ts: ctx.clock.stamp(),
-                    agent: ctx.agent.clone(),
-                    item: id.clone(),
-                    hash: item.actions_hash(),
-                    event: ApprovalEvent::Requested,
                     by: Some(format!("signer:{key}")),
                     note: Some(format!(
                         "moved into Approved/ in commit {} signed by a trusted key",
                         short(&commit)
                     )),
+                    ..ctx.approval(id.clone(), item.actions_hash(), ApprovalEvent::Requested)
                 })?;
                 ledger.sync()?;
                 out.count("signed_approvals", 1);
@@ -800,14 +795,9 @@ fn import_requests(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Resul
             continue;
         }
         ledger.append(ApprovalRecord {
-            seq: 0,
-            ts: ctx.clock.stamp(),
-            agent: ctx.agent.clone(),
-            item: rec.item.clone(),
-            hash: rec.hash.clone(),
-            event: ApprovalEvent::Requested,
             by: Some(format!("agent:{}", rec.agent)),
             note: Some(format!("requested by the agent `{}` (synced)", rec.agent)),
+            ..ctx.approval(rec.item.clone(), rec.hash.clone(), ApprovalEvent::Requested)
         })?;
         out.count("requests_imported", 1);
     }

@@ -64,6 +64,9 @@ enum Fate {
     Done,
     /// Back to `Pending_Approval/` with this note.
     Review(String),
+    /// The actions the policy lets run did; the rest waits for the owner: to
+    /// `Pending_Approval/` as a request, with this note on what was done.
+    AskOwner(String),
     /// Stays in `Approved/` (dry-run, rate limit, retry later, deadline).
     Stays,
 }
@@ -235,6 +238,18 @@ fn execute_one(
             out.count("returned_for_review", 1);
             out.activity.push(format!(
                 "[[{id}]] back for your review: {}",
+                crate::dashboard::inline(&note)
+            ));
+            out.changed = true;
+        }
+        Fate::AskOwner(note) => {
+            let held = ask_for_the_rest(ctx, pass.ledger, path, held, item, &note)?;
+            if held != fsutil::Held::Rewritten {
+                return moved_away(ctx, &rel, &id, held, out);
+            }
+            out.count("pending_approval", 1);
+            out.activity.push(format!(
+                "[[{id}]] waits for approval: {}",
                 crate::dashboard::inline(&note)
             ));
             out.changed = true;
@@ -436,6 +451,13 @@ fn run_actions(
             crate::actions::names()
         )));
     }
+    // Approved by a policy rule, not by the owner: only the actions the policy lets run
+    // (decided afresh, never read from the file) run; the first one that needs the owner
+    // turns the item into a request for the rest.
+    let allowed = approval
+        .by
+        .starts_with("policy:")
+        .then(|| crate::passes::plan::policy_allows(ctx, item));
     let mut waiting = false;
     for (n, action) in actions.iter().enumerate() {
         let kind = action
@@ -507,6 +529,11 @@ fn run_actions(
                 )));
             }
             _ => {}
+        }
+        if let Some(allowed) = &allowed
+            && !allowed.get(n).copied().unwrap_or(false)
+        {
+            return Ok(Fate::AskOwner(prepared_note(item, n, live)));
         }
         if !live {
             set_result(item, n, "dry_run");
@@ -683,6 +710,23 @@ fn run_actions(
     })
 }
 
+/// What the owner reads on a request whose first `n` actions the policy ran: what was done,
+/// and from which action on their approval is needed.
+fn prepared_note(item: &Item, n: usize, live: bool) -> String {
+    let done: Vec<String> = item.actions_ref()[..n]
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.get("kind").and_then(Value::as_str) != Some("note"))
+        .map(|(i, a)| format!("action {} (`{}`)", i + 1, crate::actions::kind_of(a)))
+        .collect();
+    let how = if live { "did" } else { "ran as a dry run" };
+    format!(
+        "aie {how} what its policy allows without you ({}); action {} and after need your approval",
+        done.join(", "),
+        n + 1
+    )
+}
+
 /// What happens to an item after one of its actions ran live.
 #[derive(Debug, PartialEq, Eq)]
 enum Then {
@@ -828,9 +872,38 @@ pub(crate) fn send_back(
     item: &mut Item,
     note: &str,
 ) -> Result<fsutil::Held> {
+    item.set("review", note);
+    to_pending(ctx, ledger, path, held, item, note, ApprovalEvent::Review)
+}
+
+/// Files an item whose policy-approved first actions ran as a request for the rest:
+/// `Pending_Approval/<domain>/` with `prepared:` saying what was done, like a new request.
+fn ask_for_the_rest(
+    ctx: &Ctx,
+    ledger: &mut ApprovalLedger,
+    path: &Path,
+    held: fsutil::FileId,
+    item: &mut Item,
+    note: &str,
+) -> Result<fsutil::Held> {
+    item.front.shift_remove("review");
+    item.set("prepared", note);
+    to_pending(ctx, ledger, path, held, item, note, ApprovalEvent::Requested)
+}
+
+/// The move into `Pending_Approval/` that [`send_back`] and [`ask_for_the_rest`] share:
+/// request fields, the approval boxes, the move, then `event` on this agent's record.
+fn to_pending(
+    ctx: &Ctx,
+    ledger: &mut ApprovalLedger,
+    path: &Path,
+    held: fsutil::FileId,
+    item: &mut Item,
+    note: &str,
+    event: ApprovalEvent,
+) -> Result<fsutil::Held> {
     let id = item.id().to_string();
     item.set("status", "pending_approval");
-    item.set("review", note);
     item.set("requested", ctx.clock.stamp());
     item.set("expires", ctx.approval_expiry());
     item.set("summary", crate::passes::plan::summary(item));
@@ -856,17 +929,18 @@ pub(crate) fn send_back(
     fsutil::sync_dir(&ctx.vault.stage_dir(&to)).ok();
     fsutil::sync_dir(&ctx.vault.stage_dir(&Stage::Approved)).ok();
     fsutil::failpoint("execute:sent-back");
+    let review = event == ApprovalEvent::Review;
     ledger.append(ApprovalRecord {
         note: Some(note.to_string()),
-        ..ctx.approval(id.clone(), item.actions_hash(), ApprovalEvent::Review)
+        ..ctx.approval(id.clone(), item.actions_hash(), event)
     })?;
     ledger.sync()?;
     ctx.audit.append(AuditEvent {
         target: Some(to.rel().display().to_string()),
-        approval_status: Some("review".into()),
-        result: Some("returned".into()),
-        error: Some(note.to_string()),
-        ..AuditEvent::new("review", Some(&id))
+        approval_status: Some(if review { "review" } else { "pending" }.into()),
+        result: Some(if review { "returned" } else { "requested" }.into()),
+        error: review.then(|| note.to_string()),
+        ..AuditEvent::new(if review { "review" } else { "requested" }, Some(&id))
     })?;
     Ok(fsutil::Held::Rewritten)
 }

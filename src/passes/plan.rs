@@ -451,8 +451,9 @@ fn confirm_claims(ctx: &Ctx, claimed: Vec<Claimed>, out: &mut Outcome) -> Result
     Ok(kept)
 }
 
-/// Where a planned item goes: Done when every action is a note (or there is none),
-/// Pending_Approval when any action needs a human, Approved otherwise.
+/// Where a planned item goes: Done when every action is a note (or there is none);
+/// Approved when the policy lets its first actions run (the rest, if any, is asked for once
+/// they did: see [`may_start`]); Pending_Approval otherwise.
 fn destination(item: &Item) -> Stage {
     let actions = item.actions_ref();
     if actions
@@ -461,14 +462,22 @@ fn destination(item: &Item) -> Stage {
     {
         return Stage::Done;
     }
-    let needs = actions
-        .iter()
-        .any(|a| a.get("needs_approval").and_then(Value::as_bool) != Some(false));
-    if needs {
-        Stage::PendingApproval(item.domain().to_string())
-    } else {
+    if may_start(actions) {
         Stage::Approved
+    } else {
+        Stage::PendingApproval(item.domain().to_string())
     }
+}
+
+/// Whether the policy lets an item start without a human: its leading actions that the
+/// policy allows include one that is not a note. Actions run in order, so an allowed
+/// action after one that needs the owner never runs before the owner approved.
+/// `execute-approved` stops at the first action that needs the owner and asks for it.
+fn may_start(actions: &[Map<String, Value>]) -> bool {
+    actions
+        .iter()
+        .take_while(|a| a.get("needs_approval").and_then(Value::as_bool) == Some(false))
+        .any(|a| a.get("kind").and_then(Value::as_str) != Some("note"))
 }
 
 /// What the policy needs to know of an item's origin, owned (the item is rewritten while
@@ -635,17 +644,25 @@ fn policy_by(item: &Item) -> String {
 }
 
 /// The `policy:<rule>` under which the policy alone, deciding every action of `item` afresh
-/// on the item's data (never on flags in its file), lets all of them run; `None` when any
-/// needs a human or there is none. For an item in `Approved/` this agent holds no proof for.
+/// on the item's data (never on flags in its file), lets it start (its first actions run;
+/// see [`may_start`]); `None` when its first action needs a human or there is none. For an
+/// item in `Approved/` this agent holds no proof for.
 pub fn policy_approval(ctx: &Ctx, item: &Item) -> Option<String> {
     let mut probe = item.clone();
     redecide(ctx, &mut probe);
-    let actions = probe.actions();
-    let allowed = !actions.is_empty()
-        && actions
-            .iter()
-            .all(|a| a.get("needs_approval").and_then(Value::as_bool) == Some(false));
-    allowed.then(|| policy_by(&probe))
+    may_start(probe.actions_ref()).then(|| policy_by(&probe))
+}
+
+/// For each action of `item`, whether the policy, deciding afresh on the item's data (never
+/// on flags in its file), lets it run without a human.
+pub fn policy_allows(ctx: &Ctx, item: &Item) -> Vec<bool> {
+    let mut probe = item.clone();
+    redecide(ctx, &mut probe);
+    probe
+        .actions_ref()
+        .iter()
+        .map(|a| a.get("needs_approval").and_then(Value::as_bool) == Some(false))
+        .collect()
 }
 
 /// A plain-language summary of exactly what will happen: every recipient (to, cc, bcc),
@@ -656,7 +673,9 @@ pub fn summary(item: &Item) -> String {
         .actions_ref()
         .iter()
         .map(|a| {
-            let needs = if a.get("needs_approval").and_then(Value::as_bool) == Some(false) {
+            let needs = if a.get("result").and_then(Value::as_str) == Some("ok") {
+                " [done]"
+            } else if a.get("needs_approval").and_then(Value::as_bool) == Some(false) {
                 ""
             } else {
                 " [needs approval]"
@@ -821,5 +840,36 @@ impl ReviewSeen {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .map(ReviewSeen)
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_start;
+    use serde_json::{Map, Value, json};
+
+    fn acts(v: Value) -> Vec<Map<String, Value>> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_object().unwrap().clone())
+            .collect()
+    }
+
+    #[test]
+    fn an_item_starts_alone_only_when_its_first_real_actions_are_allowed() {
+        let allowed = json!({"kind": "odoo_invoice", "needs_approval": false});
+        let needs = json!({"kind": "send_email", "needs_approval": true});
+        let note = json!({"kind": "note", "needs_approval": false});
+        assert!(may_start(&acts(json!([allowed, needs]))));
+        assert!(may_start(&acts(json!([note, allowed, needs]))));
+        assert!(may_start(&acts(json!([allowed]))));
+        // An allowed action after one that needs the owner never runs first.
+        assert!(!may_start(&acts(json!([needs, allowed]))));
+        assert!(!may_start(&acts(json!([note, needs, allowed]))));
+        // Notes alone are filed, not started; a flag missing counts as needing the owner.
+        assert!(!may_start(&acts(json!([note]))));
+        assert!(!may_start(&acts(json!([{"kind": "payment"}]))));
+        assert!(!may_start(&[]));
     }
 }

@@ -159,9 +159,15 @@ fn an_invoice_request_by_mail_plans_the_invoice_and_the_email_that_carries_it() 
     let env = gmail_env(&fake, "");
     env.ok(&["poll-gmail"]);
     env.ok(&["plan"]);
-    let f = env.front("Pending_Approval/email/gmail-inv1.md");
+    // Drafting the invoice runs by the policy (`draft_invoice`): the item is approved for
+    // that much; execute-approved asks the owner for the rest once the draft exists.
+    let f = env.front("Approved/gmail-inv1.md");
+    assert_eq!(f["approved_by"], "policy:draft_invoice", "{f}");
     let actions = f["actions"].as_array().unwrap();
     assert_eq!(actions.len(), 3, "{f}");
+    assert_eq!(actions[0]["needs_approval"], false);
+    assert_eq!(actions[1]["needs_approval"], true);
+    assert_eq!(actions[2]["needs_approval"], true);
     // The invoice first, then posting it; the email runs only after both and carries the
     // posted invoice (issue 10: a client never receives a draft).
     assert_eq!(actions[0]["kind"], "odoo_invoice");

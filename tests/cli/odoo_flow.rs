@@ -47,7 +47,8 @@ fn seed(odoo: &OdooTarget) -> (String, String, String) {
     (text, client, jane)
 }
 
-/// The request, planned and waiting: its id and path.
+/// The request, planned, its draft invoice made by the policy (`draft_invoice`), and the rest
+/// waiting for the owner: its id and path.
 fn planned(env: &TestEnv, text: &str) -> (String, String) {
     env.drop_file("invoice request - Acme.eml", text);
     env.ok(&["process-inbox"]);
@@ -57,8 +58,22 @@ fn planned(env: &TestEnv, text: &str) -> (String, String) {
         .into_iter()
         .next()
         .expect("the request is planned");
+    assert_eq!(at, "Approved", "drafting runs without the owner");
+    let r = env.run(&["execute-approved"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let (_, at) = env
+        .all_items()
+        .into_iter()
+        .find(|(i, _)| *i == id)
+        .expect("the request");
     assert!(at.starts_with("Pending_Approval/"), "{at}");
     let rel = format!("{at}/{id}.md");
+    let f = env.front(&rel);
+    assert!(
+        f["prepared"].as_str().unwrap_or("").contains("action 1 (`odoo_invoice`)"),
+        "{f}"
+    );
+    assert!(f.get("review").is_none(), "a request, not a review: {f}");
     (id, rel)
 }
 
@@ -113,7 +128,13 @@ fn a_clients_invoice_request_is_answered_with_the_posted_invoice_as_a_pdf() {
     assert_eq!(kinds, ["odoo_invoice", "odoo_post_invoice", "send_email"]);
     assert_eq!(actions[0]["ref"], "PO 4411");
     assert_eq!(actions[2]["cc"], json!(["accounts@acme-corp.example"]));
+    assert_eq!(actions[0]["result"], "ok");
+    assert!(summary.contains("[done]"), "{summary}");
     assert!(smtp.messages().is_empty());
+    // The draft is in Odoo before the owner decides; nothing is posted or sent.
+    let inv = invoices_of(&odoo, &client);
+    assert_eq!(inv.len(), 1, "{inv:?}");
+    assert_eq!(inv[0]["state"], "draft");
 
     env.mv(&rel, "Approved");
     let r = env.run(&["execute-approved"]);

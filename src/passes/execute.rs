@@ -888,7 +888,15 @@ fn ask_for_the_rest(
 ) -> Result<fsutil::Held> {
     item.front.shift_remove("review");
     item.set("prepared", note);
-    to_pending(ctx, ledger, path, held, item, note, ApprovalEvent::Requested)
+    to_pending(
+        ctx,
+        ledger,
+        path,
+        held,
+        item,
+        note,
+        ApprovalEvent::Requested,
+    )
 }
 
 /// The move into `Pending_Approval/` that [`send_back`] and [`ask_for_the_rest`] share:

@@ -70,7 +70,10 @@ fn planned(env: &TestEnv, text: &str) -> (String, String) {
     let rel = format!("{at}/{id}.md");
     let f = env.front(&rel);
     assert!(
-        f["prepared"].as_str().unwrap_or("").contains("action 1 (`odoo_invoice`)"),
+        f["prepared"]
+            .as_str()
+            .unwrap_or("")
+            .contains("action 1 (`odoo_invoice`)"),
         "{f}"
     );
     assert!(f.get("review").is_none(), "a request, not a review: {f}");

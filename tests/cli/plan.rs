@@ -52,10 +52,15 @@ fn an_email_with_no_address_to_find_waits_with_missing_recipient() {
     );
     env.ok(&["process-inbox"]);
     env.ok(&["plan"]);
+    // The draft runs by the policy first (here as a dry run); then the owner is asked.
+    env.only_item("Approved");
+    env.ok(&["execute-approved"]);
     let id = env.only_item("Pending_Approval/accounting");
     let f = env.front(&format!("Pending_Approval/accounting/{id}.md"));
+    assert!(f["prepared"].as_str().unwrap().contains("dry run"), "{f}");
     let actions = f["actions"].as_array().unwrap();
     assert_eq!(actions[0]["kind"], "odoo_invoice");
+    assert_eq!(actions[0]["result"], "dry_run");
     assert_eq!(actions[0]["partner"], "Bolt Ltd");
     assert_eq!(actions[1]["kind"], "odoo_post_invoice");
     assert_eq!(actions[2]["kind"], "send_email");

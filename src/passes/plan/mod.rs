@@ -1,0 +1,216 @@
+//! The planning pass: claim unplanned items by moving them into `In_Progress/<agent>/`
+//! (resuming any a crashed run left there), ask the planner for actions, let the policy
+//! decide each, write `Plans/<domain>/<id>.plan.md`, record the request or the policy
+//! approval in the ledger, and route the item to `Pending_Approval/<domain>/`, `Approved/`
+//! or `Done/`. Also moves expired requests to `Rejected/`, and keeps each waiting request's
+//! `summary:` true to its actions.
+//!
+//! Here: the claim loop and the dry-run preview. `batch` plans, writes, records and moves
+//! a batch of claimed items; `route` holds the policy's routing and the owner's summary;
+//! `review` looks after the requests already waiting.
+
+mod batch;
+mod review;
+mod route;
+
+use batch::{Claimed, plan_batch};
+use review::review_requests;
+use route::{apply_plan, destination};
+pub use route::{policy_allows, policy_approval, summary};
+
+use crate::context::Ctx;
+use crate::fsutil;
+use crate::outcome::Outcome;
+use crate::planner::{PlanInput, Planner};
+use crate::vault::Stage;
+use crate::vault::approvals::ApprovalLedger;
+use anyhow::Result;
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// How many items are planned and synced together.
+const BATCH: usize = 2048;
+
+/// One planning pass.
+pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    let mut ledger = ApprovalLedger::new(&ctx.vault.aie_dir(), &ctx.vault.logs());
+    review_requests(ctx, &mut ledger, &mut out)?;
+    if ctx.settings.policy.replan_rejected {
+        crate::passes::replan::requeue_rejected(ctx, &mut out)?;
+    }
+    let handbook = read_guide(ctx, "Company_Handbook.md", &mut out);
+    let goals = read_guide(ctx, "Business_Goals.md", &mut out);
+
+    let mine = Stage::InProgress(ctx.agent.clone());
+    let mut queue: Vec<PathBuf> = ctx.vault.list(&mine)?;
+    let resumed = queue.len();
+    for stage in ctx.vault.stages() {
+        if let Stage::NeedsAction(_) = stage {
+            queue.extend(ctx.vault.list(&stage)?);
+        }
+    }
+    let mut pending: Vec<Claimed> = Vec::new();
+    for (i, path) in queue.into_iter().enumerate() {
+        if ctx.past_deadline() {
+            out.count("deferred", 1);
+            continue;
+        }
+        let rel = ctx.vault.rel(&path);
+        let Some(item) = ctx.vault.read_for_pass(&path, &mut out) else {
+            continue;
+        };
+        let from = (i >= resumed).then(|| path.clone());
+        let path = if i < resumed {
+            out.count("resumed", 1);
+            path
+        } else {
+            match ctx.vault.move_item(&path, &mine) {
+                Ok(p) => {
+                    fsutil::failpoint("plan:claimed");
+                    p
+                }
+                Err(e) => {
+                    // Another agent took it first, or the folder is read-only.
+                    out.problem(
+                        format!("item:{rel}"),
+                        format!("cannot claim `{rel}`: {e:#}"),
+                    );
+                    continue;
+                }
+            }
+        };
+        pending.push(Claimed {
+            path,
+            item,
+            resumed: i < resumed,
+            from,
+        });
+        if pending.len() >= BATCH {
+            plan_batch(
+                ctx,
+                planner,
+                &handbook,
+                &goals,
+                std::mem::take(&mut pending),
+                &mut ledger,
+                &mut out,
+            )?;
+        }
+    }
+    plan_batch(
+        ctx,
+        planner,
+        &handbook,
+        &goals,
+        pending,
+        &mut ledger,
+        &mut out,
+    )?;
+    ctx.audit.sync()?;
+    out.summary = match out.counts_line() {
+        l if l.is_empty() => String::new(),
+        l => format!("plan: {l}"),
+    };
+    out.json = serde_json::json!({"job": "plan"});
+    Ok(out)
+}
+
+/// `plan --dry-run`: plans every unplanned item in memory and reports where each would go
+/// and under which rules. Claims, writes and moves nothing (nor expires anything).
+pub fn preview_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    let handbook = read_guide(ctx, "Company_Handbook.md", &mut out);
+    let goals = read_guide(ctx, "Business_Goals.md", &mut out);
+    let mut lines = Vec::new();
+    let mut previews = Vec::new();
+    for stage in ctx.vault.stages() {
+        let Stage::NeedsAction(_) = stage else {
+            continue;
+        };
+        for path in ctx.vault.list(&stage)? {
+            if ctx.past_deadline() {
+                out.count("deferred", 1);
+                continue;
+            }
+            let rel = ctx.vault.rel(&path);
+            let Some(mut item) = ctx.vault.read_for_pass(&path, &mut out) else {
+                continue;
+            };
+            let input = PlanInput {
+                item: &item,
+                owner: &ctx.settings.owner,
+                handbook: &handbook,
+                goals: &goals,
+                now: Some(ctx.clock.now()),
+                whatsapp_template: ctx
+                    .settings
+                    .whatsapp
+                    .as_ref()
+                    .and_then(|w| w.reply_template.as_deref()),
+            };
+            let plan = match planner.plan(&input) {
+                Ok(p) => p,
+                Err(e) => {
+                    out.problem(format!("item:{rel}"), format!("cannot plan `{rel}`: {e:#}"));
+                    continue;
+                }
+            };
+            apply_plan(ctx, &mut item, &plan);
+            let to = destination(&item);
+            out.count("would_plan", 1);
+            let rules: Vec<String> = item
+                .actions()
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} ({}{})",
+                        a.get("kind").and_then(Value::as_str).unwrap_or("?"),
+                        if a.get("needs_approval").and_then(Value::as_bool) == Some(false) {
+                            ""
+                        } else {
+                            "needs approval, "
+                        },
+                        a.get("rule").and_then(Value::as_str).unwrap_or("?")
+                    )
+                })
+                .collect();
+            lines.push(format!(
+                "{rel} -> {}: {}",
+                to.rel().display(),
+                rules.join(", ")
+            ));
+            previews.push(serde_json::json!({
+                "item": item.id(),
+                "from": rel,
+                "to": to.rel().display().to_string(),
+                "actions": item.actions(),
+            }));
+        }
+    }
+    out.summary = if lines.is_empty() {
+        String::new()
+    } else {
+        format!("plan (dry-run: nothing was written):\n{}", lines.join("\n"))
+    };
+    out.json = serde_json::json!({"job": "plan", "dry_run": true, "items": previews});
+    Ok(out)
+}
+
+/// The text of a guide the planner reads (`Company_Handbook.md`, `Business_Goals.md`), or
+/// "" when it is missing. One that is a symbolic link is never read (its target would go to
+/// the planner): a problem names it.
+fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
+    match fsutil::read_vault_file(ctx.vault.root(), &ctx.vault.root().join(name)) {
+        Ok(bytes) => bytes
+            .map(|b| String::from_utf8_lossy(&b).to_string())
+            .unwrap_or_default(),
+        Err(e) => {
+            out.problem(
+                format!("file:{name}"),
+                format!("{e:#}: planning goes on without it"),
+            );
+            String::new()
+        }
+    }
+}

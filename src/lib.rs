@@ -61,6 +61,7 @@ pub mod fsutil;
 pub mod grounding;
 pub mod journal;
 pub mod lock;
+pub mod mcp;
 pub mod nudge;
 pub mod outcome;
 pub mod passes;

@@ -24,13 +24,13 @@ use std::path::PathBuf;
 const BATCH: usize = 2048;
 
 /// An item claimed for planning, with where it is now.
-struct Claimed {
-    path: PathBuf,
-    item: Item,
+pub struct Claimed {
+    pub path: PathBuf,
+    pub item: Item,
     /// Left in `In_Progress/` by a run that crashed: keep its plan if it has one.
-    resumed: bool,
+    pub resumed: bool,
     /// Where this pass claimed it from (None when resumed).
-    from: Option<PathBuf>,
+    pub from: Option<PathBuf>,
 }
 
 /// An item planned and rewritten, waiting to be moved to its stage.
@@ -128,7 +128,7 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn plan_batch(
+pub fn plan_batch(
     ctx: &Ctx,
     planner: &mut dyn Planner,
     handbook: &str,
@@ -386,7 +386,7 @@ pub fn preview_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
 /// The text of a guide the planner reads (`Company_Handbook.md`, `Business_Goals.md`), or
 /// "" when it is missing. One that is a symbolic link is never read (its target would go to
 /// the planner): a problem names it.
-fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
+pub fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
     match fsutil::read_vault_file(ctx.vault.root(), &ctx.vault.root().join(name)) {
         Ok(bytes) => bytes
             .map(|b| String::from_utf8_lossy(&b).to_string())

@@ -111,6 +111,8 @@ pub enum Command {
     Ingest(commands::ingest::IngestArgs),
     /// Write the Monday briefing of a week: revenue, work done, bottlenecks, what to decide.
     CeoBriefing(commands::ceo_briefing::CeoBriefingArgs),
+    /// An MCP server on stdio for one client session: read the vault, propose plans (never approve or execute).
+    Mcp(commands::mcp::McpArgs),
 }
 
 /// What the runner does with a command.
@@ -201,6 +203,7 @@ impl Command {
             Command::Restore(_) => spec("restore", Pass, VaultUse::Exclusive),
             Command::Ingest(_) => spec("ingest", Pass, VaultUse::Shared),
             Command::CeoBriefing(_) => spec("ceo-briefing", Pass, VaultUse::Shared),
+            Command::Mcp(_) => spec("mcp", Report, VaultUse::Open),
         }
     }
 }
@@ -233,7 +236,8 @@ impl Command {
             | Command::Auth(_)
             | Command::Schedule(_)
             | Command::Completions(_)
-            | Command::Man(_) => false,
+            | Command::Man(_)
+            | Command::Mcp(_) => false,
         }
     }
 
@@ -302,7 +306,7 @@ mod tests {
         let all = every_command();
         assert_eq!(
             all.len(),
-            25,
+            26,
             "a new subcommand: add its row and its sample args"
         );
         for (name, cmd) in &all {

@@ -15,6 +15,8 @@
 //! connectors/ one file per outside service (Gmail, SMTP, the model APIs) and their HTTP
 //! vault/     items, stage folders, moves, the approval ledger, the built-in vault template
 //! schedule/  job files, the cron engine, systemd units and crontab, one run of a job
+//! mcp/       `aie mcp`: the MCP server over stdio (protocol, tools, resources, prompt); reads
+//!            the vault and proposes plans that the plan pass routes, never approves
 //! one concern each: context (what a command runs with), outcome, state, lock, audit, journal,
 //!            policy, grounding, executor, dashboard, doctor, config, secrets, clock, fsutil, exit
 //! ```
@@ -61,6 +63,7 @@ pub mod fsutil;
 pub mod grounding;
 pub mod journal;
 pub mod lock;
+pub mod mcp;
 pub mod nudge;
 pub mod outcome;
 pub mod passes;

@@ -19,6 +19,7 @@ pub mod health_check;
 pub mod ingest;
 pub mod init;
 pub mod man;
+pub mod mcp;
 pub mod plan;
 pub mod poll_gmail;
 pub mod poll_social;
@@ -63,5 +64,6 @@ pub fn dispatch(cx: &Cx, cmd: &Command) -> Result<Outcome> {
         Command::Restore(a) => restore::run(cx, a),
         Command::Ingest(a) => ingest::run(cx, a),
         Command::CeoBriefing(a) => ceo_briefing::run(cx, a),
+        Command::Mcp(a) => mcp::run(cx, a),
     }
 }

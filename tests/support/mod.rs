@@ -337,6 +337,7 @@ pub fn actions_block(text: &str) -> Option<(usize, usize)> {
 pub mod approved;
 pub mod git;
 pub mod jobs;
+pub mod mcp;
 pub mod odoo_fake;
 pub mod social_fake;
 pub mod tree;

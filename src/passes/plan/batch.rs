@@ -15,13 +15,13 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 /// An item claimed for planning, with where it is now.
-pub(super) struct Claimed {
-    pub(super) path: PathBuf,
-    pub(super) item: Item,
+pub struct Claimed {
+    pub path: PathBuf,
+    pub item: Item,
     /// Left in `In_Progress/` by a run that crashed: keep its plan if it has one.
-    pub(super) resumed: bool,
+    pub resumed: bool,
     /// Where this pass claimed it from (None when resumed).
-    pub(super) from: Option<PathBuf>,
+    pub from: Option<PathBuf>,
 }
 
 /// An item planned and rewritten, waiting to be moved to its stage.
@@ -34,7 +34,7 @@ struct Routed {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(super) fn plan_batch(
+pub fn plan_batch(
     ctx: &Ctx,
     planner: &mut dyn Planner,
     handbook: &str,

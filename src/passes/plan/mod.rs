@@ -13,7 +13,7 @@ mod batch;
 mod review;
 mod route;
 
-use batch::{Claimed, plan_batch};
+pub use batch::{Claimed, plan_batch};
 use review::review_requests;
 use route::{apply_plan, destination};
 pub use route::{policy_allows, policy_approval, summary};
@@ -200,7 +200,7 @@ pub fn preview_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
 /// The text of a guide the planner reads (`Company_Handbook.md`, `Business_Goals.md`), or
 /// "" when it is missing. One that is a symbolic link is never read (its target would go to
 /// the planner): a problem names it.
-fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
+pub fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
     match fsutil::read_vault_file(ctx.vault.root(), &ctx.vault.root().join(name)) {
         Ok(bytes) => bytes
             .map(|b| String::from_utf8_lossy(&b).to_string())

@@ -15,7 +15,7 @@ mod prompt;
 mod validate;
 
 pub use budget::{record_tokens, tokens_used};
-pub use prompt::{TOOL_NAME, build_request, plan_schema};
+pub use prompt::{TOOL_NAME, build_request, fence_untrusted, plan_schema};
 pub use validate::check_answer;
 
 use super::template::plan_item;

@@ -53,7 +53,7 @@ const ITEM_KEYS: &[&str] = &[
 ];
 
 /// Makes untrusted text unable to close the block it is quoted in.
-fn fence_untrusted(s: &str) -> String {
+pub fn fence_untrusted(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.to_ascii_lowercase().find("</item") {

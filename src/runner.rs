@@ -48,7 +48,15 @@ pub fn run_command(env: &Env, global: &GlobalArgs, cmd: &Command) -> Result<Outc
                 global.deadline,
                 cmd.reads_secrets(),
             )?;
-            commands::dispatch(&Cx::new(env, global, Some(&ctx)), cmd)
+            let out = commands::dispatch(&Cx::new(env, global, Some(&ctx)), cmd);
+            // A report that asked Odoo (`accounting`) keeps its verdict too.
+            if let Some(v) = crate::connectors::odoo::take_last_verdict() {
+                let now = ctx.clock.stamp();
+                if let Err(e) = ctx.state.update(|s| record_odoo(&ctx, s, v, &now)) {
+                    log::warn!("cannot record Odoo's state: {e:#}");
+                }
+            }
+            out
         }
     }
 }
@@ -172,8 +180,18 @@ fn record_run(
         for line in &out.activity {
             s.push_recent(&now, crate::secrets::scrub(line));
         }
+        if let Some(v) = crate::connectors::odoo::take_last_verdict() {
+            record_odoo(ctx, s, v, &now);
+        }
         new
     })
+}
+
+/// Keeps the verdict of the command's last Odoo call in state (`status` shows an error
+/// under attention until a call succeeds). The message is scrubbed of every secret.
+fn record_odoo(ctx: &Ctx, s: &mut crate::state::State, v: Result<(), String>, now: &str) {
+    let v = v.map_err(|m| crate::audit::scrub(&m, &ctx.secrets.values()));
+    s.odoo.get_or_insert_default().record(v, now);
 }
 
 /// The report as JSON: the command's own object, with its counts and problems added.

@@ -101,6 +101,10 @@ mod odoo_bench;
 mod odoo_doctor;
 #[path = "cli/odoo_flow.rs"]
 mod odoo_flow;
+#[path = "cli/odoo_json2.rs"]
+mod odoo_json2;
+#[path = "cli/odoo_status.rs"]
+mod odoo_status;
 #[path = "cli/social.rs"]
 mod social;
 

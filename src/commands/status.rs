@@ -134,6 +134,14 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
             .iter()
             .map(|m| json!({"key": "overdue", "message": m})),
     );
+    // The last Odoo error, until a call succeeds.
+    let odoo_error = state.odoo.as_ref().and_then(|o| {
+        let m = o.last_error.as_ref()?;
+        Some((format!("odoo: {m}"), o.since.clone().unwrap_or_default()))
+    });
+    if let Some((m, since)) = &odoo_error {
+        attention.push(json!({"key": "odoo", "message": m, "since": since}));
+    }
     let mut out = Outcome::default();
     let mut q = Map::new();
     for (k, n) in &queues {
@@ -185,8 +193,11 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
         ));
     }
     s.push_str("\nattention:\n");
-    if state.attention.is_empty() && overdue_attention.is_empty() {
+    if state.attention.is_empty() && overdue_attention.is_empty() && odoo_error.is_none() {
         s.push_str("  nothing\n");
+    }
+    if let Some((m, since)) = &odoo_error {
+        s.push_str(&format!("  - {m} (since {since})\n"));
     }
     for m in &overdue_attention {
         s.push_str(&format!("  - {m}\n"));

@@ -9,7 +9,7 @@ use crate::support::odoo_fake::{Faults, OdooTarget};
 use serde_json::{Value, json};
 
 /// A vault that executes for real, talking to `odoo`.
-fn env_for(odoo: &OdooTarget, extra: &str) -> TestEnv {
+pub(crate) fn env_for(odoo: &OdooTarget, extra: &str) -> TestEnv {
     let mut env = TestEnv::new();
     env.config(&format!(
         "execution:\n  dry_run: false\n{}",
@@ -21,7 +21,7 @@ fn env_for(odoo: &OdooTarget, extra: &str) -> TestEnv {
 }
 
 /// An item the owner approved with `actions_yaml` as its actions: its id.
-fn approved(env: &TestEnv, actions_yaml: &str) -> String {
+pub(crate) fn approved(env: &TestEnv, actions_yaml: &str) -> String {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     env.drop_file(
@@ -66,7 +66,11 @@ fn invoice_yaml(odoo: &OdooTarget, reference: &str) -> String {
 
 #[test]
 fn a_draft_invoice_is_created_once_with_its_lines_and_totals() {
-    let odoo = OdooTarget::new();
+    a_draft_invoice_is_created_once_with_its_lines_and_totals_on(&OdooTarget::new());
+}
+
+/// The same over the Odoo that `odoo` names.
+pub(crate) fn a_draft_invoice_is_created_once_with_its_lines_and_totals_on(odoo: &OdooTarget) {
     let env = env_for(&odoo, "");
     let reference = format!("PO-{}", odoo.nonce);
     let id = approved(&env, &invoice_yaml(&odoo, &reference));
@@ -138,7 +142,13 @@ fn a_draft_invoice_is_created_once_with_its_lines_and_totals() {
 /// the item goes to review; the owner approves again and the key finds the invoice.
 #[test]
 fn an_unknown_outcome_goes_to_review_and_a_fresh_approval_finds_the_invoice() {
-    let odoo = OdooTarget::new();
+    an_unknown_outcome_goes_to_review_and_a_fresh_approval_finds_the_invoice_on(&OdooTarget::new());
+}
+
+/// The same over the Odoo that `odoo` names.
+pub(crate) fn an_unknown_outcome_goes_to_review_and_a_fresh_approval_finds_the_invoice_on(
+    odoo: &OdooTarget,
+) {
     let Some(fake) = &odoo.fake else {
         eprintln!("a dropped connection is a fault only the fake can play");
         return;
@@ -187,7 +197,15 @@ fn an_unknown_outcome_goes_to_review_and_a_fresh_approval_finds_the_invoice() {
 
 #[test]
 fn posting_finds_the_invoice_by_reference_and_an_odoo_refusal_is_shown_for_review() {
-    let odoo = OdooTarget::new();
+    posting_finds_the_invoice_by_reference_and_an_odoo_refusal_is_shown_for_review_on(
+        &OdooTarget::new(),
+    );
+}
+
+/// The same over the Odoo that `odoo` names.
+pub(crate) fn posting_finds_the_invoice_by_reference_and_an_odoo_refusal_is_shown_for_review_on(
+    odoo: &OdooTarget,
+) {
     let env = env_for(&odoo, "");
     let reference = format!("RENT-{}", odoo.nonce);
     let id = approved(&env, &invoice_yaml(&odoo, &reference));
@@ -250,7 +268,13 @@ fn posting_finds_the_invoice_by_reference_and_an_odoo_refusal_is_shown_for_revie
 
 #[test]
 fn a_vendor_bill_is_a_draft_with_its_date_and_a_payment_settles_it() {
-    let odoo = OdooTarget::new();
+    a_vendor_bill_is_a_draft_with_its_date_and_a_payment_settles_it_on(&OdooTarget::new());
+}
+
+/// The same over the Odoo that `odoo` names.
+pub(crate) fn a_vendor_bill_is_a_draft_with_its_date_and_a_payment_settles_it_on(
+    odoo: &OdooTarget,
+) {
     let env = env_for(&odoo, "policy:\n  known_payees: [\"Paper Co\"]\n");
     let vendor = format!("Paper Co {}", odoo.nonce);
     let bill_ref = format!("SUP-{}", odoo.nonce);
@@ -375,7 +399,12 @@ fn odoo_out_of_reach_leaves_the_item_untouched_with_exit_69() {
 #[cfg(feature = "failpoints")]
 #[test]
 fn a_crash_at_every_odoo_failpoint_never_creates_an_invoice_twice() {
-    let odoo = OdooTarget::new();
+    a_crash_at_every_odoo_failpoint_never_creates_an_invoice_twice_on(&OdooTarget::new());
+}
+
+/// The same over the Odoo that `odoo` names.
+#[cfg(feature = "failpoints")]
+pub(crate) fn a_crash_at_every_odoo_failpoint_never_creates_an_invoice_twice_on(odoo: &OdooTarget) {
     for point in [
         "execute:intent-written",
         "odoo:invoice-created",

@@ -107,6 +107,8 @@ mod odoo_json2;
 mod odoo_status;
 #[path = "cli/social.rs"]
 mod social;
+#[path = "cli/social_doctor.rs"]
+mod social_doctor;
 
 #[path = "cli/two_agents.rs"]
 mod two_agents;

@@ -67,6 +67,7 @@ pub struct OdooFake {
 impl Drop for OdooFake {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 
@@ -76,7 +77,6 @@ impl OdooFake {
     pub fn start() -> OdooFake {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
         let mut b = Books {
             next: 100,
             ..Books::default()
@@ -100,17 +100,16 @@ impl OdooFake {
         let books = Arc::new(Mutex::new(b));
         let stop = Arc::new(AtomicBool::new(false));
         let (b2, s2) = (books.clone(), stop.clone());
+        // A blocking accept (a polling one adds its poll interval to every call); drop
+        // wakes it with a connection of its own.
         std::thread::spawn(move || {
-            while !s2.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let b3 = b2.clone();
-                        std::thread::spawn(move || serve(stream, &b3));
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(2));
-                    }
-                    Err(_) => break,
+            for stream in listener.incoming() {
+                if s2.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    let b3 = b2.clone();
+                    std::thread::spawn(move || serve(stream, &b3));
                 }
             }
         });
@@ -161,7 +160,6 @@ fn obj(v: Value) -> Map<String, Value> {
 }
 
 fn serve(stream: TcpStream, books: &Mutex<Books>) {
-    stream.set_nonblocking(false).ok();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {

@@ -115,3 +115,5 @@ mod two_agents;
 
 #[path = "cli/social_inbound.rs"]
 mod social_inbound;
+#[path = "cli/social_status.rs"]
+mod social_status;

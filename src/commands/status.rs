@@ -13,11 +13,14 @@ pub struct StatusArgs {
     pub out: crate::cli::JsonFlag,
 }
 
-/// The `aie.yaml` section a source pass needs (a pass that reads nothing else has none).
-fn source_section(job: &str) -> Option<&'static str> {
+/// The `aie.yaml` sections a source pass reads, any one of which sets it up (a pass that
+/// reads nothing else has none).
+fn source_sections(job: &str) -> &'static [&'static str] {
     match job {
-        "poll-gmail" => Some("gmail"),
-        _ => None,
+        "poll-gmail" => &["gmail"],
+        // What poll-social reads: Facebook Page comments and X mentions.
+        "poll-social" => &["facebook", "x"],
+        _ => &[],
     }
 }
 
@@ -80,10 +83,19 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
             ));
         }
         // A source the owner has not set up has no run to speak of.
-        let not_set_up = source_section(name).filter(|s| !is_set_up(&ctx.settings, s));
-        if let Some(section) = not_set_up {
+        let sections = source_sections(name);
+        let not_set_up = (!sections.is_empty()
+            && !sections.iter().any(|s| is_set_up(&ctx.settings, s)))
+        .then(|| {
+            sections
+                .iter()
+                .map(|s| format!("`{s}:`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        });
+        if let Some(sections) = &not_set_up {
             lines.push(format!(
-                "  {name:<17} not set up (no `{section}:` in aie.yaml): skipped\n"
+                "  {name:<17} not set up (no {sections} in aie.yaml): skipped\n"
             ));
         }
         if not_set_up.is_some() {

@@ -467,6 +467,18 @@ mod tests {
     }
 
     #[test]
+    fn the_last_odoo_error_is_kept_from_its_first_pass_until_a_success() {
+        let mut o = OdooState::default();
+        o.record(Err("odoo: refused".into()), "t1");
+        o.record(Err("odoo: out of reach".into()), "t2");
+        assert_eq!(o.last_error.as_deref(), Some("odoo: out of reach"));
+        assert_eq!(o.since.as_deref(), Some("t1"));
+        o.record(Ok(()), "t3");
+        assert!(o.last_error.is_none() && o.since.is_none());
+        assert_eq!(o.last_ok.as_deref(), Some("t3"));
+    }
+
+    #[test]
     fn tokens_are_summed_per_day_and_old_days_dropped() {
         let mut l = LlmState::default();
         l.add_tokens("2026-11-23", 5);

@@ -78,9 +78,10 @@ fn run_job(env: &Env, global: &GlobalArgs, cmd: &Command, access: VaultAccess) -
     let _locks = lock::acquire(&ctx.vault.aie_dir(), job, access, &ctx.holder_text())?;
     let started = Instant::now();
     let start_stamp = ctx.clock.stamp();
-    let crashed = ctx
-        .state
-        .update(|s| s.record_start(job, &start_stamp, true))?;
+    let crashed = !cmd.per_request()
+        && ctx
+            .state
+            .update(|s| s.record_start(job, &start_stamp, true))?;
     if crashed {
         // A run that started and never finished left its temp files: clean them up. (An idle
         // pass never reads the big folders.)
@@ -113,7 +114,7 @@ fn run_job(env: &Env, global: &GlobalArgs, cmd: &Command, access: VaultAccess) -
     if !new_problems.is_empty() {
         exit = exit.worst(Exit::Partial);
     }
-    if outcome.changed || !new_problems.is_empty() {
+    if (outcome.changed && !cmd.per_request()) || !new_problems.is_empty() {
         // Only the local agent writes Dashboard.md; a draft_only agent reports in Updates/.
         let res = match ctx.mode {
             Mode::Full => dashboard::refresh(&ctx),

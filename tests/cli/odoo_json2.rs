@@ -72,6 +72,18 @@ fn json2_speaks_bearer_and_a_refused_key_is_a_setup_error() {
             .contains("NO-SUCH-INVOICE-J2"),
         "{front}"
     );
+    // doctor checks Odoo over json2 too: `/web/version`, the login, the module.
+    let r = env.run(&["doctor", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    for name in ["odoo reachable", "odoo login", "odoo accounting"] {
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == name)
+            .unwrap_or_else(|| panic!("{name}: {v}"));
+        assert_eq!(c["status"], "ok", "{c}");
+    }
     // A wrong key: Odoo 19 answers 401; aie exits 78 naming the secret, never its value.
     let mut env = env_for(&odoo, "");
     env.env("AIE_ODOO_API_KEY", "wrong-json2-key-987654");

@@ -71,12 +71,12 @@ fn a_draft_invoice_is_created_once_with_its_lines_and_totals() {
 
 /// The same over the Odoo that `odoo` names.
 pub(crate) fn a_draft_invoice_is_created_once_with_its_lines_and_totals_on(odoo: &OdooTarget) {
-    let env = env_for(&odoo, "");
+    let env = env_for(odoo, "");
     let reference = format!("PO-{}", odoo.nonce);
-    let id = approved(&env, &invoice_yaml(&odoo, &reference));
+    let id = approved(&env, &invoice_yaml(odoo, &reference));
     let r = env.ok(&["execute-approved"]);
     assert_eq!(env.where_is(&id), ["Done"], "{r:?}");
-    let inv = invoices_with_ref(&odoo, &reference);
+    let inv = invoices_with_ref(odoo, &reference);
     assert_eq!(inv.len(), 1, "{inv:?}");
     assert_eq!(inv[0]["state"], "draft");
     assert_eq!(inv[0]["amount_total"], 1580.0);
@@ -125,7 +125,7 @@ pub(crate) fn a_draft_invoice_is_created_once_with_its_lines_and_totals_on(odoo:
     );
     // The partner is found again, not created twice, on the next request.
     let id2 = {
-        let yaml = invoice_yaml(&odoo, &format!("{reference}-2"));
+        let yaml = invoice_yaml(odoo, &format!("{reference}-2"));
         approved(&env, &yaml)
     };
     env.ok(&["execute-approved"]);
@@ -169,10 +169,10 @@ pub(crate) fn an_unknown_outcome_goes_to_review_and_a_fresh_approval_finds_the_i
             },
         ),
     ] {
-        let env = env_for(&odoo, "");
+        let env = env_for(odoo, "");
         fake.faults(faults);
         let reference = format!("PO-{name}-{}", odoo.nonce);
-        let id = approved(&env, &invoice_yaml(&odoo, &reference));
+        let id = approved(&env, &invoice_yaml(odoo, &reference));
         let r = env.run(&["execute-approved"]);
         assert_eq!(
             env.where_is(&id),
@@ -191,7 +191,7 @@ pub(crate) fn an_unknown_outcome_goes_to_review_and_a_fresh_approval_finds_the_i
         approve_again(&env, &id);
         env.ok(&["execute-approved"]);
         assert_eq!(env.where_is(&id), ["Done"], "{name}");
-        assert_eq!(invoices_with_ref(&odoo, &reference).len(), 1, "{name}");
+        assert_eq!(invoices_with_ref(odoo, &reference).len(), 1, "{name}");
     }
 }
 
@@ -206,9 +206,9 @@ fn posting_finds_the_invoice_by_reference_and_an_odoo_refusal_is_shown_for_revie
 pub(crate) fn posting_finds_the_invoice_by_reference_and_an_odoo_refusal_is_shown_for_review_on(
     odoo: &OdooTarget,
 ) {
-    let env = env_for(&odoo, "");
+    let env = env_for(odoo, "");
     let reference = format!("RENT-{}", odoo.nonce);
-    let id = approved(&env, &invoice_yaml(&odoo, &reference));
+    let id = approved(&env, &invoice_yaml(odoo, &reference));
     env.ok(&["execute-approved"]);
     assert_eq!(env.where_is(&id), ["Done"]);
     if let Some(fake) = &odoo.fake {
@@ -236,7 +236,7 @@ pub(crate) fn posting_finds_the_invoice_by_reference_and_an_odoo_refusal_is_show
     );
     env.ok(&["execute-approved"]);
     assert_eq!(env.where_is(&post), ["Done"]);
-    let inv = invoices_with_ref(&odoo, &reference);
+    let inv = invoices_with_ref(odoo, &reference);
     assert_eq!(inv.len(), 1);
     assert_eq!(inv[0]["state"], "posted");
     let number = inv[0]["name"].as_str().unwrap().to_string();
@@ -275,7 +275,7 @@ fn a_vendor_bill_is_a_draft_with_its_date_and_a_payment_settles_it() {
 pub(crate) fn a_vendor_bill_is_a_draft_with_its_date_and_a_payment_settles_it_on(
     odoo: &OdooTarget,
 ) {
-    let env = env_for(&odoo, "policy:\n  known_payees: [\"Paper Co\"]\n");
+    let env = env_for(odoo, "policy:\n  known_payees: [\"Paper Co\"]\n");
     let vendor = format!("Paper Co {}", odoo.nonce);
     let bill_ref = format!("SUP-{}", odoo.nonce);
     let id = approved(
@@ -410,9 +410,9 @@ pub(crate) fn a_crash_at_every_odoo_failpoint_never_creates_an_invoice_twice_on(
         "odoo:invoice-created",
         "execute:action-done",
     ] {
-        let env = env_for(&odoo, "");
+        let env = env_for(odoo, "");
         let reference = format!("PO-{}-{}", point.replace(':', "-"), odoo.nonce);
-        let id = approved(&env, &invoice_yaml(&odoo, &reference));
+        let id = approved(&env, &invoice_yaml(odoo, &reference));
         let r = env.run_cmd(env.cmd().env("AIE_CRASH_AT", point).arg("execute-approved"));
         assert_ne!(r.code, 0, "{point}: {r:?}");
         let r = env.run(&["execute-approved"]);
@@ -424,7 +424,7 @@ pub(crate) fn a_crash_at_every_odoo_failpoint_never_creates_an_invoice_twice_on(
         approve_again(&env, &id);
         env.ok(&["execute-approved"]);
         assert_eq!(env.where_is(&id), ["Done"], "{point}");
-        let n = invoices_with_ref(&odoo, &reference).len();
+        let n = invoices_with_ref(odoo, &reference).len();
         let want = usize::from(point != "execute:intent-written");
         // A crash before the call: nothing in Odoo until the fresh approval makes one.
         assert_eq!(n, want.max(1), "{point}");

@@ -10,11 +10,11 @@ const N: usize = 40;
 const REPEAT: usize = 3;
 
 /// N items the owner approved, action `i` as `yaml(i)`.
-fn approved_items(env: &TestEnv, yaml: &dyn Fn(usize) -> String) {
+fn approved_items(env: &TestEnv, run: usize, yaml: &dyn Fn(usize) -> String) {
     for i in 0..N {
         env.drop_file(
             &format!("b{i}.eml"),
-            format!("From: Ann <ann@x.example>\nSubject: Books {i}\n\nCan you call me?\n"),
+            format!("From: Ann <ann@x.example>\nSubject: Books {run}-{i}\n\nCan you call me?\n"),
         );
     }
     env.ok(&["process-inbox"]);
@@ -42,11 +42,12 @@ pub fn children_cpu() -> f64 {
 }
 
 /// One `execute-approved` over N items of `yaml`: its wall seconds, aie's CPU seconds, and
-/// the fake's calls. The best of `REPEAT` fresh runs (the machine is shared: the least
-/// disturbed run is the one that shows aie's cost).
-fn pass(fake: &OdooFake, yaml: &dyn Fn(usize) -> String) -> (f64, f64, usize) {
+/// the fake's calls. The best of `REPEAT` fresh runs, each with its own references
+/// (`yaml(run, i)`: the same actions again would find their records by key and create
+/// nothing; the machine is shared: the least disturbed run is the one that shows aie's cost).
+fn pass(fake: &OdooFake, yaml: &dyn Fn(usize, usize) -> String) -> (f64, f64, usize) {
     let mut best = (f64::MAX, f64::MAX, 0);
-    for _ in 0..REPEAT {
+    for run in 0..REPEAT {
         let mut env = TestEnv::new();
         env.config(&format!(
             "execution:\n  dry_run: false\npolicy:\n  rate_limits:\n    payment: 1000\nodoo:\n  url: {}\n  db: aie_test\n  timeout_seconds: 5\n",
@@ -54,7 +55,7 @@ fn pass(fake: &OdooFake, yaml: &dyn Fn(usize) -> String) -> (f64, f64, usize) {
         ));
         env.env("AIE_ODOO_USERNAME", USER)
             .env("AIE_ODOO_API_KEY", KEY);
-        approved_items(&env, yaml);
+        approved_items(&env, run, &|i| yaml(run, i));
         let before = fake.calls().len();
         let cpu = children_cpu();
         let t = std::time::Instant::now();
@@ -76,35 +77,35 @@ fn pass(fake: &OdooFake, yaml: &dyn Fn(usize) -> String) -> (f64, f64, usize) {
 #[ignore = "benchmark: run benches/odoo.sh"]
 fn bench_odoo_actions() {
     let fake = OdooFake::start();
-    let note = |_: usize| "- kind: note\n  text: bench\n".to_string();
+    let note = |_: usize, _: usize| "- kind: note\n  text: bench\n".to_string();
     let (base, base_cpu, _) = pass(&fake, &note);
-    type Action = Box<dyn Fn(usize) -> String>;
+    type Action = Box<dyn Fn(usize, usize) -> String>;
     let kinds: [(&str, Action); 4] = [
         (
             "odoo_invoice",
-            Box::new(|i| {
+            Box::new(|r, i| {
                 format!(
-                    "- kind: odoo_invoice\n  partner: Bench Co\n  partner_email: bench@co.example\n  currency: USD\n  ref: B-{i}\n  lines:\n  - description: Work\n    quantity: 2\n    price_unit: 150.0\n"
+                    "- kind: odoo_invoice\n  partner: Bench Co\n  partner_email: bench@co.example\n  currency: USD\n  ref: B-{r}-{i}\n  lines:\n  - description: Work\n    quantity: 2\n    price_unit: 150.0\n"
                 )
             }),
         ),
         (
             "odoo_post_invoice",
-            Box::new(|i| format!("- kind: odoo_post_invoice\n  invoice: B-{i}\n")),
+            Box::new(|r, i| format!("- kind: odoo_post_invoice\n  invoice: B-{r}-{i}\n")),
         ),
         (
             "odoo_bill",
-            Box::new(|i| {
+            Box::new(|r, i| {
                 format!(
-                    "- kind: odoo_bill\n  vendor: Hosting Co\n  amount: 49.0\n  currency: USD\n  date: 2026-11-20\n  ref: H-{i}\n"
+                    "- kind: odoo_bill\n  vendor: Hosting Co\n  amount: 49.0\n  currency: USD\n  date: 2026-11-20\n  ref: H-{r}-{i}\n"
                 )
             }),
         ),
         (
             "payment",
-            Box::new(|i| {
+            Box::new(|r, i| {
                 format!(
-                    "- kind: payment\n  payee: Hosting Co\n  amount: 49.0\n  currency: USD\n  reference: P-{i}\n"
+                    "- kind: payment\n  payee: Hosting Co\n  amount: 49.0\n  currency: USD\n  reference: P-{r}-{i}\n"
                 )
             }),
         ),

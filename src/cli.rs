@@ -259,6 +259,14 @@ impl Command {
     pub const fn reads_secrets(&self) -> bool {
         !matches!(self, Command::Status(_) | Command::Schedule(_))
     }
+
+    /// Whether the command answers one request of a socket-activated unit (`ingest`): its
+    /// run is recorded once, when it ends (no "started" mark written before), and a change
+    /// it makes leaves the Dashboard to the next pass, so its answer waits only for its
+    /// items to be durable.
+    pub const fn per_request(&self) -> bool {
+        matches!(self, Command::Ingest(_))
+    }
 }
 
 #[cfg(test)]

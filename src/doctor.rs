@@ -177,6 +177,7 @@ pub fn run_checks(
             crate::secrets::Secrets::load(setup.env, file.as_deref().filter(|_| file_ok), None)
                 .unwrap_or_default();
         out.extend(odoo_checks(s, &secrets));
+        out.extend(social_checks(s, &secrets, &setup.root.join(".aie")));
         let mut any = false;
         for (service, needs) in needed_secrets(s) {
             // The cloud agent sends nothing: it is never asked for the mail login (with
@@ -419,6 +420,20 @@ pub fn run_checks(
         }
     }
     out
+}
+
+/// Each social platform and WhatsApp set up with its token, online: one cheap authenticated
+/// read, and which secret, permission or setting is missing when it fails.
+fn social_checks(s: &Settings, secrets: &crate::secrets::Secrets, aie_dir: &Path) -> Vec<Check> {
+    use crate::connectors::social_doctor::{Probe, checks};
+    checks(s, secrets, aie_dir)
+        .into_iter()
+        .map(|c| match c.probe {
+            Probe::Ok(m) => check(&c.name, Status::Ok, m, None),
+            Probe::Warn(m, fix) => check(&c.name, Status::Warn, m, Some(fix)),
+            Probe::Fail(m, fix) => check(&c.name, Status::Fail, m, Some(fix)),
+        })
+        .collect()
 }
 
 /// Odoo, online, when `aie.yaml` has an `odoo:` section and its secrets are set: reachable,

@@ -48,7 +48,15 @@ pub fn run_command(env: &Env, global: &GlobalArgs, cmd: &Command) -> Result<Outc
                 global.deadline,
                 cmd.reads_secrets(),
             )?;
-            commands::dispatch(&Cx::new(env, global, Some(&ctx)), cmd)
+            let out = commands::dispatch(&Cx::new(env, global, Some(&ctx)), cmd);
+            // A report that asked Odoo (`accounting`) keeps its verdict too.
+            if let Some(v) = crate::connectors::odoo::take_last_verdict() {
+                let now = ctx.clock.stamp();
+                if let Err(e) = ctx.state.update(|s| record_odoo(&ctx, s, v, &now)) {
+                    log::warn!("cannot record Odoo's state: {e:#}");
+                }
+            }
+            out
         }
     }
 }
@@ -70,9 +78,10 @@ fn run_job(env: &Env, global: &GlobalArgs, cmd: &Command, access: VaultAccess) -
     let _locks = lock::acquire(&ctx.vault.aie_dir(), job, access, &ctx.holder_text())?;
     let started = Instant::now();
     let start_stamp = ctx.clock.stamp();
-    let crashed = ctx
-        .state
-        .update(|s| s.record_start(job, &start_stamp, true))?;
+    let crashed = !cmd.per_request()
+        && ctx
+            .state
+            .update(|s| s.record_start(job, &start_stamp, true))?;
     if crashed {
         // A run that started and never finished left its temp files: clean them up. (An idle
         // pass never reads the big folders.)
@@ -105,7 +114,7 @@ fn run_job(env: &Env, global: &GlobalArgs, cmd: &Command, access: VaultAccess) -
     if !new_problems.is_empty() {
         exit = exit.worst(Exit::Partial);
     }
-    if outcome.changed || !new_problems.is_empty() {
+    if (outcome.changed && !cmd.per_request()) || !new_problems.is_empty() {
         // Only the local agent writes Dashboard.md; a draft_only agent reports in Updates/.
         let res = match ctx.mode {
             Mode::Full => dashboard::refresh(&ctx),
@@ -172,8 +181,18 @@ fn record_run(
         for line in &out.activity {
             s.push_recent(&now, crate::secrets::scrub(line));
         }
+        if let Some(v) = crate::connectors::odoo::take_last_verdict() {
+            record_odoo(ctx, s, v, &now);
+        }
         new
     })
+}
+
+/// Keeps the verdict of the command's last Odoo call in state (`status` shows an error
+/// under attention until a call succeeds). The message is scrubbed of every secret.
+fn record_odoo(ctx: &Ctx, s: &mut crate::state::State, v: Result<(), String>, now: &str) {
+    let v = v.map_err(|m| crate::audit::scrub(&m, &ctx.secrets.values()));
+    s.odoo.get_or_insert_default().record(v, now);
 }
 
 /// The report as JSON: the command's own object, with its counts and problems added.

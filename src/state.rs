@@ -2,7 +2,7 @@
 //! exit, duration, counts, consecutive failures; open attention entries; recent activity;
 //! and one typed section per owner: `gmail` (poll-gmail's cursor), `llm` (tokens spent per
 //! day), `replan` (how far Rejected/ was scanned), `run` (the steps of each job's last run),
-//! `health` (each check's DOWN/UP state)).
+//! `health` (each check's DOWN/UP state), `odoo` (the last Odoo error until a call succeeds)).
 //! The one place a job's run is recorded ([`State::record_start`], [`State::record_finish`]).
 //! Read freely, changed only under the short `state` lock, written atomically. Never synced.
 
@@ -87,6 +87,41 @@ pub struct SocialState {
     /// X: the account's user id (read once from `/2/users/me`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x_user_id: Option<String>,
+}
+
+/// The last verdict of Odoo (section `odoo`): the error of the last failed call, kept until
+/// a call succeeds; `status` shows it under attention.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct OdooState {
+    /// What the last failed call said (a connection, the login, or Odoo's own error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Since when calls have failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// When a call last succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ok: Option<String>,
+}
+
+impl OdooState {
+    /// Records a command's last Odoo verdict at `now`: an error is kept (with the time the
+    /// failures began); a success clears it.
+    pub fn record(&mut self, verdict: Result<(), String>, now: &str) {
+        match verdict {
+            Ok(()) => {
+                self.last_error = None;
+                self.since = None;
+                self.last_ok = Some(now.to_string());
+            }
+            Err(m) => {
+                if self.last_error.is_none() {
+                    self.since = Some(now.to_string());
+                }
+                self.last_error = Some(m);
+            }
+        }
+    }
 }
 
 /// What the model planner has spent (section `llm`).
@@ -206,6 +241,12 @@ pub struct State {
         deserialize_with = "lenient"
     )]
     pub social: Option<SocialState>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub odoo: Option<OdooState>,
     #[serde(
         default,
         skip_serializing_if = "LlmState::is_empty",
@@ -423,6 +464,18 @@ mod tests {
             serde_json::from_value(serde_json::json!({"gmail": 5, "llm": [], "replan": "x"}))
                 .unwrap();
         assert!(bad.gmail.is_none() && bad.llm.tokens_by_day.is_empty() && bad.replan.is_none());
+    }
+
+    #[test]
+    fn the_last_odoo_error_is_kept_from_its_first_pass_until_a_success() {
+        let mut o = OdooState::default();
+        o.record(Err("odoo: refused".into()), "t1");
+        o.record(Err("odoo: out of reach".into()), "t2");
+        assert_eq!(o.last_error.as_deref(), Some("odoo: out of reach"));
+        assert_eq!(o.since.as_deref(), Some("t1"));
+        o.record(Ok(()), "t3");
+        assert!(o.last_error.is_none() && o.since.is_none());
+        assert_eq!(o.last_ok.as_deref(), Some("t3"));
     }
 
     #[test]

@@ -101,14 +101,22 @@ mod odoo_bench;
 mod odoo_doctor;
 #[path = "cli/odoo_flow.rs"]
 mod odoo_flow;
+#[path = "cli/odoo_json2.rs"]
+mod odoo_json2;
+#[path = "cli/odoo_status.rs"]
+mod odoo_status;
 #[path = "cli/social.rs"]
 mod social;
+#[path = "cli/social_doctor.rs"]
+mod social_doctor;
 
 #[path = "cli/two_agents.rs"]
 mod two_agents;
 
 #[path = "cli/social_inbound.rs"]
 mod social_inbound;
+#[path = "cli/social_status.rs"]
+mod social_status;
 
 #[path = "cli/mcp.rs"]
 mod mcp;

@@ -13,11 +13,14 @@ pub struct StatusArgs {
     pub out: crate::cli::JsonFlag,
 }
 
-/// The `aie.yaml` section a source pass needs (a pass that reads nothing else has none).
-fn source_section(job: &str) -> Option<&'static str> {
+/// The `aie.yaml` sections a source pass reads, any one of which sets it up (a pass that
+/// reads nothing else has none).
+fn source_sections(job: &str) -> &'static [&'static str] {
     match job {
-        "poll-gmail" => Some("gmail"),
-        _ => None,
+        "poll-gmail" => &["gmail"],
+        // What poll-social reads: Facebook Page comments and X mentions.
+        "poll-social" => &["facebook", "x"],
+        _ => &[],
     }
 }
 
@@ -80,10 +83,19 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
             ));
         }
         // A source the owner has not set up has no run to speak of.
-        let not_set_up = source_section(name).filter(|s| !is_set_up(&ctx.settings, s));
-        if let Some(section) = not_set_up {
+        let sections = source_sections(name);
+        let not_set_up = (!sections.is_empty()
+            && !sections.iter().any(|s| is_set_up(&ctx.settings, s)))
+        .then(|| {
+            sections
+                .iter()
+                .map(|s| format!("`{s}:`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        });
+        if let Some(sections) = &not_set_up {
             lines.push(format!(
-                "  {name:<17} not set up (no `{section}:` in aie.yaml): skipped\n"
+                "  {name:<17} not set up (no {sections} in aie.yaml): skipped\n"
             ));
         }
         if not_set_up.is_some() {
@@ -134,6 +146,14 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
             .iter()
             .map(|m| json!({"key": "overdue", "message": m})),
     );
+    // The last Odoo error, until a call succeeds.
+    let odoo_error = state.odoo.as_ref().and_then(|o| {
+        let m = o.last_error.as_ref()?;
+        Some((format!("odoo: {m}"), o.since.clone().unwrap_or_default()))
+    });
+    if let Some((m, since)) = &odoo_error {
+        attention.push(json!({"key": "odoo", "message": m, "since": since}));
+    }
     let mut out = Outcome::default();
     let mut q = Map::new();
     for (k, n) in &queues {
@@ -185,8 +205,11 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
         ));
     }
     s.push_str("\nattention:\n");
-    if state.attention.is_empty() && overdue_attention.is_empty() {
+    if state.attention.is_empty() && overdue_attention.is_empty() && odoo_error.is_none() {
         s.push_str("  nothing\n");
+    }
+    if let Some((m, since)) = &odoo_error {
+        s.push_str(&format!("  - {m} (since {since})\n"));
     }
     for m in &overdue_attention {
         s.push_str(&format!("  - {m}\n"));

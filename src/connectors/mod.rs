@@ -18,6 +18,7 @@ pub mod odoo_ledger;
 pub mod openai_compatible;
 pub mod smtp;
 pub mod social;
+pub mod social_doctor;
 pub mod whatsapp;
 pub mod x;
 

@@ -15,6 +15,7 @@ use crate::exit::AieError;
 use crate::secrets::Secrets;
 use serde_json::{Map, Value, json};
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// The secrets of an Odoo login: the user's login and an API key used as the password.
@@ -97,6 +98,31 @@ impl OdooError {
     }
 }
 
+/// The verdict of this process's last Odoo call that reached a verdict: `Ok` when it
+/// succeeded, the error's text when the connection, the login or Odoo itself failed (aie's
+/// own refusals are not Odoo's errors). The runner takes it after a command
+/// ([`take_last_verdict`]) and keeps it in `state.json` for `status`.
+static LAST_VERDICT: Mutex<Option<Result<(), String>>> = Mutex::new(None);
+
+/// Notes the verdict of a call in [`LAST_VERDICT`] and hands the result back.
+fn noted<T>(r: Result<T, OdooError>) -> Result<T, OdooError> {
+    let verdict = match &r {
+        Ok(_) => Some(Ok(())),
+        Err(OdooError::Refused(_)) => None,
+        Err(e) => Some(Err(e.to_string())),
+    };
+    if let (Some(v), Ok(mut last)) = (verdict, LAST_VERDICT.lock()) {
+        *last = Some(v);
+    }
+    r
+}
+
+/// The verdict of this process's last Odoo call, taken (None when no call was made since):
+/// `Ok` after a success, else the error's text (never a secret's value).
+pub fn take_last_verdict() -> Option<Result<(), String>> {
+    LAST_VERDICT.lock().ok()?.take()
+}
+
 /// The text of the login error: which secret to check, never its value.
 fn login_refused(user: &str, db: &str, why: &str) -> OdooError {
     OdooError::Login(format!(
@@ -171,6 +197,17 @@ impl Odoo {
         args: Value,
         safe: bool,
     ) -> Result<Value, OdooError> {
+        let r = self.jsonrpc_once(service, method, args, safe);
+        noted(r)
+    }
+
+    fn jsonrpc_once(
+        &mut self,
+        service: &str,
+        method: &str,
+        args: Value,
+        safe: bool,
+    ) -> Result<Value, OdooError> {
         self.next_id += 1;
         let body = json!({"jsonrpc": "2.0", "method": "call", "id": self.next_id,
             "params": {"service": service, "method": method, "args": args}});
@@ -224,11 +261,10 @@ impl Odoo {
                 let url = format!("{}/web/version", self.url);
                 let empty = json!({});
                 let req = Request::post(&url, Body::Json(&empty), true);
-                let r = self
-                    .http
-                    .send(&req, &|_| Verdict::Stop)
-                    .map_err(OdooError::Http)?;
-                r.json()
+                let r = self.http.send(&req, &|_| Verdict::Stop);
+                let v = noted(r.map_err(OdooError::Http))?.json();
+                // `/web/version` is a JSON-RPC route: its value is the envelope's `result`.
+                v.get("result").cloned().unwrap_or(v)
             }
         };
         Ok(v.get("server_version")
@@ -247,8 +283,10 @@ impl Odoo {
             OdooApi::Jsonrpc => {
                 let args = json!([self.db, self.user, self.key]);
                 let r = self.jsonrpc("common", "login", args, true)?;
-                r.as_i64()
-                    .ok_or_else(|| login_refused(&self.user, &self.db, "login refused"))?
+                noted(
+                    r.as_i64()
+                        .ok_or_else(|| login_refused(&self.user, &self.db, "login refused")),
+                )?
             }
             OdooApi::Json2 => {
                 self.uid = Some(0);
@@ -292,37 +330,51 @@ impl Odoo {
                 if let Some(ids) = ids {
                     body.insert("ids".into(), json!(ids));
                 }
-                let body = Value::Object(body);
-                let url = format!("{}/json/2/{model}/{method}", self.url);
-                let auth = format!("bearer {}", self.key);
-                let headers = [
-                    ("authorization", auth.as_str()),
-                    ("x-odoo-database", self.db.as_str()),
-                ];
-                let req = Request {
-                    headers: &headers,
-                    ..Request::post(&url, Body::Json(&body), safe)
-                };
-                match self.http.send(&req, &|_| Verdict::Stop) {
-                    Ok(r) => Ok(r.json()),
-                    Err(HttpError::Status { code, body, .. }) if code != 502 && code != 504 => {
-                        let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                        if code == 401 || code == 403 {
-                            return Err(login_refused(&self.user, &self.db, "key refused"));
-                        }
-                        if v.get("name").is_some() {
-                            return Err(self.server_error(&v));
-                        }
-                        Err(OdooError::Http(HttpError::Status {
-                            code,
-                            body,
-                            retry_after: None,
-                            gave_up: None,
-                        }))
-                    }
-                    Err(e) => Err(OdooError::Http(e)),
-                }
+                let r = self.json2(model, method, &Value::Object(body), safe);
+                noted(r)
             }
+        }
+    }
+
+    /// One json2 call: `POST {url}/json/2/<model>/<method>` with the bearer key. Odoo 19
+    /// answers success with 200 and the method's return value, a failure with a 4xx/5xx
+    /// status and its error object (`name`, `message`, `arguments`, `debug`): 401 is a
+    /// refused key, a 502/504 from a proxy stays the HTTP layer's.
+    fn json2(
+        &mut self,
+        model: &str,
+        method: &str,
+        body: &Value,
+        safe: bool,
+    ) -> Result<Value, OdooError> {
+        let url = format!("{}/json/2/{model}/{method}", self.url);
+        let auth = format!("bearer {}", self.key);
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("x-odoo-database", self.db.as_str()),
+        ];
+        let req = Request {
+            headers: &headers,
+            ..Request::post(&url, Body::Json(body), safe)
+        };
+        match self.http.send(&req, &|_| Verdict::Stop) {
+            Ok(r) => Ok(r.json()),
+            Err(HttpError::Status { code, body, .. }) if code != 502 && code != 504 => {
+                let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                if code == 401 {
+                    return Err(login_refused(&self.user, &self.db, "key refused"));
+                }
+                if v.get("name").is_some() {
+                    return Err(self.server_error(&v));
+                }
+                Err(OdooError::Http(HttpError::Status {
+                    code,
+                    body,
+                    retry_after: None,
+                    gave_up: None,
+                }))
+            }
+            Err(e) => Err(OdooError::Http(e)),
         }
     }
 

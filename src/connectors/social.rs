@@ -74,7 +74,7 @@ pub fn graph_error(body: &str) -> Option<GraphError> {
 
 /// Meta's throttling codes (application, user, page, custom and business use case limits,
 /// WhatsApp's throughput and pair rate limits): the request was not taken.
-const THROTTLING: &[i64] = &[
+pub const THROTTLING: &[i64] = &[
     4, 17, 32, 613, 80001, 80002, 80004, 80005, 80006, 80007, 80008, 80009, 80014, 130429, 131048,
     131056,
 ];

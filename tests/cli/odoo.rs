@@ -9,7 +9,7 @@ use crate::support::odoo_fake::{Faults, OdooTarget};
 use serde_json::{Value, json};
 
 /// A vault that executes for real, talking to `odoo`.
-fn env_for(odoo: &OdooTarget, extra: &str) -> TestEnv {
+pub(crate) fn env_for(odoo: &OdooTarget, extra: &str) -> TestEnv {
     let mut env = TestEnv::new();
     env.config(&format!(
         "execution:\n  dry_run: false\n{}",
@@ -21,7 +21,7 @@ fn env_for(odoo: &OdooTarget, extra: &str) -> TestEnv {
 }
 
 /// An item the owner approved with `actions_yaml` as its actions: its id.
-fn approved(env: &TestEnv, actions_yaml: &str) -> String {
+pub(crate) fn approved(env: &TestEnv, actions_yaml: &str) -> String {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     env.drop_file(
@@ -66,13 +66,17 @@ fn invoice_yaml(odoo: &OdooTarget, reference: &str) -> String {
 
 #[test]
 fn a_draft_invoice_is_created_once_with_its_lines_and_totals() {
-    let odoo = OdooTarget::new();
-    let env = env_for(&odoo, "");
+    a_draft_invoice_is_created_once_with_its_lines_and_totals_on(&OdooTarget::new());
+}
+
+/// The same over the Odoo that `odoo` names.
+pub(crate) fn a_draft_invoice_is_created_once_with_its_lines_and_totals_on(odoo: &OdooTarget) {
+    let env = env_for(odoo, "");
     let reference = format!("PO-{}", odoo.nonce);
-    let id = approved(&env, &invoice_yaml(&odoo, &reference));
+    let id = approved(&env, &invoice_yaml(odoo, &reference));
     let r = env.ok(&["execute-approved"]);
     assert_eq!(env.where_is(&id), ["Done"], "{r:?}");
-    let inv = invoices_with_ref(&odoo, &reference);
+    let inv = invoices_with_ref(odoo, &reference);
     assert_eq!(inv.len(), 1, "{inv:?}");
     assert_eq!(inv[0]["state"], "draft");
     assert_eq!(inv[0]["amount_total"], 1580.0);
@@ -121,7 +125,7 @@ fn a_draft_invoice_is_created_once_with_its_lines_and_totals() {
     );
     // The partner is found again, not created twice, on the next request.
     let id2 = {
-        let yaml = invoice_yaml(&odoo, &format!("{reference}-2"));
+        let yaml = invoice_yaml(odoo, &format!("{reference}-2"));
         approved(&env, &yaml)
     };
     env.ok(&["execute-approved"]);
@@ -138,7 +142,13 @@ fn a_draft_invoice_is_created_once_with_its_lines_and_totals() {
 /// the item goes to review; the owner approves again and the key finds the invoice.
 #[test]
 fn an_unknown_outcome_goes_to_review_and_a_fresh_approval_finds_the_invoice() {
-    let odoo = OdooTarget::new();
+    an_unknown_outcome_goes_to_review_and_a_fresh_approval_finds_the_invoice_on(&OdooTarget::new());
+}
+
+/// The same over the Odoo that `odoo` names.
+pub(crate) fn an_unknown_outcome_goes_to_review_and_a_fresh_approval_finds_the_invoice_on(
+    odoo: &OdooTarget,
+) {
     let Some(fake) = &odoo.fake else {
         eprintln!("a dropped connection is a fault only the fake can play");
         return;
@@ -159,10 +169,10 @@ fn an_unknown_outcome_goes_to_review_and_a_fresh_approval_finds_the_invoice() {
             },
         ),
     ] {
-        let env = env_for(&odoo, "");
+        let env = env_for(odoo, "");
         fake.faults(faults);
         let reference = format!("PO-{name}-{}", odoo.nonce);
-        let id = approved(&env, &invoice_yaml(&odoo, &reference));
+        let id = approved(&env, &invoice_yaml(odoo, &reference));
         let r = env.run(&["execute-approved"]);
         assert_eq!(
             env.where_is(&id),
@@ -181,16 +191,24 @@ fn an_unknown_outcome_goes_to_review_and_a_fresh_approval_finds_the_invoice() {
         approve_again(&env, &id);
         env.ok(&["execute-approved"]);
         assert_eq!(env.where_is(&id), ["Done"], "{name}");
-        assert_eq!(invoices_with_ref(&odoo, &reference).len(), 1, "{name}");
+        assert_eq!(invoices_with_ref(odoo, &reference).len(), 1, "{name}");
     }
 }
 
 #[test]
 fn posting_finds_the_invoice_by_reference_and_an_odoo_refusal_is_shown_for_review() {
-    let odoo = OdooTarget::new();
-    let env = env_for(&odoo, "");
+    posting_finds_the_invoice_by_reference_and_an_odoo_refusal_is_shown_for_review_on(
+        &OdooTarget::new(),
+    );
+}
+
+/// The same over the Odoo that `odoo` names.
+pub(crate) fn posting_finds_the_invoice_by_reference_and_an_odoo_refusal_is_shown_for_review_on(
+    odoo: &OdooTarget,
+) {
+    let env = env_for(odoo, "");
     let reference = format!("RENT-{}", odoo.nonce);
-    let id = approved(&env, &invoice_yaml(&odoo, &reference));
+    let id = approved(&env, &invoice_yaml(odoo, &reference));
     env.ok(&["execute-approved"]);
     assert_eq!(env.where_is(&id), ["Done"]);
     if let Some(fake) = &odoo.fake {
@@ -218,7 +236,7 @@ fn posting_finds_the_invoice_by_reference_and_an_odoo_refusal_is_shown_for_revie
     );
     env.ok(&["execute-approved"]);
     assert_eq!(env.where_is(&post), ["Done"]);
-    let inv = invoices_with_ref(&odoo, &reference);
+    let inv = invoices_with_ref(odoo, &reference);
     assert_eq!(inv.len(), 1);
     assert_eq!(inv[0]["state"], "posted");
     let number = inv[0]["name"].as_str().unwrap().to_string();
@@ -250,8 +268,14 @@ fn posting_finds_the_invoice_by_reference_and_an_odoo_refusal_is_shown_for_revie
 
 #[test]
 fn a_vendor_bill_is_a_draft_with_its_date_and_a_payment_settles_it() {
-    let odoo = OdooTarget::new();
-    let env = env_for(&odoo, "policy:\n  known_payees: [\"Paper Co\"]\n");
+    a_vendor_bill_is_a_draft_with_its_date_and_a_payment_settles_it_on(&OdooTarget::new());
+}
+
+/// The same over the Odoo that `odoo` names.
+pub(crate) fn a_vendor_bill_is_a_draft_with_its_date_and_a_payment_settles_it_on(
+    odoo: &OdooTarget,
+) {
+    let env = env_for(odoo, "policy:\n  known_payees: [\"Paper Co\"]\n");
     let vendor = format!("Paper Co {}", odoo.nonce);
     let bill_ref = format!("SUP-{}", odoo.nonce);
     let id = approved(
@@ -375,15 +399,20 @@ fn odoo_out_of_reach_leaves_the_item_untouched_with_exit_69() {
 #[cfg(feature = "failpoints")]
 #[test]
 fn a_crash_at_every_odoo_failpoint_never_creates_an_invoice_twice() {
-    let odoo = OdooTarget::new();
+    a_crash_at_every_odoo_failpoint_never_creates_an_invoice_twice_on(&OdooTarget::new());
+}
+
+/// The same over the Odoo that `odoo` names.
+#[cfg(feature = "failpoints")]
+pub(crate) fn a_crash_at_every_odoo_failpoint_never_creates_an_invoice_twice_on(odoo: &OdooTarget) {
     for point in [
         "execute:intent-written",
         "odoo:invoice-created",
         "execute:action-done",
     ] {
-        let env = env_for(&odoo, "");
+        let env = env_for(odoo, "");
         let reference = format!("PO-{}-{}", point.replace(':', "-"), odoo.nonce);
-        let id = approved(&env, &invoice_yaml(&odoo, &reference));
+        let id = approved(&env, &invoice_yaml(odoo, &reference));
         let r = env.run_cmd(env.cmd().env("AIE_CRASH_AT", point).arg("execute-approved"));
         assert_ne!(r.code, 0, "{point}: {r:?}");
         let r = env.run(&["execute-approved"]);
@@ -395,7 +424,7 @@ fn a_crash_at_every_odoo_failpoint_never_creates_an_invoice_twice() {
         approve_again(&env, &id);
         env.ok(&["execute-approved"]);
         assert_eq!(env.where_is(&id), ["Done"], "{point}");
-        let n = invoices_with_ref(&odoo, &reference).len();
+        let n = invoices_with_ref(odoo, &reference).len();
         let want = usize::from(point != "execute:intent-written");
         // A crash before the call: nothing in Odoo until the fresh approval makes one.
         assert_eq!(n, want.max(1), "{point}");

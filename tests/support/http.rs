@@ -129,22 +129,20 @@ impl FakeServer {
     pub fn start(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
         let hits = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let handler: Handler = Arc::new(handler);
         let (h2, s2) = (hits.clone(), stop.clone());
+        // A blocking accept (a polling one adds its poll interval to every request); drop
+        // wakes it with a connection of its own.
         let thread = std::thread::spawn(move || {
-            while !s2.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let (h3, hd) = (h2.clone(), handler.clone());
-                        std::thread::spawn(move || serve(stream, &hd, &h3));
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(std::time::Duration::from_millis(2));
-                    }
-                    Err(_) => break,
+            for stream in listener.incoming() {
+                if s2.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    let (h3, hd) = (h2.clone(), handler.clone());
+                    std::thread::spawn(move || serve(stream, &hd, &h3));
                 }
             }
         });
@@ -178,6 +176,7 @@ impl FakeServer {
 impl Drop for FakeServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -185,7 +184,6 @@ impl Drop for FakeServer {
 }
 
 fn serve(stream: TcpStream, handler: &Handler, hits: &Mutex<Vec<Request>>) {
-    stream.set_nonblocking(false).ok();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {

@@ -7,6 +7,13 @@
 //! post, a connection dropped after a `create` was received (and done), and a reply slower
 //! than the client's deadline. [`OdooTarget`] is what a test talks to: this fake, or the real
 //! server named by `AIE_ODOO_TEST_URL/DB/USER/KEY`.
+//!
+//! The same books are served over Odoo 19's `/json/2/<model>/<method>` (`odoo.api: json2`),
+//! as its documentation gives it: `Authorization: bearer <key>`, an optional
+//! `X-Odoo-Database`, the method's named arguments (and `ids`) as the JSON body; success is
+//! 200 with the bare return value, a failure a 4xx/5xx status with the error object
+//! (`name`, `message`, `arguments`, `context`, `debug`), 401 `werkzeug.exceptions.Unauthorized`
+//! "Invalid apikey" for a wrong key. `/web/version` answers as the JSON-RPC route it is.
 
 use serde_json::{Map, Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -60,6 +67,7 @@ pub struct OdooFake {
 impl Drop for OdooFake {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 
@@ -69,7 +77,6 @@ impl OdooFake {
     pub fn start() -> OdooFake {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
         let mut b = Books {
             next: 100,
             ..Books::default()
@@ -93,17 +100,16 @@ impl OdooFake {
         let books = Arc::new(Mutex::new(b));
         let stop = Arc::new(AtomicBool::new(false));
         let (b2, s2) = (books.clone(), stop.clone());
+        // A blocking accept (a polling one adds its poll interval to every call); drop
+        // wakes it with a connection of its own.
         std::thread::spawn(move || {
-            while !s2.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let b3 = b2.clone();
-                        std::thread::spawn(move || serve(stream, &b3));
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(2));
-                    }
-                    Err(_) => break,
+            for stream in listener.incoming() {
+                if s2.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    let b3 = b2.clone();
+                    std::thread::spawn(move || serve(stream, &b3));
                 }
             }
         });
@@ -154,7 +160,6 @@ fn obj(v: Value) -> Map<String, Value> {
 }
 
 fn serve(stream: TcpStream, books: &Mutex<Books>) {
-    stream.set_nonblocking(false).ok();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -162,6 +167,7 @@ fn serve(stream: TcpStream, books: &Mutex<Books>) {
     }
     let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
     let mut len = 0;
+    let mut headers: Vec<(String, String)> = Vec::new();
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).unwrap_or(0) == 0 {
@@ -169,6 +175,9 @@ fn serve(stream: TcpStream, books: &Mutex<Books>) {
         }
         if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
             len = v.trim().parse().unwrap_or(0);
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
         if h.trim().is_empty() {
             break;
@@ -178,7 +187,26 @@ fn serve(stream: TcpStream, books: &Mutex<Books>) {
     if reader.read_exact(&mut body).is_err() {
         return;
     }
-    let (status, reply, drop_it, delay) = if path != "/jsonrpc" {
+    let header = |k: &str| {
+        headers
+            .iter()
+            .find(|(h, _)| h == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let (status, reply, drop_it, delay) = if let Some(rest) = path.strip_prefix("/json/2/") {
+        let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let mut b = books.lock().unwrap();
+        json2(
+            &mut b,
+            rest,
+            header("authorization"),
+            header("x-odoo-database"),
+            &req,
+        )
+    } else if path == "/web/version" {
+        let r = json!({"jsonrpc": "2.0", "id": null, "result": version()});
+        (200, r.to_string(), false, None)
+    } else if path != "/jsonrpc" {
         (
             404,
             "<!DOCTYPE html>\n<html><head><title>Odoo</title></head></html>".to_string(),
@@ -226,12 +254,7 @@ fn user_error(m: &str) -> (String, String) {
 fn handle(b: &mut Books, p: &Value) -> (Answer, bool, Option<Duration>) {
     let args = p["args"].as_array().cloned().unwrap_or_default();
     match (p["service"].as_str(), p["method"].as_str()) {
-        (Some("common"), Some("version")) => (
-            Ok(json!({"server_version": "17.0", "server_version_info": [17, 0, 0, "final", 0, ""],
-                "server_serie": "17.0", "protocol_version": 1})),
-            false,
-            None,
-        ),
+        (Some("common"), Some("version")) => (Ok(version()), false, None),
         (Some("common"), Some("login")) => {
             if args.first().and_then(Value::as_str) != Some(DB) {
                 return (Err(no_db(&args)), false, None);
@@ -274,6 +297,89 @@ fn handle(b: &mut Books, p: &Value) -> (Answer, bool, Option<Duration>) {
             false,
             None,
         ),
+    }
+}
+
+fn version() -> Value {
+    json!({"server_version": "17.0", "server_version_info": [17, 0, 0, "final", 0, ""],
+        "server_serie": "17.0", "protocol_version": 1})
+}
+
+/// One `/json/2/<model>/<method>` call: (status, body, drop the connection, delay).
+fn json2(
+    b: &mut Books,
+    rest: &str,
+    auth: Option<&str>,
+    db: Option<&str>,
+    req: &Value,
+) -> (u16, String, bool, Option<Duration>) {
+    let fail = |status: u16, name: &str, message: &str| {
+        let e = json!({"name": name, "message": message, "arguments": [message, status],
+            "context": {}, "debug": format!("Traceback (most recent call last):\n<trimmed>\n{name}: {message}\n")});
+        (status, e.to_string(), false, None)
+    };
+    let key = auth.and_then(|a| {
+        let (scheme, key) = a.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then_some(key.trim())
+    });
+    if db.is_some_and(|d| d != DB) {
+        return fail(
+            404,
+            "werkzeug.exceptions.NotFound",
+            "404 Not Found: The requested URL was not found on the server.",
+        );
+    }
+    if key != Some(KEY) {
+        return fail(401, "werkzeug.exceptions.Unauthorized", "Invalid apikey");
+    }
+    let Some((model, method)) = rest.split_once('/') else {
+        return fail(404, "werkzeug.exceptions.NotFound", "404 Not Found");
+    };
+    let mut kw = req.as_object().cloned().unwrap_or_default();
+    // `ids` are the records, `vals_list` is `create`'s one parameter: the rest are named.
+    let mut pos = Vec::new();
+    if let Some(ids) = kw.remove("ids") {
+        pos.push(ids);
+    }
+    if method == "create" {
+        match kw.remove("vals_list") {
+            Some(v) => pos.push(v),
+            None => {
+                return fail(
+                    422,
+                    "builtins.TypeError",
+                    "BaseModel.create() missing 1 required positional argument: 'vals_list'",
+                );
+            }
+        }
+    }
+    b.calls.push((model.to_string(), method.to_string()));
+    if (model, method) == ("res.users", "context_get") {
+        let ctx = json!({"lang": "en_US", "tz": "Europe/London", "uid": 2});
+        return (200, ctx.to_string(), false, None);
+    }
+    let creating = method == "create" && matches!(model, "account.move" | "account.payment");
+    let r = object(b, model, method, &pos, &kw);
+    let drop_it = creating && r.is_ok() && std::mem::take(&mut b.faults.drop_after_create);
+    let delay = if method == "create" {
+        b.faults.slow_create
+    } else {
+        None
+    };
+    match r {
+        Ok(v) => (200, v.to_string(), drop_it, delay),
+        Err((name, message)) => {
+            // Odoo 19 gives each exception its HTTP status.
+            let status = match name.as_str() {
+                "odoo.exceptions.UserError" | "odoo.exceptions.ValidationError" => 422,
+                "odoo.exceptions.AccessError" => 403,
+                "odoo.exceptions.MissingError" => 404,
+                "odoo.exceptions.AccessDenied" => 401,
+                _ => 500,
+            };
+            let (st, body, _, _) = fail(status, &name, &message);
+            (st, body, false, delay)
+        }
     }
 }
 
@@ -703,6 +809,8 @@ pub struct OdooTarget {
     pub fake: Option<OdooFake>,
     /// A text unique to this run, so records on a real server never meet an earlier run's.
     pub nonce: String,
+    /// aie talks json2 (Odoo 19's `/json/2`) instead of JSON-RPC.
+    pub json2: bool,
 }
 
 impl OdooTarget {
@@ -724,6 +832,7 @@ impl OdooTarget {
                 key: std::env::var("AIE_ODOO_TEST_KEY").unwrap_or_default(),
                 fake: None,
                 nonce,
+                json2: false,
             },
             _ => {
                 let fake = OdooFake::start();
@@ -734,8 +843,24 @@ impl OdooTarget {
                     key: KEY.into(),
                     fake: Some(fake),
                     nonce,
+                    json2: false,
                 }
             }
+        }
+    }
+
+    /// The fake, with aie talking json2 to it (`odoo.api: json2`): Odoo 17, the real
+    /// server of the suite, has no `/json/2`, so this is always the fake.
+    pub fn json2() -> OdooTarget {
+        let fake = OdooFake::start();
+        OdooTarget {
+            url: fake.url(),
+            db: DB.into(),
+            user: USER.into(),
+            key: KEY.into(),
+            fake: Some(fake),
+            nonce: format!("j{:x}", rand_bits()),
+            json2: true,
         }
     }
 
@@ -743,8 +868,9 @@ impl OdooTarget {
     pub fn config(&self, extra: &str) -> String {
         // The fake's slow reply outlasts 2 s; a real server under a parallel suite is slow.
         let timeout = if self.fake.is_some() { 2 } else { 120 };
+        let api = if self.json2 { "  api: json2\n" } else { "" };
         format!(
-            "odoo:\n  url: {}\n  db: {}\n  timeout_seconds: {timeout}\n{extra}",
+            "odoo:\n  url: {}\n  db: {}\n  timeout_seconds: {timeout}\n{api}{extra}",
             self.url, self.db
         )
     }

@@ -51,7 +51,50 @@ fn default_answer(r: &Request) -> Response {
             &serde_json::json!({"permalink": "https://www.instagram.com/p/DAbCdEf/", "id": IG_MEDIA}),
         ),
         ("GET", p) if p == format!("/{PAGE}/feed") => feed_comments(r),
-        ("GET", "/2/users/me") => j(200, "x/users_me.json"),
+        // The reads `doctor` makes with each token: a token other than the test's own is
+        // refused in the platform's documented shape.
+        ("GET", p) if p == format!("/{PAGE}") => match bearer(r) == secret("AIE_FACEBOOK_TOKEN") {
+            true => Response::json(200, &serde_json::json!({"id": PAGE, "name": "Sam's Shop"})),
+            false => j(400, "facebook/error_token.json"),
+        },
+        ("GET", p) if p == format!("/{IG_USER}") => {
+            match bearer(r) == secret("AIE_INSTAGRAM_TOKEN") {
+                true => Response::json(
+                    200,
+                    &serde_json::json!({"id": IG_USER, "username": "samsshop"}),
+                ),
+                false => j(400, "facebook/error_token.json"),
+            }
+        }
+        ("GET", p) if p == format!("/{WA_NUMBER}") => {
+            match bearer(r) == secret("AIE_WHATSAPP_TOKEN") {
+                true => Response::json(
+                    200,
+                    &serde_json::json!({"verified_name": "Sam's Shop", "code_verification_status": "VERIFIED",
+                    "display_phone_number": "+44 7700 900123", "quality_rating": "GREEN", "id": WA_NUMBER}),
+                ),
+                false => j(401, "facebook/error_token.json"),
+            }
+        }
+        ("GET", "/v2/userinfo") => match bearer(r) == secret("AIE_LINKEDIN_TOKEN") {
+            true => Response::json(
+                200,
+                &serde_json::json!({"sub": "782bbtaQ", "name": "Sam Example", "given_name": "Sam",
+                    "family_name": "Example", "email_verified": true, "locale": {"country": "GB", "language": "en"}}),
+            ),
+            false => Response::json(
+                401,
+                &serde_json::json!({"serviceErrorCode": 65600, "message": "Invalid access token", "status": 401}),
+            ),
+        },
+        ("GET", "/2/users/me") => {
+            let t = bearer(r);
+            if t == secret("AIE_X_TOKEN") || t == "x-access-rotated-2" {
+                j(200, "x/users_me.json")
+            } else {
+                j(401, "x/unauthorized.json")
+            }
+        }
         ("GET", "/2/users/2244994945/mentions") => mentions(r),
         ("POST", "/2/tweets") => j(201, "x/create_ok.json"),
         ("POST", "/2/oauth2/token") => j(200, "x/token_ok.json"),
@@ -64,6 +107,24 @@ fn default_answer(r: &Request) -> Response {
             &serde_json::json!({"error": {"message": "unknown path", "code": 803}}),
         ),
     }
+}
+
+/// The bearer token of a request ("" without one).
+fn bearer(r: &Request) -> String {
+    let h = r.header("authorization").unwrap_or("");
+    match h.split_once(' ') {
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim().to_string(),
+        _ => String::new(),
+    }
+}
+
+/// A test secret's value.
+fn secret(name: &str) -> String {
+    SECRETS
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default()
 }
 
 /// The recorded feed with only the comments at or after `comments.since(N)` of `fields`,

@@ -109,3 +109,6 @@ mod two_agents;
 
 #[path = "cli/social_inbound.rs"]
 mod social_inbound;
+
+#[path = "cli/fuzz_replay.rs"]
+mod fuzz_replay;

@@ -129,6 +129,16 @@ impl Cron {
         }
     }
 
+    /// Whether the schedule fires at `t` (a whole minute), read in `tz`.
+    pub fn matches(&self, t: DateTime<Utc>, tz: Tz) -> bool {
+        let local = t.with_timezone(&tz);
+        t.second() == 0
+            && t.nanosecond() == 0
+            && self.minutes & (1u64 << local.minute()) != 0
+            && self.hours & (1 << local.hour()) != 0
+            && self.day_matches(local.date_naive())
+    }
+
     /// The first time strictly after `t` that the schedule fires, read in `tz` (a local time
     /// skipped by a clock change does not fire; a repeated one fires at its first instance).
     /// None when it never fires within five years (such as `0 0 31 2 *`).

@@ -82,12 +82,17 @@ mkdir -p "$here/logs"
 [ -f "$here/logs/summary.tsv" ] ||
   printf 'finished\ttarget\tseconds\texecs\texecs_per_s\tcorpus_files\tcrashes\n' >"$here/logs/summary.tsv"
 cd "$here"
+# Build once, then run the binaries: a change to the sources while targets run does not
+# rebuild between targets.
+cargo +nightly fuzz build -O >&2
+bin="$here/target/x86_64-unknown-linux-gnu/release"
 for t in "${targets[@]}"; do
   log="$here/logs/$t.log"
   echo "fuzzing $t for ${secs}s (log: $log)" >&2
+  mkdir -p "$here/artifacts/$t"
   start=$(date +%s)
   set +e
-  nice -n "${FUZZ_NICE:-19}" cargo +nightly fuzz run "$t" -- \
+  nice -n "${FUZZ_NICE:-19}" "$bin/$t" "$here/corpus/$t" -artifact_prefix="$here/artifacts/$t/" \
     -max_total_time="$secs" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -timeout=10 \
     -print_final_stats=1 >"$log" 2>&1
   rc=$?

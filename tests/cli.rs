@@ -6,6 +6,9 @@ mod support;
 #[cfg(feature = "failpoints")]
 #[path = "cli/crash.rs"]
 mod crash;
+#[cfg(feature = "failpoints")]
+#[path = "cli/crash_recovery.rs"]
+mod crash_recovery;
 
 /// Without the `failpoints` feature the crash tests are not compiled; say so in every run
 /// instead of skipping them silently.
@@ -112,3 +115,6 @@ mod social_inbound;
 
 #[path = "cli/fuzz_replay.rs"]
 mod fuzz_replay;
+
+#[path = "cli/properties.rs"]
+mod properties;

@@ -9,6 +9,9 @@ mod crash;
 #[cfg(feature = "failpoints")]
 #[path = "cli/crash_recovery.rs"]
 mod crash_recovery;
+#[cfg(feature = "failpoints")]
+#[path = "cli/full_disk.rs"]
+mod full_disk;
 
 /// Without the `failpoints` feature the crash tests are not compiled; say so in every run
 /// instead of skipping them silently.

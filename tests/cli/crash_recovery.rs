@@ -1,21 +1,26 @@
 //! Crash during recovery: abort a pass at failpoint *i*, then abort the run that recovers
 //! from it at failpoint *j* of the same pass, for every pair (*i*, *j*) of each pass; the
 //! passes after that finish the work, with the checks of the crash suite (every item in
-//! exactly one stage, none lost, no temp file left, no action started twice). All pairs run
-//! in the suite: 43 pairs (9 of process-inbox, 25 of plan, 9 of execute-approved).
+//! exactly one stage, none lost, no temp file left, no action started twice). All 43 pairs
+//! (9 of process-inbox, 25 of plan, 9 of execute-approved) take minutes: they run in the
+//! ignored `every_pair_of_failpoints_of_every_pass`; the suite runs, for every *i*, the
+//! pairs whose *j* is *i* itself or the pass's first failpoint (19 pairs).
 
 use crate::crash::{DROPS, POINTS, approve_all_as_notes, check_promises, setup};
 
-/// The pairs of one pass, run in order.
-fn pairs_of(pass: &str) {
+/// The pairs of one pass, run in order (`all`: every pair, else the suite's subset).
+fn pairs_of(pass: &str, all: bool) {
     let points: Vec<&str> = POINTS
         .iter()
         .filter(|(c, _)| *c == pass)
         .map(|(_, p)| *p)
         .collect();
+    let first = points[0];
     for i in &points {
         for j in &points {
-            crash_twice(pass, i, j);
+            if all || j == i || *j == first {
+                crash_twice(pass, i, j);
+            }
         }
     }
 }
@@ -101,15 +106,24 @@ fn crash_twice(cmd: &str, i: &str, j: &str) {
 
 #[test]
 fn intake_crashes_during_its_own_recovery() {
-    pairs_of("process-inbox");
+    pairs_of("process-inbox", false);
 }
 
 #[test]
 fn plan_crashes_during_its_own_recovery() {
-    pairs_of("plan");
+    pairs_of("plan", false);
 }
 
 #[test]
 fn execute_crashes_during_its_own_recovery() {
-    pairs_of("execute-approved");
+    pairs_of("execute-approved", false);
+}
+
+/// Every pair (`cargo test --features failpoints --test cli crash_recovery -- --ignored`).
+#[test]
+#[ignore = "all 43 pairs take minutes; the suite runs a subset of them"]
+fn every_pair_of_failpoints_of_every_pass() {
+    for pass in ["process-inbox", "plan", "execute-approved"] {
+        pairs_of(pass, true);
+    }
 }

@@ -8,7 +8,8 @@
 # fuzz/logs/<target>.log and its figures (execs/s, corpus size, crashes) to
 # fuzz/logs/summary.tsv. A crasher lands in fuzz/artifacts/<target>/: copy it to
 # tests/fixtures/fuzz/<target>/ so the stable test suite replays it.
-# Environment: FUZZ_NICE (default 19), FUZZ_RSS_MB (default 2048).
+# Environment: FUZZ_NICE (default 19), FUZZ_RSS_MB (default 2048), FUZZ_NO_BUILD=1 (run the
+# binaries built before, as they are).
 set -euo pipefail
 
 secs="${1:?usage: fuzz/run.sh SECONDS [TARGET...]}"
@@ -84,7 +85,7 @@ mkdir -p "$here/logs"
 cd "$here"
 # Build once, then run the binaries: a change to the sources while targets run does not
 # rebuild between targets.
-cargo +nightly fuzz build -O >&2
+[ -n "${FUZZ_NO_BUILD:-}" ] || cargo +nightly fuzz build -O >&2
 bin="$here/target/x86_64-unknown-linux-gnu/release"
 for t in "${targets[@]}"; do
   log="$here/logs/$t.log"

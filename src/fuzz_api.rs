@@ -56,7 +56,10 @@ pub fn mime(data: &[u8]) {
     };
     if let Some(s) = &mail.subject {
         let line = crate::connectors::mime::one_line(s);
-        assert!(!line.contains(['\n', '\r']), "subject {line:?} is not one line");
+        assert!(
+            !line.contains(['\n', '\r']),
+            "subject {line:?} is not one line"
+        );
     }
     for a in &mail.attachments {
         attachment_name(&a.name);
@@ -105,7 +108,13 @@ pub fn llm(data: &[u8]) {
         return;
     };
     let actions: Vec<Map<String, Value>> = plan.proposals.into_iter().map(|p| p.action).collect();
-    let mut item = Item::new("fuzz-1", "email", "email", "gmail:1", "2026-01-01T00:00:00Z");
+    let mut item = Item::new(
+        "fuzz-1",
+        "email",
+        "email",
+        "gmail:1",
+        "2026-01-01T00:00:00Z",
+    );
     item.body = "# Hello\n\nA body.\n".into();
     let hash = actions_hash("fuzz-1", &actions);
     item.set_actions(actions.clone());
@@ -114,7 +123,11 @@ pub fn llm(data: &[u8]) {
         Ok(i) => i,
         Err(e) => panic!("a planned item does not parse: {e:#}\n{text}"),
     };
-    assert_eq!(back.actions(), actions, "the actions changed in the vault:\n{text}");
+    assert_eq!(
+        back.actions(),
+        actions,
+        "the actions changed in the vault:\n{text}"
+    );
     assert_eq!(back.actions_hash(), hash);
     item_round_trip(&back);
 }
@@ -158,7 +171,11 @@ fn cron_next(c: &crate::schedule::cron::Cron, now: chrono::DateTime<chrono::Utc>
     for tz in [chrono_tz::UTC, chrono_tz::Europe::Berlin] {
         if let Some(next) = c.next_after(now, tz) {
             assert!(next > now, "{:?}: next {next} is not after {now}", c.text);
-            assert!(c.matches(next, tz), "{:?}: next {next} does not match", c.text);
+            assert!(
+                c.matches(next, tz),
+                "{:?}: next {next} does not match",
+                c.text
+            );
         }
     }
 }
@@ -172,8 +189,16 @@ pub fn dashboard(data: &[u8]) {
     let once = crate::dashboard::splice(t, block);
     let twice = crate::dashboard::splice(&once, block);
     assert_eq!(twice, once, "splicing twice changed the page");
-    let own = format!("{}\n{block}{}", crate::dashboard::START, crate::dashboard::END);
-    assert_eq!(once.matches(&own).count(), 1, "the block is not there once:\n{once}");
+    let own = format!(
+        "{}\n{block}{}",
+        crate::dashboard::START,
+        crate::dashboard::END
+    );
+    assert_eq!(
+        once.matches(&own).count(),
+        1,
+        "the block is not there once:\n{once}"
+    );
     let kept = match t.rfind(crate::dashboard::START) {
         Some(a) if t[a..].contains(crate::dashboard::END) => &t[..a],
         _ => t,
@@ -205,7 +230,10 @@ pub fn odoo(data: &[u8]) {
         }
         Err(e) => {
             let shown = format!("{e}");
-            assert!(!shown.contains(key), "the key leaked into an error: {shown}");
+            assert!(
+                !shown.contains(key),
+                "the key leaked into an error: {shown}"
+            );
         }
     }
 }
@@ -243,7 +271,10 @@ impl WebhookVault {
         use crate::passes::whatsapp_ingest as wa;
         let mut cursor = std::io::Cursor::new(data);
         let raw = wa::read_request(&mut cursor).expect("invariant: reading memory never fails");
-        assert!(data.starts_with(&raw), "the request read is not a prefix of the input");
+        assert!(
+            data.starts_with(&raw),
+            "the request read is not a prefix of the input"
+        );
         let Ok(req) = wa::parse_request(&raw) else {
             return;
         };
@@ -269,7 +300,9 @@ impl WebhookVault {
                 continue;
             }
             let path = entry.path();
-            let rel = path.strip_prefix(&needs).expect("invariant: under the folder");
+            let rel = path
+                .strip_prefix(&needs)
+                .expect("invariant: under the folder");
             assert_eq!(rel.components().count(), 2, "item at {}", path.display());
             let item = Item::read(path).unwrap_or_else(|e| panic!("{e:#}"));
             assert!(valid_id(item.id()));

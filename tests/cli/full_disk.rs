@@ -79,7 +79,11 @@ fn pass_on_a_failing_disk(env: &TestEnv, cmd: &str, after: u32, errno: &str) -> 
         "{what}: the path is not named: {line}"
     );
     check_promises(env, &what, DROPS.len(), false);
-    assert!(env.temp_files().is_empty(), "{what}: temp files left: {:?}", env.temp_files());
+    assert!(
+        env.temp_files().is_empty(),
+        "{what}: temp files left: {:?}",
+        env.temp_files()
+    );
     nothing_half_written(env, &what);
     true
 }

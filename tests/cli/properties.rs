@@ -60,7 +60,10 @@ const KINDS: &[(&str, &[&str])] = &[
         "payment",
         &["payee", "amount", "currency", "reference", "recurring"],
     ),
-    ("social_post", &["platform", "text", "image_url", "reply_to"]),
+    (
+        "social_post",
+        &["platform", "text", "image_url", "reply_to"],
+    ),
     ("whatsapp_send", &["to", "text", "template"]),
     ("note", &["text"]),
 ];
@@ -183,7 +186,12 @@ const ADDRS: &[&str] = &[
     "eve@evil.com",
     "Client <client@acme.com>",
 ];
-const CONTACTS: &[&str] = &["client@acme.com", "@acme.com", "@trusted.org", "x@trusted.org"];
+const CONTACTS: &[&str] = &[
+    "client@acme.com",
+    "@acme.com",
+    "@trusted.org",
+    "x@trusted.org",
+];
 const PAYEES: &[&str] = &["Hosting Co", "Power Ltd", "Eve"];
 
 fn policy_action() -> impl Strategy<Value = Map<String, Value>> {
@@ -386,9 +394,8 @@ fn field(min: u32, max: u32) -> impl Strategy<Value = String> {
         Just("*".to_string()),
         (min..=max).prop_map(|v| v.to_string()),
         (min..=max, min..=max).prop_map(|(a, b)| format!("{}-{}", a.min(b), a.max(b))),
-        prop::collection::vec(min..=max, 1..4).prop_map(|v| {
-            v.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
-        }),
+        prop::collection::vec(min..=max, 1..4)
+            .prop_map(|v| { v.iter().map(u32::to_string).collect::<Vec<_>>().join(",") }),
         (1..=max.max(2)).prop_map(|s| format!("*/{s}")),
     ]
 }

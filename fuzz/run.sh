@@ -85,7 +85,7 @@ mkdir -p "$here/logs"
 cd "$here"
 # Build once, then run the binaries: a change to the sources while targets run does not
 # rebuild between targets.
-[ -n "${FUZZ_NO_BUILD:-}" ] || cargo +nightly fuzz build -O >&2
+[ -n "${FUZZ_NO_BUILD:-}" ] || cargo +nightly fuzz build >&2
 bin="$here/target/x86_64-unknown-linux-gnu/release"
 for t in "${targets[@]}"; do
   log="$here/logs/$t.log"
@@ -99,8 +99,8 @@ for t in "${targets[@]}"; do
   rc=$?
   set -e
   took=$(($(date +%s) - start))
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-  rate=$(grep -o 'exec/s: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$')
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
+  rate=$(grep -o 'exec/s: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
   files=$(find "$here/corpus/$t" -type f | wc -l)
   crashes=$(find "$here/artifacts/$t" -type f 2>/dev/null | wc -l)
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$took" "${execs:-?}" \

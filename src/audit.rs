@@ -136,7 +136,8 @@ impl AuditLog {
             *open = Some((day.clone(), f));
         }
         let (_, f) = open.as_mut().expect("invariant: opened above");
-        f.write_all(line.as_bytes())
+        crate::fsutil::fault(crate::fsutil::Io::Write)
+            .and_then(|()| f.write_all(line.as_bytes()))
             .with_context(|| format!("cannot append to `{}/{day}.jsonl`", self.dir.display()))
     }
 

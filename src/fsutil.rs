@@ -49,13 +49,17 @@ pub fn temp_path_for(target: &Path) -> PathBuf {
 /// Writes `bytes` to a new temp file beside `target` (not yet synced, not yet renamed).
 fn write_temp(target: &Path, bytes: &[u8]) -> Result<PathBuf> {
     let tmp = temp_path_for(target);
+    fault(Io::Create).with_context(|| format!("cannot create `{}`", tmp.display()))?;
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&tmp)
         .with_context(|| format!("cannot create `{}`", tmp.display()))?;
-    f.write_all(bytes)
-        .with_context(|| format!("cannot write `{}`", tmp.display()))?;
+    // A write that fails (a full disk) leaves no half-written temp file behind.
+    if let Err(e) = fault(Io::Write).and_then(|()| f.write_all(bytes)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write `{}`", target.display()));
+    }
     Ok(tmp)
 }
 
@@ -65,6 +69,7 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = write_temp(target, bytes)?;
     let res = (|| {
         File::open(&tmp)?.sync_all()?;
+        fault(Io::Rename)?;
         fs::rename(&tmp, target)?;
         sync_dir(target.parent().unwrap_or(Path::new(".")))
     })();
@@ -122,6 +127,7 @@ pub fn move_noreplace(from: &Path, to: &Path) -> std::result::Result<(), MoveErr
         to: to.to_path_buf(),
         source: e,
     };
+    fault(Io::Rename).map_err(other)?;
     let (cf, ct) = (cpath(from).map_err(other)?, cpath(to).map_err(other)?);
     // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them like rename(2).
     let rc = unsafe {
@@ -259,7 +265,9 @@ impl WriteBatch {
             let res = if new {
                 move_noreplace(&tmp, &target).map_err(anyhow::Error::from)
             } else {
-                fs::rename(&tmp, &target).map_err(anyhow::Error::from)
+                fault(Io::Rename)
+                    .and_then(|()| fs::rename(&tmp, &target))
+                    .map_err(anyhow::Error::from)
             };
             out.push(match res {
                 Ok(()) => Ok(target),
@@ -313,6 +321,7 @@ pub fn process_alive(pid: i32) -> bool {
 /// but a regular file at `target`.
 fn write_nofollow(target: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
+    fault(Io::Create)?;
     let mut f = OpenOptions::new()
         .write(true)
         .create(true)
@@ -324,6 +333,7 @@ fn write_nofollow(target: &Path, bytes: &[u8]) -> io::Result<()> {
             "not a regular file",
         ));
     }
+    fault(Io::Write)?;
     f.set_len(0)?;
     f.write_all(bytes)
 }
@@ -515,9 +525,12 @@ fn rewrite_checked(path: &Path, held: FileId, bytes: &[u8]) -> io::Result<Held> 
     }
     let tmp = temp_path_for(path);
     let res = (|| {
+        fault(Io::Create)?;
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        fault(Io::Write)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        fault(Io::Rename)?;
         fs::rename(&tmp, path)
     })();
     if res.is_err() {
@@ -559,6 +572,55 @@ pub fn failpoint(name: &str) {
         eprintln!("aie: failpoint `{name}` reached: aborting");
         std::process::abort();
     }
+}
+
+/// What a write to the vault does, for [`fault`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Io {
+    /// Creating a file.
+    Create,
+    /// Writing bytes (each call counts as one write).
+    Write,
+    /// Renaming or moving a file.
+    Rename,
+}
+
+/// A disk that fills up or turns read-only mid-pass (full-disk tests only): after
+/// `AIE_FAIL_WRITES_AFTER` writes, every further write fails with `AIE_FAIL_ERRNO`
+/// (`ENOSPC`, the default, fails writes; `EROFS` or `EACCES` also creates and renames).
+#[cfg(feature = "failpoints")]
+pub fn fault(op: Io) -> io::Result<()> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let Some(after) = std::env::var("AIE_FAIL_WRITES_AFTER")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return Ok(());
+    };
+    let errno = match std::env::var("AIE_FAIL_ERRNO").as_deref() {
+        Ok("EROFS") => libc::EROFS,
+        Ok("EACCES") => libc::EACCES,
+        _ => libc::ENOSPC,
+    };
+    let done = match op {
+        Io::Write => WRITES.fetch_add(1, Ordering::SeqCst) + 1,
+        _ => WRITES.load(Ordering::SeqCst),
+    };
+    let failing = match op {
+        Io::Write => done > after,
+        _ => errno != libc::ENOSPC && done >= after,
+    };
+    if failing {
+        return Err(io::Error::from_raw_os_error(errno));
+    }
+    Ok(())
+}
+
+/// No injected faults without the `failpoints` feature.
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn fault(_op: Io) -> io::Result<()> {
+    Ok(())
 }
 
 /// Failpoints compile to nothing without the `failpoints` feature.

@@ -122,7 +122,8 @@ impl Journal {
         };
         line.push_str(&serde_json::to_string(&entry).expect("invariant: entry serializes"));
         line.push('\n');
-        f.write_all(line.as_bytes())
+        crate::fsutil::fault(crate::fsutil::Io::Write)
+            .and_then(|()| f.write_all(line.as_bytes()))
             .and_then(|_| f.sync_data())
             .with_context(|| format!("cannot write `{}`", self.path.display()))?;
         self.last.insert(entry.key.clone(), entry);

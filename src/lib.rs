@@ -60,6 +60,8 @@ pub mod doctor;
 pub mod executor;
 pub mod exit;
 pub mod fsutil;
+#[doc(hidden)]
+pub mod fuzz_api;
 pub mod grounding;
 pub mod journal;
 pub mod lock;

@@ -6,6 +6,12 @@ mod support;
 #[cfg(feature = "failpoints")]
 #[path = "cli/crash.rs"]
 mod crash;
+#[cfg(feature = "failpoints")]
+#[path = "cli/crash_recovery.rs"]
+mod crash_recovery;
+#[cfg(feature = "failpoints")]
+#[path = "cli/full_disk.rs"]
+mod full_disk;
 
 /// Without the `failpoints` feature the crash tests are not compiled; say so in every run
 /// instead of skipping them silently.
@@ -120,3 +126,9 @@ mod social_status;
 
 #[path = "cli/mcp.rs"]
 mod mcp;
+
+#[path = "cli/fuzz_replay.rs"]
+mod fuzz_replay;
+
+#[path = "cli/properties.rs"]
+mod properties;

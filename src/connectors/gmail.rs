@@ -363,11 +363,7 @@ impl GmailClient {
     pub fn raw_message(&mut self, id: &str) -> Result<(Vec<u8>, String)> {
         check_message_id(id)?;
         let v = self.call("GET", &format!("messages/{id}"), &[("format", "raw")], None)?;
-        let raw = v["raw"]
-            .as_str()
-            .context("the message has no `raw` content")?;
-        let bytes = super::mime::decode_base64url(raw)?;
-        Ok((bytes, v["threadId"].as_str().unwrap_or("").to_string()))
+        raw_from_json(&v)
     }
 
     /// Adds and removes label ids on a message (`messages.modify`).
@@ -476,6 +472,15 @@ fn usable_id(id: &str) -> bool {
         );
     }
     ok
+}
+
+/// A `format=raw` message resource: the RFC 822 bytes it carries, decoded, and its thread id.
+pub fn raw_from_json(v: &Value) -> Result<(Vec<u8>, String)> {
+    let raw = v["raw"]
+        .as_str()
+        .context("the message has no `raw` content")?;
+    let bytes = super::mime::decode_base64url(raw)?;
+    Ok((bytes, v["threadId"].as_str().unwrap_or("").to_string()))
 }
 
 /// A Gmail id field, which is a JSON string (uint64) but tolerated as a number.

@@ -217,7 +217,11 @@ impl Odoo {
             .http
             .send(&req, &|_| Verdict::Stop)
             .map_err(OdooError::Http)?;
-        let v = reply.json();
+        self.rpc_answer(&url, &reply.json())
+    }
+
+    /// The result of a JSON-RPC answer `v` from `url`, or its error typed.
+    pub(crate) fn rpc_answer(&self, url: &str, v: &Value) -> Result<Value, OdooError> {
         if let Some(err) = v.get("error") {
             return Err(self.server_error(err));
         }

@@ -129,6 +129,22 @@ impl Cron {
         }
     }
 
+    /// Whether the schedule fires at `t` (a whole minute), read in `tz`; a local time that a
+    /// clock change repeats fires at its first instance only, as [`Cron::next_after`] says.
+    pub fn matches(&self, t: DateTime<Utc>, tz: Tz) -> bool {
+        use chrono::TimeZone;
+        let local = t.with_timezone(&tz);
+        t.second() == 0
+            && t.nanosecond() == 0
+            && self.minutes & (1u64 << local.minute()) != 0
+            && self.hours & (1 << local.hour()) != 0
+            && self.day_matches(local.date_naive())
+            && tz
+                .from_local_datetime(&local.naive_local())
+                .earliest()
+                .is_some_and(|first| first.with_timezone(&Utc) == t)
+    }
+
     /// The first time strictly after `t` that the schedule fires, read in `tz` (a local time
     /// skipped by a clock change does not fire; a repeated one fires at its first instance).
     /// None when it never fires within five years (such as `0 0 31 2 *`).

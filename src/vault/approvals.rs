@@ -214,7 +214,8 @@ impl ApprovalLedger {
             };
             line.push_str(&serde_json::to_string(&rec).expect("invariant: record serializes"));
             line.push('\n');
-            f.write_all(line.as_bytes())
+            crate::fsutil::fault(crate::fsutil::Io::Write)
+                .and_then(|()| f.write_all(line.as_bytes()))
                 .with_context(|| format!("cannot append to `{}`", self.local.display()))?;
             self.read_to = len + line.len() as u64;
             Ok(())
@@ -224,10 +225,9 @@ impl ApprovalLedger {
         if self.shared_file.is_none() {
             self.shared_file = Some(open_append(&self.shared)?);
         }
-        self.shared_file
-            .as_mut()
-            .expect("invariant: opened above")
-            .write_all(line.as_bytes())
+        let f = self.shared_file.as_mut().expect("invariant: opened above");
+        crate::fsutil::fault(crate::fsutil::Io::Write)
+            .and_then(|()| f.write_all(line.as_bytes()))
             .with_context(|| format!("cannot append to `{}`", self.shared.display()))?;
         Ok(())
     }

@@ -7,7 +7,7 @@ use crate::support::TestEnv;
 use std::collections::HashMap;
 
 /// Every failpoint in the code, by the command that reaches it.
-const POINTS: &[(&str, &str)] = &[
+pub(crate) const POINTS: &[(&str, &str)] = &[
     ("process-inbox", "intake:before-items"),
     ("process-inbox", "intake:items-written"),
     ("process-inbox", "intake:original-moved"),
@@ -21,7 +21,7 @@ const POINTS: &[(&str, &str)] = &[
     ("execute-approved", "execute:moved-done"),
 ];
 
-const DROPS: &[(&str, &str)] = &[
+pub(crate) const DROPS: &[(&str, &str)] = &[
     (
         "reply.eml",
         "From: Ann <ann@x.example>\nSubject: Call?\n\nCan you call me?\n",
@@ -35,7 +35,7 @@ const DROPS: &[(&str, &str)] = &[
     ("photo.png", "\u{0}\u{1}binary"),
 ];
 
-fn setup() -> TestEnv {
+pub(crate) fn setup() -> TestEnv {
     let env = TestEnv::new();
     env.config("execution:\n  dry_run: false\npolicy:\n  known_payees: [Hosting Co]\n");
     for (n, b) in DROPS {
@@ -45,7 +45,7 @@ fn setup() -> TestEnv {
 }
 
 /// Turns every pending request into a note and approves it, as the owner would.
-fn approve_all_as_notes(env: &TestEnv) {
+pub(crate) fn approve_all_as_notes(env: &TestEnv) {
     for (id, stage) in env.all_items() {
         if !stage.starts_with("Pending_Approval") {
             continue;
@@ -59,7 +59,7 @@ fn approve_all_as_notes(env: &TestEnv) {
     }
 }
 
-fn check_promises(env: &TestEnv, point: &str, expect_items: usize, recovered: bool) {
+pub(crate) fn check_promises(env: &TestEnv, point: &str, expect_items: usize, recovered: bool) {
     let items = env.all_items();
     let mut seen: HashMap<String, Vec<String>> = HashMap::new();
     for (id, stage) in &items {

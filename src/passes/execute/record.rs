@@ -37,6 +37,7 @@ impl DrySeen {
             .create(true)
             .append(true)
             .open(&self.path)?;
+        crate::fsutil::fault(crate::fsutil::Io::Write)?;
         f.write_all(format!("{key}\n").as_bytes())?;
         self.keys.insert(key.to_string());
         Ok(true)

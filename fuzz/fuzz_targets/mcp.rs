@@ -1,0 +1,4 @@
+//! Fuzz target `mcp`: see `aie::fuzz_api::mcp` for the invariants it checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| aie::fuzz_api::mcp(data));

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Figures of issue 12: sync-vault of a vault with 10,000 items when nothing changed and with
 # 100 new items, on a local bare remote; claims per second with two agents.
-#   benches/sync.sh            (builds the release binary first)
+#   benches/sync.sh            (builds the release binary first, in $CARGO_TARGET_DIR if set)
+#   AIE_BIN=path benches/sync.sh   (measures that binary, no build)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-aie=$repo/target/release/aie
+if [ -n "${AIE_BIN:-}" ]; then
+  aie=$AIE_BIN
+else
+  cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+  aie=${CARGO_TARGET_DIR:-$repo/target}/release/aie
+fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export HOME=$tmp AIE_NOW=2026-11-23T09:00:00Z GIT_AUTHOR_NAME=b GIT_AUTHOR_EMAIL=b@x GIT_COMMITTER_NAME=b GIT_COMMITTER_EMAIL=b@x
 ms() { local s e; s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }

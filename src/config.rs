@@ -338,8 +338,9 @@ pub enum OdooApi {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlannerSettings {
-    /// The template planner drafts "Thank you for your message, I will get back to you" to
-    /// the sender of a message that asks for an answer (sent unasked to a known contact).
+    /// The template planner (also as the LLM planner's fallback) drafts "Thank you for your
+    /// message, I will get back to you" to the sender of a message that asks for an answer
+    /// (sent unasked to a known contact).
     pub acknowledge: bool,
 }
 

@@ -1,7 +1,9 @@
 //! `aie health-check`: run every configured and built-in check once, record the results,
-//! and alert when a check turns DOWN or UP (the pass is `passes::health`). Exits 0 when the
-//! checks ran, whatever they found: the alerts are its report, and a non-zero exit would make
-//! systemd's `OnFailure=` alert again every two minutes.
+//! and alert when a check turns DOWN or UP (the pass is `passes::health`). Exits 1 while a
+//! check is DOWN (SPEC: the pass finished, but checks failed), else 0. The `health` job
+//! accepts that 1 (`success_exit: [1]`, so its unit has `SuccessExitStatus=75 1`): the
+//! alerts, once per incident plus reminders, are the report, and `OnFailure=` does not
+//! alert again every two minutes.
 
 use crate::context::Cx;
 use crate::outcome::Outcome;

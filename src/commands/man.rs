@@ -1,6 +1,6 @@
 //! `aie man [--out DIR]`: the man pages (roff), generated from the clap definitions: `aie.1`
 //! with EXIT STATUS, ENVIRONMENT and FILES, and with `--out` one `aie-<command>.1` per
-//! subcommand (the pages `aie.1` refers to).
+//! subcommand, nested ones too (`aie-schedule-systemd.1`): every page a page refers to.
 
 use crate::cli::Cli;
 use crate::context::Cx;
@@ -95,7 +95,7 @@ fn section(title: &str, rows: &[(String, String)]) -> String {
 
 /// `aie.1`: clap's sections, then EXIT STATUS, ENVIRONMENT and FILES.
 fn main_page() -> Result<Vec<u8>> {
-    let man = clap_mangen::Man::new(Cli::command());
+    let man = clap_mangen::Man::new(without_help(Cli::command()));
     let mut out = Vec::new();
     man.render_title(&mut out)?;
     man.render_name_section(&mut out)?;
@@ -119,6 +119,37 @@ fn main_page() -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// `cmd` and all its subcommands without clap's `help` subcommand, which needs no page.
+fn without_help(cmd: clap::Command) -> clap::Command {
+    cmd.disable_help_subcommand(true)
+        .mut_subcommands(without_help)
+}
+
+/// Writes the page of `cmd` (built, so it knows its display name `aie-schedule-systemd`)
+/// and of each of its subcommands, so every page a SUBCOMMANDS section names exists.
+fn write_pages(
+    cmd: &clap::Command,
+    dir: &std::path::Path,
+    written: &mut Vec<PathBuf>,
+) -> Result<()> {
+    if cmd.is_hide_set() {
+        return Ok(());
+    }
+    let name = cmd.get_display_name().unwrap_or(cmd.get_name()).to_string();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd.clone())
+        .title(name.to_uppercase())
+        .render(&mut out)
+        .with_context(|| format!("cannot render the page of `{name}`"))?;
+    let path = dir.join(format!("{name}.1"));
+    crate::fsutil::write_atomic(&path, &out)?;
+    written.push(path);
+    for sub in cmd.get_subcommands() {
+        write_pages(sub, dir, written)?;
+    }
+    Ok(())
+}
+
 /// Prints `aie.1`, or writes it and every subcommand's page into `--out`.
 pub fn run(cx: &Cx, args: &ManArgs) -> Result<Outcome> {
     let page = main_page().context("cannot render the man page")?;
@@ -132,19 +163,10 @@ pub fn run(cx: &Cx, args: &ManArgs) -> Result<Outcome> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let mut written = vec![dir.join("aie.1")];
     crate::fsutil::write_atomic(&written[0], &page)?;
-    let mut cmd = Cli::command();
+    let mut cmd = without_help(Cli::command());
     cmd.build();
     for sub in cmd.get_subcommands() {
-        let name = format!("aie-{}", sub.get_name());
-        let sub = sub.clone().bin_name(format!("aie {}", sub.get_name()));
-        let mut out = Vec::new();
-        clap_mangen::Man::new(sub)
-            .title(name.to_uppercase())
-            .render(&mut out)
-            .with_context(|| format!("cannot render the page of `{name}`"))?;
-        let path = dir.join(format!("{name}.1"));
-        crate::fsutil::write_atomic(&path, &out)?;
-        written.push(path);
+        write_pages(sub, &dir, &mut written)?;
     }
     let mut summary = String::new();
     for p in &written {

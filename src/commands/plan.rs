@@ -73,7 +73,8 @@ fn plan(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
         used,
         Some(ctx.state.clone()),
         deadline,
-    );
+    )
+    .acknowledge(ctx.settings.planner.acknowledge);
     let result = pass(ctx, args, &mut planner);
     let report = planner.finish()?;
     let mut out = result?;

@@ -121,6 +121,13 @@ pub fn run(cx: &Cx, args: &RunArgs) -> Result<Outcome> {
             (Some(_), Exit::LockBusy) => log::info!("step `{}`: busy, skipped", s.step),
             (Some(e), _) => log::error!("job `{}` step `{}`: {e}", job.name, s.step),
             (None, Exit::Ok | Exit::LockBusy) => {}
+            // An exit the job accepts (`success_exit`): its step reported it its own way.
+            (None, code) if job.succeeded(code) => log::info!(
+                "job `{}` step `{}` exited {} (accepted by the job's success_exit)",
+                job.name,
+                s.step,
+                code.code()
+            ),
             (None, code) => log::error!(
                 "job `{}` step `{}` exited {}",
                 job.name,

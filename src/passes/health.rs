@@ -225,6 +225,11 @@ pub fn health_pass(ctx: &Ctx, env: &Env) -> Result<Outcome> {
             out.counts_line()
         )
     };
+    if !down.is_empty() {
+        // SPEC's 1: the pass finished, but checks failed. The health job accepts it
+        // (`success_exit: [1]`): the alerts above are the report, once per incident.
+        out.exit = Some(crate::exit::Exit::Partial);
+    }
     out.json = json!({"job": "health-check", "checks": checks, "health": state.health});
     Ok(out)
 }

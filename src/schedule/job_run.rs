@@ -162,11 +162,11 @@ pub fn record(
                     .into_iter()
                     .collect(),
                 ),
-                succeeded: exit == Exit::Ok,
+                succeeded: job.succeeded(exit),
                 worked: false,
             },
         );
-        if exit == Exit::Ok {
+        if job.succeeded(exit) {
             // A failure `aie alert` recorded for this job's unit clears when it succeeds.
             s.attention
                 .remove(&format!("alert:aie-{}.service", job.name));

@@ -6,7 +6,7 @@
 
 use super::cron::Cron;
 use crate::cli::Cli;
-use crate::exit::AieError;
+use crate::exit::{AieError, Exit};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -102,6 +102,11 @@ pub struct Job {
     pub on_failure: OnFailure,
     /// healthchecks.io-style base URL: `<url>/start`, then `<url>/<exit code>`.
     pub ping_url: Option<String>,
+    /// Exit codes besides 0 (and 75, busy) that still count as a successful run
+    /// (`success_exit`): the unit's `SuccessExitStatus=`, no `OnFailure=` alert, no error
+    /// line, and the run counts as a success for missed-run checks. The health job's 1
+    /// ("a check is DOWN") is reported by the health alerts themselves.
+    pub success_exit: Vec<Exit>,
     /// Where it came from: `built-in` or the vault file.
     pub source: String,
 }
@@ -122,6 +127,8 @@ struct JobFile {
     on_failure: OnFailure,
     #[serde(default)]
     ping_url: Option<String>,
+    #[serde(default)]
+    success_exit: Vec<i32>,
 }
 
 /// A step as written: `plan --deadline 30` or `[plan, --deadline, "30"]`.
@@ -202,6 +209,16 @@ impl Job {
                 "{origin}: ping_url must start with http:// or https://"
             )));
         }
+        let success_exit = f
+            .success_exit
+            .iter()
+            .map(|&c| match Exit::from_code(c) {
+                Some(e) if e != Exit::Ok => Ok(e),
+                _ => Err(config_err(format!(
+                    "{origin}: success_exit `{c}` is not one of aie's failing exit codes (1, 2, 69, 75, 78)"
+                ))),
+            })
+            .collect::<Result<Vec<Exit>>>()?;
         Ok(Job {
             name: name.to_string(),
             description: f.description.trim().to_string(),
@@ -212,8 +229,14 @@ impl Job {
             jitter,
             on_failure: f.on_failure,
             ping_url: f.ping_url.map(|u| u.trim_end_matches('/').to_string()),
+            success_exit,
             source: origin.to_string(),
         })
+    }
+
+    /// Whether a run that ended with `exit` succeeded: 0, or one of `success_exit`.
+    pub fn succeeded(&self, exit: Exit) -> bool {
+        exit == Exit::Ok || self.success_exit.contains(&exit)
     }
 
     /// Each step parsed as a command line of this binary. Errors (exit 78) name the step:
@@ -449,6 +472,16 @@ mod tests {
     }
 
     #[test]
+    fn success_exit_counts_a_run_as_succeeded() {
+        let health = builtin().into_iter().find(|j| j.name == "health").unwrap();
+        assert_eq!(health.success_exit, vec![Exit::Partial]);
+        assert!(health.succeeded(Exit::Ok) && health.succeeded(Exit::Partial));
+        assert!(!health.succeeded(Exit::Config));
+        let sync = builtin().into_iter().find(|j| j.name == "sync").unwrap();
+        assert!(sync.success_exit.is_empty() && !sync.succeeded(Exit::Partial));
+    }
+
+    #[test]
     fn bad_job_files_are_config_errors_naming_the_file() {
         for (name, text) in [
             (
@@ -472,6 +505,14 @@ mod tests {
             (
                 "Bad_Name",
                 "description: d\nschedule: '* * * * *'\nsteps: [plan]\n",
+            ),
+            (
+                "x",
+                "description: d\nschedule: '* * * * *'\nsteps: [plan]\nsuccess_exit: [0]\n",
+            ),
+            (
+                "x",
+                "description: d\nschedule: '* * * * *'\nsteps: [plan]\nsuccess_exit: [3]\n",
             ),
         ] {
             let err = Job::parse(name, text, "vault/jobs/x.yaml").unwrap_err();

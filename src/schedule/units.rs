@@ -4,6 +4,7 @@
 //! expression, `TimeoutStartSec=` from the timeout, `RandomizedDelaySec=` from the jitter.
 //! Pure text generation: no files, no systemctl, no environment here.
 
+use crate::exit::Exit;
 use crate::schedule::jobs::Job;
 use std::path::{Path, PathBuf};
 
@@ -67,7 +68,8 @@ fn is_under_home(p: &Path) -> bool {
 }
 
 /// The `[Service]` lines shared by the job units and the alert template.
-fn service_body(t: &Target, exec: &str, timeout_secs: u64) -> String {
+/// `success_exit`: codes besides 75 (busy, skipped) that count as a success.
+fn service_body(t: &Target, exec: &str, timeout_secs: u64, success_exit: &[Exit]) -> String {
     let mut s = String::new();
     s.push_str("Type=oneshot\n");
     if !t.user_units {
@@ -97,7 +99,11 @@ fn service_body(t: &Target, exec: &str, timeout_secs: u64) -> String {
         }
     }
     s.push_str(&format!("TimeoutStartSec={timeout_secs}\n"));
-    s.push_str("SuccessExitStatus=75\n");
+    let mut ok = vec![Exit::LockBusy.code()];
+    ok.extend(success_exit.iter().map(|e| e.code()));
+    ok.dedup();
+    let ok: Vec<String> = ok.iter().map(u8::to_string).collect();
+    s.push_str(&format!("SuccessExitStatus={}\n", ok.join(" ")));
     s.push_str("UMask=0077\n");
     s.push_str("NoNewPrivileges=yes\n");
     if !t.user_units {
@@ -153,6 +159,7 @@ pub fn job_units(t: &Target, job: &Job) -> [(String, String); 2] {
         t,
         &exec_line(t, &format!("run {}", job.name)),
         job.timeout.as_secs().max(1),
+        &job.success_exit,
     ));
     let mut tim = format!(
         "{HEADER}\n[Unit]\nDescription=aie job {} on schedule `{}` ({})\n\n[Timer]\n",
@@ -177,7 +184,7 @@ pub fn alert_unit(t: &Target) -> (String, String) {
     } else {
         "alert --unit %i"
     };
-    s.push_str(&service_body(t, &exec_line(t, args), 60));
+    s.push_str(&service_body(t, &exec_line(t, args), 60, &[]));
     (ALERT_UNIT.to_string(), s)
 }
 
@@ -214,7 +221,7 @@ pub fn whatsapp_units(t: &Target) -> [(String, String); 2] {
     let mut svc = format!(
         "{HEADER}\n[Unit]\nDescription=aie: one WhatsApp webhook delivery\nCollectMode=inactive-or-failed\n\n[Service]\n"
     );
-    let body = service_body(t, &exec_line(t, "ingest whatsapp"), 10);
+    let body = service_body(t, &exec_line(t, "ingest whatsapp"), 10, &[]);
     svc.push_str(&body.replacen(
         "Type=oneshot\n",
         "Type=oneshot\nStandardInput=socket\nStandardOutput=socket\nStandardError=journal\n",

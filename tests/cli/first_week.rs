@@ -351,21 +351,42 @@ fn the_man_page_has_its_sections_and_every_page_it_names_is_shipped() {
     }
     let dir = env.dir.path().join("man");
     env.ok(&["man", "--out", dir.to_str().unwrap()]);
-    let named: Vec<&str> = page
-        .split("aie\\-")
-        .skip(1)
-        .filter_map(|r| r.split("(1)").next())
-        .filter(|n| !n.contains(char::is_whitespace))
+    let pages: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), text)
+        })
         .collect();
+    let mut named = Vec::new();
+    for (file, text) in &pages {
+        for n in text
+            .split("aie\\-")
+            .skip(1)
+            .filter_map(|r| r.split("(1)").next())
+            .filter(|n| !n.contains(char::is_whitespace))
+        {
+            named.push((file.clone(), format!("aie-{}.1", n.replace("\\-", "-"))));
+        }
+    }
     assert!(named.len() >= 10, "{named:?}");
-    for n in named {
-        let p = dir.join(format!("aie-{}.1", n.replace("\\-", "-")));
+    assert!(
+        named
+            .iter()
+            .any(|(f, n)| f == "aie-schedule.1" && n == "aie-schedule-systemd.1"),
+        "{named:?}"
+    );
+    for (file, n) in named {
         assert!(
-            p.is_file(),
-            "aie.1 names {} but it is not shipped",
-            p.display()
+            dir.join(&n).is_file(),
+            "{file} names {n} but it is not shipped"
         );
     }
+    assert!(
+        pages.iter().all(|(f, _)| !f.contains("help")),
+        "clap's help subcommand needs no page"
+    );
 }
 
 // Point 1: no word of secrets, lingering, or system units; as root it wrote into /root.

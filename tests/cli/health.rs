@@ -82,9 +82,20 @@ fn cloud_beat(env: &TestEnv) {
 fn tick(env: &mut TestEnv, minutes: i64) -> String {
     env.now = at(minutes);
     cloud_beat(env);
-    let r = env.ok(&["health-check"]);
+    let r = env.run(&["health-check"]);
     assert!(r.stdout.contains("health-check"), "{r:?}");
+    // SPEC's 1 while a check is DOWN (the pass finished, but checks failed), else 0.
+    let down = r.stdout.contains("DOWN:");
+    assert_eq!(r.code, if down { 1 } else { 0 }, "{r:?}");
     env.ok(&["failover"]).stdout
+}
+
+/// Whether the last health-check left a check DOWN (its record in state).
+fn last_health_exit(env: &TestEnv) -> i64 {
+    let s: Value = serde_json::from_str(&env.ok(&["status", "--json"]).stdout).unwrap();
+    s["jobs"]["health-check"]["last_exit"]
+        .as_i64()
+        .unwrap_or(-1)
 }
 
 fn active(env: &TestEnv) -> String {
@@ -118,6 +129,7 @@ fn health_check_and_failover_alert_once_per_incident_and_never_fail_back_alone()
         tick(&mut env, t);
     }
     assert!(alerts(&env).is_empty(), "{:#?}", alerts(&env));
+    assert_eq!(last_health_exit(&env), 0, "a flapping check is not DOWN");
     // Down for good: DOWN after the third failure in a row, once.
     svc.set(false);
     for _ in 0..3 {
@@ -128,6 +140,7 @@ fn health_check_and_failover_alert_once_per_incident_and_never_fail_back_alone()
     assert_eq!(count(&a, "health:website", "down"), 1, "{a:#?}");
     assert_eq!(count(&a, "health:zone:cloud", "down"), 1, "{a:#?}");
     assert!(a.iter().all(|x| x["level"] == "critical"), "{a:#?}");
+    assert_eq!(last_health_exit(&env), 1, "exit 1 while a check is DOWN");
     let down_at = t;
     // Still down (one lone success does not end it), no switch before the threshold.
     let mut switched_at = None;
@@ -158,6 +171,7 @@ fn health_check_and_failover_alert_once_per_incident_and_never_fail_back_alone()
     let a = alerts(&env);
     assert_eq!(count(&a, "health:website", "up"), 1, "{a:#?}");
     assert_eq!(count(&a, "health:zone:cloud", "up"), 1, "{a:#?}");
+    assert_eq!(last_health_exit(&env), 0, "exit 0 once every check is UP");
     assert!(
         a.iter()
             .filter(|x| x["event"] == "up")
@@ -215,7 +229,8 @@ fn configured_tcp_and_aie_checks_and_a_bad_check_are_reported() {
         "health:\n  min_free_mb: 1\n  down_after: 1\n  checks:\n    - name: port\n      tcp: 127.0.0.1:{}\n    - name: status\n      aie: status\n    - name: refused\n      aie: sync-vault\n    - name: wrong\n      http: http://x\n      tcp: y:1\n",
         svc.server.port
     ));
-    let r = env.ok(&["health-check", "--json"]);
+    let r = env.run(&["health-check", "--json"]);
+    assert_eq!(r.code, 1, "two checks are DOWN: {r:?}");
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     let by = |n: &str| {
         v["checks"]
@@ -250,7 +265,8 @@ fn an_item_waiting_over_48_hours_is_a_failed_check() {
     let r = env.ok(&["health-check", "--json"]);
     assert!(r.stdout.contains("\"backlog\""), "{r:?}");
     env.now = at(49 * 60);
-    let r = env.ok(&["health-check", "--json"]);
+    let r = env.run(&["health-check", "--json"]);
+    assert_eq!(r.code, 1, "the backlog check is DOWN: {r:?}");
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     let b = v["checks"]
         .as_array()
@@ -264,4 +280,41 @@ fn an_item_waiting_over_48_hours_is_a_failed_check() {
     let a = alerts(&env);
     assert_eq!(count(&a, "health:backlog", "down"), 1, "{a:#?}");
     assert_eq!(a[0]["level"], "warning");
+}
+
+// The health job accepts health-check's 1 (`success_exit: [1]`): `aie run health` exits 1
+// like its step (SPEC), but logs no error (cron mails nothing), the run counts as a success
+// (no "missed runs" for it), and its unit has `SuccessExitStatus=75 1`, so `OnFailure=`
+// does not alert every two minutes while the health alerts report the incident once.
+#[test]
+fn the_health_job_exits_1_while_a_check_is_down_without_counting_as_a_failed_run() {
+    let svc = Service::start();
+    svc.set(false);
+    let env = TestEnv::new();
+    env.config(&format!(
+        "health:\n  min_free_mb: 1\n  down_after: 1\n  checks:\n    - name: website\n      http: {}/health\n",
+        svc.server.url()
+    ));
+    let r = env.run(&["run", "health"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(!r.stderr.contains("ERROR"), "{r:?}");
+    assert_eq!(count(&alerts(&env), "health:website", "down"), 1);
+    let s: Value = serde_json::from_str(&env.ok(&["status", "--json"]).stdout).unwrap();
+    let job = &s["jobs"]["health"];
+    assert_eq!(job["last_exit"], 1, "{s:#}");
+    assert!(job["last_success"].is_string(), "{s:#}");
+    assert_eq!(job["consecutive_failures"], 0, "{s:#}");
+    // Back up (UP after two successes): exit 0.
+    svc.set(true);
+    assert_eq!(env.run(&["run", "health"]).code, 1);
+    let r = env.run(&["run", "health"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // The unit accepts the 1; the other jobs' units do not.
+    let out = env.dir.path().join("units");
+    env.ok(&["schedule", "systemd", "--out", out.to_str().unwrap()]);
+    let unit = fs::read_to_string(out.join("aie-health.service")).unwrap();
+    assert!(unit.contains("\nSuccessExitStatus=75 1\n"), "{unit}");
+    assert!(unit.contains("OnFailure="), "{unit}");
+    let sync = fs::read_to_string(out.join("aie-sync.service")).unwrap();
+    assert!(sync.contains("\nSuccessExitStatus=75\n"), "{sync}");
 }

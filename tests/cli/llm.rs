@@ -860,3 +860,25 @@ fn bench_planner_overhead_per_item() {
         per(llm) - per(template)
     );
 }
+
+// `planner.acknowledge: false` holds in the fallback too: a model that answers no plan JSON
+// makes the template planner plan the question, which then drafts no acknowledgement.
+#[test]
+fn a_fallback_drafts_no_acknowledgement_when_acknowledgements_are_off() {
+    let text = Response::raw_json(200, &fixture("anthropic/response_text.json"));
+    for (extra, acknowledged) in [("", true), ("planner:\n  acknowledge: false\n", false)] {
+        let server = scripted(vec![], text.clone());
+        let env = anthropic_env(&server, extra);
+        let id = drop_question(&env);
+        env.ok(&["plan"]);
+        assert_eq!(server.hits().len(), 1, "{extra}");
+        let plan = env.read(&format!("Plans/general/{id}.plan.md"));
+        assert!(plan.contains("## Fallback"), "{plan}");
+        assert_eq!(plan.contains("send_email"), acknowledged, "{extra}: {plan}");
+        assert_eq!(
+            plan.contains("planner.acknowledge: false"),
+            !acknowledged,
+            "{extra}: {plan}"
+        );
+    }
+}

@@ -428,7 +428,9 @@ fn claim_race(rounds: usize, n: usize) {
     let two = TwoAgents::new("");
     let mut seed: u64 = 0x9e3779b97f4a7c15;
     let mut total = 0;
+    let started = std::time::Instant::now();
     for round in 0..rounds {
+        let round_start = std::time::Instant::now();
         for i in 0..n {
             two.local
                 .drop_file(&format!("r{round}-{i}.txt"), format!("note {round} {i}\n"));
@@ -477,6 +479,12 @@ fn claim_race(rounds: usize, n: usize) {
         assert!(
             !files.iter().any(|f| f.contains(".sync-conflict-")),
             "round {round}: {files:#?}"
+        );
+        // Shown with --nocapture: how long a round takes as the vault grows.
+        eprintln!(
+            "claim race: round {round} took {} ms ({} s in all)",
+            round_start.elapsed().as_millis(),
+            started.elapsed().as_secs()
         );
     }
     // Each item planned by exactly one agent.

@@ -18,7 +18,7 @@ pub use budget::{record_tokens, tokens_used};
 pub use prompt::{TOOL_NAME, build_request, fence_untrusted, plan_schema};
 pub use validate::check_answer;
 
-use super::template::plan_item;
+use super::template::plan_item_with;
 use super::{Plan, PlanInput, Planner};
 use crate::connectors::llm_http::{LanguageModel, ModelError};
 use crate::exit::AieError;
@@ -62,6 +62,8 @@ pub struct LlmPlanner {
     calls_since_flush: u32,
     store: Option<StateStore>,
     deadline: Option<Instant>,
+    /// `planner.acknowledge`, for the template planner this one falls back to.
+    acknowledge: bool,
     report: LlmReport,
 }
 
@@ -88,13 +90,21 @@ impl LlmPlanner {
             calls_since_flush: 0,
             store,
             deadline,
+            acknowledge: true,
             report: LlmReport::default(),
         }
     }
 
+    /// Sets `planner.acknowledge` for the fallback: when false, an item the template planner
+    /// plans instead of the model gets no drafted acknowledgement either.
+    pub fn acknowledge(mut self, acknowledge: bool) -> LlmPlanner {
+        self.acknowledge = acknowledge;
+        self
+    }
+
     fn fallback(&mut self, input: &PlanInput, reason: String, tokens: Option<u64>) -> Plan {
         self.report.fallbacks += 1;
-        let mut p = plan_item(input);
+        let mut p = plan_item_with(input, self.acknowledge);
         p.fallback_reason = Some(reason);
         p.tokens = tokens;
         p

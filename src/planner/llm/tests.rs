@@ -78,6 +78,39 @@ fn run(
     (out, p.finish().unwrap(), s)
 }
 
+#[test]
+fn the_fallback_follows_planner_acknowledge() {
+    let question = item("Can you send me the prices?");
+    for acknowledge in [true, false] {
+        let s = std::rc::Rc::new(Scripted {
+            replies: RefCell::new(vec![ok(json!("just text"), 3)]),
+            seen: RefCell::new(Vec::new()),
+        });
+        let mut p = LlmPlanner::new(Box::new(s), 500, None, "2026-11-23", 0, None, None)
+            .acknowledge(acknowledge);
+        let owner = Owner::default();
+        let plan = p
+            .plan(&PlanInput {
+                item: &question,
+                owner: &owner,
+                handbook: "HB",
+                goals: "GOALS",
+                now: None,
+                whatsapp_template: None,
+            })
+            .unwrap();
+        assert_eq!(plan.planner, "template");
+        assert!(plan.fallback_reason.is_some());
+        let kinds: Vec<&str> = plan
+            .proposals
+            .iter()
+            .map(|p| p.action["kind"].as_str().unwrap_or(""))
+            .collect();
+        let want = if acknowledge { "send_email" } else { "note" };
+        assert_eq!(kinds, [want], "acknowledge {acknowledge}");
+    }
+}
+
 fn good() -> Value {
     json!({"objective": "Reply", "steps": ["draft"], "actions": [
         {"kind": "send_email", "why": "asked", "to": ["jane@acme.com"], "cc": null, "bcc": null,

@@ -81,6 +81,8 @@ mod sync;
 
 #[path = "cli/backup.rs"]
 mod backup;
+#[path = "cli/backup_packs.rs"]
+mod backup_packs;
 
 #[path = "cli/briefing.rs"]
 mod briefing;

@@ -86,6 +86,8 @@ mod backup_packs;
 
 #[path = "cli/briefing.rs"]
 mod briefing;
+#[path = "cli/briefing_subscriptions.rs"]
+mod briefing_subscriptions;
 #[path = "cli/checkbox.rs"]
 mod checkbox;
 

@@ -75,9 +75,12 @@ fn summary(r: &Report) -> String {
                 money(g.software.1, &m.currency)
             ));
         }
-        if !m.review.is_empty() {
-            decide.push(format!("{} subscription(s) to review", m.review.len()));
-        }
+    }
+    if !r.subscriptions.is_empty() {
+        decide.push(format!(
+            "{} subscription(s) to review",
+            r.subscriptions.len()
+        ));
     }
     if !r.waiting.is_empty() {
         decide.push(format!("{} request(s) wait for you", r.waiting.len()));
@@ -207,18 +210,19 @@ pub fn markdown(r: &Report) -> String {
                 money(g.software.0, c),
                 money(g.software.1, c)
             );
-            if m.review.is_empty() {
-                s.push_str("- Subscriptions to review: none\n");
-            }
-            for (v, before, now, pct) in &m.review {
-                let _ = writeln!(
-                    s,
-                    "- Review {v}: {} to {} (+{pct:.1} %); decide whether to keep it",
-                    money(*before, c),
-                    money(*now, c)
-                );
-            }
         }
+    }
+    if r.subscriptions.is_empty() {
+        s.push_str("- Subscriptions to review: none\n");
+    }
+    for sub in &r.subscriptions {
+        let _ = writeln!(
+            s,
+            "- Review {}: {}; decide in [[{}]]",
+            crate::dashboard::inline(&sub.name),
+            crate::dashboard::inline(&sub.reasons.join("; ")),
+            sub.id
+        );
     }
     s.push_str("\n## Social media\n");
     if r.posts.is_empty() {

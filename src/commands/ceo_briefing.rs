@@ -51,6 +51,18 @@ pub fn run(cx: &Cx, args: &CeoBriefingArgs) -> Result<Outcome> {
         }
         Some(said)
     };
+    // Only a written briefing files its requests (`--stdout` only shows).
+    let requests = if args.stdout {
+        Vec::new()
+    } else {
+        briefing::requests::file(ctx, &report)?
+    };
+    for id in &requests {
+        out.changed = true;
+        out.activity
+            .push(format!("[[{id}]] waits for approval: a subscription to review"));
+    }
+    out.count("requests", requests.len() as u64);
     let mailed = if args.email {
         mail(ctx, &report)
     } else {
@@ -63,6 +75,7 @@ pub fn run(cx: &Cx, args: &CeoBriefingArgs) -> Result<Outcome> {
         "file": report.file,
         "written": written,
         "mail": mailed,
+        "requests": requests,
         "llm_narrative": false,
         "report": report,
     });

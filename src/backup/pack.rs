@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn an_index_round_trips_and_a_changed_line_is_found() {
         let h = "ab".repeat(32);
-        let text = render_index(&[(h.clone(), 0, 10), (h.replace('a', 'c'), 10, 3)]);
+        let text = render_index(&[(h.clone(), 0, 10), (h.replace('a', "c"), 10, 3)]);
         assert_eq!(parse_index(&text).unwrap().len(), 2);
         assert!(parse_index(&text.replace(" 10 3", " 10 4")).is_err());
     }

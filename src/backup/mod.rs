@@ -162,7 +162,7 @@ fn compress(plain: &[u8]) -> Vec<u8> {
     if plain.len() >= 256 {
         let mut enc = flate2::write::DeflateEncoder::new(
             Vec::with_capacity(plain.len() / 2 + 1),
-            flate2::Compression::fast(),
+            flate2::Compression::default(),
         );
         if enc.write_all(plain).is_ok()
             && let Ok(mut z) = enc.finish()
@@ -281,14 +281,16 @@ impl Store {
         Ok(buf)
     }
 
-    /// Writes out what `w` holds and records where its objects now lie.
-    fn flush(&self, w: &mut pack::PackWriter) -> Result<()> {
+    /// Writes out what `w` holds and records where its objects now lie. Returns the name
+    /// of the pack written, if any.
+    fn flush(&self, w: &mut pack::PackWriter) -> Result<Option<String>> {
         let locs = w.flush()?;
+        let name = locs.first().map(|(_, l)| l.pack.clone());
         if !locs.is_empty() {
             self.index.borrow_mut().extend(locs);
             fsutil::failpoint("backup:object-written");
         }
-        Ok(())
+        Ok(name)
     }
 
     /// The store's folder.
@@ -434,7 +436,10 @@ impl Store {
             ..BackupReport::default()
         };
         let mut entries = Vec::new();
+        // Loose objects written (hash, size), packs written, and files still to read.
         let mut written: Vec<(String, u64)> = Vec::new();
+        let mut packs_written: Vec<String> = Vec::new();
+        let mut todo: Vec<(usize, PathBuf)> = Vec::new();
         let mut packer = pack::PackWriter::new(&self.packs_dir());
         let walker = walkdir::WalkDir::new(vault_root)
             .follow_links(false)
@@ -463,6 +468,7 @@ impl Store {
                 continue;
             }
             let mut e = entry_of(&rel, "file", &meta);
+            report.files += 1;
             let cached = cache.get(&rel).filter(|c| {
                 c.size == e.size
                     && c.mtime == e.mtime
@@ -474,33 +480,55 @@ impl Store {
             if let Some(c) = cached {
                 e.sha256 = c.sha256.clone();
             } else {
-                let (bytes, _) = fsutil::read_regular_nofollow(ent.path())
-                    .with_context(|| format!("cannot read `{}`", ent.path().display()))?;
-                e.size = bytes.len() as u64;
-                e.sha256 = sha256_hex(&bytes);
-                if !self.object_ok(&e.sha256) && !packer.contains(&e.sha256) {
-                    if bytes.len() < pack::PACK_LIMIT {
-                        packer.add(&e.sha256, &compress(&bytes));
-                        if packer.full() {
-                            self.flush(&mut packer)?;
-                        }
-                    } else {
-                        let dir = self.root.join("objects").join(&e.sha256[..2]);
-                        fs::create_dir_all(&dir)
-                            .with_context(|| format!("cannot create `{}`", dir.display()))?;
-                        write_via_temp(&self.object_path(&e.sha256), &compress(&bytes))?;
-                        fsutil::failpoint("backup:object-written");
-                    }
-                    report.new_objects += 1;
-                    report.new_bytes += e.size;
-                    written.push((e.sha256.clone(), e.size));
-                }
+                todo.push((entries.len(), ent.path().to_path_buf()));
             }
-            report.files += 1;
-            report.bytes += e.size;
             entries.push(e);
         }
-        self.flush(&mut packer)?;
+        // The files to read, a batch at a time: read and hash on every core, then compress
+        // on every core what the store does not hold yet, then add in order.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        for batch in todo.chunks(64 * workers) {
+            let read = par_map(batch, workers, |(_, path)| {
+                fsutil::read_regular_nofollow(path)
+                    .map(|(b, _)| {
+                        let h = sha256_hex(&b);
+                        (b, h)
+                    })
+                    .with_context(|| format!("cannot read `{}`", path.display()))
+            });
+            let mut need: Vec<(String, Vec<u8>)> = Vec::new();
+            let mut in_batch = BTreeSet::new();
+            for ((at, _), r) in batch.iter().zip(read) {
+                let (bytes, hash) = r?;
+                let e = &mut entries[*at];
+                e.size = bytes.len() as u64;
+                e.sha256.clone_from(&hash);
+                if !self.object_ok(&hash) && !packer.contains(&hash) && in_batch.insert(hash.clone())
+                {
+                    need.push((hash, bytes));
+                }
+            }
+            let stored = par_map(&need, workers, |(_, b)| compress(b));
+            for ((hash, bytes), stored) in need.iter().zip(stored) {
+                if bytes.len() < pack::PACK_LIMIT {
+                    packer.add(hash, &stored);
+                    if packer.full() {
+                        packs_written.extend(self.flush(&mut packer)?);
+                    }
+                } else {
+                    let dir = self.root.join("objects").join(&hash[..2]);
+                    fs::create_dir_all(&dir)
+                        .with_context(|| format!("cannot create `{}`", dir.display()))?;
+                    write_via_temp(&self.object_path(hash), &stored)?;
+                    written.push((hash.clone(), bytes.len() as u64));
+                    fsutil::failpoint("backup:object-written");
+                }
+                report.new_objects += 1;
+                report.new_bytes += bytes.len() as u64;
+            }
+        }
+        packs_written.extend(self.flush(&mut packer)?);
+        report.bytes = entries.iter().map(|e| e.size).sum();
         let manifest = Manifest {
             version: 1,
             id: id.clone(),
@@ -518,11 +546,18 @@ impl Store {
         fsutil::failpoint("backup:manifest-temp");
         fsutil::sync_fs(&self.root)
             .with_context(|| format!("cannot sync `{}`", self.root.display()))?;
-        // Check before it counts: the temp manifest reads back whole, and what this run
-        // wrote reads back with its SHA-256.
+        // Check before it counts: the temp manifest reads back whole, each pack this run
+        // wrote reads back with the SHA-256 that names it, each loose object with its own.
         let check = (|| -> Result<()> {
             let back = fs::read_to_string(&tmp)?;
             parse_manifest(&back)?;
+            for name in &packs_written {
+                let p = self.packs_dir().join(format!("{name}.pack"));
+                let bytes = fs::read(&p).with_context(|| format!("pack `{name}` is missing"))?;
+                if sha256_hex(&bytes) != *name {
+                    bail!("pack `{name}` reads back with other bytes");
+                }
+            }
             for (hash, size) in &written {
                 let b = self.read_object(hash)?;
                 if b.len() as u64 != *size {
@@ -657,6 +692,24 @@ impl Store {
             .map(|m| m.len())
             .sum()
     }
+}
+
+/// `f` over `items` on up to `workers` threads, results in order.
+fn par_map<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if workers <= 1 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(items.len().div_ceil(workers))
+            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("invariant: a backup worker does not panic"))
+            .collect()
+    })
 }
 
 /// A snapshot id: `YYYYMMDDTHHMMSSZ`, maybe with `-N`.

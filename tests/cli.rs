@@ -88,6 +88,8 @@ mod backup_packs;
 mod briefing;
 #[path = "cli/briefing_subscriptions.rs"]
 mod briefing_subscriptions;
+#[path = "cli/briefing_narrative.rs"]
+mod briefing_narrative;
 #[path = "cli/checkbox.rs"]
 mod checkbox;
 

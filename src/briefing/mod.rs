@@ -6,6 +6,7 @@
 //! [`requests`] turns each subscription to review into a request that runs nothing.
 
 pub mod goals;
+pub mod narrative;
 mod render;
 pub mod requests;
 
@@ -153,6 +154,10 @@ pub struct Report {
     pub money: Option<Money>,
     /// Subscriptions to review, each with the request that asks the owner.
     pub subscriptions: Vec<SubReview>,
+    /// The model's executive summary, when one was asked for and answered.
+    pub narrative: Option<String>,
+    /// Who wrote it (`anthropic:<model>`).
+    pub narrator: String,
 }
 
 /// A subscription the owner should look at, and why.
@@ -365,6 +370,8 @@ pub fn gather(ctx: &Ctx, week: &Week) -> Result<Report> {
     let subscriptions = sub_reviews(&goals, week, money.as_ref().map(|(m, _)| m));
     Ok(Report {
         subscriptions,
+        narrative: None,
+        narrator: String::new(),
         week: week.label.clone(),
         from: week.monday.to_string(),
         to: week.sunday.to_string(),
@@ -550,7 +557,9 @@ pub fn write(ctx: &Ctx, report: &Report) -> Result<Written> {
     let notes = match &old {
         None => render::NOTES_TAIL.to_string(),
         Some(old) => match old.split_once(NOTES_MARKER) {
-            Some((head, _)) if format!("{head}{NOTES_MARKER}") == text => {
+            Some((head, _))
+                if format!("{head}{NOTES_MARKER}") == text || same_figures(head, report) =>
+            {
                 return Ok(Written::Unchanged);
             }
             Some((_, tail)) => tail.to_string(),
@@ -567,6 +576,26 @@ pub fn write(ctx: &Ctx, report: &Report) -> Result<Written> {
     } else {
         Written::Created
     })
+}
+
+/// Whether a briefing's head (its text before the notes marker) was written from the same
+/// figures as `report`.
+fn same_figures(head: &str, report: &Report) -> bool {
+    head.split("\n---\n")
+        .next()
+        .is_some_and(|front| front.lines().any(|l| l == render::figures_line(report)))
+}
+
+/// Whether the briefing file of `report` already says these figures (so a run writes
+/// nothing and asks no model).
+pub fn unchanged(ctx: &Ctx, report: &Report) -> Result<bool> {
+    let root = ctx.vault.root();
+    let old = crate::fsutil::read_vault_file(root, &root.join(&report.file))?;
+    Ok(old.is_some_and(|b| {
+        String::from_utf8_lossy(&b)
+            .split_once(NOTES_MARKER)
+            .is_some_and(|(head, _)| same_figures(head, report))
+    }))
 }
 
 /// The whole briefing text (for `--stdout` and mail).

@@ -101,18 +101,28 @@ fn summary(r: &Report) -> String {
     s
 }
 
-/// The briefing up to and including [`NOTES_MARKER`].
+/// The front-matter line that fingerprints the figures (the briefing as the template
+/// words it): the same line means nothing changed, whatever the model wrote the last time.
+pub fn figures_line(r: &Report) -> String {
+    let plain = render(r, &summary(r), "");
+    format!("figures: {}", &crate::backup::sha256_hex(plain.as_bytes())[..16])
+}
+
+/// The briefing up to and including [`NOTES_MARKER`]: the model's narrative as the
+/// executive summary when there is one, else the template's.
 pub fn markdown(r: &Report) -> String {
+    let said = match &r.narrative {
+        Some(n) => format!("{n}\n\n*Written by {} from the figures below.*\n", r.narrator),
+        None => summary(r),
+    };
+    render(r, &said, &format!("{}\n", figures_line(r)))
+}
+
+fn render(r: &Report, summary: &str, figures: &str) -> String {
     let g = &r.goals;
     let mut s = format!(
-        "---\nweek: {}\nfrom: {}\nto: {}\n---\n# Monday briefing: week {} ({} to {})\n\n## Executive summary\n{}",
-        r.week,
-        r.from,
-        r.to,
-        r.week,
-        r.from,
-        r.to,
-        summary(r)
+        "---\nweek: {}\nfrom: {}\nto: {}\n{figures}---\n# Monday briefing: week {} ({} to {})\n\n## Executive summary\n{summary}",
+        r.week, r.from, r.to, r.week, r.from, r.to,
     );
     s.push_str("\n## Revenue\n");
     match &r.money {

@@ -86,10 +86,10 @@ mod backup_packs;
 
 #[path = "cli/briefing.rs"]
 mod briefing;
-#[path = "cli/briefing_subscriptions.rs"]
-mod briefing_subscriptions;
 #[path = "cli/briefing_narrative.rs"]
 mod briefing_narrative;
+#[path = "cli/briefing_subscriptions.rs"]
+mod briefing_subscriptions;
 #[path = "cli/checkbox.rs"]
 mod checkbox;
 

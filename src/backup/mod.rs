@@ -503,7 +503,9 @@ impl Store {
                 let e = &mut entries[*at];
                 e.size = bytes.len() as u64;
                 e.sha256.clone_from(&hash);
-                if !self.object_ok(&hash) && !packer.contains(&hash) && in_batch.insert(hash.clone())
+                if !self.object_ok(&hash)
+                    && !packer.contains(&hash)
+                    && in_batch.insert(hash.clone())
                 {
                     need.push((hash, bytes));
                 }

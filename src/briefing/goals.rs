@@ -56,10 +56,7 @@ impl Default for Goals {
     }
 }
 
-fn date_text<S: serde::Serializer>(
-    d: &Option<chrono::NaiveDate>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn date_text<S: serde::Serializer>(d: &Option<chrono::NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&d.map(|d| d.to_string()).unwrap_or_default())
 }
 

@@ -105,14 +105,20 @@ fn summary(r: &Report) -> String {
 /// words it): the same line means nothing changed, whatever the model wrote the last time.
 pub fn figures_line(r: &Report) -> String {
     let plain = render(r, &summary(r), "");
-    format!("figures: {}", &crate::backup::sha256_hex(plain.as_bytes())[..16])
+    format!(
+        "figures: {}",
+        &crate::backup::sha256_hex(plain.as_bytes())[..16]
+    )
 }
 
 /// The briefing up to and including [`NOTES_MARKER`]: the model's narrative as the
 /// executive summary when there is one, else the template's.
 pub fn markdown(r: &Report) -> String {
     let said = match &r.narrative {
-        Some(n) => format!("{n}\n\n*Written by {} from the figures below.*\n", r.narrator),
+        Some(n) => format!(
+            "{n}\n\n*Written by {} from the figures below.*\n",
+            r.narrator
+        ),
         None => summary(r),
     };
     render(r, &said, &format!("{}\n", figures_line(r)))

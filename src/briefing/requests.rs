@@ -32,7 +32,12 @@ fn request(ctx: &Ctx, report: &Report, sub: &SubReview) -> Item {
     item.body = format!(
         "# Review the subscription {name}\n\nThe Monday briefing of week {} ([[{}]]) flags it:\n\n{reasons}\nApproving or rejecting only records your decision: aie cancels nothing. Cancel it with the vendor if you decide to.\n",
         report.week,
-        report.file.trim_end_matches(".md").rsplit('/').next().unwrap_or(""),
+        report
+            .file
+            .trim_end_matches(".md")
+            .rsplit('/')
+            .next()
+            .unwrap_or(""),
     );
     let mut action = Map::new();
     action.insert("kind".into(), "note".into());

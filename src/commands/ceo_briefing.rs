@@ -65,8 +65,9 @@ pub fn run(cx: &Cx, args: &CeoBriefingArgs) -> Result<Outcome> {
     };
     for id in &requests {
         out.changed = true;
-        out.activity
-            .push(format!("[[{id}]] waits for approval: a subscription to review"));
+        out.activity.push(format!(
+            "[[{id}]] waits for approval: a subscription to review"
+        ));
     }
     out.count("requests", requests.len() as u64);
     let mailed = if args.email {

@@ -178,14 +178,6 @@ fn verify_finds_a_flipped_byte_in_a_snapshot() {
     assert!(r.stderr.contains("damaged"), "{r:?}");
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
-
 #[test]
 fn a_crash_at_any_failpoint_of_backup_leaves_earlier_snapshots_whole_and_none_half_listed() {
     for point in [

@@ -23,10 +23,14 @@ fn sha256_hex(b: &[u8]) -> String {
 
 /// Bytes deflate cannot shrink (so they are stored raw and can be searched for).
 fn noise(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (x >> 33) as u8
         })
         .collect()
@@ -149,17 +153,19 @@ fn pruning_repacks_a_mostly_dead_pack_and_a_crash_mid_repack_loses_nothing() {
         } else {
             env.ok(&["backup"]);
         }
-        assert!(!stored_anywhere(&store, &gone[..64]), "crash {crash}: dead bytes pruned");
+        assert!(
+            !stored_anywhere(&store, &gone[..64]),
+            "crash {crash}: dead bytes pruned"
+        );
         assert!(stored_anywhere(&store, &stays[..64]), "crash {crash}");
-        let ids: Vec<String> = serde_json::from_str::<Value>(
-            &env.ok(&["backup", "--list", "--json"]).stdout,
-        )
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_string())
-        .collect();
+        let ids: Vec<String> =
+            serde_json::from_str::<Value>(&env.ok(&["backup", "--list", "--json"]).stdout)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["id"].as_str().unwrap().to_string())
+                .collect();
         assert_eq!(ids.len(), 1, "{ids:?}");
         env.ok(&["backup", "--verify"]);
         let to = env.dir.path().join("r");

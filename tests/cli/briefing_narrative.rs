@@ -74,9 +74,22 @@ fn a_failing_model_leaves_the_template_summary() {
     let r = env.ok(&["ceo-briefing", "--json"]);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["llm_narrative"], false, "{v}");
-    assert!(v["llm"].as_str().unwrap().starts_with("the template summary"), "{v}");
+    assert!(
+        v["llm"]
+            .as_str()
+            .unwrap()
+            .starts_with("the template summary"),
+        "{v}"
+    );
     let text = env.read(FILE);
-    assert!(text.contains("## Executive summary\n1 item(s) completed."), "{text}");
+    assert!(
+        text.contains("## Executive summary\n1 item(s) completed."),
+        "{text}"
+    );
     assert!(!text.contains("Written by"), "{text}");
-    assert_eq!(server.hits_to("/v1/messages").len(), 1, "a 400 is not retried");
+    assert_eq!(
+        server.hits_to("/v1/messages").len(),
+        1,
+        "a 400 is not retried"
+    );
 }

@@ -41,7 +41,10 @@ fn unused_and_same_kind_subscriptions_become_one_request_each_per_week() {
     );
     let rel = format!("Pending_Approval/accounting/{NOTION}.md");
     let req = env.read(&rel);
-    assert!(req.trim_end().ends_with("- [ ] Approve\n- [ ] Reject"), "{req}");
+    assert!(
+        req.trim_end().ends_with("- [ ] Approve\n- [ ] Reject"),
+        "{req}"
+    );
     assert!(req.contains("aie cancels nothing"), "{req}");
     let front = env.front(&rel);
     assert_eq!(front["status"], "pending_approval");
@@ -51,7 +54,10 @@ fn unused_and_same_kind_subscriptions_become_one_request_each_per_week() {
     );
     assert!(req.contains("Reviewed the subscription Notion"), "{req}");
     // Only notes: approving it runs nothing but filing it.
-    assert!(!req.contains("send_email") && !req.contains("odoo"), "{req}");
+    assert!(
+        !req.contains("send_email") && !req.contains("odoo"),
+        "{req}"
+    );
     // The same week again: nothing new, even after the owner decided.
     env.ok(&["reject", OBSIDIAN, "--reason", "keep it"]);
     let r = env.ok(&["ceo-briefing", "--json"]);

@@ -87,9 +87,15 @@ mod sync;
 
 #[path = "cli/backup.rs"]
 mod backup;
+#[path = "cli/backup_packs.rs"]
+mod backup_packs;
 
 #[path = "cli/briefing.rs"]
 mod briefing;
+#[path = "cli/briefing_narrative.rs"]
+mod briefing_narrative;
+#[path = "cli/briefing_subscriptions.rs"]
+mod briefing_subscriptions;
 #[path = "cli/checkbox.rs"]
 mod checkbox;
 

@@ -1,10 +1,15 @@
 //! Snapshots of the vault in a content-addressed store outside it (`backup.dir`), and their
-//! checks. The store holds `objects/<ab>/<sha256>` (a file's bytes, deflated when that
-//! saves space, named by the SHA-256 of its plain bytes, so a file that did not change is
-//! never stored again) and `snapshots/<id>.json` (the manifest: every file's path, mode,
-//! times, size and SHA-256, under a first line that is the SHA-256 of the rest). A snapshot
-//! is written to a temp name, checked, then renamed into place: a crash leaves either the
-//! whole snapshot or none listed. This module never prints and never reads the environment;
+//! checks. An object is a file's bytes, deflated when that saves space, known by the SHA-256
+//! of its plain bytes, so a file that did not change is never stored again. Objects under
+//! 1 MiB are appended to pack files (`packs/`, see [`pack`]); larger ones are files of their
+//! own, `objects/<ab>/<sha256>` (as every object was in stores written before packs: those
+//! still read). `snapshots/<id>.json` is the manifest: every file's path, mode, times, size
+//! and SHA-256, under a first line that is the SHA-256 of the rest. A snapshot's packs and
+//! objects are written first, then its manifest to a temp name, checked, then renamed into
+//! place: a crash leaves either the whole snapshot or none listed. Pruning deletes objects
+//! no snapshot names: loose ones at once, packed ones by repacking a pack once more than a
+//! quarter of its bytes are dead (a pack with nothing alive is deleted; less dead garbage is
+//! tolerated until then). This module never prints and never reads the environment;
 //! restoring lives in [`restore`], which snapshots to keep in [`retention`].
 //!
 //! What is taken: every regular file and folder of the vault, except `.git/` (the remote has
@@ -13,6 +18,7 @@
 //! names do not mention a token or a secret): never a lock, a token cache or a secret.
 //! A symbolic link is never followed and never stored: it is reported, by path.
 
+pub mod pack;
 pub mod restore;
 pub mod retention;
 
@@ -20,7 +26,8 @@ use crate::fsutil;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -91,6 +98,12 @@ pub struct BackupReport {
 /// The store under `backup.dir`.
 pub struct Store {
     root: PathBuf,
+    /// Where each packed object lies, from the pack indexes.
+    index: RefCell<HashMap<String, pack::Loc>>,
+    /// Pack indexes that did not parse (reported by `verify`).
+    bad_indexes: RefCell<Vec<String>>,
+    /// Packs opened for reading, by name.
+    open_packs: RefCell<HashMap<String, fs::File>>,
 }
 
 /// A file name in `.aie/` that is a record to keep, never a secret, token or lock.
@@ -144,12 +157,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 const RAW: u8 = b'r';
 const DEFLATED: u8 = b'z';
 
-/// Packs plain bytes into an object's bytes: deflated when that saves at least an eighth.
-fn pack(plain: &[u8]) -> Vec<u8> {
+/// Turns plain bytes into an object's stored bytes: deflated when that saves at least an eighth.
+fn compress(plain: &[u8]) -> Vec<u8> {
     if plain.len() >= 256 {
         let mut enc = flate2::write::DeflateEncoder::new(
             Vec::with_capacity(plain.len() / 2 + 1),
-            flate2::Compression::fast(),
+            flate2::Compression::default(),
         );
         if enc.write_all(plain).is_ok()
             && let Ok(mut z) = enc.finish()
@@ -207,7 +220,7 @@ impl Store {
         } else {
             vault_root.join(dir)
         };
-        for sub in ["objects", "snapshots"] {
+        for sub in ["objects", "packs", "snapshots"] {
             fs::create_dir_all(root.join(sub))
                 .with_context(|| format!("cannot create `{}`", root.join(sub).display()))?;
         }
@@ -222,7 +235,62 @@ impl Store {
             ))
             .into());
         }
-        Ok(Store { root: store })
+        let store = Store {
+            root: store,
+            index: RefCell::default(),
+            bad_indexes: RefCell::default(),
+            open_packs: RefCell::default(),
+        };
+        store.load_index()?;
+        Ok(store)
+    }
+
+    fn packs_dir(&self) -> PathBuf {
+        self.root.join("packs")
+    }
+
+    /// (Re)reads every pack index.
+    fn load_index(&self) -> Result<()> {
+        let (packs, bad) = pack::read_all(&self.packs_dir())?;
+        let mut index = HashMap::new();
+        for (_, objs) in packs {
+            for (h, loc) in objs {
+                index.entry(h).or_insert(loc);
+            }
+        }
+        *self.index.borrow_mut() = index;
+        *self.bad_indexes.borrow_mut() = bad;
+        self.open_packs.borrow_mut().clear();
+        Ok(())
+    }
+
+    /// The stored bytes of a packed object.
+    fn read_packed(&self, loc: &pack::Loc) -> Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let mut open = self.open_packs.borrow_mut();
+        if !open.contains_key(&loc.pack) {
+            let path = self.packs_dir().join(format!("{}.pack", loc.pack));
+            let f = fs::File::open(&path)
+                .with_context(|| format!("cannot open `{}`", path.display()))?;
+            open.insert(loc.pack.clone(), f);
+        }
+        let f = open.get(&loc.pack).expect("invariant: inserted above");
+        let mut buf = vec![0; usize::try_from(loc.len)?];
+        f.read_exact_at(&mut buf, loc.offset)
+            .with_context(|| format!("pack `{}` is truncated", loc.pack))?;
+        Ok(buf)
+    }
+
+    /// Writes out what `w` holds and records where its objects now lie. Returns the name
+    /// of the pack written, if any.
+    fn flush(&self, w: &mut pack::PackWriter) -> Result<Option<String>> {
+        let locs = w.flush()?;
+        let name = locs.first().map(|(_, l)| l.pack.clone());
+        if !locs.is_empty() {
+            self.index.borrow_mut().extend(locs);
+            fsutil::failpoint("backup:object-written");
+        }
+        Ok(name)
     }
 
     /// The store's folder.
@@ -240,7 +308,8 @@ impl Store {
 
     /// Removes temp files a crashed run left in the store. Returns how many.
     pub fn clean_temps(&self) -> usize {
-        let mut n = fsutil::clean_stale_temps(&self.root.join("snapshots"));
+        let mut n = fsutil::clean_stale_temps(&self.root.join("snapshots"))
+            + fsutil::clean_stale_temps(&self.packs_dir());
         if let Ok(dirs) = fs::read_dir(self.root.join("objects")) {
             for d in dirs.flatten() {
                 n += fsutil::clean_stale_temps(&d.path());
@@ -301,8 +370,12 @@ impl Store {
 
     /// Reads the plain bytes of an object and checks them against its name.
     pub fn read_object(&self, hash: &str) -> Result<Vec<u8>> {
-        let path = self.object_path(hash);
-        let stored = fs::read(&path).with_context(|| format!("object `{hash}` is missing"))?;
+        let loc = self.index.borrow().get(hash).cloned();
+        let stored = match loc {
+            Some(loc) => self.read_packed(&loc)?,
+            None => fs::read(self.object_path(hash))
+                .with_context(|| format!("object `{hash}` is missing"))?,
+        };
         let plain = unpack(&stored).with_context(|| format!("object `{hash}` is damaged"))?;
         if sha256_hex(&plain) != hash {
             bail!("object `{hash}` is damaged: its content does not match its SHA-256");
@@ -314,7 +387,7 @@ impl Store {
     /// problems found (empty: the snapshot is sound). Errors when the manifest is damaged.
     pub fn verify(&self, id: &str) -> Result<Vec<String>> {
         let m = self.manifest(id)?;
-        let mut problems = Vec::new();
+        let mut problems = self.bad_indexes.borrow().clone();
         let mut checked = BTreeSet::new();
         for e in m.entries.iter().filter(|e| e.kind == "file") {
             if !checked.insert(e.sha256.clone()) {
@@ -363,7 +436,11 @@ impl Store {
             ..BackupReport::default()
         };
         let mut entries = Vec::new();
+        // Loose objects written (hash, size), packs written, and files still to read.
         let mut written: Vec<(String, u64)> = Vec::new();
+        let mut packs_written: Vec<String> = Vec::new();
+        let mut todo: Vec<(usize, PathBuf)> = Vec::new();
+        let mut packer = pack::PackWriter::new(&self.packs_dir());
         let walker = walkdir::WalkDir::new(vault_root)
             .follow_links(false)
             .sort_by_file_name()
@@ -391,6 +468,7 @@ impl Store {
                 continue;
             }
             let mut e = entry_of(&rel, "file", &meta);
+            report.files += 1;
             let cached = cache.get(&rel).filter(|c| {
                 c.size == e.size
                     && c.mtime == e.mtime
@@ -402,25 +480,57 @@ impl Store {
             if let Some(c) = cached {
                 e.sha256 = c.sha256.clone();
             } else {
-                let (bytes, _) = fsutil::read_regular_nofollow(ent.path())
-                    .with_context(|| format!("cannot read `{}`", ent.path().display()))?;
-                e.size = bytes.len() as u64;
-                e.sha256 = sha256_hex(&bytes);
-                if !self.object_ok(&e.sha256) {
-                    let dir = self.root.join("objects").join(&e.sha256[..2]);
-                    fs::create_dir_all(&dir)
-                        .with_context(|| format!("cannot create `{}`", dir.display()))?;
-                    write_via_temp(&self.object_path(&e.sha256), &pack(&bytes))?;
-                    report.new_objects += 1;
-                    report.new_bytes += e.size;
-                    written.push((e.sha256.clone(), e.size));
-                    fsutil::failpoint("backup:object-written");
-                }
+                todo.push((entries.len(), ent.path().to_path_buf()));
             }
-            report.files += 1;
-            report.bytes += e.size;
             entries.push(e);
         }
+        // The files to read, a batch at a time: read and hash on every core, then compress
+        // on every core what the store does not hold yet, then add in order.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        for batch in todo.chunks(64 * workers) {
+            let read = par_map(batch, workers, |(_, path)| {
+                fsutil::read_regular_nofollow(path)
+                    .map(|(b, _)| {
+                        let h = sha256_hex(&b);
+                        (b, h)
+                    })
+                    .with_context(|| format!("cannot read `{}`", path.display()))
+            });
+            let mut need: Vec<(String, Vec<u8>)> = Vec::new();
+            let mut in_batch = BTreeSet::new();
+            for ((at, _), r) in batch.iter().zip(read) {
+                let (bytes, hash) = r?;
+                let e = &mut entries[*at];
+                e.size = bytes.len() as u64;
+                e.sha256.clone_from(&hash);
+                if !self.object_ok(&hash)
+                    && !packer.contains(&hash)
+                    && in_batch.insert(hash.clone())
+                {
+                    need.push((hash, bytes));
+                }
+            }
+            let stored = par_map(&need, workers, |(_, b)| compress(b));
+            for ((hash, bytes), stored) in need.iter().zip(stored) {
+                if bytes.len() < pack::PACK_LIMIT {
+                    packer.add(hash, &stored);
+                    if packer.full() {
+                        packs_written.extend(self.flush(&mut packer)?);
+                    }
+                } else {
+                    let dir = self.root.join("objects").join(&hash[..2]);
+                    fs::create_dir_all(&dir)
+                        .with_context(|| format!("cannot create `{}`", dir.display()))?;
+                    write_via_temp(&self.object_path(hash), &stored)?;
+                    written.push((hash.clone(), bytes.len() as u64));
+                    fsutil::failpoint("backup:object-written");
+                }
+                report.new_objects += 1;
+                report.new_bytes += bytes.len() as u64;
+            }
+        }
+        packs_written.extend(self.flush(&mut packer)?);
+        report.bytes = entries.iter().map(|e| e.size).sum();
         let manifest = Manifest {
             version: 1,
             id: id.clone(),
@@ -438,11 +548,18 @@ impl Store {
         fsutil::failpoint("backup:manifest-temp");
         fsutil::sync_fs(&self.root)
             .with_context(|| format!("cannot sync `{}`", self.root.display()))?;
-        // Check before it counts: the temp manifest reads back whole, and what this run
-        // wrote reads back with its SHA-256.
+        // Check before it counts: the temp manifest reads back whole, each pack this run
+        // wrote reads back with the SHA-256 that names it, each loose object with its own.
         let check = (|| -> Result<()> {
             let back = fs::read_to_string(&tmp)?;
             parse_manifest(&back)?;
+            for name in &packs_written {
+                let p = self.packs_dir().join(format!("{name}.pack"));
+                let bytes = fs::read(&p).with_context(|| format!("pack `{name}` is missing"))?;
+                if sha256_hex(&bytes) != *name {
+                    bail!("pack `{name}` reads back with other bytes");
+                }
+            }
             for (hash, size) in &written {
                 let b = self.read_object(hash)?;
                 if b.len() as u64 != *size {
@@ -472,8 +589,9 @@ impl Store {
     /// Whether an object is present with a plausible size (a header byte at least).
     fn object_ok(&self, hash: &str) -> bool {
         hash.len() == 64
-            && fs::symlink_metadata(self.object_path(hash))
-                .is_ok_and(|m| m.is_file() && m.len() > 0)
+            && (self.index.borrow().contains_key(hash)
+                || fs::symlink_metadata(self.object_path(hash))
+                    .is_ok_and(|m| m.is_file() && m.len() > 0))
     }
 
     /// Deletes the snapshots `ids`, then every object no remaining snapshot names.
@@ -502,7 +620,67 @@ impl Store {
                 }
             }
         }
+        removed += self.prune_packs(&live)?;
         Ok((ids.len(), removed))
+    }
+
+    /// Drops dead objects from packs: a pack with nothing alive is deleted, one with more
+    /// than a quarter of its bytes dead is repacked (its live objects, each checked against
+    /// its SHA-256, into a new pack, written before the old one is deleted); less garbage
+    /// is tolerated. Packs or indexes left alone by a crash are deleted. Returns how many
+    /// dead objects went.
+    fn prune_packs(&self, live: &BTreeSet<String>) -> Result<usize> {
+        let dir = self.packs_dir();
+        for p in pack::strays(&dir) {
+            fs::remove_file(&p).with_context(|| format!("cannot remove `{}`", p.display()))?;
+        }
+        let (packs, _) = pack::read_all(&dir)?;
+        let mut writer = pack::PackWriter::new(&dir);
+        let mut gone = Vec::new();
+        let mut removed = 0;
+        for (name, objs) in &packs {
+            let total: u64 = objs.iter().map(|(_, l)| l.len).sum();
+            let dead: Vec<_> = objs.iter().filter(|(h, _)| !live.contains(h)).collect();
+            let dead_bytes: u64 = dead.iter().map(|(_, l)| l.len).sum();
+            if dead.is_empty() || (dead_bytes * 4 <= total && dead.len() < objs.len()) {
+                continue;
+            }
+            // A damaged live object keeps its pack as it is (`verify` reports it).
+            let mut keep = Vec::new();
+            for (h, loc) in objs.iter().filter(|(h, _)| live.contains(h)) {
+                match self.read_packed(loc) {
+                    Ok(s) if unpack(&s).is_ok_and(|p| sha256_hex(&p) == *h) => keep.push((h, s)),
+                    _ => break,
+                }
+            }
+            if keep.len() + dead.len() < objs.len() {
+                continue;
+            }
+            for (h, stored) in keep {
+                writer.add(h, &stored);
+                if writer.full() {
+                    writer.flush()?;
+                }
+            }
+            gone.push(name.clone());
+            removed += dead.len();
+        }
+        writer.flush()?;
+        if gone.is_empty() {
+            return Ok(removed);
+        }
+        fsutil::sync_fs(&self.root)
+            .with_context(|| format!("cannot sync `{}`", self.root.display()))?;
+        fsutil::failpoint("backup:repacked");
+        for name in &gone {
+            for ext in ["idx", "pack"] {
+                let p = dir.join(format!("{name}.{ext}"));
+                fs::remove_file(&p).with_context(|| format!("cannot remove `{}`", p.display()))?;
+            }
+        }
+        fsutil::sync_dir(&dir).with_context(|| format!("cannot sync `{}`", dir.display()))?;
+        self.load_index()?;
+        Ok(removed)
     }
 
     /// The size in bytes of everything in the store.
@@ -516,6 +694,24 @@ impl Store {
             .map(|m| m.len())
             .sum()
     }
+}
+
+/// `f` over `items` on up to `workers` threads, results in order.
+fn par_map<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if workers <= 1 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(items.len().div_ceil(workers))
+            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("invariant: a backup worker does not panic"))
+            .collect()
+    })
 }
 
 /// A snapshot id: `YYYYMMDDTHHMMSSZ`, maybe with `-N`.
@@ -611,9 +807,9 @@ mod tests {
     #[test]
     fn objects_round_trip_packed_or_raw() {
         for plain in [vec![], b"short".to_vec(), "abc ".repeat(500).into_bytes()] {
-            assert_eq!(unpack(&pack(&plain)).unwrap(), plain);
+            assert_eq!(unpack(&compress(&plain)).unwrap(), plain);
         }
-        assert_eq!(pack(&"abc ".repeat(500).into_bytes())[0], DEFLATED);
+        assert_eq!(compress(&"abc ".repeat(500).into_bytes())[0], DEFLATED);
     }
 
     #[test]

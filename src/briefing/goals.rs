@@ -3,6 +3,9 @@
 //! name (`response`, `approval`, `payment rate`, `software`); a cell's value is its first
 //! number (`< 24 hours`, `> 90 %`, `< $500 / month`; `2 days` is 48 hours). What is missing
 //! or unreadable keeps the default, and the briefing says which targets it used.
+//! Subscriptions: the lines `unused for N days` and `more than N %` under `## Subscriptions`,
+//! and the `| Subscription | Kind | Last used |` table (two of one kind are flagged, and one
+//! last used more than N days before the week's end).
 
 use serde::Serialize;
 
@@ -19,6 +22,23 @@ pub struct Goals {
     pub payment_rate: (f64, f64),
     /// Target and alert of the monthly software costs.
     pub software: (f64, f64),
+    /// A subscription unused for more than this many days is flagged.
+    pub unused_days: i64,
+    /// A subscription whose cost rose by more than this percentage is flagged.
+    pub cost_rise_pct: f64,
+    /// The owner's subscriptions table.
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// One row of the subscriptions table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Subscription {
+    pub name: String,
+    /// What it is for (`notes`, `design`): two of one kind are flagged.
+    pub kind: String,
+    /// `YYYY-MM-DD`, when the owner filled it in.
+    #[serde(serialize_with = "date_text")]
+    pub last_used: Option<chrono::NaiveDate>,
 }
 
 impl Default for Goals {
@@ -29,8 +49,15 @@ impl Default for Goals {
             approval_hours: 48.0,
             payment_rate: (90.0, 80.0),
             software: (500.0, 600.0),
+            unused_days: 30,
+            cost_rise_pct: 20.0,
+            subscriptions: Vec::new(),
         }
     }
+}
+
+fn date_text<S: serde::Serializer>(d: &Option<chrono::NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&d.map(|d| d.to_string()).unwrap_or_default())
 }
 
 /// The first number in `cell` (`$10,000` is 10000), in hours when the cell says days.
@@ -49,9 +76,24 @@ fn number(cell: &str, hours: bool) -> Option<f64> {
 /// Reads the targets from the text of `Business_Goals.md`.
 pub fn parse(text: &str) -> Goals {
     let mut g = Goals::default();
+    // Whether the table being read is the subscriptions table (its header says so).
+    let mut subs_table = false;
     for line in text.lines() {
         let lower = line.to_lowercase();
         if !line.trim_start().starts_with('|') {
+            subs_table = false;
+            if lower.contains("subscription") {
+                if let Some((_, v)) = lower.split_once("unused for")
+                    && let Some(n) = number(v, false)
+                {
+                    g.unused_days = n as i64;
+                }
+                if let Some((_, v)) = lower.split_once("more than")
+                    && let Some(n) = number(v, false)
+                {
+                    g.cost_rise_pct = n;
+                }
+            }
             if lower.contains("monthly revenue target")
                 && let Some((_, v)) = line.split_once(':')
                 && let Some(n) = number(v, false)
@@ -70,6 +112,22 @@ pub fn parse(text: &str) -> Goals {
             continue;
         }
         let name = cells[0].to_lowercase();
+        if name == "subscription" || name == "tool" {
+            subs_table = true;
+            continue;
+        }
+        if subs_table {
+            if !cells[0].is_empty() && !cells[0].starts_with('-') {
+                g.subscriptions.push(Subscription {
+                    name: cells[0].to_string(),
+                    kind: cells[1].to_lowercase(),
+                    last_used: cells
+                        .get(2)
+                        .and_then(|c| chrono::NaiveDate::parse_from_str(c, "%Y-%m-%d").ok()),
+                });
+            }
+            continue;
+        }
         let target = |h| number(cells[1], h);
         let alert = |h| cells.get(2).and_then(|c| number(c, h));
         if name.contains("approval") {
@@ -107,6 +165,23 @@ mod tests {
         assert_eq!(g.approval_hours, 48.0);
         assert_eq!(g.payment_rate, (90.0, 80.0));
         assert_eq!(g.software, (500.0, 600.0));
+        assert_eq!((g.unused_days, g.cost_rise_pct), (30, 20.0));
+    }
+
+    #[test]
+    fn the_subscriptions_table_and_its_thresholds_are_read() {
+        let g = parse(
+            "## Subscriptions\n- Flag any subscription unused for 45 days.\n- Flag any subscription whose cost went up by more than 15 %.\n\n| Subscription | Kind | Last used |\n|---|---|---|\n| Notion | Notes | 2026-10-01 |\n| Obsidian Sync | notes | |\n\n| Metric | Target | Alert |\n|---|---|---|\n| Software costs | < $300 | > $350 |\n",
+        );
+        assert_eq!((g.unused_days, g.cost_rise_pct), (45, 15.0));
+        assert_eq!(g.software, (300.0, 350.0));
+        assert_eq!(g.subscriptions.len(), 2);
+        assert_eq!(g.subscriptions[0].kind, "notes");
+        assert_eq!(
+            g.subscriptions[0].last_used,
+            chrono::NaiveDate::from_ymd_opt(2026, 10, 1)
+        );
+        assert_eq!(g.subscriptions[1].last_used, None);
     }
 
     #[test]

@@ -2,10 +2,13 @@
 //! and Odoo (when set up), worded into `Briefings/YYYY-MM-DD_Monday_Briefing.md` (the Monday
 //! after the week). Every figure is fixed by the week, so a second run writes nothing unless
 //! one changed; what the owner writes below [`NOTES_MARKER`] is kept. Nothing here prints,
-//! reads the environment or acts: suggestions are listed for the owner to decide.
+//! reads the environment or acts: suggestions are listed for the owner to decide, and
+//! [`requests`] turns each subscription to review into a request that runs nothing.
 
 pub mod goals;
+pub mod narrative;
 mod render;
+pub mod requests;
 
 use crate::accounting::{Figures, figures};
 use crate::context::Ctx;
@@ -149,6 +152,76 @@ pub struct Report {
     pub scheduled: Vec<Ahead>,
     pub bills_due: Vec<Ahead>,
     pub money: Option<Money>,
+    /// Subscriptions to review, each with the request that asks the owner.
+    pub subscriptions: Vec<SubReview>,
+    /// The model's executive summary, when one was asked for and answered.
+    pub narrative: Option<String>,
+    /// Who wrote it (`anthropic:<model>`).
+    pub narrator: String,
+}
+
+/// A subscription the owner should look at, and why.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SubReview {
+    /// The id of its review request (one per subscription per week).
+    pub id: String,
+    pub name: String,
+    pub reasons: Vec<String>,
+}
+
+/// The subscriptions to review this week: cost up more than the goal's percentage (Odoo's
+/// recurring bills), last used more than the goal's days before the week's end, and two or
+/// more of one kind (the `Business_Goals.md` table).
+fn sub_reviews(goals: &goals::Goals, week: &Week, money: Option<&Money>) -> Vec<SubReview> {
+    let mut by: BTreeMap<String, SubReview> = BTreeMap::new();
+    let mut push = |name: &str, why: String| {
+        let key = crate::vault::item::slug(name, 40);
+        if key.is_empty() {
+            return;
+        }
+        by.entry(key.clone())
+            .or_insert_with(|| SubReview {
+                id: format!("subscription-review-{}-{key}", week.label.to_lowercase()),
+                name: name.to_string(),
+                reasons: Vec::new(),
+            })
+            .reasons
+            .push(why);
+    };
+    if let Some(m) = money {
+        for (v, before, now, pct) in &m.review {
+            push(
+                v,
+                format!(
+                    "{} to {} (+{pct:.1} %)",
+                    crate::accounting::money(*before, &m.currency),
+                    crate::accounting::money(*now, &m.currency)
+                ),
+            );
+        }
+    }
+    for sub in &goals.subscriptions {
+        if let Some(d) = sub.last_used {
+            let days = (week.sunday - d).num_days();
+            if days > goals.unused_days {
+                push(&sub.name, format!("unused for {days} days (last used {d})"));
+            }
+        }
+    }
+    let mut kinds: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for sub in goals.subscriptions.iter().filter(|s| !s.kind.is_empty()) {
+        kinds.entry(&sub.kind).or_default().push(&sub.name);
+    }
+    for (kind, names) in kinds.iter().filter(|(_, n)| n.len() > 1) {
+        for name in names {
+            let others: Vec<&str> = names.iter().filter(|n| *n != name).copied().collect();
+            push(
+                name,
+                format!("the same kind (`{kind}`) as {}", others.join(", ")),
+            );
+        }
+    }
+    by.into_values().collect()
 }
 
 impl Report {
@@ -294,7 +367,11 @@ pub fn gather(ctx: &Ctx, week: &Week) -> Result<Report> {
 
     let mut sorted = latencies.clone();
     sorted.sort_by(f64::total_cmp);
+    let subscriptions = sub_reviews(&goals, week, money.as_ref().map(|(m, _)| m));
     Ok(Report {
+        subscriptions,
+        narrative: None,
+        narrator: String::new(),
         week: week.label.clone(),
         from: week.monday.to_string(),
         to: week.sunday.to_string(),
@@ -417,7 +494,9 @@ fn books(ctx: &Ctx, week: &Week, goals: &goals::Goals) -> Result<Option<(Money, 
     let review = month
         .recurring
         .iter()
-        .filter(|r| r.previous_amount > 0.0 && r.change / r.previous_amount > 0.20)
+        .filter(|r| {
+            r.previous_amount > 0.0 && r.change / r.previous_amount > goals.cost_rise_pct / 100.0
+        })
         .map(|r| {
             (
                 r.vendor.clone(),
@@ -478,7 +557,9 @@ pub fn write(ctx: &Ctx, report: &Report) -> Result<Written> {
     let notes = match &old {
         None => render::NOTES_TAIL.to_string(),
         Some(old) => match old.split_once(NOTES_MARKER) {
-            Some((head, _)) if format!("{head}{NOTES_MARKER}") == text => {
+            Some((head, _))
+                if format!("{head}{NOTES_MARKER}") == text || same_figures(head, report) =>
+            {
                 return Ok(Written::Unchanged);
             }
             Some((_, tail)) => tail.to_string(),
@@ -495,6 +576,26 @@ pub fn write(ctx: &Ctx, report: &Report) -> Result<Written> {
     } else {
         Written::Created
     })
+}
+
+/// Whether a briefing's head (its text before the notes marker) was written from the same
+/// figures as `report`.
+fn same_figures(head: &str, report: &Report) -> bool {
+    head.split("\n---\n")
+        .next()
+        .is_some_and(|front| front.lines().any(|l| l == render::figures_line(report)))
+}
+
+/// Whether the briefing file of `report` already says these figures (so a run writes
+/// nothing and asks no model).
+pub fn unchanged(ctx: &Ctx, report: &Report) -> Result<bool> {
+    let root = ctx.vault.root();
+    let old = crate::fsutil::read_vault_file(root, &root.join(&report.file))?;
+    Ok(old.is_some_and(|b| {
+        String::from_utf8_lossy(&b)
+            .split_once(NOTES_MARKER)
+            .is_some_and(|(head, _)| same_figures(head, report))
+    }))
 }
 
 /// The whole briefing text (for `--stdout` and mail).

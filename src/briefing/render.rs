@@ -75,9 +75,12 @@ fn summary(r: &Report) -> String {
                 money(g.software.1, &m.currency)
             ));
         }
-        if !m.review.is_empty() {
-            decide.push(format!("{} subscription(s) to review", m.review.len()));
-        }
+    }
+    if !r.subscriptions.is_empty() {
+        decide.push(format!(
+            "{} subscription(s) to review",
+            r.subscriptions.len()
+        ));
     }
     if !r.waiting.is_empty() {
         decide.push(format!("{} request(s) wait for you", r.waiting.len()));
@@ -98,18 +101,34 @@ fn summary(r: &Report) -> String {
     s
 }
 
-/// The briefing up to and including [`NOTES_MARKER`].
+/// The front-matter line that fingerprints the figures (the briefing as the template
+/// words it): the same line means nothing changed, whatever the model wrote the last time.
+pub fn figures_line(r: &Report) -> String {
+    let plain = render(r, &summary(r), "");
+    format!(
+        "figures: {}",
+        &crate::backup::sha256_hex(plain.as_bytes())[..16]
+    )
+}
+
+/// The briefing up to and including [`NOTES_MARKER`]: the model's narrative as the
+/// executive summary when there is one, else the template's.
 pub fn markdown(r: &Report) -> String {
+    let said = match &r.narrative {
+        Some(n) => format!(
+            "{n}\n\n*Written by {} from the figures below.*\n",
+            r.narrator
+        ),
+        None => summary(r),
+    };
+    render(r, &said, &format!("{}\n", figures_line(r)))
+}
+
+fn render(r: &Report, summary: &str, figures: &str) -> String {
     let g = &r.goals;
     let mut s = format!(
-        "---\nweek: {}\nfrom: {}\nto: {}\n---\n# Monday briefing: week {} ({} to {})\n\n## Executive summary\n{}",
-        r.week,
-        r.from,
-        r.to,
-        r.week,
-        r.from,
-        r.to,
-        summary(r)
+        "---\nweek: {}\nfrom: {}\nto: {}\n{figures}---\n# Monday briefing: week {} ({} to {})\n\n## Executive summary\n{summary}",
+        r.week, r.from, r.to, r.week, r.from, r.to,
     );
     s.push_str("\n## Revenue\n");
     match &r.money {
@@ -207,18 +226,19 @@ pub fn markdown(r: &Report) -> String {
                 money(g.software.0, c),
                 money(g.software.1, c)
             );
-            if m.review.is_empty() {
-                s.push_str("- Subscriptions to review: none\n");
-            }
-            for (v, before, now, pct) in &m.review {
-                let _ = writeln!(
-                    s,
-                    "- Review {v}: {} to {} (+{pct:.1} %); decide whether to keep it",
-                    money(*before, c),
-                    money(*now, c)
-                );
-            }
         }
+    }
+    if r.subscriptions.is_empty() {
+        s.push_str("- Subscriptions to review: none\n");
+    }
+    for sub in &r.subscriptions {
+        let _ = writeln!(
+            s,
+            "- Review {}: {}; decide in [[{}]]",
+            crate::dashboard::inline(&sub.name),
+            crate::dashboard::inline(&sub.reasons.join("; ")),
+            sub.id
+        );
     }
     s.push_str("\n## Social media\n");
     if r.posts.is_empty() {

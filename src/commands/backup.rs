@@ -134,8 +134,22 @@ pub fn run(cx: &Cx, args: &BackupArgs) -> Result<Outcome> {
     Ok(out)
 }
 
-/// Takes one snapshot of the vault, records it in state and the audit log.
+/// `backup.encrypt_to` asks for snapshots a backup host cannot read, and encryption is not
+/// built yet: writing them plain would break that promise silently, so no snapshot is taken.
+fn refuse_plain_when_encryption_asked(ctx: &Ctx) -> Result<()> {
+    match ctx.settings.backup.encrypt_to.as_deref().map(str::trim) {
+        Some(r) if !r.is_empty() => Err(crate::exit::AieError::Config(
+            "`backup.encrypt_to` is set, but this aie cannot encrypt snapshots yet: no snapshot was taken (remove `encrypt_to` to take plain snapshots)".into(),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Takes one snapshot of the vault, records it in state and the audit log. Errors: the
+/// snapshot would be plain while `backup.encrypt_to` asks for encryption (exit 78).
 pub fn take(ctx: &Ctx, store: &Store) -> Result<backup::BackupReport> {
+    refuse_plain_when_encryption_asked(ctx)?;
     let report = store.snapshot(
         ctx.vault.root(),
         &backup::id_for(ctx.clock.now()),

@@ -31,8 +31,14 @@ pub fn run(cx: &Cx, args: &CeoBriefingArgs) -> Result<Outcome> {
     let ctx = cx.ctx();
     let week = Week::pick(ctx.clock.tz(), args.week.as_deref(), ctx.clock.now())
         .map_err(|e| AieError::Usage(format!("--week: {e:#}")))?;
-    let report = briefing::gather(ctx, &week)?;
+    let mut report = briefing::gather(ctx, &week)?;
     let mut out = Outcome::default();
+    // The model is asked only when the text would change (the same figures: nothing to say).
+    let llm_note = if !args.stdout && briefing::unchanged(ctx, &report)? {
+        "not asked: the figures did not change".to_string()
+    } else {
+        narrate(ctx, &mut report)?
+    };
     let written = if args.stdout {
         out.summary = briefing::text(&report);
         None
@@ -51,6 +57,19 @@ pub fn run(cx: &Cx, args: &CeoBriefingArgs) -> Result<Outcome> {
         }
         Some(said)
     };
+    // Only a written briefing files its requests (`--stdout` only shows).
+    let requests = if args.stdout {
+        Vec::new()
+    } else {
+        briefing::requests::file(ctx, &report)?
+    };
+    for id in &requests {
+        out.changed = true;
+        out.activity.push(format!(
+            "[[{id}]] waits for approval: a subscription to review"
+        ));
+    }
+    out.count("requests", requests.len() as u64);
     let mailed = if args.email {
         mail(ctx, &report)
     } else {
@@ -63,10 +82,56 @@ pub fn run(cx: &Cx, args: &CeoBriefingArgs) -> Result<Outcome> {
         "file": report.file,
         "written": written,
         "mail": mailed,
-        "llm_narrative": false,
+        "requests": requests,
+        "llm_narrative": report.narrative.is_some(),
+        "llm": llm_note,
         "report": report,
     });
     Ok(out)
+}
+
+/// Asks the configured model for the executive summary, within the day's token budget, and
+/// puts it in `report`. Says what became of it; the template summary stands on any failure.
+/// Errors: only a broken `llm` configuration (exit 78) or an unwritable state file.
+fn narrate(ctx: &crate::context::Ctx, report: &mut briefing::Report) -> Result<String> {
+    let Some(model) = super::plan::model(ctx)? else {
+        return Ok("no model configured: the template summary".into());
+    };
+    let day = ctx.clock.today();
+    let used = crate::planner::llm::tokens_used(&ctx.state.load()?, &day);
+    if let Some(b) = ctx.settings.llm.daily_token_budget
+        && used >= b
+    {
+        return Ok(format!(
+            "the daily token budget is spent ({used} of {b}): the template summary"
+        ));
+    }
+    let deadline = ctx.time_left().map(|left| std::time::Instant::now() + left);
+    let res = briefing::narrative::narrate(
+        model.as_ref(),
+        report,
+        ctx.settings.llm.max_tokens,
+        deadline,
+    );
+    let tokens = match &res {
+        Ok((_, t)) | Err((_, t)) => *t,
+    };
+    if tokens > 0 {
+        ctx.state
+            .update(|s| crate::planner::llm::record_tokens(s, &day, tokens))?;
+    }
+    Ok(match res {
+        Ok((text, _)) => {
+            report.narrative = Some(text);
+            report.narrator = model.label();
+            format!("written by {}", model.label())
+        }
+        Err((why, _)) => {
+            let why = crate::secrets::scrub(&why);
+            log::warn!("ceo-briefing: no narrative, the template summary stands: {why}");
+            format!("the template summary: {why}")
+        }
+    })
 }
 
 /// Mails the briefing to the owner; says what became of it.

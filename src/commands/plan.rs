@@ -106,7 +106,7 @@ fn plan(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
 
 /// The model `llm.provider` names, or None for the template planner. Errors are config
 /// errors (exit 78): a missing key, model or base URL.
-fn model(ctx: &Ctx) -> Result<Option<Box<dyn LanguageModel>>> {
+pub fn model(ctx: &Ctx) -> Result<Option<Box<dyn LanguageModel>>> {
     let llm = &ctx.settings.llm;
     Ok(Some(match llm.provider {
         LlmProvider::Template => return Ok(None),

@@ -144,13 +144,21 @@ fn verify_finds_a_flipped_byte_in_a_snapshot() {
     let id = ids(&env).pop().unwrap();
     let r = env.ok(&["backup", "--verify"]);
     assert!(r.stdout.contains("verified"), "{r:?}");
-    // Flip one byte of the object that holds Done/a.md.
-    let hash = sha256_hex(b"the quick brown fox\n");
-    let obj = store.join("objects").join(&hash[..2]).join(&hash);
-    let mut bytes = std::fs::read(&obj).unwrap();
-    let last = bytes.len() - 2;
-    bytes[last] ^= 0x20;
-    std::fs::write(&obj, bytes).unwrap();
+    // Flip one byte of the object that holds Done/a.md, inside its pack.
+    let packs: Vec<_> = std::fs::read_dir(store.join("packs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pack"))
+        .collect();
+    assert_eq!(packs.len(), 1, "{packs:?}");
+    let mut bytes = std::fs::read(&packs[0]).unwrap();
+    let at = bytes
+        .windows(5)
+        .position(|w| w == b"brown")
+        .expect("a short object is stored raw");
+    bytes[at] ^= 0x20;
+    std::fs::write(&packs[0], bytes).unwrap();
     let r = env.run(&["backup", "--verify", &id]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("Done/a.md"), "{r:?}");
@@ -168,14 +176,6 @@ fn verify_finds_a_flipped_byte_in_a_snapshot() {
     let r = env.run(&["backup", "--verify", &id]);
     assert_ne!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("damaged"), "{r:?}");
-}
-
-fn sha256_hex(b: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
 }
 
 #[test]

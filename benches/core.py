@@ -120,6 +120,14 @@ def fs_floor(base, n):
     return dt
 
 
+def finish(base, keep):
+    """Removes the bench's folder, or says where it was kept."""
+    if keep:
+        print(f"kept: {base}")
+    else:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--items", type=int, default=10_000)
@@ -165,10 +173,7 @@ def main():
         print(f"file-system floor of process-inbox's operations for {a.items} drops: "
               f"{fs_floor(base, a.items)*1000:.0f} ms (no aie code)")
     finally:
-        if a.keep:
-            print(f"kept: {base}")
-        else:
-            shutil.rmtree(base, ignore_errors=True)
+        finish(base, a.keep)
 
 
 if __name__ == "__main__":

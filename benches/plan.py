@@ -84,16 +84,13 @@ def main():
         work = os.path.join(base, "work")
         runs = [timed(aie, fresh_copy(pristine, work), "plan") for _ in range(a.runs)]
         wall, user, sys_ = (min(r[i] for r in runs) for i in range(3))
-        print(f"plan of {a.items} items on {base.split('/')[1]}: wall {wall*1000:.0f} ms, "
+        print(f"plan of {a.items} items in {os.path.dirname(base)}: wall {wall*1000:.0f} ms, "
               f"user {user*1000:.0f} ms, system {sys_*1000:.0f} ms (best of {a.runs})")
         if a.callgrind:
             ir = callgrind(aie, base, a.callgrind)
             print(f"plan of {a.callgrind} items under callgrind: {ir:,} instructions")
     finally:
-        if a.keep:
-            print(f"kept: {base}")
-        else:
-            shutil.rmtree(base, ignore_errors=True)
+        core.finish(base, a.keep)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ WORDS = ("invoice payment meeting client project update please reply thanks "
 
 def build():
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    return os.path.join(ROOT, "target", "release", "aie")
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    return os.path.join(target, "release", "aie")
 
 
 def run(aie, vault, *args, env=None):
@@ -64,6 +65,34 @@ def measure_rss(aie, vault, *args):
     return int(p.stdout.decode().strip()) / 1024
 
 
+def make_vault(aie, vault):
+    """A new vault with no settle time and one known payee (the $49 payments auto-approve)."""
+    subprocess.run([aie, "init", vault], check=True, stdout=subprocess.DEVNULL)
+    path = os.path.join(vault, "aie.yaml")
+    cfg = open(path).read().replace("settle_seconds: 2 ", "settle_seconds: 0 ")
+    cfg = cfg.replace("known_payees: []", "known_payees: [Hosting Co]")
+    open(path, "w").write(cfg)
+
+
+def fill_inbox(vault, n, rnd):
+    """n drops of 1-4 KB in Inbox/: a quarter mails, a quarter payments, half plain text."""
+    inbox = os.path.join(vault, "Inbox")
+    for i in range(n):
+        size = rnd.randint(1024, 4096)
+        words = []
+        while sum(len(w) + 1 for w in words) < size:
+            words.append(rnd.choice(WORDS))
+        kind = i % 4
+        if kind == 0:
+            text = f"From: Client {i} <c{i}@example.com>\nSubject: Question {i}\n\nCan you help? " + " ".join(words)
+        elif kind == 1:
+            text = f"Please pay Hosting Co $49 for the monthly payment {i}. " + " ".join(words)
+        else:
+            text = " ".join(words)
+        with open(os.path.join(inbox, f"drop-{i:05d}.txt"), "w") as f:
+            f.write(text)
+
+
 def fs_floor(base, n):
     """The bare file operations process-inbox must do for n drops (create the item file,
     make Attachments/<id>/, rename the item into place, move the original, sync), with no
@@ -91,6 +120,14 @@ def fs_floor(base, n):
     return dt
 
 
+def finish(base, keep):
+    """Removes the bench's folder, or says where it was kept."""
+    if keep:
+        print(f"kept: {base}")
+    else:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--items", type=int, default=10_000)
@@ -102,27 +139,8 @@ def main():
     rnd = random.Random(42)
     try:
         vault = os.path.join(base, "vault")
-        subprocess.run([aie, "init", vault], check=True, stdout=subprocess.DEVNULL)
-        with open(os.path.join(vault, "aie.yaml"), "a") as f:
-            pass
-        cfg = open(os.path.join(vault, "aie.yaml")).read().replace("settle_seconds: 2 ", "settle_seconds: 0 ")
-        cfg = cfg.replace("known_payees: []", "known_payees: [Hosting Co]")
-        open(os.path.join(vault, "aie.yaml"), "w").write(cfg)
-        inbox = os.path.join(vault, "Inbox")
-        for i in range(a.items):
-            size = rnd.randint(1024, 4096)
-            words = []
-            while sum(len(w) + 1 for w in words) < size:
-                words.append(rnd.choice(WORDS))
-            kind = i % 4
-            if kind == 0:
-                text = f"From: Client {i} <c{i}@example.com>\nSubject: Question {i}\n\nCan you help? " + " ".join(words)
-            elif kind == 1:
-                text = f"Please pay Hosting Co $49 for the monthly payment {i}. " + " ".join(words)
-            else:
-                text = " ".join(words)
-            with open(os.path.join(inbox, f"drop-{i:05d}.txt"), "w") as f:
-                f.write(text)
+        make_vault(aie, vault)
+        fill_inbox(vault, a.items, rnd)
         print(f"vault: {a.items} inbox files of 1-4 KB")
         figures = []
         for args in (["process-inbox"], ["plan"], ["execute-approved", "--dry-run"], ["status", "--json"]):
@@ -155,10 +173,7 @@ def main():
         print(f"file-system floor of process-inbox's operations for {a.items} drops: "
               f"{fs_floor(base, a.items)*1000:.0f} ms (no aie code)")
     finally:
-        if a.keep:
-            print(f"kept: {base}")
-        else:
-            shutil.rmtree(base, ignore_errors=True)
+        finish(base, a.keep)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 //! (section `nudge`).
 
 use crate::context::Ctx;
+use crate::vault::waiting::{Seen, Waiting};
 use crate::vault::{Item, Stage};
 use anyhow::{Result, bail};
 use chrono::{NaiveTime, Timelike};
@@ -50,24 +51,30 @@ pub fn nudge(ctx: &Ctx) -> Result<usize> {
         return Ok(0);
     }
     let mut lines = Vec::new();
+    // A request whose file is the version the plan pass last read or wrote is not read again.
+    let index = Waiting::load(&ctx.vault.aie_dir());
     for stage in ctx.vault.stages() {
         let Stage::PendingApproval(domain) = &stage else {
             continue;
         };
         for path in ctx.vault.list(&stage)? {
-            let Ok(item) = Item::read(&path) else {
-                continue;
+            let seen = match index.current(&ctx.vault.rel(&path), &path) {
+                Some(s) => s.clone(),
+                None => match Item::read(&path) {
+                    Ok(item) => Seen::of(&item),
+                    Err(_) => continue,
+                },
             };
-            let Some(req) = crate::clock::parse_time(item.str("requested")) else {
+            let Some(req) = crate::clock::parse_time(&seen.requested) else {
                 continue;
             };
             if now - req >= after {
                 lines.push(format!(
                     "- {domain}/{} (waiting {} h, expires {}): {}",
-                    item.id(),
+                    seen.id,
                     (now - req).num_hours(),
-                    item.str("expires"),
-                    crate::audit::scrub(item.str("summary"), &ctx.secrets.values())
+                    seen.expires,
+                    crate::audit::scrub(&seen.summary, &ctx.secrets.values())
                 ));
             }
         }

@@ -8,6 +8,7 @@ pub mod approvals;
 pub mod git;
 pub mod item;
 pub mod template;
+pub mod waiting;
 
 use crate::exit::AieError;
 use crate::fsutil;

@@ -9,6 +9,7 @@ use crate::fsutil::{self, WriteBatch};
 use crate::outcome::Outcome;
 use crate::planner::{PlanInput, Planner};
 use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord};
+use crate::vault::waiting::Waiting;
 use crate::vault::{Item, Stage};
 use anyhow::Result;
 use serde_json::Value;
@@ -41,6 +42,7 @@ pub fn plan_batch(
     goals: &str,
     claimed: Vec<Claimed>,
     ledger: &mut ApprovalLedger,
+    waiting: &mut Waiting,
     out: &mut Outcome,
 ) -> Result<()> {
     let claimed = confirm_claims(ctx, claimed, out)?;
@@ -165,6 +167,10 @@ pub fn plan_batch(
     for r in routed {
         let id = r.item.id().to_string();
         match ctx.vault.move_item(&r.path, &r.to) {
+            // Known without reading it again, to the next pass and the nudge digest.
+            Ok(to) if matches!(r.to, Stage::PendingApproval(_)) => {
+                waiting.note(&ctx.vault.rel(&to), &to, &r.item)
+            }
             Ok(_) => {}
             Err(e) => {
                 out.problem(

@@ -35,7 +35,7 @@ const BATCH: usize = 2048;
 pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
     let mut out = Outcome::default();
     let mut ledger = ApprovalLedger::new(&ctx.vault.aie_dir(), &ctx.vault.logs());
-    review_requests(ctx, &mut ledger, &mut out)?;
+    let mut waiting = review_requests(ctx, &mut ledger, &mut out)?;
     if ctx.settings.policy.replan_rejected {
         crate::passes::replan::requeue_rejected(ctx, &mut out)?;
     }
@@ -94,6 +94,7 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
                 &goals,
                 std::mem::take(&mut pending),
                 &mut ledger,
+                &mut waiting,
                 &mut out,
             )?;
         }
@@ -105,8 +106,10 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
         &goals,
         pending,
         &mut ledger,
+        &mut waiting,
         &mut out,
     )?;
+    waiting.save();
     ctx.audit.sync()?;
     out.summary = match out.counts_line() {
         l if l.is_empty() => String::new(),

@@ -8,6 +8,7 @@ use crate::context::Ctx;
 use crate::fsutil;
 use crate::outcome::Outcome;
 use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord, Standing};
+use crate::vault::waiting::Waiting;
 use crate::vault::{Item, Stage};
 use anyhow::Result;
 
@@ -18,33 +19,29 @@ use anyhow::Result;
 /// other agent, or returned by a pass that stopped before recording it) is recorded as
 /// this agent's request of exactly what it saw waiting.
 ///
-/// A request found with nothing to do is remembered by its file's name, inode, change and
-/// modification times and size (`.aie/review-seen.json`), with its `expires`: while all of
-/// them stay the same and it has not expired, it is not read again (10,000 waiting requests
-/// cost a second a pass). Disk times are only compared with disk times.
+/// A request found with nothing to do is remembered in the index of waiting requests
+/// ([`Waiting`]): while its file stays the same and it has not expired, it is not read again
+/// (10,000 waiting requests cost a second a pass). Returns that index, for the pass to add
+/// the requests it writes and to save.
 pub(super) fn review_requests(
     ctx: &Ctx,
     ledger: &mut ApprovalLedger,
     out: &mut Outcome,
-) -> Result<()> {
+) -> Result<Waiting> {
     let now = ctx.clock.now();
     let mut moved = false;
-    let seen_path = ctx.vault.aie_dir().join("review-seen.json");
-    let seen = ReviewSeen::load(&seen_path);
-    let mut still = ReviewSeen::default();
+    let seen = Waiting::load(&ctx.vault.aie_dir());
+    let mut still = seen.empty_like();
     for stage in ctx.vault.stages() {
         let Stage::PendingApproval(domain) = &stage else {
             continue;
         };
         for path in ctx.vault.list(&stage)? {
             let key = ctx.vault.rel(&path);
-            let stamp = FileStamp::of(&path);
-            if let Some(stamp) = &stamp
-                && let Some((was, expires)) = seen.0.get(&key)
-                && was == stamp
-                && parse_time(expires).is_none_or(|t| t > now)
+            if let Some(s) = seen.current(&key, &path)
+                && parse_time(&s.expires).is_none_or(|t| t > now)
             {
-                still.0.insert(key, (stamp.clone(), expires.clone()));
+                still.keep(&key, s);
                 continue;
             }
             // Never the file's age on disk: that is the real clock, and expiry is judged by
@@ -55,13 +52,6 @@ pub(super) fn review_requests(
             let id = item.id().to_string();
             let expired = parse_time(item.str("expires")).is_some_and(|t| t <= now);
             if !expired {
-                let remember = |still: &mut ReviewSeen, item: &Item| {
-                    if let Some(s) = FileStamp::of(&path) {
-                        still
-                            .0
-                            .insert(key.clone(), (s, item.str("expires").to_string()));
-                    }
-                };
                 let want = summary(&item);
                 if item.str("summary") != want {
                     item.set("summary", want);
@@ -81,7 +71,7 @@ pub(super) fn review_requests(
                     })?;
                     moved = true;
                 }
-                remember(&mut still, &item);
+                still.note(&key, &path, &item);
                 continue;
             }
             item.set("status", "rejected");
@@ -115,51 +105,10 @@ pub(super) fn review_requests(
             }
         }
     }
-    if still != seen {
-        // A lost write only costs a full read next pass.
-        let _ = serde_json::to_vec(&still.0)
-            .map_err(anyhow::Error::from)
-            .and_then(|b| fsutil::write_atomic(&seen_path, &b));
-    }
+    still.compare(&seen);
     if moved {
         ledger.sync()?;
         fsutil::sync_fs(ctx.vault.root())?;
     }
-    Ok(())
-}
-
-/// What identifies a file's version on disk without reading it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct FileStamp {
-    ino: u64,
-    ctime: (i64, i64),
-    mtime: (i64, i64),
-    size: u64,
-}
-
-impl FileStamp {
-    fn of(path: &std::path::Path) -> Option<FileStamp> {
-        use std::os::unix::fs::MetadataExt;
-        let m = std::fs::symlink_metadata(path).ok()?;
-        Some(FileStamp {
-            ino: m.ino(),
-            ctime: (m.ctime(), m.ctime_nsec()),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            size: m.size(),
-        })
-    }
-}
-
-/// Requests found with nothing to do: file (relative to the vault) -> its stamp and `expires`.
-#[derive(Debug, Default, PartialEq)]
-struct ReviewSeen(std::collections::BTreeMap<String, (FileStamp, String)>);
-
-impl ReviewSeen {
-    fn load(path: &std::path::Path) -> ReviewSeen {
-        std::fs::read(path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .map(ReviewSeen)
-            .unwrap_or_default()
-    }
+    Ok(still)
 }

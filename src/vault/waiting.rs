@@ -1,0 +1,129 @@
+//! What is known of the requests waiting in `Pending_Approval/` without reading them
+//! (`.aie/review-seen.json`): each file (relative to the vault) with the stamp of the
+//! version aie last read or wrote (inode, change and modification times, size) and the
+//! fields the plan pass and the nudge digest need. An entry counts only while the file's
+//! stamp is unchanged; a lost or unreadable index only costs reading the files again.
+//! Disk times are only compared with disk times.
+
+use crate::vault::Item;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What identifies a file's version on disk without reading it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct FileStamp {
+    ino: u64,
+    ctime: (i64, i64),
+    mtime: (i64, i64),
+    size: u64,
+}
+
+impl FileStamp {
+    /// The stamp of `path` (never following a link), or None when it cannot be read.
+    fn of(path: &Path) -> Option<FileStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::symlink_metadata(path).ok()?;
+        Some(FileStamp {
+            ino: m.ino(),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            size: m.size(),
+        })
+    }
+}
+
+/// One waiting request as it was when its file had `stamp` (none: not known on disk).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Seen {
+    stamp: Option<FileStamp>,
+    pub id: String,
+    pub requested: String,
+    pub expires: String,
+    pub summary: String,
+}
+
+impl Seen {
+    /// What the index keeps of `item`.
+    pub fn of(item: &Item) -> Seen {
+        Seen {
+            stamp: None,
+            id: item.id().to_string(),
+            requested: item.str("requested").to_string(),
+            expires: item.str("expires").to_string(),
+            summary: item.str("summary").to_string(),
+        }
+    }
+}
+
+/// The index of waiting requests (see the module's header).
+#[derive(Debug, Default)]
+pub struct Waiting {
+    path: PathBuf,
+    entries: BTreeMap<String, Seen>,
+    /// Differs from the file on disk.
+    dirty: bool,
+}
+
+impl Waiting {
+    /// The index kept in `aie_dir` (empty when missing or unreadable).
+    pub fn load(aie_dir: &Path) -> Waiting {
+        let path = aie_dir.join("review-seen.json");
+        let entries = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        Waiting {
+            path,
+            entries,
+            dirty: false,
+        }
+    }
+
+    /// An empty index that saves where `self` was loaded from, to be filled with what a
+    /// pass finds still waiting; [`Waiting::compare`] then says whether it changed.
+    pub fn empty_like(&self) -> Waiting {
+        Waiting {
+            path: self.path.clone(),
+            entries: BTreeMap::new(),
+            dirty: false,
+        }
+    }
+
+    /// Marks this index to be saved when it differs from `before`.
+    pub fn compare(&mut self, before: &Waiting) {
+        self.dirty |= self.entries != before.entries;
+    }
+
+    /// The entry of `rel` (the file `path`) when the file is still the version it describes.
+    pub fn current(&self, rel: &str, path: &Path) -> Option<&Seen> {
+        let seen = self.entries.get(rel)?;
+        (seen.stamp.is_some() && FileStamp::of(path) == seen.stamp).then_some(seen)
+    }
+
+    /// Keeps `seen` for `rel` as it is.
+    pub fn keep(&mut self, rel: &str, seen: &Seen) {
+        self.entries.insert(rel.to_string(), seen.clone());
+    }
+
+    /// Notes `item`, just read from or written to `path` (`rel`).
+    pub fn note(&mut self, rel: &str, path: &Path, item: &Item) {
+        if let Some(stamp) = FileStamp::of(path) {
+            let seen = Seen {
+                stamp: Some(stamp),
+                ..Seen::of(item)
+            };
+            self.entries.insert(rel.to_string(), seen);
+            self.dirty = true;
+        }
+    }
+
+    /// Writes the index when it changed (a failed write is ignored: it only costs a full
+    /// read next pass).
+    pub fn save(&self) {
+        if self.dirty {
+            let _ = serde_json::to_vec(&self.entries)
+                .map_err(anyhow::Error::from)
+                .and_then(|b| crate::fsutil::write_atomic(&self.path, &b));
+        }
+    }
+}

@@ -507,6 +507,9 @@ fn plan_one(ctx: &Ctx, id: &str, plan: Plan) -> Result<Call> {
     let handbook = crate::passes::plan::read_guide(ctx, "Company_Handbook.md", &mut out);
     let goals = crate::passes::plan::read_guide(ctx, "Business_Goals.md", &mut out);
     let mut ledger = ApprovalLedger::new(&ctx.vault.aie_dir(), &ctx.vault.logs());
+    // The request this proposal may write goes into the index of waiting requests, as a
+    // plan pass's would (the nudge reads it).
+    let mut waiting = crate::vault::waiting::Waiting::load(&ctx.vault.aie_dir());
     crate::passes::plan::plan_batch(
         ctx,
         &mut Proposed(plan),
@@ -514,8 +517,10 @@ fn plan_one(ctx: &Ctx, id: &str, plan: Plan) -> Result<Call> {
         &goals,
         vec![claimed],
         &mut ledger,
+        &mut waiting,
         &mut out,
     )?;
+    waiting.save();
     ctx.audit.sync()?;
     if out.changed {
         let res = match ctx.mode {

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Backup figures: aie backup beside restic (Debian's package) on the same 10,000-file,
 # ~90 MB tree, in the same run: first backup, unchanged second backup, store size, restore.
-# Usage: nice -n 10 bash benches/backup.sh   (builds aie in release in the shared target
-# dir `CARGO_TARGET_DIR`, default /work/target-release; needs `restic` on PATH)
+# Usage: nice -n 10 bash benches/backup.sh   (builds aie in release in `CARGO_TARGET_DIR`,
+# default ./target, or measures `AIE_BIN` when set; needs `restic` on PATH)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-release}"
-cargo build --release -q
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+[ -n "${AIE_BIN:-}" ] || cargo build --release -q
 command -v restic >/dev/null || { echo "restic is not installed (apt-get install -y restic)"; exit 1; }
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 # A copy: the shared target dir's binary is rebuilt by whoever builds next.
-cp "$CARGO_TARGET_DIR/release/aie" "$W/aie"
+cp "${AIE_BIN:-$CARGO_TARGET_DIR/release/aie}" "$W/aie"
 AIE="$W/aie"
 export AIE_NOW=2026-11-23T03:00:00Z
 "$AIE" init "$W/vault" >/dev/null

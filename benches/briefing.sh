@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The Monday briefing over a year of Done items (target: under 1 s). Prints the figures.
 # Usage: nice -n 10 bash benches/briefing.sh [ITEMS]   (default 5000 items over 52 weeks;
-# builds in the shared release target dir `CARGO_TARGET_DIR`, default /work/target-release)
+# builds in release in `CARGO_TARGET_DIR`, default ./target, or measures `AIE_BIN` when set)
 set -euo pipefail
 n=${1:-5000}
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-release}"
-cargo build --release -q || exit 1
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+[ -n "${AIE_BIN:-}" ] || cargo build --release -q || exit 1
 aie="${AIE_BIN:-$CARGO_TARGET_DIR/release/aie}"
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 "$aie" init "$dir/v" >/dev/null

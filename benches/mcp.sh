@@ -1,15 +1,20 @@
 #!/bin/sh
 # `aie mcp` speed (issue 15). Prints figures; asserts nothing about time. Run from the repo
-# root; builds the release binary in the shared release target dir.
+# root; builds the release binary (in `CARGO_TARGET_DIR`, default ./target), or measures
+# `AIE_BIN` when set.
 #  1. Time from process start to the answer of `initialize` (target: under 20 ms): a fresh
 #     `aie mcp` each time, on a vault of 10,000 items.
 #  2. Per `list_items` call over 10,000 items in Needs_Action/ (target: under 50 ms), and per
 #     `status` call, in one session.
 #  3. Time from closing stdin to the process's exit (the promise: within a second).
 set -eu
-target=${CARGO_TARGET_DIR:-/work/target-release}
-CARGO_TARGET_DIR=$target cargo build --release --quiet
-aie=$target/release/aie
+if [ -n "${AIE_BIN:-}" ]; then
+  aie=$AIE_BIN
+else
+  target=${CARGO_TARGET_DIR:-$(pwd)/target}
+  CARGO_TARGET_DIR=$target cargo build --release --quiet
+  aie=$target/release/aie
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export AIE_NOW=2026-11-23T09:00:00Z AIE_VAULT="$work/vault"

@@ -3,9 +3,14 @@
 //! `aie::fuzz_api::WebhookVault::delivery` for the invariants it checks.
 #![no_main]
 
-use std::sync::OnceLock;
-
-static VAULT: OnceLock<(tempdir::Dir, aie::fuzz_api::WebhookVault)> = OnceLock::new();
+thread_local! {
+    // libFuzzer calls the target on one thread; the vault's context is not `Sync`.
+    static VAULT: (tempdir::Dir, aie::fuzz_api::WebhookVault) = {
+        let dir = tempdir::Dir::new();
+        let v = aie::fuzz_api::WebhookVault::new(&dir.0).expect("a vault for the fuzzer");
+        (dir, v)
+    };
+}
 
 mod tempdir {
     /// A folder under the system temp dir, named by the process id.
@@ -20,10 +25,5 @@ mod tempdir {
 }
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let (_, vault) = VAULT.get_or_init(|| {
-        let dir = tempdir::Dir::new();
-        let v = aie::fuzz_api::WebhookVault::new(&dir.0).expect("a vault for the fuzzer");
-        (dir, v)
-    });
-    vault.delivery(data);
+    VAULT.with(|(_, vault)| vault.delivery(data));
 });

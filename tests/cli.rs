@@ -89,6 +89,8 @@ mod sync;
 mod backup;
 #[path = "cli/backup_packs.rs"]
 mod backup_packs;
+#[path = "cli/backup_encrypt.rs"]
+mod backup_encrypt;
 
 #[path = "cli/briefing.rs"]
 mod briefing;

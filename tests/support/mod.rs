@@ -341,3 +341,4 @@ pub mod mcp;
 pub mod odoo_fake;
 pub mod social_fake;
 pub mod tree;
+pub mod age;

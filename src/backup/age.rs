@@ -163,7 +163,8 @@ pub fn encrypt(to: &Recipient, plain: &[u8]) -> Result<Vec<u8>> {
     header.push_str(&format!(" {}\n", B64.encode(mac)));
     let nonce = random::<16>()?;
     let payload = aead(&hkdf(&nonce, &file_key, b"payload"));
-    let mut out = Vec::with_capacity(header.len() + 16 + plain.len() + TAG * (1 + plain.len() / CHUNK));
+    let mut out =
+        Vec::with_capacity(header.len() + 16 + plain.len() + TAG * (1 + plain.len() / CHUNK));
     out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(&nonce);
     let chunks: Vec<&[u8]> = if plain.is_empty() {
@@ -191,8 +192,8 @@ pub fn decrypt(id: &Identity, bytes: &[u8]) -> Result<Vec<u8>> {
     let mac_at = find(bytes, b"\n--- ").ok_or_else(|| anyhow!("its age header is truncated"))? + 1;
     let mac_end = mac_at
         + find(&bytes[mac_at..], b"\n").ok_or_else(|| anyhow!("its age header is truncated"))?;
-    let header = std::str::from_utf8(&bytes[..mac_at])
-        .map_err(|_| anyhow!("its age header is not text"))?;
+    let header =
+        std::str::from_utf8(&bytes[..mac_at]).map_err(|_| anyhow!("its age header is not text"))?;
     let mac: [u8; 32] = B64
         .decode(&bytes[mac_at + 4..mac_end])
         .ok()

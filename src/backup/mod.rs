@@ -268,7 +268,11 @@ impl Store {
 
     /// Sets the keys: `seal` encrypts what is written from now on, `identity` opens what
     /// is encrypted.
-    pub fn with_keys(mut self, seal: Option<age::Recipient>, identity: Option<age::Identity>) -> Store {
+    pub fn with_keys(
+        mut self,
+        seal: Option<age::Recipient>,
+        identity: Option<age::Identity>,
+    ) -> Store {
         self.seal = seal;
         self.identity = identity;
         self
@@ -415,8 +419,8 @@ impl Store {
             bail!("`{id}` is not a snapshot id");
         }
         let path = self.manifest_path(id);
-        let bytes =
-            fs::read(&path).with_context(|| format!("no snapshot `{id}` in `{}`", self.root.display()))?;
+        let bytes = fs::read(&path)
+            .with_context(|| format!("no snapshot `{id}` in `{}`", self.root.display()))?;
         let bytes = self.open_bytes(bytes, &format!("snapshot `{id}`"))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| anyhow!("snapshot `{id}` is damaged: its manifest is not text"))?;

@@ -93,13 +93,22 @@ fn an_encrypted_round_trip_hides_names_and_content_and_still_dedupes() {
     // Backing up needs only the recipient: no identity anywhere yet.
     let first = backup(&env);
     let id = first["id"].as_str().unwrap().to_string();
-    assert!(!visible_in(&store, CONTENT_CANARY), "content readable in the store");
-    assert!(!visible_in(&store, NAME_CANARY), "a file name readable in the store");
+    assert!(
+        !visible_in(&store, CONTENT_CANARY),
+        "content readable in the store"
+    );
+    assert!(
+        !visible_in(&store, NAME_CANARY),
+        "a file name readable in the store"
+    );
     for p in files_under(&store) {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         if !name.ends_with(".refs") && !name.ends_with(".idx") {
             let head = std::fs::read(&p).unwrap();
-            assert!(head.starts_with(b"age-encryption.org/v1\n"), "`{name}` is not age");
+            assert!(
+                head.starts_with(b"age-encryption.org/v1\n"),
+                "`{name}` is not age"
+            );
         }
     }
     // The next night: the unchanged 1.2 MB file is not stored again, with no identity.
@@ -249,7 +258,10 @@ fn pruning_an_encrypted_store_needs_no_identity_and_keeps_what_is_named() {
     let r = backup(&env);
     let id = r["id"].as_str().unwrap().to_string();
     assert_eq!(r["pruned"].as_array().unwrap().len(), 1, "{r}");
-    assert!(files_under(&store.join("objects")).is_empty(), "the big object is dead");
+    assert!(
+        files_under(&store.join("objects")).is_empty(),
+        "the big object is dead"
+    );
     assert_eq!(
         files_under(&store.join("snapshots")).len(),
         2,

@@ -41,7 +41,11 @@ pub fn python() -> &'static Path {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        assert!(pyrage_importable(&py), "`pyrage` is not importable by {}", py.display());
+        assert!(
+            pyrage_importable(&py),
+            "`pyrage` is not importable by {}",
+            py.display()
+        );
         py
     })
 }
@@ -60,13 +64,21 @@ pub fn keygen() -> (String, String) {
     let mut lines = text.lines();
     let id = lines.next().unwrap().to_string();
     let r = lines.next().unwrap().to_string();
-    assert!(id.starts_with("AGE-SECRET-KEY-1") && r.starts_with("age1"), "{text}");
+    assert!(
+        id.starts_with("AGE-SECRET-KEY-1") && r.starts_with("age1"),
+        "{text}"
+    );
     (id, r)
 }
 
 /// The plain bytes of the age file `blob`, decrypted by pyrage with the identity in `key_file`.
 pub fn decrypt(key_file: &Path, blob: &Path) -> Vec<u8> {
-    let out = tool().arg("decrypt").arg(key_file).arg(blob).output().unwrap();
+    let out = tool()
+        .arg("decrypt")
+        .arg(key_file)
+        .arg(blob)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "pyrage cannot decrypt `{}`: {}",

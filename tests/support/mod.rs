@@ -334,6 +334,7 @@ pub fn actions_block(text: &str) -> Option<(usize, usize)> {
     let end = text[start..].find("\n```").map(|e| start + e + 1)?;
     Some((start, end))
 }
+pub mod age;
 pub mod approved;
 pub mod git;
 pub mod jobs;
@@ -341,4 +342,3 @@ pub mod mcp;
 pub mod odoo_fake;
 pub mod social_fake;
 pub mod tree;
-pub mod age;

@@ -490,6 +490,40 @@ impl Store {
         Ok(problems)
     }
 
+    /// What can be checked of an encrypted snapshot with no identity at hand: every object
+    /// it names is present, each pack holding one matches the SHA-256 that names it, each
+    /// loose one is an age file. Returns the problems found; None when the snapshot can be
+    /// checked whole instead ([`Store::verify`]: it is plain, or the identity is here) or
+    /// has no clear list of its objects.
+    pub fn verify_outer(&self, id: &str) -> Option<Vec<String>> {
+        if self.identity.is_some() || !self.sealed_manifest(id) {
+            return None;
+        }
+        let refs = self.refs(id)?;
+        let mut problems = self.bad_indexes.borrow().clone();
+        let mut packs = BTreeSet::new();
+        for h in &refs.objects {
+            if let Some(loc) = self.index.borrow().get(h) {
+                packs.insert(loc.pack.clone());
+                continue;
+            }
+            let mut head = [0u8; 22];
+            let ok = fs::File::open(self.object_path(h))
+                .and_then(|mut f| f.read_exact(&mut head))
+                .is_ok_and(|()| age::is_age(&head));
+            if !ok {
+                problems.push(format!("object `{h}` is missing or not an age file"));
+            }
+        }
+        for name in packs {
+            let p = self.packs_dir().join(format!("{name}.pack"));
+            if !fs::read(&p).is_ok_and(|b| sha256_hex(&b) == name) {
+                problems.push(format!("pack `{name}` does not match its SHA-256"));
+            }
+        }
+        Some(problems)
+    }
+
     /// Takes a snapshot of the vault at `vault_root`, named for `time` (RFC 3339) and
     /// `stamp_id` (its id, made unique here). Files unchanged since the newest snapshot
     /// (same size, times and inode) are not read again. Errors leave no snapshot listed.

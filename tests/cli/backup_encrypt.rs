@@ -137,9 +137,9 @@ fn an_encrypted_round_trip_hides_names_and_content_and_still_dedupes() {
 }
 
 #[test]
-fn restore_or_verify_without_the_identity_exits_78_naming_the_secret() {
+fn restore_without_the_identity_exits_78_naming_it_and_verify_checks_the_packs() {
     let (_, recipient) = age::keygen();
-    let (env, _) = setup(Some(&recipient));
+    let (env, store) = setup(Some(&recipient));
     write_vault(&env);
     let id = backup(&env)["id"].as_str().unwrap().to_string();
     let to = env.dir.path().join("restored");
@@ -147,9 +147,30 @@ fn restore_or_verify_without_the_identity_exits_78_naming_the_secret() {
     assert_eq!(r.code, 78, "{r:?}");
     assert!(r.stderr.contains("AIE_BACKUP_IDENTITY"), "{r:?}");
     assert!(!to.join("Done/note.md").exists());
-    let r = env.run(&["backup", "--verify"]);
+    // `--verify` without it checks what it can: objects present, packs whole.
+    let r = env.ok(&["backup", "--verify", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        (v["ok"].as_bool(), v["whole"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let r = env.ok(&["backup", "--verify"]);
+    assert!(r.stdout.contains("AIE_BACKUP_IDENTITY"), "{r:?}");
+    // A flipped byte in a pack is found without the identity.
+    let pack = files_under(&store.join("packs"))
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|x| x == "pack"))
+        .unwrap();
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    std::fs::write(&pack, bytes).unwrap();
+    let r = env.run(&["backup", "--verify", &id]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("does not match its SHA-256"), "{r:?}");
+    // A restore still checks every file, so it needs the identity: still exit 78.
+    let r = env.run(&["restore", &id, "--to", to.to_str().unwrap()]);
     assert_eq!(r.code, 78, "{r:?}");
-    assert!(r.stderr.contains("AIE_BACKUP_IDENTITY"), "{r:?}");
 }
 
 #[test]

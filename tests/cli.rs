@@ -87,6 +87,8 @@ mod sync;
 
 #[path = "cli/backup.rs"]
 mod backup;
+#[path = "cli/backup_encrypt.rs"]
+mod backup_encrypt;
 #[path = "cli/backup_packs.rs"]
 mod backup_packs;
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare the Python side of aie's integration tests: a venv holding pinned
 # aiosmtpd (the SMTP server in tests/support/smtp_server.py), cryptography
-# (tests/support/make_cert.py) and mcp, the official MCP SDK (tests/support/mcp_client.py).
+# (tests/support/make_cert.py), mcp, the official MCP SDK (tests/support/mcp_client.py),
+# and pyrage, an independent age implementation (tests/cli/backup_encrypt.rs).
 #
 #   tests/setup.sh        -> last line on stdout: AIE_TEST_PYTHON=<venv python>
 #
@@ -16,6 +17,7 @@ AIOSMTPD_VERSION=1.4.6
 CRYPTOGRAPHY_VERSION=50.0.2
 # 1.x: its client negotiates with `initialize` (2025-11-25); 2.x speaks the 2026 revision.
 MCP_VERSION=1.30.0
+PYRAGE_VERSION=1.4.0
 
 die() { echo "tests/setup.sh: error: $*" >&2; exit 1; }
 note() { echo "tests/setup.sh: $*" >&2; }
@@ -51,11 +53,11 @@ fi
 # True when the venv's python imports both packages at the pinned versions.
 have_pins() {
     [ -x "$py" ] || return 1
-    "$py" - "$AIOSMTPD_VERSION" "$CRYPTOGRAPHY_VERSION" "$MCP_VERSION" >/dev/null 2>&1 <<'EOF'
+    "$py" - "$AIOSMTPD_VERSION" "$CRYPTOGRAPHY_VERSION" "$MCP_VERSION" "$PYRAGE_VERSION" >/dev/null 2>&1 <<'EOF'
 import sys
 from importlib.metadata import version
-import aiosmtpd.smtp, cryptography.x509, mcp.client.stdio  # noqa: F401  (really importable?)
-sys.exit(0 if [version("aiosmtpd"), version("cryptography"), version("mcp")] == sys.argv[1:] else 1)
+import aiosmtpd.smtp, cryptography.x509, mcp.client.stdio, pyrage  # noqa: F401  (really importable?)
+sys.exit(0 if [version(p) for p in ("aiosmtpd", "cryptography", "mcp", "pyrage")] == sys.argv[1:] else 1)
 EOF
 }
 
@@ -67,10 +69,10 @@ if ! have_pins; then
         "$host_python" -m venv --clear "$venv" </dev/null \
             || die "'$host_python -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)"
     fi
-    note "installing aiosmtpd==$AIOSMTPD_VERSION cryptography==$CRYPTOGRAPHY_VERSION mcp==$MCP_VERSION"
+    note "installing aiosmtpd==$AIOSMTPD_VERSION cryptography==$CRYPTOGRAPHY_VERSION mcp==$MCP_VERSION pyrage==$PYRAGE_VERSION"
     PIP_NO_INPUT=1 "$py" -m pip install --quiet --disable-pip-version-check \
         --no-input "aiosmtpd==$AIOSMTPD_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION" \
-        "mcp==$MCP_VERSION" \
+        "mcp==$MCP_VERSION" "pyrage==$PYRAGE_VERSION" \
         </dev/null >&2 \
         || die "pip install failed"
     have_pins || die "packages installed but the import check still fails in $venv"

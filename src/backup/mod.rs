@@ -18,6 +18,8 @@
 //! names do not mention a token or a secret): never a lock, a token cache or a secret.
 //! A symbolic link is never followed and never stored: it is reported, by path.
 
+pub mod age;
+pub mod keys;
 pub mod pack;
 pub mod restore;
 pub mod retention;
@@ -104,6 +106,23 @@ pub struct Store {
     bad_indexes: RefCell<Vec<String>>,
     /// Packs opened for reading, by name.
     open_packs: RefCell<HashMap<String, fs::File>>,
+    /// With `backup.encrypt_to`: every blob written is an age file to this recipient.
+    seal: Option<age::Recipient>,
+    /// The identity that opens age blobs (restore, verify); backing up never needs it.
+    identity: Option<age::Identity>,
+}
+
+/// The secret that holds the identity of an encrypted store.
+pub const IDENTITY_SECRET: &str = "AIE_BACKUP_IDENTITY";
+
+/// What a snapshot of an encrypted store says in the clear, in `snapshots/<id>.refs`:
+/// its counts and the SHA-256 names of its objects (what pruning needs), no path.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Refs {
+    time: String,
+    files: u64,
+    bytes: u64,
+    objects: BTreeSet<String>,
 }
 
 /// A file name in `.aie/` that is a record to keep, never a secret, token or lock.
@@ -240,9 +259,68 @@ impl Store {
             index: RefCell::default(),
             bad_indexes: RefCell::default(),
             open_packs: RefCell::default(),
+            seal: None,
+            identity: None,
         };
         store.load_index()?;
         Ok(store)
+    }
+
+    /// Sets the keys: `seal` encrypts what is written from now on, `identity` opens what
+    /// is encrypted.
+    pub fn with_keys(
+        mut self,
+        seal: Option<age::Recipient>,
+        identity: Option<age::Identity>,
+    ) -> Store {
+        self.seal = seal;
+        self.identity = identity;
+        self
+    }
+
+    /// Bytes as they are written: encrypted when the store seals.
+    fn seal_bytes(&self, bytes: Vec<u8>) -> Result<Vec<u8>> {
+        match &self.seal {
+            Some(r) => age::encrypt(r, &bytes),
+            None => Ok(bytes),
+        }
+    }
+
+    /// Bytes as they were before sealing. Errors: an age blob and no identity (exit 78,
+    /// naming the secret), or an identity that does not open it. `what` names the blob.
+    fn open_bytes(&self, bytes: Vec<u8>, what: &str) -> Result<Vec<u8>> {
+        if !age::is_age(&bytes) {
+            return Ok(bytes);
+        }
+        let Some(id) = &self.identity else {
+            return Err(crate::exit::AieError::Config(format!(
+                "{what} is encrypted: set the secret `{IDENTITY_SECRET}` (the store's `AGE-SECRET-KEY-1...`) or give --identity FILE"
+            ))
+            .into());
+        };
+        age::decrypt(id, &bytes).with_context(|| format!("cannot decrypt {what}"))
+    }
+
+    fn refs_path(&self, id: &str) -> PathBuf {
+        self.root.join("snapshots").join(format!("{id}.refs"))
+    }
+
+    /// The clear counts and objects of an encrypted snapshot, when it has them.
+    fn refs(&self, id: &str) -> Option<Refs> {
+        let text = fs::read_to_string(self.refs_path(id)).ok()?;
+        let (first, body) = text.split_once('\n')?;
+        let body = body.strip_suffix('\n').unwrap_or(body);
+        (first.strip_prefix("sha256:")? == sha256_hex(body.as_bytes()))
+            .then(|| serde_json::from_str(body).ok())
+            .flatten()
+    }
+
+    /// Whether snapshot `id`'s manifest is encrypted.
+    fn sealed_manifest(&self, id: &str) -> bool {
+        let mut head = [0u8; 22];
+        fs::File::open(self.manifest_path(id))
+            .and_then(|mut f| f.read_exact(&mut head))
+            .is_ok_and(|()| age::is_age(&head))
     }
 
     fn packs_dir(&self) -> PathBuf {
@@ -341,8 +419,11 @@ impl Store {
             bail!("`{id}` is not a snapshot id");
         }
         let path = self.manifest_path(id);
-        let text = fs::read_to_string(&path)
+        let bytes = fs::read(&path)
             .with_context(|| format!("no snapshot `{id}` in `{}`", self.root.display()))?;
+        let bytes = self.open_bytes(bytes, &format!("snapshot `{id}`"))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow!("snapshot `{id}` is damaged: its manifest is not text"))?;
         parse_manifest(&text).with_context(|| format!("snapshot `{id}` is damaged"))
     }
 
@@ -357,6 +438,12 @@ impl Store {
                     time: m.time,
                     files: m.files,
                     bytes: m.bytes,
+                },
+                Err(_) if let Some(r) = self.refs(&id) => SnapshotInfo {
+                    id,
+                    time: r.time,
+                    files: r.files,
+                    bytes: r.bytes,
                 },
                 Err(_) => SnapshotInfo {
                     time: String::new(),
@@ -376,6 +463,7 @@ impl Store {
             None => fs::read(self.object_path(hash))
                 .with_context(|| format!("object `{hash}` is missing"))?,
         };
+        let stored = self.open_bytes(stored, &format!("object `{hash}`"))?;
         let plain = unpack(&stored).with_context(|| format!("object `{hash}` is damaged"))?;
         if sha256_hex(&plain) != hash {
             bail!("object `{hash}` is damaged: its content does not match its SHA-256");
@@ -402,6 +490,40 @@ impl Store {
         Ok(problems)
     }
 
+    /// What can be checked of an encrypted snapshot with no identity at hand: every object
+    /// it names is present, each pack holding one matches the SHA-256 that names it, each
+    /// loose one is an age file. Returns the problems found; None when the snapshot can be
+    /// checked whole instead ([`Store::verify`]: it is plain, or the identity is here) or
+    /// has no clear list of its objects.
+    pub fn verify_outer(&self, id: &str) -> Option<Vec<String>> {
+        if self.identity.is_some() || !self.sealed_manifest(id) {
+            return None;
+        }
+        let refs = self.refs(id)?;
+        let mut problems = self.bad_indexes.borrow().clone();
+        let mut packs = BTreeSet::new();
+        for h in &refs.objects {
+            if let Some(loc) = self.index.borrow().get(h) {
+                packs.insert(loc.pack.clone());
+                continue;
+            }
+            let mut head = [0u8; 22];
+            let ok = fs::File::open(self.object_path(h))
+                .and_then(|mut f| f.read_exact(&mut head))
+                .is_ok_and(|()| age::is_age(&head));
+            if !ok {
+                problems.push(format!("object `{h}` is missing or not an age file"));
+            }
+        }
+        for name in packs {
+            let p = self.packs_dir().join(format!("{name}.pack"));
+            if !fs::read(&p).is_ok_and(|b| sha256_hex(&b) == name) {
+                problems.push(format!("pack `{name}` does not match its SHA-256"));
+            }
+        }
+        Some(problems)
+    }
+
     /// Takes a snapshot of the vault at `vault_root`, named for `time` (RFC 3339) and
     /// `stamp_id` (its id, made unique here). Files unchanged since the newest snapshot
     /// (same size, times and inode) are not read again. Errors leave no snapshot listed.
@@ -412,13 +534,25 @@ impl Store {
         time: &str,
         agent: &str,
     ) -> Result<BackupReport> {
+        if self.seal.is_some() {
+            // Unchanged files would be found in the plain objects and stay readable.
+            if let Some(plain) = self.ids()?.into_iter().find(|i| !self.sealed_manifest(i)) {
+                return Err(crate::exit::AieError::Config(format!(
+                    "`backup.encrypt_to` is set but `{}` holds plain snapshots (`{plain}`): point `backup.dir` at a new folder for encrypted ones",
+                    self.root.display()
+                ))
+                .into());
+            }
+        }
         let mut id = stamp_id.to_string();
         let mut n = 1;
         while self.manifest_path(&id).exists() {
             n += 1;
             id = format!("{stamp_id}-{n}");
         }
+        // An encrypted manifest with no identity at hand: every file is read again.
         let cache: BTreeMap<String, Entry> = match self.ids()?.last() {
+            Some(last) if self.sealed_manifest(last) && self.identity.is_none() => BTreeMap::new(),
             Some(last) => self
                 .manifest(last)
                 .map(|m| {
@@ -437,7 +571,7 @@ impl Store {
         };
         let mut entries = Vec::new();
         // Loose objects written (hash, size), packs written, and files still to read.
-        let mut written: Vec<(String, u64)> = Vec::new();
+        let mut written: Vec<(String, String)> = Vec::new();
         let mut packs_written: Vec<String> = Vec::new();
         let mut todo: Vec<(usize, PathBuf)> = Vec::new();
         let mut packer = pack::PackWriter::new(&self.packs_dir());
@@ -510,8 +644,13 @@ impl Store {
                     need.push((hash, bytes));
                 }
             }
-            let stored = par_map(&need, workers, |(_, b)| compress(b));
+            let seal = self.seal.as_ref();
+            let stored = par_map(&need, workers, |(_, b)| match seal {
+                Some(r) => age::encrypt(r, &compress(b)),
+                None => Ok(compress(b)),
+            });
             for ((hash, bytes), stored) in need.iter().zip(stored) {
+                let stored = stored?;
                 if bytes.len() < pack::PACK_LIMIT {
                     packer.add(hash, &stored);
                     if packer.full() {
@@ -522,7 +661,7 @@ impl Store {
                     fs::create_dir_all(&dir)
                         .with_context(|| format!("cannot create `{}`", dir.display()))?;
                     write_via_temp(&self.object_path(hash), &stored)?;
-                    written.push((hash.clone(), bytes.len() as u64));
+                    written.push((hash.clone(), sha256_hex(&stored)));
                     fsutil::failpoint("backup:object-written");
                 }
                 report.new_objects += 1;
@@ -540,7 +679,23 @@ impl Store {
             bytes: report.bytes,
             entries,
         };
-        let text = render_manifest(&manifest)?;
+        let text = self.seal_bytes(render_manifest(&manifest)?.into_bytes())?;
+        if self.seal.is_some() {
+            let refs = Refs {
+                time: manifest.time.clone(),
+                files: manifest.files,
+                bytes: manifest.bytes,
+                objects: manifest
+                    .entries
+                    .iter()
+                    .filter(|e| e.kind == "file")
+                    .map(|e| e.sha256.clone())
+                    .collect(),
+            };
+            let body = serde_json::to_string(&refs)?;
+            let refs_text = format!("sha256:{}\n{body}\n", sha256_hex(body.as_bytes()));
+            write_via_temp(&self.refs_path(&id), refs_text.as_bytes())?;
+        }
         // Every object of this run, then the manifest under a temp name, durable at once.
         let target = self.manifest_path(&id);
         let tmp = fsutil::temp_path_for(&target);
@@ -551,8 +706,9 @@ impl Store {
         // Check before it counts: the temp manifest reads back whole, each pack this run
         // wrote reads back with the SHA-256 that names it, each loose object with its own.
         let check = (|| -> Result<()> {
-            let back = fs::read_to_string(&tmp)?;
-            parse_manifest(&back)?;
+            if fs::read(&tmp)? != text {
+                bail!("its manifest reads back with other bytes");
+            }
             for name in &packs_written {
                 let p = self.packs_dir().join(format!("{name}.pack"));
                 let bytes = fs::read(&p).with_context(|| format!("pack `{name}` is missing"))?;
@@ -560,10 +716,11 @@ impl Store {
                     bail!("pack `{name}` reads back with other bytes");
                 }
             }
-            for (hash, size) in &written {
-                let b = self.read_object(hash)?;
-                if b.len() as u64 != *size {
-                    bail!("object `{hash}` reads back with another size");
+            for (hash, outer) in &written {
+                let b = fs::read(self.object_path(hash))
+                    .with_context(|| format!("object `{hash}` is missing"))?;
+                if sha256_hex(&b) != *outer {
+                    bail!("object `{hash}` reads back with other bytes");
                 }
             }
             for e in manifest.entries.iter().filter(|e| e.kind == "file") {
@@ -600,12 +757,22 @@ impl Store {
         for id in ids {
             let p = self.manifest_path(id);
             fs::remove_file(&p).with_context(|| format!("cannot remove `{}`", p.display()))?;
+            let _ = fs::remove_file(self.refs_path(id));
             fsutil::failpoint("backup:pruned-one");
         }
         fsutil::sync_dir(&self.root.join("snapshots")).ok();
+        let remaining = self.ids()?;
+        self.remove_stray_refs(&remaining);
         let mut live = BTreeSet::new();
-        for id in self.ids()? {
-            // A damaged manifest keeps every object: it may still be worth repairing.
+        for id in remaining {
+            // An encrypted snapshot names its objects in the clear; a damaged manifest keeps
+            // every object: it may still be worth repairing.
+            if self.sealed_manifest(&id)
+                && let Some(r) = self.refs(&id)
+            {
+                live.extend(r.objects);
+                continue;
+            }
             let m = self.manifest(&id)?;
             live.extend(m.entries.into_iter().map(|e| e.sha256));
         }
@@ -622,6 +789,30 @@ impl Store {
         }
         removed += self.prune_packs(&live)?;
         Ok((ids.len(), removed))
+    }
+
+    /// Removes `.refs` files whose snapshot is gone (a crash between writing them and the
+    /// manifest, or while pruning).
+    fn remove_stray_refs(&self, ids: &[String]) {
+        let Ok(rd) = fs::read_dir(self.root.join("snapshots")) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Some(id) = name.strip_suffix(".refs")
+                && !ids.iter().any(|i| i == id)
+            {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+
+    /// Whether stored bytes open (when encrypted) and unpack to plain bytes that match `hash`.
+    fn plain_matches(&self, hash: &str, stored: &[u8]) -> bool {
+        self.open_bytes(stored.to_vec(), "an object")
+            .ok()
+            .and_then(|s| unpack(&s).ok())
+            .is_some_and(|p| sha256_hex(&p) == hash)
     }
 
     /// Drops dead objects from packs: a pack with nothing alive is deleted, one with more
@@ -647,9 +838,22 @@ impl Store {
             }
             // A damaged live object keeps its pack as it is (`verify` reports it).
             let mut keep = Vec::new();
+            // Encrypted with no identity at hand, the whole pack must match the SHA-256
+            // that names it instead.
+            let mut pack_sound = None;
+            let mut sound = |stored: &[u8], h: &str| {
+                if age::is_age(stored) && self.identity.is_none() {
+                    *pack_sound.get_or_insert_with(|| {
+                        fs::read(dir.join(format!("{name}.pack")))
+                            .is_ok_and(|b| sha256_hex(&b) == *name)
+                    })
+                } else {
+                    self.plain_matches(h, stored)
+                }
+            };
             for (h, loc) in objs.iter().filter(|(h, _)| live.contains(h)) {
                 match self.read_packed(loc) {
-                    Ok(s) if unpack(&s).is_ok_and(|p| sha256_hex(&p) == *h) => keep.push((h, s)),
+                    Ok(s) if sound(&s, h) => keep.push((h, s)),
                     _ => break,
                 }
             }

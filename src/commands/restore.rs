@@ -19,6 +19,10 @@ pub struct RestoreArgs {
     /// Restore over a folder that is not empty (the live vault: after a backup of it).
     #[arg(long)]
     pub force: bool,
+    /// The age identity that opens an encrypted store (default: the secret
+    /// `AIE_BACKUP_IDENTITY`).
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub out: crate::cli::JsonFlag,
 }
@@ -27,7 +31,8 @@ pub struct RestoreArgs {
 /// non-empty target without `--force` (exit 2).
 pub fn run(cx: &Cx, args: &RestoreArgs) -> Result<Outcome> {
     let ctx = cx.ctx();
-    let store = super::backup::open_store(ctx)?.ok_or_else(|| {
+    let identity = args.identity.as_deref().map(|f| cx.env.resolve(f));
+    let store = super::backup::open_store(ctx, identity.as_deref())?.ok_or_else(|| {
         AieError::Config("backups are not set up: set `backup.dir` in aie.yaml".into())
     })?;
     let to = cx.env.resolve(&args.to);

@@ -106,6 +106,7 @@ static ALL: &[Connector] = &[
     super::whatsapp::CONNECTOR,
     super::x::CONNECTOR,
     super::linkedin::CONNECTOR,
+    crate::backup::keys::CONNECTOR,
 ];
 
 /// Every connector aie knows.

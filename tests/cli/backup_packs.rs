@@ -174,15 +174,3 @@ fn pruning_repacks_a_mostly_dead_pack_and_a_crash_mid_repack_loses_nothing() {
         assert!(!to.join("Done/big.bin").exists());
     }
 }
-
-#[test]
-fn encrypt_to_set_takes_no_plain_snapshot() {
-    let (env, store) =
-        setup("  encrypt_to: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n");
-    env.write("Done/a.md", "secret plans\n");
-    let r = env.run(&["backup"]);
-    assert_eq!(r.code, 78, "{r:?}");
-    assert!(r.stderr.contains("encrypt_to"), "{r:?}");
-    assert!(!stored_anywhere(&store, b"secret plans"));
-    assert!(files_in(&store.join("snapshots"), "json").is_empty());
-}

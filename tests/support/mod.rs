@@ -334,6 +334,7 @@ pub fn actions_block(text: &str) -> Option<(usize, usize)> {
     let end = text[start..].find("\n```").map(|e| start + e + 1)?;
     Some((start, end))
 }
+pub mod age;
 pub mod approved;
 pub mod git;
 pub mod jobs;

@@ -1,5 +1,5 @@
 //! Snapshots of the vault in a content-addressed store outside it (`backup.dir`), and their
-//! checks. An object is a file's bytes, deflated when that saves space, known by the SHA-256
+//! checks. An object is a file's bytes, compressed (zstd) when that saves space, known by the SHA-256
 //! of its plain bytes, so a file that did not change is never stored again. Objects under
 //! 1 MiB are appended to pack files (`packs/`, see [`pack`]); larger ones are files of their
 //! own, `objects/<ab>/<sha256>` (as every object was in stores written before packs: those
@@ -172,24 +172,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     crate::vault::item::hex(&Sha256::digest(bytes))
 }
 
-/// Object files start with one byte: `r` (raw) or `z` (deflated).
+/// Object files start with one byte: `r` (raw), `s` (zstd) or `z` (deflated, written by
+/// earlier versions and still read).
 const RAW: u8 = b'r';
+const ZSTD: u8 = b's';
 const DEFLATED: u8 = b'z';
 
-/// Turns plain bytes into an object's stored bytes: deflated when that saves at least an eighth.
+/// zstd's level for objects: its default, faster than deflate's and smaller on text.
+const ZSTD_LEVEL: i32 = 3;
+
+/// Turns plain bytes into an object's stored bytes: compressed when that saves at least an
+/// eighth.
 fn compress(plain: &[u8]) -> Vec<u8> {
-    if plain.len() >= 256 {
-        let mut enc = flate2::write::DeflateEncoder::new(
-            Vec::with_capacity(plain.len() / 2 + 1),
-            flate2::Compression::default(),
-        );
-        if enc.write_all(plain).is_ok()
-            && let Ok(mut z) = enc.finish()
-            && z.len() + z.len() / 7 < plain.len()
-        {
-            z.insert(0, DEFLATED);
-            return z;
-        }
+    if plain.len() >= 256
+        && let Ok(z) = zstd::bulk::compress(plain, ZSTD_LEVEL)
+        && z.len() + z.len() / 7 < plain.len()
+    {
+        let mut out = Vec::with_capacity(z.len() + 1);
+        out.push(ZSTD);
+        out.extend_from_slice(&z);
+        return out;
     }
     let mut out = Vec::with_capacity(plain.len() + 1);
     out.push(RAW);
@@ -197,10 +199,17 @@ fn compress(plain: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Unpacks an object's bytes. Errors when it is neither raw nor valid deflate.
+/// Unpacks an object's bytes. Errors when it is neither raw nor valid zstd or deflate.
 fn unpack(stored: &[u8]) -> Result<Vec<u8>> {
     match stored.split_first() {
         Some((&RAW, rest)) => Ok(rest.to_vec()),
+        Some((&ZSTD, rest)) => {
+            let mut out = Vec::new();
+            zstd::stream::read::Decoder::new(rest)
+                .and_then(|mut d| d.read_to_end(&mut out))
+                .context("it does not decompress")?;
+            Ok(out)
+        }
         Some((&DEFLATED, rest)) => {
             let mut out = Vec::new();
             flate2::read::DeflateDecoder::new(rest)
@@ -1013,7 +1022,13 @@ mod tests {
         for plain in [vec![], b"short".to_vec(), "abc ".repeat(500).into_bytes()] {
             assert_eq!(unpack(&compress(&plain)).unwrap(), plain);
         }
-        assert_eq!(compress(&"abc ".repeat(500).into_bytes())[0], DEFLATED);
+        assert_eq!(compress(&"abc ".repeat(500).into_bytes())[0], ZSTD);
+        // An object deflated by an earlier version still reads.
+        let plain = "old object ".repeat(100).into_bytes();
+        let mut enc =
+            flate2::write::DeflateEncoder::new(vec![DEFLATED], flate2::Compression::default());
+        enc.write_all(&plain).unwrap();
+        assert_eq!(unpack(&enc.finish().unwrap()).unwrap(), plain);
     }
 
     #[test]

@@ -3,56 +3,18 @@
 //! venv predates the `pyrage` pin. Keys are made at test time; none is committed.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn pyrage_importable(py: &Path) -> bool {
-    Command::new(py)
-        .args(["-c", "import pyrage"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The test venv's python with `pyrage` in it.
+/// The test venv's python with `pyrage` in it (see `smtp::python_with`).
 pub fn python() -> &'static Path {
     static PY: OnceLock<PathBuf> = OnceLock::new();
-    PY.get_or_init(|| {
-        let py = super::smtp::python().to_path_buf();
-        if pyrage_importable(&py) {
-            return py;
-        }
-        let lock = std::fs::File::create(repo().join("target/test-venv.setup.lock")).unwrap();
-        lock.lock().unwrap();
-        if !pyrage_importable(&py) {
-            let out = Command::new("bash")
-                .arg(repo().join("tests/setup.sh"))
-                .stdin(Stdio::null())
-                .output()
-                .expect("cannot run tests/setup.sh");
-            assert!(
-                out.status.success(),
-                "tests/setup.sh failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        assert!(
-            pyrage_importable(&py),
-            "`pyrage` is not importable by {}",
-            py.display()
-        );
-        py
-    })
+    PY.get_or_init(|| super::smtp::python_with("pyrage"))
 }
 
 fn tool() -> Command {
     let mut c = Command::new(python());
-    c.arg(repo().join("tests/support/age_tool.py"));
+    c.arg(super::smtp::repo().join("tests/support/age_tool.py"));
     c
 }
 

@@ -8,49 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn mcp_importable(py: &Path) -> bool {
-    Command::new(py)
-        .args(["-c", "import mcp.client.stdio"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The test venv's python with `mcp` in it: the SMTP harness's venv, completed by
-/// `tests/setup.sh` (under the same file lock) when it predates the `mcp` pin.
+/// The test venv's python with `mcp` in it (see `smtp::python_with`).
 pub fn python() -> &'static Path {
     static PY: OnceLock<PathBuf> = OnceLock::new();
-    PY.get_or_init(|| {
-        let py = super::smtp::python().to_path_buf();
-        if mcp_importable(&py) {
-            return py;
-        }
-        let lock = std::fs::File::create(repo().join("target/test-venv.setup.lock")).unwrap();
-        lock.lock().unwrap();
-        if !mcp_importable(&py) {
-            let out = Command::new("bash")
-                .arg(repo().join("tests/setup.sh"))
-                .stdin(Stdio::null())
-                .output()
-                .expect("cannot run tests/setup.sh");
-            assert!(
-                out.status.success(),
-                "tests/setup.sh failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        assert!(
-            mcp_importable(&py),
-            "`mcp` is not importable by {}",
-            py.display()
-        );
-        py
-    })
+    PY.get_or_init(|| super::smtp::python_with("mcp.client.stdio"))
 }
 
 /// The `aie` binary under test.
@@ -80,7 +41,7 @@ pub fn command_like(env: &TestEnv, program: &Path) -> Command {
 /// Runs the Python client in `mode` with `args`; returns its JSON report and its raw
 /// stdout (to search for what must never leave the server).
 pub fn client(env: &TestEnv, mode: &str, args: &[&str]) -> (Value, String) {
-    let script = repo().join("tests/support/mcp_client.py");
+    let script = super::smtp::repo().join("tests/support/mcp_client.py");
     let out = command_like(env, python())
         .arg(script)
         .arg(mode)

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The repository root.
-fn repo() -> PathBuf {
+pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -52,6 +52,43 @@ pub fn python() -> &'static Path {
         }
         venv_py
     })
+}
+
+/// The test venv's python when it can import `module` (a package `tests/setup.sh` pins);
+/// a venv made before that pin is completed by `tests/setup.sh`, under the same file lock.
+pub fn python_with(module: &str) -> PathBuf {
+    let importable = |py: &Path| {
+        Command::new(py)
+            .args(["-c", &format!("import {module}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let py = python().to_path_buf();
+    if importable(&py) {
+        return py;
+    }
+    let lock = fs::File::create(repo().join("target/test-venv.setup.lock")).unwrap();
+    lock.lock().unwrap();
+    if !importable(&py) {
+        let out = Command::new("bash")
+            .arg(repo().join("tests/setup.sh"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run tests/setup.sh");
+        assert!(
+            out.status.success(),
+            "tests/setup.sh failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        importable(&py),
+        "`{module}` is not importable by {}",
+        py.display()
+    );
+    py
 }
 
 fn aiosmtpd_importable(py: &Path) -> bool {

@@ -7,7 +7,6 @@
 use super::protocol::{INVALID_PARAMS, RESOURCE_NOT_FOUND};
 use crate::context::Ctx;
 use crate::outcome::Outcome;
-use crate::planner::PlanInput;
 use crate::vault::Item;
 use serde_json::{Map, Value, json};
 
@@ -92,18 +91,7 @@ pub fn get_prompt(
     let mut ignored = Outcome::default();
     let handbook = crate::passes::plan::read_guide(ctx, "Company_Handbook.md", &mut ignored);
     let goals = crate::passes::plan::read_guide(ctx, "Business_Goals.md", &mut ignored);
-    let input = PlanInput {
-        item: &item,
-        owner: &ctx.settings.owner,
-        handbook: &handbook,
-        goals: &goals,
-        now: Some(ctx.clock.now()),
-        whatsapp_template: ctx
-            .settings
-            .whatsapp
-            .as_ref()
-            .and_then(|w| w.reply_template.as_deref()),
-    };
+    let input = crate::passes::plan::plan_input(ctx, &item, &handbook, &goals);
     let req = crate::planner::llm::build_request(&input, ctx.settings.llm.max_tokens);
     let text = format!(
         "{}\n\n{}\nAnswer by calling the `propose_plan` tool of the aie server with `id: {id}` and the fields `objective`, `steps` and `actions` of the schema above (in place of `{}`). Never set `needs_approval`, `rule` or `approved_by`: aie's policy decides them.",

@@ -7,7 +7,7 @@ use crate::audit::AuditEvent;
 use crate::context::Ctx;
 use crate::fsutil::{self, WriteBatch};
 use crate::outcome::Outcome;
-use crate::planner::{PlanInput, Planner};
+use crate::planner::Planner;
 use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord};
 use crate::vault::waiting::Waiting;
 use crate::vault::{Item, Stage};
@@ -49,11 +49,6 @@ pub fn plan_batch(
     if claimed.is_empty() {
         return Ok(());
     }
-    let wa_template = ctx
-        .settings
-        .whatsapp
-        .as_ref()
-        .and_then(|w| w.reply_template.as_deref());
     // The claims become durable with the batch's sync below, before any rewrite lands.
     let mut batch = WriteBatch::new();
     let mut routed: Vec<Routed> = Vec::new();
@@ -75,14 +70,7 @@ pub fn plan_batch(
             continue;
         }
         if !already {
-            let input = PlanInput {
-                item: &item,
-                owner: &ctx.settings.owner,
-                handbook,
-                goals,
-                now: Some(ctx.clock.now()),
-                whatsapp_template: wa_template,
-            };
+            let input = super::plan_input(ctx, &item, handbook, goals);
             let plan = match planner.plan(&input) {
                 Ok(p) => p,
                 Err(e) => {

@@ -140,18 +140,7 @@ pub fn preview_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
             let Some(mut item) = ctx.vault.read_for_pass(&path, &mut out) else {
                 continue;
             };
-            let input = PlanInput {
-                item: &item,
-                owner: &ctx.settings.owner,
-                handbook: &handbook,
-                goals: &goals,
-                now: Some(ctx.clock.now()),
-                whatsapp_template: ctx
-                    .settings
-                    .whatsapp
-                    .as_ref()
-                    .and_then(|w| w.reply_template.as_deref()),
-            };
+            let input = plan_input(ctx, &item, &handbook, &goals);
             let plan = match planner.plan(&input) {
                 Ok(p) => p,
                 Err(e) => {
@@ -198,6 +187,29 @@ pub fn preview_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
     };
     out.json = serde_json::json!({"job": "plan", "dry_run": true, "items": previews});
     Ok(out)
+}
+
+/// What a planner is given for `item`: the owner, the guides, the pinned clock and the
+/// WhatsApp reply template, as every planner (the plan pass, `plan --dry-run`, MCP's
+/// prompt) sees them.
+pub fn plan_input<'a>(
+    ctx: &'a Ctx,
+    item: &'a crate::vault::Item,
+    handbook: &'a str,
+    goals: &'a str,
+) -> PlanInput<'a> {
+    PlanInput {
+        item,
+        owner: &ctx.settings.owner,
+        handbook,
+        goals,
+        now: Some(ctx.clock.now()),
+        whatsapp_template: ctx
+            .settings
+            .whatsapp
+            .as_ref()
+            .and_then(|w| w.reply_template.as_deref()),
+    }
 }
 
 /// The text of a guide the planner reads (`Company_Handbook.md`, `Business_Goals.md`), or

@@ -14,7 +14,6 @@ use crate::context::Ctx;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::io::Write;
 use std::time::Duration;
 
 /// How much an alert matters.
@@ -101,28 +100,14 @@ pub fn append_log(ctx: &Ctx, line: &Value) -> Result<()> {
     let dir = ctx.vault.logs().join("alerts");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let path = dir.join(format!("{}.jsonl", ctx.clock.today()));
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("cannot open `{}`", path.display()))?;
-    writeln!(f, "{line}").with_context(|| format!("cannot append to `{}`", path.display()))?;
-    f.sync_data()
-        .with_context(|| format!("cannot sync `{}`", path.display()))
+    crate::fsutil::append_synced(&path, &format!("{line}\n"))
 }
 
 /// The newest `n` alert lines of the last days' logs, newest last.
 pub fn recent(ctx: &Ctx, n: usize) -> Vec<Value> {
     let dir = ctx.vault.logs().join("alerts");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
+    let mut files = crate::fsutil::sorted_paths(&dir);
+    files.retain(|p| p.extension().is_some_and(|e| e == "jsonl"));
     let mut lines: Vec<Value> = Vec::new();
     for p in files.iter().rev().take(3).rev() {
         if let Ok((bytes, _)) = crate::fsutil::read_regular_nofollow(p) {

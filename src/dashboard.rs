@@ -71,32 +71,28 @@ fn age(from: &str, now: chrono::DateTime<chrono::Utc>) -> String {
 /// no `<!--`, `-->`, `[[`, `]]` or table cell is left): a mail subject or a server's
 /// reply is data, never markup, and must never contain a marker aie itself looks for.
 pub fn inline(text: &str) -> String {
-    let text = crate::secrets::scrub(text);
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '[' | ']' | '|' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    escaped_line(text, true)
 }
 
 /// A line aie composed itself (its own `[[id]]` links stay) around texts from outside: one
 /// line, secrets scrubbed, `<` and `>` as entities: it can never hold a marker or a comment.
 fn own_line(text: &str) -> String {
+    escaped_line(text, false)
+}
+
+/// `text` on one line, scrubbed of secrets, `<` and `>` as entities; with `links`, `\\`,
+/// `[`, `]` and `|` behind a backslash too.
+fn escaped_line(text: &str, links: bool) -> String {
     let text = crate::secrets::scrub(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            '\\' | '[' | ']' | '|' if links => {
+                out.push('\\');
+                out.push(c);
+            }
             c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => out.push(' '),
             c => out.push(c),
         }
@@ -307,12 +303,7 @@ fn health_section(ctx: &Ctx, state: &State) -> String {
 fn updates(ctx: &Ctx) -> Vec<(String, String)> {
     let dir = ctx.vault.root().join("Updates");
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(&dir) else {
-        return out;
-    };
-    let mut paths: Vec<_> = rd.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
+    for p in fsutil::sorted_paths(&dir) {
         let Some(agent) = p
             .file_name()
             .and_then(|n| n.to_str())

@@ -79,6 +79,30 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
     res.with_context(|| format!("cannot write `{}`", target.display()))
 }
 
+/// Appends `text` to the file at `path` (created when missing) and syncs its data to disk:
+/// for the JSON-lines logs written once per run. Errors name the file.
+pub fn append_synced(path: &Path, text: &str) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open `{}`", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("cannot append to `{}`", path.display()))?;
+    f.sync_data()
+        .with_context(|| format!("cannot sync `{}`", path.display()))
+}
+
+/// The paths in folder `dir`, sorted; none when it cannot be read (missing, not a folder).
+pub fn sorted_paths(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = match fs::read_dir(dir) {
+        Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
+        Err(_) => Vec::new(),
+    };
+    paths.sort();
+    paths
+}
+
 /// Fsyncs a folder so the names in it (renames, new files) are durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

@@ -14,7 +14,6 @@ use crate::context::Ctx;
 use anyhow::{Context, Result};
 use chrono::Duration;
 use serde_json::{Value, json};
-use std::io::Write;
 use std::path::PathBuf;
 
 /// The switch log (vault-relative).
@@ -115,26 +114,14 @@ pub fn record_switch(ctx: &Ctx, from: &str, to: &str, reason: &str, by: &str) ->
         "by": by,
         "reason": crate::audit::scrub(reason, &ctx.secrets.values()),
     });
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("cannot open `{}`", path.display()))?;
-    writeln!(f, "{line}").with_context(|| format!("cannot append to `{}`", path.display()))?;
-    f.sync_data()
-        .with_context(|| format!("cannot sync `{}`", path.display()))
+    crate::fsutil::append_synced(&path, &format!("{line}\n"))
 }
 
 /// Every agent's heartbeat in the vault, by agent.
 pub fn heartbeats(ctx: &Ctx) -> Vec<Value> {
     let dir = ctx.vault.logs().join("heartbeats");
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(&dir) else {
-        return out;
-    };
-    let mut paths: Vec<_> = rd.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
+    for p in crate::fsutil::sorted_paths(&dir) {
         if p.extension().is_none_or(|e| e != "json") {
             continue;
         }

@@ -4,7 +4,9 @@
 //! `2026-10-21` rejects them). The key goes in `x-api-key` and nowhere else.
 
 use super::http::Http;
-use super::llm_http::{LanguageModel, ModelError, ModelReply, ModelRequest, strip_fence};
+use super::llm_http::{
+    LanguageModel, ModelError, ModelReply, ModelRequest, plan_json, read_reply, strip_fence,
+};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -27,15 +29,9 @@ impl AnthropicClient {
         model: &str,
         timeout: Duration,
     ) -> AnthropicClient {
-        let base = api_base.trim_end_matches('/');
-        let url = if base.ends_with("/v1") {
-            format!("{base}/messages")
-        } else {
-            format!("{base}/v1/messages")
-        };
         AnthropicClient {
             http: super::llm_http::http("anthropic", timeout, Some(key)),
-            url,
+            url: super::llm_http::v1_url(api_base, "messages"),
             key: key.to_string(),
             version: version.to_string(),
             model: model.to_string(),
@@ -63,17 +59,13 @@ impl AnthropicClient {
 /// block; an answer cut at `max_tokens` or refused is no answer. Tokens count input, output
 /// and cache tokens.
 pub fn parse_reply(text: &str, tool: &str) -> ModelReply {
-    let v: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            return ModelReply {
-                answer: Err(format!("the response is not JSON: {e}")),
-                tokens: 0,
-            };
-        }
-    };
+    read_reply(text, tokens, |v| answer(v, tool))
+}
+
+/// Input, output and cache tokens together.
+fn tokens(v: &Value) -> u64 {
     let u = &v["usage"];
-    let tokens = [
+    [
         "input_tokens",
         "output_tokens",
         "cache_creation_input_tokens",
@@ -81,43 +73,42 @@ pub fn parse_reply(text: &str, tool: &str) -> ModelReply {
     ]
     .iter()
     .filter_map(|k| u[*k].as_u64())
-    .sum();
-    let answer = (|| {
-        match v["stop_reason"].as_str() {
-            Some("max_tokens") => {
-                return Err(
-                    "the answer was cut at max_tokens (raise `llm.max_tokens` in aie.yaml)".into(),
-                );
-            }
-            Some("refusal") => return Err("the model refused to answer".into()),
-            _ => {}
+    .sum()
+}
+
+fn answer(v: &Value, tool: &str) -> Result<Value, String> {
+    match v["stop_reason"].as_str() {
+        Some("max_tokens") => {
+            return Err(
+                "the answer was cut at max_tokens (raise `llm.max_tokens` in aie.yaml)".into(),
+            );
         }
-        let blocks = v["content"]
-            .as_array()
-            .ok_or("the response has no `content` blocks")?;
-        if let Some(b) = blocks
-            .iter()
-            .find(|b| b["type"] == "tool_use" && b["name"] == tool)
-        {
-            return match &b["input"] {
-                Value::Object(_) => Ok(b["input"].clone()),
-                Value::String(s) => serde_json::from_str(strip_fence(s))
-                    .map_err(|e| format!("the tool input is not JSON: {e}")),
-                _ => Err("the tool input is not an object".into()),
-            };
-        }
-        let text: String = blocks
-            .iter()
-            .filter(|b| b["type"] == "text")
-            .filter_map(|b| b["text"].as_str())
-            .collect();
-        if text.trim().is_empty() {
-            return Err(format!("the answer has no `{tool}` tool call"));
-        }
-        serde_json::from_str(strip_fence(&text))
-            .map_err(|e| format!("the answer is not the plan JSON: {e}"))
-    })();
-    ModelReply { answer, tokens }
+        Some("refusal") => return Err("the model refused to answer".into()),
+        _ => {}
+    }
+    let blocks = v["content"]
+        .as_array()
+        .ok_or("the response has no `content` blocks")?;
+    if let Some(b) = blocks
+        .iter()
+        .find(|b| b["type"] == "tool_use" && b["name"] == tool)
+    {
+        return match &b["input"] {
+            Value::Object(_) => Ok(b["input"].clone()),
+            Value::String(s) => serde_json::from_str(strip_fence(s))
+                .map_err(|e| format!("the tool input is not JSON: {e}")),
+            _ => Err("the tool input is not an object".into()),
+        };
+    }
+    let text: String = blocks
+        .iter()
+        .filter(|b| b["type"] == "text")
+        .filter_map(|b| b["text"].as_str())
+        .collect();
+    if text.trim().is_empty() {
+        return Err(format!("the answer has no `{tool}` tool call"));
+    }
+    plan_json(&text)
 }
 
 impl LanguageModel for AnthropicClient {
@@ -145,11 +136,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        std::fs::read_to_string(format!(
-            "{}/tests/fixtures/anthropic/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
+        crate::connectors::llm_http::fixture_text(&format!("anthropic/{name}"))
     }
 
     #[test]

@@ -567,10 +567,34 @@ pub fn jitter() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Reads one HTTP/1.1 request from a unit test server's connection: its request line and
+/// its body (by `content-length`).
+#[cfg(test)]
+pub(crate) fn read_test_request(s: &std::net::TcpStream) -> (String, Vec<u8>) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut first = String::new();
+    r.read_line(&mut first).unwrap();
+    let mut len = 0;
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).unwrap();
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap();
+        }
+        if h.trim().is_empty() {
+            break;
+        }
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).unwrap();
+    (first.trim().to_string(), body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::Write;
     use std::net::TcpListener;
     use std::sync::{Arc, Mutex};
 
@@ -587,25 +611,8 @@ mod tests {
         std::thread::spawn(move || {
             for (i, s) in l.incoming().enumerate() {
                 let mut s = s.unwrap();
-                let mut r = BufReader::new(s.try_clone().unwrap());
-                let mut first = String::new();
-                r.read_line(&mut first).unwrap();
-                let mut len = 0;
-                loop {
-                    let mut h = String::new();
-                    r.read_line(&mut h).unwrap();
-                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap();
-                    }
-                    if h.trim().is_empty() {
-                        break;
-                    }
-                }
-                let mut body = vec![0; len];
-                r.read_exact(&mut body).unwrap();
-                log.lock()
-                    .unwrap()
-                    .push((Instant::now(), first.trim().to_string()));
+                let (first, _) = read_test_request(&s);
+                log.lock().unwrap().push((Instant::now(), first));
                 let reply = replies[i.min(replies.len() - 1)].clone();
                 if let Some(reply) = reply {
                     let _ = s.write_all(reply.as_bytes());

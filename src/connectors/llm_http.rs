@@ -267,6 +267,39 @@ pub fn model_error(service: &str, e: HttpError) -> ModelError {
     }
 }
 
+/// The URL of `path` under an API base given with or without its `/v1`
+/// (`http://localhost:11434` and `http://localhost:11434/v1/` name the same API).
+pub fn v1_url(api_base: &str, path: &str) -> String {
+    let base = api_base.trim_end_matches('/');
+    let base = base.strip_suffix("/v1").unwrap_or(base);
+    format!("{base}/v1/{path}")
+}
+
+/// A reply from a response's text: `tokens` and `answer` read the parsed body; a body that
+/// is not JSON is no answer and no tokens.
+pub fn read_reply(
+    text: &str,
+    tokens: impl FnOnce(&Value) -> u64,
+    answer: impl FnOnce(&Value) -> Result<Value, String>,
+) -> ModelReply {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => ModelReply {
+            tokens: tokens(&v),
+            answer: answer(&v),
+        },
+        Err(e) => ModelReply {
+            answer: Err(format!("the response is not JSON: {e}")),
+            tokens: 0,
+        },
+    }
+}
+
+/// The plan JSON in a model's text answer (a Markdown fence around it is stripped).
+pub fn plan_json(text: &str) -> Result<Value, String> {
+    serde_json::from_str(strip_fence(text))
+        .map_err(|e| format!("the answer is not the plan JSON: {e}"))
+}
+
 /// Strips a Markdown code fence around JSON text, as some models add one.
 pub fn strip_fence(text: &str) -> &str {
     let t = text.trim();
@@ -277,14 +310,20 @@ pub fn strip_fence(text: &str) -> &str {
     rest.strip_suffix("```").unwrap_or(rest).trim()
 }
 
+/// The text of `tests/fixtures/<rel>` (for the model clients' unit tests).
+#[cfg(test)]
+pub(crate) fn fixture_text(rel: &str) -> String {
+    let path = format!("{}/tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(path).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     fn fixture(name: &str) -> Value {
-        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        serde_json::from_str(&fixture_text(name)).unwrap()
     }
 
     #[test]
@@ -331,11 +370,7 @@ mod tests {
             retry_after: None,
             gave_up,
         };
-        let credit = std::fs::read_to_string(format!(
-            "{}/tests/fixtures/anthropic/error_400_credit_balance_too_low.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let credit = fixture_text("anthropic/error_400_credit_balance_too_low.json");
         assert!(matches!(
             model_error("a", st(400, &credit, None)),
             ModelError::SpendLimit(_)

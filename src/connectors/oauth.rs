@@ -483,7 +483,6 @@ fn write_private(path: &Path, v: &Value) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
     use std::sync::{Arc, Mutex};
 
@@ -522,20 +521,7 @@ mod tests {
         std::thread::spawn(move || {
             for (i, s) in l.incoming().enumerate() {
                 let mut s = s.unwrap();
-                let mut r = BufReader::new(s.try_clone().unwrap());
-                let mut len = 0;
-                loop {
-                    let mut h = String::new();
-                    r.read_line(&mut h).unwrap();
-                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap();
-                    }
-                    if h.trim().is_empty() {
-                        break;
-                    }
-                }
-                let mut body = vec![0; len];
-                r.read_exact(&mut body).unwrap();
+                let (_, body) = crate::connectors::http::read_test_request(&s);
                 log.lock().unwrap().push(String::from_utf8(body).unwrap());
                 let a = answers[i.min(answers.len() - 1)].to_string();
                 let _ = write!(

@@ -5,7 +5,7 @@
 //! it goes in `Authorization: Bearer` and nowhere else. Never sends sampling parameters.
 
 use super::http::Http;
-use super::llm_http::{LanguageModel, ModelError, ModelReply, ModelRequest, strip_fence};
+use super::llm_http::{LanguageModel, ModelError, ModelReply, ModelRequest, plan_json, read_reply};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -26,15 +26,9 @@ impl OpenAiCompatibleClient {
         model: &str,
         timeout: Duration,
     ) -> OpenAiCompatibleClient {
-        let base = api_base.trim_end_matches('/');
-        let url = if base.ends_with("/v1") {
-            format!("{base}/chat/completions")
-        } else {
-            format!("{base}/v1/chat/completions")
-        };
         OpenAiCompatibleClient {
             http: super::llm_http::http("openai_compatible", timeout, key),
-            url,
+            url: super::llm_http::v1_url(api_base, "chat/completions"),
             key: key.map(str::to_string),
             model: model.to_string(),
         }
@@ -60,45 +54,39 @@ impl OpenAiCompatibleClient {
 /// Reads a Chat Completions response: a tool call's `arguments` (a JSON string), else the
 /// message content; a refusal or an answer cut at the length limit is no answer.
 pub fn parse_reply(text: &str) -> ModelReply {
-    let v: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            return ModelReply {
-                answer: Err(format!("the response is not JSON: {e}")),
-                tokens: 0,
-            };
-        }
-    };
+    read_reply(text, tokens, answer)
+}
+
+/// `total_tokens`, else prompt and completion tokens together.
+fn tokens(v: &Value) -> u64 {
     let u = &v["usage"];
-    let tokens = u["total_tokens"].as_u64().unwrap_or_else(|| {
+    u["total_tokens"].as_u64().unwrap_or_else(|| {
         u["prompt_tokens"].as_u64().unwrap_or(0) + u["completion_tokens"].as_u64().unwrap_or(0)
-    });
-    let answer = (|| {
-        let choice = &v["choices"][0];
-        let msg = &choice["message"];
-        if !msg.is_object() {
-            return Err("the response has no `choices[0].message`".to_string());
-        }
-        if choice["finish_reason"] == "length" {
-            return Err(
-                "the answer was cut at the length limit (raise `llm.max_tokens` in aie.yaml)"
-                    .into(),
-            );
-        }
-        if let Some(r) = msg["refusal"].as_str().filter(|r| !r.is_empty()) {
-            return Err(format!("the model refused: {r}"));
-        }
-        let text = msg["tool_calls"][0]["function"]["arguments"]
-            .as_str()
-            .or_else(|| msg["content"].as_str())
-            .unwrap_or("");
-        if text.trim().is_empty() {
-            return Err("the answer is empty".into());
-        }
-        serde_json::from_str(strip_fence(text))
-            .map_err(|e| format!("the answer is not the plan JSON: {e}"))
-    })();
-    ModelReply { answer, tokens }
+    })
+}
+
+fn answer(v: &Value) -> Result<Value, String> {
+    let choice = &v["choices"][0];
+    let msg = &choice["message"];
+    if !msg.is_object() {
+        return Err("the response has no `choices[0].message`".to_string());
+    }
+    if choice["finish_reason"] == "length" {
+        return Err(
+            "the answer was cut at the length limit (raise `llm.max_tokens` in aie.yaml)".into(),
+        );
+    }
+    if let Some(r) = msg["refusal"].as_str().filter(|r| !r.is_empty()) {
+        return Err(format!("the model refused: {r}"));
+    }
+    let text = msg["tool_calls"][0]["function"]["arguments"]
+        .as_str()
+        .or_else(|| msg["content"].as_str())
+        .unwrap_or("");
+    if text.trim().is_empty() {
+        return Err("the answer is empty".into());
+    }
+    plan_json(text)
 }
 
 impl LanguageModel for OpenAiCompatibleClient {
@@ -128,11 +116,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        std::fs::read_to_string(format!(
-            "{}/tests/fixtures/openai/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
+        crate::connectors::llm_http::fixture_text(&format!("openai/{name}"))
     }
 
     #[test]

@@ -19,7 +19,6 @@ use crate::vault::Stage;
 use anyhow::{Context, Result};
 use chrono::Duration;
 use serde_json::{Value, json};
-use std::io::Write;
 use std::time::Duration as StdDuration;
 
 /// The result of one check this pass.
@@ -246,15 +245,7 @@ fn append_results(ctx: &Ctx, results: &[CheckResult]) -> Result<()> {
         let line = json!({"ts": ts, "agent": ctx.agent, "check": r.name, "ok": r.ok, "message": r.message});
         text.push_str(&format!("{line}\n"));
     }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("cannot open `{}`", path.display()))?;
-    f.write_all(text.as_bytes())
-        .with_context(|| format!("cannot append to `{}`", path.display()))?;
-    f.sync_data()
-        .with_context(|| format!("cannot sync `{}`", path.display()))
+    crate::fsutil::append_synced(&path, &text)
 }
 
 /// Every check, configured ones first.

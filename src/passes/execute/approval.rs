@@ -1,7 +1,7 @@
 //! The gate: this agent's own approval record decides whether an item in `Approved/` may
 //! run, binding its actions' hash on first sight, or must go back for review.
 
-use super::record::entry;
+use super::record::Step;
 use crate::context::Ctx;
 use crate::journal::{Journal, KeyState};
 use crate::vault::Item;
@@ -80,14 +80,15 @@ pub(super) fn check_approval(
                 let key = action_key(&id, &a);
                 if journal.state(&key) == KeyState::Finished("unknown".into()) {
                     let kind = a.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
-                    journal.record(entry(
+                    let step = Step {
                         ctx,
-                        &key,
-                        &id,
-                        &kind,
-                        "outcome",
-                        Some("reapproved"),
-                        Some("approved again by the owner after an unknown outcome"),
+                        key: &key,
+                        item: &id,
+                        kind: &kind,
+                    };
+                    journal.record(step.outcome(
+                        "reapproved",
+                        "approved again by the owner after an unknown outcome",
                     ))?;
                 }
             }

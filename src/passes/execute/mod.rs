@@ -19,8 +19,8 @@ mod verdict;
 
 use approval::check_approval;
 use record::DrySeen;
-use record::ask_for_the_rest;
 pub(crate) use record::send_back;
+use record::{Back, to_pending};
 use run::run_actions;
 
 use crate::audit::AuditEvent;
@@ -221,7 +221,7 @@ fn execute_one(
             out.changed = true;
         }
         Fate::AskOwner(note) => {
-            let held = ask_for_the_rest(ctx, pass.ledger, path, held, item, &note)?;
+            let held = to_pending(ctx, pass.ledger, (path, held), item, Back::TheRest(&note))?;
             if held != fsutil::Held::Rewritten {
                 return moved_away(ctx, &rel, &id, held, out);
             }

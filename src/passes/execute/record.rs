@@ -44,23 +44,35 @@ impl DrySeen {
     }
 }
 
-pub(super) fn entry(
-    ctx: &Ctx,
-    key: &str,
-    item: &str,
-    kind: &str,
-    phase: &str,
-    result: Option<&str>,
-    detail: Option<&str>,
-) -> JournalEntry {
-    JournalEntry {
-        ts: ctx.clock.stamp(),
-        key: key.to_string(),
-        item: item.to_string(),
-        kind: kind.to_string(),
-        phase: phase.to_string(),
-        result: result.map(str::to_string),
-        detail: detail.map(str::to_string),
+/// One action of one item, as its journal entries name it.
+pub(super) struct Step<'a> {
+    pub ctx: &'a Ctx,
+    pub key: &'a str,
+    pub item: &'a str,
+    pub kind: &'a str,
+}
+
+impl Step<'_> {
+    /// The entry written before the side effect.
+    pub(super) fn intent(&self) -> JournalEntry {
+        self.entry("intent", None, None)
+    }
+
+    /// The entry written after it: how it ended, and what was said.
+    pub(super) fn outcome(&self, result: &str, detail: &str) -> JournalEntry {
+        self.entry("outcome", Some(result), Some(detail))
+    }
+
+    fn entry(&self, phase: &str, result: Option<&str>, detail: Option<&str>) -> JournalEntry {
+        JournalEntry {
+            ts: self.ctx.clock.stamp(),
+            key: self.key.to_string(),
+            item: self.item.to_string(),
+            kind: self.kind.to_string(),
+            phase: phase.to_string(),
+            result: result.map(str::to_string),
+            detail: detail.map(str::to_string),
+        }
     }
 }
 
@@ -119,44 +131,38 @@ pub(crate) fn send_back(
     item: &mut Item,
     note: &str,
 ) -> Result<fsutil::Held> {
-    item.set("review", note);
-    to_pending(ctx, ledger, path, held, item, note, ApprovalEvent::Review)
+    to_pending(ctx, ledger, (path, held), item, Back::Review(note))
 }
 
-/// Files an item whose policy-approved first actions ran as a request for the rest:
-/// `Pending_Approval/<domain>/` with `prepared:` saying what was done, like a new request.
-pub(super) fn ask_for_the_rest(
-    ctx: &Ctx,
-    ledger: &mut ApprovalLedger,
-    path: &Path,
-    held: fsutil::FileId,
-    item: &mut Item,
-    note: &str,
-) -> Result<fsutil::Held> {
-    item.front.shift_remove("review");
-    item.set("prepared", note);
-    to_pending(
-        ctx,
-        ledger,
-        path,
-        held,
-        item,
-        note,
-        ApprovalEvent::Requested,
-    )
+/// Why an item goes back to `Pending_Approval/<domain>/`.
+pub(super) enum Back<'a> {
+    /// For the owner's review (`review:` says why).
+    Review(&'a str),
+    /// Its policy-approved first actions ran and the rest wait for approval, like a new
+    /// request (`prepared:` says what was done).
+    TheRest(&'a str),
 }
 
-/// The move into `Pending_Approval/` that [`send_back`] and [`ask_for_the_rest`] share:
-/// request fields, the approval boxes, the move, then `event` on this agent's record.
-fn to_pending(
+/// The move into `Pending_Approval/` of the file `held` (read at `path`): the note, request
+/// fields, the approval boxes, the move, then the event on this agent's record.
+pub(super) fn to_pending(
     ctx: &Ctx,
     ledger: &mut ApprovalLedger,
-    path: &Path,
-    held: fsutil::FileId,
+    (path, held): (&Path, fsutil::FileId),
     item: &mut Item,
-    note: &str,
-    event: ApprovalEvent,
+    why: Back<'_>,
 ) -> Result<fsutil::Held> {
+    let (note, event) = match why {
+        Back::Review(note) => {
+            item.set("review", note);
+            (note, ApprovalEvent::Review)
+        }
+        Back::TheRest(note) => {
+            item.front.shift_remove("review");
+            item.set("prepared", note);
+            (note, ApprovalEvent::Requested)
+        }
+    };
     let id = item.id().to_string();
     item.set("status", "pending_approval");
     item.set("requested", ctx.clock.stamp());

@@ -3,7 +3,7 @@
 
 use super::Fate;
 use super::approval::Approval;
-use super::record::{DrySeen, append_dry_run, audit_action, entry};
+use super::record::{DrySeen, Step, append_dry_run, audit_action};
 use super::verdict::{Then, detail_of, unknown_note, verdict_of};
 use crate::audit::AuditEvent;
 use crate::context::Ctx;
@@ -96,6 +96,12 @@ pub(super) fn run_actions(
             .unwrap_or("")
             .to_string();
         let key = action_key(&id, action);
+        let step = Step {
+            ctx,
+            key: &key,
+            item: &id,
+            kind: &kind,
+        };
         // What the file says of the action outlives this agent's journal (a new machine, a
         // restored vault): `ok` is done, always, even when its text was edited since (a typo
         // fixed in a mail already sent); an action that ended otherwise runs again only when
@@ -132,15 +138,9 @@ pub(super) fn run_actions(
             }
             KeyState::InFlight => {
                 // Crashed mid-way: it may have happened. Never retry blindly.
-                journal.record(entry(
-                    ctx,
-                    &key,
-                    &id,
-                    &kind,
-                    "outcome",
-                    Some("unknown"),
-                    Some("no outcome recorded: the run stopped mid-action"),
-                ))?;
+                journal.record(
+                    step.outcome("unknown", "no outcome recorded: the run stopped mid-action"),
+                )?;
                 fsutil::failpoint("execute:unknown-recorded");
                 set_result(item, n, "unknown");
                 audit_action(
@@ -268,22 +268,14 @@ pub(super) fn run_actions(
                 break;
             }
         };
-        journal.record(entry(ctx, &key, &id, &kind, "intent", None, None))?;
+        journal.record(step.intent())?;
         fsutil::failpoint("execute:intent-written");
         let result = executor.execute(item, action, &key);
         fsutil::failpoint("execute:action-done");
         let verdict = verdict_of(&result, n, &kind);
         let res = verdict.journal;
         let detail = detail_of(&result).to_string();
-        journal.record(entry(
-            ctx,
-            &key,
-            &id,
-            &kind,
-            "outcome",
-            Some(res),
-            Some(&detail),
-        ))?;
+        journal.record(step.outcome(res, &detail))?;
         if let Some(r) = verdict.result {
             set_result(item, n, r);
         }

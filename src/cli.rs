@@ -48,6 +48,27 @@ pub struct DeadlineFlag {
     pub deadline: Option<f64>,
 }
 
+/// `--json` and `--deadline`: the flags of a pass that works through items one by one.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PassFlags {
+    #[command(flatten)]
+    pub out: JsonFlag,
+    #[command(flatten)]
+    pub deadline: DeadlineFlag,
+}
+
+/// A pass's flags and `--dry-run`; each command words the help of `--dry-run` (its
+/// `DRY_RUN`, set on its [`Command`] variant).
+#[derive(Debug, Clone, Default, Args)]
+pub struct DryRunPassFlags {
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub out: JsonFlag,
+    #[command(flatten)]
+    pub deadline: DeadlineFlag,
+}
+
 /// A `--deadline`: a number of seconds above zero (a deadline of 0 or less would start
 /// nothing, and NaN or infinity mean nothing).
 fn parse_deadline(s: &str) -> Result<f64, String> {
@@ -72,10 +93,13 @@ pub enum Command {
     /// Obtain a service's credentials once (`aie auth gmail`).
     Auth(commands::auth_gmail::AuthArgs),
     /// Turn files dropped in Inbox/ into items in Needs_Action/<domain>/.
+    #[command(mut_arg("dry_run", |a| a.help(commands::process_inbox::DRY_RUN)))]
     ProcessInbox(commands::process_inbox::ProcessInboxArgs),
     /// Claim unplanned items, write their plans, and route each by policy.
+    #[command(mut_arg("dry_run", |a| a.help(commands::plan::DRY_RUN)))]
     Plan(commands::plan::PlanArgs),
     /// Run the actions of items in Approved/, then move them to Done/.
+    #[command(mut_arg("dry_run", |a| a.help(commands::execute_approved::DRY_RUN)))]
     ExecuteApproved(commands::execute_approved::ExecuteApprovedArgs),
     /// Commit, pull and push the vault through git (the vault's own merge rules).
     SyncVault(commands::sync_vault::SyncVaultArgs),

@@ -4,19 +4,14 @@ use crate::context::Cx;
 use crate::executor::Executors;
 use crate::outcome::Outcome;
 use anyhow::Result;
-use clap::Args;
 
-#[derive(Debug, Default, Args)]
-pub struct ExecuteApprovedArgs {
-    /// Show exactly what each action would send, send nothing (also the default until
-    /// `execution.dry_run: false` in aie.yaml).
-    #[arg(long)]
-    pub dry_run: bool,
-    #[command(flatten)]
-    pub out: crate::cli::JsonFlag,
-    #[command(flatten)]
-    pub deadline: crate::cli::DeadlineFlag,
-}
+/// The help of `--dry-run`.
+pub const DRY_RUN: &str = "\
+    Show exactly what each action would send, send nothing (also the default \
+    until `execution.dry_run: false` in aie.yaml)";
+
+/// `--dry-run`, `--json`, `--deadline`.
+pub type ExecuteApprovedArgs = crate::cli::DryRunPassFlags;
 
 /// Runs the execute pass with the executors the settings build.
 pub fn run(cx: &Cx, args: &ExecuteApprovedArgs) -> Result<Outcome> {

@@ -11,20 +11,15 @@ use crate::outcome::Outcome;
 use crate::planner::llm::{Halt, LlmPlanner, tokens_used};
 use crate::planner::template::TemplatePlanner;
 use anyhow::Result;
-use clap::Args;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Default, Args)]
-pub struct PlanArgs {
-    /// Plan every unplanned item in memory and show where each would go and why; claim,
-    /// write and move nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    #[command(flatten)]
-    pub out: crate::cli::JsonFlag,
-    #[command(flatten)]
-    pub deadline: crate::cli::DeadlineFlag,
-}
+/// The help of `--dry-run`.
+pub const DRY_RUN: &str = "\
+    Plan every unplanned item in memory and show where each would go and why; \
+    claim, write and move nothing";
+
+/// `--dry-run`, `--json`, `--deadline`.
+pub type PlanArgs = crate::cli::DryRunPassFlags;
 
 /// The pass to run: the real one, or the preview of `--dry-run`.
 fn pass(ctx: &Ctx, args: &PlanArgs, planner: &mut dyn crate::planner::Planner) -> Result<Outcome> {

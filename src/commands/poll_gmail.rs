@@ -3,15 +3,9 @@
 use crate::context::Cx;
 use crate::outcome::Outcome;
 use anyhow::Result;
-use clap::Args;
 
-#[derive(Debug, Args)]
-pub struct PollGmailArgs {
-    #[command(flatten)]
-    pub out: crate::cli::JsonFlag,
-    #[command(flatten)]
-    pub deadline: crate::cli::DeadlineFlag,
-}
+/// `--json`, `--deadline`.
+pub type PollGmailArgs = crate::cli::PassFlags;
 
 /// Runs the Gmail poll pass.
 pub fn run(cx: &Cx, _args: &PollGmailArgs) -> Result<Outcome> {

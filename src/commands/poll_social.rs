@@ -4,15 +4,9 @@
 use crate::context::Cx;
 use crate::outcome::Outcome;
 use anyhow::Result;
-use clap::Args;
 
-#[derive(Debug, Args)]
-pub struct PollSocialArgs {
-    #[command(flatten)]
-    pub out: crate::cli::JsonFlag,
-    #[command(flatten)]
-    pub deadline: crate::cli::DeadlineFlag,
-}
+/// `--json`, `--deadline`.
+pub type PollSocialArgs = crate::cli::PassFlags;
 
 /// Runs the poll-social pass.
 pub fn run(cx: &Cx, _args: &PollSocialArgs) -> Result<Outcome> {

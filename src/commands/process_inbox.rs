@@ -3,18 +3,12 @@
 use crate::context::Cx;
 use crate::outcome::Outcome;
 use anyhow::Result;
-use clap::Args;
 
-#[derive(Debug, Default, Args)]
-pub struct ProcessInboxArgs {
-    /// Show what would be filed, change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    #[command(flatten)]
-    pub out: crate::cli::JsonFlag,
-    #[command(flatten)]
-    pub deadline: crate::cli::DeadlineFlag,
-}
+/// The help of `--dry-run`.
+pub const DRY_RUN: &str = "Show what would be filed, change nothing";
+
+/// `--dry-run`, `--json`, `--deadline`.
+pub type ProcessInboxArgs = crate::cli::DryRunPassFlags;
 
 /// Runs the intake pass.
 pub fn run(cx: &Cx, args: &ProcessInboxArgs) -> Result<Outcome> {

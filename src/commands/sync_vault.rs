@@ -4,15 +4,9 @@
 use crate::context::Cx;
 use crate::outcome::Outcome;
 use anyhow::Result;
-use clap::Args;
 
-#[derive(Debug, Args)]
-pub struct SyncVaultArgs {
-    #[command(flatten)]
-    pub out: crate::cli::JsonFlag,
-    #[command(flatten)]
-    pub deadline: crate::cli::DeadlineFlag,
-}
+/// `--json`, `--deadline`.
+pub type SyncVaultArgs = crate::cli::PassFlags;
 
 /// Runs one sync pass.
 pub fn run(cx: &Cx, _args: &SyncVaultArgs) -> Result<Outcome> {

@@ -38,6 +38,17 @@ impl AuditEvent {
             ..AuditEvent::default()
         }
     }
+
+    /// The event of a new item `id` made from `source` (a file, a message), with what
+    /// describes it.
+    pub fn item_created(id: &str, source: String, parameters: Value) -> AuditEvent {
+        AuditEvent {
+            target: Some(source),
+            parameters,
+            result: Some("ok".into()),
+            ..AuditEvent::new("item_created", Some(id))
+        }
+    }
 }
 
 /// Keys whose values are content, not metadata: logged as their size only.

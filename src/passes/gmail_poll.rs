@@ -306,16 +306,15 @@ fn commit(
             continue;
         }
         out.count("items", 1);
-        ctx.audit.append(AuditEvent {
-            target: Some(format!("gmail:{gmail_id}")),
-            parameters: serde_json::json!({
+        ctx.audit.append(AuditEvent::item_created(
+            item.id(),
+            format!("gmail:{gmail_id}"),
+            serde_json::json!({
                 "domain": "email",
                 "priority": item.str("priority"),
                 "attachments": item.front.get("attachments").and_then(Value::as_array).map_or(0, Vec::len),
             }),
-            result: Some("ok".into()),
-            ..AuditEvent::new("item_created", Some(item.id()))
-        })?;
+        ))?;
         ready.push(gmail_id);
     }
     Ok(ready)

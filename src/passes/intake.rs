@@ -423,16 +423,15 @@ fn flush(ctx: &Ctx, drops: Vec<Drop>, dry_run: bool, out: &mut Outcome) -> Resul
         fsutil::failpoint("intake:original-moved");
         out.count("items", 1);
         out.changed = true;
-        ctx.audit.append(AuditEvent {
-            target: Some(format!("Inbox/{}", d.name)),
-            parameters: serde_json::json!({
+        ctx.audit.append(AuditEvent::item_created(
+            d.item.id(),
+            format!("Inbox/{}", d.name),
+            serde_json::json!({
                 "domain": d.item.domain(),
                 "priority": d.item.str("priority"),
                 "kind": d.item.str("kind"),
             }),
-            result: Some("ok".into()),
-            ..AuditEvent::new("item_created", Some(d.item.id()))
-        })?;
+        ))?;
     }
     if moved_any {
         fsutil::sync_fs(ctx.vault.root())?;
@@ -553,12 +552,11 @@ From [[{}]]:
         }
         out.count("calendar_posts", 1);
         out.changed = true;
-        ctx.audit.append(AuditEvent {
-            target: Some(rel.clone()),
-            parameters: serde_json::json!({"platform": e.platform, "scheduled_at": item.str("scheduled_at")}),
-            result: Some("ok".into()),
-            ..AuditEvent::new("item_created", Some(&id))
-        })?;
+        ctx.audit.append(AuditEvent::item_created(
+            &id,
+            rel.clone(),
+            serde_json::json!({"platform": e.platform, "scheduled_at": item.str("scheduled_at")}),
+        ))?;
     }
     Ok(())
 }

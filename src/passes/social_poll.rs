@@ -6,12 +6,11 @@
 //! for the owner (policy `social_reply`). A platform without its `aie.yaml` section is
 //! skipped; one that cannot be read is a problem, the others are still read.
 
-use crate::audit::AuditEvent;
 use crate::connectors::{facebook, x};
 use crate::context::Ctx;
 use crate::outcome::Outcome;
 use crate::state::SocialState;
-use crate::vault::{Item, Stage};
+use crate::vault::Item;
 use anyhow::Result;
 
 /// Longest comment or mention text kept in an item.
@@ -171,21 +170,11 @@ fn write_item(ctx: &Ctx, out: &mut Outcome, c: Incoming) -> Result<()> {
             text.as_str()
         }
     );
-    let path = ctx
-        .vault
-        .item_path(&Stage::NeedsAction("social".into()), &id);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    crate::fsutil::write_atomic(&path, item.render().as_bytes())?;
-    out.count("items", 1);
-    out.changed = true;
-    out.activity.push(format!("[[{id}]] {what} from {who}"));
-    ctx.audit.append(AuditEvent {
-        target: Some(source),
-        parameters: serde_json::json!({"platform": c.platform}),
-        result: Some("ok".into()),
-        ..AuditEvent::new("item_created", Some(&id))
-    })?;
-    Ok(())
+    crate::passes::file_new_item(
+        ctx,
+        out,
+        &item,
+        serde_json::json!({"platform": c.platform}),
+        format!("[[{id}]] {what} from {who}"),
+    )
 }

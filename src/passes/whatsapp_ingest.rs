@@ -8,10 +8,9 @@
 //! reference), never twice. A status-only delivery makes nothing. Returns the HTTP answer;
 //! a bad signature is a 401 and nothing is written.
 
-use crate::audit::AuditEvent;
 use crate::context::Ctx;
 use crate::outcome::Outcome;
-use crate::vault::{Item, Stage};
+use crate::vault::Item;
 use anyhow::Result;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -323,22 +322,13 @@ fn ingest_message(ctx: &Ctx, value: &Value, m: &Value, out: &mut Outcome) -> Res
             text
         }
     );
-    let stage = Stage::NeedsAction(domain.clone());
-    let path = ctx.vault.item_path(&stage, &id);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    crate::fsutil::write_atomic(&path, item.render().as_bytes())?;
-    out.count("items", 1);
-    out.changed = true;
-    out.activity.push(format!("[[{id}]] WhatsApp from {who}"));
-    ctx.audit.append(AuditEvent {
-        target: Some(format!("whatsapp:{msg_id}")),
-        parameters: serde_json::json!({"domain": domain, "type": kind}),
-        result: Some("ok".into()),
-        ..AuditEvent::new("item_created", Some(&id))
-    })?;
-    Ok(())
+    crate::passes::file_new_item(
+        ctx,
+        out,
+        &item,
+        serde_json::json!({"domain": domain, "type": kind}),
+        format!("[[{id}]] WhatsApp from {who}"),
+    )
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //! comments for `poll-social`. No printing, no vault access.
 
 use super::capabilities::{Connector, Publisher, SecretNeed, required};
-use super::http::{Body, Http, Request};
-use super::social::{self, graph_outcome, param};
+use super::http::Request;
+use super::social::{self, GraphAccount, graph_outcome, param};
 use crate::config::Settings;
 use crate::executor::ActionOutcome;
 use crate::exit::AieError;
@@ -33,7 +33,7 @@ fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
 
 fn check(s: &Settings, secrets: &Secrets, _root: &Path) -> Result<String> {
     Ok(match publisher(s, secrets)? {
-        Some(p) => format!("page {} at {}", p.page_id, p.base),
+        Some(p) => format!("page {} at {}", p.acct.id, p.acct.base),
         None => "not set up".into(),
     })
 }
@@ -46,10 +46,7 @@ pub fn valid_graph_id(id: &str) -> bool {
 
 /// Posts to one Facebook Page.
 pub struct FacebookPublisher {
-    http: Http,
-    pub base: String,
-    pub page_id: String,
-    token: String,
+    acct: GraphAccount,
 }
 
 /// The Page publisher: `Ok(None)` when `aie.yaml` has no `facebook:` section; a config
@@ -58,40 +55,23 @@ pub fn publisher(settings: &Settings, secrets: &Secrets) -> Result<Option<Facebo
     let Some(fb) = &settings.facebook else {
         return Ok(None);
     };
-    let page_id = fb.page_id.clone().unwrap_or_default();
-    if !valid_graph_id(&page_id) {
-        return Err(AieError::Config(
-            "facebook.page_id is not set in aie.yaml (the Page's numeric id)".into(),
-        )
-        .into());
-    }
-    let token = secrets.require("facebook", SECRETS)?.remove(0);
-    Ok(Some(FacebookPublisher {
-        http: social::client("facebook", &token),
-        base: fb.graph_base.trim_end_matches('/').to_string(),
-        page_id,
-        token,
-    }))
+    let acct = GraphAccount::new(
+        "facebook",
+        &fb.graph_base,
+        fb.page_id.as_deref(),
+        "facebook.page_id is not set in aie.yaml (the Page's numeric id)",
+        secrets,
+        SECRETS,
+    )?;
+    Ok(Some(FacebookPublisher { acct }))
 }
 
 impl FacebookPublisher {
-    fn bearer(&self) -> String {
-        format!("Bearer {}", self.token)
-    }
-
     /// One POST of `body` to `{graph_base}/{path}`, never repeated after it may have arrived.
     fn post(&self, path: &str, body: &Value) -> std::result::Result<Value, ActionOutcome> {
-        let url = format!("{}/{path}", self.base);
-        let auth = self.bearer();
-        let headers = [("Authorization", auth.as_str())];
-        let req = Request {
-            headers: &headers,
-            ..Request::post(&url, Body::Json(body), false)
-        };
-        match self.http.send(&req, &social::judge) {
-            Ok(r) => Ok(r.json()),
-            Err(e) => Err(graph_outcome(&e, "facebook", SECRETS[0])),
-        }
+        self.acct
+            .post(path, body)
+            .map_err(|e| graph_outcome(&e, "facebook", SECRETS[0]))
     }
 
     /// The comments on the Page's 25 newest posts made at or after `since` (a Unix time),
@@ -99,8 +79,8 @@ impl FacebookPublisher {
     /// time, the post commented on). `filter(stream)` returns every comment, replies
     /// included, not only the top-level ones the default filter keeps.
     pub fn comments_since(&self, since: i64) -> Result<Vec<[String; 5]>> {
-        let url = format!("{}/{}/feed", self.base, self.page_id);
-        let auth = self.bearer();
+        let url = format!("{}/{}/feed", self.acct.base, self.acct.id);
+        let auth = self.acct.bearer();
         let headers = [("Authorization", auth.as_str())];
         let fields = format!(
             "id,comments.filter(stream).since({since}).limit(100){{id,from,message,created_time}}"
@@ -112,6 +92,7 @@ impl FacebookPublisher {
             ..Request::get(&url)
         };
         let v = self
+            .acct
             .http
             .send(&req, &super::http::retry_usual)
             .map_err(|e| AieError::Unavailable(format!("facebook: cannot read comments: {e}")))?
@@ -119,7 +100,7 @@ impl FacebookPublisher {
         let mut out = Vec::new();
         for post in v["data"].as_array().into_iter().flatten() {
             for c in post["comments"]["data"].as_array().into_iter().flatten() {
-                if c["from"]["id"].as_str() == Some(self.page_id.as_str()) {
+                if c["from"]["id"].as_str() == Some(self.acct.id.as_str()) {
                     continue;
                 }
                 out.push([
@@ -158,11 +139,11 @@ impl Publisher for FacebookPublisher {
             self.post(&format!("{reply_to}/comments"), &json!({"message": text}))
         } else if !image.is_empty() {
             self.post(
-                &format!("{}/photos", self.page_id),
+                &format!("{}/photos", self.acct.id),
                 &json!({"url": image, "caption": text, "published": true}),
             )
         } else {
-            self.post(&format!("{}/feed", self.page_id), &json!({"message": text}))
+            self.post(&format!("{}/feed", self.acct.id), &json!({"message": text}))
         };
         match answer {
             Ok(v) => {

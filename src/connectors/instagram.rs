@@ -9,11 +9,10 @@
 
 use super::capabilities::{Connector, Publisher, SecretNeed, required};
 use super::facebook::valid_graph_id;
-use super::http::{Body, Http, Request, retry_usual};
-use super::social::{self, graph_outcome, param};
+use super::http::{Body, Request, retry_usual};
+use super::social::{self, GraphAccount, graph_outcome, param};
 use crate::config::Settings;
 use crate::executor::ActionOutcome;
-use crate::exit::AieError;
 use crate::secrets::Secrets;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
@@ -37,7 +36,7 @@ fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
 
 fn check(s: &Settings, secrets: &Secrets, _root: &Path) -> Result<String> {
     Ok(match publisher(s, secrets)? {
-        Some(p) => format!("account {} at {}", p.user_id, p.base),
+        Some(p) => format!("account {} at {}", p.acct.id, p.acct.base),
         None => "not set up".into(),
     })
 }
@@ -47,10 +46,7 @@ const CONTAINER_WAIT: Duration = Duration::from_secs(60);
 
 /// Posts to one Instagram professional account.
 pub struct InstagramPublisher {
-    http: Http,
-    pub base: String,
-    pub user_id: String,
-    token: String,
+    acct: GraphAccount,
     /// The first wait between two looks at a container (it doubles, up to 5 s).
     poll: Duration,
 }
@@ -61,20 +57,16 @@ pub fn publisher(settings: &Settings, secrets: &Secrets) -> Result<Option<Instag
     let Some(ig) = &settings.instagram else {
         return Ok(None);
     };
-    let user_id = ig.user_id.clone().unwrap_or_default();
-    if !valid_graph_id(&user_id) {
-        return Err(AieError::Config(
-            "instagram.user_id is not set in aie.yaml (the professional account's numeric id)"
-                .into(),
-        )
-        .into());
-    }
-    let token = secrets.require("instagram", SECRETS)?.remove(0);
+    let acct = GraphAccount::new(
+        "instagram",
+        &ig.graph_base,
+        ig.user_id.as_deref(),
+        "instagram.user_id is not set in aie.yaml (the professional account's numeric id)",
+        secrets,
+        SECRETS,
+    )?;
     Ok(Some(InstagramPublisher {
-        http: social::client("instagram", &token),
-        base: ig.graph_base.trim_end_matches('/').to_string(),
-        user_id,
-        token,
+        acct,
         poll: Duration::from_millis(200),
     }))
 }
@@ -83,8 +75,8 @@ type Step = std::result::Result<Value, ActionOutcome>;
 
 impl InstagramPublisher {
     fn call(&self, method: &str, path: &str, query: &[(&str, &str)], body: Option<&Value>) -> Step {
-        let url = format!("{}/{path}", self.base);
-        let auth = format!("Bearer {}", self.token);
+        let url = format!("{}/{path}", self.acct.base);
+        let auth = self.acct.bearer();
         let headers = [("Authorization", auth.as_str())];
         let base = match body {
             Some(b) => Request::post(&url, Body::Json(b), false),
@@ -101,7 +93,8 @@ impl InstagramPublisher {
         } else {
             retry_usual
         };
-        self.http
+        self.acct
+            .http
             .send(&req, &judge)
             .map(|r| r.json())
             .map_err(|e| graph_outcome(&e, "instagram", SECRETS[0]))
@@ -111,7 +104,7 @@ impl InstagramPublisher {
     fn under_limit(&self) -> std::result::Result<(), ActionOutcome> {
         let v = self.call(
             "GET",
-            &format!("{}/content_publishing_limit", self.user_id),
+            &format!("{}/content_publishing_limit", self.acct.id),
             &[("fields", "quota_usage,config")],
             None,
         )?;
@@ -183,7 +176,7 @@ impl Publisher for InstagramPublisher {
             let image = param(params, "image_url").trim();
             let c = self.call(
                 "POST",
-                &format!("{}/media", self.user_id),
+                &format!("{}/media", self.acct.id),
                 &[],
                 Some(&json!({"image_url": image, "caption": text})),
             )?;
@@ -196,7 +189,7 @@ impl Publisher for InstagramPublisher {
             self.wait_finished(&container)?;
             let p = self.call(
                 "POST",
-                &format!("{}/media_publish", self.user_id),
+                &format!("{}/media_publish", self.acct.id),
                 &[],
                 Some(&json!({"creation_id": container})),
             )?;

@@ -7,10 +7,13 @@
 //! no vault access.
 
 use super::capabilities::Publisher;
-use super::http::{Http, HttpError, Reply, RetryPolicy, Verdict, action_outcome, retry_usual};
+use super::http::{
+    Body, Http, HttpError, Reply, Request, RetryPolicy, Verdict, action_outcome, retry_usual,
+};
 use crate::actions::social_post;
 use crate::config::Settings;
 use crate::executor::{ActionExecutor, ActionOutcome};
+use crate::exit::AieError;
 use crate::secrets::Secrets;
 use crate::vault::Item;
 use anyhow::Result;
@@ -35,6 +38,59 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 /// The HTTP client of one platform, scrubbing `token` from every text that comes back.
 pub fn client(service: &'static str, token: &str) -> Http {
     Http::new(service, TIMEOUT, POLICY, None).scrubbing(&[token])
+}
+
+/// One Graph API account (a Facebook Page, an Instagram professional account, a WhatsApp
+/// business number): its client, its base URL, its id and the token.
+pub struct GraphAccount {
+    pub http: Http,
+    pub base: String,
+    pub id: String,
+    token: String,
+}
+
+impl GraphAccount {
+    /// `service`'s account `id` at `graph_base`, with the first of `token_secrets` (the
+    /// others are checked to be set too): a config error (exit 78) saying `unset` when `id`
+    /// is not a Graph id, or naming the secrets that are missing.
+    pub fn new(
+        service: &'static str,
+        graph_base: &str,
+        id: Option<&str>,
+        unset: &str,
+        secrets: &Secrets,
+        token_secrets: &[&str],
+    ) -> Result<GraphAccount> {
+        let id = id.unwrap_or_default().to_string();
+        if !super::facebook::valid_graph_id(&id) {
+            return Err(AieError::Config(unset.into()).into());
+        }
+        let token = secrets.require(service, token_secrets)?.remove(0);
+        Ok(GraphAccount {
+            http: client(service, &token),
+            base: graph_base.trim_end_matches('/').to_string(),
+            id,
+            token,
+        })
+    }
+
+    /// The `Authorization` header's value.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    /// One POST of `body` to `{graph_base}/{path}`, never repeated after it may have
+    /// arrived: the answer's JSON.
+    pub fn post(&self, path: &str, body: &Value) -> std::result::Result<Value, HttpError> {
+        let url = format!("{}/{path}", self.base);
+        let auth = self.bearer();
+        let headers = [("Authorization", auth.as_str())];
+        let req = Request {
+            headers: &headers,
+            ..Request::post(&url, Body::Json(body), false)
+        };
+        self.http.send(&req, &judge).map(|r| r.json())
+    }
 }
 
 /// The judgement of every publisher: a rate limit (429) is not waited for in this pass;

@@ -115,6 +115,67 @@ fn graph_failure(e: &HttpError, secret: &str, perms: &str, id_setting: &str, bas
     }
 }
 
+/// What the check of a Graph API platform reads, and how its failures are told.
+struct Graph {
+    /// The platform and its `aie.yaml` section.
+    service: &'static str,
+    /// The setting of the account's id in that section.
+    id_key: &'static str,
+    query: &'static [(&'static str, &'static str)],
+    secret: &'static str,
+    perms: &'static str,
+    /// Who the answer says the account is.
+    who: fn(&Value) -> String,
+}
+
+const FACEBOOK: Graph = Graph {
+    service: "facebook",
+    id_key: "page_id",
+    query: &[("fields", "id,name")],
+    secret: "AIE_FACEBOOK_TOKEN",
+    perms: "pages_manage_posts and pages_read_engagement (a Page access token)",
+    who: |v| format!("reads the Page `{}` ({})", field(v, "name"), field(v, "id")),
+};
+
+const INSTAGRAM: Graph = Graph {
+    service: "instagram",
+    id_key: "user_id",
+    query: &[("fields", "id,username")],
+    secret: "AIE_INSTAGRAM_TOKEN",
+    perms: "instagram_basic and instagram_content_publish",
+    who: |v| format!("reads @{} ({})", field(v, "username"), field(v, "id")),
+};
+
+const WHATSAPP: Graph = Graph {
+    service: "whatsapp",
+    id_key: "phone_number_id",
+    query: &[],
+    secret: "AIE_WHATSAPP_TOKEN",
+    perms: "whatsapp_business_messaging and whatsapp_business_management (a system user's token)",
+    who: |v| {
+        format!(
+            "reads the number {} (`{}`)",
+            field(v, "display_phone_number"),
+            field(v, "verified_name")
+        )
+    },
+};
+
+/// `GET {base}/{id}` on a Graph API platform: who the account is, or what the failure means.
+fn graph_probe(g: &Graph, token: &str, base: &str, id: Option<&str>) -> Probe {
+    let url = format!("{}/{}", base.trim_end_matches('/'), id.unwrap_or_default());
+    match get(g.service, token, &url, g.query) {
+        Ok(v) => Probe::Ok((g.who)(&v)),
+        Err(e) => graph_failure(
+            &e,
+            g.secret,
+            g.perms,
+            &format!("{}.{}", g.service, g.id_key),
+            &format!("{}.graph_base", g.service),
+        ),
+    }
+}
+
 /// The text field `k` of an answer ("?" when absent).
 fn field<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or("?")
@@ -131,41 +192,11 @@ pub fn checks(s: &Settings, secrets: &Secrets, aie_dir: &Path) -> Vec<TokenCheck
         })
     };
     if let (Some(fb), Some(token)) = (&s.facebook, secrets.get("AIE_FACEBOOK_TOKEN")) {
-        let id = fb.page_id.clone().unwrap_or_default();
-        let url = format!("{}/{id}", fb.graph_base.trim_end_matches('/'));
-        let probe = match get("facebook", token, &url, &[("fields", "id,name")]) {
-            Ok(v) => Probe::Ok(format!(
-                "reads the Page `{}` ({})",
-                field(&v, "name"),
-                field(&v, "id")
-            )),
-            Err(e) => graph_failure(
-                &e,
-                "AIE_FACEBOOK_TOKEN",
-                "pages_manage_posts and pages_read_engagement (a Page access token)",
-                "facebook.page_id",
-                "facebook.graph_base",
-            ),
-        };
+        let probe = graph_probe(&FACEBOOK, token, &fb.graph_base, fb.page_id.as_deref());
         push("facebook", probe);
     }
     if let (Some(ig), Some(token)) = (&s.instagram, secrets.get("AIE_INSTAGRAM_TOKEN")) {
-        let id = ig.user_id.clone().unwrap_or_default();
-        let url = format!("{}/{id}", ig.graph_base.trim_end_matches('/'));
-        let probe = match get("instagram", token, &url, &[("fields", "id,username")]) {
-            Ok(v) => Probe::Ok(format!(
-                "reads @{} ({})",
-                field(&v, "username"),
-                field(&v, "id")
-            )),
-            Err(e) => graph_failure(
-                &e,
-                "AIE_INSTAGRAM_TOKEN",
-                "instagram_basic and instagram_content_publish",
-                "instagram.user_id",
-                "instagram.graph_base",
-            ),
-        };
+        let probe = graph_probe(&INSTAGRAM, token, &ig.graph_base, ig.user_id.as_deref());
         push("instagram", probe);
     }
     if let (Some(x), Some(token)) = (&s.x, secrets.get("AIE_X_TOKEN")) {
@@ -189,23 +220,11 @@ pub fn checks(s: &Settings, secrets: &Secrets, aie_dir: &Path) -> Vec<TokenCheck
         push("linkedin", probe);
     }
     if let (Some(wa), Some(token)) = (&s.whatsapp, secrets.get("AIE_WHATSAPP_TOKEN")) {
-        let id = wa.phone_number_id.clone().unwrap_or_default();
-        let url = format!("{}/{id}", wa.graph_base.trim_end_matches('/'));
-        let probe = match get("whatsapp", token, &url, &[]) {
-            Ok(v) => Probe::Ok(format!(
-                "reads the number {} (`{}`)",
-                field(&v, "display_phone_number"),
-                field(&v, "verified_name")
-            )),
-            Err(e) => graph_failure(
-                &e,
-                "AIE_WHATSAPP_TOKEN",
-                "whatsapp_business_messaging and whatsapp_business_management (a system user's token)",
-                "whatsapp.phone_number_id",
-                "whatsapp.graph_base",
-            ),
-        };
-        push("whatsapp", probe);
+        let id = wa.phone_number_id.as_deref();
+        push(
+            "whatsapp",
+            graph_probe(&WHATSAPP, token, &wa.graph_base, id),
+        );
     }
     out
 }

@@ -7,12 +7,10 @@
 //! vault access.
 
 use super::capabilities::{Connector, Messenger, SecretNeed};
-use super::facebook::valid_graph_id;
-use super::http::{Body, Http, HttpError, Request};
-use super::social::{self, graph_error, graph_outcome};
+use super::http::HttpError;
+use super::social::{self, GraphAccount, graph_error, graph_outcome};
 use crate::config::Settings;
 use crate::executor::{ActionExecutor, ActionOutcome};
-use crate::exit::AieError;
 use crate::secrets::Secrets;
 use crate::vault::Item;
 use anyhow::Result;
@@ -48,8 +46,8 @@ fn check(s: &Settings, secrets: &Secrets, _root: &Path) -> Result<String> {
     Ok(match messenger(s, secrets)? {
         Some(m) => format!(
             "number {} at {}{}",
-            m.phone_number_id,
-            m.base,
+            m.acct.id,
+            m.acct.base,
             if secrets.get(SECRETS[1]).is_some() {
                 ""
             } else {
@@ -62,10 +60,7 @@ fn check(s: &Settings, secrets: &Secrets, _root: &Path) -> Result<String> {
 
 /// Sends WhatsApp messages from one business number.
 pub struct WhatsappMessenger {
-    http: Http,
-    pub base: String,
-    pub phone_number_id: String,
-    token: String,
+    acct: GraphAccount,
 }
 
 /// The messenger: `Ok(None)` without a `whatsapp:` section; a config error (exit 78)
@@ -74,20 +69,15 @@ pub fn messenger(settings: &Settings, secrets: &Secrets) -> Result<Option<Whatsa
     let Some(wa) = &settings.whatsapp else {
         return Ok(None);
     };
-    let phone_number_id = wa.phone_number_id.clone().unwrap_or_default();
-    if !valid_graph_id(&phone_number_id) {
-        return Err(AieError::Config(
-            "whatsapp.phone_number_id is not set in aie.yaml (the business number's id, not the number)".into(),
-        )
-        .into());
-    }
-    let token = secrets.require("whatsapp", &SECRETS[..1])?.remove(0);
-    Ok(Some(WhatsappMessenger {
-        http: social::client("whatsapp", &token),
-        base: wa.graph_base.trim_end_matches('/').to_string(),
-        phone_number_id,
-        token,
-    }))
+    let acct = GraphAccount::new(
+        "whatsapp",
+        &wa.graph_base,
+        wa.phone_number_id.as_deref(),
+        "whatsapp.phone_number_id is not set in aie.yaml (the business number's id, not the number)",
+        secrets,
+        &SECRETS[..1],
+    )?;
+    Ok(Some(WhatsappMessenger { acct }))
 }
 
 /// The `whatsapp_send` executor's factory.
@@ -139,23 +129,13 @@ impl Messenger for WhatsappMessenger {
             json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
                    "type": "template", "template": {"name": name, "language": {"code": lang}}})
         };
-        let url = format!("{}/{}/messages", self.base, self.phone_number_id);
-        let auth = format!("Bearer {}", self.token);
-        let headers = [("Authorization", auth.as_str())];
-        let req = Request {
-            headers: &headers,
-            ..Request::post(&url, Body::Json(&body), false)
-        };
-        match self.http.send(&req, &social::judge) {
-            Ok(r) => {
-                let v = r.json();
-                match v["messages"][0]["id"].as_str() {
-                    Some(id) => ActionOutcome::Ok(format!("whatsapp message {id} to +{to}")),
-                    None => ActionOutcome::Unknown(
-                        "whatsapp: the answer carried no message id: check the chat".into(),
-                    ),
-                }
-            }
+        match self.acct.post(&format!("{}/messages", self.acct.id), &body) {
+            Ok(v) => match v["messages"][0]["id"].as_str() {
+                Some(id) => ActionOutcome::Ok(format!("whatsapp message {id} to +{to}")),
+                None => ActionOutcome::Unknown(
+                    "whatsapp: the answer carried no message id: check the chat".into(),
+                ),
+            },
             Err(e) => outcome(&e),
         }
     }

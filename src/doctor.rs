@@ -39,6 +39,14 @@ fn check(name: &str, status: Status, message: impl Into<String>, fix: Option<Str
     }
 }
 
+/// A check that passed saying the `Ok` text, or failed saying the `Err` text, with `fix`.
+fn passed_or(name: &str, r: Result<String, String>, fix: impl Into<String>) -> Check {
+    match r {
+        Ok(m) => check(name, Status::Ok, m, None),
+        Err(m) => check(name, Status::Fail, m, Some(fix.into())),
+    }
+}
+
 /// What the checks look at.
 pub struct Setup<'a> {
     pub root: &'a Path,
@@ -116,20 +124,14 @@ pub fn run_checks(
                     format!("`{SETTINGS_FILE}` parses and every key is known"),
                     None,
                 ));
-                match crate::clock::Clock::new(None, s.timezone()) {
-                    Ok(_) => out.push(check(
-                        "timezone",
-                        Status::Ok,
-                        format!("timezone `{}`", s.timezone()),
-                        None,
-                    )),
-                    Err(e) => out.push(check(
-                        "timezone",
-                        Status::Fail,
-                        format!("{e:#}"),
-                        Some("set `timezone:` to an IANA name such as `Europe/Berlin`".into()),
-                    )),
-                }
+                let zone = crate::clock::Clock::new(None, s.timezone())
+                    .map(|_| format!("timezone `{}`", s.timezone()))
+                    .map_err(|e| format!("{e:#}"));
+                out.push(passed_or(
+                    "timezone",
+                    zone,
+                    "set `timezone:` to an IANA name such as `Europe/Berlin`",
+                ));
                 Some(s)
             }
         },
@@ -261,18 +263,14 @@ pub fn run_checks(
             {
                 continue;
             }
-            match run(s, &secrets, setup.root) {
-                Ok(found) => out.push(check(c.name, Status::Ok, found, None)),
-                Err(e) => out.push(check(
-                    c.name,
-                    Status::Fail,
-                    format!("{e:#}"),
-                    Some(format!(
-                        "fix the `{}:` section of aie.yaml or its secrets",
-                        c.section
-                    )),
-                )),
-            }
+            out.push(passed_or(
+                c.name,
+                run(s, &secrets, setup.root).map_err(|e| format!("{e:#}")),
+                format!(
+                    "fix the `{}:` section of aie.yaml or its secrets",
+                    c.section
+                ),
+            ));
         }
     }
     // Vault layout.
@@ -311,20 +309,14 @@ pub fn run_checks(
         .and_then(|s| s.sync.as_ref())
         .and_then(|s| s.remote.clone())
     {
-        match git_remote_answers(&remote) {
-            Ok(()) => out.push(check(
-                "sync remote",
-                Status::Ok,
-                format!("git remote `{remote}` answers"),
-                None,
-            )),
-            Err(e) => out.push(check(
-                "sync remote",
-                Status::Fail,
-                format!("git remote `{remote}` does not answer: {e}"),
-                Some("check the URL in `sync.remote`, the network and the git credentials".into()),
-            )),
-        }
+        let answers = git_remote_answers(&remote)
+            .map(|()| format!("git remote `{remote}` answers"))
+            .map_err(|e| format!("git remote `{remote}` does not answer: {e}"));
+        out.push(passed_or(
+            "sync remote",
+            answers,
+            "check the URL in `sync.remote`, the network and the git credentials",
+        ));
     }
     // Locks.
     let mut dead = Vec::new();
@@ -446,22 +438,18 @@ fn odoo_checks(s: &Settings, secrets: &crate::secrets::Secrets) -> Vec<Check> {
         return out;
     };
     let url = s.odoo.as_ref().map(|o| o.url.clone()).unwrap_or_default();
-    match odoo.version() {
-        Ok(v) => out.push(check(
-            "odoo reachable",
-            Status::Ok,
-            format!("Odoo {v} answers at {url}"),
-            None,
-        )),
-        Err(e) => {
-            out.push(check(
-                "odoo reachable",
-                Status::Fail,
-                format!("{e}"),
-                Some("check odoo.url in aie.yaml and that the Odoo server runs".into()),
-            ));
-            return out;
-        }
+    let reachable = odoo
+        .version()
+        .map(|v| format!("Odoo {v} answers at {url}"))
+        .map_err(|e| format!("{e}"));
+    let unreachable = reachable.is_err();
+    out.push(passed_or(
+        "odoo reachable",
+        reachable,
+        "check odoo.url in aie.yaml and that the Odoo server runs",
+    ));
+    if unreachable {
+        return out;
     }
     if let Err(e) = odoo.login() {
         out.push(check(

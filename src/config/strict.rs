@@ -151,6 +151,17 @@ enum Node {
     Scalar,
 }
 
+/// The visits of scalars that a [`Node`] reads as [`Node::Scalar`], whatever their value.
+macro_rules! scalars {
+    ($($visit:ident: $t:ty),* $(,)?) => {
+        $(
+            fn $visit<E>(self, _: $t) -> Result<Node, E> {
+                Ok(Node::Scalar)
+            }
+        )*
+    };
+}
+
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Node, D::Error> {
         struct NodeVisitor;
@@ -183,30 +194,16 @@ impl<'de> Deserialize<'de> for Node {
                 let _ = e.variant::<IgnoredAny>()?;
                 Ok(Node::Scalar)
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_i128<E>(self, _: i128) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_u128<E>(self, _: u128) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
-            fn visit_bytes<E>(self, _: &[u8]) -> Result<Node, E> {
-                Ok(Node::Scalar)
-            }
+            scalars!(
+                visit_bool: bool,
+                visit_i64: i64,
+                visit_u64: u64,
+                visit_i128: i128,
+                visit_u128: u128,
+                visit_f64: f64,
+                visit_str: &str,
+                visit_bytes: &[u8],
+            );
             fn visit_unit<E>(self) -> Result<Node, E> {
                 Ok(Node::Scalar)
             }

@@ -194,6 +194,37 @@ impl OdooLedger {
         Ok(r.into_iter().next())
     }
 
+    /// The move of `move_type` an earlier attempt with the key created, described as `what`.
+    fn found_earlier(
+        &mut self,
+        move_type: &str,
+        what: &str,
+        key: &str,
+    ) -> Result<Option<String>, OdooError> {
+        Ok(self.move_by_key(move_type, key)?.map(|m| {
+            let id = m2o_id(m.get("id")).unwrap_or(0);
+            describe_move(what, &m, id, " (found: created by an earlier attempt)")
+        }))
+    }
+
+    /// Creates the draft move `vals` with `p`'s `ref` (the failpoint `at` after it) and
+    /// describes it as a draft `what`.
+    fn create_move(
+        &mut self,
+        mut vals: Value,
+        p: &Map<String, Value>,
+        what: &str,
+        at: &str,
+    ) -> Result<String, OdooError> {
+        if !s(p, "ref").is_empty() {
+            vals["ref"] = json!(s(p, "ref"));
+        }
+        let id = self.odoo.create("account.move", vals, None)?;
+        failpoint(at);
+        let m = self.read_move(id)?;
+        Ok(describe_move(&format!("draft {what}"), &m, id, ""))
+    }
+
     fn read_move(&mut self, id: i64) -> Result<Map<String, Value>, OdooError> {
         let r = self.odoo.call(
             "account.move",
@@ -209,14 +240,8 @@ impl OdooLedger {
 
     /// `odoo_invoice`: a draft customer invoice with its lines.
     fn invoice(&mut self, p: &Map<String, Value>, key: &str) -> Result<String, OdooError> {
-        if let Some(m) = self.move_by_key("out_invoice", key)? {
-            let id = m2o_id(m.get("id")).unwrap_or(0);
-            return Ok(describe_move(
-                "invoice",
-                &m,
-                id,
-                " (found: created by an earlier attempt)",
-            ));
+        if let Some(found) = self.found_earlier("out_invoice", "invoice", key)? {
+            return Ok(found);
         }
         let company = p
             .get("partner_is_company")
@@ -242,20 +267,14 @@ impl OdooLedger {
         if lines.is_empty() {
             return Err(OdooError::Refused("the invoice has no lines".into()));
         }
-        let mut vals = json!({
+        let vals = json!({
             "move_type": "out_invoice",
             "partner_id": partner,
             "currency_id": currency,
             "narration": marker(key),
             "invoice_line_ids": lines,
         });
-        if !s(p, "ref").is_empty() {
-            vals["ref"] = json!(s(p, "ref"));
-        }
-        let id = self.odoo.create("account.move", vals, None)?;
-        failpoint("odoo:invoice-created");
-        let m = self.read_move(id)?;
-        Ok(describe_move("draft invoice", &m, id, ""))
+        self.create_move(vals, p, "invoice", "odoo:invoice-created")
     }
 
     /// `odoo_post_invoice`: posts the invoice named by number or reference.
@@ -395,14 +414,8 @@ impl OdooLedger {
 
     /// `odoo_bill`: a vendor bill with its bill date, left in draft.
     fn bill(&mut self, p: &Map<String, Value>, key: &str) -> Result<String, OdooError> {
-        if let Some(m) = self.move_by_key("in_invoice", key)? {
-            let id = m2o_id(m.get("id")).unwrap_or(0);
-            return Ok(describe_move(
-                "vendor bill",
-                &m,
-                id,
-                " (found: created by an earlier attempt)",
-            ));
+        if let Some(found) = self.found_earlier("in_invoice", "vendor bill", key)? {
+            return Ok(found);
         }
         let vendor = s(p, "vendor");
         if p.get("amount").and_then(Value::as_f64).is_none() {
@@ -428,13 +441,7 @@ impl OdooLedger {
         if !s(p, "date").is_empty() {
             vals["invoice_date"] = json!(s(p, "date"));
         }
-        if !s(p, "ref").is_empty() {
-            vals["ref"] = json!(s(p, "ref"));
-        }
-        let id = self.odoo.create("account.move", vals, None)?;
-        failpoint("odoo:bill-created");
-        let m = self.read_move(id)?;
-        Ok(describe_move("draft vendor bill", &m, id, ""))
+        self.create_move(vals, p, "vendor bill", "odoo:bill-created")
     }
 
     /// `payment`: against the open bill or invoice its reference names, else a payment to

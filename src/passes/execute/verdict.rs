@@ -76,6 +76,11 @@ pub(super) fn unknown_note(n: usize, kind: &str, why: &str) -> String {
 mod tests {
     use super::*;
 
+    /// What a verdict writes: in the journal, beside the action, and the count.
+    fn marks(v: &Verdict) -> (&str, Option<&str>, &str) {
+        (v.journal, v.result, v.count)
+    }
+
     fn all(d: &str) -> [ActionOutcome; 5] {
         [
             ActionOutcome::Ok(d.into()),
@@ -122,14 +127,9 @@ mod tests {
 
     #[test]
     fn failed_goes_back_for_review_naming_the_action_and_the_reason() {
-        let v = verdict_of(
-            &ActionOutcome::Failed("550 no such user".into()),
-            1,
-            "send_email",
-        );
-        assert_eq!(v.journal, "failed");
-        assert_eq!(v.result, Some("failed"));
-        assert_eq!(v.count, "failed");
+        let failed = ActionOutcome::Failed("550 no such user".into());
+        let v = verdict_of(&failed, 1, "send_email");
+        assert_eq!(marks(&v), ("failed", Some("failed"), "failed"));
         assert_eq!(
             v.then,
             Then::Review("action 2 (`send_email`) failed: 550 no such user".into())
@@ -138,14 +138,9 @@ mod tests {
 
     #[test]
     fn unknown_goes_back_for_review_and_says_how_to_retry_or_close_it() {
-        let v = verdict_of(
-            &ActionOutcome::Unknown("connection reset after DATA".into()),
-            0,
-            "post_x",
-        );
-        assert_eq!(v.journal, "unknown");
-        assert_eq!(v.result, Some("unknown"));
-        assert_eq!(v.count, "unknown");
+        let unknown = ActionOutcome::Unknown("connection reset after DATA".into());
+        let v = verdict_of(&unknown, 0, "post_x");
+        assert_eq!(marks(&v), ("unknown", Some("unknown"), "unknown"));
         let Then::Review(note) = v.then else {
             panic!("an unknown outcome must go back for review: {v:?}");
         };

@@ -416,23 +416,9 @@ impl Http {
         };
         let global = self.agent.config().timeouts().global;
         let mut resp = if req.method == "GET" {
-            let mut r = self
-                .agent
-                .get(req.url)
-                .query_pairs(req.query.iter().copied());
-            for (k, v) in req.headers {
-                r = r.header(*k, *v);
-            }
-            r.config().timeout_global(cap(global)).build().call()?
+            prepared(self.agent.get(req.url), req, cap(global)).call()?
         } else {
-            let mut r = self
-                .agent
-                .post(req.url)
-                .query_pairs(req.query.iter().copied());
-            for (k, v) in req.headers {
-                r = r.header(*k, *v);
-            }
-            let r = r.config().timeout_global(cap(global)).build();
+            let r = prepared(self.agent.post(req.url), req, cap(global));
             match &req.body {
                 Body::None => r.send_empty()?,
                 Body::Json(v) => r.send_json(v)?,
@@ -567,34 +553,65 @@ pub fn jitter() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Reads one HTTP/1.1 request from a unit test server's connection: its request line and
-/// its body (by `content-length`).
-#[cfg(test)]
-pub(crate) fn read_test_request(s: &std::net::TcpStream) -> (String, Vec<u8>) {
-    use std::io::{BufRead, BufReader, Read};
-    let mut r = BufReader::new(s.try_clone().unwrap());
-    let mut first = String::new();
-    r.read_line(&mut first).unwrap();
-    let mut len = 0;
-    loop {
-        let mut h = String::new();
-        r.read_line(&mut h).unwrap();
-        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-            len = v.trim().parse().unwrap();
-        }
-        if h.trim().is_empty() {
-            break;
-        }
+/// `r` with the request's query and headers, its timeout `timeout`.
+fn prepared<B>(
+    r: ureq::RequestBuilder<B>,
+    req: &Request,
+    timeout: Option<Duration>,
+) -> ureq::RequestBuilder<B> {
+    let mut r = r.query_pairs(req.query.iter().copied());
+    for (k, v) in req.headers {
+        r = r.header(*k, *v);
     }
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).unwrap();
-    (first.trim().to_string(), body)
+    r.config().timeout_global(timeout).build()
+}
+
+/// A loopback server for unit tests: answers connection `i` with `answer(i)` (`None` closes
+/// it unanswered, after reading the request) and keeps what `record` makes of each request
+/// line and body. Returns its `http://` base URL and the records.
+#[cfg(test)]
+pub(crate) fn test_server<T: Send + 'static>(
+    record: impl Fn(String, Vec<u8>) -> T + Send + 'static,
+    answer: impl Fn(usize) -> Option<String> + Send + 'static,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<T>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for (i, s) in l.incoming().enumerate() {
+            let mut s = s.unwrap();
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut first = String::new();
+            r.read_line(&mut first).unwrap();
+            let mut len = 0;
+            loop {
+                let mut h = String::new();
+                r.read_line(&mut h).unwrap();
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                if h.trim().is_empty() {
+                    break;
+                }
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            log.lock()
+                .unwrap()
+                .push(record(first.trim().to_string(), body));
+            if let Some(reply) = answer(i) {
+                let _ = s.write_all(reply.as_bytes());
+            }
+        }
+    });
+    (url, seen)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
     use std::net::TcpListener;
     use std::sync::{Arc, Mutex};
 
@@ -604,22 +621,10 @@ mod tests {
     type Seen = Arc<Mutex<Vec<(Instant, String)>>>;
 
     fn serve(replies: Vec<Option<String>>) -> (String, Seen) {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", l.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        std::thread::spawn(move || {
-            for (i, s) in l.incoming().enumerate() {
-                let mut s = s.unwrap();
-                let (first, _) = read_test_request(&s);
-                log.lock().unwrap().push((Instant::now(), first));
-                let reply = replies[i.min(replies.len() - 1)].clone();
-                if let Some(reply) = reply {
-                    let _ = s.write_all(reply.as_bytes());
-                }
-            }
-        });
-        (url, seen)
+        test_server(
+            |first, _| (Instant::now(), first),
+            move |i| replies[i.min(replies.len() - 1)].clone(),
+        )
     }
 
     fn answer(status: &str, headers: &str, body: &str) -> Option<String> {

@@ -514,24 +514,17 @@ mod tests {
     /// A token endpoint that answers each request with the next JSON body and records the
     /// form bodies it got.
     fn token_endpoint(answers: Vec<Value>) -> (String, Arc<Mutex<Vec<String>>>) {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/token", l.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        std::thread::spawn(move || {
-            for (i, s) in l.incoming().enumerate() {
-                let mut s = s.unwrap();
-                let (_, body) = crate::connectors::http::read_test_request(&s);
-                log.lock().unwrap().push(String::from_utf8(body).unwrap());
+        let (base, seen) = crate::connectors::http::test_server(
+            |_, body| String::from_utf8(body).unwrap(),
+            move |i| {
                 let a = answers[i.min(answers.len() - 1)].to_string();
-                let _ = write!(
-                    s,
+                Some(format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{a}",
                     a.len()
-                );
-            }
-        });
-        (url, seen)
+                ))
+            },
+        );
+        (format!("{base}/token"), seen)
     }
 
     fn session(url: &str, cache: &Path) -> OAuthSession {

@@ -97,6 +97,14 @@ impl OdooLedger {
         self.odoo.calls()
     }
 
+    /// The first partner matching `domain`.
+    fn partner_where(&mut self, domain: Value) -> Result<Option<i64>, OdooError> {
+        let r = self
+            .odoo
+            .search_read("res.partner", domain, &["name"], json!({"limit": 1}))?;
+        Ok(r.first().and_then(|r| m2o_id(r.get("id"))))
+    }
+
     /// The partner: by email (case-insensitive), then by exact name, else created.
     fn partner(&mut self, name: &str, email: &str, company: bool) -> Result<i64, OdooError> {
         let cache = format!("{}\n{}", email.to_lowercase(), name.to_lowercase());
@@ -105,22 +113,10 @@ impl OdooLedger {
         }
         let mut found = None;
         if !email.is_empty() {
-            let r = self.odoo.search_read(
-                "res.partner",
-                json!([["email", "=ilike", email]]),
-                &["name"],
-                json!({"limit": 1}),
-            )?;
-            found = r.first().and_then(|r| m2o_id(r.get("id")));
+            found = self.partner_where(json!([["email", "=ilike", email]]))?;
         }
         if found.is_none() && !name.is_empty() {
-            let r = self.odoo.search_read(
-                "res.partner",
-                json!([["name", "=", name]]),
-                &["name"],
-                json!({"limit": 1}),
-            )?;
-            found = r.first().and_then(|r| m2o_id(r.get("id")));
+            found = self.partner_where(json!([["name", "=", name]]))?;
         }
         let id = match found {
             Some(id) => id,

@@ -285,24 +285,19 @@ pub fn run_checks(
                 .to_string()
         })
         .collect();
-    if missing.is_empty() {
-        out.push(check(
-            "vault layout",
-            Status::Ok,
-            "every stage folder is there",
-            None,
-        ));
+    let layout = if missing.is_empty() {
+        Ok("every stage folder is there".to_string())
     } else {
-        out.push(check(
-            "vault layout",
-            Status::Fail,
-            format!("missing folder(s): {}", missing.join(", ")),
-            Some(format!(
-                "run `aie init {}` (it never overwrites a file)",
-                setup.root.display()
-            )),
-        ));
-    }
+        Err(format!("missing folder(s): {}", missing.join(", ")))
+    };
+    out.push(passed_or(
+        "vault layout",
+        layout,
+        format!(
+            "run `aie init {}` (it never overwrites a file)",
+            setup.root.display()
+        ),
+    ));
     // Sync remote.
     if let Some(remote) = settings
         .as_ref()
@@ -330,21 +325,19 @@ pub fn run_checks(
             dead.push(format!("`{}` (pid {pid})", l.name));
         }
     }
-    if dead.is_empty() {
-        out.push(check(
-            "locks",
-            Status::Ok,
-            "every held lock has a live holder",
-            None,
-        ));
+    let locks = if dead.is_empty() {
+        Ok("every held lock has a live holder".to_string())
     } else {
-        out.push(check(
-            "locks",
-            Status::Fail,
-            format!("held by a process that is gone: {}", dead.join(", ")),
-            Some("a child process kept the lock: find it with `fuser .aie/locks/<name>.lock` and stop it".into()),
-        ));
-    }
+        Err(format!(
+            "held by a process that is gone: {}",
+            dead.join(", ")
+        ))
+    };
+    out.push(passed_or(
+        "locks",
+        locks,
+        "a child process kept the lock: find it with `fuser .aie/locks/<name>.lock` and stop it",
+    ));
     // Clock. Only a floor (this release cannot run before it was made): an upper bound on
     // the year would turn into a false alarm on some future date.
     let now = chrono::Utc::now();

@@ -150,6 +150,19 @@ pub fn heartbeat_max_age(zone: &Zone) -> Duration {
         .unwrap_or_else(|| Duration::seconds(HEARTBEAT_MAX_AGE))
 }
 
+/// Runs `pass` when this agent does `duty` now, else reports `job` skipped ([`skip`]).
+pub fn run_if_here(
+    ctx: &Ctx,
+    duty: Duty,
+    job: &str,
+    pass: impl FnOnce(&Ctx) -> Result<crate::outcome::Outcome>,
+) -> Result<crate::outcome::Outcome> {
+    match skip(ctx, duty, job) {
+        Some(skipped) => Ok(skipped),
+        None => pass(ctx),
+    }
+}
+
 /// The report of a pass this agent does not run now (exit 0, the reason on one line), or
 /// None when it should run (`not_here`).
 pub fn skip(ctx: &Ctx, duty: Duty, job: &str) -> Option<crate::outcome::Outcome> {

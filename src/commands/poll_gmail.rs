@@ -10,10 +10,11 @@ pub type PollGmailArgs = crate::cli::PassFlags;
 /// Runs the Gmail poll pass.
 pub fn run(cx: &Cx, _args: &PollGmailArgs) -> Result<Outcome> {
     // Only the active zone's agent polls: two importers would race for each message.
-    if let Some(skipped) =
-        crate::zones::skip(cx.ctx(), crate::config::Duty::PollGmail, "poll-gmail")
-    {
-        return Ok(skipped);
-    }
-    crate::passes::gmail_poll::poll(cx.ctx())
+    let duty = crate::config::Duty::PollGmail;
+    crate::zones::run_if_here(
+        cx.ctx(),
+        duty,
+        "poll-gmail",
+        crate::passes::gmail_poll::poll,
+    )
 }

@@ -11,10 +11,11 @@ pub type PollSocialArgs = crate::cli::PassFlags;
 /// Runs the poll-social pass.
 pub fn run(cx: &Cx, _args: &PollSocialArgs) -> Result<Outcome> {
     // Only the active zone's agent polls: two importers would race for each comment.
-    if let Some(skipped) =
-        crate::zones::skip(cx.ctx(), crate::config::Duty::PollSocial, "poll-social")
-    {
-        return Ok(skipped);
-    }
-    crate::passes::social_poll::poll(cx.ctx())
+    let duty = crate::config::Duty::PollSocial;
+    crate::zones::run_if_here(
+        cx.ctx(),
+        duty,
+        "poll-social",
+        crate::passes::social_poll::poll,
+    )
 }

@@ -578,22 +578,14 @@ mod tests {
     #[test]
     fn routing_by_whole_words() {
         let r = Routing::default();
-        assert_eq!(
-            route(&r, "Please pay the invoice"),
-            ("accounting".into(), "high")
-        );
-        assert_eq!(
-            route(&r, "Write a LinkedIn post"),
-            ("social".into(), "normal")
-        );
-        assert_eq!(
-            route(&r, "we postponed the meeting"),
-            ("general".into(), "normal")
-        );
-        assert_eq!(
-            route(&r, "newsletter of the week"),
-            ("general".into(), "low")
-        );
+        for (text, domain, priority) in [
+            ("Please pay the invoice", "accounting", "high"),
+            ("Write a LinkedIn post", "social", "normal"),
+            ("we postponed the meeting", "general", "normal"),
+            ("newsletter of the week", "general", "low"),
+        ] {
+            assert_eq!(route(&r, text), (domain.into(), priority), "{text}");
+        }
     }
 
     #[test]

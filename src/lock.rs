@@ -42,6 +42,26 @@ pub fn lock_dir(aie_dir: &Path) -> PathBuf {
     aie_dir.join("locks")
 }
 
+/// A try-lock of the lock file `path` (the lock `name`): held by another run is
+/// [`AieError::LockBusy`] (exit 75).
+fn taken(res: std::result::Result<(), TryLockError>, name: &str, path: &Path) -> Result<()> {
+    match res {
+        Ok(()) => Ok(()),
+        Err(TryLockError::WouldBlock) => Err(AieError::LockBusy(name.to_string()).into()),
+        Err(TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock `{}`", path.display()))
+        }
+    }
+}
+
+/// Names the holder inside a lock file it holds (never deleted, only rewritten by its
+/// holder); best effort.
+fn name_holder(file: &mut File, holder: &str) {
+    let _ = file.set_len(0);
+    let _ = file.rewind();
+    let _ = file.write_all(holder.as_bytes());
+}
+
 /// Takes the lock of job `job` at once, then the vault lock with `access`.
 /// Errors with [`AieError::LockBusy`] (exit 75) when either is held by another run.
 pub fn acquire(aie_dir: &Path, job: &str, access: VaultAccess, holder: &str) -> Result<JobLocks> {
@@ -49,32 +69,15 @@ pub fn acquire(aie_dir: &Path, job: &str, access: VaultAccess, holder: &str) -> 
     fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let job_path = dir.join(format!("{job}.lock"));
     let mut job_file = open_lock(&job_path)?;
-    match job_file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            return Err(AieError::LockBusy(job.to_string()).into());
-        }
-        Err(TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("cannot lock `{}`", job_path.display()));
-        }
-    }
+    taken(job_file.try_lock(), job, &job_path)?;
     let vault_path = dir.join("vault.lock");
     let vault_file = open_lock(&vault_path)?;
     let res = match access {
         VaultAccess::Shared => vault_file.try_lock_shared(),
         VaultAccess::Exclusive => vault_file.try_lock(),
     };
-    match res {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => return Err(AieError::LockBusy("vault".into()).into()),
-        Err(TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("cannot lock `{}`", vault_path.display()));
-        }
-    }
-    // Name the holder inside the lock file (never deleted, only rewritten by its holder).
-    let _ = job_file.set_len(0);
-    let _ = job_file.rewind();
-    let _ = job_file.write_all(holder.as_bytes());
+    taken(res, "vault", &vault_path)?;
+    name_holder(&mut job_file, holder);
     Ok(JobLocks {
         _job: job_file,
         _vault: vault_file,
@@ -93,16 +96,8 @@ pub fn acquire_named(aie_dir: &Path, name: &str, holder: &str) -> Result<NamedLo
     fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let path = dir.join(format!("{name}.lock"));
     let mut file = open_lock(&path)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => return Err(AieError::LockBusy(name.to_string()).into()),
-        Err(TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("cannot lock `{}`", path.display()));
-        }
-    }
-    let _ = file.set_len(0);
-    let _ = file.rewind();
-    let _ = file.write_all(holder.as_bytes());
+    taken(file.try_lock(), name, &path)?;
+    name_holder(&mut file, holder);
     Ok(NamedLock { _file: file })
 }
 

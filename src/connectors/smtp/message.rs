@@ -265,26 +265,18 @@ mod tests {
     #[test]
     fn missing_attachment_and_no_recipient_are_errors() {
         let from: Mailbox = "sam@me.com".parse().unwrap();
-        let a = json!({"kind":"send_email","to":[],"subject":"s","body":"b"});
-        assert!(
+        let build = |a: Value| {
             build_message(
                 &from,
                 &item(),
                 a.as_object().unwrap(),
                 "<m@x>",
-                Path::new("/n")
+                Path::new("/n"),
             )
-            .is_err()
-        );
-        let a = json!({"kind":"send_email","to":["a@b.c"],"subject":"s","body":"b","attachments":["x.pdf"]});
-        let e = build_message(
-            &from,
-            &item(),
-            a.as_object().unwrap(),
-            "<m@x>",
-            Path::new("/n"),
-        )
-        .unwrap_err();
+        };
+        assert!(build(json!({"kind":"send_email","to":[],"subject":"s","body":"b"})).is_err());
+        let e = build(json!({"kind":"send_email","to":["a@b.c"],"subject":"s","body":"b","attachments":["x.pdf"]}))
+            .unwrap_err();
         assert!(format!("{e:#}").contains("x.pdf"));
     }
 

@@ -1,6 +1,7 @@
 //! `aie poll-social`: new Facebook Page comments and X mentions become items in
 //! `Needs_Action/social/`.
 
+use crate::config::Duty;
 use crate::context::Cx;
 use crate::outcome::Outcome;
 use anyhow::Result;
@@ -11,11 +12,6 @@ pub type PollSocialArgs = crate::cli::PassFlags;
 /// Runs the poll-social pass.
 pub fn run(cx: &Cx, _args: &PollSocialArgs) -> Result<Outcome> {
     // Only the active zone's agent polls: two importers would race for each comment.
-    let duty = crate::config::Duty::PollSocial;
-    crate::zones::run_if_here(
-        cx.ctx(),
-        duty,
-        "poll-social",
-        crate::passes::social_poll::poll,
-    )
+    let pass = crate::passes::social_poll::poll;
+    crate::zones::run_if_here(cx.ctx(), Duty::PollSocial, "poll-social", pass)
 }

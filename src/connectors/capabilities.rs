@@ -96,6 +96,24 @@ pub struct Connector {
     pub check: Option<ConnectorCheck>,
 }
 
+impl Connector {
+    /// The connector of the `aie.yaml` section `name` (its name in messages too).
+    pub const fn of_section(
+        name: &'static str,
+        secrets: &'static [&'static str],
+        needs: fn(&Settings) -> Option<Vec<SecretNeed>>,
+        check: ConnectorCheck,
+    ) -> Connector {
+        Connector {
+            name,
+            section: name,
+            secrets,
+            needs,
+            check: Some(check),
+        }
+    }
+}
+
 static ALL: &[Connector] = &[
     super::gmail::CONNECTOR,
     super::smtp::CONNECTOR,

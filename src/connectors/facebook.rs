@@ -19,13 +19,7 @@ use std::path::Path;
 const SECRETS: &[&str] = &["AIE_FACEBOOK_TOKEN"];
 
 /// The connector as `doctor` sees it.
-pub const CONNECTOR: Connector = Connector {
-    name: "facebook",
-    section: "facebook",
-    secrets: SECRETS,
-    needs,
-    check: Some(check),
-};
+pub const CONNECTOR: Connector = Connector::of_section("facebook", SECRETS, needs, check);
 
 fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     s.facebook.as_ref().map(|_| required(SECRETS))

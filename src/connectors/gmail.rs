@@ -31,13 +31,12 @@ pub const SECRETS: &[&str] = &[
 ];
 
 /// The Gmail connector: the `gmail:` section and its three OAuth secrets.
-pub const CONNECTOR: Connector = Connector {
-    name: "gmail",
-    section: "gmail",
-    secrets: SECRETS,
-    needs: |s| s.gmail.as_ref().map(|_| required(SECRETS)),
-    check: Some(check),
-};
+pub const CONNECTOR: Connector = Connector::of_section(
+    "gmail",
+    SECRETS,
+    |s| s.gmail.as_ref().map(|_| required(SECRETS)),
+    check,
+);
 
 /// The settings and secrets make a client (no network): the secrets are there, `gmail.mark`
 /// is known and the URLs are http(s).

@@ -22,13 +22,7 @@ use std::time::{Duration, Instant};
 const SECRETS: &[&str] = &["AIE_INSTAGRAM_TOKEN"];
 
 /// The connector as `doctor` sees it.
-pub const CONNECTOR: Connector = Connector {
-    name: "instagram",
-    section: "instagram",
-    secrets: SECRETS,
-    needs,
-    check: Some(check),
-};
+pub const CONNECTOR: Connector = Connector::of_section("instagram", SECRETS, needs, check);
 
 fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     s.instagram.as_ref().map(|_| required(SECRETS))

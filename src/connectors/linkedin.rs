@@ -20,13 +20,7 @@ use std::path::Path;
 const SECRETS: &[&str] = &["AIE_LINKEDIN_TOKEN"];
 
 /// The connector as `doctor` sees it.
-pub const CONNECTOR: Connector = Connector {
-    name: "linkedin",
-    section: "linkedin",
-    secrets: SECRETS,
-    needs,
-    check: Some(check),
-};
+pub const CONNECTOR: Connector = Connector::of_section("linkedin", SECRETS, needs, check);
 
 fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     s.linkedin.as_ref().map(|_| required(SECRETS))

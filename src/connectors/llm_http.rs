@@ -72,13 +72,12 @@ pub trait LanguageModel {
 
 /// The language model's connector: the `llm:` section; Anthropic needs its key, an
 /// OpenAI-compatible server may take one.
-pub const CONNECTOR: Connector = Connector {
-    name: "llm",
-    section: "llm",
-    secrets: &["AIE_ANTHROPIC_API_KEY", "AIE_LLM_API_KEY"],
+pub const CONNECTOR: Connector = Connector::of_section(
+    "llm",
+    &["AIE_ANTHROPIC_API_KEY", "AIE_LLM_API_KEY"],
     needs,
-    check: Some(check),
-};
+    check,
+);
 
 fn needs(s: &crate::config::Settings) -> Option<Vec<SecretNeed>> {
     match s.llm.provider {

@@ -20,13 +20,7 @@ use std::path::Path;
 const SECRETS: &[&str] = &["AIE_WHATSAPP_TOKEN", "AIE_WHATSAPP_APP_SECRET"];
 
 /// The connector as `doctor` sees it.
-pub const CONNECTOR: Connector = Connector {
-    name: "whatsapp",
-    section: "whatsapp",
-    secrets: SECRETS,
-    needs,
-    check: Some(check),
-};
+pub const CONNECTOR: Connector = Connector::of_section("whatsapp", SECRETS, needs, check);
 
 fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     s.whatsapp.as_ref()?;

@@ -24,13 +24,7 @@ use std::path::{Path, PathBuf};
 const SECRETS: &[&str] = &["AIE_X_TOKEN", "AIE_X_REFRESH_TOKEN", "AIE_X_CLIENT_ID"];
 
 /// The connector as `doctor` sees it.
-pub const CONNECTOR: Connector = Connector {
-    name: "x",
-    section: "x",
-    secrets: SECRETS,
-    needs,
-    check: Some(check),
-};
+pub const CONNECTOR: Connector = Connector::of_section("x", SECRETS, needs, check);
 
 fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     s.x.as_ref()?;

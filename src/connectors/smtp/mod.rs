@@ -55,13 +55,7 @@ pub const SECRETS: &[&str] = &["AIE_SMTP_USERNAME", "AIE_SMTP_PASSWORD"];
 
 /// The SMTP connector: the `smtp:` section; a login only when `smtp.auth` is true (a relay
 /// that takes mail without one needs no secret).
-pub const CONNECTOR: Connector = Connector {
-    name: "smtp",
-    section: "smtp",
-    secrets: SECRETS,
-    needs,
-    check: Some(check),
-};
+pub const CONNECTOR: Connector = Connector::of_section("smtp", SECRETS, needs, check);
 
 fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     let smtp = s.smtp.as_ref()?;

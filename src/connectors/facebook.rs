@@ -16,7 +16,7 @@ use anyhow::Result;
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
-const SECRETS: &[&str] = &["AIE_FACEBOOK_TOKEN"];
+const SECRETS: &[&str] = &[social::FACEBOOK.token];
 
 /// The connector as `doctor` sees it.
 pub const CONNECTOR: Connector = Connector::of_section("facebook", SECRETS, needs, check);
@@ -50,12 +50,10 @@ pub fn publisher(settings: &Settings, secrets: &Secrets) -> Result<Option<Facebo
         return Ok(None);
     };
     let acct = GraphAccount::new(
-        "facebook",
+        &social::FACEBOOK,
         &fb.graph_base,
         fb.page_id.as_deref(),
-        "facebook.page_id is not set in aie.yaml (the Page's numeric id)",
         secrets,
-        SECRETS,
     )?;
     Ok(Some(FacebookPublisher { acct }))
 }

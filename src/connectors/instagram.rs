@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const SECRETS: &[&str] = &["AIE_INSTAGRAM_TOKEN"];
+const SECRETS: &[&str] = &[social::INSTAGRAM.token];
 
 /// The connector as `doctor` sees it.
 pub const CONNECTOR: Connector = Connector::of_section("instagram", SECRETS, needs, check);
@@ -52,12 +52,10 @@ pub fn publisher(settings: &Settings, secrets: &Secrets) -> Result<Option<Instag
         return Ok(None);
     };
     let acct = GraphAccount::new(
-        "instagram",
+        &social::INSTAGRAM,
         &ig.graph_base,
         ig.user_id.as_deref(),
-        "instagram.user_id is not set in aie.yaml (the professional account's numeric id)",
         secrets,
-        SECRETS,
     )?;
     Ok(Some(InstagramPublisher {
         acct,

@@ -40,6 +40,67 @@ pub fn client(service: &'static str, token: &str) -> Http {
     Http::new(service, TIMEOUT, POLICY, None).scrubbing(&[token])
 }
 
+/// The text field `k` of an answer ("?" when absent).
+pub fn field<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("?")
+}
+
+/// A Meta Graph API platform (Facebook, Instagram, WhatsApp): its account in `aie.yaml`, its
+/// token, and what `doctor` reads to check that token.
+pub struct GraphPlatform {
+    /// The platform and its `aie.yaml` section.
+    pub service: &'static str,
+    /// The setting of the account's id in that section, and what that id is.
+    pub id_key: &'static str,
+    pub id_is: &'static str,
+    /// The secret holding the token.
+    pub token: &'static str,
+    /// The permissions the token needs.
+    pub perms: &'static str,
+    /// The fields `doctor` reads of the account, and who the answer says it is.
+    pub query: &'static [(&'static str, &'static str)],
+    pub who: fn(&Value) -> String,
+}
+
+/// A Facebook Page.
+pub const FACEBOOK: GraphPlatform = GraphPlatform {
+    service: "facebook",
+    id_key: "page_id",
+    id_is: "the Page's numeric id",
+    query: &[("fields", "id,name")],
+    token: "AIE_FACEBOOK_TOKEN",
+    perms: "pages_manage_posts and pages_read_engagement (a Page access token)",
+    who: |v| format!("reads the Page `{}` ({})", field(v, "name"), field(v, "id")),
+};
+
+/// An Instagram professional account.
+pub const INSTAGRAM: GraphPlatform = GraphPlatform {
+    service: "instagram",
+    id_key: "user_id",
+    id_is: "the professional account's numeric id",
+    query: &[("fields", "id,username")],
+    token: "AIE_INSTAGRAM_TOKEN",
+    perms: "instagram_basic and instagram_content_publish",
+    who: |v| format!("reads @{} ({})", field(v, "username"), field(v, "id")),
+};
+
+/// A WhatsApp business number.
+pub const WHATSAPP: GraphPlatform = GraphPlatform {
+    service: "whatsapp",
+    id_key: "phone_number_id",
+    id_is: "the business number's id, not the number",
+    query: &[],
+    token: "AIE_WHATSAPP_TOKEN",
+    perms: "whatsapp_business_messaging and whatsapp_business_management (a system user's token)",
+    who: |v| {
+        format!(
+            "reads the number {} (`{}`)",
+            field(v, "display_phone_number"),
+            field(v, "verified_name")
+        )
+    },
+};
+
 /// One Graph API account (a Facebook Page, an Instagram professional account, a WhatsApp
 /// business number): its client, its base URL, its id and the token.
 pub struct GraphAccount {
@@ -50,24 +111,25 @@ pub struct GraphAccount {
 }
 
 impl GraphAccount {
-    /// `service`'s account `id` at `graph_base`, with the first of `token_secrets` (the
-    /// others are checked to be set too): a config error (exit 78) saying `unset` when `id`
-    /// is not a Graph id, or naming the secrets that are missing.
+    /// The account `id` on platform `p` at `graph_base`: a config error (exit 78) when `id`
+    /// is not a Graph id or the token is missing.
     pub fn new(
-        service: &'static str,
+        p: &GraphPlatform,
         graph_base: &str,
         id: Option<&str>,
-        unset: &str,
         secrets: &Secrets,
-        token_secrets: &[&str],
     ) -> Result<GraphAccount> {
         let id = id.unwrap_or_default().to_string();
         if !super::facebook::valid_graph_id(&id) {
-            return Err(AieError::Config(unset.into()).into());
+            return Err(AieError::Config(format!(
+                "{}.{} is not set in aie.yaml ({})",
+                p.service, p.id_key, p.id_is
+            ))
+            .into());
         }
-        let token = secrets.require(service, token_secrets)?.remove(0);
+        let token = secrets.require(p.service, &[p.token])?.remove(0);
         Ok(GraphAccount {
-            http: client(service, &token),
+            http: client(p.service, &token),
             base: graph_base.trim_end_matches('/').to_string(),
             id,
             token,

@@ -14,7 +14,7 @@
 //! | WhatsApp  | `GET /{phone_number_id}`           | whatsapp_business_messaging, whatsapp_business_management |
 
 use super::http::{Http, HttpError, Request, RetryPolicy, Verdict};
-use super::social::{THROTTLING, graph_error};
+use super::social::{self, GraphPlatform, THROTTLING, field, graph_error};
 use crate::config::Settings;
 use crate::secrets::Secrets;
 use serde_json::Value;
@@ -115,70 +115,19 @@ fn graph_failure(e: &HttpError, secret: &str, perms: &str, id_setting: &str, bas
     }
 }
 
-/// What the check of a Graph API platform reads, and how its failures are told.
-struct Graph {
-    /// The platform and its `aie.yaml` section.
-    service: &'static str,
-    /// The setting of the account's id in that section.
-    id_key: &'static str,
-    query: &'static [(&'static str, &'static str)],
-    secret: &'static str,
-    perms: &'static str,
-    /// Who the answer says the account is.
-    who: fn(&Value) -> String,
-}
-
-const FACEBOOK: Graph = Graph {
-    service: "facebook",
-    id_key: "page_id",
-    query: &[("fields", "id,name")],
-    secret: "AIE_FACEBOOK_TOKEN",
-    perms: "pages_manage_posts and pages_read_engagement (a Page access token)",
-    who: |v| format!("reads the Page `{}` ({})", field(v, "name"), field(v, "id")),
-};
-
-const INSTAGRAM: Graph = Graph {
-    service: "instagram",
-    id_key: "user_id",
-    query: &[("fields", "id,username")],
-    secret: "AIE_INSTAGRAM_TOKEN",
-    perms: "instagram_basic and instagram_content_publish",
-    who: |v| format!("reads @{} ({})", field(v, "username"), field(v, "id")),
-};
-
-const WHATSAPP: Graph = Graph {
-    service: "whatsapp",
-    id_key: "phone_number_id",
-    query: &[],
-    secret: "AIE_WHATSAPP_TOKEN",
-    perms: "whatsapp_business_messaging and whatsapp_business_management (a system user's token)",
-    who: |v| {
-        format!(
-            "reads the number {} (`{}`)",
-            field(v, "display_phone_number"),
-            field(v, "verified_name")
-        )
-    },
-};
-
 /// `GET {base}/{id}` on a Graph API platform: who the account is, or what the failure means.
-fn graph_probe(g: &Graph, token: &str, base: &str, id: Option<&str>) -> Probe {
+fn graph_probe(g: &GraphPlatform, token: &str, base: &str, id: Option<&str>) -> Probe {
     let url = format!("{}/{}", base.trim_end_matches('/'), id.unwrap_or_default());
     match get(g.service, token, &url, g.query) {
         Ok(v) => Probe::Ok((g.who)(&v)),
         Err(e) => graph_failure(
             &e,
-            g.secret,
+            g.token,
             g.perms,
             &format!("{}.{}", g.service, g.id_key),
             &format!("{}.graph_base", g.service),
         ),
     }
-}
-
-/// The text field `k` of an answer ("?" when absent).
-fn field<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k).and_then(Value::as_str).unwrap_or("?")
 }
 
 /// The token checks of every platform set up in `aie.yaml` whose token is set (a missing
@@ -191,12 +140,22 @@ pub fn checks(s: &Settings, secrets: &Secrets, aie_dir: &Path) -> Vec<TokenCheck
             probe,
         })
     };
-    if let (Some(fb), Some(token)) = (&s.facebook, secrets.get("AIE_FACEBOOK_TOKEN")) {
-        let probe = graph_probe(&FACEBOOK, token, &fb.graph_base, fb.page_id.as_deref());
+    if let (Some(fb), Some(token)) = (&s.facebook, secrets.get(social::FACEBOOK.token)) {
+        let probe = graph_probe(
+            &social::FACEBOOK,
+            token,
+            &fb.graph_base,
+            fb.page_id.as_deref(),
+        );
         push("facebook", probe);
     }
-    if let (Some(ig), Some(token)) = (&s.instagram, secrets.get("AIE_INSTAGRAM_TOKEN")) {
-        let probe = graph_probe(&INSTAGRAM, token, &ig.graph_base, ig.user_id.as_deref());
+    if let (Some(ig), Some(token)) = (&s.instagram, secrets.get(social::INSTAGRAM.token)) {
+        let probe = graph_probe(
+            &social::INSTAGRAM,
+            token,
+            &ig.graph_base,
+            ig.user_id.as_deref(),
+        );
         push("instagram", probe);
     }
     if let (Some(x), Some(token)) = (&s.x, secrets.get("AIE_X_TOKEN")) {
@@ -219,11 +178,11 @@ pub fn checks(s: &Settings, secrets: &Secrets, aie_dir: &Path) -> Vec<TokenCheck
         };
         push("linkedin", probe);
     }
-    if let (Some(wa), Some(token)) = (&s.whatsapp, secrets.get("AIE_WHATSAPP_TOKEN")) {
+    if let (Some(wa), Some(token)) = (&s.whatsapp, secrets.get(social::WHATSAPP.token)) {
         let id = wa.phone_number_id.as_deref();
         push(
             "whatsapp",
-            graph_probe(&WHATSAPP, token, &wa.graph_base, id),
+            graph_probe(&social::WHATSAPP, token, &wa.graph_base, id),
         );
     }
     out

@@ -17,7 +17,7 @@ use anyhow::Result;
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
-const SECRETS: &[&str] = &["AIE_WHATSAPP_TOKEN", "AIE_WHATSAPP_APP_SECRET"];
+const SECRETS: &[&str] = &[social::WHATSAPP.token, "AIE_WHATSAPP_APP_SECRET"];
 
 /// The connector as `doctor` sees it.
 pub const CONNECTOR: Connector = Connector::of_section("whatsapp", SECRETS, needs, check);
@@ -64,12 +64,10 @@ pub fn messenger(settings: &Settings, secrets: &Secrets) -> Result<Option<Whatsa
         return Ok(None);
     };
     let acct = GraphAccount::new(
-        "whatsapp",
+        &social::WHATSAPP,
         &wa.graph_base,
         wa.phone_number_id.as_deref(),
-        "whatsapp.phone_number_id is not set in aie.yaml (the business number's id, not the number)",
         secrets,
-        &SECRETS[..1],
     )?;
     Ok(Some(WhatsappMessenger { acct }))
 }

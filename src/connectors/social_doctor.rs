@@ -115,10 +115,17 @@ fn graph_failure(e: &HttpError, secret: &str, perms: &str, id_setting: &str, bas
     }
 }
 
-/// `GET {base}/{id}` on a Graph API platform: who the account is, or what the failure means.
-fn graph_probe(g: &GraphPlatform, token: &str, base: &str, id: Option<&str>) -> Probe {
+/// `GET {base}/{id}` on a Graph API platform set up as `(base, id)` whose token is set:
+/// who the account is, or what the failure means. None when it is not set up or has no
+/// token.
+fn graph_probe(
+    g: &GraphPlatform,
+    secrets: &Secrets,
+    account: Option<(&str, Option<&str>)>,
+) -> Option<Probe> {
+    let ((base, id), token) = account.zip(secrets.get(g.token))?;
     let url = format!("{}/{}", base.trim_end_matches('/'), id.unwrap_or_default());
-    match get(g.service, token, &url, g.query) {
+    Some(match get(g.service, token, &url, g.query) {
         Ok(v) => Probe::Ok((g.who)(&v)),
         Err(e) => graph_failure(
             &e,
@@ -127,7 +134,7 @@ fn graph_probe(g: &GraphPlatform, token: &str, base: &str, id: Option<&str>) -> 
             &format!("{}.{}", g.service, g.id_key),
             &format!("{}.graph_base", g.service),
         ),
-    }
+    })
 }
 
 /// The token checks of every platform set up in `aie.yaml` whose token is set (a missing
@@ -140,22 +147,18 @@ pub fn checks(s: &Settings, secrets: &Secrets, aie_dir: &Path) -> Vec<TokenCheck
             probe,
         })
     };
-    if let (Some(fb), Some(token)) = (&s.facebook, secrets.get(social::FACEBOOK.token)) {
-        let probe = graph_probe(
-            &social::FACEBOOK,
-            token,
-            &fb.graph_base,
-            fb.page_id.as_deref(),
-        );
+    let fb = s
+        .facebook
+        .as_ref()
+        .map(|c| (&*c.graph_base, c.page_id.as_deref()));
+    if let Some(probe) = graph_probe(&social::FACEBOOK, secrets, fb) {
         push("facebook", probe);
     }
-    if let (Some(ig), Some(token)) = (&s.instagram, secrets.get(social::INSTAGRAM.token)) {
-        let probe = graph_probe(
-            &social::INSTAGRAM,
-            token,
-            &ig.graph_base,
-            ig.user_id.as_deref(),
-        );
+    let ig = s
+        .instagram
+        .as_ref()
+        .map(|c| (&*c.graph_base, c.user_id.as_deref()));
+    if let Some(probe) = graph_probe(&social::INSTAGRAM, secrets, ig) {
         push("instagram", probe);
     }
     if let (Some(x), Some(token)) = (&s.x, secrets.get("AIE_X_TOKEN")) {
@@ -178,12 +181,10 @@ pub fn checks(s: &Settings, secrets: &Secrets, aie_dir: &Path) -> Vec<TokenCheck
         };
         push("linkedin", probe);
     }
-    if let (Some(wa), Some(token)) = (&s.whatsapp, secrets.get(social::WHATSAPP.token)) {
-        let id = wa.phone_number_id.as_deref();
-        push(
-            "whatsapp",
-            graph_probe(&social::WHATSAPP, token, &wa.graph_base, id),
-        );
+    let wa = s.whatsapp.as_ref();
+    let wa = wa.map(|c| (&*c.graph_base, c.phone_number_id.as_deref()));
+    if let Some(probe) = graph_probe(&social::WHATSAPP, secrets, wa) {
+        push("whatsapp", probe);
     }
     out
 }

@@ -117,6 +117,8 @@ mod odoo_doctor;
 mod odoo_flow;
 #[path = "cli/odoo_json2.rs"]
 mod odoo_json2;
+#[path = "cli/odoo_payments.rs"]
+mod odoo_payments;
 #[path = "cli/odoo_status.rs"]
 mod odoo_status;
 #[path = "cli/social.rs"]

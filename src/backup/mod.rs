@@ -3,8 +3,9 @@
 //! of its plain bytes, so a file that did not change is never stored again. Objects under
 //! 1 MiB are appended to pack files (`packs/`, see [`pack`]); larger ones are files of their
 //! own, `objects/<ab>/<sha256>` (as every object was in stores written before packs: those
-//! still read). `snapshots/<id>.json` is the manifest: every file's path, mode, times, size
-//! and SHA-256, under a first line that is the SHA-256 of the rest. A snapshot's packs and
+//! still read). `snapshots/<id>.json.zst` is the manifest: every file's path, mode, times, size
+//! and SHA-256, under a first line that is the SHA-256 of the rest, compressed with zstd
+//! (`<id>.json`, plain, in stores written before: those still read). A snapshot's packs and
 //! objects are written first, then its manifest to a temp name, checked, then renamed into
 //! place: a crash leaves either the whole snapshot or none listed. Pruning deletes objects
 //! no snapshot names: loose ones at once, packed ones by repacking a pack once more than a
@@ -389,8 +390,17 @@ impl Store {
         self.root.join("objects").join(&hash[..2]).join(hash)
     }
 
+    /// Snapshot `id`'s manifest: `<id>.json.zst`, or `<id>.json` as stores written before
+    /// manifests were compressed have it.
     fn manifest_path(&self, id: &str) -> PathBuf {
-        self.root.join("snapshots").join(format!("{id}.json"))
+        let dir = self.root.join("snapshots");
+        let zst = dir.join(format!("{id}{MANIFEST_EXT}"));
+        let plain = dir.join(format!("{id}.json"));
+        if !zst.exists() && plain.exists() {
+            plain
+        } else {
+            zst
+        }
     }
 
     /// Removes temp files a crashed run left in the store. Returns how many.
@@ -411,7 +421,9 @@ impl Store {
         let mut ids = Vec::new();
         for e in fs::read_dir(&dir).with_context(|| format!("cannot read `{}`", dir.display()))? {
             let name = e?.file_name().to_string_lossy().to_string();
-            if let Some(id) = name.strip_suffix(".json")
+            if let Some(id) = name
+                .strip_suffix(MANIFEST_EXT)
+                .or_else(|| name.strip_suffix(".json"))
                 && valid_id(id)
             {
                 ids.push(id.to_string());
@@ -431,6 +443,9 @@ impl Store {
         let bytes = fs::read(&path)
             .with_context(|| format!("no snapshot `{id}` in `{}`", self.root.display()))?;
         let bytes = self.open_bytes(bytes, &format!("snapshot `{id}`"))?;
+        let bytes = inflate_manifest(bytes).with_context(|| {
+            format!("snapshot `{id}` is damaged: its manifest does not decompress")
+        })?;
         let text = String::from_utf8(bytes)
             .map_err(|_| anyhow!("snapshot `{id}` is damaged: its manifest is not text"))?;
         parse_manifest(&text).with_context(|| format!("snapshot `{id}` is damaged"))
@@ -688,7 +703,7 @@ impl Store {
             bytes: report.bytes,
             entries,
         };
-        let text = self.seal_bytes(render_manifest(&manifest)?.into_bytes())?;
+        let text = self.seal_bytes(deflate_manifest(&render_manifest(&manifest)?)?)?;
         if self.seal.is_some() {
             let refs = Refs {
                 time: manifest.time.clone(),
@@ -944,6 +959,30 @@ fn rel_of(root: &Path, p: &Path) -> Option<String> {
     }
     let s = rel.to_str()?;
     Some(s.to_string())
+}
+
+/// A manifest's file name after its id: a zstd frame (`zstd -dc` shows the JSON). A
+/// manifest is mostly paths and hashes, repeated in every snapshot: compressed, it costs a
+/// third of its plain size.
+const MANIFEST_EXT: &str = ".json.zst";
+
+/// The manifest's text as it is stored: zstd-compressed (then sealed when the store seals).
+fn deflate_manifest(text: &str) -> Result<Vec<u8>> {
+    zstd::bulk::compress(text.as_bytes(), ZSTD_LEVEL).context("cannot compress the manifest")
+}
+
+/// The manifest's plain bytes: a zstd frame decompressed (at most 1 GiB), a plain manifest
+/// of an earlier store as it is.
+fn inflate_manifest(stored: Vec<u8>) -> Result<Vec<u8>> {
+    const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+    if !stored.starts_with(&ZSTD_MAGIC) {
+        return Ok(stored);
+    }
+    let mut out = Vec::new();
+    zstd::stream::read::Decoder::new(&stored[..])?
+        .take(1 << 30)
+        .read_to_end(&mut out)?;
+    Ok(out)
 }
 
 fn render_manifest(m: &Manifest) -> Result<String> {

@@ -27,7 +27,15 @@ pub struct OdooLedger {
     partners: HashMap<String, i64>,
     currencies: HashMap<String, i64>,
     default_currency: Option<String>,
+    /// Each partner's open (posted, not fully paid) bills and invoices, read once a pass by
+    /// the first payment to that partner: the moves a payment's reference can name. `None`
+    /// when there are more than [`OPEN_MOVES_HELD`] (each payment then searches). Dropped by
+    /// anything this ledger posts, creates or pays against.
+    open_moves: HashMap<i64, Option<Vec<Map<String, Value>>>>,
 }
+
+/// How many open moves of one partner a pass holds at most.
+const OPEN_MOVES_HELD: usize = 200;
 
 /// Builds the ledger and logs in: `Ok(None)` when `aie.yaml` has no `odoo:` section; a setup
 /// error (exit 78) when the login is refused; unavailable (exit 69) when Odoo cannot be
@@ -89,6 +97,7 @@ impl OdooLedger {
             partners: HashMap::new(),
             currencies: HashMap::new(),
             default_currency,
+            open_moves: HashMap::new(),
         }
     }
 
@@ -215,6 +224,7 @@ impl OdooLedger {
         if !s(p, "ref").is_empty() {
             vals["ref"] = json!(s(p, "ref"));
         }
+        self.open_moves.clear();
         let id = self.odoo.create("account.move", vals, None)?;
         failpoint(at);
         let m = self.read_move(id)?;
@@ -324,6 +334,7 @@ impl OdooLedger {
                 s(&m, "name")
             ))),
             _ => {
+                self.open_moves.clear();
                 self.odoo
                     .call("account.move", "action_post", Some(&[id]), json!({}))?;
                 failpoint("odoo:posted");
@@ -474,26 +485,15 @@ impl OdooLedger {
             format!("{reference} {mark}")
         };
         let open = if reference.is_empty() {
-            Vec::new()
+            None
         } else {
-            self.odoo.search_read(
-                "account.move",
-                json!([
-                    ["partner_id", "=", partner],
-                    ["state", "=", "posted"],
-                    ["move_type", "in", ["in_invoice", "out_invoice"]],
-                    ["payment_state", "in", ["not_paid", "partial"]],
-                    "|",
-                    ["ref", "=", reference],
-                    ["name", "=", reference]
-                ]),
-                &["name"],
-                json!({"limit": 1}),
-            )?
+            self.open_move(partner, reference)?
         };
-        let (pay_id, against) = match open.first() {
+        let (pay_id, against) = match open {
             Some(m) => {
                 let move_id = m2o_id(m.get("id")).unwrap_or(0);
+                // Its payment state changes: the next payment to this partner reads again.
+                self.open_moves.remove(&partner);
                 let ctx = json!({"active_model": "account.move", "active_ids": [move_id]});
                 let wizard = self.odoo.create(
                     "account.payment.register",
@@ -508,7 +508,7 @@ impl OdooLedger {
                 )?;
                 failpoint("odoo:payment-created");
                 let id = r.get("res_id").and_then(Value::as_i64).unwrap_or(0);
-                (id, format!(" against {}", s(m, "name")))
+                (id, format!(" against {}", s(&m, "name")))
             }
             None => {
                 let id = self.odoo.create(
@@ -524,20 +524,59 @@ impl OdooLedger {
                 (id, String::new())
             }
         };
-        let read = self.odoo.search_read(
-            "account.payment",
-            json!([["ref", "ilike", mark]]),
-            &fields,
-            json!({"limit": 1}),
-        )?;
-        let name = read
-            .first()
-            .map(|r| s(r, "name").to_string())
-            .unwrap_or_default();
+        // Odoo numbers a payment when it posts it; its id and its reference (with the key)
+        // find it, so the number is not read back (a call less per payment).
         Ok(format!(
-            "payment {name} (account.payment {pay_id}), {}{against}",
+            "payment (account.payment {pay_id}, reference `{memo}`), {}{against}",
             money(amount, &s(p, "currency").to_uppercase())
         ))
+    }
+
+    /// The open bill or invoice of `partner` whose reference or number is `reference`
+    /// (exactly, as Odoo's `=`), in Odoo's order; from the pass's list of that partner's open
+    /// moves.
+    fn open_move(
+        &mut self,
+        partner: i64,
+        reference: &str,
+    ) -> Result<Option<Map<String, Value>>, OdooError> {
+        let open = [
+            json!(["partner_id", "=", partner]),
+            json!(["state", "=", "posted"]),
+            json!(["move_type", "in", ["in_invoice", "out_invoice"]]),
+            json!(["payment_state", "in", ["not_paid", "partial"]]),
+        ];
+        if !self.open_moves.contains_key(&partner) {
+            let all = self.odoo.search_read(
+                "account.move",
+                json!(open),
+                &["name", "ref"],
+                json!({"limit": OPEN_MOVES_HELD + 1}),
+            )?;
+            let held = (all.len() <= OPEN_MOVES_HELD).then_some(all);
+            self.open_moves.insert(partner, held);
+        }
+        let named = |m: &Map<String, Value>| {
+            [m.get("ref"), m.get("name")]
+                .iter()
+                .any(|v| v.and_then(Value::as_str) == Some(reference))
+        };
+        if let Some(Some(held)) = self.open_moves.get(&partner) {
+            return Ok(held.iter().find(|m| named(m)).cloned());
+        }
+        let mut domain = open.to_vec();
+        domain.extend([
+            json!("|"),
+            json!(["ref", "=", reference]),
+            json!(["name", "=", reference]),
+        ]);
+        let r = self.odoo.search_read(
+            "account.move",
+            Value::Array(domain),
+            &["name", "ref"],
+            json!({"limit": 1}),
+        )?;
+        Ok(r.into_iter().next())
     }
 }
 

@@ -168,11 +168,13 @@ fn verify_finds_a_flipped_byte_in_a_snapshot() {
     assert_ne!(r.code, 0, "{r:?}");
     assert!(!to.join("Done/a.md").exists());
     // A flipped byte in the manifest is found too.
-    let man = store.join("snapshots").join(format!("{id}.json"));
-    let text = std::fs::read_to_string(&man)
-        .unwrap()
-        .replace("Done/a.md", "Done/b.md");
-    std::fs::write(&man, text).unwrap();
+    // (The manifest is zstd-compressed JSON: decompressed, changed, compressed again.)
+    let man = store.join("snapshots").join(format!("{id}.json.zst"));
+    let plain = zstd::decode_all(&std::fs::read(&man).unwrap()[..]).unwrap();
+    let text = String::from_utf8(plain).unwrap();
+    assert!(text.starts_with("sha256:"), "{text}");
+    let text = text.replace("Done/a.md", "Done/b.md");
+    std::fs::write(&man, zstd::encode_all(text.as_bytes(), 3).unwrap()).unwrap();
     let r = env.run(&["backup", "--verify", &id]);
     assert_ne!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("damaged"), "{r:?}");

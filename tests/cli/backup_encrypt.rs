@@ -34,13 +34,15 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Whether `needle` is in any file's bytes or any path under `dir`.
+/// Whether `needle` shows in a name or the bytes of a file under `dir`, or in the bytes a
+/// file that is a zstd frame (a manifest) decompresses to: compression hides nothing.
 fn visible_in(dir: &Path, needle: &str) -> bool {
+    let has = |b: &[u8]| b.windows(needle.len()).any(|w| w == needle.as_bytes());
     files_under(dir).iter().any(|p| {
+        let bytes = std::fs::read(p).unwrap();
         p.to_string_lossy().contains(needle)
-            || std::fs::read(p)
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle.as_bytes())
+            || has(&bytes)
+            || zstd::decode_all(&bytes[..]).is_ok_and(|plain| has(&plain))
     })
 }
 
@@ -210,8 +212,8 @@ fn pyrage_decrypts_the_manifest_and_a_large_object_aie_wrote() {
     let id = backup(&env)["id"].as_str().unwrap().to_string();
     let key = env.dir.path().join("id.key");
     std::fs::write(&key, format!("{identity}\n")).unwrap();
-    let manifest = age::decrypt(&key, &store.join(format!("snapshots/{id}.json")));
-    let text = String::from_utf8(manifest).unwrap();
+    let manifest = age::decrypt(&key, &store.join(format!("snapshots/{id}.json.zst")));
+    let text = String::from_utf8(zstd::decode_all(&manifest[..]).unwrap()).unwrap();
     assert!(text.starts_with("sha256:"), "{text}");
     assert!(text.contains(NAME_CANARY), "{text}");
     // The big file is a loose object: its header byte, then its bytes (raw or deflated).

@@ -125,6 +125,23 @@ fn a_store_written_before_packs_still_restores_and_takes_new_snapshots() {
     let new = v["new_files"].as_u64().unwrap();
     let files = v["files"].as_u64().unwrap();
     assert_eq!(new, files - 1, "the old object is reused: {v}");
+    // The new manifest is compressed JSON beside the old plain one, and both are listed.
+    let id = v["id"].as_str().unwrap();
+    let stored = std::fs::read(store.join(format!("snapshots/{id}.json.zst"))).unwrap();
+    let text = String::from_utf8(zstd::decode_all(&stored[..]).unwrap()).unwrap();
+    assert!(
+        text.starts_with("sha256:") && text.contains("Done/new.md"),
+        "{text}"
+    );
+    assert!(
+        stored.len() < text.len() / 2,
+        "{} of {}",
+        stored.len(),
+        text.len()
+    );
+    let r = env.ok(&["backup", "--list", "--json"]);
+    let list: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
     env.now = "2026-11-24T03:00:00Z".into();
     env.ok(&["backup", "--verify"]);
 }

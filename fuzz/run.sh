@@ -78,6 +78,8 @@ seed_all() {
   done
 }
 seed_all
+# Every target has a corpus folder (libFuzzer refuses a missing one) with its own seeds.
+for t in "${all[@]}"; do seed "$t"; done
 
 mkdir -p "$here/logs"
 [ -f "$here/logs/summary.tsv" ] ||

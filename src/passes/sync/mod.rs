@@ -1,0 +1,188 @@
+//! `sync-vault`: one pass of sharing the vault with the other agent through git, under the
+//! exclusive vault lock. Commit this agent's changes (after the secret guard), fetch,
+//! integrate the remote's commits by the vault's own merge rules, check every approval that
+//! arrived through sync, push without force. The merge rules live in `.git/info/attributes`
+//! (this machine's, never synced, so a synced `.gitattributes` cannot loosen them): audit
+//! logs and the approvals trail merge line by line, `Dashboard.md` keeps this agent's
+//! version, and every other file both sides changed is a conflict that aie settles by
+//! keeping this agent's version and the other one beside it under a `.sync-conflict-` name
+//! (never an item), listed under attention. A move into `Approved/` or `Done/` that arrived
+//! through sync counts only when the commit that made it is signed by a key in
+//! `sync.trusted_signers`; any other goes back to `Pending_Approval/` for review.
+
+mod commit;
+mod incoming;
+mod merge;
+mod remote;
+
+pub use commit::token_shape;
+pub(crate) use remote::committer_of;
+pub use remote::{Remote, remote_of};
+
+use crate::context::Ctx;
+use crate::exit::Exit;
+use crate::fsutil;
+use crate::outcome::Outcome;
+use crate::vault::git::Git;
+use anyhow::{Result, anyhow};
+use commit::commit;
+use incoming::{import_requests, verify_incoming};
+use merge::integrate;
+use remote::first_line;
+
+/// The merge rules of the vault (see the module header).
+const ATTRIBUTES: &str = "\
+# Written by aie sync-vault: the vault's merge rules (this file wins over .gitattributes).
+* merge=binary
+Logs/*.jsonl merge=union
+Logs/**/*.jsonl merge=union
+Dashboard.md merge=aie-local
+";
+
+/// Where a merge that has not been checked yet is remembered (the commit before it), so a
+/// crash between the merge and the approval check is checked by the next sync.
+const VERIFY_MARK: &str = "sync_verify_from";
+
+/// How many times a push that the remote refused (it moved on meanwhile) is retried.
+const PUSH_TRIES: usize = 4;
+
+/// One sync pass.
+pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
+    let mut out = Outcome {
+        json: serde_json::json!({"job": "sync-vault"}),
+        ..Outcome::default()
+    };
+    let remote = match remote_of(ctx)? {
+        Ok(r) => r,
+        Err(why) => {
+            out.summary = format!("sync-vault: {why}");
+            out.json = serde_json::json!({"job": "sync-vault", "synced": false, "reason": why});
+            return Ok(out);
+        }
+    };
+    let git = &remote.git;
+    prepare(ctx, git, &mut out)?;
+    // A merge that a crash left unchecked is checked first.
+    let mark = ctx.vault.aie_dir().join(VERIFY_MARK);
+    if let Ok(from) = std::fs::read_to_string(&mark) {
+        verify_incoming(ctx, git, from.trim(), &mut out)?;
+        import_requests(ctx, git, from.trim(), &mut out)?;
+        commit(
+            ctx,
+            git,
+            "aie: returned unsigned approvals for review",
+            &mut out,
+        )?;
+        std::fs::remove_file(&mark).ok();
+    }
+    write_heartbeat(ctx)?;
+    commit(ctx, git, &format!("aie sync: {}", ctx.agent), &mut out)?;
+    let mut pushed = false;
+    for _ in 0..PUSH_TRIES {
+        let theirs = match remote.fetch() {
+            Ok(t) => t,
+            Err(e) => return unreachable(ctx, e, out),
+        };
+        // The common case, nothing new on either side: the remote's tip is HEAD, so there
+        // is nothing to merge or push (one rev-parse, no merge-base, no push).
+        let before = git.rev("HEAD")?;
+        if theirs.is_some() && theirs == before {
+            pushed = true;
+            break;
+        }
+        if let Some(theirs) = &theirs {
+            integrate(ctx, git, theirs, before.as_deref(), &mark, &mut out)?;
+        }
+        let head = git
+            .rev("HEAD")?
+            .ok_or_else(|| anyhow!("the vault's git repository has no commit yet"))?;
+        if theirs.as_deref() == Some(head.as_str()) {
+            pushed = true;
+            break;
+        }
+        match remote.push(&head) {
+            Ok(true) => {
+                out.count("pushed", 1);
+                pushed = true;
+                break;
+            }
+            Ok(false) => continue,
+            Err(e) => return unreachable(ctx, e, out),
+        }
+    }
+    if !pushed {
+        out.problem(
+            "sync:push",
+            format!(
+                "the remote `{}` kept moving: {PUSH_TRIES} pushes refused; the next sync tries again",
+                remote.name
+            ),
+        );
+    }
+    out.summary = match out.counts_line() {
+        l if l.is_empty() => "sync-vault: up to date".into(),
+        l => format!("sync-vault: {l}"),
+    };
+    out.json = serde_json::json!({
+        "job": "sync-vault",
+        "synced": pushed,
+        "remote": remote.name,
+        "branch": remote.branch,
+    });
+    Ok(out)
+}
+
+/// The remote could not be reached: what was committed stays committed (nothing lost), and
+/// the pass exits 69.
+fn unreachable(ctx: &Ctx, e: anyhow::Error, mut out: Outcome) -> Result<Outcome> {
+    log::warn!("{e:#}");
+    out.summary = format!(
+        "sync-vault: {e:#}; this agent's changes are committed locally and wait for the next sync"
+    );
+    out.exit = Some(Exit::Unavailable);
+    let _ = ctx;
+    Ok(out)
+}
+
+/// Writes the merge rules, and recovers a lock a killed git left (no other aie command runs
+/// while sync holds the vault alone).
+fn prepare(ctx: &Ctx, git: &Git, out: &mut Outcome) -> Result<()> {
+    let lock = git.git_dir().join("index.lock");
+    if std::fs::symlink_metadata(&lock).is_ok() {
+        std::fs::remove_file(&lock)
+            .map_err(|e| anyhow!("cannot remove the stale `{}`: {e}", lock.display()))?;
+        log::warn!("removed a stale `.git/index.lock` left by a git that was stopped");
+        out.count("stale_lock_removed", 1);
+    }
+    let info = git.git_dir().join("info");
+    let attrs = info.join("attributes");
+    if std::fs::read_to_string(&attrs).ok().as_deref() != Some(ATTRIBUTES) {
+        std::fs::create_dir_all(&info)
+            .map_err(|e| anyhow!("cannot create `{}`: {e}", info.display()))?;
+        fsutil::write_atomic(&attrs, ATTRIBUTES.as_bytes())?;
+    }
+    let _ = ctx;
+    Ok(())
+}
+
+/// This agent's heartbeat in the vault (`Logs/heartbeats/<agent>.json`): when it last
+/// synced, its version and mode. Only this agent writes its own file.
+pub fn write_heartbeat(ctx: &Ctx) -> Result<()> {
+    let dir = ctx.vault.logs().join("heartbeats");
+    std::fs::create_dir_all(&dir).map_err(|e| anyhow!("cannot create `{}`: {e}", dir.display()))?;
+    let beat = serde_json::json!({
+        "agent": ctx.agent,
+        "mode": ctx.mode.name(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "ts": ctx.clock.stamp(),
+    });
+    let path = dir.join(format!("{}.json", ctx.agent));
+    let text = serde_json::to_string_pretty(&beat).expect("invariant: json serializes") + "\n";
+    if fsutil::read_regular_nofollow(&path)
+        .ok()
+        .is_some_and(|(b, _)| b == text.as_bytes())
+    {
+        return Ok(());
+    }
+    fsutil::write_atomic(&path, text.as_bytes())
+}

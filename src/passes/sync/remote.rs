@@ -1,0 +1,112 @@
+//! The remote a vault syncs with (`sync.remote`, `sync.branch`): fetch and push through the
+//! git CLI, and the identity commits are made with.
+
+use crate::context::Ctx;
+use crate::vault::git::{self, Git};
+use anyhow::{Result, anyhow};
+use std::time::Duration;
+
+/// The remote and branch this vault syncs with.
+pub struct Remote {
+    pub git: Git,
+    pub name: String,
+    pub branch: String,
+}
+
+impl Remote {
+    /// `refs/remotes/<remote>/<branch>`: where fetch leaves the remote's tip.
+    pub fn tracking(&self) -> String {
+        format!("refs/remotes/{}/{}", self.name, self.branch)
+    }
+
+    /// Fetches the remote's branch. `Ok(None)` when the remote has no such branch yet (a new
+    /// bare repository); an `Unavailable` error when it cannot be reached.
+    pub fn fetch(&self) -> Result<Option<String>> {
+        let spec = format!("+refs/heads/{}:{}", self.branch, self.tracking());
+        let out = self
+            .git
+            .call(&["fetch", "--quiet", "--no-tags", &self.name, &spec])?;
+        if !out.ok {
+            if out.stderr.contains("couldn't find remote ref") {
+                return Ok(None);
+            }
+            return Err(crate::exit::AieError::Unavailable(format!(
+                "the remote `{}` cannot be reached: {}",
+                self.name,
+                first_line(&out.stderr)
+            ))
+            .into());
+        }
+        self.git.rev(&self.tracking())
+    }
+
+    /// Pushes `rev` to the remote's branch without force. `Ok(false)` when the remote
+    /// refused it because it moved on (fetch, integrate, try again).
+    pub fn push(&self, rev: &str) -> Result<bool> {
+        let spec = format!("{rev}:refs/heads/{}", self.branch);
+        let out = self.git.call(&["push", "--quiet", &self.name, &spec])?;
+        if out.ok {
+            return Ok(true);
+        }
+        if git::rejected(&out.stderr) {
+            return Ok(false);
+        }
+        Err(crate::exit::AieError::Unavailable(format!(
+            "cannot push to the remote `{}`: {}",
+            self.name,
+            first_line(&out.stderr)
+        ))
+        .into())
+    }
+}
+
+pub(super) fn first_line(s: &str) -> &str {
+    s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
+}
+
+/// The remote this vault syncs with, or why there is none (not a git repository, no such
+/// remote): then there is nothing to sync.
+pub fn remote_of(ctx: &Ctx) -> Result<std::result::Result<Remote, String>> {
+    let mut git = Git::at(ctx.vault.root());
+    if !git.is_repo() {
+        return Ok(Err(format!(
+            "`{}` is not a git repository: nothing to sync (README, \"Two agents\", says how to set one up)",
+            ctx.vault.root().display()
+        )));
+    }
+    let sync = ctx.settings.sync.clone().unwrap_or_default();
+    let name = sync.remote.unwrap_or_else(|| "origin".into());
+    if !git.call(&["remote", "get-url", &name])?.ok {
+        return Ok(Err(format!(
+            "no git remote `{name}` is configured: nothing to sync"
+        )));
+    }
+    let branch = match sync.branch {
+        Some(b) => b,
+        None => git
+            .run(&["symbolic-ref", "--quiet", "--short", "HEAD"])
+            .map_err(|_| anyhow!("the vault's git HEAD is not on a branch: set `sync.branch`"))?
+            .trim()
+            .to_string(),
+    };
+    if let Some(left) = ctx.time_left() {
+        git.timeout = Some(left.max(Duration::from_secs(1)));
+    }
+    Ok(Ok(Remote { git, name, branch }))
+}
+
+/// `-c` settings for commands that commit: the agent is the author; a machine with no git
+/// identity commits as the agent too.
+pub(crate) fn committer_of(ctx: &Ctx, git: &Git) -> Result<Git> {
+    let mut g = git
+        .clone()
+        .with_config("merge.aie-local.name=keep this agent's version")
+        .with_config("merge.aie-local.driver=true");
+    let has_identity = git.call(&["config", "user.email"])?.ok;
+    if !has_identity {
+        g = g
+            .with_config(format!("user.name=aie {}", ctx.agent))
+            .with_config(format!("user.email={}@aie.invalid", ctx.agent));
+    }
+    Ok(g)
+}

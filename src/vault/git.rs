@@ -43,6 +43,9 @@ impl Git {
                 // human and never runs what a synced file says.
                 "core.hooksPath=/dev/null".into(),
                 "advice.detachedHead=false".into(),
+                // `status` and `add` read only the folders that changed since the last
+                // call (the cache lives in the index; git keeps it once it is there).
+                "core.untrackedCache=true".into(),
             ],
             envs: Vec::new(),
             timeout: None,

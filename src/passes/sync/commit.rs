@@ -3,57 +3,141 @@
 
 use super::committer_of;
 use crate::context::Ctx;
-use crate::fsutil;
 use crate::outcome::Outcome;
 use crate::vault::git::Git;
-use anyhow::Result;
-use std::path::Path;
+use anyhow::{Result, anyhow};
 
-/// Stages every change of the vault but `.aie/`, unstages each file the secret guard
-/// refuses (naming it), and commits the rest. Returns whether it committed.
-pub(super) fn commit(ctx: &Ctx, git: &Git, message: &str, out: &mut Outcome) -> Result<bool> {
-    // One `git status` tells whether anything changed (staged or not, untracked included,
-    // with what `.gitignore` keeps out left out, as `add --all` would): when nothing did,
-    // nothing is staged, scanned or committed. The untracked cache lets git skip reading
-    // folders that did not change since the last sync (10,000 items in `Done/`).
-    let status = git.run(&[
-        "-c",
-        "core.untrackedCache=true",
+/// What `git status` says of the work tree.
+#[derive(Debug, Default)]
+pub(super) struct Status {
+    /// HEAD's commit (none before the first commit).
+    pub head: Option<String>,
+    /// The branch HEAD is on (none when it is detached).
+    pub branch: Option<String>,
+    /// Every path that changed, staged or not, untracked included (an untracked folder as
+    /// `dir/`), with what `.gitignore` keeps out left out.
+    pub changed: Vec<String>,
+}
+
+/// One `git status` with the branch: HEAD, the branch, and what changed. Git only stats
+/// the tracked files (their stat data in the index says which did not change, so none is
+/// read or hashed again) and, through the untracked cache, reads only the folders that
+/// changed since the last call (10,000 items in `Done/` cost 10,000 `lstat`s, no reads).
+pub(super) fn status(git: &Git) -> Result<Status> {
+    let raw = git.run(&[
         "status",
-        "--porcelain",
+        "--porcelain=v2",
+        "--branch",
         "-z",
-        "--untracked-files=all",
+        // `normal`, not `all`: an untracked folder is one entry (`add` takes it whole), and
+        // git's untracked cache serves this mode.
+        "--untracked-files=normal",
         "--no-renames",
     ])?;
-    if status.is_empty() {
+    let mut st = Status::default();
+    for entry in raw.split('\0').filter(|s| !s.is_empty()) {
+        if let Some(h) = entry.strip_prefix("# branch.oid ") {
+            st.head = (h != "(initial)").then(|| h.to_string());
+        } else if let Some(b) = entry.strip_prefix("# branch.head ") {
+            st.branch = (b != "(detached)").then(|| b.to_string());
+        } else if let Some(path) = changed_path(entry) {
+            st.changed.push(path.to_string());
+        }
+    }
+    Ok(st)
+}
+
+/// The path of one `--porcelain=v2` entry that is a change: `1` (changed), `u`
+/// (unmerged), `?` (untracked); the path is the last field, after a fixed number of them.
+fn changed_path(entry: &str) -> Option<&str> {
+    let fields = match entry.as_bytes().first()? {
+        b'1' => 8,
+        b'u' => 10,
+        b'?' => 1,
+        _ => return None,
+    };
+    entry.splitn(fields + 1, ' ').nth(fields)
+}
+
+/// Commits what changed, as [`commit_changes`] does, after asking `git status` what did.
+pub(super) fn commit(ctx: &Ctx, git: &Git, message: &str, out: &mut Outcome) -> Result<bool> {
+    let st = status(git)?;
+    commit_changes(ctx, git, &st.changed, message, out)
+}
+
+/// Stages the `changed` paths (as `git status` listed them) but `.aie/`, scans exactly
+/// what was staged (the blobs that would be committed, not the files, which may change
+/// meanwhile), unstages each file the secret guard refuses (naming it), and commits the
+/// rest. Returns whether it committed. Nothing changed: no git call at all.
+pub(super) fn commit_changes(
+    ctx: &Ctx,
+    git: &Git,
+    changed: &[String],
+    message: &str,
+    out: &mut Outcome,
+) -> Result<bool> {
+    if changed.is_empty() {
         return Ok(false);
     }
-    git.run(&["add", "--all"])?;
-    let staged = git.run(&[
-        "diff",
-        "--cached",
-        "--name-only",
-        "-z",
-        "--no-renames",
-        "--diff-filter=AM",
-    ])?;
-    let needles = guard_needles(ctx);
-    for rel in staged.split('\0').filter(|s| !s.is_empty()) {
-        if rel.starts_with(".aie/") {
-            // A synced `.gitignore` cannot make this agent's own state part of the vault.
-            git.run(&["rm", "-r", "--cached", "--quiet", "--", ".aie"])?;
-            continue;
-        }
-        if let Some(what) = secret_in(ctx.vault.root(), rel, &needles) {
-            git.run(&["reset", "--quiet", "--", rel])?;
-            out.problem(
-                format!("secret:{rel}"),
-                format!("`{rel}` holds {what}: sync-vault never commits it; remove the secret from the file"),
-            );
-            out.count("refused_secret", 1);
-        }
+    let (own, paths): (Vec<&String>, Vec<&String>) = changed
+        .iter()
+        .partition(|p| p.as_str() == ".aie/" || p.starts_with(".aie/"));
+    // Paths as they are, never read as patterns (`*`, `:(glob)` in a synced file name).
+    let literal = git.clone().with_env("GIT_LITERAL_PATHSPECS", "1");
+    if !paths.is_empty() {
+        literal.run_bytes(
+            &[
+                "add",
+                "--all",
+                "--pathspec-from-file=-",
+                "--pathspec-file-nul",
+            ],
+            Some(&nul_list(paths.iter().map(|p| p.as_str()))),
+        )?;
     }
-    if git.call(&["diff", "--cached", "--quiet"])?.ok {
+    if !own.is_empty() {
+        // A synced `.gitignore` cannot make this agent's own state part of the vault.
+        git.run(&[
+            "rm",
+            "-r",
+            "--cached",
+            "--quiet",
+            "--ignore-unmatch",
+            "--",
+            ".aie",
+        ])?;
+    }
+    let staged = staged(git)?;
+    let needles = guard_needles(ctx);
+    let scanned: Vec<&Staged> = staged.iter().filter(|s| s.blob.is_some()).collect();
+    let contents = blobs(git, scanned.iter().filter_map(|s| s.blob.as_deref()))?;
+    let mut refused = Vec::new();
+    for (s, bytes) in scanned.iter().zip(&contents) {
+        let Some(what) = secret_in(bytes, &needles) else {
+            continue;
+        };
+        let rel = &s.path;
+        out.problem(
+            format!("secret:{rel}"),
+            format!(
+                "`{rel}` holds {what}: sync-vault never commits it; remove the secret from the file"
+            ),
+        );
+        out.count("refused_secret", 1);
+        refused.push(rel.as_str());
+    }
+    if !refused.is_empty() {
+        literal.run_bytes(
+            &[
+                "reset",
+                "--quiet",
+                "--pathspec-from-file=-",
+                "--pathspec-file-nul",
+            ],
+            Some(&nul_list(refused.iter().copied())),
+        )?;
+    }
+    if staged.len() == refused.len() {
         return Ok(false);
     }
     let author = format!("{} <{}@aie.invalid>", ctx.agent, ctx.agent);
@@ -72,6 +156,83 @@ pub(super) fn commit(ctx: &Ctx, git: &Git, message: &str, out: &mut Outcome) -> 
     Ok(true)
 }
 
+fn nul_list<'a>(paths: impl Iterator<Item = &'a str>) -> Vec<u8> {
+    let mut v = Vec::new();
+    for p in paths {
+        v.extend_from_slice(p.as_bytes());
+        v.push(0);
+    }
+    v
+}
+
+/// One staged change: its path, and the blob it stages (none for a deletion).
+struct Staged {
+    path: String,
+    blob: Option<String>,
+}
+
+/// Every change staged for the next commit (`git diff --cached --raw`).
+fn staged(git: &Git) -> Result<Vec<Staged>> {
+    let raw = git.run(&[
+        "diff",
+        "--cached",
+        "--raw",
+        "-z",
+        "--no-renames",
+        "--no-abbrev",
+    ])?;
+    let mut out = Vec::new();
+    let mut fields = raw.split('\0');
+    // `:<old mode> <new mode> <old sha> <new sha> <status>` then the path.
+    while let (Some(meta), Some(path)) = (fields.next(), fields.next()) {
+        let f: Vec<&str> = meta.split(' ').collect();
+        let (Some(mode), Some(sha), Some(status)) = (f.get(1), f.get(3), f.get(4)) else {
+            continue;
+        };
+        // Added, modified or changed type: a blob to scan. A deletion adds nothing, nor does
+        // a gitlink (a nested repository: no content here).
+        let adds = ["A", "M", "T"].iter().any(|s| status.starts_with(s));
+        let blob = (adds && *mode != "160000").then(|| sha.to_string());
+        out.push(Staged {
+            path: path.to_string(),
+            blob,
+        });
+    }
+    Ok(out)
+}
+
+/// The contents of the blobs `shas`, in order, read by one `git cat-file --batch`.
+fn blobs<'a>(git: &Git, shas: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<u8>>> {
+    let shas: Vec<&str> = shas.collect();
+    if shas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let input: String = shas.iter().map(|s| format!("{s}\n")).collect();
+    let raw = git.run_bytes(&["cat-file", "--batch"], Some(input.as_bytes()))?;
+    let mut out = Vec::with_capacity(shas.len());
+    let mut rest = raw.as_slice();
+    for sha in shas {
+        // `<sha> blob <size>\n<content>\n`
+        let nl = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| anyhow!("cannot read the git object `{sha}`"))?;
+        let head = String::from_utf8_lossy(&rest[..nl]).to_string();
+        let size: usize = head
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .filter(|_| head.starts_with(sha) && !head.ends_with(" missing"))
+            .ok_or_else(|| anyhow!("cannot read the git object `{sha}`: {head}"))?;
+        let body = rest
+            .get(nl + 1..nl + 1 + size)
+            .ok_or_else(|| anyhow!("cannot read the git object `{sha}`: cut short"))?;
+        out.push(body.to_vec());
+        rest = rest.get(nl + 2 + size..).unwrap_or_default();
+    }
+    Ok(out)
+}
+
 /// The texts the secret guard looks for: every configured secret's value (not the
 /// user names and client ids, which are not secret and appear in mail).
 fn guard_needles(ctx: &Ctx) -> Vec<String> {
@@ -83,11 +244,10 @@ fn guard_needles(ctx: &Ctx) -> Vec<String> {
         .collect()
 }
 
-/// What secret `rel` holds, if any: a configured value, or a known token shape.
-fn secret_in(root: &Path, rel: &str, needles: &[String]) -> Option<String> {
-    let path = root.join(rel);
-    let (bytes, _) = fsutil::read_regular_nofollow(&path).ok()?;
-    let text = String::from_utf8_lossy(&bytes);
+/// What secret `bytes` (a file's content) hold, if any: a configured value, or a known
+/// token shape.
+fn secret_in(bytes: &[u8], needles: &[String]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
     if needles.iter().any(|n| text.contains(n.as_str())) {
         return Some("a configured secret's value".into());
     }

@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Integrates the remote's tip `theirs` into HEAD by the vault's rules, then checks what
-/// arrived in `Approved/` and `Done/`.
-/// `head` is HEAD's commit, as the caller just read it.
+/// arrived in `Approved/` and `Done/`. `head` is HEAD's commit, as the caller knows it.
+/// Returns whether HEAD moved.
 pub(super) fn integrate(
     ctx: &Ctx,
     git: &Git,
@@ -24,15 +24,15 @@ pub(super) fn integrate(
     head: Option<&str>,
     mark: &Path,
     out: &mut Outcome,
-) -> Result<()> {
+) -> Result<bool> {
     let Some(head) = head.map(str::to_string) else {
         // A vault with no commit of its own yet takes the remote's history as it is.
         git.run(&["reset", "--quiet", theirs])?;
         git.run(&["checkout", "--quiet", "--", "."]).ok();
-        return Ok(());
+        return Ok(true);
     };
     if git.is_ancestor(theirs, &head)? {
-        return Ok(());
+        return Ok(false);
     }
     fsutil::write_atomic(mark, head.as_bytes())?;
     let g = committer_of(ctx, git)?;
@@ -50,7 +50,7 @@ pub(super) fn integrate(
                     first_line(&merged.stderr)
                 ),
             );
-            return Ok(());
+            return Ok(false);
         }
         settle_conflicts(ctx, git, &conflicts, out)?;
         g.run(&["add", "--all"])?;
@@ -71,7 +71,7 @@ pub(super) fn integrate(
     import_requests(ctx, git, &head, out)?;
     commit(ctx, git, "aie: returned unsigned approvals for review", out)?;
     std::fs::remove_file(mark).ok();
-    Ok(())
+    Ok(true)
 }
 
 /// Settles every conflicted path: this agent's version stays at its place (when it has

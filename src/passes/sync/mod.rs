@@ -25,10 +25,11 @@ use crate::fsutil;
 use crate::outcome::Outcome;
 use crate::vault::git::Git;
 use anyhow::{Result, anyhow};
-use commit::commit;
+use commit::{commit, commit_changes, status};
 use incoming::{import_requests, verify_incoming};
 use merge::integrate;
-use remote::first_line;
+use remote::{Heads, first_line};
+use std::time::Duration;
 
 /// The merge rules of the vault (see the module header).
 const ATTRIBUTES: &str = "\
@@ -46,21 +47,35 @@ const VERIFY_MARK: &str = "sync_verify_from";
 /// How many times a push that the remote refused (it moved on meanwhile) is retried.
 const PUSH_TRIES: usize = 4;
 
-/// One sync pass.
+/// One sync pass. When nothing changed on either side it costs two git calls: `status`
+/// (HEAD, the branch, what changed) and `ls-remote` (the remote's tip, nothing fetched).
 pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
     let mut out = Outcome {
         json: serde_json::json!({"job": "sync-vault"}),
         ..Outcome::default()
     };
-    let remote = match remote_of(ctx)? {
-        Ok(r) => r,
-        Err(why) => {
-            out.summary = format!("sync-vault: {why}");
-            out.json = serde_json::json!({"job": "sync-vault", "synced": false, "reason": why});
-            return Ok(out);
-        }
+    let nothing = |mut out: Outcome, why: String| {
+        out.summary = format!("sync-vault: {why}");
+        out.json = serde_json::json!({"job": "sync-vault", "synced": false, "reason": why});
+        Ok(out)
     };
-    let git = &remote.git;
+    let mut git = Git::at(ctx.vault.root());
+    if !git.is_repo() {
+        return nothing(out, remote::not_a_repo(ctx.vault.root()));
+    }
+    if let Some(left) = ctx.time_left() {
+        git.timeout = Some(left.max(Duration::from_secs(1)));
+    }
+    let settings = ctx.settings.sync.clone().unwrap_or_default();
+    let name = settings.remote.unwrap_or_else(|| "origin".into());
+    // Asked first: with no remote configured there is nothing to sync (and nothing is
+    // committed); an unreachable one still gets this agent's changes committed below.
+    let tips = match remote::heads(&git, &name)? {
+        Heads::NoRemote(why) => return nothing(out, why),
+        Heads::Tips(t) => Ok(t),
+        Heads::Unreachable(e) => Err(e),
+    };
+    let git = &git;
     prepare(ctx, git, &mut out)?;
     // A merge that a crash left unchecked is checked first.
     let mark = ctx.vault.aie_dir().join(VERIFY_MARK);
@@ -76,31 +91,60 @@ pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
         std::fs::remove_file(&mark).ok();
     }
     write_heartbeat(ctx)?;
-    commit(ctx, git, &format!("aie sync: {}", ctx.agent), &mut out)?;
+    let st = status(git)?;
+    let branch = match (settings.branch, st.branch) {
+        (Some(b), _) | (None, Some(b)) => b,
+        (None, None) => {
+            return Err(anyhow!(
+                "the vault's git HEAD is not on a branch: set `sync.branch`"
+            ));
+        }
+    };
+    let mut head = st.head;
+    let message = format!("aie sync: {}", ctx.agent);
+    if commit_changes(ctx, git, &st.changed, &message, &mut out)? {
+        head = git.rev("HEAD")?;
+    }
+    let tips = match tips {
+        Ok(t) => t,
+        Err(e) => return unreachable(ctx, e, out),
+    };
+    let remote = Remote {
+        git: git.clone(),
+        name,
+        branch,
+    };
+    // The first round takes the tip `ls-remote` saw: fetched only when this side's history
+    // does not hold it yet.
+    let mut seen = Some(tips.get(&remote.branch).cloned());
     let mut pushed = false;
     for _ in 0..PUSH_TRIES {
-        let theirs = match remote.fetch() {
-            Ok(t) => t,
-            Err(e) => return unreachable(ctx, e, out),
+        let theirs = match seen.take() {
+            Some(tip) if known(git, tip.as_deref(), head.as_deref())? => tip,
+            _ => match remote.fetch() {
+                Ok(t) => t,
+                Err(e) => return unreachable(ctx, e, out),
+            },
         };
         // The common case, nothing new on either side: the remote's tip is HEAD, so there
-        // is nothing to merge or push (one rev-parse, no merge-base, no push).
-        let before = git.rev("HEAD")?;
-        if theirs.is_some() && theirs == before {
+        // is nothing to merge or push.
+        if theirs.is_some() && theirs == head {
             pushed = true;
             break;
         }
         if let Some(theirs) = &theirs {
-            integrate(ctx, git, theirs, before.as_deref(), &mark, &mut out)?;
+            if integrate(ctx, git, theirs, head.as_deref(), &mark, &mut out)? {
+                head = git.rev("HEAD")?;
+            }
         }
-        let head = git
-            .rev("HEAD")?
-            .ok_or_else(|| anyhow!("the vault's git repository has no commit yet"))?;
-        if theirs.as_deref() == Some(head.as_str()) {
+        let Some(h) = head.clone() else {
+            return Err(anyhow!("the vault's git repository has no commit yet"));
+        };
+        if theirs.as_deref() == Some(h.as_str()) {
             pushed = true;
             break;
         }
-        match remote.push(&head) {
+        match remote.push(&h) {
             Ok(true) => {
                 out.count("pushed", 1);
                 pushed = true;
@@ -130,6 +174,17 @@ pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
         "branch": remote.branch,
     });
     Ok(out)
+}
+
+/// Whether the remote's tip `tip` (as `ls-remote` saw it) needs no fetch: the remote has
+/// no such branch yet, or this side's history already holds it (HEAD itself, or an
+/// ancestor of HEAD: only this side moved on, a push does).
+fn known(git: &Git, tip: Option<&str>, head: Option<&str>) -> Result<bool> {
+    Ok(match (tip, head) {
+        (None, _) => true,
+        (Some(t), Some(h)) => t == h || git.is_ancestor(t, h)?,
+        (Some(_), None) => false,
+    })
 }
 
 /// The remote could not be reached: what was committed stays committed (nothing lost), and

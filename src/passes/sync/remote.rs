@@ -1,10 +1,64 @@
-//! The remote a vault syncs with (`sync.remote`, `sync.branch`): fetch and push through the
-//! git CLI, and the identity commits are made with.
+//! The remote a vault syncs with (`sync.remote`, `sync.branch`): ask for its branches' tips,
+//! fetch and push through the git CLI, and the identity commits are made with.
 
 use crate::context::Ctx;
 use crate::vault::git::{self, Git};
 use anyhow::{Result, anyhow};
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+/// What the remote said when asked for its branches' tips.
+pub(super) enum Heads {
+    /// Each branch's tip (`refs/heads/` left out of the names).
+    Tips(BTreeMap<String, String>),
+    /// No remote of that name is configured: there is nothing to sync.
+    NoRemote(String),
+    /// The remote cannot be reached (an `Unavailable` error).
+    Unreachable(anyhow::Error),
+}
+
+/// The tips of the branches of the remote `name` (`git ls-remote --heads`: one small
+/// exchange, nothing written here), so a sync that finds the remote where this side is
+/// fetches nothing. When the remote cannot be asked, whether it is configured at all tells
+/// "nothing to sync" from "unreachable".
+pub(super) fn heads(git: &Git, name: &str) -> Result<Heads> {
+    let out = git.call(&["ls-remote", "--heads", "--", name])?;
+    if out.ok {
+        let tips = out
+            .stdout
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .filter_map(|(sha, r)| {
+                Some((r.strip_prefix("refs/heads/")?.to_string(), sha.to_string()))
+            })
+            .collect();
+        return Ok(Heads::Tips(tips));
+    }
+    if !git.call(&["remote", "get-url", "--", name])?.ok {
+        return Ok(Heads::NoRemote(no_remote(name)));
+    }
+    Ok(Heads::Unreachable(unavailable(name, &out.stderr)))
+}
+
+fn no_remote(name: &str) -> String {
+    format!("no git remote `{name}` is configured: nothing to sync")
+}
+
+fn unavailable(name: &str, stderr: &str) -> anyhow::Error {
+    crate::exit::AieError::Unavailable(format!(
+        "the remote `{name}` cannot be reached: {}",
+        first_line(stderr)
+    ))
+    .into()
+}
+
+/// Why `root` has nothing to sync: it is no git work tree of its own.
+pub(super) fn not_a_repo(root: &std::path::Path) -> String {
+    format!(
+        "`{}` is not a git repository: nothing to sync (README, \"Two agents\", says how to set one up)",
+        root.display()
+    )
+}
 
 /// The remote and branch this vault syncs with.
 pub struct Remote {
@@ -23,19 +77,25 @@ impl Remote {
     /// bare repository); an `Unavailable` error when it cannot be reached.
     pub fn fetch(&self) -> Result<Option<String>> {
         let spec = format!("+refs/heads/{}:{}", self.branch, self.tracking());
+        // Only the one ref: no tags, no FETCH_HEAD, and no background maintenance started
+        // by a fetch (a commit or a merge still starts it when the repository grew).
         let out = self
             .git
-            .call(&["fetch", "--quiet", "--no-tags", &self.name, &spec])?;
+            .clone()
+            .with_config("maintenance.auto=false")
+            .call(&[
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                &self.name,
+                &spec,
+            ])?;
         if !out.ok {
             if out.stderr.contains("couldn't find remote ref") {
                 return Ok(None);
             }
-            return Err(crate::exit::AieError::Unavailable(format!(
-                "the remote `{}` cannot be reached: {}",
-                self.name,
-                first_line(&out.stderr)
-            ))
-            .into());
+            return Err(unavailable(&self.name, &out.stderr));
         }
         self.git.rev(&self.tracking())
     }
@@ -69,17 +129,12 @@ pub(super) fn first_line(s: &str) -> &str {
 pub fn remote_of(ctx: &Ctx) -> Result<std::result::Result<Remote, String>> {
     let mut git = Git::at(ctx.vault.root());
     if !git.is_repo() {
-        return Ok(Err(format!(
-            "`{}` is not a git repository: nothing to sync (README, \"Two agents\", says how to set one up)",
-            ctx.vault.root().display()
-        )));
+        return Ok(Err(not_a_repo(ctx.vault.root())));
     }
     let sync = ctx.settings.sync.clone().unwrap_or_default();
     let name = sync.remote.unwrap_or_else(|| "origin".into());
     if !git.call(&["remote", "get-url", &name])?.ok {
-        return Ok(Err(format!(
-            "no git remote `{name}` is configured: nothing to sync"
-        )));
+        return Ok(Err(no_remote(&name)));
     }
     let branch = match sync.branch {
         Some(b) => b,

@@ -298,6 +298,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn status_entries_give_their_whole_path() {
+        let z = "0000000000000000000000000000000000000000";
+        let one = format!("1 .M N... 100644 100644 100644 {z} {z} Notes/a b.md");
+        assert_eq!(changed_path(&one), Some("Notes/a b.md"));
+        let unmerged = format!("u UU N... 100644 100644 100644 100644 {z} {z} {z} Done/x 1.md");
+        assert_eq!(changed_path(&unmerged), Some("Done/x 1.md"));
+        assert_eq!(changed_path("? Inbox/new dir/"), Some("Inbox/new dir/"));
+        assert_eq!(changed_path("# branch.oid (initial)"), None);
+        assert_eq!(changed_path("! ignored.tmp"), None);
+    }
+
+    #[test]
     fn token_shapes_are_found_at_word_starts_only() {
         assert_eq!(
             token_shape("key: sk-ant-api03-abcdefghijklmnopqrstuvwxyz"),

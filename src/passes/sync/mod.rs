@@ -119,10 +119,10 @@ pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
     let mut seen = Some(tips.get(&remote.branch).cloned());
     let mut pushed = false;
     for _ in 0..PUSH_TRIES {
-        let theirs = match seen.take() {
-            Some(tip) if known(git, tip.as_deref(), head.as_deref())? => tip,
+        let (theirs, held) = match seen.take() {
+            Some(tip) if known(git, tip.as_deref(), head.as_deref())? => (tip, true),
             _ => match remote.fetch() {
-                Ok(t) => t,
+                Ok(t) => (t, false),
                 Err(e) => return unreachable(ctx, e, out),
             },
         };
@@ -132,7 +132,8 @@ pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
             pushed = true;
             break;
         }
-        if let Some(theirs) = &theirs {
+        // A tip this side's history holds has nothing to integrate.
+        if let Some(theirs) = theirs.as_deref().filter(|_| !held) {
             if integrate(ctx, git, theirs, head.as_deref(), &mark, &mut out)? {
                 head = git.rev("HEAD")?;
             }

@@ -92,7 +92,7 @@ pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
     }
     write_heartbeat(ctx)?;
     let st = status(git)?;
-    let branch = match (settings.branch, st.branch) {
+    let branch = match (settings.branch, st.branch.clone()) {
         (Some(b), _) | (None, Some(b)) => b,
         (None, None) => {
             return Err(anyhow!(
@@ -100,10 +100,10 @@ pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
             ));
         }
     };
-    let mut head = st.head;
+    let mut head = st.head.clone();
     let message = format!("aie sync: {}", ctx.agent);
-    if commit_changes(ctx, git, &st.changed, &message, &mut out)? {
-        head = git.rev("HEAD")?;
+    if let Some(new) = commit_changes(ctx, git, &st, &message, &mut out)? {
+        head = Some(new);
     }
     let tips = match tips {
         Ok(t) => t,

@@ -47,8 +47,9 @@ const VERIFY_MARK: &str = "sync_verify_from";
 /// How many times a push that the remote refused (it moved on meanwhile) is retried.
 const PUSH_TRIES: usize = 4;
 
-/// One sync pass. When nothing changed on either side it costs two git calls: `status`
-/// (HEAD, the branch, what changed) and `ls-remote` (the remote's tip, nothing fetched).
+/// One sync pass. When nothing changed on either side it costs two git calls, run side by
+/// side: `status` (HEAD, the branch, what changed) and `ls-remote` (the remote's tip,
+/// nothing fetched).
 pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
     let mut out = Outcome {
         json: serde_json::json!({"job": "sync-vault"}),
@@ -68,13 +69,23 @@ pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
     }
     let settings = ctx.settings.sync.clone().unwrap_or_default();
     let name = settings.remote.unwrap_or_else(|| "origin".into());
-    // Asked first: with no remote configured there is nothing to sync (and nothing is
-    // committed); an unreachable one still gets this agent's changes committed below.
-    let tips = match remote::heads(&git, &name)? {
+    // The remote is asked while `git status` reads the work tree (both mostly wait: on the
+    // remote, on the disk). With no remote configured there is nothing to sync, and
+    // nothing was changed; an unreachable one still gets this agent's changes committed.
+    let (heads, st) = std::thread::scope(|s| {
+        let asking = s.spawn(|| remote::heads(&git, &name));
+        let st = status(&git);
+        let heads = asking
+            .join()
+            .unwrap_or_else(|_| Err(anyhow!("asking the remote `{name}` stopped")));
+        (heads, st)
+    });
+    let tips = match heads? {
         Heads::NoRemote(why) => return nothing(out, why),
         Heads::Tips(t) => Ok(t),
         Heads::Unreachable(e) => Err(e),
     };
+    let mut st = st?;
     let git = &git;
     prepare(ctx, git, &mut out)?;
     // A merge that a crash left unchecked is checked first.
@@ -89,9 +100,12 @@ pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
             &mut out,
         )?;
         std::fs::remove_file(&mark).ok();
+        st = status(git)?;
     }
-    write_heartbeat(ctx)?;
-    let st = status(git)?;
+    // Written after `status` looked: its one path is added to what changed.
+    if let Some(rel) = heartbeat(ctx)? {
+        st.changed.push(rel);
+    }
     let branch = match (settings.branch, st.branch.clone()) {
         (Some(b), _) | (None, Some(b)) => b,
         (None, None) => {
@@ -224,6 +238,11 @@ fn prepare(ctx: &Ctx, git: &Git, out: &mut Outcome) -> Result<()> {
 /// This agent's heartbeat in the vault (`Logs/heartbeats/<agent>.json`): when it last
 /// synced, its version and mode. Only this agent writes its own file.
 pub fn write_heartbeat(ctx: &Ctx) -> Result<()> {
+    heartbeat(ctx).map(|_| ())
+}
+
+/// [`write_heartbeat`]; returns the file's path in the vault when it changed.
+fn heartbeat(ctx: &Ctx) -> Result<Option<String>> {
     let dir = ctx.vault.logs().join("heartbeats");
     std::fs::create_dir_all(&dir).map_err(|e| anyhow!("cannot create `{}`: {e}", dir.display()))?;
     let beat = serde_json::json!({
@@ -238,7 +257,8 @@ pub fn write_heartbeat(ctx: &Ctx) -> Result<()> {
         .ok()
         .is_some_and(|(b, _)| b == text.as_bytes())
     {
-        return Ok(());
+        return Ok(None);
     }
-    fsutil::write_atomic(&path, text.as_bytes())
+    fsutil::write_atomic(&path, text.as_bytes())?;
+    Ok(Some(ctx.vault.rel(&path)))
 }

@@ -22,7 +22,12 @@ pub(super) enum Heads {
 /// fetches nothing. When the remote cannot be asked, whether it is configured at all tells
 /// "nothing to sync" from "unreachable".
 pub(super) fn heads(git: &Git, name: &str) -> Result<Heads> {
-    let out = git.call(&["ls-remote", "--heads", "--", name])?;
+    let out = match git.call(&["ls-remote", "--heads", "--", name]) {
+        Ok(out) => out,
+        // Past the deadline (or git could not start): this agent's changes are still
+        // committed, and the pass exits 69.
+        Err(e) => return Ok(Heads::Unreachable(e)),
+    };
     if out.ok {
         let tips = out
             .stdout

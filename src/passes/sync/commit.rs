@@ -81,9 +81,8 @@ pub(super) fn commit_changes(
     if changed.is_empty() {
         return Ok(None);
     }
-    let (own, paths): (Vec<&String>, Vec<&String>) = changed
-        .iter()
-        .partition(|p| p.as_str() == ".aie/" || p.starts_with(".aie/"));
+    let (own, paths): (Vec<&String>, Vec<&String>) =
+        changed.iter().partition(|p| p.starts_with(".aie/"));
     // Paths as they are, never read as patterns (`*`, `:(glob)` in a synced file name).
     let literal = git.clone().with_env("GIT_LITERAL_PATHSPECS", "1");
     if !paths.is_empty() {

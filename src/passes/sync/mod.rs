@@ -147,10 +147,10 @@ pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
             break;
         }
         // A tip this side's history holds has nothing to integrate.
-        if let Some(theirs) = theirs.as_deref().filter(|_| !held) {
-            if integrate(ctx, git, theirs, head.as_deref(), &mark, &mut out)? {
-                head = git.rev("HEAD")?;
-            }
+        if let Some(theirs) = theirs.as_deref().filter(|_| !held)
+            && integrate(ctx, git, theirs, head.as_deref(), &mark, &mut out)?
+        {
+            head = git.rev("HEAD")?;
         }
         let Some(h) = head.clone() else {
             return Err(anyhow!("the vault's git repository has no commit yet"));

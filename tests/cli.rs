@@ -84,6 +84,8 @@ mod actions;
 
 #[path = "cli/sync.rs"]
 mod sync;
+#[path = "cli/sync_paths.rs"]
+mod sync_paths;
 
 #[path = "cli/backup.rs"]
 mod backup;

@@ -43,6 +43,9 @@ impl Git {
                 // human and never runs what a synced file says.
                 "core.hooksPath=/dev/null".into(),
                 "advice.detachedHead=false".into(),
+                // `status` and `add` read only the folders that changed since the last
+                // call (the cache lives in the index; git keeps it once it is there).
+                "core.untrackedCache=true".into(),
             ],
             envs: Vec::new(),
             timeout: None,
@@ -103,6 +106,35 @@ impl Git {
 
     /// [`Git::call`] with `input` on git's stdin.
     pub fn call_with_input(&self, args: &[&str], input: Option<&[u8]>) -> Result<GitOut> {
+        let out = self.call_raw(args, input)?;
+        Ok(GitOut {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+
+    /// Runs `git ARGS` with `input` on its stdin, its output as bytes (an object's content
+    /// need not be text); an error quoting git when it fails.
+    pub fn run_bytes(&self, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>> {
+        let out = self.call_raw(args, input)?;
+        if !out.status.success() {
+            return Err(anyhow!(
+                "`git {}` failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(out.stdout)
+    }
+
+    /// The content of the blob `sha`.
+    pub fn blob(&self, sha: &str) -> Result<Vec<u8>> {
+        self.run_bytes(&["cat-file", "blob", sha], None)
+            .map_err(|e| anyhow!("cannot read the git object `{sha}`: {e:#}"))
+    }
+
+    fn call_raw(&self, args: &[&str], input: Option<&[u8]>) -> Result<Output> {
         let mut c = self.command(args);
         if input.is_some() {
             c.stdin(Stdio::piped());
@@ -110,22 +142,30 @@ impl Git {
         let mut child = c
             .spawn()
             .map_err(|e| anyhow!("cannot run `git {}`: {e}", args.join(" ")))?;
-        if let Some(bytes) = input {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().expect("invariant: stdin is piped");
-            stdin
-                .write_all(bytes)
-                .map_err(|e| anyhow!("cannot write to `git {}`: {e}", args.join(" ")))?;
-        }
-        let out = match self.timeout {
-            None => child.wait_with_output(),
-            Some(limit) => wait_bounded(child, limit, args)?,
-        }
-        .map_err(|e| anyhow!("cannot run `git {}`: {e}", args.join(" ")))?;
-        Ok(GitOut {
-            ok: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        let Some(bytes) = input else {
+            return match self.timeout {
+                None => child.wait_with_output(),
+                Some(limit) => wait_bounded(child, limit, args)?,
+            }
+            .map_err(|e| anyhow!("cannot run `git {}`: {e}", args.join(" ")));
+        };
+        // The input is written while the output is read, so neither pipe can fill up and
+        // stop both sides (a batch of many objects both ways).
+        let mut stdin = child.stdin.take().expect("invariant: stdin is piped");
+        std::thread::scope(|s| {
+            let writer = s.spawn(move || std::io::Write::write_all(&mut stdin, bytes));
+            let out = match self.timeout {
+                None => child.wait_with_output(),
+                Some(limit) => wait_bounded(child, limit, args)?,
+            }
+            .map_err(|e| anyhow!("cannot run `git {}`: {e}", args.join(" ")))?;
+            match writer.join() {
+                Ok(Ok(())) => Ok(out),
+                // git stopped reading early: what it said tells why.
+                Ok(Err(_)) if !out.status.success() => Ok(out),
+                Ok(Err(e)) => Err(anyhow!("cannot write to `git {}`: {e}", args.join(" "))),
+                Err(_) => Err(anyhow!("cannot write to `git {}`", args.join(" "))),
+            }
         })
     }
 

@@ -7,6 +7,7 @@
 use crate::config::Policy;
 use crate::policy::{Decision, Origin, bare_address, decide, is_known_contact};
 use serde_json::{Map, Value};
+use std::cell::OnceCell;
 
 const fn ask(rule: &'static str) -> Decision {
     Decision {
@@ -17,13 +18,18 @@ const fn ask(rule: &'static str) -> Decision {
 
 /// What an item says, to check a plan's recipients, payees and amounts against: its front
 /// matter (without aie's own bookkeeping) and body, lowercased, and the numbers written in it.
+/// Each view is computed the first time a check asks for it (a note or a post asks none).
 #[derive(Debug, Clone, Default)]
 pub struct ItemFacts {
-    text: String,
-    /// The text with the separators of phone numbers removed.
-    digits: String,
-    numbers: Vec<f64>,
+    /// Everything the item says, as written.
+    raw: String,
+    /// How much of `raw`, from its start, is identifiers and dates (never amounts).
+    metadata: Vec<std::ops::Range<usize>>,
     owner_email: Option<String>,
+    lower: OnceCell<String>,
+    /// The lowercased text with the separators of phone numbers removed.
+    digits: OnceCell<String>,
+    numbers: OnceCell<Vec<f64>>,
 }
 
 /// Front matter keys aie writes itself: never evidence of what the item asked for.
@@ -71,55 +77,77 @@ impl ItemFacts {
                 _ => {}
             }
         }
-        let (mut text, mut worded) = (String::new(), String::new());
+        // Without aie's own blocks: the plan is never evidence of what the item asked for.
+        let own = item.own_text();
+        let mut raw = String::with_capacity(own.len() + 512);
+        let mut metadata = Vec::new();
         for (k, v) in &item.front {
             if BOOKKEEPING_KEYS.contains(&k.as_str()) {
                 continue;
             }
-            walk(v, &mut text);
-            if !METADATA_KEYS.contains(&k.as_str()) {
-                walk(v, &mut worded);
+            let start = raw.len();
+            walk(v, &mut raw);
+            if METADATA_KEYS.contains(&k.as_str()) {
+                metadata.push(start..raw.len());
             }
         }
-        // Without aie's own blocks: the plan is never evidence of what the item asked for.
-        let own = item.own_text();
-        text.push_str(&own);
-        worded.push_str(&own);
-        // The numbers of the worded text only (read once: reading them was a tenth of `plan`).
-        let mut facts = ItemFacts::without_numbers(&text, owner_email);
-        facts.numbers = numbers_in(&worded);
-        facts
+        raw.push_str(&own);
+        ItemFacts {
+            raw,
+            metadata,
+            owner_email: owner_email.map(bare_address),
+            ..ItemFacts::default()
+        }
     }
 
     /// The facts of a plain text.
     pub fn from_text(text: &str, owner_email: Option<&str>) -> ItemFacts {
-        let mut facts = ItemFacts::without_numbers(text, owner_email);
-        facts.numbers = numbers_in(text);
-        facts
+        ItemFacts {
+            raw: text.to_string(),
+            owner_email: owner_email.map(bare_address),
+            ..ItemFacts::default()
+        }
     }
 
-    fn without_numbers(text: &str, owner_email: Option<&str>) -> ItemFacts {
-        let lower = text.to_lowercase();
-        let digits = lower
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+' | '.'))
-            .collect();
-        ItemFacts {
-            numbers: Vec::new(),
-            text: lower,
-            digits,
-            owner_email: owner_email.map(bare_address),
-        }
+    /// The whole text, lowercased.
+    fn text(&self) -> &str {
+        self.lower.get_or_init(|| self.raw.to_lowercase())
+    }
+
+    fn digits(&self) -> &str {
+        self.digits.get_or_init(|| {
+            self.text()
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+' | '.'))
+                .collect()
+        })
+    }
+
+    /// The numbers of the worded text only: identifiers and dates left out.
+    fn numbers(&self) -> &[f64] {
+        self.numbers.get_or_init(|| {
+            if self.metadata.is_empty() {
+                return numbers_in(&self.raw);
+            }
+            let mut worded = String::with_capacity(self.raw.len());
+            let mut at = 0;
+            for r in &self.metadata {
+                worded.push_str(&self.raw[at..r.start]);
+                at = r.end;
+            }
+            worded.push_str(&self.raw[at..]);
+            numbers_in(&worded)
+        })
     }
 
     fn mentions(&self, s: &str) -> bool {
         // Too short a name would match any text.
         let s = s.trim().to_lowercase();
-        s.chars().count() >= 3 && self.text.contains(&s)
+        s.chars().count() >= 3 && self.text().contains(&s)
     }
 
     fn has_number(&self, n: f64) -> bool {
-        self.numbers.iter().any(|x| (x - n).abs() < 0.005)
+        self.numbers().iter().any(|x| (x - n).abs() < 0.005)
     }
 }
 
@@ -238,7 +266,7 @@ impl Grounds<'_> {
 
     /// The item holds these digits (a phone number written with any separators).
     pub fn has_digits(&self, digits: &str) -> bool {
-        self.facts.digits.contains(digits)
+        self.facts.digits().contains(digits)
     }
 }
 

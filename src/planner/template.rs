@@ -88,7 +88,7 @@ pub fn plan_item_with(input: &PlanInput, acknowledge: bool) -> Plan {
         return plan;
     }
 
-    if let Some(number) = invoice_to_post(&text) {
+    if let Some(number) = invoice_to_post(&text, &lower) {
         plan.objective = format!("Post invoice {number} in Odoo");
         plan.steps = vec![
             format!("Post (confirm) invoice {number} in Odoo once you approve"),
@@ -483,13 +483,21 @@ fn first_name(from: &str) -> String {
 pub fn find_amount(text: &str) -> Option<(f64, String)> {
     let symbols = [("$", "USD"), ("€", "EUR"), ("£", "GBP")];
     let codes = ["USD", "EUR", "GBP", "PKR", "CAD", "AUD"];
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    for (i, &(pos, c)) in chars.iter().enumerate() {
-        // Only a currency sign, the first letter of a code, or a digit can start an amount.
-        if !(c.is_ascii_digit() || matches!(c, '$' | '€' | '£' | 'U' | 'E' | 'G' | 'P' | 'C' | 'A'))
+    let bytes = text.as_bytes();
+    for (pos, &b) in bytes.iter().enumerate() {
+        // Only a currency sign (`€` and `£` start with 0xE2 and 0xC2), the first letter of a
+        // code, or a digit can start an amount. Each of these bytes starts a character.
+        if !(b.is_ascii_digit()
+            || matches!(
+                b,
+                b'$' | 0xE2 | 0xC2 | b'U' | b'E' | b'G' | b'P' | b'C' | b'A'
+            ))
         {
             continue;
         }
+        // The character before, when it is ASCII (a byte of a longer character is neither
+        // a letter, a digit, `.` nor `,` of ASCII).
+        let prev = pos.checked_sub(1).map(|p| bytes[p]);
         let rest = &text[pos..];
         for (sym, cur) in symbols {
             if let Some(after) = rest.strip_prefix(sym)
@@ -500,18 +508,15 @@ pub fn find_amount(text: &str) -> Option<(f64, String)> {
         }
         for code in codes {
             if rest.starts_with(code)
-                && (i == 0 || !chars[i - 1].1.is_ascii_alphabetic())
+                && prev.is_none_or(|p| !p.is_ascii_alphabetic())
                 && let Some(n) = leading_number(rest[code.len()..].trim_start())
             {
                 return Some((n, code.to_string()));
             }
         }
         // A number followed by a currency code or "dollars".
-        if chars[i].1.is_ascii_digit()
-            && (i == 0
-                || !chars[i - 1].1.is_ascii_alphanumeric()
-                    && chars[i - 1].1 != '.'
-                    && chars[i - 1].1 != ',')
+        if b.is_ascii_digit()
+            && prev.is_none_or(|p| !p.is_ascii_alphanumeric() && p != b'.' && p != b',')
             && let Some(n) = leading_number(rest)
         {
             let tail =
@@ -665,25 +670,32 @@ const INVOICE_REQUEST: &[&str] = &[
 
 /// The number of an existing invoice the owner asks to post or send: "post invoice
 /// INV/2026/00007", "please send the invoice INV/2026/00012", "confirm invoice 42".
-fn invoice_to_post(text: &str) -> Option<String> {
-    let lower = text.to_lowercase();
+fn invoice_to_post(text: &str, lower: &str) -> Option<String> {
+    const NOUNS: [&str; 4] = [
+        " invoice ",
+        " the invoice ",
+        " invoice no. ",
+        " invoice number ",
+    ];
     for verb in ["post", "send", "confirm", "validate"] {
-        for noun in [
-            " invoice ",
-            " the invoice ",
-            " invoice no. ",
-            " invoice number ",
-        ] {
-            let marker = format!("{verb}{noun}");
-            let mut from = 0;
-            while let Some(i) = lower[from..].find(&marker) {
-                let at = from + i;
+        // One pass over the verb's places; the first noun (in this order) found after it
+        // wins, at its first place.
+        let mut found: [Option<String>; 4] = Default::default();
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(verb) {
+            let at = from + i;
+            from = at + verb.len();
+            let after = &lower[from..];
+            for (n, noun) in NOUNS.iter().enumerate() {
+                if found[n].is_some() || !after.starts_with(noun) {
+                    continue;
+                }
                 let before_ok = at == 0
                     || !lower[..at]
                         .chars()
                         .next_back()
                         .is_some_and(char::is_alphanumeric);
-                let rest = &text[at + marker.len()..];
+                let rest = &text[from + noun.len()..];
                 let word = rest
                     .split_whitespace()
                     .next()
@@ -691,10 +703,15 @@ fn invoice_to_post(text: &str) -> Option<String> {
                     .trim_start_matches('#')
                     .trim_end_matches(['.', ',', ';', ')', '!', '?']);
                 if before_ok && word.chars().any(|c| c.is_ascii_digit()) && word.len() <= 40 {
-                    return Some(word.to_string());
+                    found[n] = Some(word.to_string());
                 }
-                from = at + marker.len();
             }
+            if found[0].is_some() {
+                break;
+            }
+        }
+        if let Some(word) = found.into_iter().flatten().next() {
+            return Some(word);
         }
     }
     None
@@ -802,14 +819,15 @@ fn customer(item: &Item, text: &str) -> (String, bool, &'static str) {
         .filter(|l| !l.is_empty() && !is_aie_line(l))
         .collect();
     for l in lines.iter().rev().take(5) {
+        // A long line is never a signature's company name: its words are not even read.
+        if l.len() > 60 {
+            continue;
+        }
         let words: Vec<String> = l
             .split_whitespace()
             .map(|w| w.trim_matches(',').to_lowercase())
             .collect();
-        if l.len() <= 60
-            && words.len() >= 2
-            && words.iter().any(|w| COMPANY_WORDS.contains(&w.as_str()))
-        {
+        if words.len() >= 2 && words.iter().any(|w| COMPANY_WORDS.contains(&w.as_str())) {
             return (
                 l.trim_end_matches(',').to_string(),
                 true,

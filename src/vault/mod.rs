@@ -5,6 +5,7 @@
 mod actions_block;
 pub mod approval_box;
 pub mod approvals;
+mod flat_front;
 pub mod git;
 pub mod item;
 pub mod template;

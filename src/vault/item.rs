@@ -140,8 +140,7 @@ impl Item {
 
     /// The file text: front matter, then the body exactly as it was.
     pub fn render(&self) -> String {
-        let yaml =
-            serde_saphyr::to_string(&self.front).expect("invariant: front matter serializes");
+        let yaml = super::flat_write::front(&self.front);
         let mut out = String::with_capacity(yaml.len() + self.body.len() + 10);
         out.push_str("---\n");
         out.push_str(&yaml);

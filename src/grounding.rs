@@ -280,19 +280,8 @@ fn in_item(policy: &Policy, action: &Map<String, Value>, facts: &ItemFacts) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::testing::{act, policy};
     use serde_json::json;
-
-    fn act(v: Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
-    }
-
-    fn policy() -> Policy {
-        Policy {
-            known_contacts: vec!["client@acme.com".into(), "@trusted.org".into()],
-            known_payees: vec!["Hosting Co".into()],
-            ..Policy::default()
-        }
-    }
 
     #[test]
     fn recipients_payees_and_amounts_not_in_the_item_need_approval() {

@@ -15,7 +15,7 @@ use serde_json::json;
 /// The owner asks to post or send an existing invoice.
 pub(super) fn post_invoice(r: &Read, plan: &mut Plan) -> bool {
     let Read { text, lower, .. } = r;
-    if let Some(number) = invoice_to_post(&text, &lower) {
+    if let Some(number) = invoice_to_post(text, lower) {
         plan.objective = format!("Post invoice {number} in Odoo");
         plan.steps = vec![
             format!("Post (confirm) invoice {number} in Odoo once you approve"),
@@ -40,8 +40,8 @@ pub(super) fn bill(r: &Read, plan: &mut Plan) -> bool {
         ..
     } = r;
     let amount = r.amount.clone();
-    if let Some(pdf) = vendor_bill(item, &lower) {
-        let (vendor, _, whence) = customer(item, &text);
+    if let Some(pdf) = vendor_bill(item, lower) {
+        let (vendor, _, whence) = customer(item, text);
         let mut bill = obj(json!({"kind": "odoo_bill", "vendor": vendor}));
         let mut known = vec![format!("vendor {vendor} ({whence})")];
         match amount {
@@ -55,7 +55,7 @@ pub(super) fn bill(r: &Read, plan: &mut Plan) -> bool {
                     .into(),
             ),
         }
-        if let Some(r) = client_reference(&text) {
+        if let Some(r) = client_reference(text) {
             bill.insert("ref".into(), json!(r));
         }
         let description = match &pdf {
@@ -95,13 +95,13 @@ pub(super) fn invoice_request(r: &Read, plan: &mut Plan) -> bool {
         ..
     } = r;
     let amount = r.amount.clone();
-    if has_any(&lower, INVOICE_REQUEST)
+    if has_any(lower, INVOICE_REQUEST)
         && let Some((amt, cur)) = amount
     {
-        let (partner, is_company, whence) = customer(item, &text);
+        let (partner, is_company, whence) = customer(item, text);
         let money = crate::accounting::money(amt, &cur);
-        let reference = client_reference(&text);
-        let description = line_description(&text).unwrap_or_else(|| format!("Services: {title}"));
+        let reference = client_reference(text);
+        let description = line_description(text).unwrap_or_else(|| format!("Services: {title}"));
         let contact = item.str("from").to_string();
         plan.objective = format!("Invoice {partner} for {money}");
         plan.steps = vec![
@@ -139,8 +139,8 @@ pub(super) fn invoice_request(r: &Read, plan: &mut Plan) -> bool {
             why: "A client never receives a draft: the invoice is posted before it is sent.".into(),
         });
         let mut reply = email_action(
-            &sender,
-            &reply_subject(&title, "Invoice"),
+            sender,
+            &reply_subject(title, "Invoice"),
             &format!(
                 "Hello,\n\nAs requested, please find attached our invoice {{invoice_number}} for {money} ({description}).{}\n\n{}",
                 reference
@@ -177,7 +177,7 @@ pub(super) fn payment(r: &Read, plan: &mut Plan) -> bool {
     } = r;
     let amount = r.amount.clone();
     if has_any(
-        &lower,
+        lower,
         &[
             "please pay",
             "pay ",
@@ -188,10 +188,10 @@ pub(super) fn payment(r: &Read, plan: &mut Plan) -> bool {
             "wire",
         ],
     ) && let Some((amt, cur)) = amount
-        && let Some(payee) = payee_name(&text)
+        && let Some(payee) = payee_name(text)
     {
         let recurring = has_any(
-            &lower,
+            lower,
             &[
                 "monthly",
                 "recurring",

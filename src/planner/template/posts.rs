@@ -32,10 +32,10 @@ pub(super) fn calendar_post(r: &Read, plan: &mut Plan) -> bool {
 /// An item that asks for a post on a platform.
 pub(super) fn social_post(r: &Read, plan: &mut Plan) -> bool {
     let Read { text, lower, .. } = r;
-    if let Some(platform) = social_platform(&lower)
-        && has_any(&lower, &["post", "tweet", "share", "announce", "publish"])
+    if let Some(platform) = social_platform(lower)
+        && has_any(lower, &["post", "tweet", "share", "announce", "publish"])
     {
-        let post = post_text(&text, platform);
+        let post = post_text(text, platform);
         plan.objective = format!("Publish a post on {platform}");
         plan.steps = vec![
             format!("Draft the {platform} post"),

@@ -16,7 +16,7 @@ pub(super) fn answer(r: &Read, acknowledge: bool, plan: &mut Plan) -> bool {
     let is_mail = !from.is_empty();
     let asks = text.contains('?')
         || has_any(
-            &lower,
+            lower,
             &[
                 "please reply",
                 "let me know",
@@ -119,7 +119,7 @@ pub(super) fn answer(r: &Read, acknowledge: bool, plan: &mut Plan) -> bool {
             quote(&item.body)
         );
         plan.proposals.push(Proposal {
-            action: email_action(&sender, &reply_subject(&title, "Your message"), &body, item),
+            action: email_action(sender, &reply_subject(title, "Your message"), &body, item),
             why: "The message asks for an answer.".into(),
         });
         return true;

@@ -154,34 +154,76 @@ impl ItemFacts {
 /// Every number written in `text`, read with `,` or `.` as the thousands separator, spaces
 /// inside a number allowed (`$1,500`, `1.250,00`, `1 250,00`, `49`).
 fn numbers_in(text: &str) -> Vec<f64> {
+    // An ASCII text is read byte by byte: the same reading, without decoding characters.
+    if text.is_ascii() {
+        numbers_of(text.as_bytes())
+    } else {
+        numbers_of(&text.chars().collect::<Vec<char>>())
+    }
+}
+
+/// A character of a text [`numbers_of`] reads: an ASCII byte or a `char`.
+trait Letter: Copy {
+    fn char(self) -> char;
+    fn is_alnum(self) -> bool;
+    fn is_alpha(self) -> bool;
+    fn is_digit(self) -> bool {
+        self.char().is_ascii_digit()
+    }
+}
+
+impl Letter for u8 {
+    fn char(self) -> char {
+        char::from(self)
+    }
+    fn is_alnum(self) -> bool {
+        self.is_ascii_alphanumeric()
+    }
+    fn is_alpha(self) -> bool {
+        self.is_ascii_alphabetic()
+    }
+}
+
+impl Letter for char {
+    fn char(self) -> char {
+        self
+    }
+    fn is_alnum(self) -> bool {
+        self.is_alphanumeric()
+    }
+    fn is_alpha(self) -> bool {
+        self.is_alphabetic()
+    }
+}
+
+fn numbers_of<C: Letter>(chars: &[C]) -> Vec<f64> {
     let mut out = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
     while i < chars.len() {
         // A number starts a word: the digits inside `3fa49c` or `INV2026` are not amounts.
-        if !chars[i].is_ascii_digit() || (i > 0 && chars[i - 1].is_alphanumeric()) {
-            while i < chars.len() && chars[i].is_alphanumeric() {
+        if !chars[i].is_digit() || (i > 0 && chars[i - 1].is_alnum()) {
+            while i < chars.len() && chars[i].is_alnum() {
                 i += 1;
             }
-            i += usize::from(i < chars.len() && !chars[i].is_alphanumeric());
+            i += usize::from(i < chars.len() && !chars[i].is_alnum());
             continue;
         }
         let start = i;
         while i < chars.len()
-            && (chars[i].is_ascii_digit()
-                || (matches!(chars[i], ',' | '.' | ' ' | '\u{a0}' | '\'')
-                    && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit())))
+            && (chars[i].is_digit()
+                || (matches!(chars[i].char(), ',' | '.' | ' ' | '\u{a0}' | '\'')
+                    && chars.get(i + 1).is_some_and(|c| c.is_digit())))
         {
             i += 1;
         }
-        if chars.get(i).is_some_and(|c| c.is_alphabetic()) {
+        if chars.get(i).is_some_and(|c| c.is_alpha()) {
             // `49abcdef`: a hash, not an amount.
-            while i < chars.len() && chars[i].is_alphanumeric() {
+            while i < chars.len() && chars[i].is_alnum() {
                 i += 1;
             }
             continue;
         }
-        let token: String = chars[start..i].iter().collect();
+        let token: String = chars[start..i].iter().map(|c| c.char()).collect();
         let compact: String = token
             .chars()
             .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\''))
@@ -370,6 +412,11 @@ mod tests {
         for want in [1500.0, 1250.0, 49.0, 3.5, 7.0] {
             assert!(n.iter().any(|x| (x - want).abs() < 1e-9), "{want} in {n:?}");
         }
+        // A text with other characters reads the same (one path for ASCII, one for the rest).
+        let ascii = "total 1 250,00 and 49 or x12";
+        assert_eq!(numbers_in(&format!("{ascii} é")), numbers_in(ascii));
+        let n = numbers_in("é1 and 7");
+        assert!(!n.contains(&1.0) && n.contains(&7.0), "{n:?}");
         // Digits inside words (hashes, references) are not amounts.
         let n = numbers_in("id 3fa49c ref INV2026 x12 -49abcdef");
         assert!(

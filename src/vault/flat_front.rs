@@ -5,6 +5,7 @@
 //! indentation, a repeated key) is left to that parser, so what an item means never depends
 //! on which of the two read it.
 
+use super::flat_write::{has_escapes, plain_ascii};
 use serde_json::{Map, Value};
 
 /// The front matter `yaml` as the full parser reads it, or None when it is not of the flat
@@ -36,7 +37,7 @@ pub(super) fn parse(yaml: &str) -> Option<Map<String, Value>> {
                             if body.is_empty() && content.starts_with([' ', '\t']) {
                                 return None;
                             }
-                            if !content.chars().all(block_char)
+                            if !(plain_ascii(content) || content.chars().all(block_char))
                                 || (!content.is_empty() && content.trim().is_empty())
                             {
                                 return None;
@@ -94,10 +95,7 @@ fn odd_char(c: char) -> bool {
 
 /// One value on its key's line.
 fn scalar(raw: &str) -> Option<Value> {
-    if raw.is_empty()
-        || raw.ends_with([' ', '\t'])
-        || raw.chars().any(|c| c.is_control() || odd_char(c))
-    {
+    if raw.is_empty() || raw.ends_with([' ', '\t']) || has_escapes(raw) {
         return None;
     }
     if let Some(inner) = raw.strip_prefix('"') {

@@ -105,7 +105,7 @@ fn special_word(s: &str) -> bool {
 fn scalar(out: &mut String, s: &str) -> bool {
     // Texts longer than this may be folded over several lines by the full writer.
     const FOLD_FROM: usize = 80;
-    if s.len() < 2 || s.chars().any(needs_escape) {
+    if s.len() < 2 || has_escapes(s) {
         return false;
     }
     let first = s.as_bytes()[0];
@@ -157,6 +157,25 @@ fn scalar(out: &mut String, s: &str) -> bool {
     true
 }
 
+/// Whether `s` holds only printable ASCII, tabs and line breaks: nothing any YAML writer
+/// escapes but those two (checked a block of bytes at a time, as most texts are).
+pub(super) fn plain_ascii(s: &str) -> bool {
+    s.as_bytes().chunks(32).all(|block| {
+        block.iter().fold(true, |ok, &b| {
+            ok & ((0x20..0x7f).contains(&b) | (b == b'\n') | (b == b'\t'))
+        })
+    })
+}
+
+/// Whether the one-line text `s` holds a character the full writer escapes.
+pub(super) fn has_escapes(s: &str) -> bool {
+    if plain_ascii(s) {
+        s.contains(['\t', '\n'])
+    } else {
+        s.chars().any(needs_escape)
+    }
+}
+
 /// A character the full writer escapes in a quoted text, or that forbids a literal block.
 fn needs_escape(c: char) -> bool {
     c.is_control()
@@ -194,14 +213,15 @@ fn timestamp(s: &str) -> bool {
 /// indicator when its first line starts with a space, each line indented by `indent`.
 fn literal(out: &mut String, s: &str, indent: usize) -> bool {
     let content = s.trim_end_matches('\n');
-    let block_safe = s.chars().all(|c| match c {
-        '\n' | '\t' => true,
-        '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => false,
-        c => matches!(
-            c as u32,
-            0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x0010_FFFF
-        ),
-    });
+    let block_safe = plain_ascii(s)
+        || s.chars().all(|c| match c {
+            '\n' | '\t' => true,
+            '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => false,
+            c => matches!(
+                c as u32,
+                0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x0010_FFFF
+            ),
+        });
     if content.is_empty() || !block_safe {
         return false;
     }

@@ -55,7 +55,7 @@ pub(super) fn bill(r: &Read, plan: &mut Plan) -> bool {
                     .into(),
             ),
         }
-        if let Some(r) = client_reference(text) {
+        if let Some(r) = client_reference(text, lower) {
             bill.insert("ref".into(), json!(r));
         }
         let description = match &pdf {
@@ -100,7 +100,7 @@ pub(super) fn invoice_request(r: &Read, plan: &mut Plan) -> bool {
     {
         let (partner, is_company, whence) = customer(item, text);
         let money = crate::accounting::money(amt, &cur);
-        let reference = client_reference(text);
+        let reference = client_reference(text, lower);
         let description = line_description(text).unwrap_or_else(|| format!("Services: {title}"));
         let contact = item.str("from").to_string();
         plan.objective = format!("Invoice {partner} for {money}");

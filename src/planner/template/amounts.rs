@@ -7,16 +7,21 @@ use super::strip_prefix_ci;
 pub fn find_amount(text: &str) -> Option<(f64, String)> {
     let symbols = [("$", "USD"), ("€", "EUR"), ("£", "GBP")];
     let codes = ["USD", "EUR", "GBP", "PKR", "CAD", "AUD"];
+    // Only a currency sign (`€` and `£` start with 0xE2 and 0xC2), the first letter of a
+    // code, or a digit can start an amount. Each of these bytes starts a character.
+    const STARTS: [bool; 256] = {
+        let mut t = [false; 256];
+        let starts = b"0123456789$\xE2\xC2UEGPCA";
+        let mut i = 0;
+        while i < starts.len() {
+            t[starts[i] as usize] = true;
+            i += 1;
+        }
+        t
+    };
     let bytes = text.as_bytes();
     for (pos, &b) in bytes.iter().enumerate() {
-        // Only a currency sign (`€` and `£` start with 0xE2 and 0xC2), the first letter of a
-        // code, or a digit can start an amount. Each of these bytes starts a character.
-        if !(b.is_ascii_digit()
-            || matches!(
-                b,
-                b'$' | 0xE2 | 0xC2 | b'U' | b'E' | b'G' | b'P' | b'C' | b'A'
-            ))
-        {
+        if !STARTS[b as usize] {
             continue;
         }
         // The character before, when it is ASCII (a byte of a longer character is neither
@@ -102,10 +107,8 @@ pub(super) fn invoice_to_post(text: &str, lower: &str) -> Option<String> {
         // One pass over the verb's places; the first noun (in this order) found after it
         // wins, at its first place.
         let mut found: [Option<String>; 4] = Default::default();
-        let mut from = 0;
-        while let Some(i) = lower[from..].find(verb) {
-            let at = from + i;
-            from = at + verb.len();
+        for (at, _) in lower.match_indices(verb) {
+            let from = at + verb.len();
             let after = &lower[from..];
             for (n, noun) in NOUNS.iter().enumerate() {
                 if found[n].is_some() || !after.starts_with(noun) {
@@ -139,8 +142,8 @@ pub(super) fn invoice_to_post(text: &str, lower: &str) -> Option<String> {
 }
 
 /// The reference the client wrote: `Reference: RENT-DEC-2026`, `Ref: X`, `PO 4411`,
-/// `PO: 4411`, `PO number 4411`, `purchase order 4411`.
-pub(super) fn client_reference(text: &str) -> Option<String> {
+/// `PO: 4411`, `PO number 4411`, `purchase order 4411`. `lower` is `text` lowercased.
+pub(super) fn client_reference(text: &str, lower: &str) -> Option<String> {
     let clean = |s: &str| -> Option<String> {
         let r = s
             .trim()
@@ -167,11 +170,8 @@ pub(super) fn client_reference(text: &str) -> Option<String> {
             }
         }
     }
-    let lower = text.to_lowercase();
     for marker in ["purchase order ", "po number ", "po #", "po "] {
-        let mut from = 0;
-        while let Some(i) = lower[from..].find(marker) {
-            let at = from + i;
+        for (at, _) in lower.match_indices(marker) {
             let before_ok = at == 0
                 || !lower[..at]
                     .chars()
@@ -185,7 +185,6 @@ pub(super) fn client_reference(text: &str) -> Option<String> {
                     _ => r,
                 });
             }
-            from = at + marker.len();
         }
     }
     None

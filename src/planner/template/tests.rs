@@ -1,6 +1,5 @@
 //! The template planner's cases.
 
-use super::amounts::client_reference;
 use super::posts::post_text;
 use super::*;
 use crate::config::Owner;
@@ -12,6 +11,11 @@ fn plan_for(front: &[(&str, &str)], body: &str) -> Plan {
     }
     item.body = body.to_string();
     plan_of(&item)
+}
+
+/// The client's reference in `text`.
+fn reference_in(text: &str) -> Option<String> {
+    super::amounts::client_reference(text, &text.to_lowercase())
 }
 
 /// The plan for `item`, for an owner without a business name.
@@ -135,15 +139,15 @@ fn the_clients_reference_cc_and_money_are_kept() {
     );
     assert!(body.contains("RENT-DEC-2026"), "{body}");
     assert_eq!(
-        client_reference("Our PO 4411 covers it").as_deref(),
+        reference_in("Our PO 4411 covers it").as_deref(),
         Some("PO 4411")
     );
-    assert_eq!(client_reference("PO: 4411.").as_deref(), Some("4411"));
+    assert_eq!(reference_in("PO: 4411.").as_deref(), Some("4411"));
     assert_eq!(
-        client_reference("Purchase order 77-A, thanks").as_deref(),
+        reference_in("Purchase order 77-A, thanks").as_deref(),
         Some("77-A")
     );
-    assert_eq!(client_reference("a PONY 12"), None);
+    assert_eq!(reference_in("a PONY 12"), None);
 }
 
 #[test]

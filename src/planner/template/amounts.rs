@@ -2,6 +2,8 @@
 //! and the number of an invoice to post.
 
 use super::strip_prefix_ci;
+use aho_corasick::AhoCorasick;
+use std::sync::OnceLock;
 
 /// The first amount in the text: `$1,500`, `1500 USD`, `€200.50`, `USD 99`.
 pub fn find_amount(text: &str) -> Option<(f64, String)> {
@@ -97,17 +99,24 @@ pub(super) fn fmt_amount(a: f64) -> String {
 /// The number of an existing invoice the owner asks to post or send: "post invoice
 /// INV/2026/00007", "please send the invoice INV/2026/00012", "confirm invoice 42".
 pub(super) fn invoice_to_post(text: &str, lower: &str) -> Option<String> {
+    const VERBS: [&str; 4] = ["post", "send", "confirm", "validate"];
     const NOUNS: [&str; 4] = [
         " invoice ",
         " the invoice ",
         " invoice no. ",
         " invoice number ",
     ];
-    for verb in ["post", "send", "confirm", "validate"] {
-        // One pass over the verb's places; the first noun (in this order) found after it
-        // wins, at its first place.
+    // Every place of every verb in one pass (no verb can overlap another).
+    static SEARCH: OnceLock<AhoCorasick> = OnceLock::new();
+    let search = SEARCH.get_or_init(|| AhoCorasick::new(VERBS).expect("invariant: verbs build"));
+    let mut places: [Vec<usize>; 4] = Default::default();
+    for m in search.find_iter(lower) {
+        places[m.pattern().as_usize()].push(m.start());
+    }
+    for (verb, places) in VERBS.iter().zip(&places) {
+        // The first noun (in this order) found after the verb wins, at its first place.
         let mut found: [Option<String>; 4] = Default::default();
-        for (at, _) in lower.match_indices(verb) {
+        for &at in places {
             let from = at + verb.len();
             let after = &lower[from..];
             for (n, noun) in NOUNS.iter().enumerate() {

@@ -1,8 +1,8 @@
 //! The money branches: posting an existing invoice, a supplier's bill, a client's request
 //! for an invoice, a payment.
 
-use super::Phrases;
 use super::amounts::{client_reference, fmt_amount, invoice_to_post, line_description};
+use super::has_any;
 use super::parties::{customer, payee_name};
 use super::replies::{email_action, reply_subject, signature};
 use super::{Read, obj};
@@ -95,7 +95,7 @@ pub(super) fn invoice_request(r: &Read, plan: &mut Plan) -> bool {
         ..
     } = r;
     let amount = r.amount.clone();
-    if INVOICE_REQUEST.any_in(lower)
+    if has_any(lower, INVOICE_REQUEST)
         && let Some((amt, cur)) = amount
     {
         let (partner, is_company, whence) = customer(item, text);
@@ -176,28 +176,31 @@ pub(super) fn payment(r: &Read, plan: &mut Plan) -> bool {
         item, text, lower, ..
     } = r;
     let amount = r.amount.clone();
-    static PAY: Phrases = Phrases::new(&[
-        "please pay",
-        "pay ",
-        "payment to",
-        "payment of",
-        "transfer",
-        "settle",
-        "wire",
-    ]);
-    static RECURRING: Phrases = Phrases::new(&[
-        "monthly",
-        "recurring",
-        "subscription",
-        "every month",
-        "annual",
-        "renewal",
-    ]);
-    if PAY.any_in(lower)
-        && let Some((amt, cur)) = amount
+    if has_any(
+        lower,
+        &[
+            "please pay",
+            "pay ",
+            "payment to",
+            "payment of",
+            "transfer",
+            "settle",
+            "wire",
+        ],
+    ) && let Some((amt, cur)) = amount
         && let Some(payee) = payee_name(text)
     {
-        let recurring = RECURRING.any_in(lower);
+        let recurring = has_any(
+            lower,
+            &[
+                "monthly",
+                "recurring",
+                "subscription",
+                "every month",
+                "annual",
+                "renewal",
+            ],
+        );
         plan.objective = format!("Pay {payee} {} {cur}", fmt_amount(amt));
         plan.steps = vec![
             format!("Check that {payee} is a known payee and the amount is expected"),
@@ -224,7 +227,7 @@ pub(super) fn payment(r: &Read, plan: &mut Plan) -> bool {
 }
 
 /// How a client asks for an invoice.
-static INVOICE_REQUEST: Phrases = Phrases::new(&[
+pub(super) const INVOICE_REQUEST: &[&str] = &[
     "invoice us",
     "invoice for",
     "send an invoice",
@@ -233,7 +236,7 @@ static INVOICE_REQUEST: Phrases = Phrases::new(&[
     "please invoice",
     "bill us",
     "invoice me",
-]);
+];
 
 /// Whether the item is a supplier's bill: `Some(Some(file))` when it comes as a PDF aie
 /// does not read (dropped, or attached to a mail), `Some(None)` when the text says so.
@@ -247,30 +250,31 @@ pub(super) fn vendor_bill(item: &Item, lower: &str) -> Option<Option<String>> {
         .filter(|f| f.to_lowercase().ends_with(".pdf"))
         .map(|f| f.rsplit('/').next().unwrap_or(&f).to_string())
         .collect();
-    static BILLISH: Phrases = Phrases::new(&["invoice", "bill", "receipt", "statement"]);
-    static SAYS: Phrases = Phrases::new(&[
-        "our invoice",
-        "attached invoice",
-        "invoice attached",
-        "bill attached",
-        "attached bill",
-        "amount due",
-        "balance due",
-        "total due",
-        "payment due",
-        "invoice from",
-        "bill from",
-        "please find attached our",
-    ]);
-    if INVOICE_REQUEST.any_in(lower) {
+    let billish = has_any(lower, &["invoice", "bill", "receipt", "statement"]);
+    let says = has_any(
+        lower,
+        &[
+            "our invoice",
+            "attached invoice",
+            "invoice attached",
+            "bill attached",
+            "attached bill",
+            "amount due",
+            "balance due",
+            "total due",
+            "payment due",
+            "invoice from",
+            "bill from",
+            "please find attached our",
+        ],
+    );
+    if has_any(lower, INVOICE_REQUEST) {
         return None;
     }
     if let Some(f) = pdfs.first()
-        && (BILLISH.any_in(lower)
-            || f.to_lowercase().contains("invoice")
-            || f.to_lowercase().contains("bill"))
+        && (billish || f.to_lowercase().contains("invoice") || f.to_lowercase().contains("bill"))
     {
         return Some(Some(f.clone()));
     }
-    SAYS.any_in(lower).then_some(None)
+    says.then_some(None)
 }

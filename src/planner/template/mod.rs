@@ -13,10 +13,8 @@ pub use amounts::find_amount;
 use super::{Plan, PlanInput, Planner, Proposal};
 use crate::policy::bare_address;
 use crate::vault::Item;
-use aho_corasick::AhoCorasick;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
-use std::sync::OnceLock;
 
 /// The template planner. `acknowledge` (`planner.acknowledge`, default true): a message
 /// that asks for an answer gets a drafted "thank you, I will get back to you" reply; when
@@ -136,27 +134,8 @@ fn note(r: &Read, plan: &mut Plan) {
     });
 }
 
-/// A list of phrases looked for in a text all at once: one pass over the text however many
-/// phrases it has (phrase by phrase, the template planner's lists were a fifth of `plan`).
-pub(super) struct Phrases {
-    list: &'static [&'static str],
-    searcher: OnceLock<AhoCorasick>,
-}
-
-impl Phrases {
-    pub(super) const fn new(list: &'static [&'static str]) -> Phrases {
-        Phrases {
-            list,
-            searcher: OnceLock::new(),
-        }
-    }
-
-    /// Whether `hay` contains any of the phrases.
-    pub(super) fn any_in(&self, hay: &str) -> bool {
-        self.searcher
-            .get_or_init(|| AhoCorasick::new(self.list).expect("invariant: phrases build"))
-            .is_match(hay)
-    }
+pub(super) fn has_any(hay: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| hay.contains(n))
 }
 
 pub(super) fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {

@@ -1,7 +1,7 @@
 //! Posts: one the owner wrote in the content calendar, or one an item asks for.
 
-use super::{Phrases, is_aie_line, strip_prefix_ci};
 use super::{Read, obj};
+use super::{has_any, is_aie_line, strip_prefix_ci};
 use crate::planner::{Plan, Proposal};
 use serde_json::json;
 
@@ -32,9 +32,8 @@ pub(super) fn calendar_post(r: &Read, plan: &mut Plan) -> bool {
 /// An item that asks for a post on a platform.
 pub(super) fn social_post(r: &Read, plan: &mut Plan) -> bool {
     let Read { text, lower, .. } = r;
-    static ASKS_TO_POST: Phrases = Phrases::new(&["post", "tweet", "share", "announce", "publish"]);
     if let Some(platform) = social_platform(lower)
-        && ASKS_TO_POST.any_in(lower)
+        && has_any(lower, &["post", "tweet", "share", "announce", "publish"])
     {
         let post = post_text(text, platform);
         plan.objective = format!("Publish a post on {platform}");

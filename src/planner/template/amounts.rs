@@ -2,8 +2,6 @@
 //! and the number of an invoice to post.
 
 use super::strip_prefix_ci;
-use aho_corasick::AhoCorasick;
-use std::sync::OnceLock;
 
 /// The first amount in the text: `$1,500`, `1500 USD`, `€200.50`, `USD 99`.
 pub fn find_amount(text: &str) -> Option<(f64, String)> {
@@ -106,13 +104,10 @@ pub(super) fn invoice_to_post(text: &str, lower: &str) -> Option<String> {
         " invoice no. ",
         " invoice number ",
     ];
-    // Every place of every verb in one pass (no verb can overlap another).
-    static SEARCH: OnceLock<AhoCorasick> = OnceLock::new();
-    let search = SEARCH.get_or_init(|| AhoCorasick::new(VERBS).expect("invariant: verbs build"));
-    let mut places: [Vec<usize>; 4] = Default::default();
-    for m in search.find_iter(lower) {
-        places[m.pattern().as_usize()].push(m.start());
-    }
+    // The places of each verb, by a vectorised search (a scan per verb and noun was a tenth
+    // of planning a long item).
+    let places =
+        VERBS.map(|verb| memchr::memmem::find_iter(lower.as_bytes(), verb).collect::<Vec<_>>());
     for (verb, places) in VERBS.iter().zip(&places) {
         // The first noun (in this order) found after the verb wins, at its first place.
         let mut found: [Option<String>; 4] = Default::default();

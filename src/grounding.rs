@@ -7,6 +7,7 @@
 use crate::config::Policy;
 use crate::policy::{Decision, Origin, bare_address, decide, is_known_contact};
 use serde_json::{Map, Value};
+use std::cell::OnceCell;
 
 const fn ask(rule: &'static str) -> Decision {
     Decision {
@@ -17,13 +18,18 @@ const fn ask(rule: &'static str) -> Decision {
 
 /// What an item says, to check a plan's recipients, payees and amounts against: its front
 /// matter (without aie's own bookkeeping) and body, lowercased, and the numbers written in it.
+/// Each view is computed the first time a check asks for it (a note or a post asks none).
 #[derive(Debug, Clone, Default)]
 pub struct ItemFacts {
-    text: String,
-    /// The text with the separators of phone numbers removed.
-    digits: String,
-    numbers: Vec<f64>,
+    /// Everything the item says, as written.
+    raw: String,
+    /// How much of `raw`, from its start, is identifiers and dates (never amounts).
+    metadata: Vec<std::ops::Range<usize>>,
     owner_email: Option<String>,
+    lower: OnceCell<String>,
+    /// The lowercased text with the separators of phone numbers removed.
+    digits: OnceCell<String>,
+    numbers: OnceCell<Vec<f64>>,
 }
 
 /// Front matter keys aie writes itself: never evidence of what the item asked for.
@@ -71,89 +77,153 @@ impl ItemFacts {
                 _ => {}
             }
         }
-        let (mut text, mut worded) = (String::new(), String::new());
+        // Without aie's own blocks: the plan is never evidence of what the item asked for.
+        let own = item.own_text();
+        let mut raw = String::with_capacity(own.len() + 512);
+        let mut metadata = Vec::new();
         for (k, v) in &item.front {
             if BOOKKEEPING_KEYS.contains(&k.as_str()) {
                 continue;
             }
-            walk(v, &mut text);
-            if !METADATA_KEYS.contains(&k.as_str()) {
-                walk(v, &mut worded);
+            let start = raw.len();
+            walk(v, &mut raw);
+            if METADATA_KEYS.contains(&k.as_str()) {
+                metadata.push(start..raw.len());
             }
         }
-        // Without aie's own blocks: the plan is never evidence of what the item asked for.
-        let own = item.own_text();
-        text.push_str(&own);
-        worded.push_str(&own);
-        // The numbers of the worded text only (read once: reading them was a tenth of `plan`).
-        let mut facts = ItemFacts::without_numbers(&text, owner_email);
-        facts.numbers = numbers_in(&worded);
-        facts
+        raw.push_str(&own);
+        ItemFacts {
+            raw,
+            metadata,
+            owner_email: owner_email.map(bare_address),
+            ..ItemFacts::default()
+        }
     }
 
     /// The facts of a plain text.
     pub fn from_text(text: &str, owner_email: Option<&str>) -> ItemFacts {
-        let mut facts = ItemFacts::without_numbers(text, owner_email);
-        facts.numbers = numbers_in(text);
-        facts
+        ItemFacts {
+            raw: text.to_string(),
+            owner_email: owner_email.map(bare_address),
+            ..ItemFacts::default()
+        }
     }
 
-    fn without_numbers(text: &str, owner_email: Option<&str>) -> ItemFacts {
-        let lower = text.to_lowercase();
-        let digits = lower
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+' | '.'))
-            .collect();
-        ItemFacts {
-            numbers: Vec::new(),
-            text: lower,
-            digits,
-            owner_email: owner_email.map(bare_address),
-        }
+    /// The whole text, lowercased.
+    fn text(&self) -> &str {
+        self.lower.get_or_init(|| self.raw.to_lowercase())
+    }
+
+    fn digits(&self) -> &str {
+        self.digits.get_or_init(|| {
+            self.text()
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+' | '.'))
+                .collect()
+        })
+    }
+
+    /// The numbers of the worded text only: identifiers and dates left out.
+    fn numbers(&self) -> &[f64] {
+        self.numbers.get_or_init(|| {
+            if self.metadata.is_empty() {
+                return numbers_in(&self.raw);
+            }
+            let mut worded = String::with_capacity(self.raw.len());
+            let mut at = 0;
+            for r in &self.metadata {
+                worded.push_str(&self.raw[at..r.start]);
+                at = r.end;
+            }
+            worded.push_str(&self.raw[at..]);
+            numbers_in(&worded)
+        })
     }
 
     fn mentions(&self, s: &str) -> bool {
         // Too short a name would match any text.
         let s = s.trim().to_lowercase();
-        s.chars().count() >= 3 && self.text.contains(&s)
+        s.chars().count() >= 3 && self.text().contains(&s)
     }
 
     fn has_number(&self, n: f64) -> bool {
-        self.numbers.iter().any(|x| (x - n).abs() < 0.005)
+        self.numbers().iter().any(|x| (x - n).abs() < 0.005)
     }
 }
 
 /// Every number written in `text`, read with `,` or `.` as the thousands separator, spaces
 /// inside a number allowed (`$1,500`, `1.250,00`, `1 250,00`, `49`).
 fn numbers_in(text: &str) -> Vec<f64> {
+    // An ASCII text is read byte by byte: the same reading, without decoding characters.
+    if text.is_ascii() {
+        numbers_of(text.as_bytes())
+    } else {
+        numbers_of(&text.chars().collect::<Vec<char>>())
+    }
+}
+
+/// A character of a text [`numbers_of`] reads: an ASCII byte or a `char`.
+trait Letter: Copy {
+    fn char(self) -> char;
+    fn is_alnum(self) -> bool;
+    fn is_alpha(self) -> bool;
+    fn is_digit(self) -> bool {
+        self.char().is_ascii_digit()
+    }
+}
+
+impl Letter for u8 {
+    fn char(self) -> char {
+        char::from(self)
+    }
+    fn is_alnum(self) -> bool {
+        self.is_ascii_alphanumeric()
+    }
+    fn is_alpha(self) -> bool {
+        self.is_ascii_alphabetic()
+    }
+}
+
+impl Letter for char {
+    fn char(self) -> char {
+        self
+    }
+    fn is_alnum(self) -> bool {
+        self.is_alphanumeric()
+    }
+    fn is_alpha(self) -> bool {
+        self.is_alphabetic()
+    }
+}
+
+fn numbers_of<C: Letter>(chars: &[C]) -> Vec<f64> {
     let mut out = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
     while i < chars.len() {
         // A number starts a word: the digits inside `3fa49c` or `INV2026` are not amounts.
-        if !chars[i].is_ascii_digit() || (i > 0 && chars[i - 1].is_alphanumeric()) {
-            while i < chars.len() && chars[i].is_alphanumeric() {
+        if !chars[i].is_digit() || (i > 0 && chars[i - 1].is_alnum()) {
+            while i < chars.len() && chars[i].is_alnum() {
                 i += 1;
             }
-            i += usize::from(i < chars.len() && !chars[i].is_alphanumeric());
+            i += usize::from(i < chars.len() && !chars[i].is_alnum());
             continue;
         }
         let start = i;
         while i < chars.len()
-            && (chars[i].is_ascii_digit()
-                || (matches!(chars[i], ',' | '.' | ' ' | '\u{a0}' | '\'')
-                    && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit())))
+            && (chars[i].is_digit()
+                || (matches!(chars[i].char(), ',' | '.' | ' ' | '\u{a0}' | '\'')
+                    && chars.get(i + 1).is_some_and(|c| c.is_digit())))
         {
             i += 1;
         }
-        if chars.get(i).is_some_and(|c| c.is_alphabetic()) {
+        if chars.get(i).is_some_and(|c| c.is_alpha()) {
             // `49abcdef`: a hash, not an amount.
-            while i < chars.len() && chars[i].is_alphanumeric() {
+            while i < chars.len() && chars[i].is_alnum() {
                 i += 1;
             }
             continue;
         }
-        let token: String = chars[start..i].iter().collect();
+        let token: String = chars[start..i].iter().map(|c| c.char()).collect();
         let compact: String = token
             .chars()
             .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\''))
@@ -238,7 +308,7 @@ impl Grounds<'_> {
 
     /// The item holds these digits (a phone number written with any separators).
     pub fn has_digits(&self, digits: &str) -> bool {
-        self.facts.digits.contains(digits)
+        self.facts.digits().contains(digits)
     }
 }
 
@@ -252,19 +322,8 @@ fn in_item(policy: &Policy, action: &Map<String, Value>, facts: &ItemFacts) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::testing::{act, policy};
     use serde_json::json;
-
-    fn act(v: Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
-    }
-
-    fn policy() -> Policy {
-        Policy {
-            known_contacts: vec!["client@acme.com".into(), "@trusted.org".into()],
-            known_payees: vec!["Hosting Co".into()],
-            ..Policy::default()
-        }
-    }
 
     #[test]
     fn recipients_payees_and_amounts_not_in_the_item_need_approval() {
@@ -353,6 +412,11 @@ mod tests {
         for want in [1500.0, 1250.0, 49.0, 3.5, 7.0] {
             assert!(n.iter().any(|x| (x - want).abs() < 1e-9), "{want} in {n:?}");
         }
+        // A text with other characters reads the same (one path for ASCII, one for the rest).
+        let ascii = "total 1 250,00 and 49 or x12";
+        assert_eq!(numbers_in(&format!("{ascii} é")), numbers_in(ascii));
+        let n = numbers_in("é1 and 7");
+        assert!(!n.contains(&1.0) && n.contains(&7.0), "{n:?}");
         // Digits inside words (hashes, references) are not amounts.
         let n = numbers_in("id 3fa49c ref INV2026 x12 -49abcdef");
         assert!(

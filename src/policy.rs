@@ -135,19 +135,8 @@ pub fn is_known_contact(policy: &Policy, addr: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::testing::{act, policy};
     use serde_json::json;
-
-    fn act(v: Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
-    }
-
-    fn policy() -> Policy {
-        Policy {
-            known_contacts: vec!["client@acme.com".into(), "@trusted.org".into()],
-            known_payees: vec!["Hosting Co".into()],
-            ..Policy::default()
-        }
-    }
 
     /// A reply to `sender`, authenticated or not.
     fn reply_to(sender: &str, authenticated: bool) -> Origin<'_> {

@@ -304,6 +304,16 @@ pub(crate) mod testing {
         v.as_object().expect("an object").clone()
     }
 
+    /// The policy the policy and grounding tests decide with: one known contact, one known
+    /// domain, one known payee.
+    pub fn policy() -> crate::config::Policy {
+        crate::config::Policy {
+            known_contacts: vec!["client@acme.com".into(), "@trusted.org".into()],
+            known_payees: vec!["Hosting Co".into()],
+            ..crate::config::Policy::default()
+        }
+    }
+
     /// Checks what every kind file tests: an example with every parameter reads, an unknown
     /// parameter is refused naming the kind and the parameter, and the schema lists exactly
     /// the parameters of the table.

@@ -89,9 +89,8 @@ pub fn get_prompt(
     })?;
     let item = Item::read(&path).map_err(|e| (INVALID_PARAMS, format!("{e:#}")))?;
     let mut ignored = Outcome::default();
-    let handbook = crate::passes::plan::read_guide(ctx, "Company_Handbook.md", &mut ignored);
-    let goals = crate::passes::plan::read_guide(ctx, "Business_Goals.md", &mut ignored);
-    let input = crate::passes::plan::plan_input(ctx, &item, &handbook, &goals);
+    let guides = crate::passes::plan::Guides::read(ctx, &mut ignored);
+    let input = crate::passes::plan::plan_input(ctx, &item, &guides);
     let req = crate::planner::llm::build_request(&input, ctx.settings.llm.max_tokens);
     let text = format!(
         "{}\n\n{}\nAnswer by calling the `propose_plan` tool of the aie server with `id: {id}` and the fields `objective`, `steps` and `actions` of the schema above (in place of `{}`). Never set `needs_approval`, `rule` or `approved_by`: aie's policy decides them.",

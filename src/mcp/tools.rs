@@ -504,24 +504,14 @@ fn plan_one(ctx: &Ctx, id: &str, plan: Plan) -> Result<Call> {
         resumed: false,
         from: Some(from),
     };
-    let handbook = crate::passes::plan::read_guide(ctx, "Company_Handbook.md", &mut out);
-    let goals = crate::passes::plan::read_guide(ctx, "Business_Goals.md", &mut out);
-    let mut ledger = ApprovalLedger::new(&ctx.vault.aie_dir(), &ctx.vault.logs());
+    let guides = crate::passes::plan::Guides::read(ctx, &mut out);
+    let ledger = ApprovalLedger::new(&ctx.vault.aie_dir(), &ctx.vault.logs());
     // The request this proposal may write goes into the index of waiting requests, as a
     // plan pass's would (the nudge reads it).
-    let mut waiting = crate::vault::waiting::Waiting::load(&ctx.vault.aie_dir());
-    crate::passes::plan::plan_batch(
-        ctx,
-        &mut Proposed(plan),
-        &handbook,
-        &goals,
-        vec![claimed],
-        &mut ledger,
-        &mut waiting,
-        &mut out,
-    )?;
-    waiting.save();
-    ctx.audit.sync()?;
+    let waiting = crate::vault::waiting::Waiting::load(&ctx.vault.aie_dir());
+    let mut run = crate::passes::plan::PlanRun::new(guides, ledger, waiting);
+    run.plan_batch(ctx, &mut Proposed(plan), vec![claimed], &mut out)?;
+    run.finish(ctx)?;
     if out.changed {
         let res = match ctx.mode {
             crate::context::Mode::Full => crate::dashboard::refresh(ctx),

@@ -22,7 +22,7 @@ pub(super) fn section_text(heading: &str, info: &str, actions: &[Map<String, Val
     let yaml = if actions.is_empty() {
         "[]\n".to_string()
     } else {
-        serde_saphyr::to_string(&actions).expect("invariant: actions serialize")
+        super::flat_write::actions(actions)
     };
     let nl = if yaml.ends_with('\n') { "" } else { "\n" };
     format!("{heading}\n\n```{info}\n{yaml}{nl}```\n")

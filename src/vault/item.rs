@@ -98,6 +98,8 @@ impl Item {
         let (yaml, body) = split_front(rest).context("front matter has no closing `---` line")?;
         let value: Value = if yaml.trim().is_empty() {
             Value::Object(Map::new())
+        } else if let Some(front) = super::flat_front::parse(yaml) {
+            Value::Object(front)
         } else {
             serde_saphyr::from_str(yaml)
                 .map_err(|e| anyhow::anyhow!("malformed front matter: {e}"))?
@@ -138,8 +140,7 @@ impl Item {
 
     /// The file text: front matter, then the body exactly as it was.
     pub fn render(&self) -> String {
-        let yaml =
-            serde_saphyr::to_string(&self.front).expect("invariant: front matter serializes");
+        let yaml = super::flat_write::front(&self.front);
         let mut out = String::with_capacity(yaml.len() + self.body.len() + 10);
         out.push_str("---\n");
         out.push_str(&yaml);
@@ -293,22 +294,42 @@ fn split_front(rest: &str) -> Option<(&str, &str)> {
 /// JSON with object keys sorted at every level and no spaces: the same value always gives
 /// the same bytes, whatever order its keys were written in.
 pub fn canonical_json(v: &Value) -> String {
-    fn sort(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                let mut out = Map::new();
-                for k in keys {
-                    out.insert(k.clone(), sort(&m[k]));
+    let mut out = Vec::new();
+    write_canonical(v, &[], &mut out);
+    String::from_utf8(out).expect("invariant: json is UTF-8")
+}
+
+/// Writes `v` as [`canonical_json`] does, leaving out the keys `skip` of its top level.
+fn write_canonical(v: &Value, skip: &[&str], out: &mut Vec<u8>) {
+    match v {
+        Value::Object(m) => write_canonical_map(m, skip, out),
+        Value::Array(a) => {
+            out.push(b'[');
+            for (n, x) in a.iter().enumerate() {
+                if n > 0 {
+                    out.push(b',');
                 }
-                Value::Object(out)
+                write_canonical(x, &[], out);
             }
-            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
-            other => other.clone(),
+            out.push(b']');
         }
+        scalar => serde_json::to_writer(&mut *out, scalar).expect("invariant: json serializes"),
     }
-    serde_json::to_string(&sort(v)).expect("invariant: json serializes")
+}
+
+fn write_canonical_map(m: &Map<String, Value>, skip: &[&str], out: &mut Vec<u8>) {
+    let mut keys: Vec<&String> = m.keys().filter(|k| !skip.contains(&k.as_str())).collect();
+    keys.sort();
+    out.push(b'{');
+    for (n, k) in keys.into_iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, k).expect("invariant: json serializes");
+        out.push(b':');
+        write_canonical(&m[k], &[], out);
+    }
+    out.push(b'}');
 }
 
 /// An action without the keys that are not its identity.
@@ -320,12 +341,15 @@ pub fn action_identity(action: &Map<String, Value>) -> Value {
     Value::Object(m)
 }
 
-/// The idempotency key of an action: item id plus the canonical JSON of the action.
+/// The idempotency key of an action: item id plus the canonical JSON of the action (that
+/// is, of [`action_identity`], written without copying the action).
 pub fn action_key(item_id: &str, action: &Map<String, Value>) -> String {
+    let mut json = Vec::with_capacity(256);
+    write_canonical_map(action, NON_IDENTITY_KEYS, &mut json);
     let mut h = Sha256::new();
     h.update(item_id.as_bytes());
     h.update(b"\n");
-    h.update(canonical_json(&action_identity(action)).as_bytes());
+    h.update(&json);
     hex(&h.finalize()[..16])
 }
 
@@ -345,13 +369,13 @@ pub fn actions_hash(item_id: &str, actions: &[Map<String, Value>]) -> String {
 
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
 }
 
 /// A short, file-name-safe slug of `s` (ASCII letters and digits, dashes), at most `max` long.
@@ -445,6 +469,39 @@ mod tests {
             actions_hash("i", std::slice::from_ref(&a)),
             actions_hash("i", &[c])
         );
+    }
+
+    #[test]
+    fn canonical_json_sorts_every_level_as_sorting_then_writing_did() {
+        fn sorted(v: &Value) -> Value {
+            match v {
+                Value::Object(m) => {
+                    let mut keys: Vec<&String> = m.keys().collect();
+                    keys.sort();
+                    Value::Object(
+                        keys.into_iter()
+                            .map(|k| (k.clone(), sorted(&m[k])))
+                            .collect(),
+                    )
+                }
+                Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+                other => other.clone(),
+            }
+        }
+        let v = json!({"z": [1, 2.5, -3, {"b": null, "a": "é\"\n\u{1}"}], "a": true,
+                       "m": {"y": {}, "x": []}, "É": 1e300, "": "x"});
+        assert_eq!(
+            canonical_json(&v),
+            serde_json::to_string(&sorted(&v)).unwrap()
+        );
+        let a = v.as_object().unwrap();
+        let mut with_flags = a.clone();
+        with_flags.insert("rule".into(), "x".into());
+        with_flags.insert("result".into(), "ok".into());
+        let mut h = Sha256::new();
+        h.update(b"i\n");
+        h.update(canonical_json(&action_identity(&with_flags)).as_bytes());
+        assert_eq!(action_key("i", &with_flags), hex(&h.finalize()[..16]));
     }
 
     #[test]

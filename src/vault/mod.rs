@@ -5,6 +5,8 @@
 mod actions_block;
 pub mod approval_box;
 pub mod approvals;
+mod flat_front;
+mod flat_write;
 pub mod git;
 pub mod item;
 pub mod template;

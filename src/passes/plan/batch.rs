@@ -34,12 +34,10 @@ struct Routed {
     hash: String,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn plan_batch(
+pub(super) fn plan_batch(
     ctx: &Ctx,
     planner: &mut dyn Planner,
-    handbook: &str,
-    goals: &str,
+    guides: &super::Guides,
     claimed: Vec<Claimed>,
     ledger: &mut ApprovalLedger,
     waiting: &mut Waiting,
@@ -70,7 +68,7 @@ pub fn plan_batch(
             continue;
         }
         if !already {
-            let input = super::plan_input(ctx, &item, handbook, goals);
+            let input = super::plan_input(ctx, &item, guides);
             let plan = match planner.plan(&input) {
                 Ok(p) => p,
                 Err(e) => {

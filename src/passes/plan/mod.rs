@@ -13,7 +13,7 @@ mod batch;
 mod review;
 mod route;
 
-pub use batch::{Claimed, plan_batch};
+pub use batch::Claimed;
 use review::review_requests;
 use route::{apply_plan, destination};
 pub use route::{policy_allows, policy_approval, summary};
@@ -24,6 +24,7 @@ use crate::outcome::Outcome;
 use crate::planner::{PlanInput, Planner};
 use crate::vault::Stage;
 use crate::vault::approvals::ApprovalLedger;
+use crate::vault::waiting::Waiting;
 use anyhow::Result;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -35,12 +36,12 @@ const BATCH: usize = 2048;
 pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
     let mut out = Outcome::default();
     let mut ledger = ApprovalLedger::new(&ctx.vault.aie_dir(), &ctx.vault.logs());
-    let mut waiting = review_requests(ctx, &mut ledger, &mut out)?;
+    let waiting = review_requests(ctx, &mut ledger, &mut out)?;
     if ctx.settings.policy.replan_rejected {
         crate::passes::replan::requeue_rejected(ctx, &mut out)?;
     }
-    let handbook = read_guide(ctx, "Company_Handbook.md", &mut out);
-    let goals = read_guide(ctx, "Business_Goals.md", &mut out);
+    let guides = Guides::read(ctx, &mut out);
+    let mut run = PlanRun::new(guides, ledger, waiting);
 
     let mine = Stage::InProgress(ctx.agent.clone());
     let mut queue: Vec<PathBuf> = ctx.vault.list(&mine)?;
@@ -87,30 +88,11 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
             from,
         });
         if pending.len() >= BATCH {
-            plan_batch(
-                ctx,
-                planner,
-                &handbook,
-                &goals,
-                std::mem::take(&mut pending),
-                &mut ledger,
-                &mut waiting,
-                &mut out,
-            )?;
+            run.plan_batch(ctx, planner, std::mem::take(&mut pending), &mut out)?;
         }
     }
-    plan_batch(
-        ctx,
-        planner,
-        &handbook,
-        &goals,
-        pending,
-        &mut ledger,
-        &mut waiting,
-        &mut out,
-    )?;
-    waiting.save();
-    ctx.audit.sync()?;
+    run.plan_batch(ctx, planner, pending, &mut out)?;
+    run.finish(ctx)?;
     out.summary = match out.counts_line() {
         l if l.is_empty() => String::new(),
         l => format!("plan: {l}"),
@@ -123,8 +105,7 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
 /// and under which rules. Claims, writes and moves nothing (nor expires anything).
 pub fn preview_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
     let mut out = Outcome::default();
-    let handbook = read_guide(ctx, "Company_Handbook.md", &mut out);
-    let goals = read_guide(ctx, "Business_Goals.md", &mut out);
+    let guides = Guides::read(ctx, &mut out);
     let mut lines = Vec::new();
     let mut previews = Vec::new();
     for stage in ctx.vault.stages() {
@@ -140,7 +121,7 @@ pub fn preview_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
             let Some(mut item) = ctx.vault.read_for_pass(&path, &mut out) else {
                 continue;
             };
-            let input = plan_input(ctx, &item, &handbook, &goals);
+            let input = plan_input(ctx, &item, &guides);
             let plan = match planner.plan(&input) {
                 Ok(p) => p,
                 Err(e) => {
@@ -195,14 +176,13 @@ pub fn preview_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
 pub fn plan_input<'a>(
     ctx: &'a Ctx,
     item: &'a crate::vault::Item,
-    handbook: &'a str,
-    goals: &'a str,
+    guides: &'a Guides,
 ) -> PlanInput<'a> {
     PlanInput {
         item,
         owner: &ctx.settings.owner,
-        handbook,
-        goals,
+        handbook: &guides.handbook,
+        goals: &guides.goals,
         now: Some(ctx.clock.now()),
         whatsapp_template: ctx
             .settings
@@ -212,10 +192,24 @@ pub fn plan_input<'a>(
     }
 }
 
-/// The text of a guide the planner reads (`Company_Handbook.md`, `Business_Goals.md`), or
-/// "" when it is missing. One that is a symbolic link is never read (its target would go to
-/// the planner): a problem names it.
-pub fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
+/// The owner's guides a planner reads: `Company_Handbook.md` and `Business_Goals.md`.
+pub struct Guides {
+    pub handbook: String,
+    pub goals: String,
+}
+
+impl Guides {
+    /// Reads both guides; one that is missing reads as "". One that is a symbolic link is
+    /// never read (its target would go to the planner): a problem in `out` names it.
+    pub fn read(ctx: &Ctx, out: &mut Outcome) -> Guides {
+        Guides {
+            handbook: read_guide(ctx, "Company_Handbook.md", out),
+            goals: read_guide(ctx, "Business_Goals.md", out),
+        }
+    }
+}
+
+fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
     match fsutil::read_vault_file(ctx.vault.root(), &ctx.vault.root().join(name)) {
         Ok(bytes) => bytes
             .map(|b| String::from_utf8_lossy(&b).to_string())
@@ -227,5 +221,48 @@ pub fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
             );
             String::new()
         }
+    }
+}
+
+/// What the batches of one planning run share: the guides, the approval ledger and the
+/// index of waiting requests (the plan pass, and MCP's `propose_plan` for one item).
+pub struct PlanRun {
+    guides: Guides,
+    ledger: ApprovalLedger,
+    waiting: Waiting,
+}
+
+impl PlanRun {
+    pub fn new(guides: Guides, ledger: ApprovalLedger, waiting: Waiting) -> PlanRun {
+        PlanRun {
+            guides,
+            ledger,
+            waiting,
+        }
+    }
+
+    /// Plans, writes, records and moves a batch of claimed items ([`batch`]).
+    pub fn plan_batch(
+        &mut self,
+        ctx: &Ctx,
+        planner: &mut dyn Planner,
+        claimed: Vec<Claimed>,
+        out: &mut Outcome,
+    ) -> Result<()> {
+        batch::plan_batch(
+            ctx,
+            planner,
+            &self.guides,
+            claimed,
+            &mut self.ledger,
+            &mut self.waiting,
+            out,
+        )
+    }
+
+    /// Saves the index of waiting requests and syncs the audit log: the run is over.
+    pub fn finish(self, ctx: &Ctx) -> Result<()> {
+        self.waiting.save();
+        ctx.audit.sync()
     }
 }

@@ -1,0 +1,101 @@
+//! Posts: one the owner wrote in the content calendar, or one an item asks for.
+
+use super::{Read, obj};
+use super::{has_any, is_aie_line, strip_prefix_ci};
+use crate::planner::{Plan, Proposal};
+use serde_json::json;
+
+/// A post the owner wrote in the content calendar: published as written.
+pub(super) fn calendar_post(r: &Read, plan: &mut Plan) -> bool {
+    let Read { item, .. } = r;
+    if item.str("source").starts_with("calendar:") {
+        let platform = item.str("platform").to_string();
+        plan.objective = format!("Publish the {platform} post from the content calendar");
+        plan.steps = vec![format!(
+            "Publish it on {platform} as written in the calendar"
+        )];
+        let mut action = obj(
+            json!({"kind": "social_post", "platform": platform, "text": item.str("post_text")}),
+        );
+        if !item.str("scheduled_at").is_empty() {
+            action.insert("scheduled_at".into(), item.str("scheduled_at").into());
+        }
+        plan.proposals.push(Proposal {
+            action,
+            why: "The owner wrote this post in the content calendar.".into(),
+        });
+        return true;
+    }
+    false
+}
+
+/// An item that asks for a post on a platform.
+pub(super) fn social_post(r: &Read, plan: &mut Plan) -> bool {
+    let Read { text, lower, .. } = r;
+    if let Some(platform) = social_platform(lower)
+        && has_any(lower, &["post", "tweet", "share", "announce", "publish"])
+    {
+        let post = post_text(text, platform);
+        plan.objective = format!("Publish a post on {platform}");
+        plan.steps = vec![
+            format!("Draft the {platform} post"),
+            "Publish it after approval".into(),
+        ];
+        plan.proposals.push(Proposal {
+            action: obj(json!({"kind": "social_post", "platform": platform, "text": post})),
+            why: format!("The item asks for a {platform} post."),
+        });
+        return true;
+    }
+    false
+}
+
+pub(super) fn social_platform(lower: &str) -> Option<&'static str> {
+    if lower.contains("linkedin") {
+        Some("linkedin")
+    } else if lower.contains("instagram") {
+        Some("instagram")
+    } else if lower.contains("facebook") {
+        Some("facebook")
+    } else if lower.contains("tweet") || lower.contains("twitter") || lower.contains(" on x") {
+        Some("x")
+    } else if lower.contains("social media") || lower.contains("post about") {
+        Some("linkedin")
+    } else {
+        None
+    }
+}
+
+/// The text of a post: what follows a `Post:` / `Text:` line, else the body without headers;
+/// never aie's own lines (a post's text is exactly what is published).
+pub(super) fn post_text(text: &str, platform: &str) -> String {
+    let mut out = String::new();
+    let mut capture = false;
+    for line in text.lines().filter(|l| !is_aie_line(l)) {
+        let t = line.trim();
+        if let Some(rest) = strip_prefix_ci(t, "post:").or_else(|| strip_prefix_ci(t, "text:")) {
+            capture = true;
+            out.push_str(rest.trim());
+            continue;
+        }
+        if capture {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(line);
+        }
+    }
+    let mut post = if out.trim().is_empty() {
+        text.lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else {
+        out.trim().to_string()
+    };
+    if platform == "x" && post.chars().count() > 280 {
+        post = post.chars().take(277).collect::<String>() + "...";
+    }
+    post.trim().to_string()
+}

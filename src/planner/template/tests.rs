@@ -1,0 +1,299 @@
+//! The template planner's cases.
+
+use super::posts::post_text;
+use super::*;
+use crate::config::Owner;
+
+fn plan_for(front: &[(&str, &str)], body: &str) -> Plan {
+    let mut item = Item::new("t-1", "email", "general", "inbox:t", "2026-11-22T10:00:00Z");
+    for (k, v) in front {
+        item.set(k, *v);
+    }
+    item.body = body.to_string();
+    plan_of(&item)
+}
+
+/// The client's reference in `text`.
+fn reference_in(text: &str) -> Option<String> {
+    super::amounts::client_reference(text, &text.to_lowercase())
+}
+
+/// The plan for `item`, for an owner without a business name.
+fn plan_of(item: &Item) -> Plan {
+    let owner = Owner {
+        name: "Sam Owner".into(),
+        email: None,
+        business: None,
+    };
+    plan_item(&PlanInput {
+        item,
+        owner: &owner,
+        handbook: "",
+        goals: "",
+        now: None,
+        whatsapp_template: None,
+    })
+}
+
+#[test]
+fn amounts() {
+    assert_eq!(
+        find_amount("please invoice us for $1,500 today"),
+        Some((1500.0, "USD".into()))
+    );
+    assert_eq!(find_amount("EUR 200.50 due"), Some((200.5, "EUR".into())));
+    assert_eq!(
+        find_amount("pay 49 USD monthly"),
+        Some((49.0, "USD".into()))
+    );
+    assert_eq!(find_amount("no money here 2026"), None);
+}
+
+#[test]
+fn invoice_request_gives_draft_invoice_and_email() {
+    let p = plan_for(
+        &[
+            ("from", "Jane Client <jane@acme.com>"),
+            ("subject", "Invoice please"),
+        ],
+        "Hi, please invoice us for the January website work, $1,500. Thanks",
+    );
+    let kinds: Vec<&str> = p
+        .proposals
+        .iter()
+        .map(|p| p.action["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["odoo_invoice", "odoo_post_invoice", "send_email"]);
+    let inv = &p.proposals[0].action;
+    // acme.com is the sender's company's own domain.
+    assert_eq!(inv["partner"], "Acme");
+    assert_eq!(inv["lines"][0]["price_unit"], 1500.0);
+    assert!(
+        inv.get("ref").is_none(),
+        "no internal id as the client's reference"
+    );
+    assert_eq!(p.proposals[1].action["invoice"], "odoo:invoice");
+    let mail = &p.proposals[2].action;
+    assert_eq!(mail["to"][0], "jane@acme.com");
+    assert_eq!(mail["attachments"], json!(["odoo:invoice"]));
+    let body = mail["body"].as_str().unwrap();
+    assert!(body.contains("1,500.00 USD"), "{body}");
+    assert!(!body.contains("t-1"), "{body}");
+}
+
+fn customer_of(from: &str, body: &str) -> (String, String) {
+    let p = plan_for(&[("from", from), ("subject", "Invoice")], body);
+    let a = &p.proposals[0].action;
+    (
+        a["partner"].as_str().unwrap().to_string(),
+        p.proposals[0].why.clone(),
+    )
+}
+
+#[test]
+fn the_customer_is_the_company_the_mail_names_else_the_person() {
+    let ask = "Please invoice us for the December rent, 1250 GBP.\n";
+    let (c, why) = customer_of(
+        "Jane Smith <jane@gmail.com>",
+        &format!("{ask}\nClient: Acme Corp\n"),
+    );
+    assert_eq!(c, "Acme Corp");
+    assert!(
+        why.contains("the company") && why.contains("Client:"),
+        "{why}"
+    );
+    let (c, why) = customer_of(
+        "Jane Smith <jane@gmail.com>",
+        &format!("{ask}\nThanks,\nJane Smith\nNorthwind Traders Ltd\n"),
+    );
+    assert_eq!(c, "Northwind Traders Ltd");
+    assert!(why.contains("signature"), "{why}");
+    let (c, why) = customer_of("Jane Smith <jane@acme-corp.co.uk>", ask);
+    assert_eq!(c, "Acme Corp");
+    assert!(why.contains("domain"), "{why}");
+    let (c, why) = customer_of("Jane Smith <jane@gmail.com>", ask);
+    assert_eq!(c, "Jane Smith");
+    assert!(why.contains("the person"), "{why}");
+}
+
+#[test]
+fn the_clients_reference_cc_and_money_are_kept() {
+    let p = plan_for(
+        &[
+            ("from", "Jane Smith <jane@acme-corp.example>"),
+            ("cc", "accounts@acme-corp.example"),
+            ("subject", "Rent"),
+            ("message_id", "<m1@acme>"),
+        ],
+        "Please invoice us for the December rent, £1250.\nReference: RENT-DEC-2026\n",
+    );
+    let inv = &p.proposals[0].action;
+    assert_eq!(inv["ref"], "RENT-DEC-2026");
+    assert_eq!(inv["currency"], "GBP");
+    let mail = &p.proposals[2].action;
+    assert_eq!(mail["cc"], json!(["accounts@acme-corp.example"]));
+    let body = mail["body"].as_str().unwrap();
+    assert!(
+        body.contains("1,250.00 GBP") && !body.contains("1250.0"),
+        "{body}"
+    );
+    assert!(body.contains("RENT-DEC-2026"), "{body}");
+    assert_eq!(
+        reference_in("Our PO 4411 covers it").as_deref(),
+        Some("PO 4411")
+    );
+    assert_eq!(reference_in("PO: 4411.").as_deref(), Some("4411"));
+    assert_eq!(
+        reference_in("Purchase order 77-A, thanks").as_deref(),
+        Some("77-A")
+    );
+    assert_eq!(reference_in("a PONY 12"), None);
+}
+
+#[test]
+fn the_owner_asking_to_post_an_invoice_gets_odoo_post_invoice() {
+    for text in [
+        "Please post invoice INV/2026/00007 today.",
+        "Can you send the invoice INV/2026/00012 to Acme?",
+        "confirm invoice #42",
+    ] {
+        let p = plan_for(&[], text);
+        let a = &p.proposals[0].action;
+        assert_eq!(a["kind"], "odoo_post_invoice", "{text}");
+    }
+    let p = plan_for(&[], "Please post invoice INV/2026/00007 today.");
+    assert_eq!(p.proposals[0].action["invoice"], "INV/2026/00007");
+    // Words about invoices in general are not a number.
+    let p = plan_for(&[], "I will send the invoice tomorrow.");
+    assert_ne!(p.proposals[0].action["kind"], "odoo_post_invoice");
+}
+
+#[test]
+fn a_vendor_bill_by_mail_or_drop_is_a_proposed_odoo_bill() {
+    let p = plan_for(
+        &[
+            ("from", "Billing <billing@hostingco.net>"),
+            ("subject", "Your November bill"),
+        ],
+        "Hello, please find attached our invoice HC-1102. Amount due: $49.00 by 15 December.",
+    );
+    let a = &p.proposals[0].action;
+    assert_eq!(a["kind"], "odoo_bill");
+    assert_eq!(a["vendor"], "Hostingco");
+    assert_eq!(a["amount"], 49.0);
+    assert_eq!(a["currency"], "USD");
+    // A PDF that aie does not read: never a note filed in Done/, an odoo_bill with what
+    // is known and no amount.
+    let mut item = Item::new("t-2", "file", "general", "inbox:x", "2026-11-22T10:00:00Z");
+    item.set("original", "Attachments/t-2/November invoice.pdf");
+    item.set("content_type", "application/pdf");
+    item.body = "# November invoice\n\nA PDF file of 1234 bytes; aie does not read its content.\n\nOriginal: [[Attachments/t-2/November invoice.pdf]]\n".into();
+    let p = plan_of(&item);
+    let a = &p.proposals[0].action;
+    assert_eq!(a["kind"], "odoo_bill");
+    assert!(a.get("amount").is_none());
+    assert!(
+        a["description"]
+            .as_str()
+            .unwrap()
+            .contains("November invoice.pdf")
+    );
+    assert!(
+        p.proposals[0].why.contains("fill in `amount`"),
+        "{}",
+        p.proposals[0].why
+    );
+}
+
+#[test]
+fn payment_requests_in_the_common_ways() {
+    for (text, payee, amount, cur) in [
+        (
+            "Please pay Hosting Co $1,250.00 for the servers.",
+            "Hosting Co",
+            1250.0,
+            "USD",
+        ),
+        (
+            "Pay $1,250.00 to Hosting Co this week.",
+            "Hosting Co",
+            1250.0,
+            "USD",
+        ),
+        (
+            "Transfer EUR 300 to Lisbon Studio Lda.",
+            "Lisbon Studio Lda",
+            300.0,
+            "EUR",
+        ),
+        (
+            "Please settle the 300 € invoice to Northwind Traders.",
+            "Northwind Traders",
+            300.0,
+            "EUR",
+        ),
+        (
+            "Wire 2,000 GBP to Baker Street Ltd tomorrow.",
+            "Baker Street Ltd",
+            2000.0,
+            "GBP",
+        ),
+        (
+            "Can you transfer to Acme Corp 450 USD?",
+            "Acme Corp",
+            450.0,
+            "USD",
+        ),
+    ] {
+        let p = plan_for(&[], text);
+        let a = &p.proposals[0].action;
+        assert_eq!(a["kind"], "payment", "{text}");
+        assert_eq!(a["payee"], payee, "{text}");
+        assert_eq!(a["amount"], amount, "{text}");
+        assert_eq!(a["currency"], cur, "{text}");
+    }
+}
+
+#[test]
+fn payment_request_names_payee_and_amount() {
+    let p = plan_for(&[], "Please pay Hosting Co $49 for the monthly server.");
+    let a = &p.proposals[0].action;
+    assert_eq!(a["kind"], "payment");
+    assert_eq!(a["payee"], "Hosting Co");
+    assert_eq!(a["amount"], 49.0);
+    assert_eq!(a["recurring"], true);
+}
+
+#[test]
+fn reply_request_quotes_and_signs() {
+    let p = plan_for(
+        &[
+            ("from", "Bob <bob@x.com>"),
+            ("subject", "Meeting"),
+            ("message_id", "<m1@x.com>"),
+        ],
+        "Can we meet on Tuesday?",
+    );
+    let a = &p.proposals[0].action;
+    assert_eq!(a["kind"], "send_email");
+    assert_eq!(a["subject"], "Re: Meeting");
+    assert_eq!(a["in_reply_to"], "<m1@x.com>");
+    let body = a["body"].as_str().unwrap();
+    assert!(body.contains("> Can we meet on Tuesday?") && body.contains("Sam Owner"));
+}
+
+#[test]
+fn social_request_and_plain_note() {
+    // Regression: a drop's post ended with `Original: [[Attachments/...]]`, a vault link
+    // that would have been published.
+    let dropped = post_text(
+        "# idea\nPlease post on LinkedIn:\nPost: We just shipped v2!\n\nOriginal: [[Attachments/idea-1/idea.txt]]\n",
+        "linkedin",
+    );
+    assert_eq!(dropped, "We just shipped v2!");
+    let p = plan_for(&[], "Please post on LinkedIn:\nPost: We just shipped v2!");
+    assert_eq!(p.proposals[0].action["platform"], "linkedin");
+    assert_eq!(p.proposals[0].action["text"], "We just shipped v2!");
+    let p = plan_for(&[], "Minutes of the meeting. Nothing to do.");
+    assert_eq!(p.proposals[0].action["kind"], "note");
+}

@@ -1,0 +1,327 @@
+//! A fast writer for the YAML aie writes most: a front matter of flat `key: value` entries,
+//! and its `aie-actions` list of flat mappings. It writes, byte for byte, what the full YAML
+//! writer (serde-saphyr) writes, and only the values it is sure of: plain words, texts that
+//! start with a YAML indicator or are timestamps (quoted), whole numbers, booleans, and texts
+//! of several lines (a `|` literal block). Any other entry of the front matter, or any other
+//! action, is written by the full writer alone: entries of a block mapping, and items of a
+//! block list, are written one after the other, so the pieces join into the same text.
+
+use serde_json::{Map, Value};
+use std::fmt::Write;
+
+/// The front matter `map` as YAML, as `serde_saphyr::to_string` writes it.
+pub(super) fn front(map: &Map<String, Value>) -> String {
+    if map.is_empty() {
+        return full(map);
+    }
+    let mut out = String::with_capacity(256);
+    for (k, v) in map {
+        if !entry(&mut out, "", k, v, 2) {
+            let mut one = Map::new();
+            one.insert(k.clone(), v.clone());
+            out.push_str(&full(&one));
+        }
+    }
+    out
+}
+
+/// A non-empty list of actions as YAML, as `serde_saphyr::to_string` writes it.
+pub(super) fn actions(list: &[Map<String, Value>]) -> String {
+    if list.is_empty() {
+        return full(&list);
+    }
+    let mut out = String::with_capacity(512);
+    for action in list {
+        let start = out.len();
+        let mut ok = !action.is_empty();
+        for (n, (k, v)) in action.iter().enumerate() {
+            let prefix = if n == 0 { "- " } else { "  " };
+            if !ok || !entry(&mut out, prefix, k, v, 4) {
+                ok = false;
+                break;
+            }
+        }
+        if !ok {
+            out.truncate(start);
+            out.push_str(&full(&std::slice::from_ref(action)));
+        }
+    }
+    out
+}
+
+fn full<T: serde::Serialize>(v: &T) -> String {
+    serde_saphyr::to_string(v).expect("invariant: front matter and actions serialize")
+}
+
+/// Writes `prefix` and the entry `key: value` (its block lines indented by `block`), when
+/// both are of the shapes this writer knows; false (and `out` untouched) otherwise.
+fn entry(out: &mut String, prefix: &str, key: &str, value: &Value, block: usize) -> bool {
+    if !plain_key(key) {
+        return false;
+    }
+    let start = out.len();
+    out.push_str(prefix);
+    out.push_str(key);
+    out.push(':');
+    let ok = match value {
+        Value::Bool(b) => {
+            out.push_str(if *b { " true\n" } else { " false\n" });
+            true
+        }
+        Value::Number(n) if n.is_u64() || n.is_i64() => {
+            let _ = writeln!(out, " {n}");
+            true
+        }
+        Value::String(s) if s.contains('\n') => literal(out, s, block),
+        Value::String(s) => scalar(out, s),
+        _ => false,
+    };
+    if !ok {
+        out.truncate(start);
+    }
+    ok
+}
+
+/// A key the full writer writes as it is: a lowercase word (not starting with `_`, which it
+/// quotes) that no reader takes for another type.
+fn plain_key(k: &str) -> bool {
+    k.starts_with(|c: char| c.is_ascii_lowercase())
+        && k.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !special_word(k)
+}
+
+/// Words YAML 1.1 readers take for null, a boolean or a number.
+fn special_word(s: &str) -> bool {
+    [
+        "null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf",
+    ]
+    .iter()
+    .any(|w| s.eq_ignore_ascii_case(w))
+}
+
+/// A one-line text after `key:`: plain when it surely may be, quoted when it surely must
+/// be, else not written here.
+fn scalar(out: &mut String, s: &str) -> bool {
+    // Texts longer than this may be folded over several lines by the full writer.
+    const FOLD_FROM: usize = 80;
+    if s.len() < 2 || has_escapes(s) {
+        return false;
+    }
+    let first = s.as_bytes()[0];
+    if first.is_ascii_alphabetic() {
+        let plain = s.len() <= FOLD_FROM
+            && !special_word(s)
+            && !s.ends_with([' ', ':'])
+            && !s.contains(": ")
+            && !s.contains(" #");
+        if !plain {
+            return false;
+        }
+        out.push(' ');
+        out.push_str(s);
+        out.push('\n');
+        return true;
+    }
+    // A text that starts with an indicator, or a timestamp: always double-quoted.
+    let indicator = matches!(
+        first,
+        b',' | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
+    );
+    if !indicator && !timestamp(s) {
+        return false;
+    }
+    out.push_str(" \"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    out.push_str("\"\n");
+    true
+}
+
+/// Whether `s` holds only printable ASCII, tabs and line breaks: nothing any YAML writer
+/// escapes but those two (checked a block of bytes at a time, as most texts are).
+pub(super) fn plain_ascii(s: &str) -> bool {
+    s.as_bytes().chunks(32).all(|block| {
+        block.iter().fold(true, |ok, &b| {
+            ok & ((0x20..0x7f).contains(&b) | (b == b'\n') | (b == b'\t'))
+        })
+    })
+}
+
+/// Whether the one-line text `s` holds a character the full writer escapes.
+pub(super) fn has_escapes(s: &str) -> bool {
+    if plain_ascii(s) {
+        s.contains(['\t', '\n'])
+    } else {
+        s.chars().any(needs_escape)
+    }
+}
+
+/// A character the full writer escapes in a quoted text, or that forbids a literal block.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
+}
+
+/// `2026-11-30T09:56:50Z`, with or without a fraction of a second: what aie stamps.
+fn timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let frac_ok = match &b[19.min(b.len())..] {
+        [b'Z'] => true,
+        [b'.', rest @ .., b'Z'] => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    b.len() >= 20
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && frac_ok
+}
+
+/// A text of several lines as a literal block: `|`, `|-` or `|+`, with the indentation
+/// indicator when its first line starts with a space, each line indented by `indent`.
+fn literal(out: &mut String, s: &str, indent: usize) -> bool {
+    let content = s.trim_end_matches('\n');
+    let block_safe = plain_ascii(s)
+        || s.chars().all(|c| match c {
+            '\n' | '\t' => true,
+            '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => false,
+            c => matches!(
+                c as u32,
+                0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x0010_FFFF
+            ),
+        });
+    if content.is_empty() || !block_safe {
+        return false;
+    }
+    let trailing = s.len() - content.len();
+    out.push_str(" |");
+    let first = content.split('\n').find(|l| !l.is_empty()).unwrap_or("");
+    if first.starts_with(' ') {
+        out.push('2');
+    }
+    match trailing {
+        0 => out.push('-'),
+        1 => {}
+        _ => out.push('+'),
+    }
+    out.push('\n');
+    out.reserve(content.len() + content.len() / 32 * indent + 8);
+    for line in content.split('\n') {
+        if !line.is_empty() {
+            out.extend(std::iter::repeat_n(' ', indent));
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    for _ in 1..trailing {
+        out.push('\n');
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{actions, front};
+    use proptest::strategy::Strategy;
+    use serde_json::{Map, Value, json};
+
+    fn full<T: serde::Serialize>(v: &T) -> String {
+        serde_saphyr::to_string(v).unwrap()
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        proptest::prop_oneof![
+            "\\PC{0,30}",
+            "[ -~\\n\\t#:'\"|>-]{0,100}",
+            "[a-z ]{70,90}",
+            "(yes|No|null|true|~|[0-9]{1,20}|-?[0-9.e+]{1,6}|[a-z]+: x|x #y|#|-|.|2026-11-30T09:56:50(\\.5)?Z|2026-1-3|## Actions)",
+            "( {0,2}[a-z]{0,5}\\n{0,3}){1,5}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        proptest::prop_oneof![
+            4 => text().prop_map(Value::from),
+            1 => proptest::num::u64::ANY.prop_map(Value::from),
+            1 => proptest::num::i64::ANY.prop_map(Value::from),
+            1 => proptest::num::f64::NORMAL.prop_map(Value::from),
+            1 => proptest::bool::ANY.prop_map(Value::from),
+            1 => proptest::collection::vec(text(), 0..3).prop_map(|v| json!(v)),
+            1 => proptest::strategy::Just(Value::Null),
+        ]
+    }
+
+    fn map() -> impl Strategy<Value = Map<String, Value>> {
+        proptest::collection::vec(
+            ("(_|[a-z])[a-z0-9_]{0,6}|Key|y|yes|[a-z]+ [a-z]+", value()),
+            0..8,
+        )
+        .prop_map(|e| e.into_iter().collect())
+    }
+
+    #[test]
+    fn writes_what_aie_writes_as_the_full_writer_does() {
+        let item = json!({"id": "drop-1", "created": "2026-11-30T09:56:50Z", "size": 3763,
+            "actions": "## Actions", "ok": true, "summary": "If approved:\n  x\n\nend\n",
+            "cc": ["a@b.c"], "title": "Re: hello", "n": -4, "f": 1.5, "z": null});
+        let item = item.as_object().unwrap();
+        assert_eq!(front(item), full(item));
+        let acts: Vec<Map<String, Value>> = [
+            json!({"kind": "social_post", "platform": "linkedin", "text": "a\nb", "needs_approval": true}),
+            json!({"kind": "send_email", "to": ["a@b.c"], "body": " x\ny\n\n"}),
+            json!({"kind": "note", "text": "No content", "rule": "note"}),
+        ]
+        .iter()
+        .map(|a| a.as_object().unwrap().clone())
+        .collect();
+        assert_eq!(actions(&acts), full(&acts));
+        // These are written here, not by the full writer.
+        for (k, v) in item.iter().take(6) {
+            assert!(super::entry(&mut String::new(), "", k, v, 2), "{k}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn front_matter_is_written_as_the_full_writer_does(m in map()) {
+            proptest::prop_assert_eq!(front(&m), full(&m));
+        }
+
+        #[test]
+        fn actions_are_written_as_the_full_writer_does(list in proptest::collection::vec(map(), 1..4)) {
+            proptest::prop_assert_eq!(actions(&list), full(&list));
+        }
+    }
+}

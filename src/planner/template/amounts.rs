@@ -94,9 +94,24 @@ pub(super) fn fmt_amount(a: f64) -> String {
     }
 }
 
+/// `text` lowercased with every byte offset where it is in `text`, so a place found in it
+/// cuts `text` too: `lower` itself when `text` is ASCII (the usual case), else `text` with
+/// its ASCII letters lowercased (full lowercasing changes the length of some letters, `İ`
+/// to `i̇`, and a cut there would fall elsewhere or inside a letter). The words these
+/// searches look for are ASCII.
+fn same_offsets<'a>(text: &str, lower: &'a str, aligned: &'a mut String) -> &'a str {
+    if text.is_ascii() {
+        return lower;
+    }
+    *aligned = text.to_ascii_lowercase();
+    aligned
+}
+
 /// The number of an existing invoice the owner asks to post or send: "post invoice
 /// INV/2026/00007", "please send the invoice INV/2026/00012", "confirm invoice 42".
 pub(super) fn invoice_to_post(text: &str, lower: &str) -> Option<String> {
+    let mut aligned = String::new();
+    let lower = same_offsets(text, lower, &mut aligned);
     const VERBS: [&str; 4] = ["post", "send", "confirm", "validate"];
     const NOUNS: [&str; 4] = [
         " invoice ",
@@ -148,6 +163,8 @@ pub(super) fn invoice_to_post(text: &str, lower: &str) -> Option<String> {
 /// The reference the client wrote: `Reference: RENT-DEC-2026`, `Ref: X`, `PO 4411`,
 /// `PO: 4411`, `PO number 4411`, `purchase order 4411`. `lower` is `text` lowercased.
 pub(super) fn client_reference(text: &str, lower: &str) -> Option<String> {
+    let mut aligned = String::new();
+    let lower = same_offsets(text, lower, &mut aligned);
     let clean = |s: &str| -> Option<String> {
         let r = s
             .trim()
@@ -197,7 +214,8 @@ pub(super) fn client_reference(text: &str, lower: &str) -> Option<String> {
 /// What the invoice is for: the words after "for" in the sentence that names the amount.
 pub(super) fn line_description(text: &str) -> Option<String> {
     for line in text.lines() {
-        let lower = line.to_lowercase();
+        // ASCII lowercase keeps the line's byte offsets: `i` cuts `line` itself.
+        let lower = line.to_ascii_lowercase();
         if let Some(i) = lower.find(" for ") {
             if !lower.contains("invoice") {
                 continue;

@@ -138,8 +138,11 @@ pub(super) fn has_any(hay: &str, needles: &[&str]) -> bool {
     needles.iter().any(|n| hay.contains(n))
 }
 
+/// `s` after `prefix`, matched ignoring ASCII case; `None` also when `prefix`'s length
+/// falls inside a letter of `s` (a line that starts in Cyrillic, say).
 pub(super) fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix))
+    s.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
         .then(|| &s[prefix.len()..])
 }
 

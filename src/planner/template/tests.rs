@@ -297,3 +297,32 @@ fn social_request_and_plain_note() {
     let p = plan_for(&[], "Minutes of the meeting. Nothing to do.");
     assert_eq!(p.proposals[0].action["kind"], "note");
 }
+
+/// Letters whose lowercase is longer or shorter in UTF-8 (`İ` 2 bytes to `i̇` 3, the Kelvin
+/// sign 3 bytes to `k` 1) before the words searched for: the number and the reference are
+/// still the right ones, and nothing panics on a cut inside a letter.
+#[test]
+fn letters_that_change_length_when_lowercased_do_not_shift_what_is_found() {
+    for prefix in ["İİİ ", "\u{212A}\u{212A} ", "İ\u{212A}İ ", "ẞ ", ""] {
+        let text = format!("{prefix}Please post invoice INV/2026/00042 today. PO 4411.");
+        let lower = text.to_lowercase();
+        assert_eq!(
+            super::amounts::invoice_to_post(&text, &lower).as_deref(),
+            Some("INV/2026/00042"),
+            "{prefix:?}"
+        );
+        assert_eq!(
+            reference_in(&text).as_deref(),
+            Some("PO 4411"),
+            "{prefix:?}"
+        );
+        // A line that starts with letters of two bytes, cut by a prefix of three ("po:").
+        assert_eq!(
+            reference_in(&format!("Пр\n{text}")).as_deref(),
+            Some("PO 4411")
+        );
+        let line = format!("{prefix}Invoice for İİİ Website redesign. $500");
+        let d = super::amounts::line_description(&line).unwrap_or_default();
+        assert!(d.ends_with("Website redesign"), "{prefix:?}: {d:?}");
+    }
+}

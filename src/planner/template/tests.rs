@@ -326,3 +326,20 @@ fn letters_that_change_length_when_lowercased_do_not_shift_what_is_found() {
         assert!(d.ends_with("Website redesign"), "{prefix:?}: {d:?}");
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+    /// Whatever a stranger writes, in any script, around the words the planner looks for,
+    /// planning it never panics (a panic would stop the pass for every item behind it).
+    #[test]
+    fn planning_any_text_never_panics(
+        parts in proptest::collection::vec(
+            "(İ|\u{212A}|ẞ|Пр|ß|post invoice |send the invoice #|PO |po:|Reference: |purchase order |Invoice for | for |\\$|€|[0-9]{1,5}|\\.|\n|\\PC{0,6})",
+            0..40,
+        ),
+        subject in "\\PC{0,20}",
+    ) {
+        let body = parts.concat();
+        let _ = plan_for(&[("subject", &subject), ("from", "Ann <ann@x.example>")], &body);
+    }
+}

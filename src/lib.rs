@@ -8,11 +8,16 @@
 //!         -> runner.rs   opens and locks what the table row says, runs the command, records a
 //!                        pass's run in state, prints the report (the only place that prints)
 //! commands/  one file per subcommand: <Name>Args + run(cx, &Args) -> Result<Outcome>; thin
-//! passes/    the vault passes: intake (Inbox/), gmail_poll, plan, replan, execute
+//! passes/    the vault passes: intake (Inbox/), gmail_poll, social_poll, whatsapp_ingest,
+//!            plan/, replan, execute/, sync/ (git), claims, health, failover
+//! backup/    snapshots (packs, age encryption, restore, retention); briefing/ the Monday
+//!            briefing
 //! actions/   the action catalogue, one file per kind (parameters, schema, policy, preview,
-//!            summary, audit target) [being added]
-//! planner/   template and model planners: propose actions for an item
-//! connectors/ one file per outside service (Gmail, SMTP, the model APIs) and their HTTP
+//!            summary, audit target)
+//! planner/   template/ and llm/ planners: propose actions for an item
+//! connectors/ one file or folder per outside service (Gmail, SMTP, the model APIs, Odoo,
+//!            the social platforms, WhatsApp), capabilities.rs (the traits), http/ (the one
+//!            HTTP layer), oauth.rs
 //! vault/     items, stage folders, moves, the approval ledger, the built-in vault template
 //! schedule/  job files, the cron engine, systemd units and crontab, one run of a job
 //! mcp/       `aie mcp`: the MCP server over stdio (protocol, tools, resources, prompt); reads

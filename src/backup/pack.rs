@@ -34,6 +34,21 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Where each of a pack's index rows (`object offset length`) lies.
+fn located(
+    pack: &str,
+    rows: impl IntoIterator<Item = (String, u64, u64)>,
+) -> impl Iterator<Item = (String, Loc)> {
+    rows.into_iter().map(move |(h, offset, len)| {
+        let loc = Loc {
+            pack: pack.to_string(),
+            offset,
+            len,
+        };
+        (h, loc)
+    })
+}
+
 /// Renders an index: its SHA-256 line, then one line per object.
 fn render_index(entries: &[(String, u64, u64)]) -> String {
     let body: String = entries
@@ -92,17 +107,7 @@ pub fn read_all(dir: &Path) -> Result<(Vec<(String, Vec<(String, Loc)>)>, Vec<St
             .and_then(|t| parse_index(&t));
         match parsed {
             Ok(rows) => {
-                let objs = rows
-                    .into_iter()
-                    .map(|(h, offset, len)| {
-                        let loc = Loc {
-                            pack: name.clone(),
-                            offset,
-                            len,
-                        };
-                        (h, loc)
-                    })
-                    .collect();
+                let objs = located(&name, rows).collect();
                 packs.push((name, objs));
             }
             Err(e) => bad.push(format!("pack index `{}` is damaged: {e:#}", path.display())),
@@ -189,18 +194,7 @@ impl PackWriter {
             &self.dir.join(format!("{name}.idx")),
             render_index(&self.rows).as_bytes(),
         )?;
-        let locs = self
-            .rows
-            .drain(..)
-            .map(|(h, offset, len)| {
-                let loc = Loc {
-                    pack: name.clone(),
-                    offset,
-                    len,
-                };
-                (h, loc)
-            })
-            .collect();
+        let locs = located(&name, self.rows.drain(..)).collect();
         self.buf.clear();
         self.pending.clear();
         Ok(locs)

@@ -189,19 +189,8 @@ impl Odoo {
         self.http.calls()
     }
 
-    /// One JSON-RPC call to `service.method(args)`.
+    /// One JSON-RPC call to `service.method(args)`, its verdict noted for `status`.
     fn jsonrpc(
-        &mut self,
-        service: &str,
-        method: &str,
-        args: Value,
-        safe: bool,
-    ) -> Result<Value, OdooError> {
-        let r = self.jsonrpc_once(service, method, args, safe);
-        noted(r)
-    }
-
-    fn jsonrpc_once(
         &mut self,
         service: &str,
         method: &str,
@@ -213,11 +202,12 @@ impl Odoo {
             "params": {"service": service, "method": method, "args": args}});
         let url = format!("{}/jsonrpc", self.url);
         let req = Request::post(&url, Body::Json(&body), safe);
-        let reply = self
+        let answer = self
             .http
             .send(&req, &|_| Verdict::Stop)
-            .map_err(OdooError::Http)?;
-        self.rpc_answer(&url, &reply.json())
+            .map_err(OdooError::Http)
+            .and_then(|reply| self.rpc_answer(&url, &reply.json()));
+        noted(answer)
     }
 
     /// The result of a JSON-RPC answer `v` from `url`, or its error typed.

@@ -92,18 +92,62 @@ pub(crate) fn check_promises(env: &TestEnv, point: &str, expect_items: usize, re
     }
 }
 
+/// A fresh vault brought to where `cmd` has work: its items filed, and for
+/// execute-approved planned and approved as notes.
+pub(crate) fn ready_for(env: &TestEnv, cmd: &str) {
+    if cmd != "process-inbox" {
+        env.ok(&["process-inbox"]);
+    }
+    if cmd == "execute-approved" {
+        env.ok(&["plan"]);
+        approve_all_as_notes(env);
+    }
+}
+
+/// The passes a timer runs next finish the work: every item in exactly one stage and none
+/// lost (of `n`), the inbox drained, no claim left behind.
+pub(crate) fn finish_the_work(env: &TestEnv, what: &str, n: usize) {
+    for step in [
+        "process-inbox",
+        "plan",
+        "execute-approved",
+        "execute-approved",
+    ] {
+        let r = env.run(&[step]);
+        assert!(r.code == 0 || r.code == 1, "{what}: {step}: {r:?}");
+    }
+    check_promises(env, what, n, true);
+    assert!(
+        std::fs::read_dir(env.path("Inbox")).unwrap().count() == 0,
+        "{what}: inbox not drained"
+    );
+    assert!(
+        env.items_in("In_Progress/local").is_empty(),
+        "{what}: claimed items left behind"
+    );
+}
+
+/// The front matter of each item back in `Pending_Approval/` because an action's outcome
+/// is unknown.
+pub(crate) fn back_for_review(env: &TestEnv) -> Vec<serde_json::Value> {
+    env.all_items()
+        .into_iter()
+        .filter(|(_, s)| s.starts_with("Pending_Approval"))
+        .map(|(id, s)| env.front(&format!("{s}/{id}.md")))
+        .filter(|f| {
+            f["review"]
+                .as_str()
+                .is_some_and(|r| r.contains("may or may not have happened"))
+        })
+        .collect()
+}
+
 #[test]
 fn every_failpoint_leaves_every_item_in_exactly_one_place() {
     for (cmd, point) in POINTS {
         let env = setup();
         let n = DROPS.len();
-        if *cmd != "process-inbox" {
-            env.ok(&["process-inbox"]);
-        }
-        if *cmd == "execute-approved" {
-            env.ok(&["plan"]);
-            approve_all_as_notes(&env);
-        }
+        ready_for(&env, cmd);
         let mut c = env.cmd();
         c.env("AIE_CRASH_AT", point).arg(cmd);
         let r = env.run_cmd(&mut c);
@@ -112,38 +156,10 @@ fn every_failpoint_leaves_every_item_in_exactly_one_place() {
         // Nothing is lost at the moment of the crash either.
         check_promises(&env, point, n, false);
         // The next passes finish the work.
-        for step in [
-            "process-inbox",
-            "plan",
-            "execute-approved",
-            "execute-approved",
-        ] {
-            let r = env.run(&[step]);
-            assert!(r.code == 0 || r.code == 1, "{point}: {step}: {r:?}");
-        }
-        check_promises(&env, point, n, true);
-        assert!(
-            env.items_in("Inbox").is_empty()
-                && std::fs::read_dir(env.path("Inbox")).unwrap().count() == 0,
-            "{point}: inbox not drained"
-        );
-        assert!(
-            env.items_in("In_Progress/local").is_empty(),
-            "{point}: claimed items left behind"
-        );
+        finish_the_work(&env, point, n);
         if *cmd == "execute-approved" && *point != "execute:moved-done" {
             // The action that was in flight is not retried blindly: its item is back for review.
-            let reviewed: Vec<_> = env
-                .all_items()
-                .into_iter()
-                .filter(|(_, s)| s.starts_with("Pending_Approval"))
-                .map(|(id, s)| env.front(&format!("{s}/{id}.md")))
-                .filter(|f| {
-                    f["review"]
-                        .as_str()
-                        .is_some_and(|r| r.contains("may or may not have happened"))
-                })
-                .collect();
+            let reviewed = back_for_review(&env);
             assert_eq!(
                 reviewed.len(),
                 1,

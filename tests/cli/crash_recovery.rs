@@ -6,7 +6,9 @@
 //! ignored `every_pair_of_failpoints_of_every_pass`; the suite runs, for every *i*, the
 //! pairs whose *j* is *i* itself or the pass's first failpoint (19 pairs).
 
-use crate::crash::{DROPS, POINTS, approve_all_as_notes, check_promises, setup};
+use crate::crash::{
+    DROPS, POINTS, back_for_review, check_promises, finish_the_work, ready_for, setup,
+};
 
 /// The pairs of one pass, run in order (`all`: every pair, else the suite's subset).
 fn pairs_of(pass: &str, all: bool) {
@@ -29,13 +31,7 @@ fn crash_twice(cmd: &str, i: &str, j: &str) {
     let what = format!("{i} then {j}");
     let env = setup();
     let n = DROPS.len();
-    if cmd != "process-inbox" {
-        env.ok(&["process-inbox"]);
-    }
-    if cmd == "execute-approved" {
-        env.ok(&["plan"]);
-        approve_all_as_notes(&env);
-    }
+    ready_for(&env, cmd);
     let mut c = env.cmd();
     c.env("AIE_CRASH_AT", i).arg(cmd);
     let r = env.run_cmd(&mut c);
@@ -51,37 +47,10 @@ fn crash_twice(cmd: &str, i: &str, j: &str) {
         assert!(r.code == 0 || r.code == 1, "{what}: recovery: {r:?}");
     }
     check_promises(&env, &what, n, false);
-    for step in [
-        "process-inbox",
-        "plan",
-        "execute-approved",
-        "execute-approved",
-    ] {
-        let r = env.run(&[step]);
-        assert!(r.code == 0 || r.code == 1, "{what}: {step}: {r:?}");
-    }
-    check_promises(&env, &what, n, true);
-    assert!(
-        std::fs::read_dir(env.path("Inbox")).unwrap().count() == 0,
-        "{what}: inbox not drained"
-    );
-    assert!(
-        env.items_in("In_Progress/local").is_empty(),
-        "{what}: claimed items left behind"
-    );
+    finish_the_work(&env, &what, n);
     // An action in flight at either crash is not retried blindly: its item is back for
     // review with the action's outcome unknown, and nothing else is.
-    let reviewed: Vec<_> = env
-        .all_items()
-        .into_iter()
-        .filter(|(_, s)| s.starts_with("Pending_Approval"))
-        .map(|(id, s)| env.front(&format!("{s}/{id}.md")))
-        .filter(|f| {
-            f["review"]
-                .as_str()
-                .is_some_and(|r| r.contains("may or may not have happened"))
-        })
-        .collect();
+    let reviewed = back_for_review(&env);
     for f in &reviewed {
         assert!(
             f["actions"]

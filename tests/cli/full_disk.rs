@@ -7,7 +7,7 @@
 //! cause; no item is lost or in two stages, no temp file or torn file is left; and the next
 //! passes, with space again, finish the work.
 
-use crate::crash::{DROPS, approve_all_as_notes, check_promises, setup};
+use crate::crash::{DROPS, check_promises, finish_the_work, ready_for, setup};
 use crate::support::TestEnv;
 
 /// Every file a pass may leave is whole: items parse, log and ledger lines are JSON.
@@ -95,37 +95,14 @@ fn every_write_of(cmd: &str, errno: &str, sampled: bool) -> u32 {
     let mut after = 0;
     loop {
         let env = setup();
-        if cmd != "process-inbox" {
-            env.ok(&["process-inbox"]);
-        }
-        if cmd == "execute-approved" {
-            env.ok(&["plan"]);
-            approve_all_as_notes(&env);
-        }
+        ready_for(&env, cmd);
         if !pass_on_a_failing_disk(&env, cmd, after, errno) {
             return after;
         }
         let what = format!("{cmd} after {errno} at write {after}");
         // Space again: the next passes finish the work.
-        for step in [
-            "process-inbox",
-            "plan",
-            "execute-approved",
-            "execute-approved",
-        ] {
-            let r = env.run(&[step]);
-            assert!(r.code == 0 || r.code == 1, "{what}: {step}: {r:?}");
-        }
-        check_promises(&env, &what, DROPS.len(), true);
+        finish_the_work(&env, &what, DROPS.len());
         nothing_half_written(&env, &what);
-        assert!(
-            std::fs::read_dir(env.path("Inbox")).unwrap().count() == 0,
-            "{what}: inbox not drained"
-        );
-        assert!(
-            env.items_in("In_Progress/local").is_empty(),
-            "{what}: claimed items left behind"
-        );
         let unfinished: Vec<_> = env
             .all_items()
             .into_iter()

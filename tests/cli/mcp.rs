@@ -4,7 +4,7 @@
 //! lock held.
 
 use crate::support::TestEnv;
-use crate::support::mcp::{aie_bin, client, command_like};
+use crate::support::mcp::{aie_bin, client};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
@@ -350,7 +350,8 @@ fn answer(out: &mut impl BufRead) -> Value {
 #[test]
 fn closing_stdin_ends_the_session_holding_no_lock() {
     let env = TestEnv::new();
-    let mut child = command_like(&env, &aie_bin())
+    let mut child = env
+        .command_for(&aie_bin())
         .arg("mcp")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

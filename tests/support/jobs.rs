@@ -14,15 +14,5 @@ pub fn state(env: &TestEnv) -> Value {
 
 /// The binary as a std command with `TestEnv::cmd`'s environment (for a child to spawn).
 pub fn std_cmd(env: &TestEnv) -> std::process::Command {
-    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("aie"));
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", env.dir.path())
-        .env("AIE_NOW", &env.now)
-        .env("AIE_VAULT", &env.vault)
-        .current_dir(env.dir.path());
-    for (k, v) in &env.envs {
-        c.env(k, v);
-    }
-    c
+    env.command_for(&assert_cmd::cargo::cargo_bin("aie"))
 }

@@ -5,7 +5,7 @@
 use super::TestEnv;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::OnceLock;
 
 /// The test venv's python with `mcp` in it (see `smtp::python_with`).
@@ -19,30 +19,12 @@ pub fn aie_bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("aie")
 }
 
-/// A command with the environment `env.cmd()` gives the binary (cleared, pinned clock,
-/// this vault), for a program other than `aie`.
-pub fn command_like(env: &TestEnv, program: &Path) -> Command {
-    let mut c = Command::new(program);
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", env.dir.path())
-        .env("AIE_NOW", &env.now)
-        .env("AIE_VAULT", &env.vault)
-        .current_dir(env.dir.path());
-    for (k, v) in std::env::vars().filter(|(k, _)| k == "LD_PRELOAD" || k.starts_with("FAKETIME")) {
-        c.env(k, v);
-    }
-    for (k, v) in &env.envs {
-        c.env(k, v);
-    }
-    c
-}
-
 /// Runs the Python client in `mode` with `args`; returns its JSON report and its raw
 /// stdout (to search for what must never leave the server).
 pub fn client(env: &TestEnv, mode: &str, args: &[&str]) -> (Value, String) {
     let script = super::smtp::repo().join("tests/support/mcp_client.py");
-    let out = command_like(env, python())
+    let out = env
+        .command_for(python())
         .arg(script)
         .arg(mode)
         .arg(aie_bin())

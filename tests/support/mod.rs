@@ -85,7 +85,13 @@ impl TestEnv {
 
     /// A command for the binary with a cleared environment, the pinned clock and this vault.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("aie").unwrap();
+        Command::from(self.command_for(&assert_cmd::cargo::cargo_bin("aie")))
+    }
+
+    /// `program` (the binary, or a client that spawns it) with the environment `cmd` gives
+    /// the binary.
+    pub fn command_for(&self, program: &Path) -> std::process::Command {
+        let mut c = std::process::Command::new(program);
         c.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())

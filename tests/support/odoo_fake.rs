@@ -834,24 +834,12 @@ impl OdooTarget {
                 nonce,
                 json2: false,
             },
-            _ => {
-                let fake = OdooFake::start();
-                OdooTarget {
-                    url: fake.url(),
-                    db: DB.into(),
-                    user: USER.into(),
-                    key: KEY.into(),
-                    fake: Some(fake),
-                    nonce,
-                    json2: false,
-                }
-            }
+            _ => OdooTarget::on_fake(nonce, false),
         }
     }
 
-    /// The fake, with aie talking json2 to it (`odoo.api: json2`): Odoo 17, the real
-    /// server of the suite, has no `/json/2`, so this is always the fake.
-    pub fn json2() -> OdooTarget {
+    /// A new fake, aie talking json2 to it or not.
+    fn on_fake(nonce: String, json2: bool) -> OdooTarget {
         let fake = OdooFake::start();
         OdooTarget {
             url: fake.url(),
@@ -859,9 +847,15 @@ impl OdooTarget {
             user: USER.into(),
             key: KEY.into(),
             fake: Some(fake),
-            nonce: format!("j{:x}", rand_bits()),
-            json2: true,
+            nonce,
+            json2,
         }
+    }
+
+    /// The fake, with aie talking json2 to it (`odoo.api: json2`): Odoo 17, the real
+    /// server of the suite, has no `/json/2`, so this is always the fake.
+    pub fn json2() -> OdooTarget {
+        OdooTarget::on_fake(format!("j{:x}", rand_bits()), true)
     }
 
     /// The `odoo:` section of `aie.yaml` for this target.

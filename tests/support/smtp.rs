@@ -31,17 +31,7 @@ pub fn python() -> &'static Path {
         let lock = fs::File::create(repo().join("target/test-venv.setup.lock")).unwrap();
         lock.lock().unwrap();
         if !(venv_py.exists() && aiosmtpd_importable(&venv_py)) {
-            let out = Command::new("bash")
-                .arg(repo().join("tests/setup.sh"))
-                .stdin(Stdio::null())
-                .output()
-                .expect("cannot run tests/setup.sh");
-            assert!(
-                out.status.success(),
-                "tests/setup.sh failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let text = String::from_utf8_lossy(&out.stdout);
+            let text = run_setup();
             if let Some(p) = text
                 .lines()
                 .rev()
@@ -52,6 +42,21 @@ pub fn python() -> &'static Path {
         }
         venv_py
     })
+}
+
+/// Runs `tests/setup.sh` (the caller holds the setup lock): its standard output.
+fn run_setup() -> String {
+    let out = Command::new("bash")
+        .arg(repo().join("tests/setup.sh"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run tests/setup.sh");
+    assert!(
+        out.status.success(),
+        "tests/setup.sh failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The test venv's python when it can import `module` (a package `tests/setup.sh` pins);
@@ -72,16 +77,7 @@ pub fn python_with(module: &str) -> PathBuf {
     let lock = fs::File::create(repo().join("target/test-venv.setup.lock")).unwrap();
     lock.lock().unwrap();
     if !importable(&py) {
-        let out = Command::new("bash")
-            .arg(repo().join("tests/setup.sh"))
-            .stdin(Stdio::null())
-            .output()
-            .expect("cannot run tests/setup.sh");
-        assert!(
-            out.status.success(),
-            "tests/setup.sh failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_setup();
     }
     assert!(
         importable(&py),

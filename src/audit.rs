@@ -6,11 +6,11 @@ use crate::clock::Clock;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// One audit event. Every field of the contract is always present (null when it does not apply).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -98,7 +98,8 @@ pub struct AuditLog {
     job: String,
     clock: Clock,
     secrets: Vec<String>,
-    open: RefCell<Option<(String, File)>>,
+    /// Today's log, open for appending (a Mutex: passes share the context between threads).
+    open: Mutex<Option<(String, File)>>,
 }
 
 impl AuditLog {
@@ -115,7 +116,7 @@ impl AuditLog {
             job: job.to_string(),
             clock,
             secrets,
-            open: RefCell::new(None),
+            open: Mutex::new(None),
         }
     }
 
@@ -132,7 +133,7 @@ impl AuditLog {
         let mut line = serde_json::to_string(&ev).expect("invariant: event serializes");
         line.push('\n');
         let day = self.clock.today();
-        let mut open = self.open.borrow_mut();
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if open.as_ref().is_none_or(|(d, _)| *d != day) {
             std::fs::create_dir_all(&self.dir)
                 .with_context(|| format!("cannot create `{}`", self.dir.display()))?;
@@ -154,7 +155,7 @@ impl AuditLog {
 
     /// Makes every line appended so far durable.
     pub fn sync(&self) -> Result<()> {
-        if let Some((_, f)) = self.open.borrow().as_ref() {
+        if let Some((_, f)) = self.open.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             f.sync_data().context("cannot sync the audit log")?;
         }
         Ok(())

@@ -43,7 +43,9 @@ pub fn set_private(shared_group: bool) {
 pub fn temp_path_for(target: &Path) -> PathBuf {
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = target.parent().unwrap_or(Path::new("."));
-    dir.join(format!("{TEMP_PREFIX}{}-{n}", std::process::id()))
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let pid = PID.get_or_init(std::process::id);
+    dir.join(format!("{TEMP_PREFIX}{pid}-{n}"))
 }
 
 /// Writes `bytes` to a new temp file beside `target` (not yet synced, not yet renamed).
@@ -271,6 +273,12 @@ impl WriteBatch {
         self.pending.is_empty()
     }
 
+    /// Adds what `other` staged after what this batch staged (batches filled on several
+    /// threads, committed as one).
+    pub fn extend(&mut self, other: WriteBatch) {
+        self.pending.extend(other.pending);
+    }
+
     /// Syncs the staged data once (through the file system of `root`), then renames each
     /// temp file over its target (new files never overwrite). Returns, per staged file in
     /// order, its target or why it could not be put in place (its temp file is removed).
@@ -284,8 +292,8 @@ impl WriteBatch {
             self.abandon();
             return Err(e).with_context(|| format!("cannot sync `{root}`"));
         }
-        let mut out = Vec::with_capacity(self.pending.len());
-        for (tmp, target, new) in self.pending {
+        // Each rename stands alone: on up to two threads, the results in the batch's order.
+        Ok(crate::par::map(self.pending, |(tmp, target, new)| {
             let res = if new {
                 move_noreplace(&tmp, &target).map_err(anyhow::Error::from)
             } else {
@@ -293,15 +301,14 @@ impl WriteBatch {
                     .and_then(|()| fs::rename(&tmp, &target))
                     .map_err(anyhow::Error::from)
             };
-            out.push(match res {
+            match res {
                 Ok(()) => Ok(target),
                 Err(e) => {
                     let _ = fs::remove_file(&tmp);
                     Err(e.context(format!("cannot write `{}`", target.display())))
                 }
-            });
-        }
-        Ok(out)
+            }
+        }))
     }
 
     /// Removes staged temp files (on an error before commit).
@@ -431,6 +438,11 @@ pub fn check_no_symlink(root: &Path, path: &Path) -> Result<()> {
 /// component; what was opened is checked to be a regular file (a FIFO or device is refused
 /// without blocking). Returns the file and its identity.
 pub fn open_regular_nofollow(path: &Path) -> io::Result<(File, FileId)> {
+    open_regular_sized(path).map(|(f, id, _)| (f, id))
+}
+
+/// [`open_regular_nofollow`], with the file's size when opened.
+fn open_regular_sized(path: &Path) -> io::Result<(File, FileId, u64)> {
     use std::os::unix::fs::OpenOptionsExt;
     let f = OpenOptions::new()
         .read(true)
@@ -444,16 +456,24 @@ pub fn open_regular_nofollow(path: &Path) -> io::Result<(File, FileId)> {
             "it is not a regular file",
         ));
     }
-    Ok((f, FileId::of(&meta)))
+    Ok((f, FileId::of(&meta), meta.len()))
 }
 
 /// Reads a whole regular file without following a symbolic link at its last component.
 /// Errors name the file; a missing file keeps the `NotFound` kind for callers to test.
 pub fn read_regular_nofollow(path: &Path) -> io::Result<(Vec<u8>, FileId)> {
     use std::io::Read;
-    let (mut f, id) = open_regular_nofollow(path)?;
-    let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes)?;
+    /// Only `read`: std's `File::read_to_end` asks the size and the position again.
+    struct Plain<'a>(&'a File);
+    impl Read for Plain<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            (&mut &*self.0).read(buf)
+        }
+    }
+    let (f, id, size) = open_regular_sized(path)?;
+    // The size from the open file's metadata: one read fills it, one more sees the end.
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    Plain(&f).read_to_end(&mut bytes)?;
     Ok((bytes, id))
 }
 

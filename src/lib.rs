@@ -23,7 +23,8 @@
 //! mcp/       `aie mcp`: the MCP server over stdio (protocol, tools, resources, prompt); reads
 //!            the vault and proposes plans that the plan pass routes, never approves
 //! one concern each: context (what a command runs with), outcome, state, lock, audit, journal,
-//!            policy, grounding, executor, dashboard, doctor, config, secrets, clock, fsutil, exit
+//!            policy, grounding, executor, dashboard, doctor, config, secrets, clock, fsutil,
+//!            par (a pass's per-item work on two threads), exit
 //! ```
 //!
 //! # How data flows
@@ -73,6 +74,7 @@ pub mod lock;
 pub mod mcp;
 pub mod nudge;
 pub mod outcome;
+pub mod par;
 pub mod passes;
 pub mod planner;
 pub mod policy;

@@ -6,7 +6,7 @@
 //! (section `nudge`).
 
 use crate::context::Ctx;
-use crate::vault::waiting::{Seen, Waiting};
+use crate::vault::waiting::Waiting;
 use crate::vault::{Item, Stage};
 use anyhow::{Result, bail};
 use chrono::{NaiveTime, Timelike};
@@ -51,32 +51,36 @@ pub fn nudge(ctx: &Ctx) -> Result<usize> {
         return Ok(0);
     }
     let mut lines = Vec::new();
-    // A request whose file is the version the plan pass last read or wrote is not read again.
+    // A request whose file is the version the plan pass last read or wrote is not read
+    // again unless the digest lists it (the index does not keep summaries).
     let index = Waiting::load(&ctx.vault.aie_dir());
     for stage in ctx.vault.stages() {
         let Stage::PendingApproval(domain) = &stage else {
             continue;
         };
         for path in ctx.vault.list(&stage)? {
-            let seen = match index.current(&ctx.vault.rel(&path), &path) {
-                Some(s) => s.clone(),
-                None => match Item::read(&path) {
-                    Ok(item) => Seen::of(&item),
-                    Err(_) => continue,
-                },
+            let old_enough = |requested: &str| {
+                crate::clock::parse_time(requested).filter(|req| now - *req >= after)
             };
-            let Some(req) = crate::clock::parse_time(&seen.requested) else {
+            if index
+                .current(&ctx.vault.rel(&path), &path)
+                .is_some_and(|s| old_enough(&s.requested).is_none())
+            {
+                continue;
+            }
+            let Ok(item) = Item::read(&path) else {
                 continue;
             };
-            if now - req >= after {
-                lines.push(format!(
-                    "- {domain}/{} (waiting {} h, expires {}): {}",
-                    seen.id,
-                    (now - req).num_hours(),
-                    seen.expires,
-                    crate::audit::scrub(&seen.summary, &ctx.secrets.values())
-                ));
-            }
+            let Some(req) = old_enough(item.str("requested")) else {
+                continue;
+            };
+            lines.push(format!(
+                "- {domain}/{} (waiting {} h, expires {}): {}",
+                item.id(),
+                (now - req).num_hours(),
+                item.str("expires"),
+                crate::audit::scrub(item.str("summary"), &ctx.secrets.values())
+            ));
         }
     }
     if lines.is_empty() {

@@ -37,6 +37,17 @@ impl Outcome {
         *self.counts.entry(name.to_string()).or_default() += n;
     }
 
+    /// Adds what `part` counted, found and did (a part of this pass done on another
+    /// thread), after what this one holds.
+    pub fn absorb(&mut self, part: Outcome) {
+        for (name, n) in part.counts {
+            self.count(&name, n);
+        }
+        self.problems.extend(part.problems);
+        self.activity.extend(part.activity);
+        self.changed |= part.changed;
+    }
+
     /// Records a problem.
     pub fn problem(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {

@@ -41,6 +41,8 @@ mod init;
 mod man;
 #[path = "cli/plan.rs"]
 mod plan;
+#[path = "cli/plan_threads.rs"]
+mod plan_threads;
 #[path = "cli/process_inbox.rs"]
 mod process_inbox;
 #[path = "cli/run.rs"]

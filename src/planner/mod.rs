@@ -49,4 +49,11 @@ pub struct Plan {
 pub trait Planner {
     /// Plans one item. An error leaves the item for the next pass.
     fn plan(&mut self, input: &PlanInput) -> Result<Plan>;
+
+    /// A copy of this planner for another thread, when it keeps no state between items (the
+    /// template planner): a pass may then plan a batch on several threads. None (the
+    /// default: a model's planner counts tokens and calls) plans on this thread only.
+    fn fork(&self) -> Option<Box<dyn Planner + Send>> {
+        None
+    }
 }

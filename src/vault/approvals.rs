@@ -188,10 +188,22 @@ impl ApprovalLedger {
     /// Appends a record to this agent's record (numbered with the next `seq`, under a short
     /// lock so that two commands of this agent never share a number) and to the shared
     /// trail. Not yet durable: call [`ApprovalLedger::sync`] before acting on it.
-    pub fn append(&mut self, mut rec: ApprovalRecord) -> Result<()> {
-        // A note may quote a server's reply: no secret goes into the synced vault.
-        rec.note = rec.note.map(|n| crate::secrets::scrub(&n));
+    pub fn append(&mut self, rec: ApprovalRecord) -> Result<()> {
+        self.append_all(vec![rec])
+    }
+
+    /// Appends records in their order, as [`ApprovalLedger::append`] does one: under one
+    /// lock, with one write to each file (a pass records a batch of items at once).
+    pub fn append_all(&mut self, mut recs: Vec<ApprovalRecord>) -> Result<()> {
+        if recs.is_empty() {
+            return Ok(());
+        }
+        for rec in &mut recs {
+            // A note may quote a server's reply: no secret goes into the synced vault.
+            rec.note = rec.note.take().map(|n| crate::secrets::scrub(&n));
+        }
         let aie_dir = self.aie_dir.clone();
+        let mut shared_lines: Vec<u8> = Vec::new();
         crate::lock::with_short_lock(&aie_dir, "approvals", || {
             self.refresh()?;
             let f = match self.local_file.take() {
@@ -204,30 +216,34 @@ impl ApprovalLedger {
                 .metadata()
                 .with_context(|| format!("cannot read `{}`", self.local.display()))?
                 .len();
-            let torn = len > self.read_to;
-            self.last_seq += 1;
-            rec.seq = self.last_seq;
-            let mut line = if torn {
-                "\n".to_string()
+            let mut lines: Vec<u8> = if len > self.read_to {
+                b"\n".to_vec()
             } else {
-                String::new()
+                Vec::new()
             };
-            line.push_str(&serde_json::to_string(&rec).expect("invariant: record serializes"));
-            line.push('\n');
+            for rec in &mut recs {
+                self.last_seq += 1;
+                rec.seq = self.last_seq;
+                let start = lines.len();
+                serde_json::to_writer(&mut lines, rec).expect("invariant: record serializes");
+                lines.push(b'\n');
+                shared_lines.extend_from_slice(&lines[start..]);
+            }
             crate::fsutil::fault(crate::fsutil::Io::Write)
-                .and_then(|()| f.write_all(line.as_bytes()))
+                .and_then(|()| f.write_all(&lines))
                 .with_context(|| format!("cannot append to `{}`", self.local.display()))?;
-            self.read_to = len + line.len() as u64;
+            self.read_to = len + lines.len() as u64;
             Ok(())
         })?;
-        let line = serde_json::to_string(&rec).expect("invariant: record serializes") + "\n";
-        self.records.entry(rec.item.clone()).or_default().push(rec);
+        for rec in recs {
+            self.records.entry(rec.item.clone()).or_default().push(rec);
+        }
         if self.shared_file.is_none() {
             self.shared_file = Some(open_append(&self.shared)?);
         }
         let f = self.shared_file.as_mut().expect("invariant: opened above");
         crate::fsutil::fault(crate::fsutil::Io::Write)
-            .and_then(|()| f.write_all(line.as_bytes()))
+            .and_then(|()| f.write_all(&shared_lines))
             .with_context(|| format!("cannot append to `{}`", self.shared.display()))?;
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! What is known of the requests waiting in `Pending_Approval/` without reading them
 //! (`.aie/review-seen.json`): each file (relative to the vault) with the stamp of the
 //! version aie last read or wrote (inode, change and modification times, size) and the
-//! fields the plan pass and the nudge digest need. An entry counts only while the file's
+//! fields the plan pass and the nudge digest need to pass it by (not its summary: the
+//! digest reads the few requests it lists). An entry counts only while the file's
 //! stamp is unchanged; a lost or unreadable index only costs reading the files again.
 //! Disk times are only compared with disk times.
 
@@ -11,19 +12,19 @@ use std::path::{Path, PathBuf};
 
 /// What identifies a file's version on disk without reading it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct FileStamp {
+pub struct Stamp {
     ino: u64,
     ctime: (i64, i64),
     mtime: (i64, i64),
     size: u64,
 }
 
-impl FileStamp {
+impl Stamp {
     /// The stamp of `path` (never following a link), or None when it cannot be read.
-    fn of(path: &Path) -> Option<FileStamp> {
+    pub fn of(path: &Path) -> Option<Stamp> {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::symlink_metadata(path).ok()?;
-        Some(FileStamp {
+        Some(Stamp {
             ino: m.ino(),
             ctime: (m.ctime(), m.ctime_nsec()),
             mtime: (m.mtime(), m.mtime_nsec()),
@@ -35,11 +36,10 @@ impl FileStamp {
 /// One waiting request as it was when its file had `stamp` (none: not known on disk).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Seen {
-    stamp: Option<FileStamp>,
+    stamp: Option<Stamp>,
     pub id: String,
     pub requested: String,
     pub expires: String,
-    pub summary: String,
 }
 
 impl Seen {
@@ -50,7 +50,6 @@ impl Seen {
             id: item.id().to_string(),
             requested: item.str("requested").to_string(),
             expires: item.str("expires").to_string(),
-            summary: item.str("summary").to_string(),
         }
     }
 }
@@ -97,7 +96,7 @@ impl Waiting {
     /// The entry of `rel` (the file `path`) when the file is still the version it describes.
     pub fn current(&self, rel: &str, path: &Path) -> Option<&Seen> {
         let seen = self.entries.get(rel)?;
-        (seen.stamp.is_some() && FileStamp::of(path) == seen.stamp).then_some(seen)
+        (seen.stamp.is_some() && Stamp::of(path) == seen.stamp).then_some(seen)
     }
 
     /// Keeps `seen` for `rel` as it is.
@@ -107,14 +106,19 @@ impl Waiting {
 
     /// Notes `item`, just read from or written to `path` (`rel`).
     pub fn note(&mut self, rel: &str, path: &Path, item: &Item) {
-        if let Some(stamp) = FileStamp::of(path) {
-            let seen = Seen {
-                stamp: Some(stamp),
-                ..Seen::of(item)
-            };
-            self.entries.insert(rel.to_string(), seen);
-            self.dirty = true;
+        if let Some(stamp) = Stamp::of(path) {
+            self.note_stamped(rel, stamp, item);
         }
+    }
+
+    /// [`Waiting::note`] with the file's stamp, taken as it was written or moved.
+    pub fn note_stamped(&mut self, rel: &str, stamp: Stamp, item: &Item) {
+        let seen = Seen {
+            stamp: Some(stamp),
+            ..Seen::of(item)
+        };
+        self.entries.insert(rel.to_string(), seen);
+        self.dirty = true;
     }
 
     /// Writes the index when it changed (a failed write is ignored: it only costs a full

@@ -9,7 +9,7 @@ use crate::fsutil::{self, WriteBatch};
 use crate::outcome::Outcome;
 use crate::planner::Planner;
 use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord};
-use crate::vault::waiting::Waiting;
+use crate::vault::waiting::{Stamp, Waiting};
 use crate::vault::{Item, Stage};
 use anyhow::Result;
 use serde_json::Value;
@@ -48,72 +48,19 @@ pub(super) fn plan_batch(
         return Ok(());
     }
     // The claims become durable with the batch's sync below, before any rewrite lands.
-    let mut batch = WriteBatch::new();
-    let mut routed: Vec<Routed> = Vec::new();
-    for Claimed {
-        path,
-        mut item,
-        resumed,
-        ..
-    } in claimed
-    {
-        let id = item.id().to_string();
-        let already = resumed
-            && item.is_planned()
-            && item.actions_ref().iter().all(|a| a.contains_key("rule"))
-            && ctx.vault.plan_path(item.domain(), &id).exists();
-        if !already && ctx.past_deadline() {
-            // Claimed but not planned: it waits in In_Progress/ for the next pass.
-            out.count("deferred", 1);
-            continue;
-        }
-        if !already {
-            let input = super::plan_input(ctx, &item, guides);
-            let plan = match planner.plan(&input) {
-                Ok(p) => p,
-                Err(e) => {
-                    out.problem(
-                        format!("item:{id}"),
-                        format!(
-                            "cannot plan `{id}`: {e:#}; it waits in `{}`",
-                            ctx.vault.rel(&path)
-                        ),
-                    );
-                    continue;
+    let (prepared, batch) = prepare_all(ctx, planner, guides, claimed);
+    let mut routed: Vec<Routed> = Vec::with_capacity(prepared.len());
+    for p in prepared {
+        match p {
+            Prepared::Deferred => out.count("deferred", 1),
+            Prepared::Problem { id, message } => out.problem(format!("item:{id}"), message),
+            Prepared::Ready { routed: r, planned } => {
+                if planned {
+                    out.count("planned", 1);
                 }
-            };
-            let plan_text = apply_plan(ctx, &mut item, &plan);
-            let plan_path = ctx.vault.plan_path(item.domain(), &id);
-            // Written in place: a plan torn by a crash belongs to an item that is still
-            // unplanned (its rewrite lands only after the batch's sync), so it is rewritten.
-            // A plan file that cannot be written (a link, say) stops this item only.
-            if let Err(e) = batch.write_direct(&plan_path, plan_text.as_bytes()) {
-                out.problem(
-                    format!("item:{id}"),
-                    format!("{e:#}; `{id}` waits in `{}`", ctx.vault.rel(&path)),
-                );
-                continue;
+                routed.push(r);
             }
-            out.count("planned", 1);
-        } else {
-            redecide(ctx, &mut item);
         }
-        let to = destination(&item);
-        set_routing_fields(ctx, &mut item, &to);
-        if let Err(e) = batch.stage(&path, item.render().as_bytes()) {
-            out.problem(
-                format!("item:{id}"),
-                format!("{e:#}; `{id}` waits in `{}`", ctx.vault.rel(&path)),
-            );
-            continue;
-        }
-        let hash = item.actions_hash();
-        routed.push(Routed {
-            path,
-            item,
-            to,
-            hash,
-        });
     }
     fsutil::failpoint("plan:before-write");
     // One item whose rewrite fails is reported and stays; the others go on.
@@ -131,32 +78,37 @@ pub(super) fn plan_batch(
     let routed = kept;
     fsutil::failpoint("plan:written");
     // The ledger knows of each request and policy approval before the item is moved.
-    for r in &routed {
-        let hash = r.hash.clone();
-        let rec = match &r.to {
-            Stage::PendingApproval(_) => Some((ApprovalEvent::Requested, None)),
-            Stage::Approved => Some((
+    let records = routed.iter().filter_map(|r| {
+        let (event, by) = match &r.to {
+            Stage::PendingApproval(_) => (ApprovalEvent::Requested, None),
+            Stage::Approved => (
                 ApprovalEvent::Policy,
                 Some(r.item.str("approved_by").to_string()),
-            )),
-            _ => None,
+            ),
+            _ => return None,
         };
-        if let Some((event, by)) = rec {
-            ledger.append(ApprovalRecord {
-                by,
-                ..ctx.approval(r.item.id().to_string(), hash, event)
-            })?;
-        }
-    }
+        Some(ApprovalRecord {
+            by,
+            ..ctx.approval(r.item.id().to_string(), r.hash.clone(), event)
+        })
+    });
+    ledger.append_all(records.collect())?;
     ledger.sync()?;
     fsutil::failpoint("plan:ledger-written");
-    for r in routed {
-        let id = r.item.id().to_string();
-        match ctx.vault.move_item(&r.path, &r.to) {
+    // The moves on up to two threads; what each did is recorded below, in order.
+    let moved = crate::par::map(routed, |r| {
+        let res = ctx.vault.move_item(&r.path, &r.to).map(|to| {
+            fsutil::failpoint("plan:moved");
             // Known without reading it again, to the next pass and the nudge digest.
-            Ok(to) if matches!(r.to, Stage::PendingApproval(_)) => {
-                waiting.note(&ctx.vault.rel(&to), &to, &r.item)
-            }
+            let stamp = matches!(r.to, Stage::PendingApproval(_)).then(|| Stamp::of(&to));
+            (to, stamp.flatten())
+        });
+        (r, res)
+    });
+    for (r, res) in moved {
+        let id = r.item.id().to_string();
+        match res {
+            Ok((to, Some(stamp))) => waiting.note_stamped(&ctx.vault.rel(&to), stamp, &r.item),
             Ok(_) => {}
             Err(e) => {
                 out.problem(
@@ -166,7 +118,6 @@ pub(super) fn plan_batch(
                 continue;
             }
         }
-        fsutil::failpoint("plan:moved");
         out.changed = true;
         let (name, status) = match &r.to {
             Stage::PendingApproval(_) => ("pending_approval", Some("pending")),
@@ -198,6 +149,136 @@ pub(super) fn plan_batch(
     }
     fsutil::sync_fs(ctx.vault.root())?;
     Ok(())
+}
+
+/// What became of one claimed item before the batch's commit.
+enum Prepared {
+    /// Claimed but not planned (past the deadline): it waits in In_Progress/ for the next pass.
+    Deferred,
+    /// Not planned or not written; it waits where it is.
+    Problem { id: String, message: String },
+    /// Planned (or kept, when resumed with its plan) and its rewrite staged.
+    Ready { routed: Routed, planned: bool },
+}
+
+/// Prepares every claimed item ([`prepare`]), in their order, with the writes staged in one
+/// batch in that order. With a planner that can be copied (the template planner) and enough
+/// items ([`crate::par`]), the second half is prepared on a second thread: planning and
+/// writing are most of a pass, and each item's only depend on that item.
+fn prepare_all(
+    ctx: &Ctx,
+    planner: &mut dyn Planner,
+    guides: &super::Guides,
+    claimed: Vec<Claimed>,
+) -> (Vec<Prepared>, WriteBatch) {
+    let fork = (crate::par::threads_for(claimed.len()) > 1)
+        .then(|| planner.fork())
+        .flatten();
+    let Some(mut other) = fork else {
+        return prepare_each(ctx, planner, guides, claimed);
+    };
+    let mut first = claimed;
+    let second = first.split_off(first.len() / 2);
+    let (mut prepared, mut batch, rest) = std::thread::scope(|s| {
+        let helper = s.spawn(move || prepare_each(ctx, other.as_mut(), guides, second));
+        let (prepared, batch) = prepare_each(ctx, planner, guides, first);
+        (prepared, batch, helper.join())
+    });
+    match rest {
+        Ok((more, more_batch)) => {
+            prepared.extend(more);
+            batch.extend(more_batch);
+        }
+        Err(panic) => {
+            batch.abandon();
+            std::panic::resume_unwind(panic);
+        }
+    }
+    (prepared, batch)
+}
+
+/// [`prepare`] for each item in turn, staging into one batch.
+fn prepare_each(
+    ctx: &Ctx,
+    planner: &mut dyn Planner,
+    guides: &super::Guides,
+    claimed: Vec<Claimed>,
+) -> (Vec<Prepared>, WriteBatch) {
+    let mut batch = WriteBatch::new();
+    let prepared = claimed
+        .into_iter()
+        .map(|c| prepare(ctx, planner, guides, c, &mut batch))
+        .collect();
+    (prepared, batch)
+}
+
+/// Plans one claimed item (unless it was resumed with its plan), writes its plan file,
+/// decides where it goes and stages its rewrite in `batch`.
+fn prepare(
+    ctx: &Ctx,
+    planner: &mut dyn Planner,
+    guides: &super::Guides,
+    claimed: Claimed,
+    batch: &mut WriteBatch,
+) -> Prepared {
+    let Claimed {
+        path,
+        mut item,
+        resumed,
+        ..
+    } = claimed;
+    let id = item.id().to_string();
+    let waits = |e: &dyn std::fmt::Display| Prepared::Problem {
+        message: format!("{e}; `{id}` waits in `{}`", ctx.vault.rel(&path)),
+        id: id.clone(),
+    };
+    let already = resumed
+        && item.is_planned()
+        && item.actions_ref().iter().all(|a| a.contains_key("rule"))
+        && ctx.vault.plan_path(item.domain(), &id).exists();
+    if !already && ctx.past_deadline() {
+        return Prepared::Deferred;
+    }
+    if !already {
+        let input = super::plan_input(ctx, &item, guides);
+        let plan = match planner.plan(&input) {
+            Ok(p) => p,
+            Err(e) => {
+                return Prepared::Problem {
+                    message: format!(
+                        "cannot plan `{id}`: {e:#}; it waits in `{}`",
+                        ctx.vault.rel(&path)
+                    ),
+                    id,
+                };
+            }
+        };
+        let plan_text = apply_plan(ctx, &mut item, &plan);
+        let plan_path = ctx.vault.plan_path(item.domain(), &id);
+        // Written in place: a plan torn by a crash belongs to an item that is still
+        // unplanned (its rewrite lands only after the batch's sync), so it is rewritten.
+        // A plan file that cannot be written (a link, say) stops this item only.
+        if let Err(e) = batch.write_direct(&plan_path, plan_text.as_bytes()) {
+            return waits(&format_args!("{e:#}"));
+        }
+    } else {
+        redecide(ctx, &mut item);
+    }
+    let to = destination(&item);
+    set_routing_fields(ctx, &mut item, &to);
+    if let Err(e) = batch.stage(&path, item.render().as_bytes()) {
+        return waits(&format_args!("{e:#}"));
+    }
+    let hash = item.actions_hash();
+    Prepared::Ready {
+        routed: Routed {
+            path,
+            item,
+            to,
+            hash,
+        },
+        planned: !already,
+    }
 }
 
 /// With a git remote, a claim counts once pushed (`passes::claims`): the claims the other

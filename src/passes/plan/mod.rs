@@ -51,47 +51,22 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
             queue.extend(ctx.vault.list(&stage)?);
         }
     }
-    let mut pending: Vec<Claimed> = Vec::new();
-    for (i, path) in queue.into_iter().enumerate() {
-        if ctx.past_deadline() {
-            out.count("deferred", 1);
-            continue;
+    // In batches: each is claimed (its items read and moved on up to two threads), then
+    // planned, written, recorded and moved before the next is claimed.
+    let mut queue = queue.into_iter().enumerate();
+    loop {
+        let chunk: Vec<(usize, PathBuf)> = queue.by_ref().take(BATCH).collect();
+        if chunk.is_empty() {
+            break;
         }
-        let rel = ctx.vault.rel(&path);
-        let Some(item) = ctx.vault.read_for_pass(&path, &mut out) else {
-            continue;
-        };
-        let from = (i >= resumed).then(|| path.clone());
-        let path = if i < resumed {
-            out.count("resumed", 1);
-            path
-        } else {
-            match ctx.vault.move_item(&path, &mine) {
-                Ok(p) => {
-                    fsutil::failpoint("plan:claimed");
-                    p
-                }
-                Err(e) => {
-                    // Another agent took it first, or the folder is read-only.
-                    out.problem(
-                        format!("item:{rel}"),
-                        format!("cannot claim `{rel}`: {e:#}"),
-                    );
-                    continue;
-                }
-            }
-        };
-        pending.push(Claimed {
-            path,
-            item,
-            resumed: i < resumed,
-            from,
-        });
-        if pending.len() >= BATCH {
-            run.plan_batch(ctx, planner, std::mem::take(&mut pending), &mut out)?;
+        let mut pending: Vec<Claimed> = Vec::with_capacity(chunk.len());
+        let claims = crate::par::map(chunk, |(i, path)| claim(ctx, &mine, i < resumed, path));
+        for (claimed, part) in claims {
+            out.absorb(part);
+            pending.extend(claimed);
         }
+        run.plan_batch(ctx, planner, pending, &mut out)?;
     }
-    run.plan_batch(ctx, planner, pending, &mut out)?;
     run.finish(ctx)?;
     out.summary = match out.counts_line() {
         l if l.is_empty() => String::new(),
@@ -99,6 +74,50 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
     };
     out.json = serde_json::json!({"job": "plan"});
     Ok(out)
+}
+
+/// Reads the item at `path` and claims it (moves it into `mine`), unless it was `resumed`
+/// there. What went wrong is in the returned outcome; the item then stays where it is.
+fn claim(ctx: &Ctx, mine: &Stage, resumed: bool, path: PathBuf) -> (Option<Claimed>, Outcome) {
+    let mut out = Outcome::default();
+    if ctx.past_deadline() {
+        out.count("deferred", 1);
+        return (None, out);
+    }
+    let rel = ctx.vault.rel(&path);
+    let Some(item) = ctx.vault.read_for_pass(&path, &mut out) else {
+        return (None, out);
+    };
+    if resumed {
+        out.count("resumed", 1);
+        let claimed = Claimed {
+            path,
+            item,
+            resumed,
+            from: None,
+        };
+        return (Some(claimed), out);
+    }
+    match ctx.vault.move_item(&path, mine) {
+        Ok(p) => {
+            fsutil::failpoint("plan:claimed");
+            let claimed = Claimed {
+                path: p,
+                item,
+                resumed,
+                from: Some(path),
+            };
+            (Some(claimed), out)
+        }
+        Err(e) => {
+            // Another agent took it first, or the folder is read-only.
+            out.problem(
+                format!("item:{rel}"),
+                format!("cannot claim `{rel}`: {e:#}"),
+            );
+            (None, out)
+        }
+    }
 }
 
 /// `plan --dry-run`: plans every unplanned item in memory and reports where each would go

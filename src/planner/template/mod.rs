@@ -34,6 +34,12 @@ impl Planner for TemplatePlanner {
     fn plan(&mut self, input: &PlanInput) -> Result<Plan> {
         Ok(plan_item_with(input, self.acknowledge))
     }
+
+    fn fork(&self) -> Option<Box<dyn Planner + Send>> {
+        Some(Box::new(TemplatePlanner {
+            acknowledge: self.acknowledge,
+        }))
+    }
 }
 
 pub(super) fn obj(v: Value) -> Map<String, Value> {

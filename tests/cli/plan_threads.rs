@@ -1,0 +1,192 @@
+//! `aie plan` over a batch big enough to be worked on two threads (`par`): what it writes,
+//! records and moves is what planning the same items a few at a time gives, and one bad
+//! item among many stops only itself.
+
+use crate::support::TestEnv;
+use crate::support::tree::tree;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Items in the big batch: well above the size from which a pass uses two threads.
+const MANY: usize = 96;
+
+/// The text of drop `i`: invoices, bills, payments, posts, mails and plain notes in turn.
+fn drop_text(i: usize) -> (String, String) {
+    match i % 6 {
+        0 => (
+            format!("invoice-{i}.txt"),
+            format!(
+                "Please invoice us for the October retainer, ${},{:03}.00.\nClient: Bolt {i} Ltd\n",
+                1 + i % 9,
+                i * 7 % 1000
+            ),
+        ),
+        1 => (
+            format!("mail-{i}.eml"),
+            format!(
+                "From: Ann {i} <ann{i}@x.example>\nSubject: Question {i}\n\nCan you call me about project {i}?\n"
+            ),
+        ),
+        2 => (
+            format!("post-{i}.txt"),
+            format!("Please post on LinkedIn: we opened our office number {i}. Thanks!\n"),
+        ),
+        3 => (
+            format!("bill-{i}.txt"),
+            format!(
+                "Vendor bill from Acme Hosting {i}: hosting for November, total $4{i}.50, due in 30 days.\n"
+            ),
+        ),
+        4 => (
+            format!("notes-{i}.txt"),
+            format!("Meeting notes {i}. Nothing to do.\n"),
+        ),
+        _ => (
+            format!("pay-{i}.txt"),
+            format!("Please pay the invoice INV-{i} from Paper Co, $1{i}.00.\n"),
+        ),
+    }
+}
+
+/// Item files, plan files and the approval request lines, as data to compare.
+fn result(env: &TestEnv) -> (Vec<(String, Vec<u8>)>, BTreeSet<String>, BTreeSet<String>) {
+    let stages = [
+        "Needs_Action",
+        "In_Progress",
+        "Pending_Approval",
+        "Approved",
+        "Done",
+        "Plans",
+    ];
+    let files = tree(&env.vault, |rel| {
+        stages.iter().any(|s| rel.starts_with(s)) && rel.ends_with(".md")
+    })
+    .into_iter()
+    .map(|(rel, node)| (rel, node.bytes))
+    .collect();
+    // The ledger's lines, without the sequence number (its order is the order of the
+    // records, which differs between one pass and several).
+    let ledger = env
+        .approvals()
+        .iter()
+        .map(|r| format!("{} {} {} {}", r["item"], r["event"], r["hash"], r["by"]))
+        .collect();
+    let audit = env
+        .audit()
+        .iter()
+        .filter(|a| a["event"] == "planned")
+        .map(|a| format!("{} {} {}", a["item"], a["target"], a["parameters"]))
+        .collect();
+    (files, ledger, audit)
+}
+
+#[test]
+fn a_big_batch_gives_what_planning_a_few_items_at_a_time_gives() {
+    let big = TestEnv::new();
+    for i in 0..MANY {
+        let (name, text) = drop_text(i);
+        big.drop_file(&name, text);
+    }
+    big.ok(&["process-inbox"]);
+    let r = big.ok(&["plan", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["counts"]["planned"], MANY as u64, "{r:?}");
+
+    // The same drops, planned eight at a time: every pass stays on one thread.
+    let small = TestEnv::new();
+    for part in (0..MANY).collect::<Vec<_>>().chunks(8) {
+        for &i in part {
+            let (name, text) = drop_text(i);
+            small.drop_file(&name, text);
+        }
+        small.ok(&["process-inbox"]);
+        small.ok(&["plan"]);
+    }
+
+    let (files, ledger, audit) = result(&big);
+    let (want_files, want_ledger, want_audit) = result(&small);
+    assert_eq!(
+        files.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        want_files.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    for ((path, bytes), (_, want)) in files.iter().zip(&want_files) {
+        assert!(
+            bytes == want,
+            "{path} differs:\n{}\n--- planned a few at a time:\n{}",
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(want)
+        );
+    }
+    assert_eq!(ledger, want_ledger);
+    assert_eq!(audit, want_audit);
+    // Every item was planned and moved on: nothing waits, nothing is left half-written.
+    assert!(big.items_in("In_Progress/local").is_empty());
+    assert!(big.temp_files().is_empty());
+    assert_eq!(big.all_items().len(), MANY);
+    // One request or policy approval line per item that went to Pending_Approval/ or Approved/.
+    let waiting_or_approved = big
+        .all_items()
+        .iter()
+        .filter(|(_, at)| at.starts_with("Pending_Approval") || at == "Approved")
+        .count();
+    assert_eq!(ledger.len(), waiting_or_approved);
+    // This agent's own record numbers its lines 1, 2, 3... with no gap or repeat.
+    let local = std::fs::read_to_string(big.path(".aie/approvals.jsonl")).unwrap();
+    let seqs: Vec<u64> = local
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn in_a_big_batch_a_bad_item_and_an_unwritable_plan_stop_only_themselves() {
+    let env = TestEnv::new();
+    for i in 0..MANY {
+        let (name, text) = drop_text(i);
+        env.drop_file(&name, text);
+    }
+    env.ok(&["process-inbox"]);
+    let bad = "---\nid: broken\nkind: [unclosed\n---\nbody\n";
+    env.write("Needs_Action/general/broken.md", bad);
+    // One item's plan file is a link planted in the vault: it is never written through.
+    let (victim, domain) = env
+        .all_items()
+        .into_iter()
+        .find(|(_, at)| at == "Needs_Action/accounting")
+        .map(|(id, at)| (id, at.trim_start_matches("Needs_Action/").to_string()))
+        .unwrap();
+    let outside = env.dir.path().join("outside.md");
+    std::fs::write(&outside, "not the vault's\n").unwrap();
+    std::fs::create_dir_all(env.path(&format!("Plans/{domain}"))).unwrap();
+    std::os::unix::fs::symlink(
+        &outside,
+        env.path(&format!("Plans/{domain}/{victim}.plan.md")),
+    )
+    .unwrap();
+
+    let r = env.run(&["plan", "--json"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["counts"]["planned"], (MANY - 1) as u64, "{r:?}");
+    assert!(r.stderr.contains("Needs_Action/general/broken.md"), "{r:?}");
+    assert!(r.stderr.contains(&victim), "{r:?}");
+    assert_eq!(env.read("Needs_Action/general/broken.md"), bad);
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "not the vault's\n"
+    );
+    // The victim waits, claimed, for the next pass; every other item moved on.
+    assert_eq!(env.where_is(&victim), vec!["In_Progress/local".to_string()]);
+    let moved_on = env
+        .all_items()
+        .iter()
+        .filter(|(_, at)| !at.starts_with("Needs_Action") && !at.starts_with("In_Progress"))
+        .count();
+    assert_eq!(moved_on, MANY - 1);
+    assert!(env.temp_files().is_empty());
+}

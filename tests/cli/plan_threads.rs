@@ -48,8 +48,12 @@ fn drop_text(i: usize) -> (String, String) {
     }
 }
 
+/// What a pass left: every item and plan file (path, bytes), the ledger's lines and the
+/// `planned` audit lines.
+type Left = (Vec<(String, Vec<u8>)>, BTreeSet<String>, BTreeSet<String>);
+
 /// Item files, plan files and the approval request lines, as data to compare.
-fn result(env: &TestEnv) -> (Vec<(String, Vec<u8>)>, BTreeSet<String>, BTreeSet<String>) {
+fn result(env: &TestEnv) -> Left {
     let stages = [
         "Needs_Action",
         "In_Progress",

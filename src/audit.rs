@@ -121,7 +121,13 @@ impl AuditLog {
     }
 
     /// Appends one event: stamps it, redacts it, writes one line. Errors name the log file.
-    pub fn append(&self, mut ev: AuditEvent) -> Result<()> {
+    pub fn append(&self, ev: AuditEvent) -> Result<()> {
+        self.write(&self.line(ev))
+    }
+
+    /// The line [`AuditLog::append`] writes for `ev`, stamped now: events made on several
+    /// threads, written together by [`AuditLog::write`] in their order.
+    pub fn line(&self, mut ev: AuditEvent) -> String {
         ev.ts = self.clock.stamp();
         ev.agent = self.agent.clone();
         if ev.job.is_empty() {
@@ -132,6 +138,14 @@ impl AuditLog {
         ev.target = ev.target.map(|t| scrub(&t, &self.secrets));
         let mut line = serde_json::to_string(&ev).expect("invariant: event serializes");
         line.push('\n');
+        line
+    }
+
+    /// Appends lines made by [`AuditLog::line`] to today's log, in one write.
+    pub fn write(&self, lines: &str) -> Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
         let day = self.clock.today();
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if open.as_ref().is_none_or(|(d, _)| *d != day) {
@@ -149,7 +163,7 @@ impl AuditLog {
         }
         let (_, f) = open.as_mut().expect("invariant: opened above");
         crate::fsutil::fault(crate::fsutil::Io::Write)
-            .and_then(|()| f.write_all(line.as_bytes()))
+            .and_then(|()| f.write_all(lines.as_bytes()))
             .with_context(|| format!("cannot append to `{}/{day}.jsonl`", self.dir.display()))
     }
 

@@ -358,14 +358,18 @@ fn write_nofollow(target: &Path, bytes: &[u8]) -> io::Result<()> {
         .create(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(target)?;
-    if !f.metadata()?.is_file() {
+    let meta = f.metadata()?;
+    if !meta.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "not a regular file",
         ));
     }
     fault(Io::Write)?;
-    f.set_len(0)?;
+    // A new file is empty already.
+    if meta.len() > 0 {
+        f.set_len(0)?;
+    }
     f.write_all(bytes)
 }
 

@@ -43,6 +43,15 @@ pub struct Seen {
 }
 
 impl Seen {
+    /// What the index keeps of `item`, whose file has `stamp` (taken as it was written or
+    /// moved), for [`Waiting::note_seen`].
+    pub fn stamped(stamp: Stamp, item: &Item) -> Seen {
+        Seen {
+            stamp: Some(stamp),
+            ..Seen::of(item)
+        }
+    }
+
     /// What the index keeps of `item`.
     pub fn of(item: &Item) -> Seen {
         Seen {
@@ -107,17 +116,13 @@ impl Waiting {
     /// Notes `item`, just read from or written to `path` (`rel`).
     pub fn note(&mut self, rel: &str, path: &Path, item: &Item) {
         if let Some(stamp) = Stamp::of(path) {
-            self.note_stamped(rel, stamp, item);
+            self.note_seen(rel.to_string(), Seen::stamped(stamp, item));
         }
     }
 
-    /// [`Waiting::note`] with the file's stamp, taken as it was written or moved.
-    pub fn note_stamped(&mut self, rel: &str, stamp: Stamp, item: &Item) {
-        let seen = Seen {
-            stamp: Some(stamp),
-            ..Seen::of(item)
-        };
-        self.entries.insert(rel.to_string(), seen);
+    /// [`Waiting::note`] with what [`Seen::stamped`] kept of the file at `rel`.
+    pub fn note_seen(&mut self, rel: String, seen: Seen) {
+        self.entries.insert(rel, seen);
         self.dirty = true;
     }
 

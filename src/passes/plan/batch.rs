@@ -9,7 +9,7 @@ use crate::fsutil::{self, WriteBatch};
 use crate::outcome::Outcome;
 use crate::planner::Planner;
 use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord};
-use crate::vault::waiting::{Stamp, Waiting};
+use crate::vault::waiting::{Seen, Stamp, Waiting};
 use crate::vault::{Item, Stage};
 use anyhow::Result;
 use serde_json::Value;
@@ -95,60 +95,92 @@ pub(super) fn plan_batch(
     ledger.append_all(records.collect())?;
     ledger.sync()?;
     fsutil::failpoint("plan:ledger-written");
-    // The moves on up to two threads; what each did is recorded below, in order.
-    let moved = crate::par::map(routed, |r| {
-        let res = ctx.vault.move_item(&r.path, &r.to).map(|to| {
-            fsutil::failpoint("plan:moved");
-            // Known without reading it again, to the next pass and the nudge digest.
-            let stamp = matches!(r.to, Stage::PendingApproval(_)).then(|| Stamp::of(&to));
-            (to, stamp.flatten())
-        });
-        (r, res)
-    });
-    for (r, res) in moved {
-        let id = r.item.id().to_string();
-        match res {
-            Ok((to, Some(stamp))) => waiting.note_stamped(&ctx.vault.rel(&to), stamp, &r.item),
-            Ok(_) => {}
-            Err(e) => {
-                out.problem(
-                    format!("item:{id}"),
-                    format!("cannot move `{id}` to `{}`: {e:#}", r.to.rel().display()),
-                );
+    // The moves on up to two threads, each with its audit line; what each did is recorded
+    // below, in the items' order, and the audit lines written at once.
+    let moved = crate::par::map(routed, |r| move_routed(ctx, r));
+    let mut lines = String::new();
+    for m in moved {
+        let m = match m {
+            Ok(m) => m,
+            Err((key, message)) => {
+                out.problem(key, message);
                 continue;
             }
+        };
+        if let Some((rel, seen)) = m.waiting {
+            waiting.note_seen(rel, seen);
         }
         out.changed = true;
-        let (name, status) = match &r.to {
-            Stage::PendingApproval(_) => ("pending_approval", Some("pending")),
-            Stage::Approved => ("approved_by_policy", Some("approved")),
-            _ => ("done", None),
-        };
-        out.count(name, 1);
-        // The title is a mail subject or a file name: data, escaped for the Dashboard line.
-        let title = crate::dashboard::inline(r.item.str("title"));
-        out.activity.push(match &r.to {
-            Stage::PendingApproval(_) => format!("[[{id}]] waits for approval: {title}"),
-            Stage::Approved => format!("[[{id}]] approved by {}", r.item.str("approved_by")),
-            _ => format!("[[{id}]] filed in Done/: {title}"),
-        });
-        let kinds: Vec<Value> = r
-            .item
-            .actions_ref()
-            .iter()
-            .map(|a| a.get("kind").cloned().unwrap_or(Value::Null))
-            .collect();
-        ctx.audit.append(AuditEvent {
-            target: Some(r.to.rel().display().to_string()),
-            parameters: serde_json::json!({"actions": kinds, "hash": r.hash}),
-            approval_status: status.map(str::to_string),
-            approved_by: Some(r.item.str("approved_by").to_string()).filter(|s| !s.is_empty()),
-            result: Some("ok".into()),
-            ..AuditEvent::new("planned", Some(&id))
-        })?;
+        out.count(m.count, 1);
+        out.activity.push(m.activity);
+        lines.push_str(&m.audit);
     }
+    ctx.audit.write(&lines)?;
     fsutil::sync_fs(ctx.vault.root())?;
     Ok(())
+}
+
+/// An item moved to its stage, with what the pass records of it.
+struct Moved {
+    /// The count it adds to.
+    count: &'static str,
+    /// Its line in the dashboard's recent activity.
+    activity: String,
+    /// Its `planned` audit line.
+    audit: String,
+    /// What the index of waiting requests keeps of it (a request), at its path in the vault.
+    waiting: Option<(String, Seen)>,
+}
+
+/// Moves a routed item to its stage; the error is a problem (key, message) naming it.
+fn move_routed(ctx: &Ctx, r: Routed) -> std::result::Result<Moved, (String, String)> {
+    let id = r.item.id();
+    let to = ctx.vault.move_item(&r.path, &r.to).map_err(|e| {
+        (
+            format!("item:{id}"),
+            format!("cannot move `{id}` to `{}`: {e:#}", r.to.rel().display()),
+        )
+    })?;
+    fsutil::failpoint("plan:moved");
+    // Known without reading it again, to the next pass and the nudge digest.
+    let waiting = match r.to {
+        Stage::PendingApproval(_) => {
+            Stamp::of(&to).map(|stamp| (ctx.vault.rel(&to), Seen::stamped(stamp, &r.item)))
+        }
+        _ => None,
+    };
+    let (count, status) = match &r.to {
+        Stage::PendingApproval(_) => ("pending_approval", Some("pending")),
+        Stage::Approved => ("approved_by_policy", Some("approved")),
+        _ => ("done", None),
+    };
+    // The title is a mail subject or a file name: data, escaped for the Dashboard line.
+    let title = crate::dashboard::inline(r.item.str("title"));
+    let activity = match &r.to {
+        Stage::PendingApproval(_) => format!("[[{id}]] waits for approval: {title}"),
+        Stage::Approved => format!("[[{id}]] approved by {}", r.item.str("approved_by")),
+        _ => format!("[[{id}]] filed in Done/: {title}"),
+    };
+    let kinds: Vec<Value> = r
+        .item
+        .actions_ref()
+        .iter()
+        .map(|a| a.get("kind").cloned().unwrap_or(Value::Null))
+        .collect();
+    let audit = ctx.audit.line(AuditEvent {
+        target: Some(r.to.rel().display().to_string()),
+        parameters: serde_json::json!({"actions": kinds, "hash": r.hash}),
+        approval_status: status.map(str::to_string),
+        approved_by: Some(r.item.str("approved_by").to_string()).filter(|s| !s.is_empty()),
+        result: Some("ok".into()),
+        ..AuditEvent::new("planned", Some(id))
+    });
+    Ok(Moved {
+        count,
+        activity,
+        audit,
+        waiting,
+    })
 }
 
 /// What became of one claimed item before the batch's commit.

@@ -29,7 +29,10 @@ pub fn quiet(spec: &str, now: NaiveTime) -> Result<bool> {
 }
 
 /// Sends the digest when one is due: the number of requests it listed (0: none sent).
-pub fn nudge(ctx: &Ctx) -> Result<usize> {
+/// `seen` is the index of waiting requests as the plan pass just left it: every file in it
+/// was read, written or found unchanged moments ago, so it is taken as it is. Without it
+/// (no pass ran), the saved index counts only for files whose stamp is unchanged.
+pub fn nudge(ctx: &Ctx, seen: Option<&Waiting>) -> Result<usize> {
     let p = &ctx.settings.policy;
     let after =
         crate::clock::parse_duration(&p.nudge_after).unwrap_or_else(|| chrono::Duration::hours(4));
@@ -53,7 +56,14 @@ pub fn nudge(ctx: &Ctx) -> Result<usize> {
     let mut lines = Vec::new();
     // A request whose file is the version the plan pass last read or wrote is not read
     // again unless the digest lists it (the index does not keep summaries).
-    let index = Waiting::load(&ctx.vault.aie_dir());
+    let loaded;
+    let index = match seen {
+        Some(seen) => seen,
+        None => {
+            loaded = Waiting::load(&ctx.vault.aie_dir());
+            &loaded
+        }
+    };
     for stage in ctx.vault.stages() {
         let Stage::PendingApproval(domain) = &stage else {
             continue;
@@ -62,10 +72,12 @@ pub fn nudge(ctx: &Ctx) -> Result<usize> {
             let old_enough = |requested: &str| {
                 crate::clock::parse_time(requested).filter(|req| now - *req >= after)
             };
-            if index
-                .current(&ctx.vault.rel(&path), &path)
-                .is_some_and(|s| old_enough(&s.requested).is_none())
-            {
+            let rel = ctx.vault.rel(&path);
+            let known = match seen {
+                Some(_) => index.get(&rel),
+                None => index.current(&rel, &path),
+            };
+            if known.is_some_and(|s| old_enough(&s.requested).is_none()) {
                 continue;
             }
             let Ok(item) = Item::read(&path) else {

@@ -10,6 +10,7 @@ use crate::exit::AieError;
 use crate::outcome::Outcome;
 use crate::planner::llm::{Halt, LlmPlanner, tokens_used};
 use crate::planner::template::TemplatePlanner;
+use crate::vault::waiting::Waiting;
 use anyhow::Result;
 use std::time::{Duration, Instant};
 
@@ -21,12 +22,18 @@ pub const DRY_RUN: &str = "\
 /// `--dry-run`, `--json`, `--deadline`.
 pub type PlanArgs = crate::cli::DryRunPassFlags;
 
-/// The pass to run: the real one, or the preview of `--dry-run`.
-fn pass(ctx: &Ctx, args: &PlanArgs, planner: &mut dyn crate::planner::Planner) -> Result<Outcome> {
+/// The pass to run: the real one, with the requests it saw waiting, or the preview of
+/// `--dry-run`.
+fn pass(
+    ctx: &Ctx,
+    args: &PlanArgs,
+    planner: &mut dyn crate::planner::Planner,
+) -> Result<(Outcome, Option<Waiting>)> {
     if args.dry_run {
-        crate::passes::plan::preview_pass(ctx, planner)
+        Ok((crate::passes::plan::preview_pass(ctx, planner)?, None))
     } else {
-        crate::passes::plan::plan_pass(ctx, planner)
+        let (out, waiting) = crate::passes::plan::plan_pass_seeing(ctx, planner)?;
+        Ok((out, Some(waiting)))
     }
 }
 
@@ -35,9 +42,9 @@ const MODEL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Runs the plan pass (or its preview), then sends the nudge digest when one is due.
 pub fn run(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
-    let mut out = plan(cx, args)?;
+    let (mut out, waiting) = plan(cx, args)?;
     if !args.dry_run {
-        match crate::nudge::nudge(cx.ctx()) {
+        match crate::nudge::nudge(cx.ctx(), waiting.as_ref()) {
             Ok(n) => out.count("nudged", n as u64),
             Err(e) => out.problem("plan:nudge", format!("{e:#}")),
         }
@@ -45,13 +52,14 @@ pub fn run(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
     Ok(out)
 }
 
-/// Runs the plan pass (or its preview) with the planner `llm.provider` names.
-fn plan(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
+/// Runs the plan pass (or its preview) with the planner `llm.provider` names; with the
+/// requests the pass saw waiting, when it ran.
+fn plan(cx: &Cx, args: &PlanArgs) -> Result<(Outcome, Option<Waiting>)> {
     let ctx = cx.ctx();
     if !args.dry_run
         && let Some(skipped) = crate::zones::skip(ctx, crate::config::Duty::Plan, "plan")
     {
-        return Ok(skipped);
+        return Ok((skipped, None));
     }
     let Some(model) = model(ctx)? else {
         let acknowledge = ctx.settings.planner.acknowledge;
@@ -72,7 +80,7 @@ fn plan(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
     .acknowledge(ctx.settings.planner.acknowledge);
     let result = pass(ctx, args, &mut planner);
     let report = planner.finish()?;
-    let mut out = result?;
+    let (mut out, waiting) = result?;
     out.count("llm_planned", report.planned_by_model);
     out.count("template_fallback", report.fallbacks);
     out.count("llm_tokens", report.tokens);
@@ -96,7 +104,7 @@ fn plan(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
             format!("the model's spend limit is reached ({m}); the template planner planned the rest of this pass"),
         );
     }
-    Ok(out)
+    Ok((out, waiting))
 }
 
 /// The model `llm.provider` names, or None for the template planner. Errors are config

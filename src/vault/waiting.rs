@@ -102,6 +102,12 @@ impl Waiting {
         self.dirty |= self.entries != before.entries;
     }
 
+    /// The entry of `rel`, as it was noted (see [`Waiting::current`] for one checked
+    /// against the file now).
+    pub fn get(&self, rel: &str) -> Option<&Seen> {
+        self.entries.get(rel)
+    }
+
     /// The entry of `rel` (the file `path`) when the file is still the version it describes.
     pub fn current(&self, rel: &str, path: &Path) -> Option<&Seen> {
         let seen = self.entries.get(rel)?;

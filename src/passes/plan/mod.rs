@@ -34,6 +34,12 @@ const BATCH: usize = 2048;
 
 /// One planning pass.
 pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
+    plan_pass_seeing(ctx, planner).map(|(out, _)| out)
+}
+
+/// One planning pass, with the index of the requests it saw waiting and wrote (saved too),
+/// for the nudge digest that follows it.
+pub fn plan_pass_seeing(ctx: &Ctx, planner: &mut dyn Planner) -> Result<(Outcome, Waiting)> {
     let mut out = Outcome::default();
     let mut ledger = ApprovalLedger::new(&ctx.vault.aie_dir(), &ctx.vault.logs());
     let waiting = review_requests(ctx, &mut ledger, &mut out)?;
@@ -67,13 +73,13 @@ pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
         }
         run.plan_batch(ctx, planner, pending, &mut out)?;
     }
-    run.finish(ctx)?;
+    let waiting = run.finish(ctx)?;
     out.summary = match out.counts_line() {
         l if l.is_empty() => String::new(),
         l => format!("plan: {l}"),
     };
     out.json = serde_json::json!({"job": "plan"});
-    Ok(out)
+    Ok((out, waiting))
 }
 
 /// Reads the item at `path` and claims it (moves it into `mine`), unless it was `resumed`
@@ -280,8 +286,10 @@ impl PlanRun {
     }
 
     /// Saves the index of waiting requests and syncs the audit log: the run is over.
-    pub fn finish(self, ctx: &Ctx) -> Result<()> {
+    /// Returns the index.
+    pub fn finish(self, ctx: &Ctx) -> Result<Waiting> {
         self.waiting.save();
-        ctx.audit.sync()
+        ctx.audit.sync()?;
+        Ok(self.waiting)
     }
 }

@@ -292,8 +292,8 @@ impl WriteBatch {
             self.abandon();
             return Err(e).with_context(|| format!("cannot sync `{root}`"));
         }
-        // Each rename stands alone: on up to two threads, the results in the batch's order.
-        Ok(crate::par::map(self.pending, |(tmp, target, new)| {
+        let mut out = Vec::with_capacity(self.pending.len());
+        for (tmp, target, new) in self.pending {
             let res = if new {
                 move_noreplace(&tmp, &target).map_err(anyhow::Error::from)
             } else {
@@ -301,14 +301,15 @@ impl WriteBatch {
                     .and_then(|()| fs::rename(&tmp, &target))
                     .map_err(anyhow::Error::from)
             };
-            match res {
+            out.push(match res {
                 Ok(()) => Ok(target),
                 Err(e) => {
                     let _ = fs::remove_file(&tmp);
                     Err(e.context(format!("cannot write `{}`", target.display())))
                 }
-            }
-        }))
+            });
+        }
+        Ok(out)
     }
 
     /// Removes staged temp files (on an error before commit).

@@ -7,6 +7,7 @@ use crate::audit::AuditEvent;
 use crate::context::Ctx;
 use crate::fsutil::{self, WriteBatch};
 use crate::outcome::Outcome;
+use crate::par::Pool;
 use crate::planner::Planner;
 use crate::vault::approvals::{ApprovalEvent, ApprovalLedger, ApprovalRecord};
 use crate::vault::waiting::{Seen, Stamp, Waiting};
@@ -14,6 +15,7 @@ use crate::vault::{Item, Stage};
 use anyhow::Result;
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// An item claimed for planning, with where it is now.
 pub struct Claimed {
@@ -34,10 +36,12 @@ struct Routed {
     hash: String,
 }
 
-pub(super) fn plan_batch(
-    ctx: &Ctx,
+#[allow(clippy::too_many_arguments)]
+pub(super) fn plan_batch<'env>(
+    ctx: &'env Ctx,
+    pool: &Pool<'env>,
     planner: &mut dyn Planner,
-    guides: &super::Guides,
+    guides: &Arc<super::Guides>,
     claimed: Vec<Claimed>,
     ledger: &mut ApprovalLedger,
     waiting: &mut Waiting,
@@ -48,7 +52,7 @@ pub(super) fn plan_batch(
         return Ok(());
     }
     // The claims become durable with the batch's sync below, before any rewrite lands.
-    let (prepared, batch) = prepare_all(ctx, planner, guides, claimed);
+    let (prepared, batch) = prepare_all(ctx, pool, planner, guides, claimed);
     let mut routed: Vec<Routed> = Vec::with_capacity(prepared.len());
     for p in prepared {
         match p {
@@ -97,7 +101,7 @@ pub(super) fn plan_batch(
     fsutil::failpoint("plan:ledger-written");
     // The moves on up to two threads, each with its audit line; what each did is recorded
     // below, in the items' order, and the audit lines written at once.
-    let moved = crate::par::map(routed, |r| move_routed(ctx, r));
+    let moved = pool.map(routed, move |r| move_routed(ctx, r));
     let mut lines = String::new();
     for m in moved {
         let m = match m {
@@ -197,33 +201,30 @@ enum Prepared {
 /// batch in that order. With a planner that can be copied (the template planner) and enough
 /// items ([`crate::par`]), the second half is prepared on a second thread: planning and
 /// writing are most of a pass, and each item's only depend on that item.
-fn prepare_all(
-    ctx: &Ctx,
+fn prepare_all<'env>(
+    ctx: &'env Ctx,
+    pool: &Pool<'env>,
     planner: &mut dyn Planner,
-    guides: &super::Guides,
+    guides: &Arc<super::Guides>,
     claimed: Vec<Claimed>,
 ) -> (Vec<Prepared>, WriteBatch) {
-    let fork = (crate::par::threads_for(claimed.len()) > 1)
-        .then(|| planner.fork())
-        .flatten();
+    let fork = pool.shares(claimed.len()).then(|| planner.fork()).flatten();
     let Some(mut other) = fork else {
         return prepare_each(ctx, planner, guides, claimed);
     };
     let mut first = claimed;
     let second = first.split_off(first.len() / 2);
-    let (mut prepared, mut batch, rest) = std::thread::scope(|s| {
-        let helper = s.spawn(move || prepare_each(ctx, other.as_mut(), guides, second));
-        let (prepared, batch) = prepare_each(ctx, planner, guides, first);
-        (prepared, batch, helper.join())
-    });
-    match rest {
+    let theirs = Arc::clone(guides);
+    let rest = pool.spawn(move || prepare_each(ctx, other.as_mut(), &theirs, second));
+    let (mut prepared, mut batch) = prepare_each(ctx, planner, guides, first);
+    match rest.recv() {
         Ok((more, more_batch)) => {
             prepared.extend(more);
             batch.extend(more_batch);
         }
-        Err(panic) => {
+        Err(_) => {
             batch.abandon();
-            std::panic::resume_unwind(panic);
+            panic!("a pass's worker thread panicked while planning");
         }
     }
     (prepared, batch)

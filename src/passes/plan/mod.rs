@@ -21,6 +21,7 @@ pub use route::{policy_allows, policy_approval, summary};
 use crate::context::Ctx;
 use crate::fsutil;
 use crate::outcome::Outcome;
+use crate::par::Pool;
 use crate::planner::{PlanInput, Planner};
 use crate::vault::Stage;
 use crate::vault::approvals::ApprovalLedger;
@@ -28,6 +29,7 @@ use crate::vault::waiting::Waiting;
 use anyhow::Result;
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// How many items are planned and synced together.
 const BATCH: usize = 2048;
@@ -57,22 +59,26 @@ pub fn plan_pass_seeing(ctx: &Ctx, planner: &mut dyn Planner) -> Result<(Outcome
             queue.extend(ctx.vault.list(&stage)?);
         }
     }
-    // In batches: each is claimed (its items read and moved on up to two threads), then
-    // planned, written, recorded and moved before the next is claimed.
-    let mut queue = queue.into_iter().enumerate();
-    loop {
-        let chunk: Vec<(usize, PathBuf)> = queue.by_ref().take(BATCH).collect();
-        if chunk.is_empty() {
-            break;
+    // In batches: each is claimed (its items read and moved on two threads, where the
+    // machine has two cores), then planned, written, recorded and moved before the next.
+    let queue: Vec<(usize, PathBuf)> = queue.into_iter().enumerate().collect();
+    let mine = &mine;
+    Pool::with(|pool| -> Result<()> {
+        let mut queue = queue.into_iter();
+        loop {
+            let chunk: Vec<(usize, PathBuf)> = queue.by_ref().take(BATCH).collect();
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            let mut pending: Vec<Claimed> = Vec::with_capacity(chunk.len());
+            let claims = pool.map(chunk, move |(i, path)| claim(ctx, mine, i < resumed, path));
+            for (claimed, part) in claims {
+                out.absorb(part);
+                pending.extend(claimed);
+            }
+            run.plan_batch_in(ctx, pool, planner, pending, &mut out)?;
         }
-        let mut pending: Vec<Claimed> = Vec::with_capacity(chunk.len());
-        let claims = crate::par::map(chunk, |(i, path)| claim(ctx, &mine, i < resumed, path));
-        for (claimed, part) in claims {
-            out.absorb(part);
-            pending.extend(claimed);
-        }
-        run.plan_batch(ctx, planner, pending, &mut out)?;
-    }
+    })?;
     let waiting = run.finish(ctx)?;
     out.summary = match out.counts_line() {
         l if l.is_empty() => String::new(),
@@ -252,7 +258,7 @@ fn read_guide(ctx: &Ctx, name: &str, out: &mut Outcome) -> String {
 /// What the batches of one planning run share: the guides, the approval ledger and the
 /// index of waiting requests (the plan pass, and MCP's `propose_plan` for one item).
 pub struct PlanRun {
-    guides: Guides,
+    guides: Arc<Guides>,
     ledger: ApprovalLedger,
     waiting: Waiting,
 }
@@ -260,13 +266,14 @@ pub struct PlanRun {
 impl PlanRun {
     pub fn new(guides: Guides, ledger: ApprovalLedger, waiting: Waiting) -> PlanRun {
         PlanRun {
-            guides,
+            guides: Arc::new(guides),
             ledger,
             waiting,
         }
     }
 
-    /// Plans, writes, records and moves a batch of claimed items ([`batch`]).
+    /// Plans, writes, records and moves a batch of claimed items ([`batch`]), on this
+    /// thread.
     pub fn plan_batch(
         &mut self,
         ctx: &Ctx,
@@ -274,8 +281,21 @@ impl PlanRun {
         claimed: Vec<Claimed>,
         out: &mut Outcome,
     ) -> Result<()> {
+        self.plan_batch_in(ctx, &Pool::none(), planner, claimed, out)
+    }
+
+    /// [`PlanRun::plan_batch`], sharing the work with `pool`'s worker.
+    pub fn plan_batch_in<'env>(
+        &mut self,
+        ctx: &'env Ctx,
+        pool: &Pool<'env>,
+        planner: &mut dyn Planner,
+        claimed: Vec<Claimed>,
+        out: &mut Outcome,
+    ) -> Result<()> {
         batch::plan_batch(
             ctx,
+            pool,
             planner,
             &self.guides,
             claimed,

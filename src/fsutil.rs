@@ -354,6 +354,20 @@ pub fn process_alive(pid: i32) -> bool {
 fn write_nofollow(target: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     fault(Io::Create)?;
+    // Most often the file is new: created here, it is a regular file and empty.
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(target)
+    {
+        Ok(mut f) => {
+            fault(Io::Write)?;
+            return f.write_all(bytes);
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
     let mut f = OpenOptions::new()
         .write(true)
         .create(true)
@@ -476,9 +490,29 @@ pub fn read_regular_nofollow(path: &Path) -> io::Result<(Vec<u8>, FileId)> {
         }
     }
     let (f, id, size) = open_regular_sized(path)?;
-    // The size from the open file's metadata: one read fills it, one more sees the end.
-    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
-    Plain(&f).read_to_end(&mut bytes)?;
+    // The size from the open file's metadata, and one byte more: a regular file reads short
+    // only at its end, so one read that leaves the byte unfilled has read it all. A file
+    // that grew meanwhile is read on to its end.
+    let want = usize::try_from(size).unwrap_or(0).saturating_add(1);
+    let mut bytes = vec![0u8; want];
+    let mut got = 0;
+    while got < want {
+        match Plain(&f).read(&mut bytes[got..]) {
+            Ok(0) => break,
+            Ok(n) if got + n < want => {
+                got += n;
+                bytes.truncate(got);
+                return Ok((bytes, id));
+            }
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(got);
+    if got == want {
+        Plain(&f).read_to_end(&mut bytes)?;
+    }
     Ok((bytes, id))
 }
 
@@ -680,6 +714,28 @@ pub fn failpoint(_name: &str) {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_regular_file_reads_whole_at_any_size_and_a_plan_write_never_follows_a_link() {
+        let d = tempfile::tempdir().unwrap();
+        for n in [0usize, 1, 4095, 4096, 4097, 100_000] {
+            let p = d.path().join(format!("f{n}"));
+            let bytes: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+            fs::write(&p, &bytes).unwrap();
+            assert_eq!(read_regular_nofollow(&p).unwrap().0, bytes, "{n} bytes");
+        }
+        // New, then rewritten shorter: the old bytes are gone.
+        let plan = d.path().join("x.plan.md");
+        write_nofollow(&plan, b"a longer first text").unwrap();
+        write_nofollow(&plan, b"short").unwrap();
+        assert_eq!(fs::read(&plan).unwrap(), b"short");
+        let outside = d.path().join("outside");
+        fs::write(&outside, b"kept").unwrap();
+        let link = d.path().join("link.plan.md");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        assert!(write_nofollow(&link, b"x").is_err());
+        assert_eq!(fs::read(&outside).unwrap(), b"kept");
+    }
 
     #[test]
     fn ignored_names() {

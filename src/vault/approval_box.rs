@@ -26,20 +26,28 @@ fn is_heading(line: &str) -> bool {
     t.starts_with("# ") || t.starts_with("## ") || t == "#" || t == "##"
 }
 
-/// The byte offset where aie's section starts, when the body ends with it.
+/// The byte offset where aie's section starts, when the body ends with it: the body's last
+/// heading is `## Approval`. Read from the end, up to that last heading.
 fn section_start(body: &str) -> Option<usize> {
-    let mut offset = 0;
-    let mut start = None;
-    for line in body.split_inclusive('\n') {
+    let mut end = body.len();
+    loop {
+        // The line that ends at `end` (without its newline), and where it starts.
+        let line_end = if body[..end].ends_with('\n') {
+            end - 1
+        } else {
+            end
+        };
+        let start = body[..line_end].rfind('\n').map_or(0, |i| i + 1);
+        // With its newline, as a heading is told by the line as written.
+        let line = &body[start..end];
         if line.trim_end() == HEADING {
-            start = Some(offset);
-        } else if is_heading(line) {
-            // A heading after the last `## Approval`: that section is not the last one.
-            start = start.filter(|_| false);
+            return Some(start);
         }
-        offset += line.len();
+        if is_heading(line) || start == 0 {
+            return None;
+        }
+        end = start;
     }
-    start
 }
 
 fn box_line(line: &str) -> Option<(bool, &str)> {
@@ -126,6 +134,53 @@ pub fn ticked_items(vault: &Vault) -> Result<Vec<(PathBuf, Tick)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `section_start` said when it read the body from its start.
+    fn section_start_forward(body: &str) -> Option<usize> {
+        let mut offset = 0;
+        let mut start = None;
+        for line in body.split_inclusive('\n') {
+            if line.trim_end() == HEADING {
+                start = Some(offset);
+            } else if is_heading(line) {
+                start = None;
+            }
+            offset += line.len();
+        }
+        start
+    }
+
+    #[test]
+    fn the_section_is_found_from_the_end_as_from_the_start() {
+        let parts = [
+            "",
+            "text\n",
+            "## Approval\n",
+            "## Approval",
+            "# Title\n",
+            "## Actions\n",
+            "- [ ] Approve\n",
+            "\n",
+            "  ## Approval  \r\n",
+            "##\n",
+            "#no heading\n",
+            "é\n",
+        ];
+        // Every body of up to four parts.
+        let mut bodies = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for b in &bodies {
+                for p in parts {
+                    next.push(format!("{b}{p}"));
+                }
+            }
+            bodies.extend(next);
+        }
+        for b in &bodies {
+            assert_eq!(section_start(b), section_start_forward(b), "{b:?}");
+        }
+    }
 
     #[test]
     fn a_tick_counts_only_in_aies_last_section() {

@@ -270,6 +270,19 @@ impl Vault {
 
     /// A path relative to the vault root, for messages.
     pub fn rel(&self, p: &Path) -> String {
+        use std::os::unix::ffi::OsStrExt;
+        // Most paths are the root joined with more: cut the root's bytes off.
+        let (root, path) = (self.root.as_os_str().as_bytes(), p.as_os_str().as_bytes());
+        if let Some(rest) = path.strip_prefix(root).and_then(|r| r.strip_prefix(b"/"))
+            && !root.is_empty()
+            && !root.ends_with(b"/")
+            && let Ok(rest) = std::str::from_utf8(rest)
+            && !rest
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return rest.to_string();
+        }
         p.strip_prefix(&self.root)
             .unwrap_or(p)
             .display()
@@ -338,6 +351,36 @@ pub fn count_items(dir: &Path) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rel_cuts_the_root_as_path_components_do() {
+        let slow = |root: &Path, p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
+        for root in ["/v", "/v/", "/srv/my vault", "v", "/v/./w"] {
+            let v = Vault::at(Path::new(root));
+            for p in [
+                "/v/a.md",
+                "/v/Needs_Action/email/x.md",
+                "/v",
+                "/v/",
+                "/vx/a.md",
+                "/v//a.md",
+                "/v/./a.md",
+                "/v/../a.md",
+                "/srv/my vault/Done/é.md",
+                "v/a.md",
+                "/v/a/",
+                "/other/a.md",
+                "/v/./w/Done/a.md",
+            ] {
+                let p = Path::new(p);
+                assert_eq!(
+                    v.rel(p),
+                    slow(Path::new(root), p),
+                    "root {root:?}, path {p:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn open_refuses_a_folder_without_settings_and_recreates_stages() {

@@ -5,6 +5,7 @@
 mod accounting;
 mod amounts;
 mod parties;
+mod phrases;
 mod posts;
 mod replies;
 
@@ -54,12 +55,14 @@ pub fn plan_item(input: &PlanInput) -> Plan {
 }
 
 /// What the planner reads of an item, once: its text (subject and body) as written and
-/// lowercased, the sender, the title and the first amount.
+/// lowercased, the phrases the rules look for in it, the sender, the title and the first
+/// amount.
 pub(super) struct Read<'a> {
     input: &'a PlanInput<'a>,
     item: &'a Item,
     text: String,
     lower: String,
+    found: phrases::Found,
     from: &'a str,
     sender: String,
     title: String,
@@ -84,11 +87,13 @@ impl<'a> Read<'a> {
             subject.to_string()
         };
         let amount = find_amount(&text);
+        let found = phrases::Found::in_text(&text, &lower);
         Read {
             input,
             item,
             text,
             lower,
+            found,
             from,
             sender,
             title,
@@ -132,10 +137,6 @@ fn note(r: &Read, plan: &mut Plan) {
         action: obj(json!({"kind": "note", "text": if summary.is_empty() { "No content".to_string() } else { summary }})),
         why: "No reply, invoice, payment or post was asked for.".into(),
     });
-}
-
-pub(super) fn has_any(hay: &str, needles: &[&str]) -> bool {
-    needles.iter().any(|n| hay.contains(n))
 }
 
 /// `s` after `prefix`, matched ignoring ASCII case; `None` also when `prefix`'s length

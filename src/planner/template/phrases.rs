@@ -1,0 +1,319 @@
+//! Every phrase the template planner's rules look for, found in one scan of the item's
+//! text (an Aho-Corasick automaton over all of them, built once), instead of one scan of
+//! the whole text per phrase and rule: which groups of phrases the lowercased text holds,
+//! and the places of the phrases whose place matters (an invoice to post, a client's
+//! purchase order). The phrases are ASCII.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use std::sync::LazyLock;
+
+/// A group of phrases: a rule asks whether the lowercased text holds any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Group {
+    /// How a client asks for an invoice.
+    InvoiceRequest,
+    /// Words of a bill, of a statement.
+    Billish,
+    /// How a supplier's bill says it is one.
+    SaysBill,
+    /// How an item asks to pay.
+    Pay,
+    /// A payment that comes again.
+    Recurring,
+    Linkedin,
+    Instagram,
+    Facebook,
+    /// X (Twitter).
+    X,
+    /// A post on no platform named.
+    SocialMedia,
+    /// How an item asks for a post.
+    PostWords,
+    /// How a message asks for an answer.
+    Asks,
+}
+
+/// The phrases of each group (each group's bit is `1 << group as u32`).
+const GROUPS: &[(Group, &[&str])] = &[
+    (
+        Group::InvoiceRequest,
+        &[
+            "invoice us",
+            "invoice for",
+            "send an invoice",
+            "send us an invoice",
+            "send me an invoice",
+            "please invoice",
+            "bill us",
+            "invoice me",
+        ],
+    ),
+    (Group::Billish, &["invoice", "bill", "receipt", "statement"]),
+    (
+        Group::SaysBill,
+        &[
+            "our invoice",
+            "attached invoice",
+            "invoice attached",
+            "bill attached",
+            "attached bill",
+            "amount due",
+            "balance due",
+            "total due",
+            "payment due",
+            "invoice from",
+            "bill from",
+            "please find attached our",
+        ],
+    ),
+    (
+        Group::Pay,
+        &[
+            "please pay",
+            "pay ",
+            "payment to",
+            "payment of",
+            "transfer",
+            "settle",
+            "wire",
+        ],
+    ),
+    (
+        Group::Recurring,
+        &[
+            "monthly",
+            "recurring",
+            "subscription",
+            "every month",
+            "annual",
+            "renewal",
+        ],
+    ),
+    (Group::Linkedin, &["linkedin"]),
+    (Group::Instagram, &["instagram"]),
+    (Group::Facebook, &["facebook"]),
+    (Group::X, &["tweet", "twitter", " on x"]),
+    (Group::SocialMedia, &["social media", "post about"]),
+    (
+        Group::PostWords,
+        &["post", "tweet", "share", "announce", "publish"],
+    ),
+    (
+        Group::Asks,
+        &[
+            "please reply",
+            "let me know",
+            "can you",
+            "could you",
+            "would you",
+            "please confirm",
+            "get back to",
+            "please send",
+            "i need",
+            "help",
+        ],
+    ),
+];
+
+/// The verbs of asking to post an existing invoice, in the order they are tried.
+pub(super) const POST_VERBS: [&str; 4] = ["post", "send", "confirm", "validate"];
+/// What follows such a verb before the invoice's number, in the order they are tried.
+pub(super) const POST_NOUNS: [&str; 4] = [
+    " invoice ",
+    " the invoice ",
+    " invoice no. ",
+    " invoice number ",
+];
+/// How a client names a purchase order in running text, in the order they are tried.
+pub(super) const PO_MARKERS: [&str; 4] = ["purchase order ", "po number ", "po #", "po "];
+
+/// A phrase whose place in the text matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Place {
+    /// `POST_VERBS[verb]` then `POST_NOUNS[noun]`.
+    PostInvoice { verb: u8, noun: u8 },
+    /// `PO_MARKERS[marker]`.
+    PurchaseOrder { marker: u8 },
+}
+
+impl Place {
+    /// The phrase found at this place.
+    pub(super) fn phrase(self) -> String {
+        match self {
+            Place::PostInvoice { verb, noun } => {
+                format!("{}{}", POST_VERBS[verb as usize], POST_NOUNS[noun as usize])
+            }
+            Place::PurchaseOrder { marker } => PO_MARKERS[marker as usize].to_string(),
+        }
+    }
+}
+
+/// What one pattern of the automaton stands for.
+struct Meaning {
+    /// The groups it belongs to, one bit each.
+    groups: u32,
+    place: Option<Place>,
+}
+
+/// The automaton over every phrase, and what each of its patterns means.
+struct Phrasebook {
+    automaton: AhoCorasick,
+    meanings: Vec<Meaning>,
+}
+
+static PHRASEBOOK: LazyLock<Phrasebook> = LazyLock::new(|| {
+    let mut patterns: Vec<String> = Vec::new();
+    let mut meanings: Vec<Meaning> = Vec::new();
+    let mut add = |p: String, group: Option<Group>, place: Option<Place>| {
+        let n = match patterns.iter().position(|q| *q == p) {
+            Some(n) => n,
+            None => {
+                patterns.push(p);
+                meanings.push(Meaning {
+                    groups: 0,
+                    place: None,
+                });
+                patterns.len() - 1
+            }
+        };
+        if let Some(g) = group {
+            meanings[n].groups |= 1 << g as u32;
+        }
+        if place.is_some() {
+            meanings[n].place = place;
+        }
+    };
+    for (group, phrases) in GROUPS {
+        for p in *phrases {
+            add(p.to_string(), Some(*group), None);
+        }
+    }
+    for verb in 0..POST_VERBS.len() {
+        for noun in 0..POST_NOUNS.len() {
+            let place = Place::PostInvoice {
+                verb: verb as u8,
+                noun: noun as u8,
+            };
+            add(place.phrase(), None, Some(place));
+        }
+    }
+    for marker in 0..PO_MARKERS.len() {
+        let place = Place::PurchaseOrder {
+            marker: marker as u8,
+        };
+        add(place.phrase(), None, Some(place));
+    }
+    let automaton = AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(&patterns)
+        .expect("invariant: the phrases make an automaton");
+    Phrasebook {
+        automaton,
+        meanings,
+    }
+});
+
+/// The phrases found in an item's text (see the module's header).
+#[derive(Debug, Default)]
+pub(super) struct Found {
+    groups: u32,
+    /// Each phrase whose place matters, with where it starts in the text, in the text's
+    /// order (and in [`Place`]'s order at one place).
+    places: Vec<(usize, Place)>,
+}
+
+impl Found {
+    /// What the rules look for in `text`, `lower` being `text.to_lowercase()`. The groups
+    /// are read in `lower`; the places in `text` with its ASCII letters lowercased, which
+    /// keeps the text's byte offsets (full lowercasing changes the length of some
+    /// letters, `İ` to `i̇`): the same text when `text` is ASCII, the usual case.
+    pub(super) fn in_text(text: &str, lower: &str) -> Found {
+        let book = &*PHRASEBOOK;
+        let mut found = Found::default();
+        let ascii = text.is_ascii();
+        for m in book.automaton.find_overlapping_iter(lower) {
+            let meaning = &book.meanings[m.pattern().as_usize()];
+            found.groups |= meaning.groups;
+            if let (true, Some(place)) = (ascii, meaning.place) {
+                found.places.push((m.start(), place));
+            }
+        }
+        if !ascii {
+            let aligned = text.to_ascii_lowercase();
+            for m in book.automaton.find_overlapping_iter(&aligned) {
+                if let Some(place) = book.meanings[m.pattern().as_usize()].place {
+                    found.places.push((m.start(), place));
+                }
+            }
+        }
+        found.places.sort_unstable();
+        found
+    }
+
+    /// Whether the lowercased text holds a phrase of `group`.
+    pub(super) fn any(&self, group: Group) -> bool {
+        self.groups & (1 << group as u32) != 0
+    }
+
+    /// Where `place`'s phrase starts in the text, first to last.
+    pub(super) fn places(&self, place: Place) -> impl Iterator<Item = usize> + '_ {
+        self.places
+            .iter()
+            .filter(move |(_, p)| *p == place)
+            .map(|(at, _)| *at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The phrases of `group`.
+    fn phrases(group: Group) -> &'static [&'static str] {
+        GROUPS.iter().find(|(g, _)| *g == group).unwrap().1
+    }
+
+    /// One scan finds what a scan per phrase finds: each group, and each place.
+    #[test]
+    fn one_scan_finds_what_a_scan_per_phrase_finds() {
+        let texts = [
+            "",
+            "Please invoice us for $1,500. PO 4411, po #7 and purchase order 9",
+            "Post the invoice INV/1 then send invoice 2; confirm invoice no. 3, validate invoice number 4",
+            "postpost invoice x post invoice y",
+            "Tweet it on X! Share on LinkedIn, Instagram and Facebook: social media.",
+            "I need help: could you let me know? Monthly subscription renewal, settle the wire transfer",
+            "İİ \u{212A}elvin PO 12 post invoice 7 LIN\u{212A}EDIN",
+            "payment due: our invoice from ACME, bill attached; the statement and receipt",
+        ];
+        let all: Vec<Group> = GROUPS.iter().map(|(g, _)| *g).collect();
+        for text in texts {
+            let lower = text.to_lowercase();
+            let found = Found::in_text(text, &lower);
+            for g in &all {
+                let want = phrases(*g).iter().any(|p| lower.contains(p));
+                assert_eq!(found.any(*g), want, "{g:?} in {text:?}");
+            }
+            let aligned = text.to_ascii_lowercase();
+            let mut places: Vec<Place> = (0..16)
+                .map(|i| Place::PostInvoice {
+                    verb: i / 4,
+                    noun: i % 4,
+                })
+                .collect();
+            places.extend((0..4).map(|marker| Place::PurchaseOrder { marker }));
+            for place in places {
+                let want: Vec<usize> = aligned
+                    .match_indices(&place.phrase())
+                    .map(|(at, _)| at)
+                    .collect();
+                let got: Vec<usize> = found.places(place).collect();
+                assert_eq!(got, want, "{place:?} in {text:?}");
+            }
+        }
+        // The Kelvin sign lowercases to `k`: a group is read in the full lowercase.
+        let text = "LIN\u{212A}EDIN";
+        assert!(Found::in_text(text, &text.to_lowercase()).any(Group::Linkedin));
+    }
+}

@@ -1,11 +1,11 @@
 //! Every phrase the template planner's rules look for, found in one scan of the item's
-//! text (an Aho-Corasick automaton over all of them, built once), instead of one scan of
-//! the whole text per phrase and rule: which groups of phrases the lowercased text holds,
-//! and the places of the phrases whose place matters (an invoice to post, a client's
-//! purchase order). The phrases are ASCII.
+//! text instead of one scan of the whole text per phrase and rule: which groups of phrases
+//! the lowercased text holds, and the places of the phrases whose place matters (an invoice
+//! to post, a client's purchase order). The scan is an Aho-Corasick automaton over all the
+//! phrases, built once as a table of the next state for each state and byte: one lookup a
+//! byte. The phrases are ASCII.
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::{Anchored, MatchKind, dfa::DFA};
+use std::collections::VecDeque;
 use std::sync::LazyLock;
 
 /// A group of phrases: a rule asks whether the lowercased text holds any of them.
@@ -149,7 +149,7 @@ impl Place {
     }
 }
 
-/// What one pattern of the automaton stands for.
+/// What one phrase of the automaton stands for.
 struct Meaning {
     /// Its length in bytes.
     len: usize,
@@ -158,26 +158,122 @@ struct Meaning {
     place: Option<Place>,
 }
 
-/// The automaton over every phrase, and what each of its patterns means.
+/// How many classes of bytes the automaton tells apart: each byte some phrase holds, and
+/// every other byte (class 0). A state's number is a multiple of it.
+const CLASSES: usize = 32;
+
+/// The automaton over every phrase, and what each phrase means.
 struct Phrasebook {
-    dfa: DFA,
+    /// The class of each byte.
+    class: [u8; 256],
+    /// The next state, at the state's number plus the byte's class. Any index a `u16`
+    /// makes is in the table: a step needs no bounds check.
+    next: Box<[u16; 1 << 16]>,
+    /// The first state where a phrase ends: the states from it on are those.
+    first_end: u16,
+    /// The phrases that end in each of those states, in order.
+    ends: Vec<Vec<usize>>,
     meanings: Vec<Meaning>,
 }
 
 impl Phrasebook {
+    /// The automaton over `phrases` (Aho-Corasick's: a trie of the phrases, each state's
+    /// failure link to the longest suffix of it that is a state too, and each missing step
+    /// taken from there), with what each means.
+    fn new(phrases: &[String], meanings: Vec<Meaning>) -> Phrasebook {
+        const NONE: usize = usize::MAX;
+        let mut class = [0u8; 256];
+        let mut classes = 1;
+        for b in phrases.iter().flat_map(|p| p.bytes()) {
+            if class[usize::from(b)] == 0 {
+                class[usize::from(b)] = classes;
+                classes += 1;
+            }
+        }
+        assert!(
+            usize::from(classes) <= CLASSES,
+            "invariant: the phrases hold few bytes"
+        );
+        let mut goto: Vec<[usize; CLASSES]> = vec![[NONE; CLASSES]];
+        let mut ends: Vec<Vec<usize>> = vec![Vec::new()];
+        for (n, p) in phrases.iter().enumerate() {
+            let mut s = 0;
+            for b in p.bytes() {
+                let c = usize::from(class[usize::from(b)]);
+                if goto[s][c] == NONE {
+                    goto.push([NONE; CLASSES]);
+                    ends.push(Vec::new());
+                    goto[s][c] = goto.len() - 1;
+                }
+                s = goto[s][c];
+            }
+            ends[s].push(n);
+        }
+        // Breadth first: a failure link goes to a shallower state, complete by then.
+        let mut fail = vec![0; goto.len()];
+        let mut queue = VecDeque::new();
+        for c in 0..CLASSES {
+            match goto[0][c] {
+                NONE => goto[0][c] = 0,
+                u => queue.push_back(u),
+            }
+        }
+        while let Some(r) = queue.pop_front() {
+            for c in 0..CLASSES {
+                match goto[r][c] {
+                    NONE => goto[r][c] = goto[fail[r]][c],
+                    u => {
+                        fail[u] = goto[fail[r]][c];
+                        // The phrases that end at the suffix end here too.
+                        let inherited = ends[fail[u]].clone();
+                        ends[u].extend(inherited);
+                        queue.push_back(u);
+                    }
+                }
+            }
+        }
+        // Numbered with the states where a phrase ends last.
+        let mut order: Vec<usize> = (0..goto.len()).filter(|&s| ends[s].is_empty()).collect();
+        let first_end = order.len();
+        order.extend((0..goto.len()).filter(|&s| !ends[s].is_empty()));
+        assert!(
+            order.len() * CLASSES <= 1 << 16,
+            "invariant: the states fit in the table"
+        );
+        let mut number = vec![0u16; goto.len()];
+        for (n, &s) in order.iter().enumerate() {
+            number[s] = (n * CLASSES) as u16;
+        }
+        let mut next: Box<[u16; 1 << 16]> = vec![0u16; 1 << 16]
+            .into_boxed_slice()
+            .try_into()
+            .expect("invariant: the table's length");
+        for (n, &s) in order.iter().enumerate() {
+            for c in 0..CLASSES {
+                next[n * CLASSES + c] = number[goto[s][c]];
+            }
+        }
+        Phrasebook {
+            class,
+            next,
+            first_end: (first_end * CLASSES) as u16,
+            ends: order[first_end..]
+                .iter()
+                .map(|&s| std::mem::take(&mut ends[s]))
+                .collect(),
+            meanings,
+        }
+    }
+
     /// Calls `each` with the start and the meaning of every phrase found in `hay`,
-    /// overlapping ones included. The automaton's own loop, a byte at a time: its iterator
-    /// over overlapping matches cost three times as much.
+    /// overlapping ones included.
     fn scan(&self, hay: &str, mut each: impl FnMut(usize, &Meaning)) {
-        let dfa = &self.dfa;
-        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
-            unreachable!("invariant: the automaton searches unanchored")
-        };
+        let mut s: u16 = 0;
         for (end, &b) in hay.as_bytes().iter().enumerate() {
-            sid = dfa.next_state(Anchored::No, sid, b);
-            if dfa.is_special(sid) && dfa.is_match(sid) {
-                for k in 0..dfa.match_len(sid) {
-                    let meaning = &self.meanings[dfa.match_pattern(sid, k).as_usize()];
+            s = self.next[usize::from(s | u16::from(self.class[usize::from(b)]))];
+            if s >= self.first_end {
+                for &m in &self.ends[usize::from(s - self.first_end) / CLASSES] {
+                    let meaning = &self.meanings[m];
                     each(end + 1 - meaning.len, meaning);
                 }
             }
@@ -186,10 +282,10 @@ impl Phrasebook {
 }
 
 static PHRASEBOOK: LazyLock<Phrasebook> = LazyLock::new(|| {
-    let mut patterns: Vec<String> = Vec::new();
+    let mut phrases: Vec<String> = Vec::new();
     let mut meanings: Vec<Meaning> = Vec::new();
     let mut add = |p: String, group: Option<Group>, place: Option<Place>| {
-        let n = match patterns.iter().position(|q| *q == p) {
+        let n = match phrases.iter().position(|q| *q == p) {
             Some(n) => n,
             None => {
                 meanings.push(Meaning {
@@ -197,8 +293,8 @@ static PHRASEBOOK: LazyLock<Phrasebook> = LazyLock::new(|| {
                     groups: 0,
                     place: None,
                 });
-                patterns.push(p);
-                patterns.len() - 1
+                phrases.push(p);
+                phrases.len() - 1
             }
         };
         if let Some(g) = group {
@@ -228,12 +324,7 @@ static PHRASEBOOK: LazyLock<Phrasebook> = LazyLock::new(|| {
         };
         add(place.phrase(), None, Some(place));
     }
-    let dfa = DFA::builder()
-        .match_kind(MatchKind::Standard)
-        .prefilter(false)
-        .build(&patterns)
-        .expect("invariant: the phrases make an automaton");
-    Phrasebook { dfa, meanings }
+    Phrasebook::new(&phrases, meanings)
 });
 
 /// The phrases found in an item's text (see the module's header).
@@ -289,11 +380,6 @@ impl Found {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The phrases of `group`.
-    fn phrases(group: Group) -> &'static [&'static str] {
-        GROUPS.iter().find(|(g, _)| *g == group).unwrap().1
-    }
 
     /// Whether `found` is what a scan per phrase finds in `text`: each group, each place.
     fn same_as_a_scan_per_phrase(text: &str, found: &Found) {

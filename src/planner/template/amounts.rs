@@ -4,27 +4,31 @@
 use super::phrases::{Found, PO_MARKERS, POST_NOUNS, POST_VERBS, Place};
 use super::strip_prefix_ci;
 
+/// Only a currency sign (`€` and `£` start with 0xE2 and 0xC2), the first letter of a code,
+/// or a digit can start an amount. Each of these bytes starts a character.
+const STARTS: [bool; 256] = {
+    let mut t = [false; 256];
+    let starts = b"0123456789$\xE2\xC2UEGPCA";
+    let mut i = 0;
+    while i < starts.len() {
+        t[starts[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// The first amount in the text: `$1,500`, `1500 USD`, `€200.50`, `USD 99`.
 pub fn find_amount(text: &str) -> Option<(f64, String)> {
     let symbols = [("$", "USD"), ("€", "EUR"), ("£", "GBP")];
     let codes = ["USD", "EUR", "GBP", "PKR", "CAD", "AUD"];
-    // Only a currency sign (`€` and `£` start with 0xE2 and 0xC2), the first letter of a
-    // code, or a digit can start an amount. Each of these bytes starts a character.
-    const STARTS: [bool; 256] = {
-        let mut t = [false; 256];
-        let starts = b"0123456789$\xE2\xC2UEGPCA";
-        let mut i = 0;
-        while i < starts.len() {
-            t[starts[i] as usize] = true;
-            i += 1;
-        }
-        t
-    };
     let bytes = text.as_bytes();
-    for (pos, &b) in bytes.iter().enumerate() {
-        if !STARTS[b as usize] {
+    let mut pos = 0;
+    while pos < bytes.len() {
+        if !STARTS[usize::from(bytes[pos])] {
+            pos = next_start(bytes, pos + 1);
             continue;
         }
+        let b = bytes[pos];
         // The character before, when it is ASCII (a byte of a longer character is neither
         // a letter, a digit, `.` nor `,` of ASCII).
         let prev = pos.checked_sub(1).map(|p| bytes[p]);
@@ -70,8 +74,32 @@ pub fn find_amount(text: &str) -> Option<(f64, String)> {
                 return Some((n, "USD".into()));
             }
         }
+        pos += 1;
     }
     None
+}
+
+/// The first place from `from` on where an amount may start, or past the end: eight bytes
+/// at a time over those that hold nothing but lowercase letters, spaces and the like (the
+/// bulk of a text), then a byte at a time. A byte an amount may start with is `$`, a digit,
+/// an uppercase letter or the first byte of `€` or `£`: in `$`..=`Z`, or above ASCII.
+fn next_start(bytes: &[u8], from: usize) -> usize {
+    const L: u64 = u64::from_ne_bytes([1; 8]);
+    let mut pos = from;
+    while let Some(block) = bytes.get(pos..pos + 8) {
+        let x = u64::from_ne_bytes(block.try_into().expect("invariant: eight bytes"));
+        // Bit Twiddling Hacks' `hasbetween(x, '#', '[')`, and any byte above ASCII.
+        let low = x & (L * 127);
+        let between = (L * (127 + u64::from(b'['))).wrapping_sub(low)
+            & !x
+            & low.wrapping_add(L * (127 - u64::from(b'#')))
+            & (L * 128);
+        if between != 0 || x & (L * 128) != 0 {
+            break;
+        }
+        pos += 8;
+    }
+    pos
 }
 
 pub(super) fn leading_number(s: &str) -> Option<f64> {
@@ -203,4 +231,26 @@ pub(super) fn line_description(text: &str) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{STARTS, next_start};
+
+    proptest::proptest! {
+        /// The skip lands on or before the next byte an amount may start with, and passes
+        /// over none.
+        #[test]
+        fn the_skip_passes_over_no_place_an_amount_may_start(
+            text in "(\\PC|[a-z ]{0,12}|[$€£0-9A-Z]|[\n\t.,:;#\\[\\]{}~-])*",
+            from in 0usize..64,
+        ) {
+            let bytes = text.as_bytes();
+            let from = from.min(bytes.len());
+            let to = next_start(bytes, from);
+            let first = (from..bytes.len()).find(|&p| STARTS[usize::from(bytes[p])]);
+            proptest::prop_assert!(to <= first.unwrap_or(bytes.len()), "{text:?} from {from}");
+            proptest::prop_assert!(to >= from);
+        }
+    }
 }

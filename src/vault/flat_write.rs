@@ -423,7 +423,8 @@ mod tests {
     /// Amounts as they are written in mail: whole, with cents, tiny, huge; as numbers.
     fn amount() -> impl Strategy<Value = Value> {
         proptest::prop_oneof![
-            (0u64..10_000_000_000, 0u32..4).prop_map(|(n, d)| json!(n as f64 / 10f64.powi(d as i32))),
+            (0u64..10_000_000_000, 0u32..4)
+                .prop_map(|(n, d)| json!(n as f64 / 10f64.powi(d as i32))),
             proptest::num::f64::ANY.prop_map(|f| json!(f)),
             (0u64..1000).prop_map(|n| json!(n)),
         ]

@@ -1,7 +1,7 @@
 //! Posts: one the owner wrote in the content calendar, or one an item asks for.
 
-use super::{Read, obj};
 use super::phrases::{Found, Group};
+use super::{Read, obj};
 use super::{is_aie_line, strip_prefix_ci};
 use crate::planner::{Plan, Proposal};
 use serde_json::json;

@@ -1,9 +1,9 @@
 //! Answers to messages that ask something: a public reply, a WhatsApp message, a mail
 //! acknowledgement; and the pieces of a reply mail.
 
-use super::{Read, obj};
 use super::is_aie_line;
 use super::phrases::Group;
+use super::{Read, obj};
 use crate::planner::PlanInput;
 use crate::planner::{Plan, Proposal};
 use crate::vault::Item;

@@ -5,7 +5,7 @@
 //! indentation, a repeated key) is left to that parser, so what an item means never depends
 //! on which of the two read it.
 
-use super::flat_write::{has_escapes, plain_ascii};
+use super::flat_write::{ends_or_comments, has_escapes, plain_ascii};
 use serde_json::{Map, Value};
 
 /// The front matter `yaml` as the full parser reads it, or None when it is not of the flat
@@ -100,7 +100,8 @@ fn scalar(raw: &str) -> Option<Value> {
     }
     if let Some(inner) = raw.strip_prefix('"') {
         let inner = inner.strip_suffix('"')?;
-        return (!inner.contains(['"', '\\'])).then(|| Value::String(inner.to_string()));
+        return (!inner.bytes().any(|b| b == b'"' || b == b'\\'))
+            .then(|| Value::String(inner.to_string()));
     }
     if let Some(inner) = raw.strip_prefix('\'') {
         let inner = inner.strip_suffix('\'')?;
@@ -125,8 +126,7 @@ fn scalar(raw: &str) -> Option<Value> {
     ];
     if !raw.starts_with(|c: char| c.is_ascii_alphabetic())
         || WORDS.iter().any(|w| raw.eq_ignore_ascii_case(w))
-        || raw.contains(": ")
-        || raw.contains(" #")
+        || ends_or_comments(raw)
         || raw.ends_with(':')
     {
         return None;

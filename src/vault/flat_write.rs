@@ -169,8 +169,7 @@ fn scalar(out: &mut String, s: &str) -> bool {
         let plain = s.len() <= FOLD_FROM
             && !special_word(s)
             && !s.ends_with([' ', ':'])
-            && !s.contains(": ")
-            && !s.contains(" #");
+            && !ends_or_comments(s);
         if !plain {
             return false;
         }
@@ -213,6 +212,14 @@ fn scalar(out: &mut String, s: &str) -> bool {
     true
 }
 
+/// Whether `s` holds `: ` (which ends a plain value) or ` #` (which starts a comment):
+/// one look at each pair of bytes, for the short texts of a front matter.
+pub(super) fn ends_or_comments(s: &str) -> bool {
+    s.as_bytes()
+        .windows(2)
+        .any(|w| matches!(w, [b':', b' '] | [b' ', b'#']))
+}
+
 /// Whether `s` holds only printable ASCII, tabs and line breaks: nothing any YAML writer
 /// escapes but those two (checked a block of bytes at a time, as most texts are).
 pub(super) fn plain_ascii(s: &str) -> bool {
@@ -226,7 +233,7 @@ pub(super) fn plain_ascii(s: &str) -> bool {
 /// Whether the one-line text `s` holds a character the full writer escapes.
 pub(super) fn has_escapes(s: &str) -> bool {
     if plain_ascii(s) {
-        s.contains(['\t', '\n'])
+        s.bytes().any(|b| b == b'\t' || b == b'\n')
     } else {
         s.chars().any(needs_escape)
     }

@@ -235,6 +235,17 @@ impl Item {
         self.actions = Some(actions);
     }
 
+    /// Changes the actions in place with `edit`, then rewrites their section as
+    /// [`Item::set_actions`] does (without a copy of the actions).
+    pub fn edit_actions(&mut self, edit: impl FnOnce(&mut Vec<Map<String, Value>>)) {
+        let had = self.actions.is_some();
+        let mut actions = self.actions.take().unwrap_or_default();
+        edit(&mut actions);
+        // `set_actions` reads whether the item had actions before.
+        self.actions = had.then(Vec::new);
+        self.set_actions(actions);
+    }
+
     fn front_has_old_actions(&self) -> bool {
         matches!(self.front.get("actions"), Some(Value::Array(_)))
     }

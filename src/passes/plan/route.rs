@@ -101,11 +101,11 @@ pub(super) fn redecide(ctx: &Ctx, item: &mut Item) {
     let owned = OwnedOrigin::of(item);
     let origin = owned.origin();
     let facts = grounding::ItemFacts::of(item, ctx.settings.owner.email.as_deref());
-    let mut actions = item.actions();
-    for a in &mut actions {
-        decide_into(ctx, &origin, &facts, a);
-    }
-    item.set_actions(actions);
+    item.edit_actions(|actions| {
+        for a in actions {
+            decide_into(ctx, &origin, &facts, a);
+        }
+    });
 }
 
 /// Writes the plan's actions (with the policy's decisions) into the item; returns the
@@ -185,11 +185,11 @@ pub(super) fn set_routing_fields(ctx: &Ctx, item: &mut Item, to: &Stage) {
             item.set("approved_by", policy_by(item));
         }
         Stage::Done => {
-            let mut actions = item.actions();
-            for a in &mut actions {
-                a.insert("result".into(), "ok".into());
-            }
-            item.set_actions(actions);
+            item.edit_actions(|actions| {
+                for a in actions {
+                    a.insert("result".into(), "ok".into());
+                }
+            });
         }
         _ => {}
     }

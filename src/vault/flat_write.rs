@@ -161,43 +161,45 @@ fn special_word(s: &str) -> bool {
 fn scalar(out: &mut String, s: &str) -> bool {
     // Texts longer than this may be folded over several lines by the full writer.
     const FOLD_FROM: usize = 80;
+    if s.is_empty() {
+        // Read plain, it would be null.
+        out.push_str(" \"\"\n");
+        return true;
+    }
     if s.len() < 2 || has_escapes(s) {
         return false;
     }
     let first = s.as_bytes()[0];
-    if first.is_ascii_alphabetic() {
-        let plain = s.len() <= FOLD_FROM
-            && !special_word(s)
-            && !s.ends_with([' ', ':'])
-            && !ends_or_comments(s);
-        if !plain {
-            return false;
-        }
+    // A short text that starts with a letter: plain, unless a `: ` or ` #` in it, or a
+    // space or colon at its end, would change what it reads as (`Re: hello`): quoted.
+    let lettered = first.is_ascii_alphabetic() && s.len() <= FOLD_FROM && !special_word(s);
+    if lettered && !s.ends_with([' ', ':']) && !ends_or_comments(s) {
         out.push(' ');
         out.push_str(s);
         out.push('\n');
         return true;
     }
-    // A text that starts with an indicator, or a timestamp: always double-quoted.
-    let indicator = matches!(
-        first,
-        b',' | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b'#'
-            | b'&'
-            | b'*'
-            | b'!'
-            | b'|'
-            | b'>'
-            | b'\''
-            | b'"'
-            | b'%'
-            | b'@'
-            | b'`'
-    );
-    if !indicator && !timestamp(s) {
+    // That, a text that starts with an indicator, or a timestamp: double-quoted.
+    let quoted = lettered
+        || matches!(
+            first,
+            b',' | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'#'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'|'
+                | b'>'
+                | b'\''
+                | b'"'
+                | b'%'
+                | b'@'
+                | b'`'
+        );
+    if !quoted && !timestamp(s) {
         return false;
     }
     out.push_str(" \"");
@@ -375,6 +377,7 @@ mod tests {
             assert!(super::entry(&mut String::new(), "", k, v, 2), "{k}");
         }
         let invoice = json!({"kind": "odoo_invoice", "to": [], "cc": ["a@b.c", "Ann <ann@b.c>"],
+            "subject": "Re: drop-01997", "partner_email": "", "note": "see #3 and x #4",
             "lines": [{"description": "Design, October", "quantity": 1, "price_unit": 1500.5},
                       {"description": "Hosting", "quantity": 2, "price_unit": 49.0}],
             "amount": 0.25, "attachments": ["odoo:invoice"]});

@@ -14,13 +14,16 @@ pub(super) fn parse(yaml: &str) -> Option<Map<String, Value>> {
     if yaml.contains('\r') {
         return None;
     }
-    let mut map = Map::new();
+    // A line a key, at most: no index to grow and rehash on the way.
+    let mut map = Map::with_capacity(yaml.bytes().filter(|&b| b == b'\n').count() + 1);
     let mut lines = yaml.split('\n').peekable();
     while let Some(line) = lines.next() {
         if line.is_empty() && lines.peek().is_none() {
             break;
         }
-        let (key, rest) = line.split_once(':')?;
+        // The first `:` (a byte loop: the line is short).
+        let colon = line.bytes().position(|b| b == b':')?;
+        let (key, rest) = (&line[..colon], &line[colon + 1..]);
         if !key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {

@@ -173,16 +173,12 @@ pub(super) fn invoice_request(r: &Read, plan: &mut Plan) -> bool {
 /// An item that asks to pay a payee an amount.
 pub(super) fn payment(r: &Read, plan: &mut Plan) -> bool {
     let Read {
-        item,
-        text,
-        lower,
-        found,
-        ..
+        item, text, found, ..
     } = r;
     let amount = r.amount.clone();
     if found.any(Group::Pay)
         && let Some((amt, cur)) = amount
-        && let Some(payee) = payee_name(text, lower)
+        && let Some(payee) = payee_name(text, r.lower())
     {
         let recurring = found.any(Group::Recurring);
         plan.objective = format!("Pay {payee} {} {cur}", fmt_amount(amt));

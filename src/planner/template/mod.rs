@@ -61,7 +61,8 @@ pub(super) struct Read<'a> {
     input: &'a PlanInput<'a>,
     item: &'a Item,
     text: String,
-    lower: String,
+    /// `text.to_lowercase()`, made when a rule asks for it.
+    lower: std::cell::OnceCell<String>,
     found: phrases::Found,
     from: &'a str,
     sender: String,
@@ -73,7 +74,6 @@ impl<'a> Read<'a> {
     fn of(input: &'a PlanInput<'a>) -> Read<'a> {
         let item = input.item;
         let text = item_text(item);
-        let lower = text.to_lowercase();
         let from = item.str("from");
         let sender = if from.is_empty() {
             String::new()
@@ -87,18 +87,25 @@ impl<'a> Read<'a> {
             subject.to_string()
         };
         let amount = find_amount(&text);
-        let found = phrases::Found::in_text(&text, &lower);
+        let found = phrases::Found::in_text(&text);
         Read {
             input,
             item,
             text,
-            lower,
+            lower: std::cell::OnceCell::new(),
             found,
             from,
             sender,
             title,
             amount,
         }
+    }
+}
+
+impl Read<'_> {
+    /// The text lowercased.
+    fn lower(&self) -> &str {
+        self.lower.get_or_init(|| self.text.to_lowercase())
     }
 }
 

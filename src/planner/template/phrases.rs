@@ -185,10 +185,19 @@ impl Phrasebook {
         let mut class = [0u8; 256];
         let mut classes = 1;
         for b in phrases.iter().flat_map(|p| p.bytes()) {
+            assert!(
+                !b.is_ascii_uppercase(),
+                "invariant: the phrases are lowercase"
+            );
             if class[usize::from(b)] == 0 {
                 class[usize::from(b)] = classes;
                 classes += 1;
             }
+        }
+        // An ASCII capital reads as its small letter: the scan of a text is the scan of
+        // the text with its ASCII letters lowercased.
+        for b in b'A'..=b'Z' {
+            class[usize::from(b)] = class[usize::from(b.to_ascii_lowercase())];
         }
         assert!(
             usize::from(classes) <= CLASSES,
@@ -346,26 +355,26 @@ pub(super) struct Found {
 }
 
 impl Found {
-    /// What the rules look for in `text`, `lower` being `text.to_lowercase()`. The groups
-    /// are read in `lower`; the places in `text` with its ASCII letters lowercased, which
-    /// keeps the text's byte offsets (full lowercasing changes the length of some
-    /// letters, `İ` to `i̇`): the same text when `text` is ASCII, the usual case.
-    pub(super) fn in_text(text: &str, lower: &str) -> Found {
+    /// What the rules look for in `text`. The groups are read in `text.to_lowercase()`;
+    /// the places in `text` with its ASCII letters lowercased, which keeps the text's byte
+    /// offsets (full lowercasing changes the length of some letters, `İ` to `i̇`). The
+    /// automaton reads an ASCII capital as its small letter, so it reads `text` itself for
+    /// both when `text` is ASCII (the usual case), and for the places always.
+    pub(super) fn in_text(text: &str) -> Found {
         let book = &*PHRASEBOOK;
         let mut found = Found::default();
         let ascii = text.is_ascii();
-        book.scan(lower, |at, meaning| {
-            found.groups |= meaning.groups;
-            if let (true, Some(place)) = (ascii, meaning.place) {
+        book.scan(text, |at, meaning| {
+            if ascii {
+                found.groups |= meaning.groups;
+            }
+            if let Some(place) = meaning.place {
                 found.places.push((at, place));
             }
         });
         if !ascii {
-            let aligned = text.to_ascii_lowercase();
-            book.scan(&aligned, |at, meaning| {
-                if let Some(place) = meaning.place {
-                    found.places.push((at, place));
-                }
+            book.scan(&text.to_lowercase(), |_, meaning| {
+                found.groups |= meaning.groups;
             });
         }
         found.places.sort_unstable();
@@ -426,7 +435,7 @@ mod tests {
             )
         ) {
             let text = parts.concat();
-            same_as_a_scan_per_phrase(&text, &Found::in_text(&text, &text.to_lowercase()));
+            same_as_a_scan_per_phrase(&text, &Found::in_text(&text));
         }
     }
 
@@ -444,10 +453,10 @@ mod tests {
             "payment due: our invoice from ACME, bill attached; the statement and receipt",
         ];
         for text in texts {
-            same_as_a_scan_per_phrase(text, &Found::in_text(text, &text.to_lowercase()));
+            same_as_a_scan_per_phrase(text, &Found::in_text(text));
         }
         // The Kelvin sign lowercases to `k`: a group is read in the full lowercase.
         let text = "LIN\u{212A}EDIN";
-        assert!(Found::in_text(text, &text.to_lowercase()).any(Group::Linkedin));
+        assert!(Found::in_text(text).any(Group::Linkedin));
     }
 }

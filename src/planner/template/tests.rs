@@ -15,7 +15,7 @@ fn plan_for(front: &[(&str, &str)], body: &str) -> Plan {
 
 /// The client's reference in `text`.
 fn reference_in(text: &str) -> Option<String> {
-    let found = super::phrases::Found::in_text(text, &text.to_lowercase());
+    let found = super::phrases::Found::in_text(text);
     super::amounts::client_reference(text, &found)
 }
 
@@ -306,7 +306,7 @@ fn social_request_and_plain_note() {
 fn letters_that_change_length_when_lowercased_do_not_shift_what_is_found() {
     for prefix in ["İİİ ", "\u{212A}\u{212A} ", "İ\u{212A}İ ", "ẞ ", ""] {
         let text = format!("{prefix}Please post invoice INV/2026/00042 today. PO 4411.");
-        let found = super::phrases::Found::in_text(&text, &text.to_lowercase());
+        let found = super::phrases::Found::in_text(&text);
         assert_eq!(
             super::amounts::invoice_to_post(&text, &found).as_deref(),
             Some("INV/2026/00042"),

@@ -234,6 +234,10 @@ pub(super) fn plain_ascii(s: &str) -> bool {
 
 /// Whether the one-line text `s` holds a character the full writer escapes.
 pub(super) fn has_escapes(s: &str) -> bool {
+    // Printable ASCII alone, the usual case, in one look at each byte.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return false;
+    }
     if plain_ascii(s) {
         s.bytes().any(|b| b == b'\t' || b == b'\n')
     } else {

@@ -179,12 +179,13 @@ impl<'de> serde::de::MapAccess<'de> for Params<'de> {
     }
 }
 
-/// A text parameter as shown: a string as it is, nothing for null or missing, else JSON.
-pub fn text(a: &Action, k: &str) -> String {
+/// A text parameter as shown: a string as it is (borrowed), nothing for null or missing,
+/// else JSON.
+pub fn text<'a>(a: &'a Action, k: &str) -> std::borrow::Cow<'a, str> {
     match a.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(v) => v.to_string(),
+        Some(Value::String(s)) => s.as_str().into(),
+        Some(Value::Null) | None => "".into(),
+        Some(v) => v.to_string().into(),
     }
 }
 

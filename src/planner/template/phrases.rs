@@ -221,20 +221,22 @@ impl Phrasebook {
         // Breadth first: a failure link goes to a shallower state, complete by then.
         let mut fail = vec![0; goto.len()];
         let mut queue = VecDeque::new();
-        for c in 0..CLASSES {
-            match goto[0][c] {
-                NONE => goto[0][c] = 0,
+        for step in goto[0].iter_mut() {
+            match *step {
+                NONE => *step = 0,
                 u => queue.push_back(u),
             }
         }
         while let Some(r) = queue.pop_front() {
-            for c in 0..CLASSES {
-                match goto[r][c] {
-                    NONE => goto[r][c] = goto[fail[r]][c],
+            // The failure state's row, complete (it is shallower) and not changed here.
+            let fail_row = goto[fail[r]];
+            for (step, from_fail) in goto[r].iter_mut().zip(fail_row) {
+                match *step {
+                    NONE => *step = from_fail,
                     u => {
-                        fail[u] = goto[fail[r]][c];
+                        fail[u] = from_fail;
                         // The phrases that end at the suffix end here too.
-                        let inherited = ends[fail[u]].clone();
+                        let inherited = ends[from_fail].clone();
                         ends[u].extend(inherited);
                         queue.push_back(u);
                     }

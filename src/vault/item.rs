@@ -175,7 +175,7 @@ impl Item {
     /// fields such as `review:` from texts that may quote a server's reply.
     pub fn set(&mut self, key: &str, value: impl Into<Value>) {
         let value = match value.into() {
-            Value::String(s) => Value::String(crate::secrets::scrub(&s)),
+            Value::String(s) => Value::String(crate::secrets::scrub_owned(s)),
             other => other,
         };
         self.front.insert(key.to_string(), value);

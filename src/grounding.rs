@@ -170,6 +170,10 @@ trait Letter: Copy {
     fn is_digit(self) -> bool {
         self.char().is_ascii_digit()
     }
+    /// The first place from `from` on that holds a digit.
+    fn next_digit(chars: &[Self], from: usize) -> Option<usize> {
+        (from..chars.len()).find(|&j| chars[j].is_digit())
+    }
 }
 
 impl Letter for u8 {
@@ -181,6 +185,25 @@ impl Letter for u8 {
     }
     fn is_alpha(self) -> bool {
         self.is_ascii_alphabetic()
+    }
+    /// Eight bytes at a time while none is a digit (most of a text).
+    fn next_digit(chars: &[u8], from: usize) -> Option<usize> {
+        const ONES: u64 = u64::from_ne_bytes([1; 8]);
+        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+        let mut j = from;
+        while let Some(block) = chars.get(j..j + 8) {
+            // Each byte xor `0`: a digit's becomes 0 to 9, which borrows when 10 is taken off.
+            let w = u64::from_ne_bytes(block.try_into().expect("invariant: eight bytes"))
+                ^ (ONES * u64::from(b'0'));
+            if w.wrapping_sub(ONES * 10) & !w & HIGH != 0 {
+                break;
+            }
+            j += 8;
+        }
+        chars[j.min(chars.len())..]
+            .iter()
+            .position(u8::is_ascii_digit)
+            .map(|p| j + p)
     }
 }
 
@@ -201,12 +224,16 @@ fn numbers_of<C: Letter>(chars: &[C]) -> Vec<f64> {
     let mut i = 0;
     while i < chars.len() {
         // A number starts a word: the digits inside `3fa49c` or `INV2026` are not amounts.
-        if !chars[i].is_digit() || (i > 0 && chars[i - 1].is_alnum()) {
-            while i < chars.len() && chars[i].is_alnum() {
-                i += 1;
+        // The next place where one may start: a digit after anything but a letter or digit.
+        loop {
+            match C::next_digit(chars, i) {
+                Some(j) if j > 0 && chars[j - 1].is_alnum() => i = j + 1,
+                Some(j) => {
+                    i = j;
+                    break;
+                }
+                None => return out,
             }
-            i += usize::from(i < chars.len() && !chars[i].is_alnum());
-            continue;
         }
         let start = i;
         while i < chars.len()
@@ -433,5 +460,68 @@ mod tests {
         item.body = "Settle the usual invoice.".into();
         let f = ItemFacts::of(&item, None);
         assert!(!f.has_number(49.0) && !f.has_number(2026.0) && !f.has_number(23.0));
+    }
+
+    /// The numbers as the reading before the skip to the next digit found them, looking
+    /// at each place in turn (the code as it was).
+    fn numbers_one_by_one(text: &str) -> Vec<f64> {
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            if !chars[i].is_ascii_digit() || (i > 0 && chars[i - 1].is_alnum()) {
+                while i < chars.len() && chars[i].is_alnum() {
+                    i += 1;
+                }
+                i += usize::from(i < chars.len() && !chars[i].is_alnum());
+                continue;
+            }
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_ascii_digit()
+                    || (matches!(chars[i], ',' | '.' | ' ' | '\u{a0}' | '\'')
+                        && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit())))
+            {
+                i += 1;
+            }
+            if chars.get(i).is_some_and(|c| c.is_alpha()) {
+                while i < chars.len() && chars[i].is_alnum() {
+                    i += 1;
+                }
+                continue;
+            }
+            let token: String = chars[start..i].iter().collect();
+            let compact: String = token
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\''))
+                .collect();
+            for part in token
+                .split([' ', '\u{a0}'])
+                .chain(std::iter::once(compact.as_str()))
+            {
+                for cand in [
+                    part.replace(',', ""),
+                    part.replace('.', "").replace(',', "."),
+                ] {
+                    if let Ok(n) = cand.parse::<f64>() {
+                        out.push(n);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Skipping to the next digit (eight bytes at a time in ASCII) finds what looking
+        /// at each place found.
+        #[test]
+        fn the_skip_to_the_next_digit_finds_every_number(
+            parts in proptest::collection::vec(
+                "([a-z]{1,6}|[0-9]{1,4}|[ ,.'\n-]|\u{a0}|é|x1|49abc|\\$)", 0..40)
+        ) {
+            let text = parts.concat();
+            proptest::prop_assert_eq!(numbers_in(&text), numbers_one_by_one(&text));
+        }
     }
 }

@@ -255,6 +255,18 @@ pub fn scrub(s: &str) -> String {
     }
 }
 
+/// [`scrub`] of an owned text: the text itself, not a copy, when it holds no secret (the
+/// usual case: a front matter field aie sets).
+pub fn scrub_owned(s: String) -> String {
+    match RUN_SCRUBBER.read() {
+        Ok(g) => match g.as_ref() {
+            Some(sc) if sc.needles.iter().any(|n| s.contains(n.as_str())) => sc.scrub(&s),
+            _ => s,
+        },
+        Err(_) => s,
+    }
+}
+
 /// Adds `value` (and its encodings) to what [`scrub`] replaces: a secret learnt during the
 /// run, such as a rotated OAuth refresh token.
 pub fn scrub_also(value: &str) {
@@ -304,6 +316,21 @@ pub fn check_file(path: &Path, vault: Option<&Path>) -> Result<()> {
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn an_owned_text_is_scrubbed_as_a_borrowed_one() {
+        // A value no other test uses: the run's scrubber is process-wide.
+        scrub_also("scrub-owned-test-Zq7x");
+        for s in [
+            "",
+            "nothing secret here",
+            "token scrub-owned-test-Zq7x in the middle",
+            "scrub-owned-test-Zq7xscrub-owned-test-Zq7x",
+        ] {
+            assert_eq!(scrub_owned(s.to_string()), scrub(s), "{s}");
+        }
+        assert!(!scrub_owned("a scrub-owned-test-Zq7x b".into()).contains("Zq7x"));
+    }
 
     #[test]
     fn file_and_env_merge_env_wins() {

@@ -131,11 +131,11 @@ pub fn check(action: &Action) -> Result<()> {
 /// Reads the parameters of `action` (without aie's own keys) into `T`, a struct with
 /// `deny_unknown_fields`: the error names the kind and the parameter.
 pub fn parse_params<T: DeserializeOwned>(kind: &str, action: &Action) -> Result<T> {
-    let mut params = action.clone();
-    for k in BOOKKEEPING_KEYS {
-        params.shift_remove(*k);
-    }
-    serde_json::from_value(Value::Object(params)).map_err(|e| {
+    let params = Params {
+        entries: action.iter(),
+        value: None,
+    };
+    T::deserialize(serde::de::value::MapAccessDeserializer::new(params)).map_err(|e| {
         anyhow!(
             "`{kind}` action: {}",
             e.to_string().replace("field", "parameter")
@@ -143,12 +143,49 @@ pub fn parse_params<T: DeserializeOwned>(kind: &str, action: &Action) -> Result<
     })
 }
 
-/// A text parameter as shown: a string as it is, nothing for null or missing, else JSON.
-pub fn text(a: &Action, k: &str) -> String {
+/// The parameters of an action, read where they are (not a copy of the action without
+/// aie's keys): what `serde_json::from_value` of that copy read, with the same errors.
+struct Params<'a> {
+    entries: serde_json::map::Iter<'a>,
+    /// The value of the key just read.
+    value: Option<&'a Value>,
+}
+
+impl<'de> serde::de::MapAccess<'de> for Params<'de> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> std::result::Result<Option<K::Value>, Self::Error> {
+        use serde::de::IntoDeserializer;
+        for (k, v) in self.entries.by_ref() {
+            if !BOOKKEEPING_KEYS.contains(&k.as_str()) {
+                self.value = Some(v);
+                return seed.deserialize(k.as_str().into_deserializer()).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<V: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> std::result::Result<V::Value, Self::Error> {
+        match self.value.take() {
+            Some(v) => seed.deserialize(v),
+            None => Err(serde::de::Error::custom("a value without its key")),
+        }
+    }
+}
+
+/// A text parameter as shown: a string as it is (borrowed), nothing for null or missing,
+/// else JSON.
+pub fn text<'a>(a: &'a Action, k: &str) -> std::borrow::Cow<'a, str> {
     match a.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(v) => v.to_string(),
+        Some(Value::String(s)) => s.as_str().into(),
+        Some(Value::Null) | None => "".into(),
+        Some(v) => v.to_string().into(),
     }
 }
 
@@ -359,5 +396,63 @@ mod tests {
         assert!(get("wire_transfer").is_none());
         let err = check(&testing::act(json!({"kind": "wire_transfer"}))).unwrap_err();
         assert!(format!("{err}").contains("`wire_transfer`"));
+    }
+    /// The parameters as `serde_json::from_value` read a copy of the action without aie's
+    /// own keys (how they were read before): the same values, and the same errors.
+    fn from_a_copy<T: DeserializeOwned>(kind: &str, action: &Action) -> Result<T> {
+        let mut params = action.clone();
+        for k in BOOKKEEPING_KEYS {
+            params.shift_remove(*k);
+        }
+        serde_json::from_value(Value::Object(params)).map_err(|e| {
+            anyhow!(
+                "`{kind}` action: {}",
+                e.to_string().replace("field", "parameter")
+            )
+        })
+    }
+
+    #[test]
+    fn parameters_are_read_in_place_as_from_a_copy() {
+        fn same<T: DeserializeOwned + std::fmt::Debug>(kind: &str, v: Value) {
+            let a = testing::act(v);
+            let show = |r: Result<T>| match r {
+                Ok(t) => format!("{t:?}"),
+                Err(e) => format!("error: {e:#}"),
+            };
+            assert_eq!(
+                show(parse_params::<T>(kind, &a)),
+                show(from_a_copy::<T>(kind, &a)),
+                "{a:?}"
+            );
+        }
+        let mails = [
+            json!({"kind":"send_email","to":["a@b.co"],"cc":"c@d.co","subject":"Hi","body":"x",
+                "needs_approval":true,"rule":"new_contact","result":"ok"}),
+            json!({"kind":"send_email","to":5}),
+            json!({"kind":"send_email","to":[5]}),
+            json!({"kind":"send_email","iban":"XX00","to":[]}),
+            json!({"kind":"send_email","subject":null,"attachments":["a.pdf", "b"]}),
+            json!({"kind":"send_email","subject":{"x":1}}),
+            json!({}),
+        ];
+        for v in mails {
+            same::<send_email::Params>("send_email", v);
+        }
+        for v in [
+            json!({"kind":"odoo_invoice","partner":"A","lines":[{"description":"d","quantity":1,"price_unit":49.5}],"ref":"R"}),
+            json!({"kind":"odoo_invoice","lines":[{"description":"d","quantity":"1"}]}),
+            json!({"kind":"odoo_invoice","lines":[{"description":"d","vat":1}]}),
+            json!({"kind":"odoo_invoice","lines":"none","partner_is_company":"yes"}),
+        ] {
+            same::<odoo_invoice::Params>("odoo_invoice", v);
+        }
+        for v in [
+            json!({"kind":"payment","payee":"P","amount":49,"currency":"USD","recurring":true}),
+            json!({"kind":"payment","amount":"5"}),
+            json!({"kind":"payment","amount":-1.5,"rule":5}),
+        ] {
+            same::<payment::Params>("payment", v);
+        }
     }
 }

@@ -116,7 +116,7 @@ impl ActionKind for OdooInvoice {
                     text(l, "description"),
                     match l.get("price_unit").and_then(Value::as_f64) {
                         Some(p) => crate::accounting::money(p, &currency),
-                        None => text(l, "price_unit"),
+                        None => text(l, "price_unit").into_owned(),
                     }
                 )
             })

@@ -201,6 +201,27 @@ mod body_actions {
     }
 
     #[test]
+    fn editing_the_actions_in_place_writes_what_setting_a_copy_writes() {
+        let quoted =
+            "Hi!\n\n## Actions\n\n```yaml aie-actions\n- kind: note\n  text: quoted\n```\n";
+        let mut planned = Item::new("a1", "file", "general", "inbox:x", "t");
+        planned.body = quoted.into();
+        planned.set_actions(vec![act(json!({"kind": "note", "text": "one"}))]);
+        let mut fresh = Item::new("a2", "file", "general", "inbox:x", "t");
+        fresh.body = quoted.into();
+        for item in [planned, fresh] {
+            let mut copied = item.clone();
+            let mut actions = copied.actions();
+            actions.push(act(json!({"kind": "note", "text": "two"})));
+            copied.set_actions(actions);
+            let mut edited = item.clone();
+            edited.edit_actions(|a| a.push(act(json!({"kind": "note", "text": "two"}))));
+            assert_eq!(edited.render(), copied.render());
+            assert_eq!(edited, copied);
+        }
+    }
+
+    #[test]
     fn a_malformed_block_is_an_error_that_says_so() {
         for body in [
             "## Actions\n\n```yaml aie-actions\n- kind: [unclosed\n```\n",

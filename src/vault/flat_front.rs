@@ -5,7 +5,7 @@
 //! indentation, a repeated key) is left to that parser, so what an item means never depends
 //! on which of the two read it.
 
-use super::flat_write::{has_escapes, plain_ascii};
+use super::flat_write::{ends_or_comments, has_escapes, plain_ascii};
 use serde_json::{Map, Value};
 
 /// The front matter `yaml` as the full parser reads it, or None when it is not of the flat
@@ -14,13 +14,16 @@ pub(super) fn parse(yaml: &str) -> Option<Map<String, Value>> {
     if yaml.contains('\r') {
         return None;
     }
-    let mut map = Map::new();
+    // A line a key, at most: no index to grow and rehash on the way.
+    let mut map = Map::with_capacity(yaml.bytes().filter(|&b| b == b'\n').count() + 1);
     let mut lines = yaml.split('\n').peekable();
     while let Some(line) = lines.next() {
         if line.is_empty() && lines.peek().is_none() {
             break;
         }
-        let (key, rest) = line.split_once(':')?;
+        // The first `:` (a byte loop: the line is short).
+        let colon = line.bytes().position(|b| b == b':')?;
+        let (key, rest) = (&line[..colon], &line[colon + 1..]);
         if !key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
@@ -100,7 +103,8 @@ fn scalar(raw: &str) -> Option<Value> {
     }
     if let Some(inner) = raw.strip_prefix('"') {
         let inner = inner.strip_suffix('"')?;
-        return (!inner.contains(['"', '\\'])).then(|| Value::String(inner.to_string()));
+        return (!inner.bytes().any(|b| b == b'"' || b == b'\\'))
+            .then(|| Value::String(inner.to_string()));
     }
     if let Some(inner) = raw.strip_prefix('\'') {
         let inner = inner.strip_suffix('\'')?;
@@ -125,8 +129,7 @@ fn scalar(raw: &str) -> Option<Value> {
     ];
     if !raw.starts_with(|c: char| c.is_ascii_alphabetic())
         || WORDS.iter().any(|w| raw.eq_ignore_ascii_case(w))
-        || raw.contains(": ")
-        || raw.contains(" #")
+        || ends_or_comments(raw)
         || raw.ends_with(':')
     {
         return None;

@@ -1,10 +1,12 @@
 //! A fast writer for the YAML aie writes most: a front matter of flat `key: value` entries,
 //! and its `aie-actions` list of flat mappings. It writes, byte for byte, what the full YAML
 //! writer (serde-saphyr) writes, and only the values it is sure of: plain words, texts that
-//! start with a YAML indicator or are timestamps (quoted), whole numbers, booleans, and texts
-//! of several lines (a `|` literal block). Any other entry of the front matter, or any other
-//! action, is written by the full writer alone: entries of a block mapping, and items of a
-//! block list, are written one after the other, so the pieces join into the same text.
+//! start with a YAML indicator or are timestamps (quoted), whole numbers, amounts (numbers
+//! with a fraction, neither tiny nor huge), booleans, texts of several lines (a `|` literal
+//! block), and lists of one-line texts or of mappings of such values (a mail's `to:`, an
+//! invoice's `lines:`). Any other entry of the front matter, or any other action, is written
+//! by the full writer alone: entries of a block mapping, and items of a block list, are
+//! written one after the other, so the pieces join into the same text.
 
 use serde_json::{Map, Value};
 use std::fmt::Write;
@@ -72,14 +74,68 @@ fn entry(out: &mut String, prefix: &str, key: &str, value: &Value, block: usize)
             let _ = writeln!(out, " {n}");
             true
         }
+        Value::Number(n) => amount(out, n),
         Value::String(s) if s.contains('\n') => literal(out, s, block),
         Value::String(s) => scalar(out, s),
+        Value::Array(list) => sequence(out, list, block - 2),
         _ => false,
     };
     if !ok {
         out.truncate(start);
     }
     ok
+}
+
+/// A number with a fraction, as the full writer writes it: its shortest decimals, with `.0`
+/// when it is whole. Only between a thousandth and a thousand million millions, where no
+/// writer uses an exponent.
+fn amount(out: &mut String, n: &serde_json::Number) -> bool {
+    match n.as_f64() {
+        Some(f) if (1e-3..1e15).contains(&f.abs()) => {
+            let start = out.len();
+            let _ = write!(out, " {f}");
+            if !out[start..].contains('.') {
+                out.push_str(".0");
+            }
+            out.push('\n');
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A list after its key (at column `col`): `[]` when empty, else one `- ` item a line at
+/// the key's own column, each a one-line text or a mapping of one-line values.
+fn sequence(out: &mut String, list: &[Value], col: usize) -> bool {
+    if list.is_empty() {
+        out.push_str(" []\n");
+        return true;
+    }
+    out.push('\n');
+    for v in list {
+        let ok = match v {
+            Value::String(s) if !s.contains('\n') => {
+                out.extend(std::iter::repeat_n(' ', col));
+                out.push('-');
+                scalar(out, s)
+            }
+            Value::Object(m) if !m.is_empty() => m.iter().enumerate().all(|(n, (k, v))| {
+                let prefix = if n == 0 { "- " } else { "  " };
+                out.extend(std::iter::repeat_n(' ', col));
+                let one_line = match v {
+                    Value::String(s) => !s.contains('\n'),
+                    Value::Array(_) | Value::Object(_) => false,
+                    _ => true,
+                };
+                one_line && entry(out, prefix, k, v, col + 4)
+            }),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
 }
 
 /// A key the full writer writes as it is: a lowercase word (not starting with `_`, which it
@@ -105,44 +161,45 @@ fn special_word(s: &str) -> bool {
 fn scalar(out: &mut String, s: &str) -> bool {
     // Texts longer than this may be folded over several lines by the full writer.
     const FOLD_FROM: usize = 80;
+    if s.is_empty() {
+        // Read plain, it would be null.
+        out.push_str(" \"\"\n");
+        return true;
+    }
     if s.len() < 2 || has_escapes(s) {
         return false;
     }
     let first = s.as_bytes()[0];
-    if first.is_ascii_alphabetic() {
-        let plain = s.len() <= FOLD_FROM
-            && !special_word(s)
-            && !s.ends_with([' ', ':'])
-            && !s.contains(": ")
-            && !s.contains(" #");
-        if !plain {
-            return false;
-        }
+    // A short text that starts with a letter: plain, unless a `: ` or ` #` in it, or a
+    // space or colon at its end, would change what it reads as (`Re: hello`): quoted.
+    let lettered = first.is_ascii_alphabetic() && s.len() <= FOLD_FROM && !special_word(s);
+    if lettered && !s.ends_with([' ', ':']) && !ends_or_comments(s) {
         out.push(' ');
         out.push_str(s);
         out.push('\n');
         return true;
     }
-    // A text that starts with an indicator, or a timestamp: always double-quoted.
-    let indicator = matches!(
-        first,
-        b',' | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b'#'
-            | b'&'
-            | b'*'
-            | b'!'
-            | b'|'
-            | b'>'
-            | b'\''
-            | b'"'
-            | b'%'
-            | b'@'
-            | b'`'
-    );
-    if !indicator && !timestamp(s) {
+    // That, a text that starts with an indicator, or a timestamp: double-quoted.
+    let quoted = lettered
+        || matches!(
+            first,
+            b',' | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'#'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'|'
+                | b'>'
+                | b'\''
+                | b'"'
+                | b'%'
+                | b'@'
+                | b'`'
+        );
+    if !quoted && !timestamp(s) {
         return false;
     }
     out.push_str(" \"");
@@ -157,6 +214,14 @@ fn scalar(out: &mut String, s: &str) -> bool {
     true
 }
 
+/// Whether `s` holds `: ` (which ends a plain value) or ` #` (which starts a comment):
+/// one look at each pair of bytes, for the short texts of a front matter.
+pub(super) fn ends_or_comments(s: &str) -> bool {
+    s.as_bytes()
+        .windows(2)
+        .any(|w| matches!(w, [b':', b' '] | [b' ', b'#']))
+}
+
 /// Whether `s` holds only printable ASCII, tabs and line breaks: nothing any YAML writer
 /// escapes but those two (checked a block of bytes at a time, as most texts are).
 pub(super) fn plain_ascii(s: &str) -> bool {
@@ -169,8 +234,12 @@ pub(super) fn plain_ascii(s: &str) -> bool {
 
 /// Whether the one-line text `s` holds a character the full writer escapes.
 pub(super) fn has_escapes(s: &str) -> bool {
+    // Printable ASCII alone, the usual case, in one look at each byte.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return false;
+    }
     if plain_ascii(s) {
-        s.contains(['\t', '\n'])
+        s.bytes().any(|b| b == b'\t' || b == b'\n')
     } else {
         s.chars().any(needs_escape)
     }
@@ -311,6 +380,19 @@ mod tests {
         for (k, v) in item.iter().take(6) {
             assert!(super::entry(&mut String::new(), "", k, v, 2), "{k}");
         }
+        let invoice = json!({"kind": "odoo_invoice", "to": [], "cc": ["a@b.c", "Ann <ann@b.c>"],
+            "subject": "Re: drop-01997", "partner_email": "", "note": "see #3 and x #4",
+            "lines": [{"description": "Design, October", "quantity": 1, "price_unit": 1500.5},
+                      {"description": "Hosting", "quantity": 2, "price_unit": 49.0}],
+            "amount": 0.25, "attachments": ["odoo:invoice"]});
+        let invoice = invoice.as_object().unwrap();
+        for (k, v) in invoice {
+            assert!(super::entry(&mut String::new(), "  ", k, v, 4), "{k}");
+        }
+        let list = [invoice.clone()];
+        assert_eq!(actions(&list), full(&list));
+        assert_eq!(front(invoice), full(invoice));
+        assert!(actions(&list).contains("\n  lines:\n  - description: Design, October\n    quantity: 1\n    price_unit: 1500.5\n"));
     }
 
     proptest::proptest! {
@@ -323,5 +405,42 @@ mod tests {
         fn actions_are_written_as_the_full_writer_does(list in proptest::collection::vec(map(), 1..4)) {
             proptest::prop_assert_eq!(actions(&list), full(&list));
         }
+
+        /// Actions as the planners make them: recipients, amounts with cents, invoice lines.
+        #[test]
+        fn planned_actions_are_written_as_the_full_writer_does(
+            list in proptest::collection::vec((
+                proptest::collection::vec(text(), 0..3),
+                proptest::collection::vec((text(), amount(), amount()), 0..3),
+                amount(),
+                map(),
+            ), 1..4)
+        ) {
+            let list: Vec<Map<String, Value>> = list
+                .into_iter()
+                .map(|(to, lines, total, mut extra)| {
+                    let lines: Vec<Value> = lines
+                        .into_iter()
+                        .map(|(d, q, p)| json!({"description": d, "quantity": q, "price_unit": p}))
+                        .collect();
+                    let mut a = json!({"kind": "send_email", "to": to, "lines": lines, "amount": total});
+                    a.as_object_mut().unwrap().append(&mut extra);
+                    a.as_object().unwrap().clone()
+                })
+                .collect();
+            proptest::prop_assert_eq!(actions(&list), full(&list));
+            let one = list[0].clone();
+            proptest::prop_assert_eq!(front(&one), full(&one));
+        }
+    }
+
+    /// Amounts as they are written in mail: whole, with cents, tiny, huge; as numbers.
+    fn amount() -> impl Strategy<Value = Value> {
+        proptest::prop_oneof![
+            (0u64..10_000_000_000, 0u32..4)
+                .prop_map(|(n, d)| json!(n as f64 / 10f64.powi(d as i32))),
+            proptest::num::f64::ANY.prop_map(|f| json!(f)),
+            (0u64..1000).prop_map(|n| json!(n)),
+        ]
     }
 }

@@ -8,6 +8,7 @@ use crate::planner::Plan;
 use crate::policy::Origin;
 use crate::vault::{Item, Stage};
 use serde_json::{Map, Value};
+use std::fmt::Write;
 
 /// Where a planned item goes: Done when every action is a note (or there is none);
 /// Approved when the policy lets its first actions run (the rest, if any, is asked for once
@@ -100,11 +101,11 @@ pub(super) fn redecide(ctx: &Ctx, item: &mut Item) {
     let owned = OwnedOrigin::of(item);
     let origin = owned.origin();
     let facts = grounding::ItemFacts::of(item, ctx.settings.owner.email.as_deref());
-    let mut actions = item.actions();
-    for a in &mut actions {
-        decide_into(ctx, &origin, &facts, a);
-    }
-    item.set_actions(actions);
+    item.edit_actions(|actions| {
+        for a in actions {
+            decide_into(ctx, &origin, &facts, a);
+        }
+    });
 }
 
 /// Writes the plan's actions (with the policy's decisions) into the item; returns the
@@ -113,19 +114,20 @@ pub(super) fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
     let owned = OwnedOrigin::of(item);
     let origin = owned.origin();
     let facts = grounding::ItemFacts::of(item, ctx.settings.owner.email.as_deref());
-    let mut actions: Vec<Map<String, Value>> = Vec::new();
-    let mut lines = Vec::new();
+    let mut actions: Vec<Map<String, Value>> = Vec::with_capacity(plan.proposals.len());
+    // The plan file's section on the proposed actions, one `###` part each.
+    let mut proposed = String::with_capacity(1024);
     for (n, p) in plan.proposals.iter().enumerate() {
         let mut a = p.action.clone();
         let d = decide_into(ctx, &origin, &facts, &mut a);
-        let kind = a
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
-        lines.push(format!(
-            "### {}. `{kind}`\n\n{}\n\nPolicy: {} (rule `{}`).\n\n```\n{}\n```\n",
+        if n > 0 {
+            proposed.push('\n');
+        }
+        let _ = write!(
+            proposed,
+            "### {}. `{}`\n\n{}\n\nPolicy: {} (rule `{}`).\n\n```\n{}\n```\n",
             n + 1,
+            a.get("kind").and_then(Value::as_str).unwrap_or("?"),
             p.why,
             if d.needs_approval {
                 "needs your approval"
@@ -134,7 +136,7 @@ pub(super) fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
             },
             d.rule,
             preview(&a)
-        ));
+        );
         actions.push(a);
     }
     item.set_actions(actions);
@@ -143,26 +145,29 @@ pub(super) fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
     if let Some(t) = plan.tokens {
         item.set("llm_tokens", t);
     }
-    let id = item.id().to_string();
-    let mut text = format!(
+    let id = item.id();
+    let mut text = String::with_capacity(512 + proposed.len());
+    let _ = write!(
+        text,
         "---\nitem: {id}\nplanner: {}\ncreated: {}\n---\n# Plan for [[{id}]]\n\n## Objective\n{}\n\n## Steps\n",
         plan.planner,
         ctx.clock.stamp(),
         plan.objective
     );
     for s in &plan.steps {
-        text.push_str(&format!("- [ ] {s}\n"));
+        let _ = writeln!(text, "- [ ] {s}");
     }
     if let Some(r) = &plan.fallback_reason {
-        text.push_str(&format!(
-            "\n## Fallback\nThe template planner wrote this plan because: {r}\n"
-        ));
+        let _ = writeln!(
+            text,
+            "\n## Fallback\nThe template planner wrote this plan because: {r}"
+        );
     }
     if let Some(t) = plan.tokens {
-        text.push_str(&format!("\nTokens used: {t}\n"));
+        let _ = writeln!(text, "\nTokens used: {t}");
     }
     text.push_str("\n## Proposed actions\n\n");
-    text.push_str(&lines.join("\n"));
+    text.push_str(&proposed);
     text
 }
 
@@ -180,11 +185,11 @@ pub(super) fn set_routing_fields(ctx: &Ctx, item: &mut Item, to: &Stage) {
             item.set("approved_by", policy_by(item));
         }
         Stage::Done => {
-            let mut actions = item.actions();
-            for a in &mut actions {
-                a.insert("result".into(), "ok".into());
-            }
-            item.set_actions(actions);
+            item.edit_actions(|actions| {
+                for a in actions {
+                    a.insert("result".into(), "ok".into());
+                }
+            });
         }
         _ => {}
     }

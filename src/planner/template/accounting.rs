@@ -2,8 +2,8 @@
 //! for an invoice, a payment.
 
 use super::amounts::{client_reference, fmt_amount, invoice_to_post, line_description};
-use super::has_any;
 use super::parties::{customer, payee_name};
+use super::phrases::{Found, Group};
 use super::replies::{email_action, reply_subject, signature};
 use super::{Read, obj};
 use crate::connectors::odoo_ledger::INVOICE_REF;
@@ -14,8 +14,8 @@ use serde_json::json;
 
 /// The owner asks to post or send an existing invoice.
 pub(super) fn post_invoice(r: &Read, plan: &mut Plan) -> bool {
-    let Read { text, lower, .. } = r;
-    if let Some(number) = invoice_to_post(text, lower) {
+    let Read { text, found, .. } = r;
+    if let Some(number) = invoice_to_post(text, found) {
         plan.objective = format!("Post invoice {number} in Odoo");
         plan.steps = vec![
             format!("Post (confirm) invoice {number} in Odoo once you approve"),
@@ -35,12 +35,12 @@ pub(super) fn bill(r: &Read, plan: &mut Plan) -> bool {
     let Read {
         item,
         text,
-        lower,
+        found,
         title,
         ..
     } = r;
     let amount = r.amount.clone();
-    if let Some(pdf) = vendor_bill(item, lower) {
+    if let Some(pdf) = vendor_bill(item, found) {
         let (vendor, _, whence) = customer(item, text);
         let mut bill = obj(json!({"kind": "odoo_bill", "vendor": vendor}));
         let mut known = vec![format!("vendor {vendor} ({whence})")];
@@ -55,7 +55,7 @@ pub(super) fn bill(r: &Read, plan: &mut Plan) -> bool {
                     .into(),
             ),
         }
-        if let Some(r) = client_reference(text, lower) {
+        if let Some(r) = client_reference(text, found) {
             bill.insert("ref".into(), json!(r));
         }
         let description = match &pdf {
@@ -89,18 +89,18 @@ pub(super) fn invoice_request(r: &Read, plan: &mut Plan) -> bool {
         input,
         item,
         text,
-        lower,
+        found,
         sender,
         title,
         ..
     } = r;
     let amount = r.amount.clone();
-    if has_any(lower, INVOICE_REQUEST)
+    if found.any(Group::InvoiceRequest)
         && let Some((amt, cur)) = amount
     {
         let (partner, is_company, whence) = customer(item, text);
         let money = crate::accounting::money(amt, &cur);
-        let reference = client_reference(text, lower);
+        let reference = client_reference(text, found);
         let description = line_description(text).unwrap_or_else(|| format!("Services: {title}"));
         let contact = item.str("from").to_string();
         plan.objective = format!("Invoice {partner} for {money}");
@@ -173,34 +173,14 @@ pub(super) fn invoice_request(r: &Read, plan: &mut Plan) -> bool {
 /// An item that asks to pay a payee an amount.
 pub(super) fn payment(r: &Read, plan: &mut Plan) -> bool {
     let Read {
-        item, text, lower, ..
+        item, text, found, ..
     } = r;
     let amount = r.amount.clone();
-    if has_any(
-        lower,
-        &[
-            "please pay",
-            "pay ",
-            "payment to",
-            "payment of",
-            "transfer",
-            "settle",
-            "wire",
-        ],
-    ) && let Some((amt, cur)) = amount
-        && let Some(payee) = payee_name(text)
+    if found.any(Group::Pay)
+        && let Some((amt, cur)) = amount
+        && let Some(payee) = payee_name(text, r.lower())
     {
-        let recurring = has_any(
-            lower,
-            &[
-                "monthly",
-                "recurring",
-                "subscription",
-                "every month",
-                "annual",
-                "renewal",
-            ],
-        );
+        let recurring = found.any(Group::Recurring);
         plan.objective = format!("Pay {payee} {} {cur}", fmt_amount(amt));
         plan.steps = vec![
             format!("Check that {payee} is a known payee and the amount is expected"),
@@ -226,55 +206,27 @@ pub(super) fn payment(r: &Read, plan: &mut Plan) -> bool {
     false
 }
 
-/// How a client asks for an invoice.
-pub(super) const INVOICE_REQUEST: &[&str] = &[
-    "invoice us",
-    "invoice for",
-    "send an invoice",
-    "send us an invoice",
-    "send me an invoice",
-    "please invoice",
-    "bill us",
-    "invoice me",
-];
-
 /// Whether the item is a supplier's bill: `Some(Some(file))` when it comes as a PDF aie
 /// does not read (dropped, or attached to a mail), `Some(None)` when the text says so.
-pub(super) fn vendor_bill(item: &Item, lower: &str) -> Option<Option<String>> {
-    let pdfs: Vec<String> = std::iter::once(item.str("original").to_string())
+pub(super) fn vendor_bill(item: &Item, found: &Found) -> Option<Option<String>> {
+    if found.any(Group::InvoiceRequest) {
+        return None;
+    }
+    // The first PDF: the item's original, else the first attachment.
+    let pdf = std::iter::once(item.str("original").to_string())
         .chain(item.body.lines().filter_map(|l| {
             let l = l.trim_start();
             l.strip_prefix("- [[Attachments/")
                 .map(|r| r.trim_end_matches("]]").to_string())
         }))
-        .filter(|f| f.to_lowercase().ends_with(".pdf"))
-        .map(|f| f.rsplit('/').next().unwrap_or(&f).to_string())
-        .collect();
-    let billish = has_any(lower, &["invoice", "bill", "receipt", "statement"]);
-    let says = has_any(
-        lower,
-        &[
-            "our invoice",
-            "attached invoice",
-            "invoice attached",
-            "bill attached",
-            "attached bill",
-            "amount due",
-            "balance due",
-            "total due",
-            "payment due",
-            "invoice from",
-            "bill from",
-            "please find attached our",
-        ],
-    );
-    if has_any(lower, INVOICE_REQUEST) {
-        return None;
-    }
-    if let Some(f) = pdfs.first()
-        && (billish || f.to_lowercase().contains("invoice") || f.to_lowercase().contains("bill"))
+        .find(|f| f.to_lowercase().ends_with(".pdf"))
+        .map(|f| f.rsplit('/').next().unwrap_or(&f).to_string());
+    if let Some(f) = pdf
+        && (found.any(Group::Billish)
+            || f.to_lowercase().contains("invoice")
+            || f.to_lowercase().contains("bill"))
     {
-        return Some(Some(f.clone()));
+        return Some(Some(f));
     }
-    says.then_some(None)
+    found.any(Group::SaysBill).then_some(None)
 }

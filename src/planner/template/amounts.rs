@@ -1,29 +1,34 @@
 //! Reading money out of text: amounts, the client's reference, what an invoice is for,
 //! and the number of an invoice to post.
 
+use super::phrases::{Found, PO_MARKERS, POST_NOUNS, POST_VERBS, Place};
 use super::strip_prefix_ci;
+
+/// Only a currency sign (`€` and `£` start with 0xE2 and 0xC2), the first letter of a code,
+/// or a digit can start an amount. Each of these bytes starts a character.
+const STARTS: [bool; 256] = {
+    let mut t = [false; 256];
+    let starts = b"0123456789$\xE2\xC2UEGPCA";
+    let mut i = 0;
+    while i < starts.len() {
+        t[starts[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// The first amount in the text: `$1,500`, `1500 USD`, `€200.50`, `USD 99`.
 pub fn find_amount(text: &str) -> Option<(f64, String)> {
     let symbols = [("$", "USD"), ("€", "EUR"), ("£", "GBP")];
     let codes = ["USD", "EUR", "GBP", "PKR", "CAD", "AUD"];
-    // Only a currency sign (`€` and `£` start with 0xE2 and 0xC2), the first letter of a
-    // code, or a digit can start an amount. Each of these bytes starts a character.
-    const STARTS: [bool; 256] = {
-        let mut t = [false; 256];
-        let starts = b"0123456789$\xE2\xC2UEGPCA";
-        let mut i = 0;
-        while i < starts.len() {
-            t[starts[i] as usize] = true;
-            i += 1;
-        }
-        t
-    };
     let bytes = text.as_bytes();
-    for (pos, &b) in bytes.iter().enumerate() {
-        if !STARTS[b as usize] {
+    let mut pos = 0;
+    while pos < bytes.len() {
+        if !STARTS[usize::from(bytes[pos])] {
+            pos = next_start(bytes, pos + 1);
             continue;
         }
+        let b = bytes[pos];
         // The character before, when it is ASCII (a byte of a longer character is neither
         // a letter, a digit, `.` nor `,` of ASCII).
         let prev = pos.checked_sub(1).map(|p| bytes[p]);
@@ -69,8 +74,32 @@ pub fn find_amount(text: &str) -> Option<(f64, String)> {
                 return Some((n, "USD".into()));
             }
         }
+        pos += 1;
     }
     None
+}
+
+/// The first place from `from` on where an amount may start, or past the end: eight bytes
+/// at a time over those that hold nothing but lowercase letters, spaces and the like (the
+/// bulk of a text), then a byte at a time. A byte an amount may start with is `$`, a digit,
+/// an uppercase letter or the first byte of `€` or `£`: in `$`..=`Z`, or above ASCII.
+fn next_start(bytes: &[u8], from: usize) -> usize {
+    const L: u64 = u64::from_ne_bytes([1; 8]);
+    let mut pos = from;
+    while let Some(block) = bytes.get(pos..pos + 8) {
+        let x = u64::from_ne_bytes(block.try_into().expect("invariant: eight bytes"));
+        // Bit Twiddling Hacks' `hasbetween(x, '#', '[')`, and any byte above ASCII.
+        let low = x & (L * 127);
+        let between = (L * (127 + u64::from(b'['))).wrapping_sub(low)
+            & !x
+            & low.wrapping_add(L * (127 - u64::from(b'#')))
+            & (L * 128);
+        if between != 0 || x & (L * 128) != 0 {
+            break;
+        }
+        pos += 8;
+    }
+    pos
 }
 
 pub(super) fn leading_number(s: &str) -> Option<f64> {
@@ -94,51 +123,25 @@ pub(super) fn fmt_amount(a: f64) -> String {
     }
 }
 
-/// `text` lowercased with every byte offset where it is in `text`, so a place found in it
-/// cuts `text` too: `lower` itself when `text` is ASCII (the usual case), else `text` with
-/// its ASCII letters lowercased (full lowercasing changes the length of some letters, `İ`
-/// to `i̇`, and a cut there would fall elsewhere or inside a letter). The words these
-/// searches look for are ASCII.
-fn same_offsets<'a>(text: &str, lower: &'a str, aligned: &'a mut String) -> &'a str {
-    if text.is_ascii() {
-        return lower;
-    }
-    *aligned = text.to_ascii_lowercase();
-    aligned
-}
-
 /// The number of an existing invoice the owner asks to post or send: "post invoice
-/// INV/2026/00007", "please send the invoice INV/2026/00012", "confirm invoice 42".
-pub(super) fn invoice_to_post(text: &str, lower: &str) -> Option<String> {
-    let mut aligned = String::new();
-    let lower = same_offsets(text, lower, &mut aligned);
-    const VERBS: [&str; 4] = ["post", "send", "confirm", "validate"];
-    const NOUNS: [&str; 4] = [
-        " invoice ",
-        " the invoice ",
-        " invoice no. ",
-        " invoice number ",
-    ];
-    // The places of each verb, by a vectorised search (a scan per verb and noun was a tenth
-    // of planning a long item).
-    let places =
-        VERBS.map(|verb| memchr::memmem::find_iter(lower.as_bytes(), verb).collect::<Vec<_>>());
-    for (verb, places) in VERBS.iter().zip(&places) {
+/// INV/2026/00007", "please send the invoice INV/2026/00012", "confirm invoice 42". `found`
+/// holds the places of the phrases in `text`.
+pub(super) fn invoice_to_post(text: &str, found: &Found) -> Option<String> {
+    for verb in 0..POST_VERBS.len() {
         // The first noun (in this order) found after the verb wins, at its first place.
-        let mut found: [Option<String>; 4] = Default::default();
-        for &at in places {
-            let from = at + verb.len();
-            let after = &lower[from..];
-            for (n, noun) in NOUNS.iter().enumerate() {
-                if found[n].is_some() || !after.starts_with(noun) {
-                    continue;
-                }
-                let before_ok = at == 0
-                    || !lower[..at]
-                        .chars()
-                        .next_back()
-                        .is_some_and(char::is_alphanumeric);
-                let rest = &text[from + noun.len()..];
+        for noun in 0..POST_NOUNS.len() {
+            let place = Place::PostInvoice {
+                verb: verb as u8,
+                noun: noun as u8,
+            };
+            for at in found.places(place) {
+                // What precedes is a character of `text` (the phrase is ASCII, and the
+                // place keeps `text`'s offsets).
+                let before_ok = !text[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(char::is_alphanumeric);
+                let rest = &text[at + POST_VERBS[verb].len() + POST_NOUNS[noun].len()..];
                 let word = rest
                     .split_whitespace()
                     .next()
@@ -146,25 +149,18 @@ pub(super) fn invoice_to_post(text: &str, lower: &str) -> Option<String> {
                     .trim_start_matches('#')
                     .trim_end_matches(['.', ',', ';', ')', '!', '?']);
                 if before_ok && word.chars().any(|c| c.is_ascii_digit()) && word.len() <= 40 {
-                    found[n] = Some(word.to_string());
+                    return Some(word.to_string());
                 }
             }
-            if found[0].is_some() {
-                break;
-            }
-        }
-        if let Some(word) = found.into_iter().flatten().next() {
-            return Some(word);
         }
     }
     None
 }
 
 /// The reference the client wrote: `Reference: RENT-DEC-2026`, `Ref: X`, `PO 4411`,
-/// `PO: 4411`, `PO number 4411`, `purchase order 4411`. `lower` is `text` lowercased.
-pub(super) fn client_reference(text: &str, lower: &str) -> Option<String> {
-    let mut aligned = String::new();
-    let lower = same_offsets(text, lower, &mut aligned);
+/// `PO: 4411`, `PO number 4411`, `purchase order 4411`. `found` holds the places of the
+/// phrases in `text`.
+pub(super) fn client_reference(text: &str, found: &Found) -> Option<String> {
     let clean = |s: &str| -> Option<String> {
         let r = s
             .trim()
@@ -191,17 +187,19 @@ pub(super) fn client_reference(text: &str, lower: &str) -> Option<String> {
             }
         }
     }
-    for marker in ["purchase order ", "po number ", "po #", "po "] {
-        for (at, _) in lower.match_indices(marker) {
-            let before_ok = at == 0
-                || !lower[..at]
-                    .chars()
-                    .next_back()
-                    .is_some_and(|c| c.is_alphanumeric());
-            let rest = &text[at + marker.len()..];
+    for (marker, phrase) in PO_MARKERS.iter().enumerate() {
+        let place = Place::PurchaseOrder {
+            marker: marker as u8,
+        };
+        for at in found.places(place) {
+            let before_ok = !text[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric());
+            let rest = &text[at + phrase.len()..];
             if before_ok && rest.starts_with(|c: char| c.is_ascii_digit() || c == '#') {
                 // "PO 4411" is how the client's books know it.
-                return clean(rest).map(|r| match marker {
+                return clean(rest).map(|r| match *phrase {
                     "po " | "po #" => format!("PO {r}"),
                     _ => r,
                 });
@@ -233,4 +231,26 @@ pub(super) fn line_description(text: &str) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{STARTS, next_start};
+
+    proptest::proptest! {
+        /// The skip lands on or before the next byte an amount may start with, and passes
+        /// over none.
+        #[test]
+        fn the_skip_passes_over_no_place_an_amount_may_start(
+            text in "(\\PC|[a-z ]{0,12}|[$€£0-9A-Z]|[\n\t.,:;#\\[\\]{}~-])*",
+            from in 0usize..64,
+        ) {
+            let bytes = text.as_bytes();
+            let from = from.min(bytes.len());
+            let to = next_start(bytes, from);
+            let first = (from..bytes.len()).find(|&p| STARTS[usize::from(bytes[p])]);
+            proptest::prop_assert!(to <= first.unwrap_or(bytes.len()), "{text:?} from {from}");
+            proptest::prop_assert!(to >= from);
+        }
+    }
 }

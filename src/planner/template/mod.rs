@@ -5,6 +5,7 @@
 mod accounting;
 mod amounts;
 mod parties;
+mod phrases;
 mod posts;
 mod replies;
 
@@ -60,12 +61,15 @@ pub fn plan_item(input: &PlanInput) -> Plan {
 }
 
 /// What the planner reads of an item, once: its text (subject and body) as written and
-/// lowercased, the sender, the title and the first amount.
+/// lowercased, the phrases the rules look for in it, the sender, the title and the first
+/// amount.
 pub(super) struct Read<'a> {
     input: &'a PlanInput<'a>,
     item: &'a Item,
     text: String,
-    lower: String,
+    /// `text.to_lowercase()`, made when a rule asks for it.
+    lower: std::cell::OnceCell<String>,
+    found: phrases::Found,
     from: &'a str,
     sender: String,
     title: String,
@@ -76,7 +80,6 @@ impl<'a> Read<'a> {
     fn of(input: &'a PlanInput<'a>) -> Read<'a> {
         let item = input.item;
         let text = item_text(item);
-        let lower = text.to_lowercase();
         let from = item.str("from");
         let sender = if from.is_empty() {
             String::new()
@@ -90,16 +93,25 @@ impl<'a> Read<'a> {
             subject.to_string()
         };
         let amount = find_amount(&text);
+        let found = phrases::Found::in_text(&text);
         Read {
             input,
             item,
             text,
-            lower,
+            lower: std::cell::OnceCell::new(),
+            found,
             from,
             sender,
             title,
             amount,
         }
+    }
+}
+
+impl Read<'_> {
+    /// The text lowercased.
+    fn lower(&self) -> &str {
+        self.lower.get_or_init(|| self.text.to_lowercase())
     }
 }
 
@@ -138,10 +150,6 @@ fn note(r: &Read, plan: &mut Plan) {
         action: obj(json!({"kind": "note", "text": if summary.is_empty() { "No content".to_string() } else { summary }})),
         why: "No reply, invoice, payment or post was asked for.".into(),
     });
-}
-
-pub(super) fn has_any(hay: &str, needles: &[&str]) -> bool {
-    needles.iter().any(|n| hay.contains(n))
 }
 
 /// `s` after `prefix`, matched ignoring ASCII case; `None` also when `prefix`'s length

@@ -112,8 +112,9 @@ pub(super) fn customer(item: &Item, text: &str) -> (String, bool, &'static str) 
     }
 }
 
-/// The payee of "pay ACME Hosting $49", "payment to ACME", "Payee: ACME".
-pub(super) fn payee_name(text: &str) -> Option<String> {
+/// The payee of "pay ACME Hosting $49", "payment to ACME", "Payee: ACME". `lower` is
+/// `text.to_lowercase()`.
+pub(super) fn payee_name(text: &str, lower: &str) -> Option<String> {
     for line in text.lines() {
         let l = line.trim();
         if let Some(rest) = strip_prefix_ci(l, "payee:") {
@@ -123,7 +124,6 @@ pub(super) fn payee_name(text: &str) -> Option<String> {
             }
         }
     }
-    let lower = text.to_lowercase();
     for marker in [
         "payment to ",
         "transfer to ",

@@ -1,7 +1,8 @@
 //! Posts: one the owner wrote in the content calendar, or one an item asks for.
 
+use super::phrases::{Found, Group};
 use super::{Read, obj};
-use super::{has_any, is_aie_line, strip_prefix_ci};
+use super::{is_aie_line, strip_prefix_ci};
 use crate::planner::{Plan, Proposal};
 use serde_json::json;
 
@@ -31,9 +32,9 @@ pub(super) fn calendar_post(r: &Read, plan: &mut Plan) -> bool {
 
 /// An item that asks for a post on a platform.
 pub(super) fn social_post(r: &Read, plan: &mut Plan) -> bool {
-    let Read { text, lower, .. } = r;
-    if let Some(platform) = social_platform(lower)
-        && has_any(lower, &["post", "tweet", "share", "announce", "publish"])
+    let Read { text, found, .. } = r;
+    if let Some(platform) = social_platform(found)
+        && found.any(Group::PostWords)
     {
         let post = post_text(text, platform);
         plan.objective = format!("Publish a post on {platform}");
@@ -50,16 +51,16 @@ pub(super) fn social_post(r: &Read, plan: &mut Plan) -> bool {
     false
 }
 
-pub(super) fn social_platform(lower: &str) -> Option<&'static str> {
-    if lower.contains("linkedin") {
+pub(super) fn social_platform(found: &Found) -> Option<&'static str> {
+    if found.any(Group::Linkedin) {
         Some("linkedin")
-    } else if lower.contains("instagram") {
+    } else if found.any(Group::Instagram) {
         Some("instagram")
-    } else if lower.contains("facebook") {
+    } else if found.any(Group::Facebook) {
         Some("facebook")
-    } else if lower.contains("tweet") || lower.contains("twitter") || lower.contains(" on x") {
+    } else if found.any(Group::X) {
         Some("x")
-    } else if lower.contains("social media") || lower.contains("post about") {
+    } else if found.any(Group::SocialMedia) {
         Some("linkedin")
     } else {
         None

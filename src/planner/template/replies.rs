@@ -1,8 +1,9 @@
 //! Answers to messages that ask something: a public reply, a WhatsApp message, a mail
 //! acknowledgement; and the pieces of a reply mail.
 
+use super::is_aie_line;
+use super::phrases::Group;
 use super::{Read, obj};
-use super::{has_any, is_aie_line};
 use crate::planner::PlanInput;
 use crate::planner::{Plan, Proposal};
 use crate::vault::Item;
@@ -11,25 +12,10 @@ use serde_json::{Map, Value};
 
 /// A message that asks something: a drafted answer (or a note that the owner answers).
 pub(super) fn answer(r: &Read, acknowledge: bool, plan: &mut Plan) -> bool {
-    let (input, item, text, lower) = (r.input, r.item, &r.text, &r.lower);
+    let (input, item, text) = (r.input, r.item, &r.text);
     let (from, sender, title) = (r.from, &r.sender, &r.title);
     let is_mail = !from.is_empty();
-    let asks = text.contains('?')
-        || has_any(
-            lower,
-            &[
-                "please reply",
-                "let me know",
-                "can you",
-                "could you",
-                "would you",
-                "please confirm",
-                "get back to",
-                "please send",
-                "i need",
-                "help",
-            ],
-        );
+    let asks = text.contains('?') || r.found.any(Group::Asks);
     let kind = item.str("kind");
     if kind == "social" && asks {
         let platform = item.str("platform");

@@ -15,7 +15,8 @@ fn plan_for(front: &[(&str, &str)], body: &str) -> Plan {
 
 /// The client's reference in `text`.
 fn reference_in(text: &str) -> Option<String> {
-    super::amounts::client_reference(text, &text.to_lowercase())
+    let found = super::phrases::Found::in_text(text);
+    super::amounts::client_reference(text, &found)
 }
 
 /// The plan for `item`, for an owner without a business name.
@@ -305,9 +306,9 @@ fn social_request_and_plain_note() {
 fn letters_that_change_length_when_lowercased_do_not_shift_what_is_found() {
     for prefix in ["İİİ ", "\u{212A}\u{212A} ", "İ\u{212A}İ ", "ẞ ", ""] {
         let text = format!("{prefix}Please post invoice INV/2026/00042 today. PO 4411.");
-        let lower = text.to_lowercase();
+        let found = super::phrases::Found::in_text(&text);
         assert_eq!(
-            super::amounts::invoice_to_post(&text, &lower).as_deref(),
+            super::amounts::invoice_to_post(&text, &found).as_deref(),
             Some("INV/2026/00042"),
             "{prefix:?}"
         );

@@ -84,7 +84,9 @@ pub fn ticked(body: &str) -> Option<Tick> {
 /// The body with aie's section, unticked, as its last section. aie's earlier section is
 /// replaced only when it holds nothing but what aie writes there (else it is kept as text).
 pub fn with_boxes(body: &str) -> String {
-    let mut out = body.to_string();
+    const BOXES: &str = "\n- [ ] Approve\n- [ ] Reject\n";
+    let mut out = String::with_capacity(body.len() + HEADING.len() + HINT.len() + BOXES.len() + 4);
+    out.push_str(body);
     if let Some(start) = section_start(body) {
         let only_ours = body[start..].lines().skip(1).all(|l| {
             let t = l.trim();
@@ -105,9 +107,11 @@ pub fn with_boxes(body: &str) -> String {
     if !out.is_empty() {
         out.push('\n');
     }
-    out.push_str(&format!(
-        "{HEADING}\n{HINT}\n\n- [ ] Approve\n- [ ] Reject\n"
-    ));
+    out.push_str(HEADING);
+    out.push('\n');
+    out.push_str(HINT);
+    out.push('\n');
+    out.push_str(BOXES);
     out
 }
 

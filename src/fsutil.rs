@@ -284,6 +284,11 @@ impl WriteBatch {
     /// order, its target or why it could not be put in place (its temp file is removed).
     /// Errors only when the sync fails, with nothing renamed.
     pub fn commit(self, root: &Path) -> Result<Vec<Result<PathBuf>>> {
+        self.commit_in(root, &crate::par::Pool::none())
+    }
+
+    /// [`WriteBatch::commit`], the renames shared with `pool`'s worker (each stands alone).
+    pub fn commit_in(self, root: &Path, pool: &crate::par::Pool) -> Result<Vec<Result<PathBuf>>> {
         if self.pending.is_empty() {
             return Ok(Vec::new());
         }
@@ -292,26 +297,30 @@ impl WriteBatch {
             self.abandon();
             return Err(e).with_context(|| format!("cannot sync `{root}`"));
         }
-        let mut out = Vec::with_capacity(self.pending.len());
-        for (tmp, target, new) in self.pending {
-            let res = if new {
-                move_noreplace(&tmp, &target).map_err(anyhow::Error::from)
-            } else {
-                fault(Io::Rename)
-                    .and_then(|()| fs::rename(&tmp, &target))
-                    .map_err(anyhow::Error::from)
-            };
-            out.push(match res {
-                Ok(()) => Ok(target),
-                Err(e) => {
-                    let _ = fs::remove_file(&tmp);
-                    Err(e.context(format!("cannot write `{}`", target.display())))
-                }
-            });
-        }
-        Ok(out)
+        Ok(pool.map(self.pending, put_in_place))
     }
+}
 
+/// Renames a staged temp file over its target (a new file never overwrites one); on an
+/// error the temp file is removed.
+fn put_in_place((tmp, target, new): (PathBuf, PathBuf, bool)) -> Result<PathBuf> {
+    let res = if new {
+        move_noreplace(&tmp, &target).map_err(anyhow::Error::from)
+    } else {
+        fault(Io::Rename)
+            .and_then(|()| fs::rename(&tmp, &target))
+            .map_err(anyhow::Error::from)
+    };
+    match res {
+        Ok(()) => Ok(target),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e.context(format!("cannot write `{}`", target.display())))
+        }
+    }
+}
+
+impl WriteBatch {
     /// Removes staged temp files (on an error before commit).
     pub fn abandon(self) {
         for (tmp, _, _) in self.pending {

@@ -68,7 +68,7 @@ pub(super) fn plan_batch<'env>(
     }
     fsutil::failpoint("plan:before-write");
     // One item whose rewrite fails is reported and stays; the others go on.
-    let results = batch.commit(ctx.vault.root())?;
+    let results = batch.commit_in(ctx.vault.root(), pool)?;
     let mut kept = Vec::with_capacity(routed.len());
     for (r, res) in routed.into_iter().zip(results) {
         match res {

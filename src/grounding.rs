@@ -251,26 +251,31 @@ fn numbers_of<C: Letter>(chars: &[C]) -> Vec<f64> {
             continue;
         }
         let token: String = chars[start..i].iter().map(|c| c.char()).collect();
-        let compact: String = token
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\''))
-            .collect();
-        // Each group of a spaced number counts alone too ("on 12 March 49 USD").
-        for part in token
-            .split([' ', '\u{a0}'])
-            .chain(std::iter::once(compact.as_str()))
-        {
-            for cand in [
-                part.replace(',', ""),
-                part.replace('.', "").replace(',', "."),
-            ] {
-                if let Ok(n) = cand.parse::<f64>() {
-                    out.push(n);
-                }
+        push_token_numbers(&token, &mut out);
+    }
+    out
+}
+
+/// The values a number as written (`1,250.00`, `1.250,00`, `12 500`) may stand for.
+fn push_token_numbers(token: &str, out: &mut Vec<f64>) {
+    let compact: String = token
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\''))
+        .collect();
+    // Each group of a spaced number counts alone too ("on 12 March 49 USD").
+    for part in token
+        .split([' ', '\u{a0}'])
+        .chain(std::iter::once(compact.as_str()))
+    {
+        for cand in [
+            part.replace(',', ""),
+            part.replace('.', "").replace(',', "."),
+        ] {
+            if let Ok(n) = cand.parse::<f64>() {
+                out.push(n);
             }
         }
     }
-    out
 }
 
 /// Decides one action of a plan for an item: [`decide`], then the check against the item.
@@ -491,23 +496,8 @@ mod tests {
                 continue;
             }
             let token: String = chars[start..i].iter().collect();
-            let compact: String = token
-                .chars()
-                .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\''))
-                .collect();
-            for part in token
-                .split([' ', '\u{a0}'])
-                .chain(std::iter::once(compact.as_str()))
-            {
-                for cand in [
-                    part.replace(',', ""),
-                    part.replace('.', "").replace(',', "."),
-                ] {
-                    if let Ok(n) = cand.parse::<f64>() {
-                        out.push(n);
-                    }
-                }
-            }
+            // How a token reads is not what the skip changed: the same function reads it.
+            push_token_numbers(&token, &mut out);
         }
         out
     }

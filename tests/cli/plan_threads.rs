@@ -52,6 +52,22 @@ fn drop_text(i: usize) -> (String, String) {
 /// `planned` audit lines.
 type Left = (Vec<(String, Vec<u8>)>, BTreeSet<String>, BTreeSet<String>);
 
+/// A vault whose drops `range` are filed in `Needs_Action/`, ready for `plan`.
+fn filed(range: std::ops::Range<usize>) -> TestEnv {
+    let env = TestEnv::new();
+    drop_and_file(&env, range);
+    env
+}
+
+/// Drops `range` into the vault's `Inbox/` and files them.
+fn drop_and_file(env: &TestEnv, range: std::ops::Range<usize>) {
+    for i in range {
+        let (name, text) = drop_text(i);
+        env.drop_file(&name, text);
+    }
+    env.ok(&["process-inbox"]);
+}
+
 /// Item files, plan files and the approval request lines, as data to compare.
 fn result(env: &TestEnv) -> Left {
     let stages = [
@@ -86,24 +102,15 @@ fn result(env: &TestEnv) -> Left {
 
 #[test]
 fn a_big_batch_gives_what_planning_a_few_items_at_a_time_gives() {
-    let big = TestEnv::new();
-    for i in 0..MANY {
-        let (name, text) = drop_text(i);
-        big.drop_file(&name, text);
-    }
-    big.ok(&["process-inbox"]);
+    let big = filed(0..MANY);
     let r = big.ok(&["plan", "--json"]);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["counts"]["planned"], MANY as u64, "{r:?}");
 
     // The same drops, planned eight at a time: every pass stays on one thread.
     let small = TestEnv::new();
-    for part in (0..MANY).collect::<Vec<_>>().chunks(8) {
-        for &i in part {
-            let (name, text) = drop_text(i);
-            small.drop_file(&name, text);
-        }
-        small.ok(&["process-inbox"]);
+    for start in (0..MANY).step_by(8) {
+        drop_and_file(&small, start..(start + 8).min(MANY));
         small.ok(&["plan"]);
     }
 
@@ -149,12 +156,7 @@ fn a_big_batch_gives_what_planning_a_few_items_at_a_time_gives() {
 
 #[test]
 fn in_a_big_batch_a_bad_item_and_an_unwritable_plan_stop_only_themselves() {
-    let env = TestEnv::new();
-    for i in 0..MANY {
-        let (name, text) = drop_text(i);
-        env.drop_file(&name, text);
-    }
-    env.ok(&["process-inbox"]);
+    let env = filed(0..MANY);
     let bad = "---\nid: broken\nkind: [unclosed\n---\nbody\n";
     env.write("Needs_Action/general/broken.md", bad);
     // One item's plan file is a link planted in the vault: it is never written through.

@@ -96,7 +96,6 @@ fn claim(ctx: &Ctx, mine: &Stage, resumed: bool, path: PathBuf) -> (Option<Claim
         out.count("deferred", 1);
         return (None, out);
     }
-    let rel = ctx.vault.rel(&path);
     let Some(item) = ctx.vault.read_for_pass(&path, &mut out) else {
         return (None, out);
     };
@@ -123,6 +122,7 @@ fn claim(ctx: &Ctx, mine: &Stage, resumed: bool, path: PathBuf) -> (Option<Claim
         }
         Err(e) => {
             // Another agent took it first, or the folder is read-only.
+            let rel = ctx.vault.rel(&path);
             out.problem(
                 format!("item:{rel}"),
                 format!("cannot claim `{rel}`: {e:#}"),

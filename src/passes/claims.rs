@@ -25,6 +25,12 @@ pub struct ClaimResult {
     pub unconfirmed: Option<String>,
 }
 
+/// Whether a claim made now waits for the remote's word ([`confirm`]): not when the vault
+/// has no remote (or is no git repository), where the rename alone is the claim.
+pub fn need_the_remote(ctx: &Ctx) -> bool {
+    !matches!(remote_of(ctx), Ok(Err(_)))
+}
+
 /// Confirms the claims `moves` (`(from, to)` paths relative to the vault root, the files
 /// already renamed locally) on the remote, when there is one.
 pub fn confirm(ctx: &Ctx, moves: &[(String, String)]) -> Result<ClaimResult> {

@@ -312,3 +312,39 @@ fn a_resumed_item_is_decided_by_the_policy_not_by_its_file() {
     assert_eq!(f["actions"][0]["rule"], "new_contact");
     assert!(env.approvals().iter().all(|l| l["event"] != "policy"));
 }
+
+/// [`setup`] with 91 more drops beside [`DROPS`] (payments, posts and notes in turn): enough
+/// for `plan` to claim and plan on two threads, in batches of `AIE_PLAN_BATCH` 20, the
+/// worker beginning each batch while the last is finished. Returns it and its item count.
+pub(crate) fn pipelined_setup() -> (TestEnv, usize) {
+    let mut env = setup();
+    for i in 0..91 {
+        let text = match i % 3 {
+            0 => format!(
+                "Please pay Hosting Co ${} for the server, month {i}",
+                40 + i
+            ),
+            1 => format!("Please post on LinkedIn:\nPost: We shipped release {i}!"),
+            _ => format!("Meeting notes {i}. Nothing to do."),
+        };
+        env.drop_file(&format!("more-{i}.txt"), text);
+    }
+    env.env("AIE_PLAN_BATCH", "20");
+    (env, DROPS.len() + 91)
+}
+
+#[test]
+fn a_crash_while_the_next_batch_is_planned_loses_nothing() {
+    for (_, point) in POINTS.iter().filter(|(cmd, _)| *cmd == "plan") {
+        let (env, n) = pipelined_setup();
+        ready_for(&env, "plan");
+        let mut c = env.cmd();
+        c.env("AIE_CRASH_AT", point).args(["plan", "-vv"]);
+        let r = env.run_cmd(&mut c);
+        assert_ne!(r.code, 0, "{point} was never reached: {r:?}");
+        assert!(r.stderr.contains(point), "{point}: {r:?}");
+        assert!(r.stderr.contains("96 items in 5 batches"), "{point}: {r:?}");
+        check_promises(&env, point, n, false);
+        finish_the_work(&env, point, n);
+    }
+}

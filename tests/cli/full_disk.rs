@@ -7,7 +7,7 @@
 //! cause; no item is lost or in two stages, no temp file or torn file is left; and the next
 //! passes, with space again, finish the work.
 
-use crate::crash::{DROPS, check_promises, finish_the_work, ready_for, setup};
+use crate::crash::{DROPS, check_promises, finish_the_work, pipelined_setup, ready_for, setup};
 use crate::support::TestEnv;
 
 /// Every file a pass may leave is whole: items parse, log and ledger lines are JSON.
@@ -138,5 +138,23 @@ fn every_write_of_every_pass_on_a_full_or_read_only_disk() {
             let n = every_write_of(cmd, errno, false);
             eprintln!("{cmd}: {n} writes failed in turn with {errno}");
         }
+    }
+}
+
+#[test]
+fn a_full_or_read_only_disk_while_the_next_batch_is_planned_loses_nothing() {
+    // Writes that fail in the first batch, in the second while the third is planned, and
+    // later: each pass loses nothing, and the next passes finish the work.
+    for (after, errno) in [(7, "ENOSPC"), (60, "EROFS"), (95, "ENOSPC"), (150, "EROFS")] {
+        let (env, n) = pipelined_setup();
+        ready_for(&env, "plan");
+        let what = format!("pipelined plan with {errno} after {after} writes");
+        assert!(
+            pass_on_a_failing_disk(&env, "plan", after, errno),
+            "{what}: no fault"
+        );
+        check_promises(&env, &what, n, false);
+        nothing_half_written(&env, &what);
+        finish_the_work(&env, &what, n);
     }
 }

@@ -3,6 +3,7 @@
 //! item among many stops only itself.
 
 use crate::support::TestEnv;
+use crate::support::git::git;
 use crate::support::tree::tree;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -102,10 +103,32 @@ fn result(env: &TestEnv) -> Left {
 
 #[test]
 fn a_big_batch_gives_what_planning_a_few_items_at_a_time_gives() {
-    let big = filed(0..MANY);
-    let r = big.ok(&["plan", "--json"]);
+    same_as_a_few_at_a_time(None);
+}
+
+#[test]
+fn batches_begun_while_the_last_is_finished_give_what_planning_a_few_items_at_a_time_gives() {
+    // Five batches: the worker claims and plans each while this thread finishes the last.
+    same_as_a_few_at_a_time(Some(20));
+}
+
+/// One `plan` of [`MANY`] items (in batches of `batch`, or the default), against the same
+/// drops planned a few at a time.
+fn same_as_a_few_at_a_time(batch: Option<usize>) {
+    let mut big = filed(0..MANY);
+    if let Some(n) = batch {
+        big.env("AIE_PLAN_BATCH", &n.to_string());
+    }
+    let r = big.ok(&["plan", "--json", "-vv"]);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["counts"]["planned"], MANY as u64, "{r:?}");
+    let batches = MANY.div_ceil(batch.unwrap_or(MANY));
+    assert!(
+        r.stderr
+            .contains(&format!("plan: {MANY} items in {batches} batches")),
+        "{}",
+        r.stderr
+    );
 
     // The same drops, planned eight at a time: every pass stays on one thread.
     let small = TestEnv::new();
@@ -156,7 +179,36 @@ fn a_big_batch_gives_what_planning_a_few_items_at_a_time_gives() {
 
 #[test]
 fn in_a_big_batch_a_bad_item_and_an_unwritable_plan_stop_only_themselves() {
+    let mut env = filed(0..MANY);
+    // Four batches, each begun while the last is finished.
+    env.env("AIE_PLAN_BATCH", "30");
+    a_bad_item_and_an_unwritable_plan_stop_only_themselves(env, true);
+}
+
+#[test]
+fn with_a_remote_a_big_batch_is_claimed_confirmed_then_planned_and_stops_only_what_fails() {
     let env = filed(0..MANY);
+    // A remote that claims need the word of: every batch's claims are confirmed before any
+    // of its items is planned, so the steps keep their pauses (on two threads).
+    let home = env.dir.path().to_path_buf();
+    git(
+        &home,
+        &home,
+        &["init", "--quiet", "--bare", "-b", "main", "remote.git"],
+    );
+    let remote = home.join("remote.git");
+    git(&home, &env.vault, &["init", "--quiet", "-b", "main"]);
+    git(
+        &home,
+        &env.vault,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    a_bad_item_and_an_unwritable_plan_stop_only_themselves(env, false);
+}
+
+/// A malformed item and an item whose plan file is a planted link, among [`MANY`] others in
+/// one pass (`pipelined`: claimed and planned in one step, batch after batch).
+fn a_bad_item_and_an_unwritable_plan_stop_only_themselves(env: TestEnv, pipelined: bool) {
     let bad = "---\nid: broken\nkind: [unclosed\n---\nbody\n";
     env.write("Needs_Action/general/broken.md", bad);
     // One item's plan file is a link planted in the vault: it is never written through.
@@ -175,8 +227,14 @@ fn in_a_big_batch_a_bad_item_and_an_unwritable_plan_stop_only_themselves() {
     )
     .unwrap();
 
-    let r = env.run(&["plan", "--json"]);
+    let r = env.run(&["plan", "--json", "-vv"]);
     assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        r.stderr.contains(" batches, each claimed and planned"),
+        pipelined,
+        "{}",
+        r.stderr
+    );
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["counts"]["planned"], (MANY - 1) as u64, "{r:?}");
     assert!(r.stderr.contains("Needs_Action/general/broken.md"), "{r:?}");

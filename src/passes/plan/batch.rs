@@ -28,7 +28,7 @@ pub struct Claimed {
 }
 
 /// An item planned and rewritten, waiting to be moved to its stage.
-struct Routed {
+pub(super) struct Routed {
     path: PathBuf,
     item: Item,
     to: Stage,
@@ -53,6 +53,21 @@ pub(super) fn plan_batch<'env>(
     }
     // The claims become durable with the batch's sync below, before any rewrite lands.
     let (prepared, batch) = prepare_all(ctx, pool, planner, guides, claimed);
+    finish_batch(ctx, pool, prepared, batch, ledger, waiting, out)
+}
+
+/// The rest of a batch once its items are prepared, in their order: commit the staged
+/// rewrites, record the requests and policy approvals in the ledger, then move each item
+/// to its stage, with its audit line.
+pub(super) fn finish_batch<'env>(
+    ctx: &'env Ctx,
+    pool: &Pool<'env>,
+    prepared: Vec<Prepared>,
+    batch: WriteBatch,
+    ledger: &mut ApprovalLedger,
+    waiting: &mut Waiting,
+    out: &mut Outcome,
+) -> Result<()> {
     let mut routed: Vec<Routed> = Vec::with_capacity(prepared.len());
     for p in prepared {
         match p {
@@ -188,7 +203,7 @@ fn move_routed(ctx: &Ctx, r: Routed) -> std::result::Result<Moved, (String, Stri
 }
 
 /// What became of one claimed item before the batch's commit.
-enum Prepared {
+pub(super) enum Prepared {
     /// Claimed but not planned (past the deadline): it waits in In_Progress/ for the next pass.
     Deferred,
     /// Not planned or not written; it waits where it is.
@@ -247,7 +262,7 @@ fn prepare_each(
 
 /// Plans one claimed item (unless it was resumed with its plan), writes its plan file,
 /// decides where it goes and stages its rewrite in `batch`.
-fn prepare(
+pub(super) fn prepare(
     ctx: &Ctx,
     planner: &mut dyn Planner,
     guides: &super::Guides,

@@ -10,6 +10,7 @@
 //! `review` looks after the requests already waiting.
 
 mod batch;
+mod pipeline;
 mod review;
 mod route;
 
@@ -33,6 +34,15 @@ use std::sync::Arc;
 
 /// How many items are planned and synced together.
 const BATCH: usize = 2048;
+
+/// [`BATCH`], or, in a debug build, `AIE_PLAN_BATCH`: tests see several batches with a few
+/// items.
+fn batch_size() -> usize {
+    let set = cfg!(debug_assertions)
+        .then(|| std::env::var("AIE_PLAN_BATCH").ok()?.parse().ok())
+        .flatten();
+    set.filter(|&n: &usize| n > 0).unwrap_or(BATCH)
+}
 
 /// One planning pass.
 pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
@@ -63,10 +73,28 @@ pub fn plan_pass_seeing(ctx: &Ctx, planner: &mut dyn Planner) -> Result<(Outcome
     // machine has two cores), then planned, written, recorded and moved before the next.
     let queue: Vec<(usize, PathBuf)> = queue.into_iter().enumerate().collect();
     let mine = &mine;
+    // Without a remote, a claim needs no one's word (`passes::claims`), so a batch's items
+    // can be claimed and planned in one step, and the next batch begun while one is
+    // finished (`pipeline`). With one, every claim of a batch is confirmed before any is
+    // planned. A few items, or one core, keep the steps below on one thread.
+    let size = batch_size();
     Pool::with(|pool| -> Result<()> {
+        if pool.shares(queue.len())
+            && planner.fork().is_some()
+            && !crate::passes::claims::need_the_remote(ctx)
+        {
+            let mut rest = queue.into_iter();
+            let batches = std::iter::from_fn(|| {
+                Some(rest.by_ref().take(size).collect::<Vec<_>>()).filter(|b| !b.is_empty())
+            })
+            .collect();
+            return pipeline::plan_pipelined(
+                ctx, pool, planner, &mut run, mine, resumed, batches, &mut out,
+            );
+        }
         let mut queue = queue.into_iter();
         loop {
-            let chunk: Vec<(usize, PathBuf)> = queue.by_ref().take(BATCH).collect();
+            let chunk: Vec<(usize, PathBuf)> = queue.by_ref().take(size).collect();
             if chunk.is_empty() {
                 return Ok(());
             }

@@ -46,9 +46,14 @@ impl Seen {
     /// What the index keeps of `item`, whose file has `stamp` (taken as it was written or
     /// moved), for [`Waiting::note_seen`].
     pub fn stamped(stamp: Stamp, item: &Item) -> Seen {
+        Seen::of(item).at(stamp)
+    }
+
+    /// This, as its file was when it had `stamp`.
+    pub fn at(self, stamp: Stamp) -> Seen {
         Seen {
             stamp: Some(stamp),
-            ..Seen::of(item)
+            ..self
         }
     }
 

@@ -27,13 +27,42 @@ pub struct Claimed {
     pub from: Option<PathBuf>,
 }
 
-/// An item planned and rewritten, waiting to be moved to its stage.
+/// An item planned and its rewrite staged, waiting to be moved to its stage: what the
+/// ledger, the move and its audit line need of it. Its text is not kept: a batch holds
+/// thousands of these.
 pub(super) struct Routed {
     path: PathBuf,
-    item: Item,
     to: Stage,
     /// The approval hash of its actions, computed once.
     hash: String,
+    /// Its id, and what the index of waiting requests keeps of it.
+    seen: Seen,
+    title: String,
+    approved_by: String,
+    /// The kinds of its actions, for its audit line.
+    kinds: Vec<Value>,
+}
+
+impl Routed {
+    fn new(path: PathBuf, item: &Item, to: Stage, hash: String) -> Routed {
+        Routed {
+            path,
+            to,
+            hash,
+            seen: Seen::of(item),
+            title: item.str("title").to_string(),
+            approved_by: item.str("approved_by").to_string(),
+            kinds: item
+                .actions_ref()
+                .iter()
+                .map(|a| a.get("kind").cloned().unwrap_or(Value::Null))
+                .collect(),
+        }
+    }
+
+    fn id(&self) -> &str {
+        &self.seen.id
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -89,7 +118,7 @@ pub(super) fn finish_batch<'env>(
         match res {
             Ok(_) => kept.push(r),
             Err(e) => out.problem(
-                format!("item:{}", r.item.id()),
+                format!("item:{}", r.id()),
                 format!("{e:#}; it waits in `{}`", ctx.vault.rel(&r.path)),
             ),
         }
@@ -102,13 +131,13 @@ pub(super) fn finish_batch<'env>(
             Stage::PendingApproval(_) => (ApprovalEvent::Requested, None),
             Stage::Approved => (
                 ApprovalEvent::Policy,
-                Some(r.item.str("approved_by").to_string()),
+                Some(r.approved_by.clone()),
             ),
             _ => return None,
         };
         Some(ApprovalRecord {
             by,
-            ..ctx.approval(r.item.id().to_string(), r.hash.clone(), event)
+            ..ctx.approval(r.id().to_string(), r.hash.clone(), event)
         })
     });
     ledger.append_all(records.collect())?;
@@ -153,7 +182,7 @@ struct Moved {
 
 /// Moves a routed item to its stage; the error is a problem (key, message) naming it.
 fn move_routed(ctx: &Ctx, r: Routed) -> std::result::Result<Moved, (String, String)> {
-    let id = r.item.id();
+    let id = r.id();
     let to = ctx.vault.move_item(&r.path, &r.to).map_err(|e| {
         (
             format!("item:{id}"),
@@ -164,7 +193,7 @@ fn move_routed(ctx: &Ctx, r: Routed) -> std::result::Result<Moved, (String, Stri
     // Known without reading it again, to the next pass and the nudge digest.
     let waiting = match r.to {
         Stage::PendingApproval(_) => {
-            Stamp::of(&to).map(|stamp| (ctx.vault.rel(&to), Seen::stamped(stamp, &r.item)))
+            Stamp::of(&to).map(|stamp| (ctx.vault.rel(&to), r.seen.clone().at(stamp)))
         }
         _ => None,
     };
@@ -174,23 +203,17 @@ fn move_routed(ctx: &Ctx, r: Routed) -> std::result::Result<Moved, (String, Stri
         _ => ("done", None),
     };
     // The title is a mail subject or a file name: data, escaped for the Dashboard line.
-    let title = crate::dashboard::inline(r.item.str("title"));
+    let title = crate::dashboard::inline(&r.title);
     let activity = match &r.to {
         Stage::PendingApproval(_) => format!("[[{id}]] waits for approval: {title}"),
-        Stage::Approved => format!("[[{id}]] approved by {}", r.item.str("approved_by")),
+        Stage::Approved => format!("[[{id}]] approved by {}", r.approved_by),
         _ => format!("[[{id}]] filed in Done/: {title}"),
     };
-    let kinds: Vec<Value> = r
-        .item
-        .actions_ref()
-        .iter()
-        .map(|a| a.get("kind").cloned().unwrap_or(Value::Null))
-        .collect();
     let audit = ctx.audit.line(AuditEvent {
         target: Some(r.to.rel().display().to_string()),
-        parameters: serde_json::json!({"actions": kinds, "hash": r.hash}),
+        parameters: serde_json::json!({"actions": r.kinds, "hash": r.hash}),
         approval_status: status.map(str::to_string),
-        approved_by: Some(r.item.str("approved_by").to_string()).filter(|s| !s.is_empty()),
+        approved_by: Some(r.approved_by.clone()).filter(|s| !s.is_empty()),
         result: Some("ok".into()),
         ..AuditEvent::new("planned", Some(id))
     });
@@ -319,12 +342,7 @@ pub(super) fn prepare(
     }
     let hash = item.actions_hash();
     Prepared::Ready {
-        routed: Routed {
-            path,
-            item,
-            to,
-            hash,
-        },
+        routed: Routed::new(path, &item, to, hash),
         planned: !already,
     }
 }

@@ -129,10 +129,7 @@ pub(super) fn finish_batch<'env>(
     let records = routed.iter().filter_map(|r| {
         let (event, by) = match &r.to {
             Stage::PendingApproval(_) => (ApprovalEvent::Requested, None),
-            Stage::Approved => (
-                ApprovalEvent::Policy,
-                Some(r.approved_by.clone()),
-            ),
+            Stage::Approved => (ApprovalEvent::Policy, Some(r.approved_by.clone())),
             _ => return None,
         };
         Some(ApprovalRecord {

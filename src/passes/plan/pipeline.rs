@@ -2,9 +2,9 @@
 //! remote's word, the planner can be copied, and the machine has two cores). Each item is
 //! claimed and prepared (planned, its plan written, its rewrite staged) by whichever thread
 //! is free, a few items at a time. While this thread finishes a batch (its commit, ledger
-//! records and moves, which queue on the folders' locks and gain nothing from a second
+//! records and moves, which queue on the folders' locks and gain little from a second
 //! thread), the worker already claims and prepares the next, and this thread joins it when
-//! done. Every item still goes through its own steps in the same order (claimed, planned,
+//! done; the last batch is finished on both. Every item still goes through its own steps in the same order (claimed, planned,
 //! rewritten after its batch's sync, recorded, moved), and each batch is finished, in its
 //! items' order, before the next is recorded or moved, so what a pass reports, records and
 //! audits is what [`super::batch::plan_batch`] gives.
@@ -94,11 +94,13 @@ pub(super) fn plan_pipelined<'env>(
                 batch.extend(b);
             }
         }
-        // The next batch starts on the worker while this one is finished here.
+        // The next batch starts on the worker while this one is finished here; the last
+        // one is finished on both threads.
         let next = batches.next().map(|items| start(items, planner));
+        let alone = Pool::none();
         let finished = finish_batch(
             ctx,
-            &Pool::none(),
+            if next.is_some() { &alone } else { pool },
             prepared,
             batch,
             &mut run.ledger,

@@ -106,7 +106,7 @@ pub(super) fn finish_batch<'env>(
                 if planned {
                     out.count("planned", 1);
                 }
-                routed.push(r);
+                routed.push(*r);
             }
         }
     }
@@ -229,7 +229,7 @@ pub(super) enum Prepared {
     /// Not planned or not written; it waits where it is.
     Problem { id: String, message: String },
     /// Planned (or kept, when resumed with its plan) and its rewrite staged.
-    Ready { routed: Routed, planned: bool },
+    Ready { routed: Box<Routed>, planned: bool },
 }
 
 /// Prepares every claimed item ([`prepare`]), in their order, with the writes staged in one
@@ -339,7 +339,7 @@ pub(super) fn prepare(
     }
     let hash = item.actions_hash();
     Prepared::Ready {
-        routed: Routed::new(path, &item, to, hash),
+        routed: Box::new(Routed::new(path, &item, to, hash)),
         planned: !already,
     }
 }

@@ -5,12 +5,19 @@
 //! check what they opened, folders are checked component by component, and a rewrite lands
 //! only on the very file (device and inode) that was read.
 
+mod open;
+
+pub use open::{
+    FileId, MoveError, Root, move_noreplace, move_noreplace_in, open_regular_nofollow,
+    read_regular_in, read_regular_nofollow, symlink_stat_in,
+};
+
 use anyhow::{Context, Result, bail};
-use std::ffi::CString;
+use open::{cpath, link_error, open_in, rename_in, write_nofollow};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Prefix of aie's temp files: starts with `.` so no scan takes one for an item.
@@ -50,13 +57,16 @@ pub fn temp_path_for(target: &Path) -> PathBuf {
 
 /// Writes `bytes` to a new temp file beside `target` (not yet synced, not yet renamed).
 fn write_temp(target: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    write_temp_in(None, target, bytes)
+}
+
+/// [`write_temp`], found from `root` when below it.
+fn write_temp_in(root: Option<&Root>, target: &Path, bytes: &[u8]) -> Result<PathBuf> {
     let tmp = temp_path_for(target);
     fault(Io::Create).with_context(|| format!("cannot create `{}`", tmp.display()))?;
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .with_context(|| format!("cannot create `{}`", tmp.display()))?;
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
+    let mut f =
+        open_in(root, &tmp, flags).with_context(|| format!("cannot create `{}`", tmp.display()))?;
     // A write that fails (a full disk) leaves no half-written temp file behind.
     if let Err(e) = fault(Io::Write).and_then(|()| f.write_all(bytes)) {
         let _ = fs::remove_file(&tmp);
@@ -124,71 +134,6 @@ pub fn sync_fs(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Error kinds of [`move_noreplace`] that callers react to.
-#[derive(Debug, thiserror::Error)]
-pub enum MoveError {
-    #[error("`{0}` already exists")]
-    Exists(PathBuf),
-    #[error("`{0}` is gone")]
-    SourceGone(PathBuf),
-    #[error("cannot move `{from}` to `{to}`: {source}")]
-    Other {
-        from: PathBuf,
-        to: PathBuf,
-        source: io::Error,
-    },
-}
-
-fn cpath(p: &Path) -> io::Result<CString> {
-    CString::new(p.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path has a NUL byte"))
-}
-
-/// Moves `from` to `to` without ever overwriting `to` (renameat2 RENAME_NOREPLACE, or
-/// link + unlink where the file system lacks it). A move across file systems is an error.
-/// Not durable by itself: sync the two folders (or the file system) afterwards.
-pub fn move_noreplace(from: &Path, to: &Path) -> std::result::Result<(), MoveError> {
-    let other = |e: io::Error| MoveError::Other {
-        from: from.to_path_buf(),
-        to: to.to_path_buf(),
-        source: e,
-    };
-    fault(Io::Rename).map_err(other)?;
-    let (cf, ct) = (cpath(from).map_err(other)?, cpath(to).map_err(other)?);
-    // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them like rename(2).
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            cf.as_ptr(),
-            libc::AT_FDCWD,
-            ct.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    let err = io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::EEXIST) => Err(MoveError::Exists(to.to_path_buf())),
-        Some(libc::ENOENT) if !from.exists() => Err(MoveError::SourceGone(from.to_path_buf())),
-        Some(libc::EINVAL) | Some(libc::ENOSYS) => {
-            // No RENAME_NOREPLACE here: a hard link fails if `to` exists, which is the same promise.
-            match fs::hard_link(from, to) {
-                Ok(()) => fs::remove_file(from).map_err(other),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    Err(MoveError::Exists(to.to_path_buf()))
-                }
-                Err(e) => Err(other(e)),
-            }
-        }
-        Some(libc::EXDEV) => Err(other(io::Error::other(
-            "source and target are on different file systems",
-        ))),
-        _ => Err(other(err)),
-    }
-}
-
 /// Moves `from` into folder `dir`, keeping its name, or the first free `name (2)`, `name (3)`...
 /// Returns the final path. Used for originals and duplicates kept beside each other.
 pub fn move_into_free_name(from: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
@@ -230,6 +175,8 @@ pub fn numbered_name(name: &str, n: u32) -> String {
 pub struct WriteBatch {
     /// (temp file, target, whether the target must not exist yet)
     pending: Vec<(PathBuf, PathBuf, bool)>,
+    /// The folder its paths are found from, when below it.
+    root: Option<Arc<Root>>,
 }
 
 impl WriteBatch {
@@ -237,9 +184,17 @@ impl WriteBatch {
         WriteBatch::default()
     }
 
+    /// A batch whose paths below `root` are found from it ([`Root`]).
+    pub fn within(root: Option<Arc<Root>>) -> WriteBatch {
+        WriteBatch {
+            pending: Vec::new(),
+            root,
+        }
+    }
+
     /// Stages `bytes` for `target`; nothing is visible at `target` until [`WriteBatch::commit`].
     pub fn stage(&mut self, target: &Path, bytes: &[u8]) -> Result<()> {
-        let tmp = write_temp(target, bytes)?;
+        let tmp = write_temp_in(self.root.as_deref(), target, bytes)?;
         self.pending.push((tmp, target.to_path_buf(), false));
         Ok(())
     }
@@ -248,13 +203,14 @@ impl WriteBatch {
     /// sync. For files whose torn state is harmless until the batch's renames land.
     /// A symbolic link at `target` is refused, never written through.
     pub fn write_direct(&mut self, target: &Path, bytes: &[u8]) -> Result<()> {
-        let res = write_nofollow(target, bytes);
+        let root = self.root.as_deref();
+        let res = write_nofollow(root, target, bytes);
         let res = match res {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if let Some(dir) = target.parent() {
                     fs::create_dir_all(dir)?;
                 }
-                write_nofollow(target, bytes)
+                write_nofollow(root, target, bytes)
             }
             other => other,
         };
@@ -264,7 +220,7 @@ impl WriteBatch {
 
     /// Stages a new file: at commit it is moved into place only if `target` does not exist.
     pub fn stage_new(&mut self, target: &Path, bytes: &[u8]) -> Result<()> {
-        let tmp = write_temp(target, bytes)?;
+        let tmp = write_temp_in(self.root.as_deref(), target, bytes)?;
         self.pending.push((tmp, target.to_path_buf(), true));
         Ok(())
     }
@@ -277,6 +233,9 @@ impl WriteBatch {
     /// threads, committed as one).
     pub fn extend(&mut self, other: WriteBatch) {
         self.pending.extend(other.pending);
+        if self.root.is_none() {
+            self.root = other.root;
+        }
     }
 
     /// Syncs the staged data once (through the file system of `root`), then renames each
@@ -297,18 +256,22 @@ impl WriteBatch {
             self.abandon();
             return Err(e).with_context(|| format!("cannot sync `{root}`"));
         }
-        Ok(pool.map(self.pending, put_in_place))
+        let root = self.root;
+        Ok(pool.map(self.pending, move |p| put_in_place(root.as_deref(), p)))
     }
 }
 
 /// Renames a staged temp file over its target (a new file never overwrites one); on an
 /// error the temp file is removed.
-fn put_in_place((tmp, target, new): (PathBuf, PathBuf, bool)) -> Result<PathBuf> {
+fn put_in_place(
+    root: Option<&Root>,
+    (tmp, target, new): (PathBuf, PathBuf, bool),
+) -> Result<PathBuf> {
     let res = if new {
-        move_noreplace(&tmp, &target).map_err(anyhow::Error::from)
+        move_noreplace_in(root, &tmp, &target).map_err(anyhow::Error::from)
     } else {
         fault(Io::Rename)
-            .and_then(|()| fs::rename(&tmp, &target))
+            .and_then(|()| rename_in(root, &tmp, &target, 0))
             .map_err(anyhow::Error::from)
     };
     match res {
@@ -358,77 +321,6 @@ pub fn process_alive(pid: i32) -> bool {
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Creates or truncates `target` and writes `bytes`, refusing a symbolic link or anything
-/// but a regular file at `target`.
-fn write_nofollow(target: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    fault(Io::Create)?;
-    // Most often the file is new: created here, it is a regular file and empty.
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(target)
-    {
-        Ok(mut f) => {
-            fault(Io::Write)?;
-            return f.write_all(bytes);
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
-    }
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(target)?;
-    let meta = f.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    fault(Io::Write)?;
-    // A new file is empty already.
-    if meta.len() > 0 {
-        f.set_len(0)?;
-    }
-    f.write_all(bytes)
-}
-
-/// The identity of a file on disk (device and inode). A rewrite or a move acts only on the
-/// file aie read, never on one someone put in its place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileId {
-    dev: u64,
-    ino: u64,
-}
-
-impl FileId {
-    /// The identity of an open file or of a path's own metadata.
-    pub fn of(meta: &fs::Metadata) -> FileId {
-        use std::os::unix::fs::MetadataExt;
-        FileId {
-            dev: meta.dev(),
-            ino: meta.ino(),
-        }
-    }
-}
-
-/// Turns the `ELOOP` of an `O_NOFOLLOW` open into words that say what happened (the
-/// caller's context names the path).
-fn link_error(e: io::Error) -> io::Error {
-    if e.raw_os_error() == Some(libc::ELOOP) {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "it is a symbolic link: aie never follows links inside the vault",
-        )
-    } else {
-        e
-    }
-}
-
 /// Errors when `path` is not under `root`, or when any existing component of `path` below
 /// `root` is a symbolic link (`root` itself is the owner's choice and may be one). The
 /// error names the path relative to `root`. Missing components end the check: nothing
@@ -460,69 +352,6 @@ pub fn check_no_symlink(root: &Path, path: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Opens a regular file for reading without following a symbolic link at its last
-/// component; what was opened is checked to be a regular file (a FIFO or device is refused
-/// without blocking). Returns the file and its identity.
-pub fn open_regular_nofollow(path: &Path) -> io::Result<(File, FileId)> {
-    open_regular_sized(path).map(|(f, id, _)| (f, id))
-}
-
-/// [`open_regular_nofollow`], with the file's size when opened.
-fn open_regular_sized(path: &Path) -> io::Result<(File, FileId, u64)> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(link_error)?;
-    let meta = f.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "it is not a regular file",
-        ));
-    }
-    Ok((f, FileId::of(&meta), meta.len()))
-}
-
-/// Reads a whole regular file without following a symbolic link at its last component.
-/// Errors name the file; a missing file keeps the `NotFound` kind for callers to test.
-pub fn read_regular_nofollow(path: &Path) -> io::Result<(Vec<u8>, FileId)> {
-    use std::io::Read;
-    /// Only `read`: std's `File::read_to_end` asks the size and the position again.
-    struct Plain<'a>(&'a File);
-    impl Read for Plain<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            (&mut &*self.0).read(buf)
-        }
-    }
-    let (f, id, size) = open_regular_sized(path)?;
-    // The size from the open file's metadata, and one byte more: a regular file reads short
-    // only at its end, so one read that leaves the byte unfilled has read it all. A file
-    // that grew meanwhile is read on to its end.
-    let want = usize::try_from(size).unwrap_or(0).saturating_add(1);
-    let mut bytes = vec![0u8; want];
-    let mut got = 0;
-    while got < want {
-        match Plain(&f).read(&mut bytes[got..]) {
-            Ok(0) => break,
-            Ok(n) if got + n < want => {
-                got += n;
-                bytes.truncate(got);
-                return Ok((bytes, id));
-            }
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    bytes.truncate(got);
-    if got == want {
-        Plain(&f).read_to_end(&mut bytes)?;
-    }
-    Ok((bytes, id))
 }
 
 /// Reads a vault file that may be missing (`None`): no component below `root` may be a
@@ -733,17 +562,57 @@ mod tests {
             fs::write(&p, &bytes).unwrap();
             assert_eq!(read_regular_nofollow(&p).unwrap().0, bytes, "{n} bytes");
         }
-        // New, then rewritten shorter: the old bytes are gone.
-        let plan = d.path().join("x.plan.md");
-        write_nofollow(&plan, b"a longer first text").unwrap();
-        write_nofollow(&plan, b"short").unwrap();
-        assert_eq!(fs::read(&plan).unwrap(), b"short");
-        let outside = d.path().join("outside");
-        fs::write(&outside, b"kept").unwrap();
-        let link = d.path().join("link.plan.md");
-        std::os::unix::fs::symlink(&outside, &link).unwrap();
-        assert!(write_nofollow(&link, b"x").is_err());
-        assert_eq!(fs::read(&outside).unwrap(), b"kept");
+        // With the folder held open or without, the same.
+        let held = Root::open(d.path()).unwrap();
+        for (n, root) in [None, Some(&held)].into_iter().enumerate() {
+            // New, then rewritten shorter: the old bytes are gone.
+            let plan = d.path().join(format!("x{n}.plan.md"));
+            write_nofollow(root, &plan, b"a longer first text").unwrap();
+            write_nofollow(root, &plan, b"short").unwrap();
+            assert_eq!(fs::read(&plan).unwrap(), b"short");
+            assert_eq!(read_regular_in(root, &plan).unwrap().0, b"short");
+            let outside = d.path().join(format!("outside{n}"));
+            fs::write(&outside, b"kept").unwrap();
+            let link = d.path().join(format!("link{n}.plan.md"));
+            std::os::unix::fs::symlink(&outside, &link).unwrap();
+            assert!(write_nofollow(root, &link, b"x").is_err());
+            assert!(read_regular_in(root, &link).is_err());
+            assert_eq!(fs::read(&outside).unwrap(), b"kept");
+        }
+    }
+
+    #[test]
+    fn a_held_folder_finds_the_paths_below_it_and_only_those() {
+        let d = tempfile::tempdir().unwrap();
+        let (vault, other) = (d.path().join("v"), d.path().join("v2"));
+        for dir in [&vault, &other] {
+            fs::create_dir_all(dir.join("In")).unwrap();
+        }
+        fs::write(vault.join("In/a.md"), "in the vault").unwrap();
+        fs::write(other.join("In/a.md"), "beside it").unwrap();
+        let root = Root::open(&vault).unwrap();
+        let read = |p: &Path| read_regular_in(Some(&root), p).map(|(b, _)| b);
+        assert_eq!(read(&vault.join("In/a.md")).unwrap(), b"in the vault");
+        // A name that only starts like the vault's, and a path with a doubled slash.
+        assert_eq!(read(&other.join("In/a.md")).unwrap(), b"beside it");
+        let doubled = PathBuf::from(format!("{}//In/a.md", vault.display()));
+        assert_eq!(read(&doubled).unwrap(), b"in the vault");
+        // Moves and renames below it, and a move that would overwrite refused.
+        move_noreplace_in(Some(&root), &vault.join("In/a.md"), &vault.join("b.md")).unwrap();
+        fs::write(vault.join("In/a.md"), "again").unwrap();
+        assert!(matches!(
+            move_noreplace_in(Some(&root), &vault.join("In/a.md"), &vault.join("b.md")),
+            Err(MoveError::Exists(_))
+        ));
+        rename_in(Some(&root), &vault.join("In/a.md"), &vault.join("b.md"), 0).unwrap();
+        assert_eq!(fs::read(vault.join("b.md")).unwrap(), b"again");
+        let st = symlink_stat_in(Some(&root), &vault.join("b.md")).unwrap();
+        assert_eq!(st.st_size, 5);
+        // The folder is held: a vault moved away mid-pass is still the one worked on.
+        fs::rename(&vault, d.path().join("moved")).unwrap();
+        fs::create_dir_all(&vault).unwrap();
+        fs::write(vault.join("b.md"), "a new folder").unwrap();
+        assert_eq!(read(&vault.join("b.md")).unwrap(), b"again");
     }
 
     #[test]

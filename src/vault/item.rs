@@ -129,7 +129,12 @@ impl Item {
     /// Reads and parses an item file, with the identity of the file read: a rewrite at the
     /// end of a pass lands only on that file ([`crate::fsutil::rewrite_held`]).
     pub fn read_held(path: &Path) -> Result<(Item, FileId)> {
-        let (bytes, held) = crate::fsutil::read_regular_nofollow(path)
+        Item::read_held_in(None, path)
+    }
+
+    /// [`Item::read_held`], the path found from `root` when below it.
+    pub fn read_held_in(root: Option<&crate::fsutil::Root>, path: &Path) -> Result<(Item, FileId)> {
+        let (bytes, held) = crate::fsutil::read_regular_in(root, path)
             .with_context(|| format!("cannot read `{}`", path.display()))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| anyhow::anyhow!("`{}` is not UTF-8 text", path.display()))?;

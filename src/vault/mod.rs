@@ -17,6 +17,7 @@ use crate::fsutil;
 use anyhow::{Context, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use item::Item;
 
@@ -83,6 +84,8 @@ pub const SETTINGS_FILE: &str = "aie.yaml";
 #[derive(Debug, Clone)]
 pub struct Vault {
     root: PathBuf,
+    /// The root held open once opened: a pass's per-item calls find their paths from it.
+    anchor: Option<Arc<fsutil::Root>>,
 }
 
 impl Vault {
@@ -90,7 +93,18 @@ impl Vault {
     pub fn at(root: &Path) -> Vault {
         Vault {
             root: root.to_path_buf(),
+            anchor: None,
         }
+    }
+
+    /// The root held open, for the writes of a pass ([`fsutil::WriteBatch::within`]).
+    pub fn anchor(&self) -> Option<Arc<fsutil::Root>> {
+        self.anchor.clone()
+    }
+
+    /// The root held open, for one call ([`fsutil::Root`]).
+    pub fn held_root(&self) -> Option<&fsutil::Root> {
+        self.anchor.as_deref()
     }
 
     /// Opens an existing vault: refuses a folder without `aie.yaml` (exit 78) and recreates
@@ -112,8 +126,10 @@ impl Vault {
             ))
             .into());
         }
-        let v = Vault::at(root);
+        let mut v = Vault::at(root);
         v.ensure_layout(agent)?;
+        // Without it (a folder that cannot be held open), every path is used whole.
+        v.anchor = fsutil::Root::open(root).ok().map(Arc::new);
         Ok(v)
     }
 
@@ -233,14 +249,15 @@ impl Vault {
             .file_name()
             .expect("invariant: item paths have a file name");
         let target = dir.join(name);
-        let mut res = fsutil::move_noreplace(from, &target);
+        let root = self.held_root();
+        let mut res = fsutil::move_noreplace_in(root, from, &target);
         // The stage folder is made only when it is missing (not one mkdir per move).
         if matches!(&res, Err(fsutil::MoveError::Other { source, .. }) if source.kind() == std::io::ErrorKind::NotFound)
             && !dir.exists()
         {
             fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create `{}`", dir.display()))?;
-            res = fsutil::move_noreplace(from, &target);
+            res = fsutil::move_noreplace_in(root, from, &target);
         }
         res.with_context(|| format!("cannot move `{}`", self.rel(from)))?;
         Ok(target)
@@ -258,7 +275,7 @@ impl Vault {
         path: &Path,
         out: &mut crate::outcome::Outcome,
     ) -> Option<(Item, fsutil::FileId)> {
-        match Item::read_held(path) {
+        match Item::read_held_in(self.held_root(), path) {
             Ok(held) => Some(held),
             Err(e) => {
                 let rel = self.rel(path);

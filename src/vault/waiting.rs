@@ -22,13 +22,17 @@ pub struct Stamp {
 impl Stamp {
     /// The stamp of `path` (never following a link), or None when it cannot be read.
     pub fn of(path: &Path) -> Option<Stamp> {
-        use std::os::unix::fs::MetadataExt;
-        let m = std::fs::symlink_metadata(path).ok()?;
+        Stamp::of_in(None, path)
+    }
+
+    /// [`Stamp::of`], the path found from `root` when below it.
+    pub fn of_in(root: Option<&crate::fsutil::Root>, path: &Path) -> Option<Stamp> {
+        let st = crate::fsutil::symlink_stat_in(root, path).ok()?;
         Some(Stamp {
-            ino: m.ino(),
-            ctime: (m.ctime(), m.ctime_nsec()),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            size: m.size(),
+            ino: st.st_ino,
+            ctime: (st.st_ctime, st.st_ctime_nsec),
+            mtime: (st.st_mtime, st.st_mtime_nsec),
+            size: u64::try_from(st.st_size).unwrap_or(0),
         })
     }
 }

@@ -189,9 +189,8 @@ fn move_routed(ctx: &Ctx, r: Routed) -> std::result::Result<Moved, (String, Stri
     fsutil::failpoint("plan:moved");
     // Known without reading it again, to the next pass and the nudge digest.
     let waiting = match r.to {
-        Stage::PendingApproval(_) => {
-            Stamp::of(&to).map(|stamp| (ctx.vault.rel(&to), r.seen.clone().at(stamp)))
-        }
+        Stage::PendingApproval(_) => Stamp::of_in(ctx.vault.held_root(), &to)
+            .map(|stamp| (ctx.vault.rel(&to), r.seen.clone().at(stamp))),
         _ => None,
     };
     let (count, status) = match &r.to {
@@ -272,7 +271,7 @@ fn prepare_each(
     guides: &super::Guides,
     claimed: Vec<Claimed>,
 ) -> (Vec<Prepared>, WriteBatch) {
-    let mut batch = WriteBatch::new();
+    let mut batch = WriteBatch::within(ctx.vault.anchor());
     let prepared = claimed
         .into_iter()
         .map(|c| prepare(ctx, planner, guides, c, &mut batch))

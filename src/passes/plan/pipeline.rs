@@ -86,7 +86,7 @@ pub(super) fn plan_pipelined<'env>(
         done.extend(theirs);
         done.sort_unstable_by_key(|d| d.at);
         let mut prepared = Vec::with_capacity(done.len());
-        let mut batch = WriteBatch::new();
+        let mut batch = WriteBatch::within(ctx.vault.anchor());
         for d in done {
             out.absorb(d.claim);
             if let Some((p, b)) = d.prepared {
@@ -153,7 +153,7 @@ fn work(
         for (at, path) in taken {
             let (claimed, claim_out) = claim(ctx, mine, at < resumed, path);
             let prepared = claimed.map(|c| {
-                let mut batch = WriteBatch::new();
+                let mut batch = WriteBatch::within(ctx.vault.anchor());
                 let p = prepare(ctx, planner, guides, c, &mut batch);
                 (p, batch)
             });

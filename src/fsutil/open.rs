@@ -309,3 +309,42 @@ pub fn read_regular_in(root: Option<&Root>, path: &Path) -> io::Result<(Vec<u8>,
     }
     Ok((bytes, id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_folder_finds_the_paths_below_it_and_only_those() {
+        let d = tempfile::tempdir().unwrap();
+        let (vault, other) = (d.path().join("v"), d.path().join("v2"));
+        for dir in [&vault, &other] {
+            fs::create_dir_all(dir.join("In")).unwrap();
+        }
+        fs::write(vault.join("In/a.md"), "in the vault").unwrap();
+        fs::write(other.join("In/a.md"), "beside it").unwrap();
+        let root = Root::open(&vault).unwrap();
+        let read = |p: &Path| read_regular_in(Some(&root), p).map(|(b, _)| b);
+        assert_eq!(read(&vault.join("In/a.md")).unwrap(), b"in the vault");
+        // A name that only starts like the vault's, and a path with a doubled slash.
+        assert_eq!(read(&other.join("In/a.md")).unwrap(), b"beside it");
+        let doubled = PathBuf::from(format!("{}//In/a.md", vault.display()));
+        assert_eq!(read(&doubled).unwrap(), b"in the vault");
+        // Moves and renames below it, and a move that would overwrite refused.
+        move_noreplace_in(Some(&root), &vault.join("In/a.md"), &vault.join("b.md")).unwrap();
+        fs::write(vault.join("In/a.md"), "again").unwrap();
+        assert!(matches!(
+            move_noreplace_in(Some(&root), &vault.join("In/a.md"), &vault.join("b.md")),
+            Err(MoveError::Exists(_))
+        ));
+        rename_in(Some(&root), &vault.join("In/a.md"), &vault.join("b.md"), 0).unwrap();
+        assert_eq!(fs::read(vault.join("b.md")).unwrap(), b"again");
+        let st = symlink_stat_in(Some(&root), &vault.join("b.md")).unwrap();
+        assert_eq!(st.st_size, 5);
+        // The folder is held: a vault moved away mid-pass is still the one worked on.
+        fs::rename(&vault, d.path().join("moved")).unwrap();
+        fs::create_dir_all(&vault).unwrap();
+        fs::write(vault.join("b.md"), "a new folder").unwrap();
+        assert_eq!(read(&vault.join("b.md")).unwrap(), b"again");
+    }
+}

@@ -347,9 +347,10 @@ pub fn list_items(dir: &Path) -> Result<Vec<PathBuf>> {
         })
         .map(|e| e.path())
         .collect();
-    // By name: one folder, so the same order as sorting the paths, without parsing 10,000
-    // paths into components on every comparison (that cost 100 ms over 10,000 items).
-    out.sort_unstable_by(|a, b| a.file_name().cmp(&b.file_name()));
+    // By name: every path is the folder's, `/` and a name, so their bytes sort as their
+    // names do, and as the paths would by components (parsing 10,000 paths into components
+    // on every comparison cost 100 ms over 10,000 items).
+    out.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     Ok(out)
 }
 
@@ -368,6 +369,21 @@ pub fn count_items(dir: &Path) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_are_listed_in_the_order_of_their_paths() {
+        let d = tempfile::tempdir().unwrap();
+        for n in [
+            "a.md", "a-b.md", "A.md", "ä.md", "a b.md", "a.md.md", "b.md", "10.md", "9.md",
+        ] {
+            fs::write(d.path().join(n), "x").unwrap();
+        }
+        let listed = list_items(d.path()).unwrap();
+        let mut by_components = listed.clone();
+        by_components.sort();
+        assert_eq!(listed, by_components);
+        assert_eq!(listed.len(), 9);
+    }
 
     #[test]
     fn rel_cuts_the_root_as_path_components_do() {

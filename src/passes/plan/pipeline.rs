@@ -4,10 +4,10 @@
 //! is free, a few items at a time. While this thread finishes a batch (its commit, ledger
 //! records and moves, which queue on the folders' locks and gain little from a second
 //! thread), the worker already claims and prepares the next, and this thread joins it when
-//! done; the last batch is finished on both. Every item still goes through its own steps in the same order (claimed, planned,
-//! rewritten after its batch's sync, recorded, moved), and each batch is finished, in its
-//! items' order, before the next is recorded or moved, so what a pass reports, records and
-//! audits is what [`super::batch::plan_batch`] gives.
+//! done; the last batch is finished on both. Every item still goes through its own steps in
+//! the same order (claimed, planned, rewritten after its batch's sync, recorded, moved),
+//! and each batch is finished, in its items' order, before the next is recorded or moved,
+//! so what a pass reports, records and audits is what [`super::batch::plan_batch`] gives.
 
 use super::batch::{Prepared, finish_batch, prepare};
 use super::{Guides, PlanRun, claim};
@@ -74,8 +74,8 @@ pub(super) fn plan_pipelined<'env>(
         let (queue, rx) = current;
         let mut done = work(ctx, planner, &run.guides, mine, resumed, &queue);
         let Ok(theirs) = rx.recv() else {
-            // Its staged files are left for the stale-temp sweep; its claimed items wait
-            // in `In_Progress/` for the next pass.
+            // This thread's staged files are removed, the worker's left for the stale-temp
+            // sweep; the items claimed wait in `In_Progress/` for the next pass.
             for d in done {
                 if let Some((_, batch)) = d.prepared {
                     batch.abandon();

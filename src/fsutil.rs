@@ -14,7 +14,7 @@ pub use open::{
 };
 
 use anyhow::{Context, Result, bail};
-use open::{cpath, link_error, open_in, rename_in, write_nofollow};
+use open::{link_error, open_in, rename_in, write_nofollow};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -465,22 +465,7 @@ pub fn still_held(path: &Path, held: FileId) -> bool {
 
 /// Swaps two names atomically (`renameat2 RENAME_EXCHANGE`); both must exist.
 fn rename_exchange(a: &Path, b: &Path) -> io::Result<()> {
-    let (ca, cb) = (cpath(a)?, cpath(b)?);
-    // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them like rename(2).
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            ca.as_ptr(),
-            libc::AT_FDCWD,
-            cb.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    rename_in(None, a, b, libc::RENAME_EXCHANGE)
 }
 
 /// Aborts the process at a named point when `AIE_CRASH_AT` names it (crash-safety tests only).

@@ -65,7 +65,7 @@ fn nul_error() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, "path has a NUL byte")
 }
 
-pub(super) fn cpath(p: &Path) -> io::Result<CString> {
+fn cpath(p: &Path) -> io::Result<CString> {
     CString::new(p.as_os_str().as_bytes()).map_err(|_| nul_error())
 }
 

@@ -69,8 +69,6 @@ pub fn plan_pass_seeing(ctx: &Ctx, planner: &mut dyn Planner) -> Result<(Outcome
             queue.extend(ctx.vault.list(&stage)?);
         }
     }
-    // In batches: each is claimed (its items read and moved on two threads, where the
-    // machine has two cores), then planned, written, recorded and moved before the next.
     let queue: Vec<(usize, PathBuf)> = queue.into_iter().enumerate().collect();
     let mine = &mine;
     // Without a remote, a claim needs no one's word (`passes::claims`), so a batch's items
@@ -92,6 +90,8 @@ pub fn plan_pass_seeing(ctx: &Ctx, planner: &mut dyn Planner) -> Result<(Outcome
                 ctx, pool, planner, &mut run, mine, resumed, batches, &mut out,
             );
         }
+        // In batches: each is claimed (its items read and moved on two threads, where the
+        // machine has two cores), then planned, written, recorded and moved before the next.
         let mut queue = queue.into_iter();
         loop {
             let chunk: Vec<(usize, PathBuf)> = queue.by_ref().take(size).collect();

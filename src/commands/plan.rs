@@ -44,7 +44,15 @@ const MODEL_TIMEOUT: Duration = Duration::from_secs(120);
 pub fn run(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
     let (mut out, waiting) = plan(cx, args)?;
     if !args.dry_run {
-        match crate::nudge::nudge(cx.ctx(), waiting.as_ref()) {
+        // The index of waiting requests is saved while the digest reads it (a cache: lost
+        // in a crash, the next pass reads the requests again).
+        let nudged = std::thread::scope(|s| {
+            if let Some(w) = &waiting {
+                s.spawn(|| w.save());
+            }
+            crate::nudge::nudge(cx.ctx(), waiting.as_ref())
+        });
+        match nudged {
             Ok(n) => out.count("nudged", n as u64),
             Err(e) => out.problem("plan:nudge", format!("{e:#}")),
         }

@@ -511,7 +511,7 @@ fn plan_one(ctx: &Ctx, id: &str, plan: Plan) -> Result<Call> {
     let waiting = crate::vault::waiting::Waiting::load(&ctx.vault.aie_dir());
     let mut run = crate::passes::plan::PlanRun::new(guides, ledger, waiting);
     run.plan_batch(ctx, &mut Proposed(plan), vec![claimed], &mut out)?;
-    run.finish(ctx)?;
+    run.finish(ctx)?.save();
     if out.changed {
         let res = match ctx.mode {
             crate::context::Mode::Full => crate::dashboard::refresh(ctx),

@@ -46,11 +46,14 @@ fn batch_size() -> usize {
 
 /// One planning pass.
 pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
-    plan_pass_seeing(ctx, planner).map(|(out, _)| out)
+    let (out, waiting) = plan_pass_seeing(ctx, planner)?;
+    waiting.save();
+    Ok(out)
 }
 
-/// One planning pass, with the index of the requests it saw waiting and wrote (saved too),
-/// for the nudge digest that follows it.
+/// One planning pass, with the index of the requests it saw waiting and wrote, for the
+/// nudge digest that follows it; the caller saves the index ([`Waiting::save`]), while
+/// the digest reads it.
 pub fn plan_pass_seeing(ctx: &Ctx, planner: &mut dyn Planner) -> Result<(Outcome, Waiting)> {
     let mut out = Outcome::default();
     let mut ledger = ApprovalLedger::new(&ctx.vault.aie_dir(), &ctx.vault.logs());
@@ -333,10 +336,9 @@ impl PlanRun {
         )
     }
 
-    /// Saves the index of waiting requests and syncs the audit log: the run is over.
-    /// Returns the index.
+    /// Syncs the audit log: the run is over. Returns the index of waiting requests, for
+    /// the caller to save.
     pub fn finish(self, ctx: &Ctx) -> Result<Waiting> {
-        self.waiting.save();
         ctx.audit.sync()?;
         Ok(self.waiting)
     }

@@ -8,19 +8,29 @@ use crate::fsutil;
 use crate::state::State;
 use crate::vault::{self, Item, Stage, Vault};
 use anyhow::{Context, Result};
+use std::path::PathBuf;
 
 pub const START: &str = "<!-- aie:dashboard:start -->";
 pub const END: &str = "<!-- aie:dashboard:end -->";
 
 /// Items per stage, in the order people read them.
 pub fn queue_counts(v: &Vault) -> Vec<(String, usize)> {
+    queue_counts_knowing(v, &[])
+}
+
+/// [`queue_counts`], with the counts of the folders in `known` (folder, count) as given.
+fn queue_counts_knowing(v: &Vault, known: &[(PathBuf, usize)]) -> Vec<(String, usize)> {
+    let count = |dir: PathBuf| match known.iter().find(|(d, _)| *d == dir) {
+        Some((_, n)) => *n,
+        None => vault::count_items(&dir),
+    };
     let sum = |top: &str| -> usize {
         let dir = v.root().join(top);
         std::fs::read_dir(&dir)
             .map(|rd| {
                 rd.flatten()
                     .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                    .map(|e| vault::count_items(&e.path()))
+                    .map(|e| count(e.path()))
                     .sum()
             })
             .unwrap_or(0)
@@ -137,7 +147,25 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
         ctx.agent,
         ctx.clock.stamp()
     );
-    for (name, n) in queue_counts(v) {
+    // Each folder of requests is read once: its count for the table, its first items
+    // for the list below.
+    let waiting: Vec<(String, PathBuf, usize, Vec<PathBuf>)> = v
+        .stages()
+        .into_iter()
+        .filter_map(|stage| {
+            let Stage::PendingApproval(domain) = &stage else {
+                return None;
+            };
+            let dir = v.stage_dir(&stage);
+            let (n, first) = vault::count_and_first(&dir, 50);
+            Some((domain.clone(), dir, n, first))
+        })
+        .collect();
+    let known: Vec<(PathBuf, usize)> = waiting
+        .iter()
+        .map(|(_, dir, n, _)| (dir.clone(), *n))
+        .collect();
+    for (name, n) in queue_counts_knowing(v, &known) {
         s.push_str(&format!("| {name} | {n} |\n"));
     }
     s.push('\n');
@@ -146,16 +174,13 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
     // come first, with their review note: they are not ordinary requests.
     let mut review = String::new();
     let mut waiting_lines = String::new();
-    for stage in v.stages() {
-        let Stage::PendingApproval(domain) = &stage else {
-            continue;
-        };
-        for p in v.list(&stage).unwrap_or_default().into_iter().take(50) {
+    for (domain, _, _, first) in &waiting {
+        for p in first {
             let stem = p
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default();
-            match Item::read(&p) {
+            match Item::read(p) {
                 Ok(item) if !item.str("review").is_empty() => {
                     review.push_str(&format!(
                         "- {} ({domain}): **{}** Proposed: {}\n",

@@ -354,6 +354,40 @@ pub fn list_items(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// What [`count_items`] and [`list_items`] give for `dir`, from one reading of it: the
+/// number of its items, and the first `n` of its item files by name (none when the folder
+/// cannot be read).
+pub fn count_and_first(dir: &Path, n: usize) -> (usize, Vec<PathBuf>) {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(rd) = fs::read_dir(dir) else {
+        return (0, Vec::new());
+    };
+    let mut count = 0;
+    let mut names: Vec<std::ffi::OsString> = Vec::new();
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let text = name.to_string_lossy();
+        if !text.ends_with(".md") || fsutil::is_ignored_name(&text) {
+            continue;
+        }
+        count += 1;
+        if e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()) {
+            names.push(name);
+        }
+    }
+    // By name, as `list_items` sorts the paths: only the first `n` are put in order.
+    let by_name = |a: &std::ffi::OsString, b: &std::ffi::OsString| a.as_bytes().cmp(b.as_bytes());
+    if names.len() > n {
+        names.select_nth_unstable_by(n, by_name);
+        names.truncate(n);
+    }
+    names.sort_unstable_by(by_name);
+    (
+        count,
+        names.into_iter().map(|name| dir.join(name)).collect(),
+    )
+}
+
 /// Counts the item files of a folder without reading them.
 pub fn count_items(dir: &Path) -> usize {
     let Ok(rd) = fs::read_dir(dir) else { return 0 };
@@ -383,6 +417,39 @@ mod tests {
         by_components.sort();
         assert_eq!(listed, by_components);
         assert_eq!(listed.len(), 9);
+    }
+
+    #[test]
+    fn one_reading_counts_and_lists_the_first_items_as_counting_and_listing_do() {
+        let d = tempfile::tempdir().unwrap();
+        for n in [
+            "a.md",
+            "a-b.md",
+            "A.md",
+            "ä.md",
+            "b.md",
+            "10.md",
+            "9.md",
+            ".hidden.md",
+            "c.md~",
+            "note.txt",
+            "z.md",
+        ] {
+            fs::write(d.path().join(n), "x").unwrap();
+        }
+        // A folder named like an item is counted but not listed; a link is both.
+        fs::create_dir(d.path().join("sub.md")).unwrap();
+        std::os::unix::fs::symlink("/nonexistent", d.path().join("link.md")).unwrap();
+        let (count, listed) = (count_items(d.path()), list_items(d.path()).unwrap());
+        assert_eq!((count, listed.len()), (10, 9));
+        for n in [0, 1, 4, 9, 50] {
+            let first: Vec<PathBuf> = listed.iter().take(n).cloned().collect();
+            assert_eq!(count_and_first(d.path(), n), (count, first), "first {n}");
+        }
+        assert_eq!(
+            count_and_first(&d.path().join("missing"), 5),
+            (0, Vec::new())
+        );
     }
 
     #[test]

@@ -73,6 +73,16 @@ pub enum Standing {
 /// Per item: its records in sequence order.
 type ByItem = HashMap<String, Vec<ApprovalRecord>>;
 
+/// Adds `rec` after its item's records. Most items have one or two: each list starts with
+/// room for one, not the four a first push would make (a pass over 10,000 items keeps
+/// every record it writes, and a ledger read whole keeps every record of every item).
+fn push_record(by_item: &mut ByItem, rec: ApprovalRecord) {
+    by_item
+        .entry(rec.item.clone())
+        .or_insert_with(|| Vec::with_capacity(1))
+        .push(rec);
+}
+
 /// The ledger: this agent's record (read on first use, then followed as it grows) and the
 /// shared trail (read only for [`ApprovalLedger::shared_policy_claim`]).
 pub struct ApprovalLedger {
@@ -130,7 +140,7 @@ impl ApprovalLedger {
             // placed by where it is in the file, after everything before it.
             self.last_seq = self.last_seq.max(r.seq);
             r.seq = self.last_seq;
-            self.records.entry(r.item.clone()).or_default().push(r);
+            push_record(&mut self.records, r);
         }
         self.read_to += complete as u64;
         Ok(())
@@ -160,7 +170,7 @@ impl ApprovalLedger {
                         let line = line
                             .with_context(|| format!("cannot read `{}`", self.shared.display()))?;
                         if let Ok(r) = serde_json::from_str::<ApprovalRecord>(&line) {
-                            map.entry(r.item.clone()).or_default().push(r);
+                            push_record(&mut map, r);
                         }
                     }
                 }
@@ -236,7 +246,7 @@ impl ApprovalLedger {
             Ok(())
         })?;
         for rec in recs {
-            self.records.entry(rec.item.clone()).or_default().push(rec);
+            push_record(&mut self.records, rec);
         }
         if self.shared_file.is_none() {
             self.shared_file = Some(open_append(&self.shared)?);

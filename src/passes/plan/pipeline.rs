@@ -21,7 +21,8 @@ use anyhow::Result;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-/// How many items a thread takes from a batch at a time.
+/// How many items a thread takes from a batch at a time, at most: fewer as the batch runs
+/// out, so that neither thread waits long for the other's last few at its end.
 const TAKE: usize = 16;
 
 /// A batch's items not yet taken, with their places in the pass's queue.
@@ -141,12 +142,11 @@ fn work(
 ) -> Vec<Done> {
     let mut done = Vec::new();
     loop {
-        let taken: Vec<(usize, PathBuf)> = queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .by_ref()
-            .take(TAKE)
-            .collect();
+        let taken: Vec<(usize, PathBuf)> = {
+            let mut left = queue.lock().unwrap_or_else(|p| p.into_inner());
+            let n = (left.len() / 8).clamp(1, TAKE);
+            left.by_ref().take(n).collect()
+        };
         if taken.is_empty() {
             return done;
         }

@@ -5,7 +5,8 @@
 Builds the release binary (honouring CARGO_TARGET_DIR), makes a vault with N inbox files of
 1-4 KB (the same drops as benches/core.py), runs process-inbox once, keeps a copy of that
 vault, then times `plan` on a fresh copy of it several times: wall time and the CPU time of
-the aie process (user and system), best of the runs. With --callgrind M (valgrind needed) it
+the aie process (user and system), best of the runs, and the median wall time of the runs
+(on a shared or virtual machine identical runs spread by 10 % or more). With --callgrind M (valgrind needed) it
 also counts the instructions `plan` executes over M items, a figure that does not move
 with the machine's load. Target (issue 9, 2 cores): the wall time of `plan` under 1 s at
 10,000 items.
@@ -17,6 +18,7 @@ import os
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,8 +87,10 @@ def main():
         work = os.path.join(base, "work")
         runs = [timed(aie, fresh_copy(pristine, work), "plan") for _ in range(a.runs)]
         wall, user, sys_ = (min(r[i] for r in runs) for i in range(3))
+        median = statistics.median(r[0] for r in runs)
         print(f"plan of {a.items} items in {os.path.dirname(base)}: wall {wall*1000:.0f} ms, "
-              f"user {user*1000:.0f} ms, system {sys_*1000:.0f} ms (best of {a.runs})")
+              f"user {user*1000:.0f} ms, system {sys_*1000:.0f} ms (best of {a.runs}); "
+              f"median wall {median*1000:.0f} ms")
         if a.callgrind:
             ir = callgrind(aie, base, a.callgrind)
             print(f"plan of {a.callgrind} items under callgrind: {ir:,} instructions")

@@ -8,22 +8,28 @@ use crate::fsutil;
 use crate::state::State;
 use crate::vault::{self, Item, Stage, Vault};
 use anyhow::{Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// One folder of requests (`Pending_Approval/<domain>/`), read once: its count for the
+/// queue table, its first items for the list of requests.
+struct Requests {
+    domain: String,
+    dir: PathBuf,
+    count: usize,
+    first: Vec<PathBuf>,
+}
 
 pub const START: &str = "<!-- aie:dashboard:start -->";
 pub const END: &str = "<!-- aie:dashboard:end -->";
 
 /// Items per stage, in the order people read them.
 pub fn queue_counts(v: &Vault) -> Vec<(String, usize)> {
-    queue_counts_knowing(v, &[])
+    queue_counts_knowing(v, |_| None)
 }
 
-/// [`queue_counts`], with the counts of the folders in `known` (folder, count) as given.
-fn queue_counts_knowing(v: &Vault, known: &[(PathBuf, usize)]) -> Vec<(String, usize)> {
-    let count = |dir: PathBuf| match known.iter().find(|(d, _)| *d == dir) {
-        Some((_, n)) => *n,
-        None => vault::count_items(&dir),
-    };
+/// [`queue_counts`], with the count of each folder that `known` gives taken as it is.
+fn queue_counts_knowing(v: &Vault, known: impl Fn(&Path) -> Option<usize>) -> Vec<(String, usize)> {
+    let count = |dir: PathBuf| known(&dir).unwrap_or_else(|| vault::count_items(&dir));
     let sum = |top: &str| -> usize {
         let dir = v.root().join(top);
         std::fs::read_dir(&dir)
@@ -149,7 +155,7 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
     );
     // Each folder of requests is read once: its count for the table, its first items
     // for the list below.
-    let waiting: Vec<(String, PathBuf, usize, Vec<PathBuf>)> = v
+    let waiting: Vec<Requests> = v
         .stages()
         .into_iter()
         .filter_map(|stage| {
@@ -157,15 +163,17 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
                 return None;
             };
             let dir = v.stage_dir(&stage);
-            let (n, first) = vault::count_and_first(&dir, 50);
-            Some((domain.clone(), dir, n, first))
+            let (count, first) = vault::count_and_first(&dir, 50);
+            Some(Requests {
+                domain: domain.clone(),
+                dir,
+                count,
+                first,
+            })
         })
         .collect();
-    let known: Vec<(PathBuf, usize)> = waiting
-        .iter()
-        .map(|(_, dir, n, _)| (dir.clone(), *n))
-        .collect();
-    for (name, n) in queue_counts_knowing(v, &known) {
+    let known = |dir: &Path| waiting.iter().find(|r| r.dir == dir).map(|r| r.count);
+    for (name, n) in queue_counts_knowing(v, known) {
         s.push_str(&format!("| {name} | {n} |\n"));
     }
     s.push('\n');
@@ -174,7 +182,7 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
     // come first, with their review note: they are not ordinary requests.
     let mut review = String::new();
     let mut waiting_lines = String::new();
-    for (domain, _, _, first) in &waiting {
+    for Requests { domain, first, .. } in &waiting {
         for p in first {
             let stem = p
                 .file_stem()

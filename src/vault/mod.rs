@@ -329,6 +329,19 @@ fn subdirs(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Whether a folder's entry counts as an item: a `*.md` name that is not ignored.
+fn counts_as_item(e: &fs::DirEntry) -> bool {
+    let name = e.file_name();
+    let name = name.to_string_lossy();
+    name.ends_with(".md") && !fsutil::is_ignored_name(&name)
+}
+
+/// Whether an entry that counts as an item is listed as one: a file, or a link (listed so
+/// that reading it refuses it and says so), not a sub-folder.
+fn listed_as_item(e: &fs::DirEntry) -> bool {
+    e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink())
+}
+
 /// The `*.md` items of a folder, sorted by name; ignored names and sub-folders skipped.
 pub fn list_items(dir: &Path) -> Result<Vec<PathBuf>> {
     let rd = match fs::read_dir(dir) {
@@ -338,13 +351,7 @@ pub fn list_items(dir: &Path) -> Result<Vec<PathBuf>> {
     };
     let mut out: Vec<PathBuf> = rd
         .flatten()
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.ends_with(".md")
-                && !fsutil::is_ignored_name(&name)
-                && e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink())
-        })
+        .filter(|e| counts_as_item(e) && listed_as_item(e))
         .map(|e| e.path())
         .collect();
     // By name: every path is the folder's, `/` and a name, so their bytes sort as their
@@ -364,15 +371,10 @@ pub fn count_and_first(dir: &Path, n: usize) -> (usize, Vec<PathBuf>) {
     };
     let mut count = 0;
     let mut names: Vec<std::ffi::OsString> = Vec::new();
-    for e in rd.flatten() {
-        let name = e.file_name();
-        let text = name.to_string_lossy();
-        if !text.ends_with(".md") || fsutil::is_ignored_name(&text) {
-            continue;
-        }
+    for e in rd.flatten().filter(counts_as_item) {
         count += 1;
-        if e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()) {
-            names.push(name);
+        if listed_as_item(&e) {
+            names.push(e.file_name());
         }
     }
     // By name, as `list_items` sorts the paths: only the first `n` are put in order.
@@ -391,13 +393,7 @@ pub fn count_and_first(dir: &Path, n: usize) -> (usize, Vec<PathBuf>) {
 /// Counts the item files of a folder without reading them.
 pub fn count_items(dir: &Path) -> usize {
     let Ok(rd) = fs::read_dir(dir) else { return 0 };
-    rd.flatten()
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.ends_with(".md") && !fsutil::is_ignored_name(&name)
-        })
-        .count()
+    rd.flatten().filter(counts_as_item).count()
 }
 
 #[cfg(test)]

@@ -44,13 +44,6 @@ fn batch_size() -> usize {
     set.filter(|&n: &usize| n > 0).unwrap_or(BATCH)
 }
 
-/// One planning pass.
-pub fn plan_pass(ctx: &Ctx, planner: &mut dyn Planner) -> Result<Outcome> {
-    let (out, waiting) = plan_pass_seeing(ctx, planner)?;
-    waiting.save();
-    Ok(out)
-}
-
 /// One planning pass, with the index of the requests it saw waiting and wrote, for the
 /// nudge digest that follows it; the caller saves the index ([`Waiting::save`]), while
 /// the digest reads it.

@@ -75,8 +75,8 @@ fn entry(out: &mut String, prefix: &str, key: &str, value: &Value, block: usize)
             true
         }
         Value::Number(n) => amount(out, n),
-        Value::String(s) if s.contains('\n') => literal(out, s, block),
-        Value::String(s) => scalar(out, s),
+        Value::String(s) if has_newline(s) => literal(out, s, block),
+        Value::String(s) => scalar(out, s, Some(block)),
         Value::Array(list) => sequence(out, list, block - 2),
         _ => false,
     };
@@ -86,14 +86,30 @@ fn entry(out: &mut String, prefix: &str, key: &str, value: &Value, block: usize)
     ok
 }
 
+/// Whether `s` holds a line break.
+fn has_newline(s: &str) -> bool {
+    memchr::memchr(b'\n', s.as_bytes()).is_some()
+}
+
 /// A number with a fraction, as the full writer writes it: its shortest decimals, with `.0`
 /// when it is whole. Only between a thousandth and a thousand million millions, where no
-/// writer uses an exponent.
+/// writer uses an exponent, and with at most 15 significant digits: with more, two
+/// shortest decimals can be equally near (`…955.625` as `…955.62` or `…955.63`), and the
+/// writers break the tie differently.
 fn amount(out: &mut String, n: &serde_json::Number) -> bool {
     match n.as_f64() {
         Some(f) if (1e-3..1e15).contains(&f.abs()) => {
             let start = out.len();
             let _ = write!(out, " {f}");
+            let digits = out[start..]
+                .trim_start_matches([' ', '-', '0', '.'])
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .count();
+            if digits > 15 {
+                out.truncate(start);
+                return false;
+            }
             if !out[start..].contains('.') {
                 out.push_str(".0");
             }
@@ -114,16 +130,16 @@ fn sequence(out: &mut String, list: &[Value], col: usize) -> bool {
     out.push('\n');
     for v in list {
         let ok = match v {
-            Value::String(s) if !s.contains('\n') => {
+            Value::String(s) if !has_newline(s) => {
                 out.extend(std::iter::repeat_n(' ', col));
                 out.push('-');
-                scalar(out, s)
+                scalar(out, s, None)
             }
             Value::Object(m) if !m.is_empty() => m.iter().enumerate().all(|(n, (k, v))| {
                 let prefix = if n == 0 { "- " } else { "  " };
                 out.extend(std::iter::repeat_n(' ', col));
                 let one_line = match v {
-                    Value::String(s) => !s.contains('\n'),
+                    Value::String(s) => !has_newline(s),
                     Value::Array(_) | Value::Object(_) => false,
                     _ => true,
                 };
@@ -156,11 +172,13 @@ fn special_word(s: &str) -> bool {
     .any(|w| s.eq_ignore_ascii_case(w))
 }
 
+/// Texts longer than this (in characters) are folded over several lines by the full writer.
+const FOLD_AT: usize = 80;
+
 /// A one-line text after `key:`: plain when it surely may be, quoted when it surely must
-/// be, else not written here.
-fn scalar(out: &mut String, s: &str) -> bool {
-    // Texts longer than this may be folded over several lines by the full writer.
-    const FOLD_FROM: usize = 80;
+/// be, else not written here. A long text that may be plain is folded (`>-`), its lines
+/// indented by `fold` when given (a mapping's value); else it is not written here.
+fn scalar(out: &mut String, s: &str, fold: Option<usize>) -> bool {
     if s.is_empty() {
         // Read plain, it would be null.
         out.push_str(" \"\"\n");
@@ -170,10 +188,22 @@ fn scalar(out: &mut String, s: &str) -> bool {
         return false;
     }
     let first = s.as_bytes()[0];
-    // A short text that starts with a letter: plain, unless a `: ` or ` #` in it, or a
-    // space or colon at its end, would change what it reads as (`Re: hello`): quoted.
-    let lettered = first.is_ascii_alphabetic() && s.len() <= FOLD_FROM && !special_word(s);
-    if lettered && !s.ends_with([' ', ':']) && !ends_or_comments(s) {
+    // A text that starts with a letter: plain, unless a `: ` or ` #` in it, or a space or
+    // colon at its end, would change what it reads as (`Re: hello`): quoted.
+    let may_be_plain =
+        first.is_ascii_alphabetic() && !s.ends_with([' ', ':']) && !ends_or_comments(s);
+    // Byte length bounds the character count from above.
+    if may_be_plain && s.len() > FOLD_AT && s.chars().count() > FOLD_AT {
+        return match fold {
+            Some(indent) => {
+                folded(out, s, indent);
+                true
+            }
+            None => false,
+        };
+    }
+    let lettered = first.is_ascii_alphabetic() && s.len() <= FOLD_AT && !special_word(s);
+    if lettered && may_be_plain {
         out.push(' ');
         out.push_str(s);
         out.push('\n');
@@ -217,9 +247,11 @@ fn scalar(out: &mut String, s: &str) -> bool {
 /// Whether `s` holds `: ` (which ends a plain value) or ` #` (which starts a comment):
 /// one look at each pair of bytes, for the short texts of a front matter.
 pub(super) fn ends_or_comments(s: &str) -> bool {
-    s.as_bytes()
-        .windows(2)
-        .any(|w| matches!(w, [b':', b' '] | [b' ', b'#']))
+    let b = s.as_bytes();
+    memchr::memchr2_iter(b':', b'#', b).any(|i| match b[i] {
+        b':' => b.get(i + 1) == Some(&b' '),
+        _ => i > 0 && b[i - 1] == b' ',
+    })
 }
 
 /// Whether `s` holds only printable ASCII, tabs and line breaks: nothing any YAML writer
@@ -234,8 +266,12 @@ pub(super) fn plain_ascii(s: &str) -> bool {
 
 /// Whether the one-line text `s` holds a character the full writer escapes.
 pub(super) fn has_escapes(s: &str) -> bool {
-    // Printable ASCII alone, the usual case, in one look at each byte.
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    // Printable ASCII alone, the usual case, in one look at each byte (a block at a time).
+    if s.as_bytes().chunks(32).all(|block| {
+        block
+            .iter()
+            .fold(true, |ok, &b| ok & (0x20..0x7f).contains(&b))
+    }) {
         return false;
     }
     if plain_ascii(s) {
@@ -276,6 +312,87 @@ fn timestamp(s: &str) -> bool {
         && b[16] == b':'
         && digits(17..19)
         && frac_ok
+}
+
+/// A long one-line text that may be plain, as the full writer folds it: `>-`, then lines
+/// indented by `indent`, broken at a run of spaces once a line would pass [`FOLD_AT`]
+/// characters (the run's spaces but one end the line; a line break reads as one space).
+/// With no run of spaces to break at, the rest is one line.
+fn folded(out: &mut String, s: &str, indent: usize) {
+    out.push_str(" >-\n");
+    out.reserve(s.len() + s.len() / 64 * (indent + 1) + indent + 1);
+    if s.is_ascii() {
+        return folded_ascii(out, s, indent);
+    }
+    let mut start = 0;
+    let mut col = 0;
+    // The last run of spaces closed by a character since the last break: (start, end).
+    let mut last_run: Option<(usize, usize)> = None;
+    let mut run: Option<usize> = None;
+    let mut prev_end = 0;
+    for (i, c) in s.char_indices() {
+        if c != ' '
+            && let Some(run_start) = run.take()
+        {
+            last_run = Some((run_start, prev_end));
+        }
+        if c == ' ' && run.is_none() {
+            run = Some(i);
+        }
+        col += 1;
+        if col > FOLD_AT {
+            let Some((ws_start, ws_end)) = last_run else {
+                break;
+            };
+            out.extend(std::iter::repeat_n(' ', indent));
+            out.push_str(&s[start..ws_start]);
+            out.extend(std::iter::repeat_n(' ', ws_end - ws_start - 1));
+            out.push('\n');
+            start = ws_end;
+            col = 0;
+            last_run = None;
+        }
+        prev_end = i + c.len_utf8();
+    }
+    out.extend(std::iter::repeat_n(' ', indent));
+    out.push_str(&s[start..]);
+    out.push('\n');
+}
+
+/// [`folded`]'s lines of an ASCII text, a byte a character: a line breaks where the
+/// character-by-character walk would, at the last run of spaces that a letter closed after
+/// the last break's place and up to the place `FOLD_AT` characters on (the walk counts its
+/// columns from the character where it broke).
+fn folded_ascii(out: &mut String, text: &str, indent: usize) {
+    // Every byte of an ASCII text starts a character: the text cuts anywhere.
+    let s = text.as_bytes();
+    let mut start = 0;
+    // Characters a run may close at: after the last break's place, up to `at`.
+    let mut after = 0;
+    let mut at = FOLD_AT;
+    while at < s.len() {
+        // The last letter in (after, at] that closes a run of spaces.
+        let Some(close) = (after.max(1)..=at)
+            .rev()
+            .find(|&j| s[j] != b' ' && s[j - 1] == b' ')
+        else {
+            break;
+        };
+        let run_start = s[..close]
+            .iter()
+            .rposition(|&b| b != b' ')
+            .map_or(0, |k| k + 1);
+        out.extend(std::iter::repeat_n(' ', indent));
+        out.push_str(&text[start..run_start]);
+        out.extend(std::iter::repeat_n(' ', close - run_start - 1));
+        out.push('\n');
+        start = close;
+        after = at + 1;
+        at += FOLD_AT + 1;
+    }
+    out.extend(std::iter::repeat_n(' ', indent));
+    out.push_str(&text[start..]);
+    out.push('\n');
 }
 
 /// A text of several lines as a literal block: `|`, `|-` or `|+`, with the indentation
@@ -337,6 +454,11 @@ mod tests {
             "[a-z ]{70,90}",
             "(yes|No|null|true|~|[0-9]{1,20}|-?[0-9.e+]{1,6}|[a-z]+: x|x #y|#|-|.|2026-11-30T09:56:50(\\.5)?Z|2026-1-3|## Actions)",
             "( {0,2}[a-z]{0,5}\\n{0,3}){1,5}",
+            // Long one-line texts, folded by the full writer: runs of spaces, words longer
+            // than a line, letters of two bytes.
+            "[a-zé]{0,100}( {1,3}[a-zé:#]{1,12}){5,40}",
+            "[a-z]{0,100}( {1,3}[a-z:#]{1,12}){5,40}",
+            "([a-z]{1,90} {1,2}){2,8}[a-z]",
         ]
     }
 
@@ -389,6 +511,18 @@ mod tests {
         for (k, v) in invoice {
             assert!(super::entry(&mut String::new(), "  ", k, v, 4), "{k}");
         }
+        // Long one-line texts (a post of one paragraph, its summary): folded here too.
+        let long = json!({"text": "word ".repeat(40).trim_end(),
+            "summary": format!("If approved, post \"{}\" now", "ab  cd ".repeat(30).trim()),
+            "url": format!("See https://x.example/{}", "y".repeat(100))});
+        let long = long.as_object().unwrap();
+        for (k, v) in long {
+            assert!(super::entry(&mut String::new(), "  ", k, v, 4), "{k}");
+        }
+        assert_eq!(front(long), full(long));
+        assert!(front(long).starts_with("text: >-\n  word word"));
+        let list = [long.clone()];
+        assert_eq!(actions(&list), full(&list));
         let list = [invoice.clone()];
         assert_eq!(actions(&list), full(&list));
         assert_eq!(front(invoice), full(invoice));

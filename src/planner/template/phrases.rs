@@ -173,8 +173,16 @@ struct Phrasebook {
     first_end: u16,
     /// The phrases that end in each of those states, in order.
     ends: Vec<Vec<usize>>,
+    /// For each state (its number over [`CLASSES`]): the groups of the phrases that end in
+    /// it, and [`HAS_PLACE`] when one of them has a place. Read at every byte, without a
+    /// branch: most states of a text are in no phrase's end.
+    ending: Box<[u32; (1 << 16) / CLASSES]>,
     meanings: Vec<Meaning>,
 }
+
+/// The bit of [`Phrasebook::ending`] that says a phrase whose place matters ends there (no
+/// group has it).
+const HAS_PLACE: u32 = 1 << 31;
 
 impl Phrasebook {
     /// The automaton over `phrases` (Aho-Corasick's: a trie of the phrases, each state's
@@ -264,6 +272,21 @@ impl Phrasebook {
                 next[n * CLASSES + c] = number[goto[s][c]];
             }
         }
+        let mut ending: Box<[u32; (1 << 16) / CLASSES]> = vec![0; (1 << 16) / CLASSES]
+            .into_boxed_slice()
+            .try_into()
+            .expect("invariant: the table's length");
+        for (n, &s) in order.iter().enumerate() {
+            ending[n] = ends[s].iter().fold(0, |bits, &m| {
+                let meaning: &Meaning = &meanings[m];
+                bits | meaning.groups
+                    | if meaning.place.is_some() {
+                        HAS_PLACE
+                    } else {
+                        0
+                    }
+            });
+        }
         Phrasebook {
             class,
             next,
@@ -272,23 +295,34 @@ impl Phrasebook {
                 .iter()
                 .map(|&s| std::mem::take(&mut ends[s]))
                 .collect(),
+            ending,
             meanings,
         }
     }
 
-    /// Calls `each` with the start and the meaning of every phrase found in `hay`,
-    /// overlapping ones included.
-    fn scan(&self, hay: &str, mut each: impl FnMut(usize, &Meaning)) {
-        // The loop holds nothing but the state and the byte: the phrases found are told
-        // apart from it (in registers, a step is six instructions).
-        let (next, class, first_end) = (&*self.next, &self.class, self.first_end);
+    /// The groups of every phrase found in `hay`, and (when `places` is given) the start
+    /// and place of each phrase whose place matters, overlapping ones included.
+    fn scan(&self, hay: &str, mut places: Option<&mut Vec<(usize, Place)>>) -> u32 {
+        // The loop holds the state, the byte and the groups so far: a step is a few
+        // instructions and no branch but the rare one to a place.
+        let (next, class, ending) = (&*self.next, &self.class, &*self.ending);
         let mut s: u16 = 0;
+        let mut groups = 0;
         for (end, &b) in hay.as_bytes().iter().enumerate() {
             s = next[usize::from(s | u16::from(class[usize::from(b)]))];
-            if s >= first_end {
-                self.ended(s, end, &mut each);
+            let bits = ending[usize::from(s) / CLASSES];
+            groups |= bits;
+            if bits & HAS_PLACE != 0
+                && let Some(places) = places.as_deref_mut()
+            {
+                self.ended(s, end, &mut |at, meaning| {
+                    if let Some(place) = meaning.place {
+                        places.push((at, place));
+                    }
+                });
             }
         }
+        groups & !HAS_PLACE
     }
 
     /// Calls `each` with the phrases that end at `end`, in state `s`.
@@ -365,20 +399,11 @@ impl Found {
     pub(super) fn in_text(text: &str) -> Found {
         let book = &*PHRASEBOOK;
         let mut found = Found::default();
-        let ascii = text.is_ascii();
-        book.scan(text, |at, meaning| {
-            if ascii {
-                found.groups |= meaning.groups;
-            }
-            if let Some(place) = meaning.place {
-                found.places.push((at, place));
-            }
-        });
-        if !ascii {
-            book.scan(&text.to_lowercase(), |_, meaning| {
-                found.groups |= meaning.groups;
-            });
-        }
+        let groups = book.scan(text, Some(&mut found.places));
+        found.groups = match text.is_ascii() {
+            true => groups,
+            false => book.scan(&text.to_lowercase(), None),
+        };
         found.places.sort_unstable();
         found
     }

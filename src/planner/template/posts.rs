@@ -89,7 +89,7 @@ pub(super) fn post_text(text: &str, platform: &str) -> String {
     let mut post = if out.trim().is_empty() {
         text.lines()
             .skip(1)
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#') && !is_aie_line(l))
             .collect::<Vec<_>>()
             .join("\n")
     } else {

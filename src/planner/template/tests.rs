@@ -292,6 +292,12 @@ fn social_request_and_plain_note() {
         "linkedin",
     );
     assert_eq!(dropped, "We just shipped v2!");
+    // Regression: with no `Post:` line the post was the whole body, aie's link line with it.
+    let whole = post_text(
+        "Launch\nWe just shipped v2 on LinkedIn!\n\nOriginal: [[Attachments/m-1/m.txt]]\n",
+        "linkedin",
+    );
+    assert_eq!(whole, "We just shipped v2 on LinkedIn!");
     let p = plan_for(&[], "Please post on LinkedIn:\nPost: We just shipped v2!");
     assert_eq!(p.proposals[0].action["platform"], "linkedin");
     assert_eq!(p.proposals[0].action["text"], "We just shipped v2!");

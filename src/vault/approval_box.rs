@@ -29,6 +29,9 @@ fn is_heading(line: &str) -> bool {
 /// The byte offset where aie's section starts, when the body ends with it: the body's last
 /// heading is `## Approval`. Read from the end, up to that last heading.
 fn section_start(body: &str) -> Option<usize> {
+    // A body without the heading anywhere (a request being planned) has no section: its
+    // lines need not be walked.
+    memchr::memmem::find(body.as_bytes(), HEADING.as_bytes())?;
     let mut end = body.len();
     loop {
         // The line that ends at `end` (without its newline), and where it starts.

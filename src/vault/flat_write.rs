@@ -86,6 +86,17 @@ fn entry(out: &mut String, prefix: &str, key: &str, value: &Value, block: usize)
     ok
 }
 
+/// Pushes `n` spaces (an indentation, or what is left of a run of spaces).
+fn spaces(out: &mut String, n: usize) {
+    const SPACES: &str = "                                ";
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        left -= k;
+    }
+}
+
 /// Whether `s` holds a line break.
 fn has_newline(s: &str) -> bool {
     memchr::memchr(b'\n', s.as_bytes()).is_some()
@@ -131,13 +142,13 @@ fn sequence(out: &mut String, list: &[Value], col: usize) -> bool {
     for v in list {
         let ok = match v {
             Value::String(s) if !has_newline(s) => {
-                out.extend(std::iter::repeat_n(' ', col));
+                spaces(out, col);
                 out.push('-');
                 scalar(out, s, None)
             }
             Value::Object(m) if !m.is_empty() => m.iter().enumerate().all(|(n, (k, v))| {
                 let prefix = if n == 0 { "- " } else { "  " };
-                out.extend(std::iter::repeat_n(' ', col));
+                spaces(out, col);
                 let one_line = match v {
                     Value::String(s) => !has_newline(s),
                     Value::Array(_) | Value::Object(_) => false,
@@ -193,7 +204,7 @@ fn scalar(out: &mut String, s: &str, fold: Option<usize>) -> bool {
     let may_be_plain =
         first.is_ascii_alphabetic() && !s.ends_with([' ', ':']) && !ends_or_comments(s);
     // Byte length bounds the character count from above.
-    if may_be_plain && s.len() > FOLD_AT && s.chars().count() > FOLD_AT {
+    if may_be_plain && s.len() > FOLD_AT && (s.is_ascii() || s.chars().count() > FOLD_AT) {
         return match fold {
             Some(indent) => {
                 folded(out, s, indent);
@@ -344,9 +355,9 @@ fn folded(out: &mut String, s: &str, indent: usize) {
             let Some((ws_start, ws_end)) = last_run else {
                 break;
             };
-            out.extend(std::iter::repeat_n(' ', indent));
+            spaces(out, indent);
             out.push_str(&s[start..ws_start]);
-            out.extend(std::iter::repeat_n(' ', ws_end - ws_start - 1));
+            spaces(out, ws_end - ws_start - 1);
             out.push('\n');
             start = ws_end;
             col = 0;
@@ -354,7 +365,7 @@ fn folded(out: &mut String, s: &str, indent: usize) {
         }
         prev_end = i + c.len_utf8();
     }
-    out.extend(std::iter::repeat_n(' ', indent));
+    spaces(out, indent);
     out.push_str(&s[start..]);
     out.push('\n');
 }
@@ -382,15 +393,15 @@ fn folded_ascii(out: &mut String, text: &str, indent: usize) {
             .iter()
             .rposition(|&b| b != b' ')
             .map_or(0, |k| k + 1);
-        out.extend(std::iter::repeat_n(' ', indent));
+        spaces(out, indent);
         out.push_str(&text[start..run_start]);
-        out.extend(std::iter::repeat_n(' ', close - run_start - 1));
+        spaces(out, close - run_start - 1);
         out.push('\n');
         start = close;
         after = at + 1;
         at += FOLD_AT + 1;
     }
-    out.extend(std::iter::repeat_n(' ', indent));
+    spaces(out, indent);
     out.push_str(&text[start..]);
     out.push('\n');
 }
@@ -426,7 +437,7 @@ fn literal(out: &mut String, s: &str, indent: usize) -> bool {
     out.reserve(content.len() + content.len() / 32 * indent + 8);
     for line in content.split('\n') {
         if !line.is_empty() {
-            out.extend(std::iter::repeat_n(' ', indent));
+            spaces(out, indent);
             out.push_str(line);
         }
         out.push('\n');

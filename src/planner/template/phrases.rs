@@ -303,24 +303,36 @@ impl Phrasebook {
     /// The groups of every phrase found in `hay`, and (when `places` is given) the start
     /// and place of each phrase whose place matters, overlapping ones included.
     fn scan(&self, hay: &str, mut places: Option<&mut Vec<(usize, Place)>>) -> u32 {
-        // The loop holds the state, the byte and the groups so far: a step is a few
-        // instructions and no branch but the rare one to a place.
         let (next, class, ending) = (&*self.next, &self.class, &*self.ending);
+        let bytes = hay.as_bytes();
         let mut s: u16 = 0;
         let mut groups = 0;
-        for (end, &b) in hay.as_bytes().iter().enumerate() {
-            s = next[usize::from(s | u16::from(class[usize::from(b)]))];
-            let bits = ending[usize::from(s) / CLASSES];
-            groups |= bits;
-            if bits & HAS_PLACE != 0
-                && let Some(places) = places.as_deref_mut()
-            {
+        let mut from = 0;
+        while from < bytes.len() {
+            // Up to the next end of a phrase whose place matters: the loop holds the state,
+            // the byte and the groups so far, a step is a few instructions and one rare
+            // branch.
+            let mut stop = None;
+            for (i, &b) in bytes[from..].iter().enumerate() {
+                s = next[usize::from(s | u16::from(class[usize::from(b)]))];
+                let bits = ending[usize::from(s) / CLASSES];
+                groups |= bits;
+                if bits & HAS_PLACE != 0 {
+                    stop = Some(from + i);
+                    break;
+                }
+            }
+            let Some(end) = stop else {
+                break;
+            };
+            if let Some(places) = places.as_deref_mut() {
                 self.ended(s, end, &mut |at, meaning| {
                     if let Some(place) = meaning.place {
                         places.push((at, place));
                     }
                 });
             }
+            from = end + 1;
         }
         groups & !HAS_PLACE
     }

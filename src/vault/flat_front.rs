@@ -74,6 +74,29 @@ pub(super) fn parse(yaml: &str) -> Option<Map<String, Value>> {
                 }
                 Value::String(text)
             }
+            ">-" => {
+                // A long one-line text folded at spaces: lines of two spaces' indentation,
+                // none empty, more indented or holding a tab; a line break reads as a space.
+                let mut text = String::new();
+                while let Some(content) = lines.peek().and_then(|l| l.strip_prefix("  ")) {
+                    if content.is_empty()
+                        || content.starts_with(' ')
+                        || content.contains('\t')
+                        || !(plain_ascii(content) || content.chars().all(block_char))
+                    {
+                        return None;
+                    }
+                    if !text.is_empty() {
+                        text.push(' ');
+                    }
+                    text.push_str(content);
+                    lines.next();
+                }
+                if text.is_empty() {
+                    return None;
+                }
+                Value::String(text)
+            }
             _ => scalar(raw)?,
         };
         if map.insert(key.to_string(), value).is_some() {
@@ -197,6 +220,13 @@ mod tests {
             "a: |-\n  x\n\n",
             "a: |+\n  x\n",
             "a: >-\n  x\n  y",
+            "a: >-\n  x  \n  y",
+            "a: >-\n  x\n   y",
+            "a: >-\n  x\n\n  y",
+            "a: >\n  x\n  y",
+            "a: >-\n  x\ty\n  z",
+            "a: >-\n",
+            "a: >-\nb: c",
             "a: |-\n\n  late",
             "a: |-\n  x\n   \n  y",
             "a: plain\n  continued",
@@ -222,6 +252,12 @@ mod tests {
         }
         assert!(parse("a: x #y").is_none() && parse("a: b\na: c").is_none());
         assert!(same("a: x#y") && same("a: 0") && same("a: Re:x"));
+        // A long post the writer folded reads back whole, by the fast reader.
+        assert!(same("a: >-\n  x\n  y") && same("a: >-\n  x  \n  y\nb: 1\n"));
+        let long = format!("{}end", "word  ".repeat(30));
+        let written = serde_saphyr::to_string(&serde_json::json!({"summary": long})).unwrap();
+        assert!(written.starts_with("summary: >-\n") && same(&written));
+        assert_eq!(parse(&written).unwrap()["summary"], long.as_str());
     }
 
     proptest::proptest! {
@@ -234,6 +270,8 @@ mod tests {
                     "\\PC{0,40}".prop_map(Value::from),
                     "[ -~\n\t#:'\"|>-]{0,60}".prop_map(Value::from),
                     "(yes|no|null|true|~|[0-9]{1,20}|-?[0-9.e+]{1,6}|[a-z]+: x|x #y)".prop_map(Value::from),
+                    // Long one-line texts, which the writer folds (`>-`).
+                    "[a-zé]{0,90}( {1,3}[a-zé:#]{1,12}){5,30}".prop_map(Value::from),
                     proptest::num::u64::ANY.prop_map(Value::from),
                     proptest::bool::ANY.prop_map(Value::from),
                 ]),

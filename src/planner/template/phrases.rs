@@ -177,6 +177,8 @@ struct Phrasebook {
     /// it, and [`HAS_PLACE`] when one of them has a place. Read at every byte, without a
     /// branch: most states of a text are in no phrase's end.
     ending: Box<[u32; (1 << 16) / CLASSES]>,
+    /// The length of the longest phrase.
+    longest: usize,
     meanings: Vec<Meaning>,
 }
 
@@ -296,35 +298,27 @@ impl Phrasebook {
                 .map(|&s| std::mem::take(&mut ends[s]))
                 .collect(),
             ending,
+            longest: phrases.iter().map(String::len).max().unwrap_or(0),
             meanings,
         }
     }
 
     /// The groups of every phrase found in `hay`, and (when `places` is given) the start
     /// and place of each phrase whose place matters, overlapping ones included.
+    ///
+    /// A long text is read as two streams, a byte of each per step: a step waits for the
+    /// state the step before it reached, and two independent steps take about the time of
+    /// one. The second stream starts `longest` bytes before the text's second half, so by
+    /// the half its state is what one stream's would be there (no phrase is longer); what
+    /// it finds before the half the first stream finds too, and is left to it.
     fn scan(&self, hay: &str, mut places: Option<&mut Vec<(usize, Place)>>) -> u32 {
         let (next, class, ending) = (&*self.next, &self.class, &*self.ending);
-        let bytes = hay.as_bytes();
-        let mut s: u16 = 0;
-        let mut groups = 0;
-        let mut from = 0;
-        while from < bytes.len() {
-            // Up to the next end of a phrase whose place matters: the loop holds the state,
-            // the byte and the groups so far, a step is a few instructions and one rare
-            // branch.
-            let mut stop = None;
-            for (i, &b) in bytes[from..].iter().enumerate() {
-                s = next[usize::from(s | u16::from(class[usize::from(b)]))];
-                let bits = ending[usize::from(s) / CLASSES];
-                groups |= bits;
-                if bits & HAS_PLACE != 0 {
-                    stop = Some(from + i);
-                    break;
-                }
-            }
-            let Some(end) = stop else {
-                break;
-            };
+        // The next state, and the bits of what ends in it.
+        let step = |s: u16, b: u8| {
+            let s = next[usize::from(s | u16::from(class[usize::from(b)]))];
+            (s, ending[usize::from(s) / CLASSES])
+        };
+        let mut place_at = |s: u16, end: usize| {
             if let Some(places) = places.as_deref_mut() {
                 self.ended(s, end, &mut |at, meaning| {
                     if let Some(place) = meaning.place {
@@ -332,7 +326,53 @@ impl Phrasebook {
                     }
                 });
             }
-            from = end + 1;
+        };
+        let bytes = hay.as_bytes();
+        let half = bytes.len() / 2;
+        let mut groups = 0;
+        // The second stream's state and place (the only stream's, on a short text).
+        let (mut s, mut i) = (0u16, 0);
+        if half >= 2 * self.longest {
+            let first = &bytes[..half];
+            let from = half - self.longest;
+            let second = &bytes[from..from + half];
+            let mut sa = 0u16;
+            let mut k = 0;
+            while k < half {
+                // Up to the next end of a phrase whose place matters, in either stream: the
+                // loop holds the states, the bytes and the groups, and one rare branch.
+                let (mut ba, mut bb) = (0, 0);
+                for (&x, &y) in first[k..].iter().zip(&second[k..]) {
+                    (sa, ba) = step(sa, x);
+                    (s, bb) = step(s, y);
+                    groups |= ba | bb;
+                    k += 1;
+                    if (ba | bb) & HAS_PLACE != 0 {
+                        break;
+                    }
+                }
+                if ba & HAS_PLACE != 0 {
+                    place_at(sa, k - 1);
+                }
+                if bb & HAS_PLACE != 0 && from + k > half {
+                    place_at(s, from + k - 1);
+                }
+            }
+            i = from + half;
+        }
+        while i < bytes.len() {
+            let mut bits = 0;
+            for &b in &bytes[i..] {
+                (s, bits) = step(s, b);
+                groups |= bits;
+                i += 1;
+                if bits & HAS_PLACE != 0 {
+                    break;
+                }
+            }
+            if bits & HAS_PLACE != 0 {
+                place_at(s, i - 1);
+            }
         }
         groups & !HAS_PLACE
     }
@@ -493,6 +533,16 @@ mod tests {
         ];
         for text in texts {
             same_as_a_scan_per_phrase(text, &Found::in_text(text));
+        }
+        // A long text is read as two streams: phrases at every place around where the second
+        // starts and where its half begins are found once each.
+        for at in 0..140 {
+            let text = format!(
+                "{}Please find attached our post invoice 7, PO 12.{}",
+                "x ".repeat(at / 2) + &"z".repeat(at % 2),
+                " tail".repeat(25)
+            );
+            same_as_a_scan_per_phrase(&text, &Found::in_text(&text));
         }
         // The Kelvin sign lowercases to `k`: a group is read in the full lowercase.
         let text = "LIN\u{212A}EDIN";

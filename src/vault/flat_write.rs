@@ -255,10 +255,16 @@ fn scalar(out: &mut String, s: &str, fold: Option<usize>) -> bool {
     true
 }
 
-/// Whether `s` holds `: ` (which ends a plain value) or ` #` (which starts a comment):
-/// one look at each pair of bytes, for the short texts of a front matter.
+/// Whether `s` holds `: ` (which ends a plain value) or ` #` (which starts a comment): one
+/// look at each pair of bytes for the short texts of a front matter, a vector search for
+/// `:` and `#` in a longer one (a post).
 pub(super) fn ends_or_comments(s: &str) -> bool {
     let b = s.as_bytes();
+    if b.len() < 64 {
+        return b
+            .windows(2)
+            .any(|w| matches!(w, [b':', b' '] | [b' ', b'#']));
+    }
     memchr::memchr2_iter(b':', b'#', b).any(|i| match b[i] {
         b':' => b.get(i + 1) == Some(&b' '),
         _ => i > 0 && b[i - 1] == b' ',
@@ -538,6 +544,24 @@ mod tests {
         assert_eq!(actions(&list), full(&list));
         assert_eq!(front(invoice), full(invoice));
         assert!(actions(&list).contains("\n  lines:\n  - description: Design, October\n    quantity: 1\n    price_unit: 1500.5\n"));
+    }
+
+    /// The vector search of a long text finds what one look at each pair of bytes finds.
+    #[test]
+    fn ends_or_comments_reads_a_long_text_as_a_short_one() {
+        for n in [0, 1, 61, 62, 63, 64, 65, 200] {
+            for piece in [
+                "a: b", "a #b", "a:b", "a#b", ":", "#", " #", ": ", "#:", ":#",
+            ] {
+                for s in [
+                    format!("{}{piece}", "x".repeat(n)),
+                    format!("{piece}{}", "x".repeat(n)),
+                ] {
+                    let want = s.as_bytes().windows(2).any(|w| w == b": " || w == b" #");
+                    assert_eq!(super::ends_or_comments(&s), want, "{s:?}");
+                }
+            }
+        }
     }
 
     proptest::proptest! {

@@ -3,6 +3,7 @@
 use super::phrases::{Found, Group};
 use super::{Read, obj};
 use super::{is_aie_line, strip_prefix_ci};
+use crate::actions::social_post::{length, limit};
 use crate::planner::{Plan, Proposal};
 use serde_json::json;
 
@@ -95,8 +96,37 @@ pub(super) fn post_text(text: &str, platform: &str) -> String {
     } else {
         out.trim().to_string()
     };
-    if platform == "x" && post.chars().count() > 280 {
-        post = post.chars().take(277).collect::<String>() + "...";
+    if platform == "x" && length("x", &post) > limit("x") {
+        post = shortened_for_x(post.trim());
     }
     post.trim().to_string()
+}
+
+/// A post cut to fit X as X counts it ([`length`]: a link 23, a wide letter 2): its first
+/// whole words, then `...`, so a link is never cut in two. A first word too long for the
+/// post is cut between letters.
+fn shortened_for_x(post: &str) -> String {
+    let room = limit("x") - "...".len();
+    let (mut used, mut offset, mut cut) = (0, 0, 0);
+    for word in post.split_inclusive(char::is_whitespace) {
+        let w = word.trim_end();
+        if used + length("x", w) > room {
+            break;
+        }
+        cut = offset + w.len();
+        used += length("x", word);
+        offset += word.len();
+    }
+    if cut == 0 {
+        // Not a link (a link counts 23 and fits): each letter counts on its own.
+        let mut buf = [0; 4];
+        for (i, c) in post.char_indices() {
+            used += length("x", c.encode_utf8(&mut buf));
+            if used > room {
+                break;
+            }
+            cut = i + c.len_utf8();
+        }
+    }
+    format!("{}...", post[..cut].trim_end())
 }

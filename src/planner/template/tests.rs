@@ -298,6 +298,19 @@ fn social_request_and_plain_note() {
         "linkedin",
     );
     assert_eq!(whole, "We just shipped v2 on LinkedIn!");
+    // Regression: a post for X was cut at 277 characters, not as X counts them: a long link
+    // (23 on X) got the text cut, in the link itself; wide letters (2 each) went over.
+    let link = format!("https://example.com/{}", "a".repeat(250));
+    let with_link = post_text(&format!("x\nPost: Our news {link} read it"), "x");
+    assert_eq!(with_link, format!("Our news {link} read it"));
+    let words = post_text(&format!("x\nPost: {}", "word ".repeat(80)), "x");
+    assert!(
+        words.ends_with("word...") && words.len() == 277,
+        "{words:?}"
+    );
+    let wide = post_text(&format!("x\nPost: {}", "字".repeat(200)), "x");
+    assert!(wide.ends_with("...") && crate::actions::social_post::length("x", &wide) <= 280);
+    assert_eq!(crate::actions::social_post::length("x", &wide), 279);
     let p = plan_for(&[], "Please post on LinkedIn:\nPost: We just shipped v2!");
     assert_eq!(p.proposals[0].action["platform"], "linkedin");
     assert_eq!(p.proposals[0].action["text"], "We just shipped v2!");

@@ -363,3 +363,28 @@ proptest::proptest! {
         let _ = plan_for(&[("subject", &subject), ("from", "Ann <ann@x.example>")], &body);
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+    /// Whatever the text, a post for X fits as X counts it, and is the start of what the post
+    /// would be elsewhere (cut only when it does not fit, never inside a letter).
+    #[test]
+    fn a_post_for_x_fits_and_is_the_start_of_the_text(
+        parts in proptest::collection::vec(
+            "(word |https://x.example/[a-z]{0,300} |字|[a-z]{0,300}| |\n|\\PC{0,5})",
+            0..60,
+        )
+    ) {
+        use crate::actions::social_post::length;
+        let text = format!("x\nPost: {}", parts.concat());
+        let whole = post_text(&text, "linkedin");
+        let post = post_text(&text, "x");
+        if length("x", &whole) <= 280 {
+            proptest::prop_assert_eq!(&post, &whole);
+        } else {
+            proptest::prop_assert!(length("x", &post) <= 280, "{:?}", post);
+            let kept = post.strip_suffix("...").expect("a cut post ends with ...");
+            proptest::prop_assert!(whole.starts_with(kept), "{:?}", post);
+        }
+    }
+}

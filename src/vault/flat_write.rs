@@ -203,15 +203,21 @@ fn scalar(out: &mut String, s: &str, fold: Option<usize>) -> bool {
     // colon at its end, would change what it reads as (`Re: hello`): quoted.
     let may_be_plain =
         first.is_ascii_alphabetic() && !s.ends_with([' ', ':']) && !ends_or_comments(s);
-    // Byte length bounds the character count from above.
-    if may_be_plain && s.len() > FOLD_AT && (s.is_ascii() || s.chars().count() > FOLD_AT) {
-        return match fold {
-            Some(indent) => {
-                folded(out, s, indent);
-                true
+    if may_be_plain && s.len() > FOLD_AT {
+        let ascii = s.is_ascii();
+        // Byte length bounds the character count from above.
+        if ascii || s.chars().count() > FOLD_AT {
+            let Some(indent) = fold else {
+                return false;
+            };
+            out.push_str(" >-\n");
+            out.reserve(s.len() + s.len() / 64 * (indent + 1) + indent + 1);
+            match ascii {
+                true => folded_ascii(out, s, indent),
+                false => folded(out, s, indent),
             }
-            None => false,
-        };
+            return true;
+        }
     }
     let lettered = first.is_ascii_alphabetic() && s.len() <= FOLD_AT && !special_word(s);
     if lettered && may_be_plain {
@@ -331,16 +337,12 @@ fn timestamp(s: &str) -> bool {
         && frac_ok
 }
 
-/// A long one-line text that may be plain, as the full writer folds it: `>-`, then lines
-/// indented by `indent`, broken at a run of spaces once a line would pass [`FOLD_AT`]
+/// The lines of a long one-line text that may be plain, as the full writer folds it after
+/// `>-`: indented by `indent`, broken at a run of spaces once a line would pass [`FOLD_AT`]
 /// characters (the run's spaces but one end the line; a line break reads as one space).
-/// With no run of spaces to break at, the rest is one line.
+/// With no run of spaces to break at, the rest is one line. [`folded_ascii`] does the same
+/// a byte at a time.
 fn folded(out: &mut String, s: &str, indent: usize) {
-    out.push_str(" >-\n");
-    out.reserve(s.len() + s.len() / 64 * (indent + 1) + indent + 1);
-    if s.is_ascii() {
-        return folded_ascii(out, s, indent);
-    }
     let mut start = 0;
     let mut col = 0;
     // The last run of spaces closed by a character since the last break: (start, end).

@@ -24,7 +24,8 @@
 //!            the vault and proposes plans that the plan pass routes, never approves
 //! one concern each: context (what a command runs with), outcome, state, lock, audit, journal,
 //!            policy, grounding, executor, dashboard, doctor, config, secrets, clock, fsutil,
-//!            par (a pass's per-item work on two threads), exit
+//!            par (a pass's per-item work on two threads), lines (a text's lines, found
+//!            with a SIMD search), exit
 //! ```
 //!
 //! # How data flows
@@ -70,6 +71,7 @@ pub mod fsutil;
 pub mod fuzz_api;
 pub mod grounding;
 pub mod journal;
+pub mod lines;
 pub mod lock;
 pub mod mcp;
 pub mod nudge;

@@ -6,6 +6,7 @@ use crate::config::Policy;
 use crate::policy::{Decision, Origin, allow, ask};
 use anyhow::Result;
 use serde_json::Value;
+use std::fmt::Write as _;
 
 /// The platforms a post can go to (the content calendar accepts the same).
 pub const PLATFORMS: &[&str] = &["facebook", "instagram", "x", "linkedin"];
@@ -93,14 +94,18 @@ impl ActionKind for SocialPost {
     fn summary(&self, action: &Action) -> String {
         let platform = text(action, "platform");
         let body = text(action, "text");
-        format!(
+        // Written into room for the whole post: it is quoted whole, and often long.
+        let mut out = String::with_capacity(body.len() + 2 * platform.len() + 96);
+        let _ = write!(
+            out,
             "publish a {platform} post \"{body}\" ({} of {} characters as {platform} counts them){}{}{}",
             length(&platform, &body),
             limit(&platform),
             optional(" with the image ", &text(action, "image_url")),
             optional(" at ", &text(action, "scheduled_at")),
             optional(" in reply to ", &text(action, "reply_to"))
-        )
+        );
+        out
     }
 
     fn target(&self, action: &Action) -> Option<String> {

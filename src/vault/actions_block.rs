@@ -24,8 +24,15 @@ pub(super) fn section_text(heading: &str, info: &str, actions: &[Map<String, Val
     } else {
         super::flat_write::actions(actions)
     };
-    let nl = if yaml.ends_with('\n') { "" } else { "\n" };
-    format!("{heading}\n\n```{info}\n{yaml}{nl}```\n")
+    let mut out = String::with_capacity(heading.len() + info.len() + yaml.len() + 12);
+    for piece in [heading, "\n\n```", info, "\n", &yaml] {
+        out.push_str(piece);
+    }
+    if !yaml.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str("```\n");
+    out
 }
 
 /// Appends `section` to `body`, after a blank line.
@@ -52,9 +59,12 @@ pub(super) fn append_section(
 /// The byte range of the LAST section under `heading`: its heading line up to the end of
 /// its block's closing fence (or of the body, when the block is not closed).
 pub(super) fn section_range(body: &str, heading: &str) -> Option<std::ops::Range<usize>> {
+    // Most bodies read have no such section yet (an item being planned): one search says
+    // so without walking their lines.
+    memchr::memmem::find(body.as_bytes(), heading.as_bytes())?;
     let mut start = None;
     let mut pos = 0;
-    for line in body.split_inclusive('\n') {
+    for line in crate::lines::with_ends(body) {
         if line.trim_end() == heading {
             start = Some(pos);
         }
@@ -63,7 +73,7 @@ pub(super) fn section_range(body: &str, heading: &str) -> Option<std::ops::Range
     let start = start?;
     let mut pos = start;
     let mut fenced = false;
-    for line in body[start..].split_inclusive('\n') {
+    for line in crate::lines::with_ends(&body[start..]) {
         pos += line.len();
         let t = line.trim_end();
         if !fenced && t.starts_with("```") {
@@ -85,7 +95,7 @@ pub(super) fn read_section(
     let Some(range) = section_range(body, heading) else {
         return Ok(None);
     };
-    let mut lines = body[range].split_inclusive('\n').skip(1);
+    let mut lines = crate::lines::with_ends(&body[range]).skip(1);
     let open = lines.by_ref().find(|l| !l.trim().is_empty());
     if open.map(str::trim) != Some(&format!("```{info}")) {
         bail!("the `{heading}` section does not start with a ```{info} block");

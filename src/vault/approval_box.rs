@@ -70,7 +70,7 @@ fn box_line(line: &str) -> Option<(bool, &str)> {
 pub fn ticked(body: &str) -> Option<Tick> {
     let start = section_start(body)?;
     let (mut approve, mut reject) = (false, false);
-    for line in body[start..].lines().skip(1) {
+    for line in crate::lines::lines(&body[start..]).skip(1) {
         match box_line(line) {
             Some((true, "Approve")) => approve = true,
             Some((true, "Reject")) => reject = true,
@@ -91,7 +91,7 @@ pub fn with_boxes(body: &str) -> String {
     let mut out = String::with_capacity(body.len() + HEADING.len() + HINT.len() + BOXES.len() + 4);
     out.push_str(body);
     if let Some(start) = section_start(body) {
-        let only_ours = body[start..].lines().skip(1).all(|l| {
+        let only_ours = crate::lines::lines(&body[start..]).skip(1).all(|l| {
             let t = l.trim();
             t.is_empty()
                 || t == HINT

@@ -15,8 +15,8 @@ pub(super) fn parse(yaml: &str) -> Option<Map<String, Value>> {
         return None;
     }
     // A line a key, at most: no index to grow and rehash on the way.
-    let mut map = Map::with_capacity(yaml.bytes().filter(|&b| b == b'\n').count() + 1);
-    let mut lines = yaml.split('\n').peekable();
+    let mut map = Map::with_capacity(memchr::memchr_iter(b'\n', yaml.as_bytes()).count() + 1);
+    let mut lines = crate::lines::split(yaml).peekable();
     while let Some(line) = lines.next() {
         if line.is_empty() && lines.peek().is_none() {
             break;

@@ -432,7 +432,9 @@ fn literal(out: &mut String, s: &str, indent: usize) -> bool {
     }
     let trailing = s.len() - content.len();
     out.push_str(" |");
-    let first = content.split('\n').find(|l| !l.is_empty()).unwrap_or("");
+    let first = crate::lines::split(content)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     if first.starts_with(' ') {
         out.push('2');
     }
@@ -443,7 +445,7 @@ fn literal(out: &mut String, s: &str, indent: usize) -> bool {
     }
     out.push('\n');
     out.reserve(content.len() + content.len() / 32 * indent + 8);
-    for line in content.split('\n') {
+    for line in crate::lines::split(content) {
         if !line.is_empty() {
             spaces(out, indent);
             out.push_str(line);

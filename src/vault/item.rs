@@ -275,7 +275,7 @@ impl Item {
         }
         let mut out = String::with_capacity(self.body.len());
         let mut inside = false;
-        for line in self.body.split_inclusive('\n') {
+        for line in crate::lines::with_ends(&self.body) {
             let t = line.trim_end();
             if !inside && t.starts_with("```yaml aie-") {
                 inside = true;
@@ -297,7 +297,7 @@ impl Item {
 /// Splits `rest` (the text after the opening `---` line) at the closing `---`/`...` line.
 fn split_front(rest: &str) -> Option<(&str, &str)> {
     let mut pos = 0;
-    for line in rest.split_inclusive('\n') {
+    for line in crate::lines::with_ends(rest) {
         let t = line.trim_end_matches(['\n', '\r']);
         if t == "---" || t == "..." {
             return Some((&rest[..pos], &rest[pos + line.len()..]));

@@ -295,8 +295,9 @@ impl Vault {
             && !root.ends_with(b"/")
             && let Ok(rest) = std::str::from_utf8(rest)
             && !rest
-                .split('/')
-                .any(|c| c.is_empty() || c == "." || c == "..")
+                .as_bytes()
+                .split(|&b| b == b'/')
+                .any(|c| c.is_empty() || c == b"." || c == b"..")
         {
             return rest.to_string();
         }

@@ -140,7 +140,10 @@ fn work(
     resumed: usize,
     queue: &Queue,
 ) -> Vec<Done> {
-    let mut done = Vec::new();
+    // About half the batch comes to each thread: room for it, so that the list is not
+    // copied as it grows.
+    let left = queue.lock().unwrap_or_else(|p| p.into_inner()).len();
+    let mut done = Vec::with_capacity(left / 2 + TAKE);
     loop {
         let taken: Vec<(usize, PathBuf)> = {
             let mut left = queue.lock().unwrap_or_else(|p| p.into_inner());

@@ -232,29 +232,34 @@ pub fn policy_allows(ctx: &Ctx, item: &Item) -> Vec<bool> {
 /// attachment, amount and platform of every action. The owner approves what it says, so it
 /// is rebuilt from the actions whenever aie writes a request or sees one edited.
 pub fn summary(item: &Item) -> String {
-    let parts: Vec<String> = item
-        .actions_ref()
-        .iter()
-        .map(|a| {
-            let needs = if a.get("result").and_then(Value::as_str) == Some("ok") {
-                " [done]"
-            } else if a.get("needs_approval").and_then(Value::as_bool) == Some(false) {
-                ""
-            } else {
-                " [needs approval]"
-            };
-            let kind = crate::actions::kind_of(a);
-            let what = match crate::actions::get(kind) {
-                None => format!("`{kind}` (not an action aie runs: it will be refused)"),
-                Some(k) => match k.check(a) {
-                    Ok(()) => k.summary(a),
-                    Err(e) => format!("{} (it will be refused: {e:#})", k.summary(a)),
-                },
-            };
-            format!("{what}{needs}")
-        })
-        .collect();
-    format!("If approved, aie will {}.", parts.join("; then "))
+    // Built in one string: a post's summary quotes the whole post, which is not copied
+    // again for each piece around it.
+    let mut out = String::from("If approved, aie will ");
+    for (i, a) in item.actions_ref().iter().enumerate() {
+        let needs = if a.get("result").and_then(Value::as_str) == Some("ok") {
+            " [done]"
+        } else if a.get("needs_approval").and_then(Value::as_bool) == Some(false) {
+            ""
+        } else {
+            " [needs approval]"
+        };
+        let kind = crate::actions::kind_of(a);
+        let what = match crate::actions::get(kind) {
+            None => format!("`{kind}` (not an action aie runs: it will be refused)"),
+            Some(k) => match k.check(a) {
+                Ok(()) => k.summary(a),
+                Err(e) => format!("{} (it will be refused: {e:#})", k.summary(a)),
+            },
+        };
+        if i > 0 {
+            out.push_str("; then ");
+        }
+        out.reserve(what.len() + needs.len() + 1);
+        out.push_str(&what);
+        out.push_str(needs);
+    }
+    out.push('.');
+    out
 }
 
 #[cfg(test)]

@@ -214,7 +214,7 @@ pub(super) fn vendor_bill(item: &Item, found: &Found) -> Option<Option<String>> 
     }
     // The first PDF: the item's original, else the first attachment.
     let pdf = std::iter::once(item.str("original").to_string())
-        .chain(item.body.lines().filter_map(|l| {
+        .chain(crate::lines::lines(&item.body).filter_map(|l| {
             let l = l.trim_start();
             l.strip_prefix("- [[Attachments/")
                 .map(|r| r.trim_end_matches("]]").to_string())

@@ -171,7 +171,7 @@ pub(super) fn client_reference(text: &str, found: &Found) -> Option<String> {
             .to_string();
         (!r.is_empty() && r.len() <= 40).then_some(r)
     };
-    for line in text.lines() {
+    for line in crate::lines::lines(text) {
         let t = line.trim();
         for key in [
             "reference:",
@@ -211,7 +211,7 @@ pub(super) fn client_reference(text: &str, found: &Found) -> Option<String> {
 
 /// What the invoice is for: the words after "for" in the sentence that names the amount.
 pub(super) fn line_description(text: &str) -> Option<String> {
-    for line in text.lines() {
+    for line in crate::lines::lines(text) {
         // ASCII lowercase keeps the line's byte offsets: `i` cuts `line` itself.
         let lower = line.to_ascii_lowercase();
         if let Some(i) = lower.find(" for ") {

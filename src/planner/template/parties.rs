@@ -48,7 +48,7 @@ pub(super) const COMPANY_WORDS: &[&str] = &[
 /// line, a company in the signature, the sender's own domain), the person otherwise; with
 /// whether it is a company and where it was read, for the owner.
 pub(super) fn customer(item: &Item, text: &str) -> (String, bool, &'static str) {
-    for line in text.lines() {
+    for line in crate::lines::lines(text) {
         for key in ["client:", "customer:", "company:", "bill to:"] {
             if let Some(rest) = strip_prefix_ci(line.trim(), key) {
                 let c = rest.trim();
@@ -59,8 +59,7 @@ pub(super) fn customer(item: &Item, text: &str) -> (String, bool, &'static str) 
         }
     }
     // The signature: the last lines, one of them a company's name.
-    let lines: Vec<&str> = text
-        .lines()
+    let lines: Vec<&str> = crate::lines::lines(text)
         .map(str::trim)
         .filter(|l| !l.is_empty() && !is_aie_line(l))
         .collect();
@@ -115,7 +114,7 @@ pub(super) fn customer(item: &Item, text: &str) -> (String, bool, &'static str) 
 /// The payee of "pay ACME Hosting $49", "payment to ACME", "Payee: ACME". `lower` is
 /// `text.to_lowercase()`.
 pub(super) fn payee_name(text: &str, lower: &str) -> Option<String> {
-    for line in text.lines() {
+    for line in crate::lines::lines(text) {
         let l = line.trim();
         if let Some(rest) = strip_prefix_ci(l, "payee:") {
             let p = rest.trim();

@@ -73,7 +73,7 @@ pub(super) fn social_platform(found: &Found) -> Option<&'static str> {
 pub(super) fn post_text(text: &str, platform: &str) -> String {
     let mut out = String::new();
     let mut capture = false;
-    for line in text.lines().filter(|l| !is_aie_line(l)) {
+    for line in crate::lines::lines(text).filter(|l| !is_aie_line(l)) {
         let t = line.trim();
         if let Some(rest) = strip_prefix_ci(t, "post:").or_else(|| strip_prefix_ci(t, "text:")) {
             capture = true;
@@ -88,7 +88,7 @@ pub(super) fn post_text(text: &str, platform: &str) -> String {
         }
     }
     let mut post = if out.trim().is_empty() {
-        text.lines()
+        crate::lines::lines(text)
             .skip(1)
             .filter(|l| !l.trim().is_empty() && !l.starts_with('#') && !is_aie_line(l))
             .collect::<Vec<_>>()

@@ -214,7 +214,12 @@ pub fn joined(a: &Action, k: &str) -> String {
 
 /// A parameter that is one text or a list of texts, as a list without empty entries.
 pub fn list_of(a: &Action, k: &str) -> Vec<String> {
-    match a.get(k) {
+    list_in(a.get(k))
+}
+
+/// [`list_of`] of a value found anywhere (an action's parameter, an item's field).
+pub fn list_in(v: Option<&Value>) -> Vec<String> {
+    match v {
         Some(Value::Array(l)) => l
             .iter()
             .map(|x| match x {

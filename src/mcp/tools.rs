@@ -344,7 +344,7 @@ fn read_item(ctx: &Ctx, args: &Map<String, Value>) -> Result<Value> {
     Ok(json!({
         "id": id,
         "stage": stage.rel().display().to_string(),
-        "front_matter": item.front,
+        "front_matter": Value::Object(item.front.clone().into_iter().collect()),
         "body": untrusted(&item.body),
         "actions": item.actions(),
         "plan": plan,

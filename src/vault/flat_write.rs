@@ -12,9 +12,10 @@ use serde_json::{Map, Value};
 use std::fmt::Write;
 
 /// The front matter `map` as YAML, as `serde_saphyr::to_string` writes it.
-pub(super) fn front(map: &Map<String, Value>) -> String {
-    if map.is_empty() {
-        return full(map);
+pub(super) fn front<'a>(map: impl IntoIterator<Item = (&'a String, &'a Value)>) -> String {
+    let mut map = map.into_iter().peekable();
+    if map.peek().is_none() {
+        return full(&Map::new());
     }
     let mut out = String::with_capacity(256);
     for (k, v) in map {

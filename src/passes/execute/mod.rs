@@ -182,7 +182,7 @@ fn execute_one(
             item.set("completed", ctx.clock.stamp());
             if let Some(by) = &approved_by {
                 item.front
-                    .entry("approved_by")
+                    .entry("approved_by".to_string())
                     .or_insert_with(|| Value::String(by.clone()));
             }
             let held = fsutil::rewrite_held(path, held, item.render().as_bytes())?;

@@ -205,7 +205,7 @@ pub(super) fn run_actions(
             use crate::connectors::odoo_ledger::{Attach, attach_invoice};
             match attach_invoice(&ctx.settings, &ctx.secrets, ctx.vault.root(), item, action) {
                 Attach::Ready(a) => {
-                    item.front.remove("waiting");
+                    item.front.swap_remove("waiting");
                     resolved = a;
                     &resolved
                 }

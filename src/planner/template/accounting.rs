@@ -151,7 +151,7 @@ pub(super) fn invoice_request(r: &Read, plan: &mut Plan) -> bool {
             ),
             item,
         );
-        let cc: Vec<String> = crate::actions::list_of(&item.front, "cc")
+        let cc: Vec<String> = crate::actions::list_in(item.front.get("cc"))
             .iter()
             .flat_map(|c| c.split(','))
             .map(bare_address)

@@ -58,9 +58,9 @@ const ACTIONS_INFO: &str = "yaml aie-actions";
 const REJECTED_HEADING: &str = "## Rejected actions";
 const REJECTED_INFO: &str = "yaml aie-rejected-actions";
 
-/// An item's front matter, in its order. Its keys are hashed with foldhash (seeded per
-/// process, as serde_json's own map is without `std`), not SipHash: a pass looks up about 50
-/// keys an item, and SipHash cost 4 % of a pass's instructions.
+/// An item's front matter, in its order: serde_json's ordered map, but hashed with foldhash
+/// (seeded anew in each process) instead of SipHash. A pass looks up about 50 keys an item,
+/// and SipHash cost 4 % of a pass's instructions.
 pub type Front = indexmap::IndexMap<String, Value, foldhash::fast::RandomState>;
 
 /// A parsed item.

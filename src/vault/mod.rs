@@ -8,6 +8,7 @@ pub mod approvals;
 mod flat_front;
 mod flat_write;
 pub mod git;
+mod identity;
 pub mod item;
 pub mod template;
 pub mod waiting;

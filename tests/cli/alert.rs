@@ -1,8 +1,8 @@
 //! `aie alert`: a failed unit is recorded in the logs, the state and the dashboard until its
 //! job succeeds.
 
-use crate::support::TestEnv;
-use crate::support::jobs::{TRIAGE, state};
+use crate::support::jobs::TRIAGE;
+use crate::support::{TestEnv, state};
 use serde_json::Value;
 
 #[test]

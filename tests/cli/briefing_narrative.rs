@@ -2,19 +2,11 @@
 //! prompt holds the figures alone (no item id, title or body), the narrative stands in the
 //! file, the same figures ask no model again, and a failing model leaves the template text.
 
-use crate::support::TestEnv;
 use crate::support::http::{FakeServer, Request, Response};
+use crate::support::{TestEnv, fixture};
 use serde_json::{Value, json};
 
 const FILE: &str = "Briefings/2026-11-23_Monday_Briefing.md";
-
-fn fixture(rel: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{rel}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 fn summary_reply(text: &str) -> Response {
     let mut v: Value = serde_json::from_str(&fixture("anthropic/response_tool_use.json")).unwrap();

@@ -4,8 +4,8 @@
 //! a rejected item, and a prompt-injection corpus run through a model that obeys the
 //! attacker: not one side effect without a human approval.
 
-use crate::support::TestEnv;
 use crate::support::http::{FakeServer, Request, Response};
+use crate::support::{TestEnv, files_under, fixture};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::fs;
@@ -13,14 +13,6 @@ use std::sync::{Arc, Mutex};
 
 const KEY: &str = "sk-ant-api03-TESTKEY-never-logged";
 const MODEL: &str = "claude-sonnet-4-5";
-
-fn fixture(rel: &str) -> String {
-    fs::read_to_string(format!(
-        "{}/tests/fixtures/{rel}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap_or_else(|e| panic!("fixture {rel}: {e}"))
-}
 
 /// The headers of a recorded response (`*.headers.txt`), without the status line.
 fn recorded_headers(rel: &str) -> Vec<(String, String)> {
@@ -169,27 +161,13 @@ fn anthropic_request_has_the_real_shape_and_the_plan_is_written() {
     assert_eq!(state["llm"]["tokens_by_day"]["2026-11-23"], ANSWER_TOKENS);
     // No key anywhere in the vault.
     for (rel, _) in [("Logs", 0), ("Plans", 0), ("Pending_Approval", 0)] {
-        for e in walk(&env.path(rel)) {
+        for e in files_under(&env.path(rel)) {
             assert!(
                 !fs::read_to_string(&e).unwrap_or_default().contains(KEY),
                 "{e:?}"
             );
         }
     }
-}
-
-fn walk(d: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = fs::read_dir(d) {
-        for e in rd.flatten() {
-            if e.path().is_dir() {
-                out.extend(walk(&e.path()));
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -248,7 +226,7 @@ fn an_unknown_kind_or_missing_field_falls_back_and_a_failing_item_does_not_stop_
     env.ok(&["process-inbox"]);
     let r = env.ok(&["plan"]);
     assert_eq!(server.hits().len(), 4, "{r:?}");
-    let plans: Vec<String> = walk(&env.path("Plans"))
+    let plans: Vec<String> = files_under(&env.path("Plans"))
         .iter()
         .map(|p| fs::read_to_string(p).unwrap())
         .collect();
@@ -340,7 +318,7 @@ fn a_spend_limit_is_never_retried_and_the_template_plans_the_rest() {
             2,
             "{file}: the template planned both"
         );
-        for p in walk(&env.path("Plans")) {
+        for p in files_under(&env.path("Plans")) {
             let t = fs::read_to_string(p).unwrap();
             assert!(
                 t.contains("## Fallback") && t.contains("spend limit"),
@@ -370,7 +348,7 @@ fn a_network_error_leaves_items_in_place_and_exits_69() {
     assert!(r.stderr.contains("gave up after 3 attempts"), "{r:?}");
     assert!(!r.stderr.contains(KEY));
     assert_eq!(env.where_is(&id), ["In_Progress/local"]);
-    assert!(walk(&env.path("Plans")).is_empty());
+    assert!(files_under(&env.path("Plans")).is_empty());
 }
 
 #[test]
@@ -536,7 +514,7 @@ fn the_daily_token_budget_stops_llm_planning_for_the_day() {
     env.ok(&["process-inbox"]);
     env.ok(&["plan"]);
     assert_eq!(server.hits().len(), 1, "808 tokens spend the budget of 800");
-    let plans: Vec<String> = walk(&env.path("Plans"))
+    let plans: Vec<String> = files_under(&env.path("Plans"))
         .iter()
         .map(|p| fs::read_to_string(p).unwrap())
         .collect();
@@ -714,7 +692,7 @@ fn prompt_injection_corpus_never_causes_a_side_effect_without_a_human() {
                 assert_eq!(a["needs_approval"], true, "{marker} ({attack}): {a}");
             }
         }
-        let plan = walk(&env.path("Plans"))
+        let plan = files_under(&env.path("Plans"))
             .into_iter()
             .find(|p| p.file_name().unwrap().to_string_lossy() == format!("{id}.plan.md"))
             .map(|p| fs::read_to_string(p).unwrap())

@@ -1,8 +1,8 @@
 //! `aie run`: a job's steps, exit codes, lock, timeout, pings and the record of its run.
 
-use crate::support::TestEnv;
 use crate::support::http::{FakeServer, Response};
-use crate::support::jobs::{TRIAGE, state, std_cmd};
+use crate::support::jobs::{TRIAGE, std_cmd};
+use crate::support::{TestEnv, state};
 use serde_json::Value;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};

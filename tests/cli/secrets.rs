@@ -1,6 +1,6 @@
 //! Secrets: no secret reaches a log, the state or a report.
 
-use crate::support::TestEnv;
+use crate::support::{TestEnv, files_under};
 use std::fs;
 
 #[test]
@@ -19,18 +19,8 @@ fn no_secret_reaches_a_log_state_or_report() {
     env.ok(&["plan"]);
     let r = env.ok(&["execute-approved", "--json"]);
     let s = env.ok(&["status", "--json"]);
-    fn walk(d: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in fs::read_dir(d).unwrap().flatten() {
-            if e.file_type().unwrap().is_dir() {
-                walk(&e.path(), out);
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(&env.path("Logs"), &mut files);
-    walk(&env.path(".aie"), &mut files);
+    let mut files = files_under(&env.path("Logs"));
+    files.extend(files_under(&env.path(".aie")));
     files.push(env.path("Dashboard.md"));
     assert!(files.len() > 3);
     for f in files {

@@ -5,8 +5,9 @@
 //! the request went out goes to review and is never posted twice.
 
 use crate::support::TestEnv;
+use crate::support::fixture;
 use crate::support::http::Response;
-use crate::support::social_fake::{self, IG_CONTAINER, LI_URN, SECRETS, SocialFake, fixture};
+use crate::support::social_fake::{self, IG_CONTAINER, LI_URN, SECRETS, SocialFake};
 
 fn social_env(fake: &SocialFake, live: bool) -> TestEnv {
     let mut env = TestEnv::new();

@@ -5,8 +5,8 @@
 //! reply, free text inside the 24-hour window counted from the message's own time, the
 //! approved template outside it.
 
-use crate::support::TestEnv;
-use crate::support::social_fake::{PAGE, SECRETS, SocialFake, fixture};
+use crate::support::social_fake::{PAGE, SECRETS, SocialFake};
+use crate::support::{TestEnv, fixture, state};
 
 fn social_env(fake: &SocialFake, live: bool, extra: &str) -> TestEnv {
     let mut env = TestEnv::new();
@@ -19,10 +19,6 @@ fn social_env(fake: &SocialFake, live: bool, extra: &str) -> TestEnv {
         env.env(k, v);
     }
     env
-}
-
-fn state(env: &TestEnv) -> serde_json::Value {
-    serde_json::from_str(&env.read(".aie/state.json")).unwrap()
 }
 
 #[test]

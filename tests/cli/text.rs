@@ -2,13 +2,12 @@
 //! subjects in the Dashboard, a server's reply that repeats the password, attachment and
 //! Inbox file names, and item files saved with a byte order mark.
 
-use crate::support::TestEnv;
 use crate::support::echo_smtp::EchoSmtp;
 use crate::support::gmail_fake::{self, GmailFake};
+use crate::support::{TestEnv, files_under};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use std::fs;
-use std::path::Path;
 
 const START: &str = "<!-- aie:dashboard:start -->";
 const END: &str = "<!-- aie:dashboard:end -->";
@@ -75,18 +74,7 @@ fn mail_subjects_cannot_break_or_grow_the_dashboard() {
 /// Every place a secret could end up: the whole temp folder (vault, `.aie/`, logs) and the
 /// command's output.
 fn leaks(env: &TestEnv, out: &str, needles: &[String]) -> Vec<String> {
-    fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
-        for e in fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, files);
-            } else {
-                files.push(p);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(env.dir.path(), &mut files);
+    let files = files_under(env.dir.path());
     let mut found = Vec::new();
     for n in needles {
         if out.contains(n.as_str()) {

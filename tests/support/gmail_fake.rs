@@ -18,12 +18,9 @@ pub const CLIENT_ID: &str = "123456789012-fixture.apps.googleusercontent.com";
 pub const CLIENT_SECRET: &str = "GOCSPX-fixtureSecret";
 pub const REFRESH_TOKEN: &str = "1//0gFixtureRefreshTokenCgYIARAAGBASNwF-L9IrFixture";
 
+/// A file under `tests/fixtures/gmail/`.
 pub fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/gmail/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    super::fixture(&format!("gmail/{name}"))
 }
 
 fn fixture_json(name: &str) -> Value {
@@ -357,7 +354,10 @@ fn handle(mb: &mut Mailbox, req: &Request) -> Response {
 /// Applies a modify to one message; checks that its item already exists in the vault.
 fn modify(mb: &mut Mailbox, id: &str, body: &Value) -> Option<Value> {
     if let Some(v) = &mb.vault
-        && !walk_has(v, &format!("gmail-{id}.md"))
+        && !super::files_under(v).iter().any(|p| {
+            p.file_name()
+                .is_some_and(|n| *n == *format!("gmail-{id}.md"))
+        })
     {
         mb.marked_too_early.push(id.to_string());
     }
@@ -409,24 +409,6 @@ fn token(mb: &mut Mailbox, req: &Request) -> Response {
         }
         _ => Response::raw_json(400, &fixture("oauth_error_invalid_grant_bad_code.json")),
     }
-}
-
-/// Whether a file named `name` exists anywhere under `dir`.
-fn walk_has(dir: &std::path::Path, name: &str) -> bool {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if e.file_type().is_ok_and(|t| t.is_dir()) {
-            if walk_has(&p, name) {
-                return true;
-            }
-        } else if e.file_name().to_string_lossy() == name {
-            return true;
-        }
-    }
-    false
 }
 
 /// A vault that polls `fake` with its client and refresh token; `extra` is more `gmail:` settings.

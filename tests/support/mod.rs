@@ -13,6 +13,33 @@ use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// A file under `tests/fixtures/` (`rel` from there), naming the file when it cannot be read.
+pub fn fixture(rel: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel);
+    fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every regular file under `dir` (none when it does not exist), links neither followed nor
+/// listed, in path order.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    out.sort();
+    out
+}
+
+/// `.aie/state.json` of `env`'s vault.
+pub fn state(env: &TestEnv) -> Value {
+    serde_json::from_str(&env.read(".aie/state.json")).unwrap()
+}
+
 /// The pinned clock of every test.
 pub const NOW: &str = "2026-11-23T09:00:00Z";
 
@@ -229,21 +256,13 @@ impl TestEnv {
 
     /// Files whose names start with `.aie-tmp-` anywhere in the vault (none may be left).
     pub fn temp_files(&self) -> Vec<PathBuf> {
-        fn walk(d: &Path, out: &mut Vec<PathBuf>) {
-            if let Ok(rd) = fs::read_dir(d) {
-                for e in rd.flatten() {
-                    let p = e.path();
-                    if e.file_type().is_ok_and(|t| t.is_dir()) {
-                        walk(&p, out);
-                    } else if e.file_name().to_string_lossy().starts_with(".aie-tmp-") {
-                        out.push(p);
-                    }
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(&self.vault, &mut out);
-        out
+        files_under(&self.vault)
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(".aie-tmp-"))
+            })
+            .collect()
     }
 
     /// Every audit line of every day, in order.

@@ -2,6 +2,7 @@
 //! the recorded shapes in `tests/fixtures/<vendor>/`. Each `METHOD path` has a default
 //! answer; a test queues other answers for a path (`then`), used once each in order.
 
+use super::fixture;
 use super::http::{FakeServer, Request, Response};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -18,13 +19,6 @@ type Queue = Arc<Mutex<HashMap<String, VecDeque<Response>>>>;
 pub struct SocialFake {
     pub server: FakeServer,
     queue: Queue,
-}
-
-pub fn fixture(path: &str) -> String {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path);
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn default_answer(r: &Request) -> Response {

@@ -57,13 +57,25 @@ pub fn temp_path_for(target: &Path) -> PathBuf {
 }
 
 /// Writes `bytes` to a new temp file beside `target` (not yet synced, not yet renamed),
-/// found from `root` when below it.
-fn write_temp_in(root: Option<&Root>, target: &Path, bytes: &[u8]) -> Result<PathBuf> {
+/// found from `root` when below it; `private`: mode 0600 before a byte is written.
+fn write_temp_in(
+    root: Option<&Root>,
+    target: &Path,
+    bytes: &[u8],
+    private: bool,
+) -> Result<PathBuf> {
     let tmp = temp_path_for(target);
     fault(Io::Create).with_context(|| format!("cannot create `{}`", tmp.display()))?;
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
     let mut f =
         open_in(root, &tmp, flags).with_context(|| format!("cannot create `{}`", tmp.display()))?;
+    if private {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(e) = f.set_permissions(fs::Permissions::from_mode(0o600)) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e).with_context(|| format!("cannot make `{}` private", tmp.display()));
+        }
+    }
     // A write that fails (a full disk) leaves no half-written temp file behind.
     if let Err(e) = fault(Io::Write).and_then(|()| f.write_all(bytes)) {
         let _ = fs::remove_file(&tmp);
@@ -75,7 +87,17 @@ fn write_temp_in(root: Option<&Root>, target: &Path, bytes: &[u8]) -> Result<Pat
 /// Writes a file atomically and durably: temp file, fsync, rename, fsync the folder.
 /// Errors name the file.
 pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = write_temp_in(None, target, bytes)?;
+    write_atomic_as(target, bytes, false)
+}
+
+/// [`write_atomic`] for a file only its owner may read (mode 0600 whatever the umask and
+/// `vault.shared_group`): the OAuth token caches.
+pub fn write_atomic_private(target: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_as(target, bytes, true)
+}
+
+fn write_atomic_as(target: &Path, bytes: &[u8], private: bool) -> Result<()> {
+    let tmp = write_temp_in(None, target, bytes, private)?;
     let res = (|| {
         File::open(&tmp)?.sync_all()?;
         fault(Io::Rename)?;
@@ -191,7 +213,7 @@ impl WriteBatch {
 
     /// Stages `bytes` for `target`; nothing is visible at `target` until [`WriteBatch::commit`].
     pub fn stage(&mut self, target: &Path, bytes: &[u8]) -> Result<()> {
-        let tmp = write_temp_in(self.root.as_deref(), target, bytes)?;
+        let tmp = write_temp_in(self.root.as_deref(), target, bytes, false)?;
         self.pending.push((tmp, target.to_path_buf(), false));
         Ok(())
     }
@@ -217,7 +239,7 @@ impl WriteBatch {
 
     /// Stages a new file: at commit it is moved into place only if `target` does not exist.
     pub fn stage_new(&mut self, target: &Path, bytes: &[u8]) -> Result<()> {
-        let tmp = write_temp_in(self.root.as_deref(), target, bytes)?;
+        let tmp = write_temp_in(self.root.as_deref(), target, bytes, false)?;
         self.pending.push((tmp, target.to_path_buf(), true));
         Ok(())
     }
@@ -382,7 +404,7 @@ pub enum Held {
 /// exchange, the identity is checked just before a plain rename: a move in that instant
 /// could recreate the file (documented race). Errors name the file.
 pub fn rewrite_held(path: &Path, held: FileId, bytes: &[u8]) -> Result<Held> {
-    let tmp = write_temp_in(None, path, bytes)?;
+    let tmp = write_temp_in(None, path, bytes, false)?;
     let swapped = File::open(&tmp)
         .and_then(|f| f.sync_all())
         .and_then(|()| rename_exchange(&tmp, path));

@@ -117,8 +117,9 @@ pub fn retry_after(header: Option<&str>, body: &Value) -> Option<Duration> {
         .split_whitespace()
         .next()?;
     let t = chrono::DateTime::parse_from_rfc3339(at).ok()?;
-    let ms = t.timestamp_millis() - (epoch_now() as i64) * 1000;
-    Some(Duration::from_millis(ms.max(0) as u64))
+    // A time already past asks for no wait: the usual backoff applies.
+    let ms = u64::try_from(t.timestamp_millis() - (epoch_now() as i64) * 1000).ok()?;
+    Some(Duration::from_millis(ms)).filter(|d| !d.is_zero())
 }
 
 /// Whether a status and reason mean "slow down and try again".
@@ -502,7 +503,14 @@ mod tests {
             Some(Duration::from_secs(3))
         );
         let body = json!({"error": {"message": "User-rate limit exceeded.  Retry after 2000-01-01T00:00:00.000Z"}});
-        assert_eq!(retry_after(None, &body), Some(Duration::ZERO));
+        assert_eq!(retry_after(None, &body), None);
+        let later = chrono::Utc::now() + chrono::Duration::seconds(30);
+        let body = json!({"error": {"message": format!("Retry after {}", later.to_rfc3339())}});
+        let d = retry_after(None, &body).unwrap();
+        assert!(
+            d > Duration::from_secs(25) && d <= Duration::from_secs(31),
+            "{d:?}"
+        );
         assert_eq!(retry_after(None, &json!({})), None);
     }
 

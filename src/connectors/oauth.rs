@@ -340,8 +340,9 @@ impl OAuthSession {
 
     /// The cache, when it belongs to this client, token URL and configured grant.
     fn cached(&self) -> Option<Value> {
-        let text = std::fs::read_to_string(&self.cache_path).ok()?;
-        let v: Value = serde_json::from_str(&text).ok()?;
+        // Never through a link: the cache lives in the vault's `.aie/`.
+        let (bytes, _) = crate::fsutil::read_regular_nofollow(&self.cache_path).ok()?;
+        let v: Value = serde_json::from_slice(&bytes).ok()?;
         (v["client_id"].as_str() == Some(self.client.client_id.as_str())
             && v["token_url"].as_str() == Some(self.token_url.as_str())
             && v["grant"].as_str() == Some(grant_hash(&self.configured).as_str()))
@@ -360,6 +361,8 @@ impl OAuthSession {
                 .is_some_and(|e| e > epoch_now() + 60)
             && let Some(t) = v["access_token"].as_str()
         {
+            // An access token is as secret as the grant: never in a log or a message.
+            crate::secrets::scrub_also(t);
             self.token = Some(t.to_string());
             return Ok(t.to_string());
         }
@@ -429,6 +432,7 @@ impl OAuthSession {
             .as_str()
             .context("the token endpoint answered without an access_token")?
             .to_string();
+        crate::secrets::scrub_also(&token);
         let expires_in = body["expires_in"].as_u64().unwrap_or(3599);
         let rotated = body["refresh_token"]
             .as_str()
@@ -465,19 +469,9 @@ impl OAuthSession {
     }
 }
 
-/// Writes JSON to a file only this user can read, atomically.
+/// Writes JSON to a file only this user can read, atomically and durably.
 fn write_private(path: &Path, v: &Value) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = crate::fsutil::temp_path_for(path);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("cannot create `{}`", tmp.display()))?;
-    f.write_all(serde_json::to_string(v)?.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))
+    crate::fsutil::write_atomic_private(path, serde_json::to_string(v)?.as_bytes())
 }
 
 #[cfg(test)]
@@ -541,6 +535,36 @@ mod tests {
         );
         s.rotates = true;
         s
+    }
+
+    /// An access token, fresh or from the cache, is scrubbed from every text of the run.
+    #[test]
+    fn access_tokens_are_scrubbed_wherever_they_come_from() {
+        let fresh = "ya29.fresh-access-token-0123456789";
+        let (url, _) = token_endpoint(vec![json!({"access_token": fresh, "expires_in": 3600})]);
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("x_token.json");
+        let http = Http::new(
+            "x",
+            Duration::from_secs(5),
+            super::super::http::RetryPolicy::LLM,
+            None,
+        );
+        assert_eq!(session(&url, &cache).access_token(&http).unwrap(), fresh);
+        assert_eq!(
+            crate::secrets::scrub(&format!("echoed: Bearer {fresh}")),
+            "echoed: Bearer [secret]"
+        );
+        // A later run takes the token from the cache, never from the endpoint.
+        let cached = "ya29.cached-access-token-9876543210";
+        let mut v: Value = serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
+        v["access_token"] = json!(cached);
+        write_private(&cache, &v).unwrap();
+        assert_eq!(session(&url, &cache).access_token(&http).unwrap(), cached);
+        assert_eq!(
+            crate::secrets::scrub(&format!("echoed: {cached}")),
+            "echoed: [secret]"
+        );
     }
 
     #[test]

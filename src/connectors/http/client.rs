@@ -125,8 +125,10 @@ impl Http {
             } else {
                 None
             };
+            // A wait of nothing ("Retry-After: 0", or a time already past) is no wait asked
+            // for: the backoff with jitter applies, so retries never come back to back.
             let wait = asked
-                .filter(|d| *d <= self.policy.max_retry_after)
+                .filter(|d| !d.is_zero() && *d <= self.policy.max_retry_after)
                 .unwrap_or_else(|| backoff(&self.policy, done, jitter()));
             let stop = stop.or_else(|| match deadline {
                 Some(d) if Instant::now() + wait >= d => Some(GaveUp::Deadline),
@@ -295,6 +297,25 @@ mod tests {
         assert_eq!(seen.len(), 2);
         assert!(seen[1].0.duration_since(seen[0].0) >= Duration::from_millis(190));
         assert_eq!(http.calls(), 2);
+    }
+
+    #[test]
+    fn a_retry_after_of_nothing_waits_the_backoff_instead() {
+        let (url, seen) = serve(vec![
+            answer("429 Slow", "retry-after: 0\r\n", ""),
+            answer("200 OK", "", "{}"),
+        ]);
+        let policy = RetryPolicy {
+            initial: Duration::from_millis(200),
+            max_backoff: Duration::from_millis(200),
+            ..fast()
+        };
+        let http = Http::new("t", Duration::from_secs(5), policy, None);
+        http.send(&Request::get(&url), &retry_usual).unwrap();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        // The backoff, shortened by its jitter at most by a quarter.
+        assert!(seen[1].0.duration_since(seen[0].0) >= Duration::from_millis(140));
     }
 
     #[test]

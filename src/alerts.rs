@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 /// How much an alert matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Info,
@@ -31,15 +31,6 @@ impl Level {
             Level::Info => "info",
             Level::Warning => "warning",
             Level::Critical => "critical",
-        }
-    }
-
-    /// `warning` or `critical` as written in `aie.yaml` (anything else is critical).
-    pub fn parse(s: Option<&str>) -> Level {
-        match s {
-            Some("warning") => Level::Warning,
-            Some("info") => Level::Info,
-            _ => Level::Critical,
         }
     }
 }

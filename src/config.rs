@@ -138,6 +138,7 @@ pub struct Policy {
     #[serde(deserialize_with = "rate_limits_over_defaults")]
     pub rate_limits: BTreeMap<String, u32>,
     /// How long an approval request waits before it moves to `Rejected/`.
+    #[serde(deserialize_with = "duration_text")]
     pub approval_expires: String,
     /// A send to more recipients than this is a bulk send and needs approval.
     pub bulk_recipients: usize,
@@ -146,11 +147,43 @@ pub struct Policy {
     /// Plan a rejected item again once, with the owner's reason as feedback.
     pub replan_rejected: bool,
     /// Remind the owner of an unanswered approval request after this long (`4h`).
+    #[serde(deserialize_with = "duration_text")]
     pub nudge_after: String,
     /// Then again every this long, until it is answered or expires.
+    #[serde(deserialize_with = "duration_text")]
     pub nudge_every: String,
     /// No nudge or alert is sent in these local hours (`22:00-07:00`); none when absent.
+    #[serde(deserialize_with = "quiet_hours_text")]
     pub quiet_hours: Option<String>,
+}
+
+/// A duration setting (`30m`, `4h`, `2d`), checked as `aie.yaml` is read: a value that is
+/// not one is a config error naming the key and line, never a silent fall back to the
+/// default.
+pub(crate) fn duration_text<'de, D>(d: D) -> std::result::Result<String, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let s = String::deserialize(d)?;
+    // Zero is refused too: "0" is as likely to mean "never" as "at once".
+    match crate::clock::parse_duration(&s) {
+        Some(d) if d > chrono::Duration::zero() => Ok(s),
+        _ => Err(serde::de::Error::custom(format!(
+            "`{s}` is not a duration: a whole number above zero and a unit, such as 90s, 30m, 4h, 2d or 1w"
+        ))),
+    }
+}
+
+/// `policy.quiet_hours`, checked as `aie.yaml` is read (`HH:MM-HH:MM`).
+fn quiet_hours_text<'de, D>(d: D) -> std::result::Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let s = Option::<String>::deserialize(d)?;
+    if let Some(q) = &s {
+        crate::nudge::quiet(q, chrono::NaiveTime::MIN).map_err(serde::de::Error::custom)?;
+    }
+    Ok(s)
 }
 
 /// The hourly limits every owner gets unless they name the kind themselves.

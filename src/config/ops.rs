@@ -54,6 +54,7 @@ pub struct Zone {
     /// Also answers 2xx while the zone is healthy (checked beside its agent's heartbeat).
     pub health_url: Option<String>,
     /// Its agent's heartbeat older than this (`15m`) counts as a failed check.
+    #[serde(deserialize_with = "super::duration_text")]
     pub heartbeat_max_age: String,
 }
 
@@ -63,8 +64,10 @@ pub struct FailoverSettings {
     /// Switch back to the first zone once it is healthy again (never on its own otherwise).
     pub auto_failback: bool,
     /// How long the active zone must have been DOWN before `failover` switches (`10m`).
+    #[serde(deserialize_with = "super::duration_text")]
     pub after: String,
     /// No second switch within this long of the last one (`30m`).
+    #[serde(deserialize_with = "super::duration_text")]
     pub hold_down: String,
     /// aie commands run after a switch, in order (never a shell), like job steps.
     pub hooks: Vec<String>,
@@ -97,12 +100,15 @@ pub struct HealthSettings {
     /// Successes in a row before a DOWN check is UP again.
     pub up_after: u32,
     /// While a check stays DOWN, remind the owner this often (`4h`).
+    #[serde(deserialize_with = "super::duration_text")]
     pub remind_every: String,
     /// The oldest item waiting longer than this is a failed check (`48h`).
+    #[serde(deserialize_with = "super::duration_text")]
     pub max_wait: String,
     /// Less free space than this (MiB) on the vault's disk is a failed check.
     pub min_free_mb: u64,
     /// The newest backup older than this is a failed check (`36h`).
+    #[serde(deserialize_with = "super::duration_text")]
     pub max_backup_age: String,
     /// The configured checks.
     pub checks: Vec<CheckSpec>,
@@ -139,6 +145,6 @@ pub struct CheckSpec {
     pub aie: Option<String>,
     /// Seconds before the check gives up (default 10).
     pub timeout_seconds: Option<u64>,
-    /// The level of its DOWN alert: `warning` or `critical` (default).
-    pub level: Option<String>,
+    /// The level of its DOWN alert: `info`, `warning` or `critical` (default).
+    pub level: Option<crate::alerts::Level>,
 }

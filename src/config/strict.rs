@@ -41,6 +41,8 @@ pub fn read(text: &str, path: &Path) -> Result<Settings> {
     let settings: Settings = serde_saphyr::from_str(text).map_err(|e| {
         let e = e.without_snippet();
         let (msg, at) = split_location(e);
+        // An empty alias (`llm.provider: ""` reads as `template`) is not a choice to offer.
+        let msg = msg.replace("expected one of , ", "expected one of ");
         // The key the bad value belongs to: the last key written before it.
         let key = at.and_then(|(_, _, offset)| {
             keys.iter()
@@ -428,7 +430,7 @@ mod tests {
                 "llm: {provider: gpt}\n",
                 "llm.provider",
                 1,
-                "openai_compatible",
+                "expected one of template, anthropic, openai_compatible",
             ),
             ("odoo:\n  api: xmlrpc\n", "odoo.api", 2, "json2"),
         ] {

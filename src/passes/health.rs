@@ -252,7 +252,7 @@ fn append_results(ctx: &Ctx, results: &[CheckResult]) -> Result<()> {
 pub fn run_checks(ctx: &Ctx, env: &Env) -> Vec<CheckResult> {
     let mut out = Vec::new();
     for c in &ctx.settings.health.checks {
-        let level = Level::parse(c.level.as_deref());
+        let level = c.level.unwrap_or(Level::Critical);
         out.push(result(&c.name, level, configured(ctx, env, c)));
     }
     out.extend(builtin(ctx));

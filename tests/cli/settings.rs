@@ -140,6 +140,73 @@ fn a_key_in_the_wrong_section_and_a_value_outside_its_choices_are_refused() {
     assert!(!r.stderr.contains("<input>"), "{r:?}");
 }
 
+/// A duration, quiet hours or an alert level that does not parse was replaced by its default
+/// without a word (`approval_expires: 2 dayz` kept requests for 24 h; a misspelt level made
+/// every alert critical).
+#[test]
+fn a_duration_quiet_hours_or_level_that_does_not_parse_is_refused() {
+    let env = TestEnv::new();
+    let file = env.path("aie.yaml").display().to_string();
+    for (extra, key, line, says) in [
+        (
+            "policy:\n  approval_expires: 2 dayz\n",
+            "policy.approval_expires",
+            7,
+            "`2 dayz` is not a duration",
+        ),
+        (
+            "policy:\n  nudge_every: 0\n",
+            "policy.nudge_every",
+            7,
+            "`0` is not a duration",
+        ),
+        (
+            "policy:\n  quiet_hours: late\n",
+            "policy.quiet_hours",
+            7,
+            "HH:MM-HH:MM",
+        ),
+        (
+            "failover:\n  hold_down: half an hour\n",
+            "failover.hold_down",
+            7,
+            "is not a duration",
+        ),
+        (
+            "health:\n  max_wait: two days\n",
+            "health.max_wait",
+            7,
+            "is not a duration",
+        ),
+        (
+            "health:\n  checks:\n  - name: web\n    tcp: 127.0.0.1:9\n    level: critcal\n",
+            "health.checks[0].level",
+            10,
+            "info, warning, critical",
+        ),
+    ] {
+        env.config(extra);
+        for cmd in [&["status"][..], &["plan"], &["doctor"]] {
+            let r = env.run(cmd);
+            assert_eq!(r.code, 78, "{extra} {cmd:?}: {r:?}");
+            // `doctor` reports on stdout, one line per check; the others fail on stderr.
+            let said = format!("{}{}", r.stdout, r.stderr);
+            assert!(
+                said.contains(&format!(
+                    "invalid value for `{key}` in `{file}` line {line}: "
+                )),
+                "{r:?}"
+            );
+            assert!(said.contains(says), "{r:?}");
+        }
+    }
+    // The same settings, written well, load.
+    env.config(
+        "policy:\n  approval_expires: 2d\n  quiet_hours: '22:00-07:00'\nhealth:\n  max_wait: 90m\n",
+    );
+    env.ok(&["status"]);
+}
+
 #[test]
 fn the_template_settings_load() {
     let env = TestEnv::new();

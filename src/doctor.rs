@@ -615,7 +615,7 @@ fn ever_scheduled(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> bool {
     let state = crate::state::StateStore::new(&Vault::at(setup.root).aie_dir())
         .load()
         .unwrap_or_default();
-    state.other.contains_key(crate::schedule::units::SCHEDULED)
+    state.schedule.is_some()
         || jobs.iter().any(|j| {
             state
                 .jobs

@@ -46,9 +46,9 @@ pub fn nudge(ctx: &Ctx, seen: Option<&Waiting>) -> Result<usize> {
     }
     let state = ctx.state.load()?;
     let last = state
-        .other
-        .get("nudge")
-        .and_then(|v| v["last"].as_str())
+        .nudge
+        .and_then(|n| n.last)
+        .as_deref()
         .and_then(crate::clock::parse_time);
     if last.is_some_and(|l| now - l < every) {
         return Ok(0);
@@ -108,8 +108,7 @@ pub fn nudge(ctx: &Ctx, seen: Option<&Waiting>) -> Result<usize> {
     }
     let stamp = ctx.clock.stamp();
     ctx.state.update(|s| {
-        s.other
-            .insert("nudge".into(), serde_json::json!({ "last": stamp }));
+        s.nudge = Some(crate::state::NudgeState { last: Some(stamp) });
     })?;
     Ok(lines.len())
 }

@@ -162,6 +162,25 @@ pub struct ReplanState {
     pub scanned_until: i64,
 }
 
+/// The last digest of waiting requests mailed to the owner (section `nudge`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NudgeState {
+    /// When it was sent (RFC 3339).
+    #[serde(default)]
+    pub last: Option<String>,
+}
+
+/// Where and when `aie schedule install` put the timers in place (section `schedule`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ScheduleState {
+    /// When (RFC 3339).
+    #[serde(default)]
+    pub installed: Option<String>,
+    /// The folder the units were written to.
+    #[serde(default)]
+    pub units: Option<String>,
+}
+
 /// The steps of a scheduled job's last run (section `run`, keyed by job).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct JobRunRecord {
@@ -271,6 +290,18 @@ pub struct State {
         deserialize_with = "lenient"
     )]
     pub health: BTreeMap<String, CheckState>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub nudge: Option<NudgeState>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub schedule: Option<ScheduleState>,
     /// Sections this version does not know (written by a newer aie), kept as they are.
     #[serde(flatten)]
     pub other: Map<String, Value>,

@@ -235,10 +235,10 @@ pub fn run(cx: &Cx, args: &ScheduleArgs) -> Result<Outcome> {
             let files = units::systemd_units(&t, &jobs);
             write_files(&dir, &files, r)?;
             ctx.state.update(|s| {
-                s.other.insert(
-                    units::SCHEDULED.into(),
-                    serde_json::json!({"installed": ctx.clock.stamp(), "units": dir.display().to_string()}),
-                );
+                s.schedule = Some(crate::state::ScheduleState {
+                    installed: Some(ctx.clock.stamp()),
+                    units: Some(dir.display().to_string()),
+                });
             })?;
             if a.system {
                 // Root just wrote state.json (and its lock): the service account owns them.

@@ -45,12 +45,7 @@ pub fn run(cx: &Cx, _args: &StatusArgs) -> Result<Outcome> {
     let role = ctx.mode.role();
     // When `aie schedule install` put the timers in place (a job that never ran since then
     // is overdue too).
-    let scheduled = state
-        .other
-        .get(crate::schedule::units::SCHEDULED)
-        .and_then(|v| v.get("installed"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let scheduled = state.schedule.as_ref().and_then(|s| s.installed.clone());
     let mut overdue_attention = Vec::new();
     let mut names: Vec<String> = state.jobs.keys().cloned().collect();
     names.extend(known.iter().map(|k| k.name.clone()));

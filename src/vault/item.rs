@@ -225,6 +225,12 @@ impl Item {
         self.actions.as_deref().unwrap_or(&[])
     }
 
+    /// What the owner reads when a request or an approved item has no plan aie reads: the
+    /// front matter lost its `actions` property (Obsidian shows it as an odd text property,
+    /// easy to delete). aie never guesses the plan from the body without it: a quoted mail
+    /// may hold a block that looks the same.
+    pub const NO_PLAN: &str = "aie reads no plan in this item: its front matter has no `actions` property. If it was removed, put back the line `actions: \"## Actions\"` (or run `aie plan` on a copy in Needs_Action/), then approve again.";
+
     /// Whether the item has actions (it has been planned).
     pub fn is_planned(&self) -> bool {
         self.actions.is_some()

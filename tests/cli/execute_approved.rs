@@ -46,6 +46,42 @@ fn an_item_dropped_straight_into_approved_goes_back_for_review() {
     );
 }
 
+/// The owner deleted the `actions` property (Obsidian shows it as an odd text property): the
+/// plan was dropped without a word, the summary read "If approved, aie will ." and the
+/// approved item went to Done/ with nothing run.
+#[test]
+fn a_request_whose_actions_property_was_deleted_is_never_done_unrun() {
+    let env = TestEnv::new();
+    env.drop_file(
+        "pay.txt",
+        "Please pay Hosting Co $49 monthly subscription payment",
+    );
+    env.ok(&["process-inbox"]);
+    env.ok(&["plan"]);
+    let id = env.only_item("Pending_Approval/accounting");
+    let rel = format!("Pending_Approval/accounting/{id}.md");
+    let text = env.read(&rel);
+    assert!(text.contains("\nactions: \"## Actions\"\n"), "{text}");
+    fs::write(
+        env.path(&rel),
+        text.replace("\nactions: \"## Actions\"\n", "\n"),
+    )
+    .unwrap();
+    // The next pass tells the owner in the summary, instead of an empty promise.
+    env.ok(&["plan"]);
+    let summary = env.front(&rel)["summary"].as_str().unwrap().to_string();
+    assert!(summary.contains("no `actions` property"), "{summary}");
+    env.ok(&["approve", &id]);
+    let r = env.run(&["execute-approved"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(env.where_is(&id), ["Pending_Approval/accounting"]);
+    let review = env.front(&rel)["review"].as_str().unwrap().to_string();
+    assert!(review.contains("`actions: \"## Actions\"`"), "{review}");
+    assert!(!env.path(".aie/journal.jsonl").exists(), "nothing ran");
+    // The plan is still in the body: putting the line back brings it back.
+    assert!(env.read(&rel).contains("```yaml aie-actions\n"));
+}
+
 #[test]
 fn an_unknown_action_kind_in_approved_is_refused() {
     let env = TestEnv::new();

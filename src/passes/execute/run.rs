@@ -42,6 +42,10 @@ pub(super) fn run_actions(
     out: &mut Outcome,
 ) -> Result<Fate> {
     let id = item.id().to_string();
+    // An item with no plan aie reads is not done: nothing of it ran.
+    if !item.is_planned() {
+        return Ok(Fate::Review(Item::NO_PLAN.to_string()));
+    }
     let approved_by = approval.by.as_str();
     let actions = item.actions();
     // The closed list: one unknown kind, or one action whose parameters its kind does not

@@ -232,6 +232,9 @@ pub fn policy_allows(ctx: &Ctx, item: &Item) -> Vec<bool> {
 /// attachment, amount and platform of every action. The owner approves what it says, so it
 /// is rebuilt from the actions whenever aie writes a request or sees one edited.
 pub fn summary(item: &Item) -> String {
+    if !item.is_planned() {
+        return Item::NO_PLAN.to_string();
+    }
     // Built in one string: a post's summary quotes the whole post, which is not copied
     // again for each piece around it.
     let mut out = String::from("If approved, aie will ");

@@ -172,29 +172,3 @@ fn an_action_with_an_unknown_parameter_is_refused() {
         "{review}"
     );
 }
-
-/// `plan` skips waiting requests unchanged since its last pass (issue 9, speed): an owner's
-/// edit of one is still seen, and one left alone still expires on the pinned clock.
-#[test]
-fn unchanged_requests_are_skipped_but_edits_and_expiry_are_still_seen() {
-    let mut env = TestEnv::new();
-    env.drop_file(
-        "q.eml",
-        "From: Ann <ann@x.example>\nSubject: Hi\n\nCan you call me?\n",
-    );
-    env.ok(&["process-inbox"]);
-    env.ok(&["plan"]);
-    env.ok(&["plan"]);
-    let id = env.only_item("Pending_Approval/general");
-    let rel = format!("Pending_Approval/general/{id}.md");
-    assert!(env.path(".aie/review-seen.json").exists());
-    env.set_actions(&rel, "- kind: note\n  text: called her\n");
-    env.ok(&["plan"]);
-    assert_eq!(
-        env.front_matter(&rel)["summary"],
-        "If approved, aie will file a note [needs approval]."
-    );
-    env.env("AIE_NOW", "2026-12-31T00:00:00Z");
-    env.ok(&["plan"]);
-    assert_eq!(env.where_is(&id), ["Rejected"]);
-}

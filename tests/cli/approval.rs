@@ -365,14 +365,8 @@ fn expired_requests_move_to_rejected_with_the_reason() {
     env.ok(&["plan"]);
     let id = env.only_item("Pending_Approval/general");
     // The file's own age is judged by the real clock: make it old.
-    let p = env.path(&format!("Pending_Approval/general/{id}.md"));
     let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86400);
-    fs::File::options()
-        .write(true)
-        .open(&p)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    env.set_mtime(&format!("Pending_Approval/general/{id}.md"), old);
     env.now = "2026-11-25T09:00:00Z".into();
     env.env("AIE_LOG", "warn");
     env.ok(&["plan"]);

@@ -4,18 +4,11 @@
 //! half snapshot listed; retention over a year keeps exactly 7 daily, 4 weekly, 6 monthly.
 
 use crate::support::TestEnv;
+use crate::support::backup::{comparable, setup};
 use crate::support::tree::tree;
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
-
-fn setup() -> (TestEnv, PathBuf) {
-    let env = TestEnv::new();
-    let store = env.dir.path().join("backups");
-    env.config(&format!("backup:\n  dir: {}\n", store.display()));
-    (env, store)
-}
 
 fn list(env: &TestEnv) -> Vec<Value> {
     let r = env.ok(&["backup", "--list", "--json"]);
@@ -33,21 +26,9 @@ fn ids(env: &TestEnv) -> Vec<String> {
         .collect()
 }
 
-/// What a restore must rebuild exactly: everything but this agent's records, which the run
-/// itself rewrites after the snapshot (`.aie/`, `Logs/`).
-fn comparable(rel: &str) -> bool {
-    !rel.starts_with(".aie") && !rel.starts_with("Logs") && !rel.starts_with(".git")
-}
-
-fn set_time(p: &std::path::Path, secs: u64) {
-    let f = std::fs::File::options().write(true).open(p).unwrap();
-    f.set_modified(UNIX_EPOCH + Duration::new(secs, 123_456_789))
-        .unwrap();
-}
-
 #[test]
 fn a_round_trip_rebuilds_the_tree_byte_for_byte_with_modes_and_times() {
-    let (env, _) = setup();
+    let (env, _) = setup("");
     env.write("Done/café – naïve ✓.md", "---\nid: x\n---\nunicode\n");
     env.write("Attachments/abc/empty.bin", "");
     env.write(
@@ -56,7 +37,10 @@ fn a_round_trip_rebuilds_the_tree_byte_for_byte_with_modes_and_times() {
     );
     let script = env.write("notes/run.sh", "#!/bin/sh\necho hi\n");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o750)).unwrap();
-    set_time(&script, 1_600_000_000);
+    env.set_mtime(
+        "notes/run.sh",
+        UNIX_EPOCH + Duration::new(1_600_000_000, 123_456_789),
+    );
     // 10,000 files in 100 folders.
     for i in 0..10_000 {
         env.write(
@@ -123,7 +107,7 @@ fn a_round_trip_rebuilds_the_tree_byte_for_byte_with_modes_and_times() {
 
 #[test]
 fn a_symlink_in_the_vault_is_refused_by_name_and_not_followed() {
-    let (env, _) = setup();
+    let (env, _) = setup("");
     let outside = env.dir.path().join("outside.txt");
     std::fs::write(&outside, "outside secret").unwrap();
     std::os::unix::fs::symlink(&outside, env.path("Done/link.md")).unwrap();
@@ -138,7 +122,7 @@ fn a_symlink_in_the_vault_is_refused_by_name_and_not_followed() {
 
 #[test]
 fn verify_finds_a_flipped_byte_in_a_snapshot() {
-    let (env, store) = setup();
+    let (env, store) = setup("");
     env.write("Done/a.md", "the quick brown fox\n");
     env.ok(&["backup"]);
     let id = ids(&env).pop().unwrap();
@@ -189,12 +173,8 @@ fn a_crash_at_any_failpoint_of_backup_leaves_earlier_snapshots_whole_and_none_ha
         "backup:renamed",
         "backup:pruned-one",
     ] {
-        let (mut env, store) = setup();
         // Keep two days: the third day's snapshot prunes the first.
-        env.config(&format!(
-            "backup:\n  dir: {}\n  keep: 2\n  keep_weekly: 0\n  keep_monthly: 0\n",
-            store.display()
-        ));
+        let (mut env, store) = setup("  keep: 2\n  keep_weekly: 0\n  keep_monthly: 0\n");
         env.write("Done/a.md", "first\n");
         env.now = "2026-11-21T03:00:00Z".into();
         env.ok(&["backup"]);
@@ -245,7 +225,7 @@ fn a_crash_at_any_failpoint_of_backup_leaves_earlier_snapshots_whole_and_none_ha
 
 #[test]
 fn retention_over_a_simulated_year_keeps_exactly_the_promised_snapshots() {
-    let (mut env, _) = setup();
+    let (mut env, _) = setup("");
     let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     for d in 0..365 {
         let day = start + chrono::Duration::days(d);
@@ -292,7 +272,7 @@ fn retention_over_a_simulated_year_keeps_exactly_the_promised_snapshots() {
 
 #[test]
 fn restoring_over_the_live_vault_needs_force_and_backs_it_up_first() {
-    let (env, _) = setup();
+    let (env, _) = setup("");
     env.write("Done/a.md", "original\n");
     env.ok(&["backup"]);
     let id = ids(&env).pop().unwrap();

@@ -5,35 +5,21 @@
 //! exit 78 naming the secret, with a wrong one a clear error. Keys are made by pyrage at
 //! test time.
 
-use crate::support::TestEnv;
 use crate::support::age;
+use crate::support::backup::{comparable, setup};
 use crate::support::tree::tree;
+use crate::support::{TestEnv, files_under};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const CONTENT_CANARY: &str = "CANARY-CONTENT-5be1d0";
 const NAME_CANARY: &str = "CANARY-NAME-91fe2c";
 
-fn setup(recipient: Option<&str>) -> (TestEnv, PathBuf) {
-    let env = TestEnv::new();
-    let store = env.dir.path().join("backups");
-    let enc = recipient
-        .map(|r| format!("  encrypt_to: {r}\n"))
-        .unwrap_or_default();
-    env.config(&format!("backup:\n  dir: {}\n{enc}", store.display()));
-    (env, store)
+/// The `backup:` lines that seal the store to `recipient`.
+fn encrypt_to(recipient: &str) -> String {
+    format!("  encrypt_to: {recipient}\n")
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect()
-}
-
-/// Whether `needle` is in any file's bytes or any path under `dir`.
 /// Whether `needle` shows in a name or the bytes of a file under `dir`, or in the bytes a
 /// file that is a zstd frame (a manifest) decompresses to: compression hides nothing.
 fn visible_in(dir: &Path, needle: &str) -> bool {
@@ -61,10 +47,6 @@ fn write_vault(env: &TestEnv) {
     );
 }
 
-fn comparable(rel: &str) -> bool {
-    !rel.starts_with(".aie") && !rel.starts_with("Logs") && !rel.starts_with(".git")
-}
-
 fn backup(env: &TestEnv) -> Value {
     serde_json::from_str(&env.ok(&["backup", "--json"]).stdout).unwrap()
 }
@@ -80,7 +62,7 @@ fn secrets_file(env: &TestEnv, identity: &str) -> PathBuf {
 
 #[test]
 fn a_plain_store_shows_the_canaries_so_the_search_below_can_fail() {
-    let (env, store) = setup(None);
+    let (env, store) = setup("");
     write_vault(&env);
     backup(&env);
     assert!(visible_in(&store, CONTENT_CANARY));
@@ -90,7 +72,7 @@ fn a_plain_store_shows_the_canaries_so_the_search_below_can_fail() {
 #[test]
 fn an_encrypted_round_trip_hides_names_and_content_and_still_dedupes() {
     let (identity, recipient) = age::keygen();
-    let (mut env, store) = setup(Some(&recipient));
+    let (mut env, store) = setup(&encrypt_to(&recipient));
     write_vault(&env);
     // Backing up needs only the recipient: no identity anywhere yet.
     let first = backup(&env);
@@ -141,7 +123,7 @@ fn an_encrypted_round_trip_hides_names_and_content_and_still_dedupes() {
 #[test]
 fn restore_without_the_identity_exits_78_naming_it_and_verify_checks_the_packs() {
     let (_, recipient) = age::keygen();
-    let (env, store) = setup(Some(&recipient));
+    let (env, store) = setup(&encrypt_to(&recipient));
     write_vault(&env);
     let id = backup(&env)["id"].as_str().unwrap().to_string();
     let to = env.dir.path().join("restored");
@@ -179,7 +161,7 @@ fn restore_without_the_identity_exits_78_naming_it_and_verify_checks_the_packs()
 fn a_wrong_identity_is_refused_clearly_and_never_echoed() {
     let (_, recipient) = age::keygen();
     let (other, _) = age::keygen();
-    let (env, _) = setup(Some(&recipient));
+    let (env, _) = setup(&encrypt_to(&recipient));
     write_vault(&env);
     let id = backup(&env)["id"].as_str().unwrap().to_string();
     let key = env.dir.path().join("other.key");
@@ -207,7 +189,7 @@ fn a_wrong_identity_is_refused_clearly_and_never_echoed() {
 #[test]
 fn pyrage_decrypts_the_manifest_and_a_large_object_aie_wrote() {
     let (identity, recipient) = age::keygen();
-    let (env, store) = setup(Some(&recipient));
+    let (env, store) = setup(&encrypt_to(&recipient));
     write_vault(&env);
     let id = backup(&env)["id"].as_str().unwrap().to_string();
     let key = env.dir.path().join("id.key");
@@ -235,7 +217,7 @@ fn pyrage_decrypts_the_manifest_and_a_large_object_aie_wrote() {
 
 #[test]
 fn encrypt_to_on_a_store_with_plain_snapshots_is_refused() {
-    let (env, store) = setup(None);
+    let (env, store) = setup("");
     write_vault(&env);
     backup(&env);
     let (_, recipient) = age::keygen();
@@ -261,7 +243,7 @@ fn encrypt_to_on_a_store_with_plain_snapshots_is_refused() {
 #[test]
 fn pruning_an_encrypted_store_needs_no_identity_and_keeps_what_is_named() {
     let (identity, recipient) = age::keygen();
-    let (mut env, store) = setup(Some(&recipient));
+    let (mut env, store) = setup(&encrypt_to(&recipient));
     env.config(&format!(
         "backup:\n  dir: {}\n  encrypt_to: {recipient}\n  keep: 1\n  keep_weekly: 0\n  keep_monthly: 0\n",
         store.display()

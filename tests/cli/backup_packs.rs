@@ -2,16 +2,10 @@
 //! (one file per object) still restores and is added to; pruning repacks a pack once more
 //! than a quarter of it is dead, and a crash in the middle of a repack loses nothing.
 
-use crate::support::TestEnv;
+use crate::support::backup::setup;
+use crate::support::files_under;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn setup(keep: &str) -> (TestEnv, PathBuf) {
-    let env = TestEnv::new();
-    let store = env.dir.path().join("backups");
-    env.config(&format!("backup:\n  dir: {}\n{keep}", store.display()));
-    (env, store)
-}
 
 fn sha256_hex(b: &[u8]) -> String {
     use sha2::Digest;
@@ -50,16 +44,12 @@ fn files_in(dir: &Path, ext: &str) -> Vec<PathBuf> {
 }
 
 fn stored_anywhere(store: &Path, needle: &[u8]) -> bool {
-    walkdir::WalkDir::new(store)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_file())
-        .any(|e| {
-            std::fs::read(e.path())
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle)
-        })
+    files_under(store).iter().any(|p| {
+        std::fs::read(p)
+            .unwrap()
+            .windows(needle.len())
+            .any(|w| w == needle)
+    })
 }
 
 #[test]

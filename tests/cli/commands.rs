@@ -1,6 +1,7 @@
 //! One command shape: every command's report is printed once, by the runner (`--json` too),
-//! the runner takes the vault lock its command's table row names, and the commands that work
-//! outside a vault keep doing so.
+//! the runner takes the vault lock its command's table row names, a command run in a
+//! subfolder finds its vault upwards, the commands that work outside a vault keep doing so,
+//! and each flag is taken only where it acts (a nonsense `--deadline` is a usage error).
 
 use crate::support::TestEnv;
 use serde_json::Value;
@@ -152,4 +153,56 @@ fn usage_errors_exit_2_and_help_lists_the_core_commands() {
     ] {
         assert!(r.stdout.contains(c), "{c} missing from --help");
     }
+}
+
+// Issue 14, point 8: `cd Pending_Approval && aie status` advised a vault inside the vault.
+#[test]
+fn a_command_in_a_vault_subfolder_finds_the_vault_upwards() {
+    let env = TestEnv::new();
+    let r = env.run_in(&env.path("Pending_Approval/email"), &["status"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains(env.vault.to_str().unwrap()), "{r:?}");
+    // Outside any vault it still refuses, naming the folder.
+    let r = env.run_in(env.dir.path(), &["status"]);
+    assert_eq!(r.code, 78, "{r:?}");
+}
+
+// Issue 14, point 11: `--deadline 0` did nothing, `-1` was "unexpected argument", and `--json` or
+// `--deadline` were offered where they do nothing.
+#[test]
+fn nonsense_deadlines_are_refused_and_flags_appear_only_where_they_act() {
+    let env = TestEnv::new();
+    for bad in ["0", "-1", "nan", "soon"] {
+        let r = env.run(&["process-inbox", "--deadline", bad]);
+        assert_eq!(r.code, 2, "{bad}: {r:?}");
+        assert!(r.stderr.contains("is not a deadline"), "{bad}: {r:?}");
+    }
+    env.drop_file("a.txt", "hello");
+    let r = env.ok(&["process-inbox", "--deadline", "30"]);
+    assert!(
+        env.path("Inbox/a.txt").exists() == r.stdout.contains("deferred"),
+        "{r:?}"
+    );
+    for args in [
+        &["man", "--json"][..],
+        &["completions", "bash", "--json"],
+        &["init", "--json"],
+        &["schedule", "systemd", "--json"],
+        &["init", "--deadline", "5"],
+        &["status", "--deadline", "5"],
+        &["man", "--deadline", "5"],
+    ] {
+        let r = env.run(args);
+        assert_eq!(r.code, 2, "aie {args:?} should not take the flag: {r:?}");
+    }
+    let help = env.ok(&["man", "--help"]).stdout;
+    assert!(
+        !help.contains("--json") && !help.contains("--deadline"),
+        "{help}"
+    );
+    let help = env.ok(&["plan", "--help"]).stdout;
+    assert!(
+        help.contains("--json") && help.contains("--deadline"),
+        "{help}"
+    );
 }

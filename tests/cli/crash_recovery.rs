@@ -6,7 +6,7 @@
 //! ignored `every_pair_of_failpoints_of_every_pass`; the suite runs, for every *i*, the
 //! pairs whose *j* is *i* itself or the pass's first failpoint (19 pairs).
 
-use crate::crash::{
+use crate::support::crash::{
     DROPS, POINTS, back_for_review, check_promises, finish_the_work, ready_for, setup,
 };
 

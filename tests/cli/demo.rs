@@ -1,4 +1,5 @@
-//! `aie demo`: the whole chain in dry run, without settings.
+//! `aie demo`: the whole chain in dry run, without settings, ending with a command the owner
+//! can run from where they are.
 
 use crate::support::TestEnv;
 use std::fs;
@@ -22,4 +23,19 @@ fn demo_runs_the_whole_chain_in_dry_run_without_config() {
     // A second demo into the same folder refuses instead of mixing vaults.
     let r = env.run_in(env.dir.path(), &["demo", dir.to_str().unwrap()]);
     assert_ne!(r.code, 0);
+}
+
+// Issue 14, point 13: the demo's closing hint said `aie ...`, not on PATH after `cargo run`.
+#[test]
+fn the_demo_ends_with_a_command_that_runs_from_where_the_owner_is() {
+    let env = TestEnv::new();
+    let d = env.dir.path().join("demo");
+    let r = env.run(&["demo", d.to_str().unwrap()]);
+    assert!(r.code == 0 || r.code == 1, "{r:?}");
+    // The test binary lives under target/: the hint is a cargo command.
+    assert!(
+        r.stdout
+            .contains(&format!("cargo run -- status --vault {}", d.display())),
+        "{r:?}"
+    );
 }

@@ -1,8 +1,12 @@
-//! `aie doctor`: one line per check for a healthy set-up, and each broken one with its fix.
+//! `aie doctor`: one line per check for a healthy set-up, and each broken one with its fix; a
+//! fresh vault only warns, colours only on a terminal, and the secrets it asks for come from
+//! the connectors' own declarations (SMTP login only when SMTP authenticates, Gmail's only
+//! when Gmail is set up).
 
 use crate::support::TestEnv;
 use crate::support::jobs::TRIAGE;
 use serde_json::Value;
+use std::path::Path;
 
 /// A vault doctor finds healthy: a triage this branch can run, user units installed and
 /// enabled under the test HOME.
@@ -202,4 +206,130 @@ fn doctor_reports_a_lock_held_on_behalf_of_a_process_that_is_gone() {
     drop(f);
     let r = env.run(&["doctor"]);
     assert_eq!(r.code, 0, "{r:?}");
+}
+
+// Issue 14, point 10: doctor failed (exit 1) on a fresh vault only because nothing was scheduled
+// yet; its tags were never coloured.
+#[test]
+fn doctor_on_a_fresh_vault_warns_and_colours_only_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = TestEnv::new();
+    let fresh = dir.path().join("v");
+    env.ok(&["init", fresh.to_str().unwrap()]);
+    // Units are looked for in an empty folder: what this machine has installed is not ours.
+    let units = dir.path().join("units");
+    std::fs::create_dir(&units).unwrap();
+    let mut c = env.cmd();
+    c.env("AIE_VAULT", &fresh).env_remove("AIE_NOW").args([
+        "doctor",
+        "--units",
+        units.to_str().unwrap(),
+    ]);
+    let r = env.run_cmd(&mut c);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stdout.contains("FAIL"), "{r:?}");
+    let line = r.stdout.lines().find(|l| l.contains("schedule:")).unwrap();
+    assert!(
+        line.starts_with("warn") && line.contains("not scheduled yet"),
+        "{line}"
+    );
+    assert!(!r.stdout.contains('\x1b'), "no colour in a pipe: {r:?}");
+    // On a terminal (script(1) gives it one): coloured, unless NO_COLOR.
+    if which("script") {
+        let bin = env!("CARGO_BIN_EXE_aie");
+        for (no_color, want) in [(None, true), (Some("1"), false)] {
+            let mut c = std::process::Command::new("script");
+            let line = format!("{bin} doctor --units {}", units.display());
+            c.args(["-qec", &line, "/dev/null"])
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("HOME", env.dir.path())
+                .env("AIE_VAULT", &fresh);
+            if let Some(v) = no_color {
+                c.env("NO_COLOR", v);
+            }
+            let out = c.output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                text.contains("\x1b[33mwarn\x1b[0m"),
+                want,
+                "NO_COLOR {no_color:?}: {text}"
+            );
+        }
+    }
+}
+
+fn which(cmd: &str) -> bool {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .any(|d| Path::new(d).join(cmd).is_file())
+}
+
+fn doctor_secret_lines(env: &TestEnv) -> Vec<Value> {
+    let r = env.run(&["doctor", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{r:?}"));
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == "secrets" || c["check"] == "smtp" || c["check"] == "gmail")
+        .cloned()
+        .collect()
+}
+
+// Doctor warned that a relay with `smtp.auth: false` lacked AIE_SMTP_USERNAME and
+// AIE_SMTP_PASSWORD: its list of secrets was a table of its own, not the connector's.
+#[test]
+fn doctor_asks_for_the_smtp_login_only_when_smtp_authenticates() {
+    let env = TestEnv::new();
+    env.config("smtp:\n  host: 127.0.0.1\n  port: 2525\n  security: none\n  from: a@b.example\n  auth: false\n");
+    let lines = doctor_secret_lines(&env);
+    let text = serde_json::to_string(&lines).unwrap();
+    assert!(!text.contains("AIE_SMTP"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|c| c["check"] == "smtp" && c["status"] == "ok"),
+        "the connector's own check runs: {text}"
+    );
+    env.config("smtp:\n  host: 127.0.0.1\n  port: 2525\n  security: none\n  from: a@b.example\n  auth: true\n");
+    let lines = doctor_secret_lines(&env);
+    let failed: Vec<&Value> = lines.iter().filter(|c| c["status"] == "fail").collect();
+    assert_eq!(failed.len(), 1, "{lines:?}");
+    let msg = failed[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("AIE_SMTP_USERNAME") && msg.contains("AIE_SMTP_PASSWORD"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn doctor_names_the_gmail_secrets_when_gmail_is_set_up_and_checks_its_settings() {
+    let mut env = TestEnv::new();
+    let r = env.run(&["doctor", "--json"]);
+    assert!(!r.stdout.contains("AIE_GMAIL"), "{r:?}");
+    env.config("gmail:\n  query: in:inbox\n");
+    let text = serde_json::to_string(&doctor_secret_lines(&env)).unwrap();
+    for n in [
+        "AIE_GMAIL_CLIENT_ID",
+        "AIE_GMAIL_CLIENT_SECRET",
+        "AIE_GMAIL_REFRESH_TOKEN",
+    ] {
+        assert!(text.contains(n), "{n}: {text}");
+    }
+    // With its secrets, Gmail's own check looks at its settings (no network).
+    env.env("AIE_GMAIL_CLIENT_ID", "id.apps.example")
+        .env("AIE_GMAIL_CLIENT_SECRET", "client-secret")
+        .env("AIE_GMAIL_REFRESH_TOKEN", "1//refresh");
+    env.config("gmail:\n  query: in:inbox\n  token_url: ftp://tokens.example/token\n");
+    let lines = doctor_secret_lines(&env);
+    let gmail = lines.iter().find(|c| c["check"] == "gmail").unwrap();
+    assert_eq!(gmail["status"], "fail", "{lines:?}");
+    assert!(
+        gmail["message"]
+            .as_str()
+            .unwrap()
+            .contains("gmail.token_url")
+    );
 }

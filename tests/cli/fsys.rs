@@ -2,20 +2,26 @@
 //! never followed, ids never reach a path unchecked, one bad item never stops a pass, and a
 //! pass rewrites or moves only the file it read.
 
-use crate::support::TestEnv;
 use crate::support::approved::approved_replies;
 use crate::support::smtp::SmtpServer;
+use crate::support::tree::tree;
+use crate::support::{TestEnv, files_under};
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// The secret the canary files hold: it must never show up in the vault or in a mail.
 const CANARY: &str = "CANARY-7f3a-do-not-leak";
 
+/// Every entry under the canary folder (folders too, by relative path) with its bytes and
+/// mtime, and the folder's own mtime.
+type Snapshot = (SystemTime, Vec<(String, Vec<u8>, (i64, i64))>);
+
 /// A folder outside the vault with a secret file and a `keys/` folder, and what it held.
 struct Canary {
     dir: PathBuf,
-    before: Vec<(PathBuf, Vec<u8>, std::time::SystemTime)>,
+    before: Snapshot,
 }
 
 impl Canary {
@@ -30,49 +36,27 @@ impl Canary {
             format!("---\nid: linked\nkind: file\ndomain: general\n---\n{CANARY}\n"),
         )
         .unwrap();
-        let mut c = Canary {
-            dir,
-            before: Vec::new(),
-        };
-        c.before = c.snapshot();
-        c
+        let before = Canary::snapshot(&dir);
+        Canary { dir, before }
     }
 
-    /// Every entry under the canary folder (folders too) with its bytes and mtime.
-    fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
-        fn walk(d: &Path, out: &mut Vec<(PathBuf, Vec<u8>, std::time::SystemTime)>) {
-            let mut entries: Vec<_> = fs::read_dir(d).unwrap().flatten().collect();
-            entries.sort_by_key(|e| e.path());
-            for e in entries {
-                let m = fs::symlink_metadata(e.path()).unwrap();
-                let bytes = if m.is_file() {
-                    fs::read(e.path()).unwrap()
-                } else {
-                    Vec::new()
-                };
-                out.push((e.path(), bytes, m.modified().unwrap()));
-                if m.is_dir() {
-                    walk(&e.path(), out);
-                }
-            }
-        }
-        let mut out = vec![(
-            self.dir.clone(),
-            Vec::new(),
-            fs::metadata(&self.dir).unwrap().modified().unwrap(),
-        )];
-        walk(&self.dir, &mut out);
-        out
+    /// What the canary folder `dir` holds now.
+    fn snapshot(dir: &Path) -> Snapshot {
+        let entries = tree(dir, |_| true)
+            .into_iter()
+            .map(|(rel, node)| (rel, node.bytes, node.mtime))
+            .collect();
+        (fs::metadata(dir).unwrap().modified().unwrap(), entries)
     }
 
     /// Nothing outside the vault was written, and the secret is in no vault file.
     fn assert_untouched(&self, env: &TestEnv, what: &str) {
         assert_eq!(
-            self.snapshot(),
+            Canary::snapshot(&self.dir),
             self.before,
             "{what}: the canary folder changed"
         );
-        for f in vault_files(&env.vault) {
+        for f in files_under(&env.vault) {
             let bytes = fs::read(&f).unwrap();
             assert!(
                 !String::from_utf8_lossy(&bytes).contains(CANARY),
@@ -81,23 +65,6 @@ impl Canary {
             );
         }
     }
-}
-
-/// Every regular file in the vault, found without following a link.
-fn vault_files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![root.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in fs::read_dir(&d).unwrap().flatten() {
-            let t = e.file_type().unwrap();
-            if t.is_dir() {
-                todo.push(e.path());
-            } else if t.is_file() {
-                out.push(e.path());
-            }
-        }
-    }
-    out
 }
 
 /// Replaces the vault folder `rel` (if any) by a link to `target`.

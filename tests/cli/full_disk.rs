@@ -7,8 +7,10 @@
 //! cause; no item is lost or in two stages, no temp file or torn file is left; and the next
 //! passes, with space again, finish the work.
 
-use crate::crash::{DROPS, check_promises, finish_the_work, pipelined_setup, ready_for, setup};
 use crate::support::TestEnv;
+use crate::support::crash::{
+    DROPS, check_promises, finish_the_work, pipelined_setup, ready_for, setup,
+};
 
 /// Every file a pass may leave is whole: items parse, log and ledger lines are JSON.
 fn nothing_half_written(env: &TestEnv, what: &str) {

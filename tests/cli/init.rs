@@ -1,8 +1,10 @@
-//! `aie init`: the stage folders, made once and never overwritten, and what a folder without
-//! settings gets from every command.
+//! `aie init`: the stage folders, made once and never overwritten, what a folder without
+//! settings gets from every command, and the vault and what aie writes into it kept private
+//! (0700 folders, 0600 files) unless `vault.shared_group` says otherwise.
 
-use crate::support::TestEnv;
+use crate::support::{QUESTION, TestEnv, mode};
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 
 #[test]
 fn init_makes_every_stage_folder_and_never_overwrites() {
@@ -59,4 +61,38 @@ fn commands_refuse_a_folder_without_settings_and_recreate_stage_folders() {
     fs::remove_dir_all(env.path("Needs_Action/social")).unwrap();
     env.ok(&["plan"]);
     assert!(env.path("Approved").is_dir() && env.path("Needs_Action/social").is_dir());
+}
+
+// Issue 14, point 2: `aie init` made folders 0755 and files 0644: clients' mail world-readable.
+#[test]
+fn the_vault_and_what_aie_writes_into_it_are_private_unless_shared_with_the_group() {
+    let env = TestEnv::new();
+    assert_eq!(mode(&env.vault), 0o700);
+    assert_eq!(mode(&env.path("Needs_Action/email")), 0o700);
+    assert_eq!(mode(&env.path("Company_Handbook.md")), 0o600);
+    env.drop_file("mail.txt", QUESTION);
+    std::fs::set_permissions(
+        env.path("Inbox/mail.txt"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    env.ok(&["process-inbox"]);
+    let items = env.all_items();
+    assert_eq!(items.len(), 1, "{items:?}");
+    let item = env.path(&format!("{}/{}.md", items[0].1, items[0].0));
+    assert_eq!(mode(&item), 0o600, "{}", item.display());
+    assert_eq!(mode(&env.path("Dashboard.md")), 0o600);
+    // The one setting for an owner who edits as another user of the group.
+    env.config("vault:\n  shared_group: true\n");
+    env.drop_file("b.txt", "call the plumber");
+    env.ok(&["process-inbox"]);
+    let shared = env
+        .all_items()
+        .into_iter()
+        .find(|(id, rel)| env.read(&format!("{rel}/{id}.md")).contains("plumber"))
+        .unwrap();
+    assert_eq!(
+        mode(&env.path(&format!("{}/{}.md", shared.1, shared.0))),
+        0o660
+    );
 }

@@ -597,14 +597,8 @@ fn an_expired_request_is_not_planned_again() {
     let id = drop_question(&env);
     env.ok(&["plan"]);
     // Make the file look untouched for the whole window, then let the request expire.
-    let p = env.path(&format!("Pending_Approval/general/{id}.md"));
     let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86400);
-    fs::File::options()
-        .write(true)
-        .open(&p)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    env.set_mtime(&format!("Pending_Approval/general/{id}.md"), old);
     env.now = "2026-11-25T09:00:00Z".into();
     env.ok(&["plan"]);
     assert_eq!(env.where_is(&id), ["Rejected"]);

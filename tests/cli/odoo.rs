@@ -5,37 +5,8 @@
 //! unknown outcome, a crash at every failpoint of the Odoo path, and a fresh approval.
 
 use crate::support::TestEnv;
-use crate::support::odoo_fake::{Faults, OdooTarget};
+use crate::support::odoo_fake::{Faults, OdooTarget, approved, env_for};
 use serde_json::{Value, json};
-
-/// A vault that executes for real, talking to `odoo`.
-pub(crate) fn env_for(odoo: &OdooTarget, extra: &str) -> TestEnv {
-    let mut env = TestEnv::new();
-    env.config(&format!(
-        "execution:\n  dry_run: false\n{}",
-        odoo.config(extra)
-    ));
-    env.env("AIE_ODOO_USERNAME", &odoo.user)
-        .env("AIE_ODOO_API_KEY", &odoo.key);
-    env
-}
-
-/// An item the owner approved with `actions_yaml` as its actions: its id.
-pub(crate) fn approved(env: &TestEnv, actions_yaml: &str) -> String {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    env.drop_file(
-        &format!("q{n}.eml"),
-        format!("From: Ann <ann@x.example>\nSubject: Books {n}\n\nCan you call me?\n"),
-    );
-    env.ok(&["process-inbox"]);
-    env.ok(&["plan"]);
-    let id = env.only_item("Pending_Approval/general");
-    let rel = format!("Pending_Approval/general/{id}.md");
-    env.set_actions(&rel, actions_yaml);
-    env.mv(&rel, "Approved");
-    id
-}
 
 /// The owner approves an item that came back for review again.
 fn approve_again(env: &TestEnv, id: &str) {

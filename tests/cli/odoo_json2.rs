@@ -3,8 +3,7 @@
 //! the same books: the invoice, posting (with a `UserError` answered 422), the bill and the
 //! payment, the unknown outcome found again by its key, and a refused key (401).
 
-use crate::odoo::{approved, env_for};
-use crate::support::odoo_fake::OdooTarget;
+use crate::support::odoo_fake::{OdooTarget, approved, env_for};
 
 /// aie logged in over json2: only json2's login asks for the user's context.
 fn spoke_json2(odoo: &OdooTarget) {

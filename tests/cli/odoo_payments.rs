@@ -4,8 +4,7 @@
 //! them is a payment of its own, and a run of loose payments reads the list once. Against the
 //! loopback fake, or the real Odoo 17 the `AIE_ODOO_TEST_*` variables name.
 
-use crate::odoo::{approved, env_for};
-use crate::support::odoo_fake::OdooTarget;
+use crate::support::odoo_fake::{OdooTarget, approved, env_for};
 use serde_json::{Value, json};
 
 const LIMITS: &str = "policy:\n  rate_limits:\n    payment: 20\n";

@@ -2,9 +2,8 @@
 //! that met it until an Odoo call succeeds: a refused key, then Odoo out of reach (from the
 //! `accounting` report too), then a pass that works clears it. Never the key's value.
 
-use crate::odoo::{approved, env_for};
 use crate::support::TestEnv;
-use crate::support::odoo_fake::OdooTarget;
+use crate::support::odoo_fake::{OdooTarget, approved, env_for};
 use serde_json::Value;
 
 /// The `odoo` entry under attention in `status --json`, and the text report.

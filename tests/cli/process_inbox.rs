@@ -1,5 +1,6 @@
 //! `aie process-inbox` (intake): every drop in `Inbox/` becomes one item, odd but good input
-//! is handled like any other, and bad input is named, exit 1, with nothing lost.
+//! (a file name that is not UTF-8 too) is handled like any other, and bad input is named,
+//! exit 1, with nothing lost.
 
 use crate::support::TestEnv;
 use std::fs;
@@ -282,4 +283,26 @@ fn a_zero_deadline_is_refused_and_starts_no_item() {
     let r = env.run(&["process-inbox", "--deadline", "0"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(env.path("Inbox/a.txt").exists());
+}
+
+/// Regression (finding 14): an Inbox file whose name is not UTF-8 was moved to
+/// `Attachments/` under a lossy name (U+FFFD for each bad byte): the original name was gone.
+#[test]
+fn an_inbox_name_that_is_not_utf8_is_kept_recoverable() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = TestEnv::new();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9 100%.txt");
+    fs::write(env.path("Inbox").join(name), "menu\n").unwrap();
+    env.ok(&["process-inbox"]);
+    let id = env.only_item("Needs_Action/general");
+    let dir = env.path(&format!("Attachments/{id}"));
+    let files: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(files, ["caf%E9 100%25.txt"]);
+    assert_eq!(fs::read_to_string(dir.join(&files[0])).unwrap(), "menu\n");
+    let front = env.front(&format!("Needs_Action/general/{id}.md"));
+    assert_eq!(front["source"], "inbox:caf%E9 100%25.txt", "{front}");
 }

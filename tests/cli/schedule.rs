@@ -1,7 +1,8 @@
 //! `aie schedule`: the generated systemd units and crontab (committed and fresh alike), their
-//! verification, install and uninstall, and timers that fire when the cron expression does.
+//! verification, install and uninstall, timers that fire when the cron expression does, and
+//! what it tells the owner (units get no secrets; a system install checks the account).
 
-use crate::support::TestEnv;
+use crate::support::{TestEnv, mode};
 
 /// The repo's own folder (the committed `jobs/`, `systemd/` and `cron/`).
 fn repo(rel: &str) -> std::path::PathBuf {
@@ -355,5 +356,75 @@ fn timers_fire_when_the_cron_expression_does() {
         let base_sd = base.replace('T', " ").replace('Z', " UTC");
         let theirs = systemd_elapses(sa, &cron.on_calendar(&tz.to_string()), &base_sd, 4);
         assert_eq!(ours, theirs, "`{expr}` in {tz}");
+    }
+}
+
+// Issue 14, point 1: no word of secrets, lingering, or system units; as root it wrote into /root.
+#[test]
+fn schedule_says_when_units_get_no_secrets_and_system_installs_check_the_account() {
+    let env = TestEnv::new();
+    let r = env.ok(&["schedule", "systemd"]);
+    assert!(r.stderr.contains("no secrets"), "{r:?}");
+    let out = env.dir.path().join("sys");
+    let o = out.to_str().unwrap();
+    let r = env.run(&[
+        "schedule",
+        "install",
+        "--system",
+        "--run-as",
+        "no-such-aie-user",
+        "--out",
+        o,
+        "--no-enable",
+    ]);
+    assert_eq!(r.code, 78, "{r:?}");
+    assert!(r.stderr.contains("useradd --system"), "{r:?}");
+    // The vault's owner is this test's user: another account is refused, with the chown.
+    let me = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    let other = if me == "root" { "nobody" } else { "root" };
+    let r = env.run(&[
+        "schedule",
+        "install",
+        "--system",
+        "--run-as",
+        other,
+        "--out",
+        o,
+        "--no-enable",
+    ]);
+    assert_eq!(r.code, 78, "{r:?}");
+    assert!(r.stderr.contains(&format!("chown -R {other}:")), "{r:?}");
+    let r = env.ok(&[
+        "schedule",
+        "install",
+        "--system",
+        "--run-as",
+        &me,
+        "--out",
+        o,
+        "--no-enable",
+    ]);
+    assert!(r.stdout.contains("systemctl list-timers"), "{r:?}");
+    let svc = std::fs::read_to_string(out.join("aie-triage.service")).unwrap();
+    assert!(svc.contains(&format!("User={me}")), "{svc}");
+    assert_eq!(
+        mode(&out.join("aie-triage.service")) & 0o044,
+        0o044,
+        "units are readable"
+    );
+    // As root, a user install would start timers in root's own session: refused.
+    if me == "root" {
+        let r = env.run(&["schedule", "install"]);
+        assert_eq!(r.code, 2, "{r:?}");
+        assert!(r.stderr.contains("--system"), "{r:?}");
     }
 }

@@ -7,20 +7,7 @@
 use crate::support::TestEnv;
 use crate::support::fixture;
 use crate::support::http::Response;
-use crate::support::social_fake::{self, IG_CONTAINER, LI_URN, SECRETS, SocialFake};
-
-fn social_env(fake: &SocialFake, live: bool) -> TestEnv {
-    let mut env = TestEnv::new();
-    env.config(&format!(
-        "execution:\n  dry_run: {}\n{}",
-        !live,
-        fake.config()
-    ));
-    for (k, v) in SECRETS {
-        env.env(k, v);
-    }
-    env
-}
+use crate::support::social_fake::{self, IG_CONTAINER, LI_URN, SECRETS, SocialFake, social_env};
 
 /// Drops a post request, plans it, sets its actions to `actions_yaml` (the owner edits the
 /// request) and, when `approve`, moves it to `Approved/`. Returns the item id.
@@ -55,7 +42,7 @@ fn each_platform_gets_one_request_with_its_headers_and_body_and_the_post_is_reco
         &format!("GET /{IG_CONTAINER}"),
         Response::raw_json(200, &fixture("instagram/status_in_progress.json")),
     );
-    let env = social_env(&fake, true);
+    let env = social_env(&fake, true, "");
     let id = requested(
         &env,
         "launch.txt",
@@ -154,7 +141,7 @@ fn each_platform_gets_one_request_with_its_headers_and_body_and_the_post_is_reco
 #[test]
 fn nothing_is_sent_in_dry_run_for_an_unapproved_item_or_before_scheduled_at() {
     let fake = SocialFake::start();
-    let mut env = social_env(&fake, false);
+    let mut env = social_env(&fake, false, "");
     requested(
         &env,
         "dry.txt",
@@ -212,7 +199,7 @@ fn rate_limits_make_a_post_wait_for_a_later_pass_never_fail() {
         "POST /111/feed",
         Response::raw_json(400, &fixture("facebook/error_throttled.json")),
     );
-    let env = social_env(&fake, true);
+    let env = social_env(&fake, true, "");
     let x = requested(
         &env,
         "x.txt",
@@ -255,7 +242,7 @@ fn refusals_fail_with_the_platforms_reason_and_checks_come_before_any_call() {
         "POST /rest/posts",
         Response::raw_json(426, &fixture("linkedin/426.json")),
     );
-    let env = social_env(&fake, true);
+    let env = social_env(&fake, true, "");
     let dup = requested(
         &env,
         "dup.txt",
@@ -328,7 +315,7 @@ fn refusals_fail_with_the_platforms_reason_and_checks_come_before_any_call() {
 fn a_connection_broken_after_the_post_went_out_goes_to_review_and_is_never_repeated() {
     let fake = SocialFake::start();
     fake.then("POST /111/feed", Response::text(0, "", ""));
-    let env = social_env(&fake, true);
+    let env = social_env(&fake, true, "");
     let id = requested(
         &env,
         "lost.txt",
@@ -350,7 +337,7 @@ fn a_connection_broken_after_the_post_went_out_goes_to_review_and_is_never_repea
 #[test]
 fn whatsapp_sends_text_and_explains_the_24_hour_window() {
     let fake = SocialFake::start();
-    let env = social_env(&fake, true);
+    let env = social_env(&fake, true, "");
     let ok = requested(
         &env,
         "wa.txt",
@@ -422,7 +409,7 @@ fn a_refused_x_token_is_refreshed_once_and_the_rotated_pair_is_kept_private() {
         "POST /2/tweets",
         Response::raw_json(401, &fixture("x/unauthorized.json")),
     );
-    let mut env = social_env(&fake, true);
+    let mut env = social_env(&fake, true, "");
     env.env("AIE_X_REFRESH_TOKEN", "x-refresh-1")
         .env("AIE_X_CLIENT_ID", "x-client");
     requested(
@@ -476,7 +463,7 @@ fn a_crash_right_after_the_x_refresh_leaves_a_usable_token_and_a_crash_after_the
         "POST /2/tweets",
         Response::raw_json(401, &fixture("x/unauthorized.json")),
     );
-    let mut env = social_env(&fake, true);
+    let mut env = social_env(&fake, true, "");
     env.env("AIE_X_REFRESH_TOKEN", "x-refresh-1")
         .env("AIE_X_CLIENT_ID", "x-client");
     let id = requested(
@@ -559,7 +546,7 @@ fn post(body: &[u8], signature: &str) -> Vec<u8> {
 #[test]
 fn a_signed_delivery_makes_one_item_per_message_once_and_a_bad_signature_writes_nothing() {
     let fake = SocialFake::start();
-    let env = social_env(&fake, false);
+    let env = social_env(&fake, false, "");
     let body = fixture("whatsapp/webhook_two_messages.json");
     // A bad signature: 401, a log line, nothing written.
     let r = deliver(
@@ -626,7 +613,7 @@ fn a_signed_delivery_makes_one_item_per_message_once_and_a_bad_signature_writes_
 #[test]
 fn the_subscription_handshake_echoes_the_challenge_only_for_the_verify_token() {
     let fake = SocialFake::start();
-    let env = social_env(&fake, false);
+    let env = social_env(&fake, false, "");
     let get = |token: &str| {
         format!("GET /webhooks/whatsapp?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token={token} HTTP/1.1\r\nHost: h\r\n\r\n").into_bytes()
     };
@@ -642,7 +629,7 @@ fn the_subscription_handshake_echoes_the_challenge_only_for_the_verify_token() {
 #[test]
 fn a_bare_payload_by_hand_is_taken_without_a_signature() {
     let fake = SocialFake::start();
-    let env = social_env(&fake, false);
+    let env = social_env(&fake, false, "");
     let f = env.dir.path().join("payload.json");
     std::fs::write(&f, fixture("whatsapp/webhook_two_messages.json")).unwrap();
     let r = env.run(&["ingest", "whatsapp", "--body", f.to_str().unwrap()]);

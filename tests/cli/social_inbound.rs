@@ -5,21 +5,8 @@
 //! reply, free text inside the 24-hour window counted from the message's own time, the
 //! approved template outside it.
 
-use crate::support::social_fake::{PAGE, SECRETS, SocialFake};
+use crate::support::social_fake::{PAGE, SocialFake, social_env};
 use crate::support::{TestEnv, fixture, state};
-
-fn social_env(fake: &SocialFake, live: bool, extra: &str) -> TestEnv {
-    let mut env = TestEnv::new();
-    env.config(&format!(
-        "execution:\n  dry_run: {}\n{}{extra}",
-        !live,
-        fake.config()
-    ));
-    for (k, v) in SECRETS {
-        env.env(k, v);
-    }
-    env
-}
 
 #[test]
 fn poll_social_makes_one_item_per_comment_and_mention_exactly_once_with_a_cursor() {

@@ -1,5 +1,5 @@
-//! `aie status`: queues, jobs, locks and what needs attention, and the jobs that missed
-//! their runs.
+//! `aie status`: queues, jobs, locks and what needs attention, the jobs that missed their
+//! runs (listed under attention), and the jobs that are not set up.
 
 use crate::support::TestEnv;
 use crate::support::jobs::TRIAGE;
@@ -59,4 +59,41 @@ fn status_flags_a_job_with_no_success_within_twice_its_period() {
     let v: Value = serde_json::from_str(&env.ok(&["status", "--json"]).stdout).unwrap();
     assert_eq!(v["jobs"]["triage"]["overdue"], false);
     assert_eq!(v["jobs"]["triage"]["next_due"], "2026-11-23T09:06:00Z");
+}
+
+// Issue 14, point 6: a job that never ran was never overdue, overdue jobs were not under attention,
+// next due showed in the past, and poll-gmail showed a success without Gmail set up.
+#[test]
+fn status_puts_overdue_jobs_under_attention_and_says_what_is_not_set_up() {
+    let mut env = TestEnv::new();
+    let units = env.dir.path().join("units");
+    env.ok(&[
+        "schedule",
+        "install",
+        "--no-enable",
+        "--out",
+        units.to_str().unwrap(),
+    ]);
+    env.ok(&["poll-gmail"]);
+    env.now = "2026-11-23T12:00:00Z".into();
+    let v: Value = serde_json::from_str(&env.ok(&["status", "--json"]).stdout).unwrap();
+    let triage = &v["jobs"]["triage"];
+    assert_eq!(triage["overdue"], true, "{v}");
+    assert!(
+        triage["next_due"].as_str().unwrap() > "2026-11-23T12:00:00",
+        "{v}"
+    );
+    assert!(
+        v["attention"]
+            .to_string()
+            .contains("job `triage` is overdue"),
+        "{v}"
+    );
+    assert_eq!(v["jobs"]["poll-gmail"]["set_up"], false, "{v}");
+    let text = env.ok(&["status"]).stdout;
+    assert!(
+        text.contains("not set up (no `gmail:` in aie.yaml)"),
+        "{text}"
+    );
+    assert!(!text.contains("attention:\n  nothing"), "{text}");
 }

@@ -189,6 +189,17 @@ impl TestEnv {
         fs::read_to_string(self.vault.join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
 
+    /// Sets the modification time of the vault file `rel` to `time`. aie judges a file's age
+    /// by the real clock, not the pinned one, so `time` comes from the real clock or a fixed
+    /// date.
+    pub fn set_mtime(&self, rel: &str, time: std::time::SystemTime) {
+        fs::File::options()
+            .write(true)
+            .open(self.vault.join(rel))
+            .and_then(|f| f.set_modified(time))
+            .unwrap_or_else(|e| panic!("set the mtime of {rel}: {e}"));
+    }
+
     /// Names of the item files (`*.md`) directly in `rel`, sorted.
     pub fn items_in(&self, rel: &str) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(self.vault.join(rel))
@@ -361,9 +372,47 @@ pub fn actions_block(text: &str) -> Option<(usize, usize)> {
 }
 pub mod age;
 pub mod approved;
+pub mod backup;
+pub mod crash;
 pub mod git;
 pub mod jobs;
 pub mod mcp;
 pub mod odoo_fake;
 pub mod social_fake;
 pub mod tree;
+
+/// The permission bits of a file or folder (`mode & 0o777`).
+pub fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// A new client's question: one mail that `plan` files as a request waiting for approval.
+pub const QUESTION: &str = "From: Pat Client <pat@client.example>\nSubject: Opening hours\n\nCan you tell me when you open?\n";
+
+/// The ids of the requests waiting in Pending_Approval/<domain>/, with their folder.
+pub fn waiting(env: &TestEnv) -> Vec<(String, String)> {
+    env.all_items()
+        .into_iter()
+        .filter(|(_, rel)| rel.starts_with("Pending_Approval"))
+        .collect()
+}
+
+/// Drops [`QUESTION`], files it and plans it.
+pub fn plan_the_question(env: &TestEnv) {
+    env.drop_file("q.eml", QUESTION);
+    env.ok(&["process-inbox"]);
+    env.ok(&["plan"]);
+}
+
+/// A seed mail of the demo vault (`vault_template/demo/`), with CRLF line ends.
+pub fn seed(name: &str) -> Vec<u8> {
+    let text = fs::read_to_string(format!(
+        "{}/vault_template/demo/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    text.replace("\r\n", "\n")
+        .replace('\n', "\r\n")
+        .into_bytes()
+}

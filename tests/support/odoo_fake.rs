@@ -14,7 +14,11 @@
 //! 200 with the bare return value, a failure a 4xx/5xx status with the error object
 //! (`name`, `message`, `arguments`, `context`, `debug`), 401 `werkzeug.exceptions.Unauthorized`
 //! "Invalid apikey" for a wrong key. `/web/version` answers as the JSON-RPC route it is.
+//!
+//! [`env_for`] makes a vault that executes for real against an [`OdooTarget`], and
+//! [`approved`] an item the owner approved with the actions a test gives.
 
+use super::TestEnv;
 use serde_json::{Map, Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -899,6 +903,35 @@ impl OdooTarget {
         );
         r.as_array().cloned().unwrap_or_default()
     }
+}
+
+/// A vault that executes for real, talking to `odoo`.
+pub fn env_for(odoo: &OdooTarget, extra: &str) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.config(&format!(
+        "execution:\n  dry_run: false\n{}",
+        odoo.config(extra)
+    ));
+    env.env("AIE_ODOO_USERNAME", &odoo.user)
+        .env("AIE_ODOO_API_KEY", &odoo.key);
+    env
+}
+
+/// An item the owner approved with `actions_yaml` as its actions: its id.
+pub fn approved(env: &TestEnv, actions_yaml: &str) -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    env.drop_file(
+        &format!("q{n}.eml"),
+        format!("From: Ann <ann@x.example>\nSubject: Books {n}\n\nCan you call me?\n"),
+    );
+    env.ok(&["process-inbox"]);
+    env.ok(&["plan"]);
+    let id = env.only_item("Pending_Approval/general");
+    let rel = format!("Pending_Approval/general/{id}.md");
+    env.set_actions(&rel, actions_yaml);
+    env.mv(&rel, "Approved");
+    id
 }
 
 fn rand_bits() -> u32 {

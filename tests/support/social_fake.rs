@@ -1,9 +1,10 @@
 //! A loopback fake of the four social platforms and the WhatsApp Cloud API, answering with
 //! the recorded shapes in `tests/fixtures/<vendor>/`. Each `METHOD path` has a default
 //! answer; a test queues other answers for a path (`then`), used once each in order.
+//! [`social_env`] is a vault pointed at it.
 
-use super::fixture;
 use super::http::{FakeServer, Request, Response};
+use super::{TestEnv, fixture};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -215,6 +216,21 @@ impl SocialFake {
             "facebook:\n  graph_base: {u}\n  page_id: \"{PAGE}\"\ninstagram:\n  graph_base: {u}\n  user_id: \"{IG_USER}\"\nx:\n  api_base: {u}\nlinkedin:\n  api_base: {u}\n  author: \"urn:li:organization:2414183\"\n  version: \"202506\"\nwhatsapp:\n  graph_base: {u}\n  phone_number_id: \"{WA_NUMBER}\"\n  verify_token: hook-check-7\n"
         )
     }
+}
+
+/// A vault with every platform pointed at `fake` and [`SECRETS`] set, executing for real
+/// when `live` (else in dry run), with `extra` (top-level YAML) added to its settings.
+pub fn social_env(fake: &SocialFake, live: bool, extra: &str) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.config(&format!(
+        "execution:\n  dry_run: {}\n{}{extra}",
+        !live,
+        fake.config()
+    ));
+    for (k, v) in SECRETS {
+        env.env(k, v);
+    }
+    env
 }
 
 /// The secrets of every platform (test values).

@@ -93,9 +93,10 @@ fn round_to(x: f64, rounding: f64) -> f64 {
 /// The figures from Odoo for `from..=to`: `Ok(None)` when Odoo is not set up in `aie.yaml`.
 /// Errors: a refused login (a setup error, exit 78), Odoo out of reach (exit 69).
 pub fn figures(ctx: &Ctx, from: NaiveDate, to: NaiveDate) -> Result<Option<Figures>> {
-    let Some(mut odoo) = Odoo::from_settings(&ctx.settings, &ctx.secrets)? else {
+    let Some(odoo) = Odoo::from_settings(&ctx.settings, &ctx.secrets)? else {
         return Ok(None);
     };
+    let mut odoo = odoo.until(ctx.time_left().map(|d| std::time::Instant::now() + d));
     let today = ctx.clock.now().with_timezone(&ctx.clock.tz()).date_naive();
     read(&mut odoo, from, to, today)
         .map(Some)

@@ -123,46 +123,70 @@ pub fn mail_owner(ctx: &Ctx, key: &str, subject: &str, message: &str) {
 
 /// [`mail_owner`], saying whether the mail was accepted.
 pub fn mail_owner_checked(ctx: &Ctx, key: &str, subject: &str, message: &str) -> bool {
-    let Some(to) = ctx.settings.owner.email.clone().filter(|e| e.contains('@')) else {
-        log::info!("no owner.email in aie.yaml: the alert `{key}` is not mailed");
-        return false;
-    };
-    let mut mailer =
-        match crate::connectors::smtp::mailer(&ctx.settings, &ctx.secrets, ctx.vault.root()) {
-            Ok(Some(m)) => m,
-            Ok(None) => return false,
-            Err(e) => {
-                log::warn!("cannot mail the owner about `{key}`: {e:#}");
-                return false;
-            }
-        };
     let stamp = ctx.clock.stamp();
-    let mail = OutgoingMail {
-        to: vec![to],
-        subject: subject.to_string(),
-        body: format!(
-            "{message}\n\nAgent {} at {stamp}. See Logs/alerts/ and the Dashboard in the vault `{}`; `aie status` shows every job and check.\n",
-            ctx.agent,
-            ctx.vault.root().display()
-        ),
-        key: crate::vault::item::make_id(
-            &format!("alert {key}"),
-            &[key.as_bytes(), stamp.as_bytes(), subject.as_bytes()],
-        ),
-        ..OutgoingMail::default()
-    };
-    match mailer.send(&mail) {
-        crate::executor::ActionOutcome::Ok(_) => {
+    let body = format!(
+        "{message}\n\nAgent {} at {stamp}. See Logs/alerts/ and the Dashboard in the vault `{}`; `aie status` shows every job and check.\n",
+        ctx.agent,
+        ctx.vault.root().display()
+    );
+    let id = crate::vault::item::make_id(
+        &format!("alert {key}"),
+        &[key.as_bytes(), stamp.as_bytes(), subject.as_bytes()],
+    );
+    match send_to_owner(ctx, subject, body, id) {
+        Ok(()) => {
             log::info!("mailed the owner about `{key}`");
             true
         }
-        other => {
-            log::warn!(
-                "cannot mail the owner about `{key}`: {}",
-                crate::secrets::scrub(&format!("{other:?}"))
-            );
+        Err(NotMailed::NoOwner) => {
+            log::info!("no owner.email in aie.yaml: the alert `{key}` is not mailed");
             false
         }
+        Err(NotMailed::NoSmtp) => false,
+        Err(NotMailed::Unusable(e) | NotMailed::Refused(e)) => {
+            log::warn!("cannot mail the owner about `{key}`: {e}");
+            false
+        }
+    }
+}
+
+/// Why a mail to the owner did not go out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotMailed {
+    /// No `owner.email` in aie.yaml.
+    NoOwner,
+    /// No `smtp:` section.
+    NoSmtp,
+    /// The `smtp:` section or its secrets cannot build a mailer: why.
+    Unusable(String),
+    /// The mail server did not take it: what it said (scrubbed).
+    Refused(String),
+}
+
+/// Mails the owner (`owner.email`, nobody else) through the mail capability, when `smtp:` is
+/// set up: what alerts and reports send. `key` is the mail's stable key (its Message-ID is
+/// derived from it, so a resend is recognisable).
+pub fn send_to_owner(ctx: &Ctx, subject: &str, body: String, key: String) -> Result<(), NotMailed> {
+    let to = ctx.settings.owner.email.clone();
+    let to = to.filter(|e| e.contains('@')).ok_or(NotMailed::NoOwner)?;
+    let mut mailer =
+        match crate::connectors::smtp::mailer(&ctx.settings, &ctx.secrets, ctx.vault.root()) {
+            Ok(Some(m)) => m,
+            Ok(None) => return Err(NotMailed::NoSmtp),
+            Err(e) => return Err(NotMailed::Unusable(format!("{e:#}"))),
+        };
+    let mail = OutgoingMail {
+        to: vec![to],
+        subject: subject.to_string(),
+        body,
+        key,
+        ..OutgoingMail::default()
+    };
+    match mailer.send(&mail) {
+        crate::executor::ActionOutcome::Ok(_) => Ok(()),
+        other => Err(NotMailed::Refused(crate::secrets::scrub(&format!(
+            "{other:?}"
+        )))),
     }
 }
 

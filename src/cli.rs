@@ -1,7 +1,9 @@
 //! The command line: global flags and one enum variant per subcommand (clap derive).
 //! A command whose issue has not landed is not listed here.
 
-use crate::commands;
+use crate::commands::{self, Outcome};
+use crate::context::Cx;
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -126,7 +128,7 @@ pub enum Command {
     /// Approve a request: the same as moving it to Approved/ (or ticking its box).
     Approve(commands::approve::ApproveArgs),
     /// Reject a request: the same as moving it to Rejected/.
-    Reject(commands::approve::RejectArgs),
+    Reject(commands::reject::RejectArgs),
     /// Snapshot the vault into `backup.dir` and prune old snapshots; check or list them.
     Backup(commands::backup::BackupArgs),
     /// Rebuild a vault from a snapshot, byte for byte (over the live vault: --force).
@@ -181,6 +183,46 @@ impl VaultUse {
     }
 }
 
+/// What the runner reads from a command's parsed args. Every args struct implements it
+/// (the table row does not compile without it); a command that offers `--json` or
+/// `--deadline` returns it here, and a test parses every command with each flag to check
+/// that none is accepted and then ignored.
+pub trait CommandArgs {
+    /// Whether `--json` was given (only commands that print a report offer it).
+    fn json(&self) -> bool {
+        false
+    }
+    /// The command's own `--deadline` (only passes that work item by item offer it).
+    fn deadline(&self) -> Option<f64> {
+        None
+    }
+}
+
+impl CommandArgs for PassFlags {
+    fn json(&self) -> bool {
+        self.out.json
+    }
+    fn deadline(&self) -> Option<f64> {
+        self.deadline.deadline
+    }
+}
+
+impl CommandArgs for DryRunPassFlags {
+    fn json(&self) -> bool {
+        self.out.json
+    }
+    fn deadline(&self) -> Option<f64> {
+        self.deadline.deadline
+    }
+}
+
+// Here rather than in `commands/ceo_briefing.rs` until that file's next edit.
+impl CommandArgs for commands::ceo_briefing::CeoBriefingArgs {
+    fn json(&self) -> bool {
+        self.out.json
+    }
+}
+
 /// One row of the command table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommandSpec {
@@ -191,91 +233,96 @@ pub struct CommandSpec {
     pub vault: VaultUse,
 }
 
-const fn spec(name: &'static str, kind: CommandKind, vault: VaultUse) -> CommandSpec {
-    CommandSpec { name, kind, vault }
+/// A command's entry function, bound to its parsed args.
+type Entry<'a> = Box<dyn Fn(&Cx<'_>) -> Result<Outcome> + 'a>;
+
+/// A row of the command table with the parsed command in it: its spec, its flags, and its
+/// entry function (`commands::<name>::run`) bound to its args.
+pub struct CommandRow<'a> {
+    pub spec: CommandSpec,
+    pub json: bool,
+    pub deadline: Option<f64>,
+    entry: Entry<'a>,
+}
+
+impl CommandRow<'_> {
+    /// Runs the command in `cx` (which the runner prepared as the row says).
+    pub fn run(&self, cx: &Cx<'_>) -> Result<Outcome> {
+        (self.entry)(cx)
+    }
+}
+
+fn row<'a, A: CommandArgs>(
+    name: &'static str,
+    kind: CommandKind,
+    vault: VaultUse,
+    args: &'a A,
+    run: fn(&Cx<'_>, &A) -> Result<Outcome>,
+) -> CommandRow<'a> {
+    CommandRow {
+        spec: CommandSpec { name, kind, vault },
+        json: args.json(),
+        deadline: args.deadline(),
+        entry: Box::new(move |cx| run(cx, args)),
+    }
 }
 
 impl Command {
     /// The command table: one row per subcommand, exhaustive on purpose (a new subcommand
-    /// is classed here before it compiles). The runner reads nothing else to decide what to
-    /// open, lock and record; only a [`CommandKind::Pass`] may be a job step.
-    pub const fn spec(&self) -> CommandSpec {
+    /// is classed here, with its entry function, before it compiles). The runner reads
+    /// nothing else to decide what to open, lock, record and print; only a
+    /// [`CommandKind::Pass`] may be a job step.
+    pub fn row(&self) -> CommandRow<'_> {
         use CommandKind::*;
+        use VaultUse::{Exclusive, Open, Shared};
+        use commands::*;
         match self {
-            Command::Init(_) => spec("init", Setup, VaultUse::None),
-            Command::Demo(_) => spec("demo", Setup, VaultUse::None),
-            Command::PollGmail(_) => spec("poll-gmail", Pass, VaultUse::Shared),
-            Command::PollSocial(_) => spec("poll-social", Pass, VaultUse::Shared),
-            Command::Auth(_) => spec("auth", Setup, VaultUse::Open),
-            Command::ProcessInbox(_) => spec("process-inbox", Pass, VaultUse::Shared),
-            Command::Plan(_) => spec("plan", Pass, VaultUse::Shared),
-            Command::ExecuteApproved(_) => spec("execute-approved", Pass, VaultUse::Shared),
-            Command::SyncVault(_) => spec("sync-vault", Pass, VaultUse::Exclusive),
-            Command::HealthCheck(_) => spec("health-check", Pass, VaultUse::Shared),
-            Command::Failover(_) => spec("failover", Pass, VaultUse::Shared),
-            Command::Status(_) => spec("status", Report, VaultUse::Open),
-            Command::Accounting(_) => spec("accounting", Report, VaultUse::Open),
-            Command::Run(_) => spec("run", Job, VaultUse::Open),
-            Command::Schedule(_) => spec("schedule", Setup, VaultUse::Open),
-            Command::Doctor(_) => spec("doctor", Report, VaultUse::None),
-            Command::Alert(_) => spec("alert", Report, VaultUse::Open),
-            Command::Completions(_) => spec("completions", Setup, VaultUse::None),
-            Command::Man(_) => spec("man", Setup, VaultUse::None),
-            Command::Approve(_) => spec("approve", Pass, VaultUse::Shared),
-            Command::Reject(_) => spec("reject", Pass, VaultUse::Shared),
-            Command::Backup(_) => spec("backup", Pass, VaultUse::Exclusive),
-            Command::Restore(_) => spec("restore", Pass, VaultUse::Exclusive),
-            Command::Ingest(_) => spec("ingest", Pass, VaultUse::Shared),
-            Command::CeoBriefing(_) => spec("ceo-briefing", Pass, VaultUse::Shared),
-            Command::Mcp(_) => spec("mcp", Report, VaultUse::Open),
+            Command::Init(a) => row("init", Setup, VaultUse::None, a, init::run),
+            Command::Demo(a) => row("demo", Setup, VaultUse::None, a, demo::run),
+            Command::PollGmail(a) => row("poll-gmail", Pass, Shared, a, poll_gmail::run),
+            Command::PollSocial(a) => row("poll-social", Pass, Shared, a, poll_social::run),
+            Command::Auth(a) => row("auth", Setup, Open, a, auth_gmail::run),
+            Command::ProcessInbox(a) => row("process-inbox", Pass, Shared, a, process_inbox::run),
+            Command::Plan(a) => row("plan", Pass, Shared, a, plan::run),
+            Command::ExecuteApproved(a) => {
+                row("execute-approved", Pass, Shared, a, execute_approved::run)
+            }
+            Command::SyncVault(a) => row("sync-vault", Pass, Exclusive, a, sync_vault::run),
+            Command::HealthCheck(a) => row("health-check", Pass, Shared, a, health_check::run),
+            Command::Failover(a) => row("failover", Pass, Shared, a, failover::run),
+            Command::Status(a) => row("status", Report, Open, a, status::run),
+            Command::Accounting(a) => row("accounting", Report, Open, a, accounting::run),
+            Command::Run(a) => row("run", Job, Open, a, run::run),
+            Command::Schedule(a) => row("schedule", Setup, Open, a, schedule::run),
+            Command::Doctor(a) => row("doctor", Report, VaultUse::None, a, doctor::run),
+            Command::Alert(a) => row("alert", Report, Open, a, alert::run),
+            Command::Completions(a) => {
+                row("completions", Setup, VaultUse::None, a, completions::run)
+            }
+            Command::Man(a) => row("man", Setup, VaultUse::None, a, man::run),
+            Command::Approve(a) => row("approve", Pass, Shared, a, approve::run),
+            Command::Reject(a) => row("reject", Pass, Shared, a, reject::run),
+            Command::Backup(a) => row("backup", Pass, Exclusive, a, backup::run),
+            Command::Restore(a) => row("restore", Pass, Exclusive, a, restore::run),
+            Command::Ingest(a) => row("ingest", Pass, Shared, a, ingest::run),
+            Command::CeoBriefing(a) => row("ceo-briefing", Pass, Shared, a, ceo_briefing::run),
+            Command::Mcp(a) => row("mcp", Report, Open, a, mcp::run),
         }
     }
-}
 
-impl Command {
-    /// Whether `--json` was given (only commands that print a report offer it).
+    /// The command's row in the table: its name, kind and vault use.
+    pub fn spec(&self) -> CommandSpec {
+        self.row().spec
+    }
+
+    /// Whether `--json` was given.
     pub fn json(&self) -> bool {
-        match self {
-            Command::Status(a) => a.out.json,
-            Command::Doctor(a) => a.out.json,
-            Command::ProcessInbox(a) => a.out.json,
-            Command::Plan(a) => a.out.json,
-            Command::ExecuteApproved(a) => a.out.json,
-            Command::PollGmail(a) => a.out.json,
-            Command::PollSocial(a) => a.out.json,
-            Command::Run(a) => a.out.json,
-            Command::Alert(a) => a.out.json,
-            Command::Demo(a) => a.out.json,
-            Command::SyncVault(a) => a.out.json,
-            Command::Accounting(a) => a.out.json,
-            Command::HealthCheck(a) => a.out.json,
-            Command::Failover(a) => a.out.json,
-            Command::Backup(a) => a.out.json,
-            Command::Restore(a) => a.out.json,
-            Command::Approve(a) => a.out.json,
-            Command::Reject(a) => a.out.json,
-            Command::CeoBriefing(a) => a.out.json,
-            Command::Init(_)
-            | Command::Ingest(_)
-            | Command::Auth(_)
-            | Command::Schedule(_)
-            | Command::Completions(_)
-            | Command::Man(_)
-            | Command::Mcp(_) => false,
-        }
+        self.row().json
     }
 
-    /// The command's own `--deadline` (only passes that work item by item offer it).
+    /// The command's own `--deadline`.
     pub fn deadline(&self) -> Option<f64> {
-        match self {
-            Command::ProcessInbox(a) => a.deadline.deadline,
-            Command::Plan(a) => a.deadline.deadline,
-            Command::ExecuteApproved(a) => a.deadline.deadline,
-            Command::PollGmail(a) => a.deadline.deadline,
-            Command::PollSocial(a) => a.deadline.deadline,
-            Command::SyncVault(a) => a.deadline.deadline,
-            _ => None,
-        }
+        self.row().deadline
     }
 
     /// Whether the command may need a secret. One that never does (`status`, `schedule`)
@@ -335,15 +382,38 @@ mod tests {
 
     #[test]
     fn the_command_table_names_every_subcommand_as_clap_does() {
-        let all = every_command();
-        assert_eq!(
-            all.len(),
-            26,
-            "a new subcommand: add its row and its sample args"
-        );
-        for (name, cmd) in &all {
+        for (name, cmd) in &every_command() {
             assert_eq!(cmd.spec().name, name, "the table row of `{name}`");
         }
+    }
+
+    /// A command that takes `--json` or `--deadline` returns it from its [`CommandArgs`]:
+    /// a flag that parses and is then ignored fails here.
+    #[test]
+    fn every_json_and_deadline_flag_reaches_the_runner() {
+        let parse = |name: &str, flag: &[&str]| {
+            let argv = ["aie", name]
+                .into_iter()
+                .chain(sample_args(name))
+                .chain(flag.iter().copied());
+            Cli::try_parse_from(argv).ok().map(|c| c.command)
+        };
+        let mut offered = (0, 0);
+        for (name, cmd) in every_command() {
+            assert!(
+                !cmd.json() && cmd.deadline().is_none(),
+                "`{name}` unflagged"
+            );
+            if let Some(c) = parse(&name, &["--json"]) {
+                assert!(c.json(), "`{name} --json` parses, and its args ignore it");
+                offered.0 += 1;
+            }
+            if let Some(c) = parse(&name, &["--deadline", "7"]) {
+                assert_eq!(c.deadline(), Some(7.0), "`{name} --deadline 7` is ignored");
+                offered.1 += 1;
+            }
+        }
+        assert!(offered.0 > 10 && offered.1 >= 6, "{offered:?}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! the line, so a misspelt key can never fall back to a looser default (see `strict`).
 
 mod ops;
-mod strict;
+pub(crate) mod strict;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};

@@ -194,7 +194,7 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
                         "- {} ({domain}): **{}** Proposed: {}\n",
                         link(&stem),
                         inline(item.str("review")),
-                        inline(&crate::passes::plan::summary(&item))
+                        inline(&crate::passes::plan::summary(&item, &ctx.settings))
                     ));
                 }
                 Ok(item) => {
@@ -209,7 +209,7 @@ pub fn render(ctx: &Ctx, state: &State) -> String {
                         age(since, now),
                         // From the actions, never the file's `summary:` (it may be stale
                         // or written by someone else): the owner approves what this says.
-                        inline(&crate::passes::plan::summary(&item))
+                        inline(&crate::passes::plan::summary(&item, &ctx.settings))
                     ));
                 }
                 Err(_) => waiting_lines

@@ -5,6 +5,8 @@
 //! creates a folder or takes a lock. What needs a process (git, crontab) is passed in.
 
 use crate::config::Settings;
+use crate::connectors::capabilities::{self, Finding, LiveCx, Probe, SecretNeed};
+use crate::schedule::jobs::Role;
 use crate::secrets::check_file;
 use crate::vault::{SETTINGS_FILE, Vault};
 use serde::Serialize;
@@ -67,20 +69,19 @@ const PROPOSED_KINDS: &[(&str, Option<&str>)] = &[
     ("payment", None),
 ];
 
+/// The most one connector's live check may take (retries included): a service that does
+/// not answer is reported, not waited for.
+const LIVE_CHECK_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// No correct clock reads earlier than this (before this version of aie existed).
 const CLOCK_FLOOR: &str = "2026-01-01T00:00:00Z";
 
-/// The secrets each configured connector needs (`optional` ones only warn), from the
-/// connectors' own declarations.
-fn needed_secrets(
-    s: &Settings,
-) -> Vec<(
-    &'static str,
-    Vec<crate::connectors::capabilities::SecretNeed>,
-)> {
-    crate::connectors::capabilities::all()
+/// The secrets each configured connector an agent of `role` uses needs (`optional` ones
+/// only warn), from the connectors' own declarations.
+fn needed_secrets(s: &Settings, role: Role) -> Vec<(&'static str, Vec<SecretNeed>)> {
+    capabilities::all()
         .iter()
-        .filter_map(|c| Some((c.name, (c.needs)(s)?)))
+        .filter_map(|c| Some((c.name, c.needs_for(s, role)?)))
         .filter(|(_, needs)| !needs.is_empty())
         .collect()
 }
@@ -178,15 +179,8 @@ pub fn run_checks(
         let secrets =
             crate::secrets::Secrets::load(setup.env, file.as_deref().filter(|_| file_ok), None)
                 .unwrap_or_default();
-        out.extend(odoo_checks(s, &secrets));
-        out.extend(social_checks(s, &secrets, &setup.root.join(".aie")));
         let mut any = false;
-        for (service, needs) in needed_secrets(s) {
-            // The cloud agent sends nothing: it is never asked for the mail login (with
-            // one, it may still mail its alerts to the owner).
-            if setup.role == crate::schedule::jobs::Role::Cloud && service == "smtp" {
-                continue;
-            }
+        for (service, needs) in needed_secrets(s, setup.role) {
             any = true;
             let missing: Vec<_> = needs
                 .iter()
@@ -230,9 +224,8 @@ pub fn run_checks(
             let unset: Vec<String> = PROPOSED_KINDS
                 .iter()
                 .filter_map(|(kind, platform)| {
-                    let section =
-                        crate::connectors::capabilities::section_for_kind(kind, *platform)?;
-                    let set_up = crate::connectors::capabilities::all()
+                    let section = capabilities::section_for_kind(kind, *platform)?;
+                    let set_up = capabilities::all()
                         .iter()
                         .find(|c| c.section == section)
                         .is_some_and(|c| (c.needs)(s).is_some());
@@ -251,9 +244,16 @@ pub fn run_checks(
                 ));
             }
         }
-        // Each configured connector builds from its settings and secrets (no network).
-        for c in crate::connectors::capabilities::all() {
-            let (Some(run), Some(needs)) = (c.check, (c.needs)(s)) else {
+        // Each configured connector builds from its settings and secrets (no network); then
+        // its live check, when it has one, asks the service.
+        let cx = LiveCx {
+            settings: s,
+            secrets: &secrets,
+            vault_root: setup.root,
+            time_left: Some(LIVE_CHECK_TIME),
+        };
+        for c in capabilities::all() {
+            let (Some(run), Some(needs)) = (c.check, c.needs_for(s, setup.role)) else {
                 continue;
             };
             // Missing secrets are reported above, once.
@@ -263,14 +263,19 @@ pub fn run_checks(
             {
                 continue;
             }
+            let built = run(s, &secrets, setup.root).map_err(|e| format!("{e:#}"));
+            let live = c.live.filter(|_| built.is_ok());
             out.push(passed_or(
                 c.name,
-                run(s, &secrets, setup.root).map_err(|e| format!("{e:#}")),
+                built,
                 format!(
                     "fix the `{}:` section of aie.yaml or its secrets",
                     c.section
                 ),
             ));
+            if let Some(live) = live {
+                out.extend(live(&cx).into_iter().map(from_finding));
+            }
         }
     }
     // Vault layout.
@@ -407,127 +412,13 @@ pub fn run_checks(
     out
 }
 
-/// Each social platform and WhatsApp set up with its token, online: one cheap authenticated
-/// read, and which secret, permission or setting is missing when it fails.
-fn social_checks(s: &Settings, secrets: &crate::secrets::Secrets, aie_dir: &Path) -> Vec<Check> {
-    use crate::connectors::social_doctor::{Probe, checks};
-    checks(s, secrets, aie_dir)
-        .into_iter()
-        .map(|c| match c.probe {
-            Probe::Ok(m) => check(&c.name, Status::Ok, m, None),
-            Probe::Warn(m, fix) => check(&c.name, Status::Warn, m, Some(fix)),
-            Probe::Fail(m, fix) => check(&c.name, Status::Fail, m, Some(fix)),
-        })
-        .collect()
-}
-
-/// Odoo, online, when `aie.yaml` has an `odoo:` section and its secrets are set: reachable,
-/// the login works, the accounting module is installed, the configured currency is active.
-/// Stops at the first that fails (the later ones need it).
-fn odoo_checks(s: &Settings, secrets: &crate::secrets::Secrets) -> Vec<Check> {
-    use crate::connectors::odoo::{Odoo, m2o_id};
-    let mut out = Vec::new();
-    let Ok(Some(mut odoo)) = Odoo::from_settings(s, secrets) else {
-        return out;
-    };
-    let url = s.odoo.as_ref().map(|o| o.url.clone()).unwrap_or_default();
-    let reachable = odoo
-        .version()
-        .map(|v| format!("Odoo {v} answers at {url}"))
-        .map_err(|e| format!("{e}"));
-    let unreachable = reachable.is_err();
-    out.push(passed_or(
-        "odoo reachable",
-        reachable,
-        "check odoo.url in aie.yaml and that the Odoo server runs",
-    ));
-    if unreachable {
-        return out;
+/// A live check's finding as a line of the report.
+fn from_finding(f: Finding) -> Check {
+    match f.probe {
+        Probe::Ok(m) => check(&f.name, Status::Ok, m, None),
+        Probe::Warn(m, fix) => check(&f.name, Status::Warn, m, Some(fix)),
+        Probe::Fail(m, fix) => check(&f.name, Status::Fail, m, fix),
     }
-    if let Err(e) = odoo.login() {
-        out.push(check(
-            "odoo login",
-            Status::Fail,
-            format!("{e}"),
-            Some("check odoo.db, AIE_ODOO_USERNAME and AIE_ODOO_API_KEY (an API key made under the user's Preferences > Account Security)".into()),
-        ));
-        return out;
-    }
-    out.push(check("odoo login", Status::Ok, "the login works", None));
-    let module = odoo.search_read(
-        "ir.module.module",
-        serde_json::json!([["name", "=", "account"]]),
-        &["state"],
-        serde_json::json!({"limit": 1}),
-    );
-    match module {
-        Ok(m)
-            if m.first()
-                .and_then(|m| m.get("state"))
-                .and_then(|s| s.as_str())
-                == Some("installed") =>
-        {
-            out.push(check(
-                "odoo accounting",
-                Status::Ok,
-                "the accounting module is installed",
-                None,
-            ))
-        }
-        Ok(_) => {
-            out.push(check(
-                "odoo accounting",
-                Status::Fail,
-                "the accounting module (`account`) is not installed",
-                Some("install the Invoicing app in Odoo (Apps > Invoicing)".into()),
-            ));
-            return out;
-        }
-        Err(e) => {
-            out.push(check("odoo accounting", Status::Fail, format!("{e}"), None));
-            return out;
-        }
-    }
-    if let Some(code) = s.odoo.as_ref().and_then(|o| o.currency.clone()) {
-        let code = code.to_uppercase();
-        let r = odoo.search_read(
-            "res.currency",
-            serde_json::json!([["name", "=", code]]),
-            &["active"],
-            serde_json::json!({"limit": 1, "context": {"active_test": false}}),
-        );
-        let c = match r {
-            Ok(r) => r.into_iter().next(),
-            Err(e) => {
-                out.push(check("odoo currency", Status::Fail, format!("{e}"), None));
-                return out;
-            }
-        };
-        match c {
-            Some(c) if c.get("active") == Some(&serde_json::Value::Bool(true)) => out.push(check(
-                "odoo currency",
-                Status::Ok,
-                format!(
-                    "{code} is active (res.currency {})",
-                    m2o_id(c.get("id")).unwrap_or(0)
-                ),
-                None,
-            )),
-            Some(_) => out.push(check(
-                "odoo currency",
-                Status::Fail,
-                format!("the currency `{code}` is not active in Odoo"),
-                Some("activate it in Odoo (Accounting > Configuration > Currencies)".into()),
-            )),
-            None => out.push(check(
-                "odoo currency",
-                Status::Fail,
-                format!("the currency `{code}` is not known to Odoo"),
-                Some("set odoo.currency to an ISO code Odoo has".into()),
-            )),
-        }
-    }
-    out
 }
 
 fn schedule_check(setup: &Setup, jobs: &[crate::schedule::jobs::Job]) -> Check {
@@ -647,7 +538,7 @@ mod tests {
 
     fn needed(yaml: &str) -> Vec<(&'static str, Vec<&'static str>)> {
         let s = Settings::parse(yaml, Path::new("aie.yaml")).unwrap();
-        needed_secrets(&s)
+        needed_secrets(&s, Role::Local)
             .into_iter()
             .map(|(c, n)| (c, n.iter().map(|n| n.name).collect()))
             .collect()

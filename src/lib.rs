@@ -3,8 +3,8 @@
 //! # Read this first: where things live
 //! ```text
 //! main.rs -> lib.rs main_entry -> cli.rs (clap: global flags, enum Command, and the command
-//!            table Command::spec: name, kind Pass|Job|Report|Setup, vault use
-//!            None|Open|Shared|Exclusive)
+//!            table Command::row: name, kind Pass|Job|Report|Setup, vault use
+//!            None|Open|Shared|Exclusive, entry function)
 //!         -> runner.rs   opens and locks what the table row says, runs the command, records a
 //!                        pass's run in state, prints the report (the only place that prints)
 //! commands/  one file per subcommand: <Name>Args + run(cx, &Args) -> Result<Outcome>; thin
@@ -20,7 +20,8 @@
 //!            HTTP layer), oauth.rs
 //! vault/     items, the action identities (identity.rs), stage folders, moves, the approval
 //!            ledger, the built-in vault template
-//! schedule/  job files, the cron engine, systemd units and crontab, one run of a job
+//! schedule/  job files, the cron engine, systemd units and crontab, one run of a job under
+//!            its lock and watchdog (job_run)
 //! mcp/       `aie mcp`: the MCP server over stdio (protocol, tools, resources, prompt); reads
 //!            the vault and proposes plans that the plan pass routes, never approves
 //! one concern each: context (what a command runs with), outcome, state, lock, audit, journal,
@@ -47,8 +48,10 @@
 //! readable trail) and `journal` (`.aie/journal.jsonl`, intent before and outcome after every
 //! side effect). Domain modules never print, exit or read the environment.
 //!
-//! Adding a command: its file in `commands/`, its variant in `cli::Command`, its row in
-//! `Command::spec` and its arm in `commands::dispatch`.
+//! Adding a command: its file in `commands/` (`<Name>Args`, `impl CommandArgs` saying
+//! whether it took `--json` or `--deadline`, `run(cx, &Args) -> Result<Outcome>`) with its
+//! `pub mod` line, its variant in `cli::Command`, and its row in `Command::row` (name, kind,
+//! vault use, entry function). The runner and the job steps read only that row.
 
 pub mod accounting;
 pub mod actions;
@@ -85,6 +88,7 @@ pub mod runner;
 pub mod schedule;
 pub mod secrets;
 pub mod state;
+pub mod status;
 pub mod vault;
 pub mod zones;
 

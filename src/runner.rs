@@ -163,6 +163,7 @@ fn record_run(
                 counts: Some(out.counts.clone()),
                 succeeded: exit == Exit::Ok && out.problems.is_empty(),
                 worked: out.changed,
+                steps: None,
             },
         );
         let mut new = Vec::new();

@@ -1,8 +1,7 @@
 //! `.aie/state.json`: this agent's memory between passes (per job: last start, finish,
 //! exit, duration, counts, consecutive failures; open attention entries; recent activity;
 //! and one typed section per owner: `gmail` (poll-gmail's cursor), `llm` (tokens spent per
-//! day), `replan` (how far Rejected/ was scanned), `run` (the steps of each job's last run),
-//! `health` (each check's DOWN/UP state), `odoo` (the last Odoo error until a call succeeds)).
+//! day), `replan` (how far Rejected/ was scanned), `health` (each check's DOWN/UP state), `odoo` (the last Odoo error until a call succeeds)).
 //! The one place a job's run is recorded ([`State::record_start`], [`State::record_finish`]).
 //! Read freely, changed only under the short `state` lock, written atomically. Never synced.
 
@@ -39,6 +38,13 @@ pub struct JobState {
     /// The last pass that changed something (idle passes leave it alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_work: Option<String>,
+    /// A scheduled job's last run (`aie run`): each step it ran, with its exit and time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepRecord>,
+    /// A scheduled job's last run: the steps it did not start (after a failure with
+    /// `on_failure: stop`, or past its soft deadline).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
 /// Something that needs the owner, kept until it clears.
@@ -181,17 +187,7 @@ pub struct ScheduleState {
     pub units: Option<String>,
 }
 
-/// The steps of a scheduled job's last run (section `run`, keyed by job).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct JobRunRecord {
-    pub at: String,
-    #[serde(default)]
-    pub steps: Vec<StepRecord>,
-    #[serde(default)]
-    pub skipped: Vec<String>,
-}
-
-/// One step of [`JobRunRecord`].
+/// One step of a scheduled job's last run ([`JobState::steps`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct StepRecord {
     pub step: String,
@@ -278,12 +274,10 @@ pub struct State {
         deserialize_with = "lenient"
     )]
     pub replan: Option<ReplanState>,
-    #[serde(
-        default,
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "lenient"
-    )]
-    pub run: BTreeMap<String, JobRunRecord>,
+    /// The section `run` older versions wrote beside `jobs` (each job's steps, now in
+    /// [`JobState`]): read and dropped.
+    #[serde(default, rename = "run", skip_serializing)]
+    pub old_run: serde::de::IgnoredAny,
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",
@@ -323,6 +317,9 @@ pub struct RunFinish<'a> {
     pub succeeded: bool,
     /// Whether it changed something.
     pub worked: bool,
+    /// A scheduled job's steps and those it did not start (None keeps the last ones: a pass,
+    /// or a run its watchdog ended).
+    pub steps: Option<(Vec<StepRecord>, Vec<String>)>,
 }
 
 /// How many recent-activity lines are kept.
@@ -363,6 +360,10 @@ impl State {
         }
         if f.worked {
             j.last_work = Some(f.now.to_string());
+        }
+        if let Some((steps, skipped)) = f.steps {
+            j.steps = steps;
+            j.skipped = skipped;
         }
     }
 
@@ -482,14 +483,18 @@ mod tests {
             "gmail": {"history_id": "77", "pending": ["m1"], "attempts": {"m1": 2}},
             "llm": {"tokens_by_day": {"2026-11-23": 12}},
             "replan": {"scanned_until": 1700000000},
-            "run": {"triage": {"at": "2026-11-23T09:00:00Z", "steps": [{"step": "plan", "exit": 0, "duration_ms": 5}], "skipped": ["x"]}},
             "sync": {"head": "abc"}
         });
         let s: State = serde_json::from_value(before.clone()).unwrap();
         assert_eq!(s.gmail.as_ref().unwrap().attempts["m1"], 2);
         assert_eq!(s.llm.tokens_on("2026-11-23"), 12);
         assert_eq!(s.replan.unwrap().scanned_until, 1700000000);
-        assert_eq!(s.run["triage"].steps[0].step, "plan");
+        assert_eq!(serde_json::to_value(&s).unwrap(), before);
+        // The `run` section of older versions (a job's steps, now in `jobs`) reads and is
+        // dropped.
+        let mut old = before.clone();
+        old["run"] = serde_json::json!({"triage": {"at": "2026-11-23T09:00:00Z", "steps": [{"step": "plan", "exit": 0, "duration_ms": 5}], "skipped": ["x"]}});
+        let s: State = serde_json::from_value(old).unwrap();
         assert_eq!(serde_json::to_value(&s).unwrap(), before);
         let bad: State =
             serde_json::from_value(serde_json::json!({"gmail": 5, "llm": [], "replan": "x"}))
@@ -536,6 +541,7 @@ mod tests {
             counts: None,
             succeeded,
             worked: false,
+            steps: None,
         };
         s.record_finish("plan", finish(Exit::Partial, false));
         s.record_finish("plan", finish(Exit::LockBusy, false));

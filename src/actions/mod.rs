@@ -3,13 +3,16 @@
 //! A kind says, in one place: its parameters (the table the model's schema is built from,
 //! and a serde struct that refuses unknown parameters when an action is read), its policy
 //! rule, what the grounding check compares with the item, its dry-run preview, its
-//! plain-language summary for the owner and its audit target. Its executor lives with its
-//! connector (`executor.rs`). The raw map ([`Action`]) stays the action's form on disk and
-//! in the identity hash (`vault::item::action_key`), so hashes never depend on these types.
+//! plain-language summary for the owner, its audit target and the executor that carries it
+//! out ([`ActionKind::executor`]; none for a note, which has no side effect). The raw map
+//! ([`Action`]) stays the action's form on disk and in the identity hash
+//! (`vault::item::action_key`), so hashes never depend on these types.
 //!
-//! Adding a kind is adding its file here, one line in [`registry`], and its executor.
+//! Adding a kind is adding its file here (the kind, and its executor unless a connector has
+//! it), its `mod` line and one line in [`registry`].
 
-use crate::config::Policy;
+use crate::config::{Policy, Settings};
+use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
 use crate::policy::{Decision, Origin};
 use anyhow::{Result, anyhow};
@@ -51,8 +54,26 @@ pub enum Ty {
 /// One parameter of a kind: name, type, required.
 pub type Param = (&'static str, Ty, bool);
 
-/// One kind of the closed list.
-pub trait ActionKind: Sync {
+/// What a kind declares of its parameters: its name, the table the model's schema is built
+/// from, and the serde struct they read into. [`Catalogued`] (`name`, `params`, `check`)
+/// follows from it, so no kind writes those by hand.
+pub trait Parameters {
+    /// The kind's name, the `kind:` of its actions.
+    const NAME: &'static str;
+    /// Its parameters (SPEC.md): what the model is told and its answer is checked against.
+    const PARAMS: &'static [Param];
+    /// The struct its parameters read into (`deny_unknown_fields`).
+    type Params: DeserializeOwned;
+    /// What the types alone cannot say (the format of a time), checked once the parameters
+    /// read: the error names the parameter.
+    fn validate(_params: &Self::Params) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The name, parameters and check of a kind, as the registry's trait objects reach them:
+/// implemented for every kind from its [`Parameters`].
+pub trait Catalogued {
     /// The kind's name, the `kind:` of its actions.
     fn name(&self) -> &'static str;
     /// Its parameters (SPEC.md): what the model is told and its answer is checked against.
@@ -60,6 +81,28 @@ pub trait ActionKind: Sync {
     /// Reads the parameters of `action` into the kind's typed struct: an unknown parameter
     /// or a value of the wrong type is an error naming the kind and the parameter.
     fn check(&self, action: &Action) -> Result<()>;
+}
+
+impl<K: Parameters> Catalogued for K {
+    fn name(&self) -> &'static str {
+        K::NAME
+    }
+
+    fn params(&self) -> &'static [Param] {
+        K::PARAMS
+    }
+
+    fn check(&self, action: &Action) -> Result<()> {
+        K::validate(&parse_params::<K::Params>(K::NAME, action)?)
+    }
+}
+
+/// One kind of the closed list.
+pub trait ActionKind: Catalogued + Sync {
+    /// What carries its actions out; `None` for a kind with no side effect (a note), whose
+    /// actions need nothing run and no approval ([`has_side_effect`]). No default: a new
+    /// kind says which.
+    fn executor(&self) -> Option<ExecutorFactory>;
     /// The policy's verdict (`policy::decide` calls it; the rule ids are the contract).
     fn decide(&self, policy: &Policy, origin: &Origin, action: &Action) -> Decision;
     /// Whether every recipient, payee and amount of `action` is in the item or a known list.
@@ -68,9 +111,14 @@ pub trait ActionKind: Sync {
     }
     /// Exactly what the action would send, as text: dry runs and approval requests.
     fn preview(&self, action: &Action) -> String;
-    /// What the owner approves, in a few words: every recipient, attachment, amount,
-    /// platform and account.
+    /// What the owner approves, in a few words: every recipient, attachment, amount and
+    /// platform ([`ActionKind::account`] adds the account).
     fn summary(&self, action: &Action) -> String;
+    /// The account the action acts as or in (the sender, the page, the books), as
+    /// `aie.yaml` names it, for the owner's summary; `None` when nothing names one.
+    fn account(&self, _settings: &Settings, _action: &Action) -> Option<String> {
+        None
+    }
     /// The audit line's `target`.
     fn target(&self, _action: &Action) -> Option<String> {
         None
@@ -116,6 +164,23 @@ pub fn names() -> String {
 /// The `kind:` of an action, or "".
 pub fn kind_of(action: &Action) -> &str {
     action.get("kind").and_then(Value::as_str).unwrap_or("")
+}
+
+/// The books an Odoo action works in, for the owner's summary: the database and its host.
+pub fn odoo_account(settings: &Settings) -> Option<String> {
+    let o = settings.odoo.as_ref()?;
+    Some(format!(
+        "in Odoo database `{}` at {}",
+        o.db,
+        crate::connectors::http::url_host(&o.url)
+    ))
+}
+
+/// Whether `action` does anything outside the vault: every kind but a note (a kind with no
+/// executor). An unknown kind counts as one: it is never taken for a note, and is refused
+/// before it runs.
+pub fn has_side_effect(action: &Action) -> bool {
+    get(kind_of(action)).is_none_or(|k| k.executor().is_some())
 }
 
 /// Checks an action as read from an item: its kind is of the closed list and its
@@ -402,6 +467,20 @@ mod tests {
         let err = check(&testing::act(json!({"kind": "wire_transfer"}))).unwrap_err();
         assert!(format!("{err}").contains("`wire_transfer`"));
     }
+
+    #[test]
+    fn only_a_note_has_no_side_effect() {
+        for k in registry() {
+            let a = testing::act(json!({"kind": k.name()}));
+            assert_eq!(has_side_effect(&a), k.name() != "note", "{}", k.name());
+        }
+        // An unknown kind (or none) is never taken for a note.
+        assert!(has_side_effect(&testing::act(
+            json!({"kind": "wire_transfer"})
+        )));
+        assert!(has_side_effect(&testing::act(json!({}))));
+    }
+
     /// The parameters as `serde_json::from_value` read a copy of the action without aie's
     /// own keys (how they were read before): the same values, and the same errors.
     fn from_a_copy<T: DeserializeOwned>(kind: &str, action: &Action) -> Result<T> {

@@ -1,9 +1,9 @@
 //! `note`: no side effect; a plan whose actions are all notes goes straight to `Done/`.
 
-use super::{Action, ActionKind, Param, Ty, text};
+use super::{Action, ActionKind, Param, Parameters, Ty, text};
 use crate::config::Policy;
+use crate::executor::ExecutorFactory;
 use crate::policy::{Decision, Origin, allow};
-use anyhow::Result;
 
 /// The kind.
 pub struct Note;
@@ -15,19 +15,15 @@ pub struct Params {
     pub text: Option<String>,
 }
 
-const PARAMS: &[Param] = &[("text", Ty::Str, true)];
+impl Parameters for Note {
+    const NAME: &'static str = "note";
+    const PARAMS: &'static [Param] = &[("text", Ty::Str, true)];
+    type Params = Params;
+}
 
 impl ActionKind for Note {
-    fn name(&self) -> &'static str {
-        "note"
-    }
-
-    fn params(&self) -> &'static [Param] {
-        PARAMS
-    }
-
-    fn check(&self, action: &Action) -> Result<()> {
-        super::parse_params::<Params>(self.name(), action).map(drop)
+    fn executor(&self) -> Option<ExecutorFactory> {
+        None
     }
 
     fn decide(&self, _policy: &Policy, _origin: &Origin, _action: &Action) -> Decision {

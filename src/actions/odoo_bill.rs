@@ -1,10 +1,10 @@
 //! `odoo_bill`: a vendor bill (an expense) recorded in Odoo. Always waits for the owner.
 
-use super::{Action, ActionKind, Param, Ty, optional, text, text_str};
+use super::{Action, ActionKind, Param, Parameters, Ty, optional, text, text_str};
 use crate::config::Policy;
+use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
 use crate::policy::{Decision, Origin, ask};
-use anyhow::Result;
 
 /// The kind.
 pub struct OdooBill;
@@ -22,26 +22,22 @@ pub struct Params {
     pub reference: Option<String>,
 }
 
-const PARAMS: &[Param] = &[
-    ("vendor", Ty::Str, true),
-    ("amount", Ty::Amount, true),
-    ("currency", Ty::Str, true),
-    ("date", Ty::Str, false),
-    ("description", Ty::Str, false),
-    ("ref", Ty::Str, false),
-];
+impl Parameters for OdooBill {
+    const NAME: &'static str = "odoo_bill";
+    const PARAMS: &'static [Param] = &[
+        ("vendor", Ty::Str, true),
+        ("amount", Ty::Amount, true),
+        ("currency", Ty::Str, true),
+        ("date", Ty::Str, false),
+        ("description", Ty::Str, false),
+        ("ref", Ty::Str, false),
+    ];
+    type Params = Params;
+}
 
 impl ActionKind for OdooBill {
-    fn name(&self) -> &'static str {
-        "odoo_bill"
-    }
-
-    fn params(&self) -> &'static [Param] {
-        PARAMS
-    }
-
-    fn check(&self, action: &Action) -> Result<()> {
-        super::parse_params::<Params>(self.name(), action).map(drop)
+    fn executor(&self) -> Option<ExecutorFactory> {
+        Some(crate::connectors::odoo_ledger::EXECUTOR)
     }
 
     fn decide(&self, _policy: &Policy, _origin: &Origin, _action: &Action) -> Decision {
@@ -62,6 +58,10 @@ impl ActionKind for OdooBill {
             text(action, "description"),
             text(action, "ref")
         )
+    }
+
+    fn account(&self, settings: &crate::config::Settings, _action: &Action) -> Option<String> {
+        super::odoo_account(settings)
     }
 
     fn summary(&self, action: &Action) -> String {

@@ -1,11 +1,11 @@
 //! `odoo_invoice`: a draft customer invoice in Odoo. A draft sends nothing, so the policy
 //! lets it run; posting it is `odoo_post_invoice`'s, which waits for the owner.
 
-use super::{Action, ActionKind, Param, Ty, optional, text, text_str};
+use super::{Action, ActionKind, Param, Parameters, Ty, optional, text, text_str};
 use crate::config::Policy;
+use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
 use crate::policy::{Decision, Origin, allow};
-use anyhow::Result;
 use serde_json::Value;
 
 /// The kind.
@@ -34,14 +34,18 @@ pub struct Line {
     pub price_unit: Option<f64>,
 }
 
-const PARAMS: &[Param] = &[
-    ("partner", Ty::Str, true),
-    ("partner_email", Ty::Str, false),
-    ("partner_is_company", Ty::Bool, false),
-    ("lines", Ty::Lines, true),
-    ("currency", Ty::Str, true),
-    ("ref", Ty::Str, false),
-];
+impl Parameters for OdooInvoice {
+    const NAME: &'static str = "odoo_invoice";
+    const PARAMS: &'static [Param] = &[
+        ("partner", Ty::Str, true),
+        ("partner_email", Ty::Str, false),
+        ("partner_is_company", Ty::Bool, false),
+        ("lines", Ty::Lines, true),
+        ("currency", Ty::Str, true),
+        ("ref", Ty::Str, false),
+    ];
+    type Params = Params;
+}
 
 /// The lines of an invoice action, each as an object (anything else reads as empty).
 fn lines(action: &Action) -> Vec<serde_json::Map<String, Value>> {
@@ -55,16 +59,8 @@ fn lines(action: &Action) -> Vec<serde_json::Map<String, Value>> {
 }
 
 impl ActionKind for OdooInvoice {
-    fn name(&self) -> &'static str {
-        "odoo_invoice"
-    }
-
-    fn params(&self) -> &'static [Param] {
-        PARAMS
-    }
-
-    fn check(&self, action: &Action) -> Result<()> {
-        super::parse_params::<Params>(self.name(), action).map(drop)
+    fn executor(&self) -> Option<ExecutorFactory> {
+        Some(crate::connectors::odoo_ledger::EXECUTOR)
     }
 
     fn decide(&self, _policy: &Policy, _origin: &Origin, _action: &Action) -> Decision {
@@ -103,6 +99,10 @@ impl ActionKind for OdooInvoice {
             ));
         }
         out
+    }
+
+    fn account(&self, settings: &crate::config::Settings, _action: &Action) -> Option<String> {
+        super::odoo_account(settings)
     }
 
     fn summary(&self, action: &Action) -> String {
@@ -149,6 +149,7 @@ impl ActionKind for OdooInvoice {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::Catalogued;
     use crate::actions::testing::{act, check_catalogue_entry};
     use serde_json::json;
 

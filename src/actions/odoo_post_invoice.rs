@@ -1,9 +1,9 @@
 //! `odoo_post_invoice`: confirms (posts) a draft invoice in Odoo. Always waits for the owner.
 
-use super::{Action, ActionKind, Param, Ty, text};
+use super::{Action, ActionKind, Param, Parameters, Ty, text};
 use crate::config::Policy;
+use crate::executor::ExecutorFactory;
 use crate::policy::{Decision, Origin, ask};
-use anyhow::Result;
 
 /// The kind.
 pub struct OdooPostInvoice;
@@ -16,19 +16,15 @@ pub struct Params {
     pub invoice: Option<String>,
 }
 
-const PARAMS: &[Param] = &[("invoice", Ty::Str, true)];
+impl Parameters for OdooPostInvoice {
+    const NAME: &'static str = "odoo_post_invoice";
+    const PARAMS: &'static [Param] = &[("invoice", Ty::Str, true)];
+    type Params = Params;
+}
 
 impl ActionKind for OdooPostInvoice {
-    fn name(&self) -> &'static str {
-        "odoo_post_invoice"
-    }
-
-    fn params(&self) -> &'static [Param] {
-        PARAMS
-    }
-
-    fn check(&self, action: &Action) -> Result<()> {
-        super::parse_params::<Params>(self.name(), action).map(drop)
+    fn executor(&self) -> Option<ExecutorFactory> {
+        Some(crate::connectors::odoo_ledger::EXECUTOR)
     }
 
     fn decide(&self, _policy: &Policy, _origin: &Origin, _action: &Action) -> Decision {
@@ -37,6 +33,10 @@ impl ActionKind for OdooPostInvoice {
 
     fn preview(&self, action: &Action) -> String {
         format!("Post (confirm) invoice {}", text(action, "invoice"))
+    }
+
+    fn account(&self, settings: &crate::config::Settings, _action: &Action) -> Option<String> {
+        super::odoo_account(settings)
     }
 
     fn summary(&self, action: &Action) -> String {

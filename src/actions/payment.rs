@@ -1,11 +1,11 @@
 //! `payment`: a payment recorded in Odoo (never a bank transfer). Runs unasked only when it
 //! is recurring, to a known payee, below `policy.payment_auto_below`.
 
-use super::{Action, ActionKind, Param, Ty, flag, optional, text};
+use super::{Action, ActionKind, Param, Parameters, Ty, flag, optional, text};
 use crate::config::Policy;
+use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
 use crate::policy::{Decision, Origin, allow, ask};
-use anyhow::Result;
 use serde_json::Value;
 
 /// The kind.
@@ -22,25 +22,21 @@ pub struct Params {
     pub recurring: Option<bool>,
 }
 
-const PARAMS: &[Param] = &[
-    ("payee", Ty::Str, true),
-    ("amount", Ty::Amount, true),
-    ("currency", Ty::Str, true),
-    ("reference", Ty::Str, false),
-    ("recurring", Ty::Bool, false),
-];
+impl Parameters for Payment {
+    const NAME: &'static str = "payment";
+    const PARAMS: &'static [Param] = &[
+        ("payee", Ty::Str, true),
+        ("amount", Ty::Amount, true),
+        ("currency", Ty::Str, true),
+        ("reference", Ty::Str, false),
+        ("recurring", Ty::Bool, false),
+    ];
+    type Params = Params;
+}
 
 impl ActionKind for Payment {
-    fn name(&self) -> &'static str {
-        "payment"
-    }
-
-    fn params(&self) -> &'static [Param] {
-        PARAMS
-    }
-
-    fn check(&self, action: &Action) -> Result<()> {
-        super::parse_params::<Params>(self.name(), action).map(drop)
+    fn executor(&self) -> Option<ExecutorFactory> {
+        Some(crate::connectors::odoo_ledger::EXECUTOR)
     }
 
     fn decide(&self, policy: &Policy, _origin: &Origin, action: &Action) -> Decision {
@@ -87,6 +83,10 @@ impl ActionKind for Payment {
         )
     }
 
+    fn account(&self, settings: &crate::config::Settings, _action: &Action) -> Option<String> {
+        super::odoo_account(settings)
+    }
+
     fn summary(&self, action: &Action) -> String {
         format!(
             "record a payment of {} {} to {}{}{}",
@@ -110,6 +110,7 @@ impl ActionKind for Payment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::Catalogued;
     use crate::actions::testing::{act, check_catalogue_entry};
     use serde_json::json;
 

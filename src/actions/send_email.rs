@@ -1,11 +1,11 @@
 //! `send_email`: a mail sent as the owner through the configured mailer. Runs unasked only
 //! as a reply to an authenticated sender who is a known contact, and only to known contacts.
 
-use super::{Action, ActionKind, Param, Texts, Ty, addresses, joined, list_of, text};
+use super::{Action, ActionKind, Param, Parameters, Texts, Ty, addresses, joined, list_of, text};
 use crate::config::Policy;
+use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
 use crate::policy::{Decision, Origin, allow, ask, is_known_contact, parse_address};
-use anyhow::Result;
 
 /// The kind.
 pub struct SendEmail;
@@ -23,27 +23,26 @@ pub struct Params {
     pub attachments: Option<Texts>,
 }
 
-const PARAMS: &[Param] = &[
-    ("to", Ty::Addresses, true),
-    ("cc", Ty::Addresses, false),
-    ("bcc", Ty::Addresses, false),
-    ("subject", Ty::Str, true),
-    ("body", Ty::Str, true),
-    ("in_reply_to", Ty::Str, false),
-    ("attachments", Ty::StrList, false),
-];
+impl Parameters for SendEmail {
+    const NAME: &'static str = "send_email";
+    const PARAMS: &'static [Param] = &[
+        ("to", Ty::Addresses, true),
+        ("cc", Ty::Addresses, false),
+        ("bcc", Ty::Addresses, false),
+        ("subject", Ty::Str, true),
+        ("body", Ty::Str, true),
+        ("in_reply_to", Ty::Str, false),
+        ("attachments", Ty::StrList, false),
+    ];
+    type Params = Params;
+}
 
 impl ActionKind for SendEmail {
-    fn name(&self) -> &'static str {
-        "send_email"
-    }
-
-    fn params(&self) -> &'static [Param] {
-        PARAMS
-    }
-
-    fn check(&self, action: &Action) -> Result<()> {
-        super::parse_params::<Params>(self.name(), action).map(drop)
+    fn executor(&self) -> Option<ExecutorFactory> {
+        Some(ExecutorFactory {
+            connector: "smtp",
+            build: crate::connectors::smtp::factory,
+        })
     }
 
     /// A recipient for each address, all well formed, few enough, every one a known
@@ -112,6 +111,11 @@ impl ActionKind for SendEmail {
         out
     }
 
+    fn account(&self, settings: &crate::config::Settings, _action: &Action) -> Option<String> {
+        let from = settings.smtp.as_ref()?.from.as_deref()?;
+        Some(format!("from {from}"))
+    }
+
     fn summary(&self, action: &Action) -> String {
         let to = list_of(action, "to");
         let subject = text(action, "subject");
@@ -137,6 +141,7 @@ impl ActionKind for SendEmail {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::Catalogued;
     use crate::actions::testing::{act, check_catalogue_entry};
     use serde_json::json;
 

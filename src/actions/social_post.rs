@@ -1,8 +1,9 @@
 //! `social_post`: a post on one of the owner's social accounts. Runs unasked only when it
 //! is the owner's content-calendar post exactly as written; a reply always waits.
 
-use super::{Action, ActionKind, Param, Ty, optional, text, text_str};
+use super::{Action, ActionKind, Param, Parameters, Ty, optional, text, text_str};
 use crate::config::Policy;
+use crate::executor::ExecutorFactory;
 use crate::policy::{Decision, Origin, allow, ask};
 use anyhow::Result;
 use serde_json::Value;
@@ -25,31 +26,34 @@ pub struct Params {
     pub reply_to: Option<String>,
 }
 
-const PARAMS: &[Param] = &[
-    ("platform", Ty::Platform, true),
-    ("text", Ty::Str, true),
-    ("image_url", Ty::Str, false),
-    ("scheduled_at", Ty::Str, false),
-    ("reply_to", Ty::Str, false),
-];
+impl Parameters for SocialPost {
+    const NAME: &'static str = "social_post";
+    const PARAMS: &'static [Param] = &[
+        ("platform", Ty::Platform, true),
+        ("text", Ty::Str, true),
+        ("image_url", Ty::Str, false),
+        ("scheduled_at", Ty::Str, false),
+        ("reply_to", Ty::Str, false),
+    ];
+    type Params = Params;
 
-impl ActionKind for SocialPost {
-    fn name(&self) -> &'static str {
-        "social_post"
-    }
-
-    fn params(&self) -> &'static [Param] {
-        PARAMS
-    }
-
-    fn check(&self, action: &Action) -> Result<()> {
-        let p = super::parse_params::<Params>(self.name(), action)?;
+    /// `scheduled_at`, when set, is a time [`due_at`] reads.
+    fn validate(p: &Params) -> Result<()> {
         match p.scheduled_at.as_deref().map(str::trim) {
             Some(t) if !t.is_empty() && crate::clock::parse_time(t).is_none() => {
                 anyhow::bail!("`scheduled_at` `{t}` is not an RFC 3339 time (2026-12-01T09:30:00Z)")
             }
             _ => Ok(()),
         }
+    }
+}
+
+impl ActionKind for SocialPost {
+    fn executor(&self) -> Option<ExecutorFactory> {
+        Some(ExecutorFactory {
+            connector: "social",
+            build: crate::connectors::social::factory,
+        })
     }
 
     fn not_before(&self, action: &Action) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -89,6 +93,29 @@ impl ActionKind for SocialPost {
         out.push('\n');
         out.push_str(&text(action, "text"));
         out
+    }
+
+    fn account(&self, settings: &crate::config::Settings, action: &Action) -> Option<String> {
+        match text_str(action, "platform") {
+            "facebook" => {
+                let page = settings.facebook.as_ref()?.page_id.as_deref()?;
+                Some(format!("as Facebook page {page}"))
+            }
+            "instagram" => {
+                let user = settings.instagram.as_ref()?.user_id.as_deref()?;
+                Some(format!("as Instagram account {user}"))
+            }
+            "linkedin" => {
+                let author = settings.linkedin.as_ref()?.author.as_deref()?;
+                Some(format!("as LinkedIn {author}"))
+            }
+            // X names no account in aie.yaml: the token's own user posts.
+            "x" => settings
+                .x
+                .as_ref()
+                .map(|_| "as the X account of AIE_X_TOKEN".to_string()),
+            _ => None,
+        }
     }
 
     fn summary(&self, action: &Action) -> String {

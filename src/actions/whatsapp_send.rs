@@ -1,7 +1,10 @@
 //! `whatsapp_send`: a WhatsApp message sent as the owner. Always waits for the owner.
+//! `to` is one number (SPEC; the schema the model is given says a text); a list of one number
+//! reads too, as the executor sends it, and the grounding check compares every number given.
 
-use super::{Action, ActionKind, Param, Texts, Ty, list_of, optional, text, text_str};
+use super::{Action, ActionKind, Param, Parameters, Texts, Ty, joined, list_of, optional, text};
 use crate::config::Policy;
+use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
 use crate::policy::{Decision, Origin, ask};
 use anyhow::Result;
@@ -18,48 +21,65 @@ pub struct Params {
     pub template: Option<String>,
 }
 
-const PARAMS: &[Param] = &[
-    ("to", Ty::Str, true),
-    ("text", Ty::Str, true),
-    ("template", Ty::Str, false),
-];
+impl Parameters for WhatsappSend {
+    const NAME: &'static str = "whatsapp_send";
+    const PARAMS: &'static [Param] = &[
+        ("to", Ty::Str, true),
+        ("text", Ty::Str, true),
+        ("template", Ty::Str, false),
+    ];
+    type Params = Params;
+
+    /// A message goes to one number: a list of more is refused here, not at execution.
+    fn validate(p: &Params) -> Result<()> {
+        if let Some(Texts::Many(l)) = &p.to
+            && l.len() > 1
+        {
+            anyhow::bail!(
+                "`to` lists {} numbers: a WhatsApp message goes to exactly one",
+                l.len()
+            );
+        }
+        Ok(())
+    }
+}
 
 impl ActionKind for WhatsappSend {
-    fn name(&self) -> &'static str {
-        "whatsapp_send"
-    }
-
-    fn params(&self) -> &'static [Param] {
-        PARAMS
-    }
-
-    fn check(&self, action: &Action) -> Result<()> {
-        super::parse_params::<Params>(self.name(), action).map(drop)
+    fn executor(&self) -> Option<ExecutorFactory> {
+        Some(ExecutorFactory {
+            connector: "whatsapp",
+            build: crate::connectors::whatsapp::factory,
+        })
     }
 
     fn decide(&self, _policy: &Policy, _origin: &Origin, _action: &Action) -> Decision {
         ask("whatsapp")
     }
 
-    /// The number's digits appear in the item (written with any separators).
+    /// The number's digits appear in the item (written with any separators), whether `to`
+    /// is one text or a list.
     fn grounded(&self, g: &Grounds, action: &Action) -> bool {
-        let to: String = text_str(action, "to")
-            .chars()
-            .filter(char::is_ascii_digit)
-            .collect();
-        to.is_empty() || g.has_digits(&to)
+        list_of(action, "to").iter().all(|to| {
+            let to: String = to.chars().filter(char::is_ascii_digit).collect();
+            to.is_empty() || g.has_digits(&to)
+        })
     }
 
     fn preview(&self, action: &Action) -> String {
         format!(
             "WhatsApp to {}{}\n\n{}",
-            text(action, "to"),
+            joined(action, "to"),
             match text(action, "template") {
                 t if t.is_empty() => String::new(),
                 t => format!(" (template {t})"),
             },
             text(action, "text")
         )
+    }
+
+    fn account(&self, settings: &crate::config::Settings, _action: &Action) -> Option<String> {
+        let id = settings.whatsapp.as_ref()?.phone_number_id.as_deref()?;
+        Some(format!("from WhatsApp number id {id}"))
     }
 
     fn summary(&self, action: &Action) -> String {
@@ -78,7 +98,8 @@ impl ActionKind for WhatsappSend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::testing::{act, check_catalogue_entry};
+    use crate::actions::Catalogued;
+    use crate::actions::testing::{self, act, check_catalogue_entry};
     use serde_json::json;
 
     #[test]
@@ -96,5 +117,28 @@ mod tests {
             "send a WhatsApp message to +15550102030 with the template eta"
         );
         assert_eq!(WhatsappSend.target(&a).as_deref(), Some("+15550102030"));
+        // A list of one number reads (the executor sends it); of two, it is refused.
+        let one = json!({"kind":"whatsapp_send","to":["+15550102030"],"text":"x"});
+        WhatsappSend.check(&act(one)).unwrap();
+        let two = json!({"kind":"whatsapp_send","to":["+15550102030","+15550102031"],"text":"x"});
+        let err = format!("{:#}", WhatsappSend.check(&act(two)).unwrap_err());
+        assert!(err.contains("`to`") && err.contains("exactly one"), "{err}");
+    }
+
+    /// Regression: a list `to` was read as no number at all, so a number the item never
+    /// named passed the grounding check and got the rule `whatsapp` instead of
+    /// `not_in_item`.
+    #[test]
+    fn a_list_to_not_in_the_item_is_flagged() {
+        use crate::grounding::{ItemFacts, decide_for_item};
+        let facts = ItemFacts::from_text("Call me on +1 (555) 010-2030 please", None);
+        let rule = |to| {
+            let a = act(json!({"kind":"whatsapp_send","to":to,"text":"On my way"}));
+            decide_for_item(&testing::policy(), &Default::default(), &a, &facts).rule
+        };
+        assert_eq!(rule(json!(["+447700900123"])), "not_in_item");
+        assert_eq!(rule(json!("+447700900123")), "not_in_item");
+        assert_eq!(rule(json!(["+15550102030"])), "whatsapp");
+        assert_eq!(rule(json!("+1 555 010 2030")), "whatsapp");
     }
 }

@@ -20,6 +20,7 @@
 //! A symbolic link is never followed and never stored: it is reported, by path.
 
 pub mod age;
+pub mod configured;
 pub mod keys;
 mod manifest;
 pub mod pack;

@@ -51,7 +51,10 @@ fn request(ctx: &Ctx, report: &Report, sub: &SubReview) -> Item {
     item.set("status", Stage::PendingApproval(String::new()).status());
     item.set("requested", ctx.clock.stamp());
     item.set("expires", ctx.approval_expiry());
-    item.set("summary", crate::passes::plan::summary(&item));
+    item.set(
+        "summary",
+        crate::passes::plan::summary(&item, &ctx.settings),
+    );
     item.body = crate::vault::approval_box::with_boxes(&item.body);
     item
 }

@@ -22,6 +22,12 @@ pub struct AccountingArgs {
     pub out: crate::cli::JsonFlag,
 }
 
+impl crate::cli::CommandArgs for AccountingArgs {
+    fn json(&self) -> bool {
+        self.out.json
+    }
+}
+
 fn day(s: &Option<String>, flag: &str) -> Result<Option<NaiveDate>> {
     s.as_deref()
         .map(|d| {

@@ -26,6 +26,12 @@ pub struct AlertArgs {
     pub out: crate::cli::JsonFlag,
 }
 
+impl crate::cli::CommandArgs for AlertArgs {
+    fn json(&self) -> bool {
+        self.out.json
+    }
+}
+
 /// Records the alert. Errors: a unit name with characters systemd does not use (exit 2).
 pub fn run(cx: &Cx, args: &AlertArgs) -> Result<Outcome> {
     let unit = args.unit.trim();

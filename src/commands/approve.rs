@@ -1,7 +1,9 @@
-//! `aie approve ID` and `aie reject ID [--reason TEXT]`: the owner's decision from a
-//! terminal, the same as moving the request to `Approved/` or `Rejected/` (or ticking its
-//! box): the execution pass's gate still checks the ledger and the actions hash.
+//! `aie approve ID`: the owner's approval from a terminal, the same as moving the request to
+//! `Approved/` (or ticking its box): the execution pass's gate still checks the ledger and
+//! the actions hash. Also the one place both terminal decisions find the waiting request
+//! (`aie reject` shares it).
 
+use crate::cli::CommandArgs;
 use crate::context::Cx;
 use crate::exit::AieError;
 use crate::outcome::Outcome;
@@ -19,28 +21,25 @@ pub struct ApproveArgs {
     pub out: crate::cli::JsonFlag,
 }
 
-#[derive(Debug, Args)]
-pub struct RejectArgs {
-    /// The request's id (its file name without `.md`).
-    pub id: String,
-    /// Why: with `policy.replan_rejected`, the item is planned again with it as feedback.
-    #[arg(long, value_name = "TEXT")]
-    pub reason: Option<String>,
-    #[command(flatten)]
-    pub out: crate::cli::JsonFlag,
+impl CommandArgs for ApproveArgs {
+    fn json(&self) -> bool {
+        self.out.json
+    }
 }
 
 /// `aie approve ID`. Errors: no such request waiting (exit 2).
-pub fn approve(cx: &Cx, args: &ApproveArgs) -> Result<Outcome> {
-    run(cx, &args.id, Tick::Approve, None)
+pub fn run(cx: &Cx, args: &ApproveArgs) -> Result<Outcome> {
+    decide_waiting(cx, &args.id, Tick::Approve, None)
 }
 
-/// `aie reject ID`. Errors: no such request waiting (exit 2).
-pub fn reject(cx: &Cx, args: &RejectArgs) -> Result<Outcome> {
-    run(cx, &args.id, Tick::Reject, args.reason.as_deref())
-}
-
-fn run(cx: &Cx, id: &str, tick: Tick, reason: Option<&str>) -> Result<Outcome> {
+/// Approves or rejects the request `id` waiting in `Pending_Approval/`. Errors: a bad id, or
+/// no such request waiting (exit 2); the request changed while it was moved.
+pub(super) fn decide_waiting(
+    cx: &Cx,
+    id: &str,
+    tick: Tick,
+    reason: Option<&str>,
+) -> Result<Outcome> {
     let ctx = cx.ctx();
     crate::vault::item::check_id(id).map_err(|e| AieError::Usage(format!("{e:#}")))?;
     let path = match ctx.vault.locate(id) {

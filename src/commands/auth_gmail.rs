@@ -22,6 +22,8 @@ pub struct AuthArgs {
     pub service: AuthService,
 }
 
+impl crate::cli::CommandArgs for AuthArgs {}
+
 #[derive(Debug, Subcommand)]
 pub enum AuthService {
     /// Authorise aie to read and label your Gmail; prints AIE_GMAIL_REFRESH_TOKEN.

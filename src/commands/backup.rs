@@ -2,9 +2,8 @@
 //! and prune by the retention rule, check one snapshot, or list them. Skipped with a note
 //! when `backup.dir` is not set. The store and its rules live in [`crate::backup`].
 
-use crate::audit::AuditEvent;
-use crate::backup::{self, Store, retention};
-use crate::context::Ctx;
+use crate::backup::configured::{open_store, take};
+use crate::backup::{self, retention};
 use crate::context::Cx;
 use crate::exit::Exit;
 use crate::outcome::Outcome;
@@ -30,24 +29,10 @@ pub struct BackupArgs {
     pub out: crate::cli::JsonFlag,
 }
 
-/// Opens the store `backup.dir` names, with its keys (`backup.encrypt_to`; the identity
-/// from `identity_file` or the secret `AIE_BACKUP_IDENTITY`); `None` when backups are not
-/// set up. Errors: a key that does not parse (exit 78).
-pub fn open_store(ctx: &Ctx, identity_file: Option<&std::path::Path>) -> Result<Option<Store>> {
-    let Some(dir) = ctx
-        .settings
-        .backup
-        .dir
-        .as_deref()
-        .filter(|d| !d.trim().is_empty())
-    else {
-        return Ok(None);
-    };
-    let seal = backup::keys::recipient(&ctx.settings)?;
-    let identity = backup::keys::identity(&ctx.secrets, identity_file)?;
-    Ok(Some(
-        Store::open(std::path::Path::new(dir), ctx.vault.root())?.with_keys(seal, identity),
-    ))
+impl crate::cli::CommandArgs for BackupArgs {
+    fn json(&self) -> bool {
+        self.out.json
+    }
 }
 
 /// Runs one backup pass. Errors: the store cannot be opened or written (nothing listed).
@@ -150,21 +135,4 @@ pub fn run(cx: &Cx, args: &BackupArgs) -> Result<Outcome> {
         "pruned": prune, "refused": report.refused,
     });
     Ok(out)
-}
-
-/// Takes one snapshot of the vault (encrypted when `backup.encrypt_to` is set), records it
-/// in state and the audit log.
-pub fn take(ctx: &Ctx, store: &Store) -> Result<backup::BackupReport> {
-    let report = store.snapshot(
-        ctx.vault.root(),
-        &backup::id_for(ctx.clock.now()),
-        &ctx.clock.stamp(),
-        &ctx.agent,
-    )?;
-    ctx.audit.append(AuditEvent {
-        target: Some(report.id.clone()),
-        result: Some("ok".into()),
-        ..AuditEvent::new("backup", None)
-    })?;
-    Ok(report)
 }

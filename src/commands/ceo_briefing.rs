@@ -4,7 +4,6 @@
 //! `owner.email` through the mail capability, only when `execution.dry_run` is false.
 
 use crate::briefing::{self, Week, Written};
-use crate::connectors::capabilities::{Mailer, OutgoingMail};
 use crate::context::{Ctx, Cx};
 use crate::exit::AieError;
 use crate::outcome::Outcome;
@@ -94,7 +93,7 @@ pub fn run(cx: &Cx, args: &CeoBriefingArgs) -> Result<Outcome> {
 /// puts it in `report`. Says what became of it; the template summary stands on any failure.
 /// Errors: only a broken `llm` configuration (exit 78) or an unwritable state file.
 fn narrate(ctx: &crate::context::Ctx, report: &mut briefing::Report) -> Result<String> {
-    let Some(model) = super::plan::model(ctx)? else {
+    let Some(model) = crate::connectors::llm_http::model(&ctx.settings, &ctx.secrets)? else {
         return Ok("no model configured: the template summary".into());
     };
     let day = ctx.clock.today();
@@ -136,36 +135,23 @@ fn narrate(ctx: &crate::context::Ctx, report: &mut briefing::Report) -> Result<S
 
 /// Mails the briefing to the owner; says what became of it.
 fn mail(ctx: &Ctx, report: &briefing::Report) -> &'static str {
+    use crate::alerts::{NotMailed, send_to_owner};
     if !ctx.live(false) {
         return "dry run: not sent (execution.dry_run is true)";
     }
-    let Some(to) = ctx.settings.owner.email.clone().filter(|e| e.contains('@')) else {
-        return "not sent: no owner.email in aie.yaml";
-    };
-    let mut mailer =
-        match crate::connectors::smtp::mailer(&ctx.settings, &ctx.secrets, ctx.vault.root()) {
-            Ok(Some(m)) => m,
-            Ok(None) => return "not sent: no smtp section in aie.yaml",
-            Err(e) => {
-                log::warn!("cannot mail the briefing: {e:#}");
-                return "not sent: smtp is not usable (see the log)";
-            }
-        };
     let body = briefing::text(report);
-    let mail = OutgoingMail {
-        to: vec![to],
-        subject: format!("Monday briefing: week {}", report.week),
-        key: crate::vault::item::make_id("briefing", &[report.week.as_bytes(), body.as_bytes()]),
-        body,
-        ..OutgoingMail::default()
-    };
-    match mailer.send(&mail) {
-        crate::executor::ActionOutcome::Ok(_) => "sent",
-        other => {
-            log::warn!(
-                "cannot mail the briefing: {}",
-                crate::secrets::scrub(&format!("{other:?}"))
-            );
+    let key = crate::vault::item::make_id("briefing", &[report.week.as_bytes(), body.as_bytes()]);
+    let subject = format!("Monday briefing: week {}", report.week);
+    match send_to_owner(ctx, &subject, body, key) {
+        Ok(()) => "sent",
+        Err(NotMailed::NoOwner) => "not sent: no owner.email in aie.yaml",
+        Err(NotMailed::NoSmtp) => "not sent: no smtp section in aie.yaml",
+        Err(NotMailed::Unusable(e)) => {
+            log::warn!("cannot mail the briefing: {e}");
+            "not sent: smtp is not usable (see the log)"
+        }
+        Err(NotMailed::Refused(e)) => {
+            log::warn!("cannot mail the briefing: {e}");
             "not sent: the mail server refused it (see the log)"
         }
     }

@@ -14,6 +14,8 @@ pub struct CompletionsArgs {
     pub shell: String,
 }
 
+impl crate::cli::CommandArgs for CompletionsArgs {}
+
 /// The completion script; install it where the shell looks (see the README).
 pub fn run(_cx: &Cx, args: &CompletionsArgs) -> Result<Outcome> {
     let shell = match args.shell.as_str() {

@@ -20,6 +20,12 @@ pub struct DemoArgs {
     pub out: crate::cli::JsonFlag,
 }
 
+impl crate::cli::CommandArgs for DemoArgs {
+    fn json(&self) -> bool {
+        self.out.json
+    }
+}
+
 /// How the owner runs this same binary from where they are: `cargo run --release --` for a
 /// binary under a cargo `target/` folder, `aie` when `PATH` finds this binary by that
 /// name, else its full path.

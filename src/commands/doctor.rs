@@ -19,6 +19,12 @@ pub struct DoctorArgs {
     pub out: crate::cli::JsonFlag,
 }
 
+impl crate::cli::CommandArgs for DoctorArgs {
+    fn json(&self) -> bool {
+        self.out.json
+    }
+}
+
 /// The tag of a check's line: FAIL in red, warn in yellow, ok in green when `colour` (a
 /// terminal, and no `NO_COLOR`); plain text otherwise.
 fn tag(status: Status, colour: bool) -> String {
@@ -43,7 +49,7 @@ pub fn run(cx: &Cx, args: &DoctorArgs) -> Result<Outcome> {
     let role = env.mode()?.role();
     let unit_dirs = match &args.units {
         Some(d) => vec![env.resolve(d)],
-        None => crate::commands::schedule::user_unit_dir(env)
+        None => crate::schedule::units::user_unit_dir(env.get("XDG_CONFIG_HOME"), env.get("HOME"))
             .into_iter()
             .chain([PathBuf::from("/etc/systemd/system")])
             .collect(),

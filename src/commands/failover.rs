@@ -15,6 +15,12 @@ pub struct FailoverArgs {
     pub out: crate::cli::JsonFlag,
 }
 
+impl crate::cli::CommandArgs for FailoverArgs {
+    fn json(&self) -> bool {
+        self.out.json
+    }
+}
+
 /// Runs one failover pass.
 pub fn run(cx: &Cx, args: &FailoverArgs) -> Result<Outcome> {
     crate::passes::failover::failover_pass(cx.ctx(), cx.env, args.to.as_deref())

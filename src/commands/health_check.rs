@@ -16,6 +16,12 @@ pub struct HealthCheckArgs {
     pub out: crate::cli::JsonFlag,
 }
 
+impl crate::cli::CommandArgs for HealthCheckArgs {
+    fn json(&self) -> bool {
+        self.out.json
+    }
+}
+
 /// Runs one health-check pass.
 pub fn run(cx: &Cx, _args: &HealthCheckArgs) -> Result<Outcome> {
     crate::passes::health::health_pass(cx.ctx(), cx.env)

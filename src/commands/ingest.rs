@@ -25,6 +25,8 @@ pub struct IngestArgs {
     pub body: Option<PathBuf>,
 }
 
+impl crate::cli::CommandArgs for IngestArgs {}
+
 /// Reads the delivery, answers it, and returns the HTTP answer as the report.
 pub fn run(cx: &Cx, args: &IngestArgs) -> Result<Outcome> {
     let ctx = cx.ctx();

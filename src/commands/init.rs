@@ -13,6 +13,8 @@ pub struct InitArgs {
     pub path: Option<PathBuf>,
 }
 
+impl crate::cli::CommandArgs for InitArgs {}
+
 /// Writes the template and says what it created.
 pub fn run(cx: &Cx, args: &InitArgs) -> Result<Outcome> {
     let root = match &args.path {

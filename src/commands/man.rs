@@ -18,6 +18,8 @@ pub struct ManArgs {
     pub out: Option<PathBuf>,
 }
 
+impl crate::cli::CommandArgs for ManArgs {}
+
 /// Environment variables aie reads (secrets are listed in the README, never here in full).
 const ENVIRONMENT: &[(&str, &str)] = &[
     (

@@ -17,6 +17,8 @@ pub struct McpArgs {
     pub config: Option<McpClient>,
 }
 
+impl crate::cli::CommandArgs for McpArgs {}
+
 /// The clients `--config` writes a snippet for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum McpClient {

@@ -1,10 +1,6 @@
 //! `aie plan`: claim unplanned items, write plans, route each by policy. The planner comes
 //! from `llm.provider`: `template` (default), `anthropic` or `openai_compatible`.
 
-use crate::config::LlmProvider;
-use crate::connectors::anthropic::AnthropicClient;
-use crate::connectors::llm_http::LanguageModel;
-use crate::connectors::openai_compatible::OpenAiCompatibleClient;
 use crate::context::{Ctx, Cx};
 use crate::exit::AieError;
 use crate::outcome::Outcome;
@@ -12,7 +8,7 @@ use crate::planner::llm::{Halt, LlmPlanner, tokens_used};
 use crate::planner::template::TemplatePlanner;
 use crate::vault::waiting::Waiting;
 use anyhow::Result;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The help of `--dry-run`.
 pub const DRY_RUN: &str = "\
@@ -36,9 +32,6 @@ fn pass(
         Ok((out, Some(waiting)))
     }
 }
-
-/// How long one model call may take before it counts as a network error.
-const MODEL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Runs the plan pass (or its preview), then sends the nudge digest when one is due.
 pub fn run(cx: &Cx, args: &PlanArgs) -> Result<Outcome> {
@@ -69,7 +62,7 @@ fn plan(cx: &Cx, args: &PlanArgs) -> Result<(Outcome, Option<Waiting>)> {
     {
         return Ok((skipped, None));
     }
-    let Some(model) = model(ctx)? else {
+    let Some(model) = crate::connectors::llm_http::model(&ctx.settings, &ctx.secrets)? else {
         let acknowledge = ctx.settings.planner.acknowledge;
         return pass(ctx, args, &mut TemplatePlanner { acknowledge });
     };
@@ -113,41 +106,4 @@ fn plan(cx: &Cx, args: &PlanArgs) -> Result<(Outcome, Option<Waiting>)> {
         );
     }
     Ok((out, waiting))
-}
-
-/// The model `llm.provider` names, or None for the template planner. Errors are config
-/// errors (exit 78): a missing key, model or base URL.
-pub fn model(ctx: &Ctx) -> Result<Option<Box<dyn LanguageModel>>> {
-    let llm = &ctx.settings.llm;
-    Ok(Some(match llm.provider {
-        LlmProvider::Template => return Ok(None),
-        LlmProvider::Anthropic => {
-            let key = ctx
-                .secrets
-                .require("llm.provider anthropic", &["AIE_ANTHROPIC_API_KEY"])?;
-            Box::new(AnthropicClient::new(
-                llm.api_base
-                    .as_deref()
-                    .unwrap_or("https://api.anthropic.com"),
-                &key[0],
-                &llm.api_version,
-                llm.model.as_deref().unwrap_or("claude-sonnet-4-5"),
-                MODEL_TIMEOUT,
-            ))
-        }
-        LlmProvider::OpenaiCompatible => {
-            let (Some(base), Some(model)) = (llm.api_base.as_deref(), llm.model.as_deref()) else {
-                return Err(AieError::Config(
-                    "llm.provider openai_compatible needs `llm.api_base` (e.g. http://localhost:11434) and `llm.model` in aie.yaml".into(),
-                )
-                .into());
-            };
-            Box::new(OpenAiCompatibleClient::new(
-                base,
-                ctx.secrets.get("AIE_LLM_API_KEY"),
-                model,
-                MODEL_TIMEOUT,
-            ))
-        }
-    }))
 }

@@ -2,6 +2,7 @@
 //! modes and times. Restoring over the live vault needs `--force` and first takes a backup
 //! of the live vault, so nothing is lost by restoring the wrong snapshot.
 
+use crate::backup::configured::{open_store, take};
 use crate::backup::restore;
 use crate::context::Cx;
 use crate::exit::AieError;
@@ -27,12 +28,18 @@ pub struct RestoreArgs {
     pub out: crate::cli::JsonFlag,
 }
 
+impl crate::cli::CommandArgs for RestoreArgs {
+    fn json(&self) -> bool {
+        self.out.json
+    }
+}
+
 /// Restores. Errors: backups not set up (exit 78), an unknown or damaged snapshot, a
 /// non-empty target without `--force` (exit 2).
 pub fn run(cx: &Cx, args: &RestoreArgs) -> Result<Outcome> {
     let ctx = cx.ctx();
     let identity = args.identity.as_deref().map(|f| cx.env.resolve(f));
-    let store = super::backup::open_store(ctx, identity.as_deref())?.ok_or_else(|| {
+    let store = open_store(ctx, identity.as_deref())?.ok_or_else(|| {
         AieError::Config("backups are not set up: set `backup.dir` in aie.yaml".into())
     })?;
     let to = cx.env.resolve(&args.to);
@@ -57,7 +64,7 @@ pub fn run(cx: &Cx, args: &RestoreArgs) -> Result<Outcome> {
     let mut out = Outcome::default();
     let mut before = None;
     if live {
-        let r = super::backup::take(ctx, &store)?;
+        let r = take(ctx, &store)?;
         before = Some(r.id);
     }
     let report = restore::restore(&store, &args.id, &to, non_empty)?;

@@ -19,6 +19,8 @@ pub struct ScheduleArgs {
     pub what: ScheduleCommand,
 }
 
+impl crate::cli::CommandArgs for ScheduleArgs {}
+
 #[derive(Debug, Subcommand)]
 pub enum ScheduleCommand {
     /// Print (or write with --out) one service and timer per job, and the alert template.
@@ -86,15 +88,6 @@ pub struct InstallArgs {
     pub no_enable: bool,
     #[command(flatten)]
     pub target: TargetArgs,
-}
-
-/// The user unit folder: `$XDG_CONFIG_HOME/systemd/user` or `~/.config/systemd/user`.
-pub fn user_unit_dir(env: &Env) -> Option<PathBuf> {
-    if let Some(x) = env.get("XDG_CONFIG_HOME") {
-        return Some(Path::new(x).join("systemd/user"));
-    }
-    env.get("HOME")
-        .map(|h| Path::new(h).join(".config/systemd/user"))
 }
 
 fn target(env: &Env, ctx: &Ctx, a: &TargetArgs, user_units: bool) -> Result<Target> {
@@ -418,9 +411,12 @@ fn unit_dir(env: &Env, a: &InstallArgs) -> Result<PathBuf> {
     match &a.out {
         Some(d) => Ok(env.resolve(d)),
         None if a.system => Ok(PathBuf::from(SYSTEM_UNIT_DIR)),
-        None => user_unit_dir(env).ok_or_else(|| {
-            AieError::Config("HOME is not set: pass --out with the user unit folder".into()).into()
-        }),
+        None => {
+            units::user_unit_dir(env.get("XDG_CONFIG_HOME"), env.get("HOME")).ok_or_else(|| {
+                AieError::Config("HOME is not set: pass --out with the user unit folder".into())
+                    .into()
+            })
+        }
     }
 }
 

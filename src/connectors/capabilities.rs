@@ -2,15 +2,19 @@
 //! (sending mail, reading a mailbox, an accounting ledger, publishing a post, sending a
 //! message; the language model is [`super::llm_http::LanguageModel`]), and the registry of
 //! connectors ([`all`]): each declares its `aie.yaml` section, the secrets it needs given the
-//! settings (SPEC's names) and a cheap, offline `check` that `doctor` and `health-check`
-//! call. `doctor`'s list of needed secrets and the names [`crate::secrets`] reads come from
-//! this registry, not from a table of their own.
+//! settings (SPEC's names), a cheap, offline `check`, and where the service can be asked
+//! cheaply, a `live` check (one authenticated call or two). `doctor` and `health-check` both
+//! iterate this registry: neither knows a connector by name. `doctor`'s list of needed
+//! secrets and the names [`crate::secrets`] reads come from it too, not from a table of
+//! their own.
 
 use crate::config::Settings;
 use crate::executor::ActionOutcome;
+use crate::schedule::jobs::Role;
 use crate::secrets::Secrets;
 use serde_json::{Map, Value};
 use std::path::Path;
+use std::time::Duration;
 
 /// One mail to send: what the owner (or an approved action) wants to go out.
 #[derive(Debug, Clone, Default)]
@@ -112,23 +116,177 @@ impl Connector {
             check: Some(check),
         }
     }
+
+    /// This connector with a live check (see [`Registered`]).
+    pub const fn with_live(self, live: LiveCheck) -> Registered {
+        Registered {
+            connector: self,
+            live: Some(live),
+            local_only: false,
+        }
+    }
+
+    /// This connector with no live check.
+    pub const fn offline_only(self) -> Registered {
+        Registered {
+            connector: self,
+            live: None,
+            local_only: false,
+        }
+    }
 }
 
-static ALL: &[Connector] = &[
+/// What a live check needs.
+pub struct LiveCx<'a> {
+    pub settings: &'a Settings,
+    pub secrets: &'a Secrets,
+    pub vault_root: &'a Path,
+    /// What is left of the run's time (`health-check`'s deadline, a bound of `doctor`'s own);
+    /// None: each call has only its own timeout and retry budget.
+    pub time_left: Option<Duration>,
+}
+
+impl LiveCx<'_> {
+    /// The run's deadline, from the time left.
+    pub fn deadline(&self) -> Option<std::time::Instant> {
+        self.time_left.map(|d| std::time::Instant::now() + d)
+    }
+
+    /// The agent's private folder (token caches).
+    pub fn aie_dir(&self) -> std::path::PathBuf {
+        self.vault_root.join(".aie")
+    }
+}
+
+/// What one live check found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Probe {
+    /// It works: what it found.
+    Ok(String),
+    /// It works, with a caveat: what, and the fix.
+    Warn(String, String),
+    /// It does not work: why, and the fix when one is known.
+    Fail(String, Option<String>),
+}
+
+impl Probe {
+    /// What it found, whatever the outcome.
+    pub fn message(&self) -> &str {
+        match self {
+            Probe::Ok(m) | Probe::Warn(m, _) | Probe::Fail(m, _) => m,
+        }
+    }
+}
+
+/// One line of a live check: its name (`odoo login`, `x token`) and what it found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub name: String,
+    pub probe: Probe,
+}
+
+impl Finding {
+    pub fn new(name: impl Into<String>, probe: Probe) -> Finding {
+        Finding {
+            name: name.into(),
+            probe,
+        }
+    }
+
+    /// A finding that passed saying the `Ok` text, or failed saying the `Err` text, with
+    /// `fix`.
+    pub fn passed_or(name: &str, r: Result<String, String>, fix: &str) -> Finding {
+        Finding::new(
+            name,
+            match r {
+                Ok(m) => Probe::Ok(m),
+                Err(m) => Probe::Fail(m, Some(fix.to_string())),
+            },
+        )
+    }
+}
+
+/// A connector's live check: one cheap authenticated call (or a few, each needing the one
+/// before), and what each found. Later calls are skipped once one fails.
+pub type LiveCheck = fn(&LiveCx) -> Vec<Finding>;
+
+/// The findings of a live check as one result (what `health-check` records): failed when
+/// any failed (their messages), else what each found. A caveat is not a failure.
+pub fn verdict(findings: &[Finding]) -> Result<String, String> {
+    let failed: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| matches!(f.probe, Probe::Fail(..)))
+        .collect();
+    let said = |fs: &[&Finding]| {
+        let texts: Vec<&str> = fs.iter().map(|f| f.probe.message()).collect();
+        texts.join("; ")
+    };
+    if failed.is_empty() {
+        Ok(said(&findings.iter().collect::<Vec<_>>()))
+    } else {
+        Err(said(&failed))
+    }
+}
+
+/// A connector as the registry holds it: its description and its live check. (The
+/// description is a type of its own so that a connector declared outside `connectors/`,
+/// such as the backup keys, stays a plain struct.)
+pub struct Registered {
+    pub connector: Connector,
+    /// One cheap call to the service with the configured secrets; None when there is no
+    /// such call (the model, whose every call costs; the backup keys, which are local).
+    pub live: Option<LiveCheck>,
+    /// Only the local agent uses it (see [`Registered::used_by`]).
+    pub local_only: bool,
+}
+
+impl Registered {
+    /// Marks it as used by the local agent only.
+    pub const fn local_only(self) -> Registered {
+        Registered {
+            local_only: true,
+            ..self
+        }
+    }
+
+    /// Whether an agent of `role` uses the connector. The cloud agent sends nothing and
+    /// keeps no ledger, so SMTP and Odoo (local only) are neither asked for their login
+    /// nor logged in to there (with an SMTP login it may still mail its alerts). The one
+    /// rule `doctor` and `health-check` apply.
+    pub fn used_by(&self, role: Role) -> bool {
+        !(self.local_only && role == Role::Cloud)
+    }
+
+    /// The secrets it needs with these settings for an agent of `role`; None when it is not
+    /// set up or this agent does not use it.
+    pub fn needs_for(&self, s: &Settings, role: Role) -> Option<Vec<SecretNeed>> {
+        (self.connector.needs)(s).filter(|_| self.used_by(role))
+    }
+}
+
+impl std::ops::Deref for Registered {
+    type Target = Connector;
+
+    fn deref(&self) -> &Connector {
+        &self.connector
+    }
+}
+
+static ALL: &[Registered] = &[
     super::gmail::CONNECTOR,
     super::smtp::CONNECTOR,
-    super::llm_http::CONNECTOR,
+    super::llm_http::CONNECTOR.offline_only(),
     super::odoo::CONNECTOR,
     super::facebook::CONNECTOR,
     super::instagram::CONNECTOR,
     super::whatsapp::CONNECTOR,
     super::x::CONNECTOR,
     super::linkedin::CONNECTOR,
-    crate::backup::keys::CONNECTOR,
+    crate::backup::keys::CONNECTOR.offline_only(),
 ];
 
 /// Every connector aie knows.
-pub fn all() -> &'static [Connector] {
+pub fn all() -> &'static [Registered] {
     ALL
 }
 
@@ -199,6 +357,35 @@ mod tests {
                 ("llm", vec!["AIE_ANTHROPIC_API_KEY"]),
             ]
         );
+    }
+
+    // doctor skipped SMTP for the cloud role, health-check for the draft_only mode: one rule
+    // now, the connector's own (issue 9).
+    #[test]
+    fn the_cloud_agent_never_uses_smtp_nor_odoo() {
+        let s = Settings::parse(
+            "smtp:\n  host: h\n  auth: true\nodoo:\n  url: http://o\n  db: d\nx:\n  api_base: http://x\n",
+            Path::new("aie.yaml"),
+        )
+        .unwrap();
+        let used = |role| {
+            all()
+                .iter()
+                .filter(|c| c.needs_for(&s, role).is_some())
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(used(Role::Local), ["smtp", "odoo", "x"]);
+        assert_eq!(used(Role::Cloud), ["x"]);
+    }
+
+    #[test]
+    fn a_live_check_fails_when_one_finding_fails_and_a_caveat_does_not() {
+        let ok = Finding::new("a", Probe::Ok("fine".into()));
+        let warn = Finding::new("b", Probe::Warn("slow".into(), "wait".into()));
+        let fail = Finding::new("c", Probe::Fail("down".into(), None));
+        assert_eq!(verdict(&[ok.clone(), warn]), Ok("fine; slow".into()));
+        assert_eq!(verdict(&[ok, fail]), Err("down".into()));
     }
 
     #[test]

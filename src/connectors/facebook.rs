@@ -5,7 +5,9 @@
 //! one request, never repeated after it may have arrived. Also reads the Page's new
 //! comments for `poll-social`. No printing, no vault access.
 
-use super::capabilities::{Connector, Publisher, SecretNeed, required};
+use super::capabilities::{
+    Connector, Finding, LiveCx, Publisher, Registered, SecretNeed, required,
+};
 use super::http::Request;
 use super::social::{self, GraphAccount, graph_outcome, param};
 use crate::config::Settings;
@@ -19,7 +21,8 @@ use std::path::Path;
 const SECRETS: &[&str] = &[social::FACEBOOK.token];
 
 /// The connector as `doctor` sees it.
-pub const CONNECTOR: Connector = Connector::of_section("facebook", SECRETS, needs, check);
+pub const CONNECTOR: Registered =
+    Connector::of_section("facebook", SECRETS, needs, check).with_live(live);
 
 fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     s.facebook.as_ref().map(|_| required(SECRETS))
@@ -30,6 +33,13 @@ fn check(s: &Settings, secrets: &Secrets, _root: &Path) -> Result<String> {
         Some(p) => format!("page {} at {}", p.acct.id, p.acct.base),
         None => "not set up".into(),
     })
+}
+
+/// Reads the Page with the token aie posts with (see [`super::social_doctor`]).
+fn live(cx: &LiveCx) -> Vec<Finding> {
+    let fb = cx.settings.facebook.as_ref();
+    let account = fb.map(|c| (&*c.graph_base, c.page_id.as_deref()));
+    super::social_doctor::graph_finding(&social::FACEBOOK, cx.secrets, account)
 }
 
 /// Whether `id` may go into a Graph API path (digits, with `_` between a page's and a

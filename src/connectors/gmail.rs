@@ -7,7 +7,7 @@
 //! (exit 69) telling the owner to run `aie auth gmail`; an unknown client is a config error.
 //! No vault access, no printing.
 
-use super::capabilities::{Connector, Mailbox, required};
+use super::capabilities::{Connector, Finding, LiveCx, Mailbox, Registered, required};
 use super::http::{Body, Http, HttpError, Reply, Request, RetryPolicy, Verdict};
 use super::oauth::{OAuthClient, OAuthSession};
 use crate::config::GmailSettings;
@@ -31,12 +31,25 @@ pub const SECRETS: &[&str] = &[
 ];
 
 /// The Gmail connector: the `gmail:` section and its three OAuth secrets.
-pub const CONNECTOR: Connector = Connector::of_section(
+pub const CONNECTOR: Registered = Connector::of_section(
     "gmail",
     SECRETS,
     |s| s.gmail.as_ref().map(|_| required(SECRETS)),
     check,
-);
+)
+.with_live(live);
+
+/// An access token, cached or refreshed: the grant still works.
+fn live(cx: &LiveCx) -> Vec<Finding> {
+    let Some(g) = &cx.settings.gmail else {
+        return Vec::new();
+    };
+    let r = GmailClient::from_secrets(g, cx.secrets, &cx.aie_dir(), cx.time_left)
+        .and_then(|mut c| c.token_check())
+        .map(|()| "the Gmail token is valid".to_string())
+        .map_err(|e| format!("{e:#}"));
+    vec![Finding::passed_or("gmail token", r, REAUTHORISE)]
+}
 
 /// The settings and secrets make a client (no network): the secrets are there, `gmail.mark`
 /// is known and the URLs are http(s).
@@ -196,6 +209,27 @@ impl GmailClient {
         }
     }
 
+    /// The client of `settings` with the OAuth secrets (see [`GmailClient::new`]). Errors:
+    /// a missing secret (exit 78).
+    pub fn from_secrets(
+        settings: &GmailSettings,
+        secrets: &crate::secrets::Secrets,
+        aie_dir: &Path,
+        time_left: Option<Duration>,
+    ) -> Result<GmailClient> {
+        let [id, secret, refresh]: [String; 3] = secrets
+            .require("gmail", SECRETS)?
+            .try_into()
+            .expect("invariant: one value per secret");
+        let client = OAuthClient {
+            client_id: id,
+            client_secret: Some(secret),
+        };
+        Ok(GmailClient::new(
+            settings, client, refresh, aie_dir, time_left,
+        ))
+    }
+
     /// An access token: the cached one while valid, else a refresh (what `health-check`
     /// asks of Gmail). Errors as [`OAuthSession::refresh`].
     pub fn token_check(&mut self) -> Result<()> {
@@ -217,9 +251,8 @@ impl GmailClient {
     ) -> Result<Value> {
         let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
         let empty = json!({});
-        let mut refreshed = false;
-        loop {
-            let token = self.oauth.access_token(&self.http)?;
+        let http = &self.http;
+        let send = |token: &str| {
             let auth = format!("Bearer {token}");
             let headers = [("Authorization", auth.as_str())];
             // Every call aie makes is safe to repeat: reads, label changes, and a label
@@ -234,49 +267,45 @@ impl GmailClient {
                     Request::get(&url)
                 }
             };
-            let reply = match self.http.send(&req, &judge) {
-                Ok(r) => r,
-                Err(HttpError::Status {
-                    code,
-                    body,
-                    gave_up,
-                    ..
-                }) => {
-                    let (reason, mut message) =
-                        error_reason(&serde_json::from_str(&body).unwrap_or(Value::Null));
-                    if code == 401 && !refreshed {
-                        refreshed = true;
-                        self.oauth.invalidate();
-                        self.oauth.refresh(&self.http)?;
-                        continue;
-                    }
-                    if code == 404 {
-                        return Err(GmailError::NotFound(message).into());
-                    }
-                    if let Some(g) = gave_up {
-                        message = format!("{message} ({g})");
-                    }
-                    return Err(GmailError::Api {
-                        status: code,
-                        reason,
-                        message,
-                    }
-                    .into());
+            http.send(&req, &judge)
+        };
+        let refused = |e: &HttpError| matches!(e, HttpError::Status { code: 401, .. });
+        let reply = match self.oauth.send_renewing(http, None, send, refused)? {
+            Ok(r) => r,
+            Err(HttpError::Status {
+                code,
+                body,
+                gave_up,
+                ..
+            }) => {
+                let (reason, mut message) =
+                    error_reason(&serde_json::from_str(&body).unwrap_or(Value::Null));
+                if code == 404 {
+                    return Err(GmailError::NotFound(message).into());
                 }
-                Err(e) => {
-                    return Err(AieError::Unavailable(format!(
-                        "cannot reach the Gmail API at `{}`: {e}",
-                        super::url_host(&url)
-                    ))
-                    .into());
+                if let Some(g) = gave_up {
+                    message = format!("{message} ({g})");
                 }
-            };
-            let value: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
-            if value.is_null() && !reply.body.is_empty() {
-                anyhow::bail!("gmail answered {method} {path} with something that is not JSON");
+                return Err(GmailError::Api {
+                    status: code,
+                    reason,
+                    message,
+                }
+                .into());
             }
-            return Ok(value);
+            Err(e) => {
+                return Err(AieError::Unavailable(format!(
+                    "cannot reach the Gmail API at `{}`: {e}",
+                    super::url_host(&url)
+                ))
+                .into());
+            }
+        };
+        let value: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+        if value.is_null() && !reply.body.is_empty() {
+            anyhow::bail!("gmail answered {method} {path} with something that is not JSON");
         }
+        Ok(value)
     }
 
     /// The mailbox's current history id (`users.getProfile`).

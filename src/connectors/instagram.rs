@@ -7,7 +7,9 @@
 //! (`POST /{ig-user-id}/media_publish` with `creation_id`). A reply to a comment is
 //! `POST /{ig-comment-id}/replies`. No printing, no vault access.
 
-use super::capabilities::{Connector, Publisher, SecretNeed, required};
+use super::capabilities::{
+    Connector, Finding, LiveCx, Publisher, Registered, SecretNeed, required,
+};
 use super::facebook::valid_graph_id;
 use super::http::{Body, Request, retry_usual};
 use super::social::{self, GraphAccount, graph_outcome, param};
@@ -22,7 +24,8 @@ use std::time::{Duration, Instant};
 const SECRETS: &[&str] = &[social::INSTAGRAM.token];
 
 /// The connector as `doctor` sees it.
-pub const CONNECTOR: Connector = Connector::of_section("instagram", SECRETS, needs, check);
+pub const CONNECTOR: Registered =
+    Connector::of_section("instagram", SECRETS, needs, check).with_live(live);
 
 fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     s.instagram.as_ref().map(|_| required(SECRETS))
@@ -33,6 +36,13 @@ fn check(s: &Settings, secrets: &Secrets, _root: &Path) -> Result<String> {
         Some(p) => format!("account {} at {}", p.acct.id, p.acct.base),
         None => "not set up".into(),
     })
+}
+
+/// Reads the account with the token aie posts with (see [`super::social_doctor`]).
+fn live(cx: &LiveCx) -> Vec<Finding> {
+    let ig = cx.settings.instagram.as_ref();
+    let account = ig.map(|c| (&*c.graph_base, c.user_id.as_deref()));
+    super::social_doctor::graph_finding(&social::INSTAGRAM, cx.secrets, account)
 }
 
 /// The longest a container is waited for in one pass.
@@ -110,9 +120,16 @@ impl InstagramPublisher {
         }
     }
 
-    /// Waits (bounded) until the container is `FINISHED`.
+    /// Waits (bounded, and never past the run's deadline) until the container is
+    /// `FINISHED`.
     fn wait_finished(&self, container: &str) -> std::result::Result<(), ActionOutcome> {
-        let end = Instant::now() + CONTAINER_WAIT;
+        let most = Instant::now() + CONTAINER_WAIT;
+        let end = self.acct.http.deadline().map_or(most, |d| d.min(most));
+        let within = if end < most {
+            "before the run's deadline".to_string()
+        } else {
+            format!("within {} s", CONTAINER_WAIT.as_secs())
+        };
         let mut wait = self.poll;
         loop {
             let v = self.call("GET", container, &[("fields", "status_code,status")], None)?;
@@ -127,8 +144,7 @@ impl InstagramPublisher {
                 }
                 _ if Instant::now() + wait > end => {
                     return Err(ActionOutcome::Retry(format!(
-                        "instagram: the media container {container} was not ready within {} s; nothing was published",
-                        CONTAINER_WAIT.as_secs()
+                        "instagram: the media container {container} was not ready {within}; nothing was published"
                     )));
                 }
                 // Waiting for Meta to fetch and process the image: nothing to await but time.
@@ -208,5 +224,40 @@ impl Publisher for InstagramPublisher {
             Ok(d) => ActionOutcome::Ok(d),
             Err(o) => o,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Instagram waited up to 60 s for a media container whatever time the run had left
+    // (issue 9): the wait now ends at the run's deadline too.
+    #[test]
+    fn the_container_wait_ends_at_the_runs_deadline() {
+        let body = r#"{"status_code":"IN_PROGRESS","status":""}"#;
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let (url, _) =
+            super::super::http::test_server(|line, _| line, move |_| Some(reply.clone()));
+        let yaml = format!("instagram:\n  graph_base: {url}\n  user_id: \"17841400000000001\"\n");
+        let settings = Settings::parse(&yaml, Path::new("aie.yaml")).unwrap();
+        let env = std::collections::BTreeMap::from([(
+            SECRETS[0].to_string(),
+            "ig-token-0123456789".to_string(),
+        )]);
+        let secrets = Secrets::load(&env, None, None).unwrap();
+        let mut p = publisher(&settings, &secrets).unwrap().unwrap();
+        let started = Instant::now();
+        p.acct.http = p.acct.http.until(Some(started + Duration::from_secs(1)));
+        p.poll = Duration::from_millis(50);
+        let r = p.wait_finished("17900000000000001");
+        let Err(ActionOutcome::Retry(why)) = r else {
+            panic!("{r:?}")
+        };
+        assert!(why.contains("before the run's deadline"), "{why}");
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

@@ -6,7 +6,9 @@
 //! (the version is no longer served) is a configuration error naming the setting. No
 //! printing, no vault access.
 
-use super::capabilities::{Connector, Publisher, SecretNeed, required};
+use super::capabilities::{
+    Connector, Finding, LiveCx, Probe, Publisher, Registered, SecretNeed, required,
+};
 use super::http::{Body, Http, HttpError, Request};
 use super::social::{self, param};
 use crate::config::Settings;
@@ -20,7 +22,8 @@ use std::path::Path;
 const SECRETS: &[&str] = &["AIE_LINKEDIN_TOKEN"];
 
 /// The connector as `doctor` sees it.
-pub const CONNECTOR: Connector = Connector::of_section("linkedin", SECRETS, needs, check);
+pub const CONNECTOR: Registered =
+    Connector::of_section("linkedin", SECRETS, needs, check).with_live(live);
 
 fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     s.linkedin.as_ref().map(|_| required(SECRETS))
@@ -31,6 +34,28 @@ fn check(s: &Settings, secrets: &Secrets, _root: &Path) -> Result<String> {
         Some(p) => format!("{} as {} (version {})", p.base, p.author, p.version),
         None => "not set up".into(),
     })
+}
+
+/// `GET /v2/userinfo` with the token aie posts with (see [`super::social_doctor`]).
+fn live(cx: &LiveCx) -> Vec<Finding> {
+    let (Some(li), Some(token)) = (&cx.settings.linkedin, cx.secrets.get(SECRETS[0])) else {
+        return Vec::new();
+    };
+    let url = format!("{}/v2/userinfo", li.api_base.trim_end_matches('/'));
+    let probe = match super::social_doctor::get("linkedin", token, &url, &[]) {
+        Ok(v) => Probe::Ok(format!("reads the member `{}`", social::field(&v, "name"))),
+        Err(HttpError::Status { code: 401, .. }) => Probe::Fail(
+            "LinkedIn refused the token (401: expired or revoked; they last 60 days)".into(),
+            Some("renew AIE_LINKEDIN_TOKEN (the app's OAuth flow, with w_member_social)".into()),
+        ),
+        // Reading the member needs `openid profile`; posting needs only w_member_social.
+        Err(HttpError::Status { code: 403, .. }) => Probe::Warn(
+            "the token is accepted but may not read the member (403: the `openid profile` scopes are not granted), so its posting scope is not confirmed".into(),
+            "posting needs w_member_social (w_organization_social for an organization author); add `openid profile` to check it here".into(),
+        ),
+        Err(e) => super::social_doctor::transport(&e, "linkedin.api_base"),
+    };
+    vec![Finding::new("linkedin token", probe)]
 }
 
 /// The characters the "little text" format reserves: each is written with a backslash.

@@ -7,7 +7,8 @@
 
 use super::capabilities::{Connector, SecretNeed, required};
 use super::http::{Body, Http, HttpError, Reply, Request, RetryPolicy};
-use crate::config::LlmProvider;
+use crate::config::{LlmProvider, Settings};
+use crate::secrets::Secrets;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -79,7 +80,7 @@ pub const CONNECTOR: Connector = Connector::of_section(
     check,
 );
 
-fn needs(s: &crate::config::Settings) -> Option<Vec<SecretNeed>> {
+fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     match s.llm.provider {
         LlmProvider::Anthropic => Some(required(&["AIE_ANTHROPIC_API_KEY"])),
         LlmProvider::OpenaiCompatible => Some(vec![SecretNeed {
@@ -90,38 +91,89 @@ fn needs(s: &crate::config::Settings) -> Option<Vec<SecretNeed>> {
     }
 }
 
-/// The provider is known and has what it needs to be built (no network).
-fn check(
-    s: &crate::config::Settings,
-    secrets: &crate::secrets::Secrets,
-    _vault_root: &std::path::Path,
-) -> anyhow::Result<String> {
+/// How long one model call may take before it counts as a network error.
+const MODEL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Where the model `llm:` names is and how to sign in to it (no network).
+struct ModelSetup<'a> {
+    provider: LlmProvider,
+    base: &'a str,
+    key: Option<&'a str>,
+    model: &'a str,
+}
+
+/// What `llm:` and the secrets say the model is, or None for the template planner. Errors
+/// are config errors (exit 78): a missing key, model or base URL.
+fn setup<'a>(s: &'a Settings, secrets: &'a Secrets) -> anyhow::Result<Option<ModelSetup<'a>>> {
     let llm = &s.llm;
-    match llm.provider {
-        LlmProvider::Template => Ok("the template planner (no model)".into()),
+    Ok(Some(match llm.provider {
+        LlmProvider::Template => return Ok(None),
         LlmProvider::Anthropic => {
             secrets.require("llm.provider anthropic", &["AIE_ANTHROPIC_API_KEY"])?;
-            Ok(format!(
-                "anthropic at {}",
-                super::url_host(
-                    llm.api_base
-                        .as_deref()
-                        .unwrap_or("https://api.anthropic.com")
-                )
-            ))
+            ModelSetup {
+                provider: llm.provider,
+                base: llm
+                    .api_base
+                    .as_deref()
+                    .unwrap_or("https://api.anthropic.com"),
+                key: secrets.get("AIE_ANTHROPIC_API_KEY"),
+                model: llm.model.as_deref().unwrap_or("claude-sonnet-4-5"),
+            }
         }
-        LlmProvider::OpenaiCompatible => match (llm.api_base.as_deref(), llm.model.as_deref()) {
-            (Some(base), Some(model)) => Ok(format!(
-                "openai_compatible `{model}` at {}",
-                super::url_host(base)
-            )),
-            _ => Err(crate::exit::AieError::Config(
-                "llm.provider openai_compatible needs `llm.api_base` and `llm.model` in aie.yaml"
-                    .into(),
-            )
-            .into()),
-        },
-    }
+        LlmProvider::OpenaiCompatible => {
+            let (Some(base), Some(model)) = (llm.api_base.as_deref(), llm.model.as_deref()) else {
+                return Err(crate::exit::AieError::Config(
+                    "llm.provider openai_compatible needs `llm.api_base` (e.g. http://localhost:11434) and `llm.model` in aie.yaml".into(),
+                )
+                .into());
+            };
+            ModelSetup {
+                provider: llm.provider,
+                base,
+                key: secrets.get("AIE_LLM_API_KEY"),
+                model,
+            }
+        }
+    }))
+}
+
+/// The model `llm.provider` names, or None for the template planner (what `plan` and
+/// `ceo-briefing` ask with). Errors are config errors (exit 78): a missing key, model or
+/// base URL.
+pub fn model(s: &Settings, secrets: &Secrets) -> anyhow::Result<Option<Box<dyn LanguageModel>>> {
+    let Some(m) = setup(s, secrets)? else {
+        return Ok(None);
+    };
+    Ok(Some(match m.provider {
+        LlmProvider::Anthropic => Box::new(super::anthropic::AnthropicClient::new(
+            m.base,
+            m.key.expect("invariant: the key is required above"),
+            &s.llm.api_version,
+            m.model,
+            MODEL_TIMEOUT,
+        )),
+        _ => Box::new(super::openai_compatible::OpenAiCompatibleClient::new(
+            m.base,
+            m.key,
+            m.model,
+            MODEL_TIMEOUT,
+        )),
+    }))
+}
+
+/// The provider is known and has what it needs to be built (no network).
+fn check(s: &Settings, secrets: &Secrets, _vault_root: &std::path::Path) -> anyhow::Result<String> {
+    Ok(match setup(s, secrets)? {
+        None => "the template planner (no model)".into(),
+        Some(m) if m.provider == LlmProvider::Anthropic => {
+            format!("anthropic at {}", super::url_host(m.base))
+        }
+        Some(m) => format!(
+            "openai_compatible `{}` at {}",
+            m.model,
+            super::url_host(m.base)
+        ),
+    })
 }
 
 /// Retries after the first attempt (the SDKs' default).
@@ -323,6 +375,43 @@ mod tests {
 
     fn fixture(name: &str) -> Value {
         serde_json::from_str(&fixture_text(name)).unwrap()
+    }
+
+    // plan built its model with its own copy of this connector's check (provider, secret,
+    // default base URL, config error): both now go through `setup` (issue 9).
+    #[test]
+    fn the_check_and_the_planners_build_the_same_model() {
+        let settings =
+            |yaml: &str| Settings::parse(yaml, std::path::Path::new("aie.yaml")).unwrap();
+        let env = std::collections::BTreeMap::from([(
+            "AIE_ANTHROPIC_API_KEY".to_string(),
+            "sk-ant-test-0123456789".to_string(),
+        )]);
+        let with_key = Secrets::load(&env, None, None).unwrap();
+        let none = Secrets::default();
+        let root = std::path::Path::new("/nonexistent");
+        let template = settings("timezone: UTC\n");
+        assert!(model(&template, &none).unwrap().is_none());
+        let anthropic = settings("llm:\n  provider: anthropic\n  model: claude-x\n");
+        let m = model(&anthropic, &with_key).unwrap().unwrap();
+        assert_eq!(m.label(), "anthropic:claude-x");
+        assert_eq!(
+            check(&anthropic, &with_key, root).unwrap(),
+            "anthropic at api.anthropic.com"
+        );
+        for e in [
+            model(&anthropic, &none).map(|_| ()),
+            check(&anthropic, &none, root).map(|_| ()),
+        ] {
+            assert!(format!("{:#}", e.unwrap_err()).contains("AIE_ANTHROPIC_API_KEY"));
+        }
+        let local = settings("llm:\n  provider: openai_compatible\n  model: llama\n");
+        for e in [
+            model(&local, &none).map(|_| ()),
+            check(&local, &none, root).map(|_| ()),
+        ] {
+            assert!(format!("{:#}", e.unwrap_err()).contains("llm.api_base"));
+        }
     }
 
     #[test]

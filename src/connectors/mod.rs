@@ -22,4 +22,4 @@ pub mod social_doctor;
 pub mod whatsapp;
 pub mod x;
 
-pub use http::{agent as http_agent, url_host, url_path};
+pub use http::url_host;

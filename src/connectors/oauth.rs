@@ -349,6 +349,21 @@ impl OAuthSession {
         .then_some(v)
     }
 
+    /// Whether an earlier run refreshed this grant: a cache that belongs to this client,
+    /// token URL and configured grant (then its tokens replace the configured ones).
+    pub fn has_cached_grant(&self) -> bool {
+        self.cached().is_some()
+    }
+
+    /// The cached access token, valid or not, without refreshing (what a check reads
+    /// with); None without a cache of this client and grant, or once it was refused.
+    pub fn peek(&self) -> Option<String> {
+        let v = self.cached()?;
+        let t = v["access_token"].as_str().filter(|t| !t.is_empty())?;
+        crate::secrets::scrub_also(t);
+        Some(t.to_string())
+    }
+
     /// The access token: the one in memory, else the cached one while it is valid, else a
     /// fresh one from [`OAuthSession::refresh`].
     pub fn access_token(&mut self, http: &Http) -> Result<String> {
@@ -367,6 +382,35 @@ impl OAuthSession {
             return Ok(t.to_string());
         }
         self.refresh(http)
+    }
+
+    /// Sends with an access token (`first`, else this session's) and, when the server
+    /// refused it (`refused` says so: a 401, which nothing was done for), renews the token
+    /// and sends once more. The second answer stands as it comes. Errors: no access token
+    /// could be had or renewed (as [`OAuthSession::refresh`]).
+    pub fn send_renewing<T, E>(
+        &mut self,
+        http: &Http,
+        first: Option<String>,
+        mut send: impl FnMut(&str) -> std::result::Result<T, E>,
+        refused: impl Fn(&E) -> bool,
+    ) -> Result<std::result::Result<T, E>> {
+        let token = match first {
+            Some(t) => t,
+            None => self.access_token(http)?,
+        };
+        match send(&token) {
+            Err(e) if refused(&e) => {
+                self.invalidate();
+                let token = self.refresh(http)?;
+                crate::fsutil::failpoint(&format!(
+                    "{}:token-refreshed",
+                    self.provider.to_lowercase()
+                ));
+                Ok(send(&token))
+            }
+            answer => Ok(answer),
+        }
     }
 
     /// Forgets the access token (the server refused it); the next call refreshes.
@@ -522,6 +566,11 @@ mod tests {
     }
 
     fn session(url: &str, cache: &Path) -> OAuthSession {
+        session_of(url, cache, "refresh-one")
+    }
+
+    /// X's session of the grant `refresh`.
+    fn session_of(url: &str, cache: &Path, refresh: &str) -> OAuthSession {
         let mut s = OAuthSession::new(
             "X",
             url,
@@ -529,7 +578,7 @@ mod tests {
                 client_id: "cid".into(),
                 client_secret: None,
             },
-            "refresh-one".into(),
+            refresh.into(),
             cache,
             "Run `aie auth x`",
         );
@@ -619,5 +668,28 @@ mod tests {
             "",
         );
         assert_eq!(fresh.refresh_token, "refresh-new");
+    }
+
+    // doctor read `.aie/x_token.json` itself and checked with its access token whatever
+    // client or grant wrote it (issue 9): the cache is only this module's to read.
+    #[test]
+    fn a_cache_of_another_grant_is_not_peeked_at() {
+        let (url, _) = token_endpoint(vec![json!({"access_token": "at-1", "expires_in": 3600})]);
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("x_token.json");
+        let http = Http::new(
+            "x",
+            Duration::from_secs(5),
+            super::super::http::RetryPolicy::NONE,
+            None,
+        );
+        let mut s = session(&url, &cache);
+        assert!(!s.has_cached_grant() && s.peek().is_none());
+        s.access_token(&http).unwrap();
+        let s = session(&url, &cache);
+        assert!(s.has_cached_grant());
+        assert_eq!(s.peek().as_deref(), Some("at-1"));
+        let other = session_of(&url, &cache, "refresh-of-another-grant");
+        assert!(!other.has_cached_grant() && other.peek().is_none());
     }
 }

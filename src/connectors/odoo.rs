@@ -7,7 +7,7 @@
 //! `odoo_bill` and `payment` lives in [`super::odoo_ledger`]. Every call goes through the
 //! one HTTP layer. No printing, no vault access.
 
-use super::capabilities::{Connector, SecretNeed, required};
+use super::capabilities::{Connector, Finding, LiveCx, Probe, Registered, SecretNeed, required};
 use super::http::{Body, Http, HttpError, Request, RetryPolicy, Verdict, action_outcome};
 use crate::config::{OdooApi, OdooSettings, Settings};
 use crate::executor::ActionOutcome;
@@ -21,14 +21,12 @@ use std::time::Duration;
 /// The secrets of an Odoo login: the user's login and an API key used as the password.
 pub const SECRETS: &[&str] = &["AIE_ODOO_USERNAME", "AIE_ODOO_API_KEY"];
 
-/// The Odoo connector: the `odoo:` section and its two secrets.
-pub const CONNECTOR: Connector = Connector {
-    name: "odoo",
-    section: "odoo",
-    secrets: SECRETS,
-    needs,
-    check: Some(check),
-};
+/// The Odoo connector: the `odoo:` section and its two secrets. Only the local agent records
+/// in the ledger or reads it (execution, the briefing): the cloud one is never asked for
+/// the login.
+pub const CONNECTOR: Registered = Connector::of_section("odoo", SECRETS, needs, check)
+    .with_live(live)
+    .local_only();
 
 fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     s.odoo.as_ref()?;
@@ -43,6 +41,96 @@ fn check(s: &Settings, secrets: &Secrets, _vault_root: &Path) -> anyhow::Result<
             o.url, o.db, o.api, o.user
         )),
         None => Ok("not set up".into()),
+    }
+}
+
+/// Online: reachable, the login works, the accounting module is installed, the configured
+/// currency is active. Stops at the first that fails (the later ones need it).
+fn live(cx: &LiveCx) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let (Some(o), Ok(Some(odoo))) = (
+        &cx.settings.odoo,
+        Odoo::from_settings(cx.settings, cx.secrets),
+    ) else {
+        return out;
+    };
+    let mut odoo = odoo.until(cx.deadline());
+    let reachable = odoo
+        .version()
+        .map(|v| format!("Odoo {v} answers at {}", o.url))
+        .map_err(|e| e.to_string());
+    let up = reachable.is_ok();
+    out.push(Finding::passed_or(
+        "odoo reachable",
+        reachable,
+        "check odoo.url in aie.yaml and that the Odoo server runs",
+    ));
+    if !up {
+        return out;
+    }
+    if let Err(e) = odoo.login() {
+        out.push(Finding::passed_or(
+            "odoo login",
+            Err(e.to_string()),
+            "check odoo.db, AIE_ODOO_USERNAME and AIE_ODOO_API_KEY (an API key made under the user's Preferences > Account Security)",
+        ));
+        return out;
+    }
+    out.push(Finding::new(
+        "odoo login",
+        Probe::Ok("the login works".into()),
+    ));
+    let accounting = match odoo.search_read(
+        "ir.module.module",
+        json!([["name", "=", "account"]]),
+        &["state"],
+        json!({"limit": 1}),
+    ) {
+        Ok(m) if m.first().and_then(|m| m.get("state")?.as_str()) == Some("installed") => {
+            Probe::Ok("the accounting module is installed".into())
+        }
+        Ok(_) => Probe::Fail(
+            "the accounting module (`account`) is not installed".into(),
+            Some("install the Invoicing app in Odoo (Apps > Invoicing)".into()),
+        ),
+        Err(e) => Probe::Fail(e.to_string(), None),
+    };
+    let installed = matches!(accounting, Probe::Ok(_));
+    out.push(Finding::new("odoo accounting", accounting));
+    if let Some(code) = o.currency.as_deref()
+        && installed
+    {
+        out.push(Finding::new(
+            "odoo currency",
+            currency_probe(&mut odoo, code),
+        ));
+    }
+    out
+}
+
+/// Whether the currency `code` is known to Odoo and active.
+fn currency_probe(odoo: &mut Odoo, code: &str) -> Probe {
+    let code = code.to_uppercase();
+    let found = odoo.search_read(
+        "res.currency",
+        json!([["name", "=", code]]),
+        &["active"],
+        json!({"limit": 1, "context": {"active_test": false}}),
+    );
+    match found.map(|r| r.into_iter().next()) {
+        Err(e) => Probe::Fail(e.to_string(), None),
+        Ok(Some(c)) if c.get("active") == Some(&Value::Bool(true)) => Probe::Ok(format!(
+            "{code} is active (res.currency {})",
+            m2o_id(c.get("id")).unwrap_or(0)
+        )),
+        Ok(Some(_)) => Probe::Fail(
+            format!("the currency `{code}` is not active in Odoo"),
+            Some("activate it in Odoo (Accounting > Configuration > Currencies)".into()),
+        ),
+        Ok(None) => Probe::Fail(
+            format!("the currency `{code}` is not known to Odoo"),
+            Some("set odoo.currency to an ISO code Odoo has".into()),
+        ),
     }
 }
 
@@ -182,6 +270,12 @@ impl Odoo {
             uid: None,
             next_id: 0,
         })
+    }
+
+    /// The same client, never waiting or sending past `deadline` (the run's).
+    pub fn until(mut self, deadline: Option<std::time::Instant>) -> Odoo {
+        self.http = self.http.until(deadline);
+        self
     }
 
     /// How many HTTP requests this client made.

@@ -14,7 +14,7 @@ use super::capabilities::Ledger;
 use super::odoo::{Odoo, OdooError, m2o_id, records};
 use crate::accounting::money;
 use crate::config::Settings;
-use crate::executor::{ActionExecutor, ActionOutcome};
+use crate::executor::{ActionExecutor, ActionOutcome, ExecutorFactory};
 use crate::fsutil::failpoint;
 use crate::secrets::Secrets;
 use crate::vault::Item;
@@ -22,8 +22,12 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// The kinds this ledger carries out.
-pub const KINDS: &[&str] = &["odoo_invoice", "odoo_post_invoice", "odoo_bill", "payment"];
+/// The executor of the kinds this ledger carries out (`odoo_invoice`, `odoo_post_invoice`,
+/// `odoo_bill`, `payment`): one ledger, one login a pass, shared by all four.
+pub const EXECUTOR: ExecutorFactory = ExecutorFactory {
+    connector: "odoo",
+    build: factory,
+};
 
 /// The Odoo ledger of one pass.
 pub struct OdooLedger {

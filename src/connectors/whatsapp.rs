@@ -6,7 +6,7 @@
 //! webhook (`aie ingest whatsapp`, [`crate::passes::whatsapp_ingest`]). No printing, no
 //! vault access.
 
-use super::capabilities::{Connector, Messenger, SecretNeed};
+use super::capabilities::{Connector, Finding, LiveCx, Messenger, Registered, SecretNeed};
 use super::http::HttpError;
 use super::social::{self, GraphAccount, graph_error, graph_outcome};
 use crate::config::Settings;
@@ -20,7 +20,8 @@ use std::path::Path;
 const SECRETS: &[&str] = &[social::WHATSAPP.token, "AIE_WHATSAPP_APP_SECRET"];
 
 /// The connector as `doctor` sees it.
-pub const CONNECTOR: Connector = Connector::of_section("whatsapp", SECRETS, needs, check);
+pub const CONNECTOR: Registered =
+    Connector::of_section("whatsapp", SECRETS, needs, check).with_live(live);
 
 fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     s.whatsapp.as_ref()?;
@@ -34,6 +35,13 @@ fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
             optional: true,
         },
     ])
+}
+
+/// Reads the business number with the token aie sends with (see [`super::social_doctor`]).
+fn live(cx: &LiveCx) -> Vec<Finding> {
+    let wa = cx.settings.whatsapp.as_ref();
+    let account = wa.map(|c| (&*c.graph_base, c.phone_number_id.as_deref()));
+    super::social_doctor::graph_finding(&social::WHATSAPP, cx.secrets, account)
 }
 
 fn check(s: &Settings, secrets: &Secrets, _root: &Path) -> Result<String> {

@@ -8,7 +8,9 @@
 //! the duplicate-content refusal fails the action; a 429 waits for a later pass until
 //! `x-rate-limit-reset`. Also reads mentions for `poll-social`. No printing, no vault access.
 
-use super::capabilities::{Connector, Publisher, SecretNeed, required};
+use super::capabilities::{
+    Connector, Finding, LiveCx, Probe, Publisher, Registered, SecretNeed, required,
+};
 use super::http::{Body, Http, HttpError, Request, retry_usual};
 use super::oauth::{OAuthClient, OAuthSession};
 use super::social::{self, param};
@@ -19,12 +21,12 @@ use crate::secrets::Secrets;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
 use std::cell::Cell;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const SECRETS: &[&str] = &["AIE_X_TOKEN", "AIE_X_REFRESH_TOKEN", "AIE_X_CLIENT_ID"];
 
 /// The connector as `doctor` sees it.
-pub const CONNECTOR: Connector = Connector::of_section("x", SECRETS, needs, check);
+pub const CONNECTOR: Registered = Connector::of_section("x", SECRETS, needs, check).with_live(live);
 
 fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     s.x.as_ref()?;
@@ -51,13 +53,20 @@ fn check(s: &Settings, secrets: &Secrets, root: &Path) -> Result<String> {
     })
 }
 
+/// `GET /2/users/me` with the token aie posts with (see [`super::social_doctor`]).
+fn live(cx: &LiveCx) -> Vec<Finding> {
+    match publisher(cx.settings, cx.secrets, &cx.aie_dir()) {
+        Ok(Some(p)) => vec![Finding::new("x token", p.probe())],
+        _ => Vec::new(),
+    }
+}
+
 /// Posts on one X account.
 pub struct XPublisher {
     http: Http,
     pub base: String,
     token: String,
     session: Option<OAuthSession>,
-    cache: PathBuf,
 }
 
 /// The X publisher: `Ok(None)` without an `x:` section; a config error (exit 78) without
@@ -106,7 +115,6 @@ pub fn publisher(
         base,
         token,
         session,
-        cache,
     }))
 }
 
@@ -128,44 +136,81 @@ impl XPublisher {
     /// `AIE_X_TOKEN`.
     fn current_token(&mut self) -> std::result::Result<String, ActionOutcome> {
         match &mut self.session {
-            Some(s) if self.cache.exists() => s.access_token(&self.http).map_err(|e| {
+            Some(s) if s.has_cached_grant() => s.access_token(&self.http).map_err(|e| {
                 ActionOutcome::Unreachable(format!("x: cannot get an access token: {e:#}"))
             }),
             _ => Ok(self.token.clone()),
         }
     }
 
-    /// A fresh access token after a 401, when a refresh token is set.
-    fn refreshed(&mut self) -> Option<std::result::Result<String, ActionOutcome>> {
-        let s = self.session.as_mut()?;
-        s.invalidate();
-        let r = s.refresh(&self.http).map_err(|e| {
-            ActionOutcome::Failed(format!(
-                "x: the token was refused and could not be refreshed: {e:#}"
-            ))
-        });
-        crate::fsutil::failpoint("x:token-refreshed");
-        Some(r)
+    /// The account as the token aie posts with reads it (the rotated one when a refresh
+    /// happened): a refused token fails unless aie can refresh it.
+    fn probe(&self) -> Probe {
+        let cached = self.session.as_ref().and_then(OAuthSession::peek);
+        let token = cached.as_deref().unwrap_or(&self.token);
+        let url = format!("{}/2/users/me", self.base);
+        match super::social_doctor::get("x", token, &url, &[]) {
+            Ok(v) => {
+                let d = &v["data"];
+                Probe::Ok(format!(
+                    "reads @{} ({})",
+                    social::field(d, "username"),
+                    social::field(d, "id")
+                ))
+            }
+            Err(HttpError::Status { code: 401, .. }) if self.session.is_some() => Probe::Warn(
+                "X refused the access token (401: expired): aie refreshes it with AIE_X_REFRESH_TOKEN at the next post".into(),
+                "nothing, unless posts fail; then authorise aie again and set AIE_X_TOKEN and AIE_X_REFRESH_TOKEN".into(),
+            ),
+            Err(HttpError::Status { code: 401, .. }) => Probe::Fail(
+                "X refused the access token (401: expired or revoked; user tokens last 2 hours)".into(),
+                Some("renew AIE_X_TOKEN, or set AIE_X_REFRESH_TOKEN and AIE_X_CLIENT_ID (scope offline.access) so aie refreshes it".into()),
+            ),
+            Err(HttpError::Status { code: 403, body, .. }) => Probe::Fail(
+                format!("X refused the read (403: {})", social::clip(&body, 200)),
+                Some("give the app Read and write permissions in its project and authorise it with the scopes tweet.read tweet.write users.read offline.access".into()),
+            ),
+            Err(HttpError::Status { code: 429, .. }) => Probe::Warn(
+                "rate limited (429): the token could not be checked now".into(),
+                "run doctor again later".into(),
+            ),
+            Err(e) => super::social_doctor::transport(&e, "x.api_base"),
+        }
     }
 
-    fn send(
-        &self,
-        token: &str,
+    /// Posts `body` with `token` first; a refused token (401: the post was not taken) is
+    /// refreshed, when a refresh token is set, and the post sent once more.
+    fn post(
+        &mut self,
+        token: String,
         body: &Value,
         reset: &Cell<Option<String>>,
-    ) -> Result<Value, HttpError> {
-        let url = format!("{}/2/tweets", self.base);
-        let auth = format!("Bearer {token}");
-        let headers = [("Authorization", auth.as_str())];
-        let req = Request {
-            headers: &headers,
-            ..Request::post(&url, Body::Json(body), false)
+    ) -> std::result::Result<Result<Value, HttpError>, ActionOutcome> {
+        let (http, url) = (&self.http, format!("{}/2/tweets", self.base));
+        let send = |token: &str| {
+            let auth = format!("Bearer {token}");
+            let headers = [("Authorization", auth.as_str())];
+            let req = Request {
+                headers: &headers,
+                ..Request::post(&url, Body::Json(body), false)
+            };
+            let judge = |r: &super::http::Reply| {
+                reset.set(r.header("x-rate-limit-reset").map(str::to_string));
+                social::judge(r)
+            };
+            http.send(&req, &judge).map(|r| r.json())
         };
-        let judge = |r: &super::http::Reply| {
-            reset.set(r.header("x-rate-limit-reset").map(str::to_string));
-            social::judge(r)
+        let Some(session) = self.session.as_mut() else {
+            return Ok(send(&token));
         };
-        self.http.send(&req, &judge).map(|r| r.json())
+        let refused = |e: &HttpError| matches!(e, HttpError::Status { code: 401, .. });
+        session
+            .send_renewing(http, Some(token), send, refused)
+            .map_err(|e| {
+                ActionOutcome::Failed(format!(
+                    "x: the token was refused and could not be refreshed: {e:#}"
+                ))
+            })
     }
 
     /// One GET of `{x.api_base}{path}` with the current token.
@@ -264,59 +309,46 @@ impl Publisher for XPublisher {
             }
             body["reply"] = json!({"in_reply_to_tweet_id": reply_to});
         }
-        let mut token = match self.current_token() {
+        let token = match self.current_token() {
             Ok(t) => t,
             Err(o) => return o,
         };
         let reset = Cell::new(None);
-        let mut refreshed = false;
-        loop {
-            match self.send(&token, &body, &reset) {
-                Ok(v) => {
-                    let id = v["data"]["id"].as_str().unwrap_or("");
-                    if id.is_empty() {
-                        return ActionOutcome::Unknown(
-                            "x: the answer carried no post id: check the account".into(),
-                        );
-                    }
-                    return ActionOutcome::Ok(format!(
-                        "x post {id} https://x.com/i/web/status/{id}"
-                    ));
+        let answer = match self.post(token, &body, &reset) {
+            Ok(a) => a,
+            Err(o) => return o,
+        };
+        match answer {
+            Ok(v) => {
+                let id = v["data"]["id"].as_str().unwrap_or("");
+                if id.is_empty() {
+                    return ActionOutcome::Unknown(
+                        "x: the answer carried no post id: check the account".into(),
+                    );
                 }
-                Err(HttpError::Status {
-                    code: 401, body: b, ..
-                }) if !refreshed => {
-                    // Not taken: refresh (stored before use) and send once more.
-                    match self.refreshed() {
-                        Some(Ok(t)) => {
-                            token = t;
-                            refreshed = true;
-                        }
-                        Some(Err(o)) => return o,
-                        None => {
-                            return ActionOutcome::Failed(format!(
-                                "x: the access token was refused ({}): renew `AIE_X_TOKEN`, or set AIE_X_REFRESH_TOKEN and AIE_X_CLIENT_ID",
-                                problem(&b)
-                            ));
-                        }
-                    }
-                }
-                Err(HttpError::Status { code: 429, .. }) => {
-                    let when = reset
-                        .take()
-                        .and_then(|r| r.trim().parse::<i64>().ok())
-                        .and_then(|r| chrono::DateTime::from_timestamp(r, 0))
-                        .map(|t| format!(" (the limit resets at {})", t.to_rfc3339()))
-                        .unwrap_or_default();
-                    return ActionOutcome::Retry(format!(
-                        "x: rate limited{when}: the post waits for a later pass"
-                    ));
-                }
-                Err(HttpError::Status { code, body: b, .. }) if (400..500).contains(&code) => {
-                    return ActionOutcome::Failed(format!("x: answered {code}: {}", problem(&b)));
-                }
-                Err(e) => return super::http::action_outcome(&e, "x"),
+                ActionOutcome::Ok(format!("x post {id} https://x.com/i/web/status/{id}"))
             }
+            Err(HttpError::Status {
+                code: 401, body: b, ..
+            }) if self.session.is_none() => ActionOutcome::Failed(format!(
+                "x: the access token was refused ({}): renew `AIE_X_TOKEN`, or set AIE_X_REFRESH_TOKEN and AIE_X_CLIENT_ID",
+                problem(&b)
+            )),
+            Err(HttpError::Status { code: 429, .. }) => {
+                let when = reset
+                    .take()
+                    .and_then(|r| r.trim().parse::<i64>().ok())
+                    .and_then(|r| chrono::DateTime::from_timestamp(r, 0))
+                    .map(|t| format!(" (the limit resets at {})", t.to_rfc3339()))
+                    .unwrap_or_default();
+                ActionOutcome::Retry(format!(
+                    "x: rate limited{when}: the post waits for a later pass"
+                ))
+            }
+            Err(HttpError::Status { code, body: b, .. }) if (400..500).contains(&code) => {
+                ActionOutcome::Failed(format!("x: answered {code}: {}", problem(&b)))
+            }
+            Err(e) => super::http::action_outcome(&e, "x"),
         }
     }
 }

@@ -184,10 +184,10 @@ pub fn call(cx: &Cx, agent: &str, name: &str, args: &Map<String, Value>) -> Call
     }
     let ctx = cx.ctx();
     let res = match name {
-        "status" => with_lock(ctx, "mcp", || status(cx)).map(Call::ok),
+        "status" => with_lock(ctx, "mcp", || status(ctx)).map(Call::ok),
         "list_items" => with_lock(ctx, "mcp", || list_items(ctx, args)).map(Call::ok),
         "read_item" => with_lock(ctx, "mcp", || read_item(ctx, args)).map(Call::ok),
-        "accounting" => with_lock(ctx, "mcp", || accounting(cx, args)).map(Call::ok),
+        "accounting" => with_lock(ctx, "mcp", || accounting(ctx, args)).map(Call::ok),
         "briefing" => with_lock(ctx, "mcp", || briefing(ctx, args)).map(Call::ok),
         "propose_plan" => propose_plan(ctx, agent, args),
         other => Ok(Call::refused(format!("unknown tool `{other}`"))),
@@ -217,12 +217,8 @@ fn with_lock<T>(ctx: &Ctx, job: &str, f: impl FnOnce() -> Result<T>) -> Result<T
     out
 }
 
-fn status(cx: &Cx) -> Result<Value> {
-    let args = crate::commands::status::StatusArgs {
-        out: crate::cli::JsonFlag { json: true },
-    };
-    let out = crate::commands::status::run(cx, &args)?;
-    let mut v = out.json;
+fn status(ctx: &Ctx) -> Result<Value> {
+    let mut v = crate::status::report(ctx)?.json;
     // The vault's own place on disk is not the client's business.
     if let Some(m) = v.as_object_mut() {
         m.shift_remove("vault");
@@ -399,13 +395,27 @@ fn history(ctx: &Ctx, id: &str) -> Vec<Value> {
     out.split_off(cut)
 }
 
-fn accounting(cx: &Cx, args: &Map<String, Value>) -> Result<Value> {
-    let a = crate::commands::accounting::AccountingArgs {
-        from: opt_str(args, "from")?.map(str::to_string),
-        to: opt_str(args, "to")?.map(str::to_string),
-        out: crate::cli::JsonFlag { json: true },
-    };
-    Ok(crate::commands::accounting::run(cx, &a)?.json)
+/// The figures `aie accounting --json` prints, for `from` to `to` (default: this month so
+/// far); `{"odoo": false}` without Odoo set up.
+fn accounting(ctx: &Ctx, args: &Map<String, Value>) -> Result<Value> {
+    let (first, today) = crate::accounting::this_month(ctx);
+    let from = opt_date(args, "from")?.unwrap_or(first);
+    let to = opt_date(args, "to")?.unwrap_or(today);
+    Ok(match crate::accounting::figures(ctx, from, to)? {
+        None => json!({"odoo": false}),
+        Some(f) => serde_json::to_value(&f)?,
+    })
+}
+
+/// An optional `YYYY-MM-DD` argument.
+fn opt_date(args: &Map<String, Value>, key: &str) -> Result<Option<chrono::NaiveDate>> {
+    opt_str(args, key)?
+        .map(|d| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                AieError::Usage(format!("`{key}` `{d}` is not a date (YYYY-MM-DD)")).into()
+            })
+        })
+        .transpose()
 }
 
 fn briefing(ctx: &Ctx, args: &Map<String, Value>) -> Result<Value> {

@@ -13,7 +13,6 @@ use crate::config::GmailMark;
 use crate::connectors::gmail::{GmailClient, GmailError};
 use crate::connectors::mail_auth::sender_authenticated;
 use crate::connectors::mime::{MailMessage, parse_message};
-use crate::connectors::oauth::OAuthClient;
 use crate::connectors::smtp::safe_component;
 use crate::context::Ctx;
 use crate::exit::exit_for;
@@ -68,19 +67,8 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
         GmailMark::Label => (false, true),
         GmailMark::Both => (true, true),
     };
-    let s = ctx
-        .secrets
-        .require("gmail", crate::connectors::gmail::SECRETS)?;
-    let mut client = GmailClient::new(
-        &g,
-        OAuthClient {
-            client_id: s[0].clone(),
-            client_secret: Some(s[1].clone()),
-        },
-        s[2].clone(),
-        &ctx.vault.aie_dir(),
-        ctx.time_left(),
-    );
+    let mut client =
+        GmailClient::from_secrets(&g, &ctx.secrets, &ctx.vault.aie_dir(), ctx.time_left())?;
 
     // Discover: new ids and the new cursor are saved together.
     let state = load_state(ctx)?;

@@ -1,8 +1,9 @@
 //! `health-check`: one pass over every check (the configured ones in `health.checks`: an
 //! HTTP status and body, a TCP connect, an aie command; and the built-in ones for what aie
-//! depends on: the Gmail token, the SMTP login, the other connectors' offline checks, the git
-//! remote, free disk, the oldest item waiting, missed job runs, the last backup, and each
-//! zone's agent). Each result is appended to `Logs/health/<date>.jsonl` (synced, merged line
+//! depends on: each connector this agent uses, built from its settings and asked live when
+//! it can be (the Gmail token, the SMTP login, Odoo, each social token), the git remote,
+//! free disk, the oldest item waiting, missed job runs, the last backup, and each zone's
+//! agent). Each result is appended to `Logs/health/<date>.jsonl` (synced, merged line
 //! by line). A check turns DOWN after `health.down_after` failures in a row and UP again
 //! after `health.up_after` successes; each incident alerts once when it starts (its level)
 //! and once when it ends (`info`), with a reminder every `health.remind_every` while it
@@ -11,8 +12,9 @@
 
 use crate::alerts::{Alert, Level};
 use crate::config::CheckSpec;
+use crate::connectors::capabilities::{self, LiveCx};
 use crate::connectors::http::{Http, Request, RetryPolicy, Verdict};
-use crate::context::{Ctx, Env, Mode};
+use crate::context::{Ctx, Env};
 use crate::outcome::Outcome;
 use crate::state::CheckState;
 use crate::vault::Stage;
@@ -259,15 +261,6 @@ pub fn run_checks(ctx: &Ctx, env: &Env) -> Vec<CheckResult> {
     out
 }
 
-/// No retries: a failure is one failure, the next pass tries again.
-const ONCE: RetryPolicy = RetryPolicy {
-    max_retries: 0,
-    initial: StdDuration::from_millis(100),
-    max_backoff: StdDuration::from_millis(100),
-    max_retry_after: StdDuration::ZERO,
-    max_total_wait: StdDuration::ZERO,
-};
-
 fn configured(ctx: &Ctx, env: &Env, c: &CheckSpec) -> std::result::Result<String, String> {
     let timeout = StdDuration::from_secs(c.timeout_seconds.unwrap_or(10).max(1));
     match (&c.http, &c.tcp, &c.aie) {
@@ -288,7 +281,8 @@ pub fn http_check(
     body: Option<&str>,
     timeout: StdDuration,
 ) -> std::result::Result<String, String> {
-    let http = Http::new("health", timeout, ONCE, None);
+    // No retries: a failure is one failure, the next pass tries again.
+    let http = Http::new("health", timeout, RetryPolicy::NONE, None);
     let stop = |_: &crate::connectors::http::Reply| Verdict::Stop;
     let reply = match http.send(&Request::get(url), &stop) {
         Ok(r) => r,
@@ -364,21 +358,25 @@ fn aie_check(ctx: &Ctx, env: &Env, cmd: &str) -> std::result::Result<String, Str
 /// The built-in checks of what aie depends on.
 fn builtin(ctx: &Ctx) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    for c in crate::connectors::capabilities::all() {
-        if (c.needs)(&ctx.settings).is_none() {
+    let cx = LiveCx {
+        settings: &ctx.settings,
+        secrets: &ctx.secrets,
+        vault_root: ctx.vault.root(),
+        time_left: ctx.time_left(),
+    };
+    // Each connector this agent uses: built from its settings and secrets, then its live
+    // check when it has one.
+    for c in capabilities::all() {
+        let Some(check) = c.check else { continue };
+        if c.needs_for(&ctx.settings, ctx.mode.role()).is_none() {
             continue;
         }
-        let r = match c.name {
-            "gmail" => gmail_check(ctx),
-            // Only the agent that sends logs in: a draft_only agent sends nothing but alerts.
-            "smtp" if ctx.mode == Mode::DraftOnly => continue,
-            "smtp" => smtp_check(ctx),
-            // Odoo login and the social platforms: their offline check until their
-            // connector offers a live one (hook: add its arm here).
-            _ => match c.check {
-                Some(check) => check(&ctx.settings, &ctx.secrets, ctx.vault.root())
-                    .map_err(|e| format!("{e:#}")),
-                None => continue,
+        let r = match (check(cx.settings, cx.secrets, cx.vault_root), c.live) {
+            (Err(e), _) => Err(format!("{e:#}")),
+            (Ok(m), None) => Ok(m),
+            (Ok(m), Some(live)) => match live(&cx) {
+                found if found.is_empty() => Ok(m),
+                found => capabilities::verdict(&found),
             },
         };
         out.push(result(c.name, Level::Critical, r));
@@ -400,36 +398,6 @@ fn builtin(ctx: &Ctx) -> Vec<CheckResult> {
         ));
     }
     out
-}
-
-fn gmail_check(ctx: &Ctx) -> std::result::Result<String, String> {
-    let g = ctx.settings.gmail.clone().unwrap_or_default();
-    let s = ctx
-        .secrets
-        .require("gmail", crate::connectors::gmail::SECRETS)
-        .map_err(|e| format!("{e:#}"))?;
-    let mut client = crate::connectors::gmail::GmailClient::new(
-        &g,
-        crate::connectors::oauth::OAuthClient {
-            client_id: s[0].clone(),
-            client_secret: Some(s[1].clone()),
-        },
-        s[2].clone(),
-        &ctx.vault.aie_dir(),
-        ctx.time_left(),
-    );
-    client
-        .token_check()
-        .map(|_| "the Gmail token is valid".to_string())
-        .map_err(|e| format!("{e:#}"))
-}
-
-fn smtp_check(ctx: &Ctx) -> std::result::Result<String, String> {
-    match crate::connectors::smtp::mailer(&ctx.settings, &ctx.secrets, ctx.vault.root()) {
-        Ok(Some(mut m)) => m.login_check().map(|_| "SMTP login ok".to_string()),
-        Ok(None) => Ok("not set up".into()),
-        Err(e) => Err(format!("{e:#}")),
-    }
 }
 
 /// The git remote answers (`git ls-remote`), when the vault syncs through one.

@@ -1,18 +1,21 @@
-//! One run of a scheduled job: its steps in order, each an in-process aie pass through
+//! One run of a scheduled job ([`run`]): under the job's own lock (`run-<job>`) and a
+//! watchdog that records and ends a run that outlives its timeout, its steps in order, each
+//! an in-process aie pass through
 //! [`crate::runner::run_command`] (so each step keeps its own lock, state and audit records)
 //! with its report unprinted, under the job's soft deadline; then the job's own record in
-//! state (`jobs.<job>` and `run.<job>`) and the audit log, and its healthchecks-style pings.
+//! state (`jobs.<job>`, with its steps) and the audit log, and its healthchecks-style pings.
 //! Never prints; the `run` command reports what this returns.
 
 use crate::audit::AuditEvent;
 use crate::cli::Cli;
 use crate::context::{Ctx, Env};
-use crate::exit::{Exit, exit_for};
+use crate::exit::{AieError, Exit, exit_for};
 use crate::schedule::jobs::{Job, OnFailure};
-use crate::state::{Attention, JobRunRecord, RunFinish, StepRecord};
+use crate::state::{RunFinish, StepRecord};
 use anyhow::Result;
 use serde_json::json;
 use std::path::Path;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// What one step did.
@@ -48,6 +51,157 @@ impl JobReport {
 
 fn is_failure(e: Exit) -> bool {
     !matches!(e, Exit::Ok | Exit::LockBusy)
+}
+
+/// How a run of a job ended.
+#[derive(Debug)]
+pub enum JobRun {
+    /// Another run of the job holds its lock: nothing ran.
+    Busy,
+    /// The job ran; its record is in state and the audit log.
+    Finished(JobReport),
+}
+
+/// Runs the job `name` of the vault open in `ctx`: under its own lock (`run-<job>`), with its
+/// start and finish recorded in state, its pings sent, each step that failed logged, and a
+/// watchdog that records the run and ends the process (exit 1) a little before the job's
+/// timeout, ahead of systemd's `TimeoutStartSec`. No new step starts after three quarters of
+/// the timeout. Errors: no such job, or one not meant for this agent (exit 2 and 78); a lock
+/// or state that cannot be written.
+pub fn run(env: &Env, ctx: &Ctx, name: &str) -> Result<JobRun> {
+    let all = crate::schedule::jobs::load(ctx.vault.root())?;
+    let Some(job) = all.iter().find(|j| j.name == name) else {
+        let names: Vec<&str> = all.iter().map(|j| j.name.as_str()).collect();
+        return Err(AieError::Usage(format!(
+            "no job named `{name}`: the jobs are {}",
+            names.join(", ")
+        ))
+        .into());
+    };
+    let role = ctx.mode.role();
+    if !job.agents.includes(role) {
+        return Err(AieError::Config(format!(
+            "job `{}` runs on the {} agent only, and this one is the {} agent: remove it from this machine's schedule",
+            job.name,
+            job.agents.name(),
+            role.name()
+        ))
+        .into());
+    }
+    let cmds = job.commands()?;
+    let lock_name = format!("run-{}", job.name);
+    let _lock =
+        match crate::lock::acquire_named(&ctx.vault.aie_dir(), &lock_name, &ctx.holder_text()) {
+            Ok(l) => l,
+            Err(e) if exit_for(&e) == Exit::LockBusy => {
+                log::info!("job `{}` is already running: skipped", job.name);
+                return Ok(JobRun::Busy);
+            }
+            Err(e) => return Err(e),
+        };
+    let start = ctx.clock.stamp();
+    let started = Instant::now();
+    ctx.state
+        .update(|s| s.record_start(&job.name, &start, false))?;
+    let soft = started + job.timeout.mul_f64(0.75);
+    let current = Arc::new(Mutex::new(String::new()));
+    let recorder = TimeoutRecorder {
+        job: job.name.clone(),
+        agent: ctx.agent.clone(),
+        start: start.clone(),
+        timeout: job.timeout,
+        clock: ctx.clock.clone(),
+        state: ctx.state.clone(),
+        logs: ctx.vault.logs(),
+        secrets: ctx.secrets.values(),
+    };
+    let done = spawn_watchdog(recorder, job.ping_url.clone(), current.clone());
+    if let Some(url) = &job.ping_url {
+        ping(url, "start");
+    }
+    let report = run_steps(env, ctx.vault.root(), job, cmds, soft, |step| {
+        if let Ok(mut c) = current.lock() {
+            *c = step.to_string();
+        }
+    });
+    let _ = done.send(());
+    let exit = report.exit();
+    record(ctx, job, &start, started, &report)?;
+    if let Some(url) = &job.ping_url {
+        ping(url, &exit.code().to_string());
+    }
+    log_failures(job, &report);
+    Ok(JobRun::Finished(report))
+}
+
+/// Starts the watchdog of a run: unless told (through the returned sender) that the run
+/// ended, it records a timeout in the step named in `current`, pings the failure and ends the
+/// process with exit 1, a little before the job's timeout.
+fn spawn_watchdog(
+    recorder: TimeoutRecorder,
+    ping_url: Option<String>,
+    current: Arc<Mutex<String>>,
+) -> mpsc::Sender<()> {
+    let hard = recorder
+        .timeout
+        .saturating_sub(Duration::from_secs(5).min(recorder.timeout / 10));
+    let (done, watch) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = watch.recv_timeout(hard) {
+            let step = current.lock().map(|s| s.clone()).unwrap_or_default();
+            if let Err(e) = record_hard_timeout(&recorder, &step) {
+                log::error!("cannot record the timeout: {e:#}");
+            }
+            log::error!(
+                "job `{}` timed out after {}s in step `{step}`",
+                recorder.job,
+                recorder.timeout.as_secs()
+            );
+            if let Some(url) = ping_url {
+                ping(&url, &Exit::Partial.code().to_string());
+            }
+            std::process::exit(Exit::Partial.code().into());
+        }
+    });
+    done
+}
+
+/// Logs each failed step as an error (so cron mails only failures), and the steps not run.
+fn log_failures(job: &Job, report: &JobReport) {
+    for s in &report.steps {
+        match (&s.error, s.exit) {
+            (Some(_), Exit::LockBusy) => log::info!("step `{}`: busy, skipped", s.step),
+            (Some(e), _) => log::error!("job `{}` step `{}`: {e}", job.name, s.step),
+            (None, Exit::Ok | Exit::LockBusy) => {}
+            // An exit the job accepts (`success_exit`): its step reported it its own way.
+            (None, code) if job.succeeded(code) => log::info!(
+                "job `{}` step `{}` exited {} (accepted by the job's success_exit)",
+                job.name,
+                s.step,
+                code.code()
+            ),
+            (None, code) => log::error!(
+                "job `{}` step `{}` exited {}",
+                job.name,
+                s.step,
+                code.code()
+            ),
+        }
+    }
+    if report.timed_out {
+        log::error!(
+            "job `{}` reached its timeout of {}s: not started: {}",
+            job.name,
+            job.timeout.as_secs(),
+            report.skipped.join(", ")
+        );
+    } else if !report.skipped.is_empty() {
+        log::error!(
+            "job `{}` stopped after a failed step: not started: {}",
+            job.name,
+            report.skipped.join(", ")
+        );
+    }
 }
 
 /// Runs the steps in order. `soft_deadline` is when no new step starts and each step stops
@@ -164,6 +318,7 @@ pub fn record(
                 ),
                 succeeded: job.succeeded(exit),
                 worked: false,
+                steps: Some((steps, report.skipped.clone())),
             },
         );
         if job.succeeded(exit) {
@@ -171,30 +326,24 @@ pub fn record(
             s.attention
                 .remove(&format!("alert:aie-{}.service", job.name));
         }
-        let key = format!("run-{}:timeout", job.name);
         if report.timed_out {
-            s.attention.entry(key).or_insert(Attention {
-                since: now.clone(),
-                message: format!(
-                    "job `{}` hit its timeout of {}s: steps skipped: {}",
-                    job.name,
-                    job.timeout.as_secs(),
-                    report.skipped.join(", ")
-                ),
-                passes: 1,
-            });
+            let message = format!(
+                "job `{}` hit its timeout of {}s: steps skipped: {}",
+                job.name,
+                job.timeout.as_secs(),
+                report.skipped.join(", ")
+            );
+            s.raise(&timeout_key(&job.name), &message, &now);
         } else {
-            s.attention.remove(&key);
+            s.attention.remove(&timeout_key(&job.name));
         }
-        s.run.insert(
-            job.name.clone(),
-            JobRunRecord {
-                at: now.clone(),
-                steps,
-                skipped: report.skipped.clone(),
-            },
-        );
     })
+}
+
+/// The attention key of a job that keeps reaching its timeout (cleared by a run that does
+/// not).
+fn timeout_key(job: &str) -> String {
+    format!("run-{job}:timeout")
 }
 
 /// Records a run the watchdog ends at the job's hard timeout (the process exits 1 next):
@@ -232,16 +381,10 @@ pub fn record_hard_timeout(ctx_parts: &TimeoutRecorder, step: &str) -> Result<()
                 counts: None,
                 succeeded: false,
                 worked: false,
+                steps: None,
             },
         );
-        s.attention.insert(
-            format!("run-{}:timeout", ctx_parts.job),
-            Attention {
-                since: now.clone(),
-                message,
-                passes: 1,
-            },
-        );
+        s.raise(&timeout_key(&ctx_parts.job), &message, &now);
     })
 }
 
@@ -262,19 +405,13 @@ pub struct TimeoutRecorder {
 /// Sends a healthchecks.io-style ping (`<url>/<suffix>`). A ping is not an action: a failure
 /// is logged at info level and never fails the job.
 pub fn ping(url: &str, suffix: &str) {
+    use crate::connectors::http::{Http, Request, RetryPolicy, Verdict, url_host, url_path};
     let target = format!("{url}/{suffix}");
-    let agent = crate::connectors::http_agent(Duration::from_secs(10));
-    let started = Instant::now();
-    match agent.get(&target).call() {
-        Ok(resp) => log::debug!(
-            "GET {} {} {} {}ms",
-            crate::connectors::url_host(&target),
-            crate::connectors::url_path(&target),
-            resp.status().as_u16(),
-            started.elapsed().as_millis()
-        ),
-        // The path of a ping URL is its key: name the host only.
-        Err(e) => log::info!("cannot ping {}: {e}", crate::connectors::url_host(&target)),
+    // The path of a ping URL is its key: scrubbed from the layer's debug line and errors.
+    let http = Http::new("ping", Duration::from_secs(10), RetryPolicy::NONE, None)
+        .scrubbing(&[url_path(url)]);
+    if let Err(e) = http.send(&Request::get(&target), &|_| Verdict::Stop) {
+        log::info!("cannot ping {}: {e}", url_host(&target));
     }
 }
 

@@ -131,6 +131,55 @@ struct JobFile {
     success_exit: Vec<i32>,
 }
 
+/// The keys of a job file ([`JobFile`]'s fields), checked before the typed reading so that a
+/// misspelt one is named with its line and the nearest key.
+const JOB_KEYS: &[&str] = &[
+    "description",
+    "steps",
+    "schedule",
+    "agents",
+    "timeout",
+    "jitter",
+    "on_failure",
+    "ping_url",
+    "success_exit",
+];
+
+/// Refuses a key a job file may not have (exit 78), naming it, the file, its line and the
+/// nearest key, as `aie.yaml`'s strict reading does. YAML that does not parse is left to the
+/// typed reading, which names the file and line of the fault.
+fn check_keys(text: &str, origin: &str) -> Result<()> {
+    let known = serde_json::Value::Object(
+        JOB_KEYS
+            .iter()
+            .map(|k| (k.to_string(), serde_json::Value::Null))
+            .collect(),
+    );
+    let Ok((_, unknown)) = crate::config::strict::scan(text, &known) else {
+        return Ok(());
+    };
+    let each: Vec<String> = unknown
+        .iter()
+        .map(|u| {
+            let hint = u
+                .suggestion
+                .as_ref()
+                .map_or(String::new(), |s| format!(": did you mean `{s}`?"));
+            format!(
+                "unknown key `{}` in `{origin}` line {}{hint} (a job file has {})",
+                u.key.path,
+                u.key.line,
+                JOB_KEYS.join(", ")
+            )
+        })
+        .collect();
+    if each.is_empty() {
+        Ok(())
+    } else {
+        Err(config_err(each.join("; ")))
+    }
+}
+
 /// A step as written: `plan --deadline 30` or `[plan, --deadline, "30"]`.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -170,6 +219,7 @@ impl Job {
                 "{origin}: job name `{name}` is an aie command: name the job differently"
             )));
         }
+        check_keys(text, origin)?;
         let f: JobFile = serde_saphyr::from_str(text)
             .map_err(|e| config_err(crate::config::yaml_error(origin, &e)))?;
         let steps: Vec<Vec<String>> = f
@@ -522,6 +572,25 @@ mod tests {
 
     /// `agents` and `on_failure` are typed: a value outside their choices names the file,
     /// the line and the choices, never the parser's `<input>`.
+    /// Regression: `timout: 5m` was refused without the nearest key or its line.
+    #[test]
+    fn a_misspelt_job_key_is_named_with_its_file_line_and_nearest_key() {
+        let text = "description: d\nschedule: '* * * * *'\nsteps: [plan]\ntimout: 5m\n";
+        let err = Job::parse("x", text, "vault/jobs/x.yaml").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(
+                "unknown key `timout` in `vault/jobs/x.yaml` line 4: did you mean `timeout`?"
+            ),
+            "{msg}"
+        );
+        assert_eq!(crate::exit::exit_for(&err), crate::exit::Exit::Config);
+        // Every key JOB_KEYS lists is one the typed reading takes, and the other way round.
+        let all = "description: d\nsteps: [plan]\nschedule: '* * * * *'\nagents: both\ntimeout: 5m\njitter: 1s\non_failure: stop\nping_url: http://h/p\nsuccess_exit: [1]\n";
+        Job::parse("x", all, "o").unwrap();
+        assert_eq!(all.lines().count(), JOB_KEYS.len());
+    }
+
     #[test]
     fn job_enum_fields_name_their_choices_and_the_file() {
         for (text, choices) in [

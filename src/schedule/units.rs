@@ -15,6 +15,16 @@ pub const HEADER: &str =
 /// The name of the alert template unit.
 pub const ALERT_UNIT: &str = "aie-alert@.service";
 
+/// The user unit folder: `$XDG_CONFIG_HOME/systemd/user`, else `~/.config/systemd/user`
+/// (given the two variables); `None` when neither is set.
+pub fn user_unit_dir(xdg_config_home: Option<&str>, home: Option<&str>) -> Option<PathBuf> {
+    match (xdg_config_home, home) {
+        (Some(x), _) => Some(Path::new(x).join("systemd/user")),
+        (None, Some(h)) => Some(Path::new(h).join(".config/systemd/user")),
+        (None, None) => None,
+    }
+}
+
 /// What the generated files point at.
 #[derive(Debug, Clone)]
 pub struct Target {

@@ -240,6 +240,36 @@ fn wait_bounded(
     }
 }
 
+/// One record of `git diff --raw -z --no-renames`: the new mode (`120000` is a link,
+/// `160000` a nested repository), the new blob (zeros for a deletion), the status letter and
+/// the path. A field git left out is empty.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RawChange<'a> {
+    pub mode: &'a str,
+    pub blob: &'a str,
+    pub status: &'a str,
+    pub path: &'a str,
+}
+
+/// The records of `git diff --raw -z --no-renames` output: `:<old mode> <new mode> <old sha>
+/// <new sha> <status>`, a NUL, the path, a NUL; and so on.
+pub fn raw_changes(raw: &str) -> Vec<RawChange<'_>> {
+    let mut out = Vec::new();
+    let mut fields = raw.split('\0');
+    while let (Some(meta), Some(path)) = (fields.next(), fields.next()) {
+        let mut f = meta.split(' ');
+        let mut next = || f.next().unwrap_or("");
+        let (_, mode, _, blob, status) = (next(), next(), next(), next(), next());
+        out.push(RawChange {
+            mode,
+            blob,
+            status,
+            path,
+        });
+    }
+    out
+}
+
 /// Whether git's message says the remote could not be reached at all (as opposed to a
 /// push the remote refused).
 pub fn unreachable(stderr: &str) -> bool {
@@ -264,4 +294,28 @@ pub fn rejected(stderr: &str) -> bool {
     ["rejected", "non-fast-forward", "fetch first", "stale info"]
         .iter()
         .any(|m| s.contains(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_diff_records_are_read_with_their_mode_blob_status_and_path() {
+        let raw = ":000000 100644 0000000 1111111 A\0Approved/a b.md\0:100644 120000 2222222 3333333 T\0Done/link.md\0:100644 000000 4444444 0000000 D\0Done/gone.md\0";
+        let got = raw_changes(raw);
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            got[0],
+            RawChange {
+                mode: "100644",
+                blob: "1111111",
+                status: "A",
+                path: "Approved/a b.md"
+            }
+        );
+        assert_eq!((got[1].mode, got[1].status), ("120000", "T"));
+        assert_eq!((got[2].blob, got[2].path), ("0000000", "Done/gone.md"));
+        assert!(raw_changes("").is_empty());
+    }
 }

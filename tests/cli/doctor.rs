@@ -266,16 +266,21 @@ fn which(cmd: &str) -> bool {
         .any(|d| Path::new(d).join(cmd).is_file())
 }
 
-fn doctor_secret_lines(env: &TestEnv) -> Vec<Value> {
+/// The checks of `doctor --json` whose name `keep` keeps.
+fn doctor_checks(env: &TestEnv, keep: impl Fn(&str) -> bool) -> Vec<Value> {
     let r = env.run(&["doctor", "--json"]);
     let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{r:?}"));
     v["checks"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["check"] == "secrets" || c["check"] == "smtp" || c["check"] == "gmail")
+        .filter(|c| keep(c["check"].as_str().unwrap()))
         .cloned()
         .collect()
+}
+
+fn doctor_secret_lines(env: &TestEnv) -> Vec<Value> {
+    doctor_checks(env, |c| matches!(c, "secrets" | "smtp" | "gmail"))
 }
 
 // Doctor warned that a relay with `smtp.auth: false` lacked AIE_SMTP_USERNAME and
@@ -332,4 +337,58 @@ fn doctor_names_the_gmail_secrets_when_gmail_is_set_up_and_checks_its_settings()
             .unwrap()
             .contains("gmail.token_url")
     );
+}
+
+/// The checks of `doctor --json` whose name starts with `prefix`.
+fn checks_named(env: &TestEnv, prefix: &str) -> Vec<Value> {
+    doctor_checks(env, |c| c.starts_with(prefix))
+}
+
+fn status_of(checks: &[Value], name: &str) -> String {
+    let c = checks.iter().find(|c| c["check"] == name);
+    let c = c.unwrap_or_else(|| panic!("no `{name}` in {checks:?}"));
+    c["status"].as_str().unwrap().to_string()
+}
+
+// Doctor asked Odoo and the social platforms live but never Gmail nor the mail server:
+// health-check had those two live checks of its own (issue 9). Both now come from the
+// connectors, so doctor asks every one that has a live check.
+#[test]
+fn doctor_checks_the_gmail_token_and_the_smtp_login_live() {
+    use crate::support::gmail_fake::{GmailFake, gmail_env};
+    use crate::support::smtp::SmtpServer;
+    let fake = GmailFake::start();
+    let server = SmtpServer::start("auth", &["--user", "alice", "--password", "right"]);
+    let mut env = gmail_env(&fake, "");
+    env.config(&format!(
+        "{}{}",
+        fake.config(""),
+        server.config("none", true)
+    ));
+    env.env("AIE_SMTP_USERNAME", "alice")
+        .env("AIE_SMTP_PASSWORD", "right");
+    let gmail = checks_named(&env, "gmail");
+    assert_eq!(status_of(&gmail, "gmail token"), "ok", "{gmail:?}");
+    assert_eq!(status_of(&checks_named(&env, "smtp"), "smtp login"), "ok");
+    // A revoked grant and a wrong password: each fails with its fix, never the secret.
+    // (The access token is cached: without the cache, the grant is asked again.)
+    fake.mailbox.lock().unwrap().invalid_grant = true;
+    std::fs::remove_file(env.vault.join(".aie/gmail_token.json")).unwrap();
+    env.env("AIE_SMTP_PASSWORD", "wrong-pass-4321");
+    let r = env.run(&["doctor"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let line = doctor_line(&r, "gmail token");
+    assert!(line.contains("aie auth gmail"), "{line}");
+    assert!(
+        doctor_line(&r, "smtp login").contains("AIE_SMTP_PASSWORD"),
+        "{r:?}"
+    );
+    assert!(!r.stdout.contains("wrong-pass-4321"), "{r:?}");
+    // The cloud agent sends nothing: no SMTP login asked for, none tried.
+    env.env("AIE_MODE", "draft_only")
+        .env("AIE_SMTP_PASSWORD", "");
+    let smtp = checks_named(&env, "smtp");
+    assert!(smtp.is_empty(), "{smtp:?}");
+    let secrets = serde_json::to_string(&checks_named(&env, "secrets")).unwrap();
+    assert!(!secrets.contains("AIE_SMTP"), "{secrets}");
 }

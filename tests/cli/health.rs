@@ -318,3 +318,55 @@ fn the_health_job_exits_1_while_a_check_is_down_without_counting_as_a_failed_run
     let sync = fs::read_to_string(out.join("aie-sync.service")).unwrap();
     assert!(sync.contains("\nSuccessExitStatus=75\n"), "{sync}");
 }
+
+/// The built-in check `name` of one `health-check --json`.
+fn builtin_check(env: &TestEnv, name: &str) -> Value {
+    let r = env.run(&["health-check", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    let c = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == name);
+    c.cloned().unwrap_or_else(|| panic!("no `{name}`: {v:#}"))
+}
+
+// health-check asked Gmail and SMTP live but Odoo and the social platforms only offline
+// (the live checks lived in doctor), so an Odoo server that was down passed (issue 9). Each
+// connector's live check is now its own, and both iterate them.
+#[test]
+fn health_check_asks_odoo_and_the_social_platforms_live() {
+    use crate::support::odoo_fake::OdooTarget;
+    use crate::support::social_fake::{SECRETS, SocialFake};
+    let odoo = OdooTarget::new();
+    let social = SocialFake::start();
+    let mut env = TestEnv::new();
+    env.config(&format!(
+        "health:\n  min_free_mb: 1\n{}{}",
+        odoo.config(""),
+        social.config()
+    ));
+    env.env("AIE_ODOO_USERNAME", &odoo.user)
+        .env("AIE_ODOO_API_KEY", &odoo.key);
+    for (k, v) in SECRETS {
+        env.env(k, v);
+    }
+    let c = builtin_check(&env, "odoo");
+    assert_eq!(c["ok"], true, "{c}");
+    assert!(
+        c["message"].as_str().unwrap().contains("the login works"),
+        "{c}"
+    );
+    let c = builtin_check(&env, "x");
+    assert!(c["message"].as_str().unwrap().contains("@samsshop"), "{c}");
+    // Nothing answers at odoo.url: the offline check passes, the live one does not.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    env.config(&format!(
+        "health:\n  min_free_mb: 1\nodoo:\n  url: http://127.0.0.1:{port}\n  db: x\n  timeout_seconds: 2\n"
+    ));
+    let c = builtin_check(&env, "odoo");
+    assert_eq!(c["ok"], false, "{c}");
+    assert!(!c["message"].to_string().contains(&odoo.key), "{c}");
+}

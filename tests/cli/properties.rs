@@ -42,40 +42,17 @@ fn param() -> impl Strategy<Value = Value> {
     ]
 }
 
-const KINDS: &[(&str, &[&str])] = &[
-    (
-        "send_email",
-        &["to", "cc", "bcc", "subject", "body", "in_reply_to"],
-    ),
-    (
-        "odoo_invoice",
-        &["partner", "partner_email", "lines", "currency", "ref"],
-    ),
-    ("odoo_post_invoice", &["invoice"]),
-    (
-        "odoo_bill",
-        &["vendor", "amount", "currency", "date", "description", "ref"],
-    ),
-    (
-        "payment",
-        &["payee", "amount", "currency", "reference", "recurring"],
-    ),
-    (
-        "social_post",
-        &["platform", "text", "image_url", "reply_to"],
-    ),
-    ("whatsapp_send", &["to", "text", "template"]),
-    ("note", &["text"]),
-];
-
-/// One action of the closed list with some of its parameters, and the policy fields.
+/// One action of the closed list with some of its parameters, and the policy fields. The
+/// kinds and their parameters come from the catalogue itself, so a new kind or parameter is
+/// covered without an edit here.
 fn action() -> impl Strategy<Value = Map<String, Value>> {
-    (0..KINDS.len())
-        .prop_flat_map(|k| {
-            let (kind, params) = KINDS[k];
+    let kinds = aie::actions::registry();
+    (0..kinds.len())
+        .prop_flat_map(move |k| {
+            let names: Vec<&'static str> = kinds[k].params().iter().map(|p| p.0).collect();
             (
-                Just(kind),
-                prop::collection::vec((prop::sample::select(params), param()), 1..5),
+                Just(kinds[k].name()),
+                prop::collection::vec((prop::sample::select(names), param()), 1..5),
                 any::<bool>(),
             )
         })

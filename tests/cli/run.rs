@@ -53,7 +53,9 @@ fn a_job_that_succeeds_prints_nothing_and_records_each_step_and_the_job() {
     assert!(s["jobs"]["triage"]["last_success"].is_string());
     assert_eq!(s["jobs"]["process-inbox"]["last_exit"], 0);
     assert_eq!(s["jobs"]["plan"]["last_exit"], 0);
-    assert_eq!(s["run"]["triage"]["steps"].as_array().unwrap().len(), 2);
+    assert_eq!(s["jobs"]["triage"]["steps"].as_array().unwrap().len(), 2);
+    // One record of the job's run: no `run` section beside `jobs` any more.
+    assert!(s["run"].is_null(), "{s}");
     let audit = env.audit();
     let steps: Vec<&Value> = audit
         .iter()
@@ -97,7 +99,7 @@ fn a_failing_step_gives_the_worst_code_and_continue_or_stop_decides_the_rest() {
     assert!(r.stderr.contains("not started: plan"), "{r:?}");
     let s = state(&env);
     assert_eq!(s["jobs"]["triage"]["consecutive_failures"], 2);
-    assert_eq!(s["run"]["triage"]["skipped"][0], "plan");
+    assert_eq!(s["jobs"]["triage"]["skipped"][0], "plan");
 }
 
 #[test]
@@ -213,4 +215,22 @@ fn a_local_only_job_is_refused_on_the_cloud_agent() {
     let r = env.run(&["run", "execute"]);
     assert_eq!(r.code, 78, "{r:?}");
     assert!(r.stderr.contains("local agent only"), "{r:?}");
+}
+
+/// Regression: a misspelt key in a vault job file (`timout: 5m`) was refused without the
+/// nearest key or its line.
+#[test]
+fn a_misspelt_key_in_a_job_file_is_named_with_file_line_and_nearest_key() {
+    let env = TestEnv::new();
+    env.write("jobs/triage.yaml", format!("{TRIAGE}timout: 5m\n"));
+    let line = TRIAGE.lines().count() + 1;
+    let r = env.run(&["run", "triage"]);
+    assert_eq!(r.code, 78, "{r:?}");
+    assert!(r.stderr.contains("unknown key `timout` in `"), "{r:?}");
+    assert!(
+        r.stderr.contains(&format!(
+            "jobs/triage.yaml` line {line}: did you mean `timeout`?"
+        )),
+        "{r:?}"
+    );
 }

@@ -171,3 +171,26 @@ fn a_platform_not_set_up_is_not_checked() {
     assert_eq!(names, ["x token"]);
     assert_eq!(fake.server.hits().len(), 1);
 }
+
+// doctor read `.aie/x_token.json` itself and checked X with its access token whatever client
+// or grant had written it (issue 9): a cache of another grant is not this one's token.
+#[test]
+fn a_token_cache_of_another_grant_is_not_used_to_check_x() {
+    let fake = SocialFake::start();
+    let mut env = TestEnv::new();
+    env.config(&format!("x:\n  api_base: {}\n", fake.url()));
+    env.env("AIE_X_TOKEN", "x-access-1")
+        .env("AIE_X_REFRESH_TOKEN", "x-refresh-1")
+        .env("AIE_X_CLIENT_ID", "x-client-1");
+    let cache = env.vault.join(".aie/x_token.json");
+    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+    std::fs::write(
+        &cache,
+        r#"{"access_token":"x-cached-of-another-grant","expires_at":4102444800,"client_id":"other-client","token_url":"https://elsewhere.example/token","grant":"0000000000000000"}"#,
+    )
+    .unwrap();
+    let (checks, out) = token_checks(&env);
+    assert_eq!(find(&checks, "x token")["status"], "ok", "{out}");
+    let hits = fake.server.hits_to("/2/users/me");
+    assert_eq!(hits[0].header("authorization"), Some("Bearer x-access-1"));
+}

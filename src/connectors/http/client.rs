@@ -40,6 +40,17 @@ impl Http {
         }
     }
 
+    /// The same client, never waiting or sending past `deadline` (the run's).
+    pub fn until(mut self, deadline: Option<Instant>) -> Http {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The run's deadline this client keeps to, if any.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
     /// Also scrubs `values` (and their encodings) from every text that comes back.
     pub fn scrubbing(mut self, values: &[&str]) -> Http {
         self.secrets = crate::secrets::Scrubber::new(values.iter().copied(), &[]);
@@ -70,7 +81,8 @@ impl Http {
         judge: Judge,
         deadline: Option<Instant>,
     ) -> Result<Reply, HttpError> {
-        let (host, path) = (url_host(req.url), url_path(req.url));
+        // A path may carry a key (a ping URL's): scrubbed like everything else.
+        let (host, path) = (url_host(req.url), self.scrub(url_path(req.url)));
         let mut done = 0u32;
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));

@@ -19,6 +19,14 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// No retry: a failure is reported as it came (a check, which the next pass repeats).
+    pub const NONE: RetryPolicy = RetryPolicy {
+        max_retries: 0,
+        initial: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(100),
+        max_retry_after: Duration::ZERO,
+        max_total_wait: Duration::ZERO,
+    };
     /// The language-model SDKs' rules: 2 retries, 0.5 s doubling to 8 s, `Retry-After` up to
     /// 60 s.
     pub const LLM: RetryPolicy = RetryPolicy {

@@ -17,7 +17,9 @@ mod session;
 pub use message::{build, build_message, message_id, outgoing};
 pub use names::{content_type_of, safe_component};
 
-use super::capabilities::{Connector, Mailer, OutgoingMail, SecretNeed, required};
+use super::capabilities::{
+    Connector, Finding, LiveCx, Mailer, OutgoingMail, Registered, SecretNeed, required,
+};
 use crate::config::Settings;
 use crate::executor::{ActionExecutor, ActionOutcome};
 use crate::exit::AieError;
@@ -55,7 +57,21 @@ pub const SECRETS: &[&str] = &["AIE_SMTP_USERNAME", "AIE_SMTP_PASSWORD"];
 
 /// The SMTP connector: the `smtp:` section; a login only when `smtp.auth` is true (a relay
 /// that takes mail without one needs no secret).
-pub const CONNECTOR: Connector = Connector::of_section("smtp", SECRETS, needs, check);
+/// Only the local agent sends: the cloud one is never asked for the login.
+pub const CONNECTOR: Registered = Connector::of_section("smtp", SECRETS, needs, check)
+    .with_live(live)
+    .local_only();
+
+/// Connects, secures and logs in, then says goodbye (nothing is sent).
+fn live(cx: &LiveCx) -> Vec<Finding> {
+    let r = match mailer(cx.settings, cx.secrets, cx.vault_root) {
+        Ok(Some(mut m)) => m.login_check().map(|()| "SMTP login ok".to_string()),
+        Ok(None) => return Vec::new(),
+        Err(e) => Err(format!("{e:#}")),
+    };
+    let fix = "check smtp.host, smtp.port and smtp.security in aie.yaml, and AIE_SMTP_USERNAME and AIE_SMTP_PASSWORD";
+    vec![Finding::passed_or("smtp login", r, fix)]
+}
 
 fn needs(s: &Settings) -> Option<Vec<SecretNeed>> {
     let smtp = s.smtp.as_ref()?;

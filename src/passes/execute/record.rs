@@ -167,7 +167,7 @@ pub(super) fn to_pending(
     item.set("status", "pending_approval");
     item.set("requested", ctx.clock.stamp());
     item.set("expires", ctx.approval_expiry());
-    item.set("summary", crate::passes::plan::summary(item));
+    item.set("summary", crate::passes::plan::summary(item, &ctx.settings));
     item.front.shift_remove("approved_by");
     item.body = crate::vault::approval_box::with_boxes(&item.body);
     let rewritten = fsutil::rewrite_held(path, held, item.render().as_bytes())?;

@@ -4,22 +4,18 @@
 use super::Fate;
 use super::approval::Approval;
 use super::record::{DrySeen, Step, append_dry_run, audit_action};
-use super::verdict::{Then, detail_of, unknown_note, verdict_of};
+use super::verdict::{Resume, Then, detail_of, resume_of, verdict_of};
 use crate::audit::AuditEvent;
 use crate::context::Ctx;
 use crate::executor::{ActionOutcome, Executors, preview};
 use crate::exit::Exit;
 use crate::fsutil;
-use crate::journal::{Journal, KeyState};
+use crate::journal::Journal;
 use crate::outcome::Outcome;
 use crate::vault::Item;
 use crate::vault::item::action_key;
 use anyhow::Result;
 use serde_json::Value;
-
-/// Results in an item's file that say an action ended without success: it runs again only
-/// after the owner approves it again.
-const FINAL_RESULTS: &[&str] = &["failed", "refused", "unknown"];
 
 fn set_result(item: &mut Item, n: usize, result: &str) {
     let mut actions = item.actions();
@@ -106,63 +102,34 @@ pub(super) fn run_actions(
             item: &id,
             kind: &kind,
         };
-        // What the file says of the action outlives this agent's journal (a new machine, a
-        // restored vault): `ok` is done, always, even when its text was edited since (a typo
-        // fixed in a mail already sent); an action that ended otherwise runs again only when
-        // the owner approves it again in this pass.
         let recorded = action.get("result").and_then(Value::as_str).unwrap_or("");
-        if recorded == "ok" {
-            continue;
-        }
-        if FINAL_RESULTS.contains(&recorded)
-            && !approval.fresh
-            && journal.state(&key) != KeyState::Finished("unknown".into())
-            && journal.state(&key) != KeyState::InFlight
-        {
-            return Ok(Fate::Review(format!(
-                "action {} (`{kind}`) already ended with `{recorded}`: it runs again only when you approve it again",
-                n + 1
-            )));
-        }
-        match journal.state(&key) {
-            KeyState::Finished(r) if r == "ok" => {
+        match resume_of(recorded, &journal.state(&key), approval.fresh, n, &kind) {
+            Resume::Skip => continue,
+            Resume::MarkOk => {
                 set_result(item, n, "ok");
                 continue;
             }
-            KeyState::Finished(r) if r == "unknown" => {
-                // Its outcome is still unknown and no one approved it again since (a crash
-                // came between recording that and sending the item back): never re-run it.
+            Resume::Review(note) => return Ok(Fate::Review(note)),
+            Resume::Unknown { record, note } => {
+                if record {
+                    journal.record(
+                        step.outcome("unknown", "no outcome recorded: the run stopped mid-action"),
+                    )?;
+                    fsutil::failpoint("execute:unknown-recorded");
+                    audit_action(
+                        ctx,
+                        &id,
+                        action,
+                        approved_by,
+                        "unknown",
+                        Some("the run stopped mid-action: outcome unknown"),
+                    )?;
+                }
                 set_result(item, n, "unknown");
                 out.count("unknown", 1);
-                return Ok(Fate::Review(unknown_note(
-                    n,
-                    &kind,
-                    "a run stopped mid-action",
-                )));
+                return Ok(Fate::Review(note));
             }
-            KeyState::InFlight => {
-                // Crashed mid-way: it may have happened. Never retry blindly.
-                journal.record(
-                    step.outcome("unknown", "no outcome recorded: the run stopped mid-action"),
-                )?;
-                fsutil::failpoint("execute:unknown-recorded");
-                set_result(item, n, "unknown");
-                audit_action(
-                    ctx,
-                    &id,
-                    action,
-                    approved_by,
-                    "unknown",
-                    Some("the run stopped mid-action: outcome unknown"),
-                )?;
-                out.count("unknown", 1);
-                return Ok(Fate::Review(unknown_note(
-                    n,
-                    &kind,
-                    "a run stopped mid-action",
-                )));
-            }
-            _ => {}
+            Resume::Run => {}
         }
         if let Some(allowed) = &allowed
             && !allowed.get(n).copied().unwrap_or(false)
@@ -285,7 +252,7 @@ pub(super) fn run_actions(
         }
         // What the service answered (a post's id and URL) stays with the item and the log.
         let mut logged = action.clone();
-        if res == "ok" && !detail.is_empty() && kind != "note" {
+        if res == "ok" && !detail.is_empty() && crate::actions::has_side_effect(action) {
             let mut said: Vec<Value> = match item.front.get("outcomes") {
                 Some(Value::Array(l)) => l.clone(),
                 _ => Vec::new(),
@@ -342,7 +309,7 @@ fn prepared_note(item: &Item, n: usize, live: bool) -> String {
     let done: Vec<String> = item.actions_ref()[..n]
         .iter()
         .enumerate()
-        .filter(|(_, a)| a.get("kind").and_then(Value::as_str) != Some("note"))
+        .filter(|(_, a)| crate::actions::has_side_effect(a))
         .map(|(i, a)| format!("action {} (`{}`)", i + 1, crate::actions::kind_of(a)))
         .collect();
     let how = if live { "did" } else { "ran as a dry run" };

@@ -52,7 +52,7 @@ pub(super) fn review_requests(
             let id = item.id().to_string();
             let expired = parse_time(item.str("expires")).is_some_and(|t| t <= now);
             if !expired {
-                let want = summary(&item);
+                let want = summary(&item, &ctx.settings);
                 if item.str("summary") != want {
                     item.set("summary", want);
                     // Only the file read: an owner who moved or saved it meanwhile wins.

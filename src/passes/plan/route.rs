@@ -15,10 +15,7 @@ use std::fmt::Write;
 /// they did: see [`may_start`]); Pending_Approval otherwise.
 pub(super) fn destination(item: &Item) -> Stage {
     let actions = item.actions_ref();
-    if actions
-        .iter()
-        .all(|a| a.get("kind").and_then(Value::as_str) == Some("note"))
-    {
+    if !actions.iter().any(crate::actions::has_side_effect) {
         return Stage::Done;
     }
     if may_start(actions) {
@@ -36,7 +33,7 @@ fn may_start(actions: &[Map<String, Value>]) -> bool {
     actions
         .iter()
         .take_while(|a| a.get("needs_approval").and_then(Value::as_bool) == Some(false))
-        .any(|a| a.get("kind").and_then(Value::as_str) != Some("note"))
+        .any(crate::actions::has_side_effect)
 }
 
 /// What the policy needs to know of an item's origin, owned (the item is rewritten while
@@ -178,7 +175,7 @@ pub(super) fn set_routing_fields(ctx: &Ctx, item: &mut Item, to: &Stage) {
         Stage::PendingApproval(_) => {
             item.set("requested", ctx.clock.stamp());
             item.set("expires", ctx.approval_expiry());
-            item.set("summary", summary(item));
+            item.set("summary", summary(item, &ctx.settings));
             item.body = crate::vault::approval_box::with_boxes(&item.body);
         }
         Stage::Approved => {
@@ -200,7 +197,7 @@ fn policy_by(item: &Item) -> String {
     let rule = item
         .actions_ref()
         .iter()
-        .filter(|a| a.get("kind").and_then(Value::as_str) != Some("note"))
+        .filter(|a| crate::actions::has_side_effect(a))
         .find_map(|a| a.get("rule").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_else(|| "note".into());
     format!("policy:{rule}")
@@ -229,9 +226,9 @@ pub fn policy_allows(ctx: &Ctx, item: &Item) -> Vec<bool> {
 }
 
 /// A plain-language summary of exactly what will happen: every recipient (to, cc, bcc),
-/// attachment, amount and platform of every action. The owner approves what it says, so it
-/// is rebuilt from the actions whenever aie writes a request or sees one edited.
-pub fn summary(item: &Item) -> String {
+/// attachment, amount, platform and account of every action. The owner approves what it
+/// says, so it is rebuilt from the actions whenever aie writes a request or sees one edited.
+pub fn summary(item: &Item, settings: &crate::config::Settings) -> String {
     if !item.is_planned() {
         return Item::NO_PLAN.to_string();
     }
@@ -249,10 +246,18 @@ pub fn summary(item: &Item) -> String {
         let kind = crate::actions::kind_of(a);
         let what = match crate::actions::get(kind) {
             None => format!("`{kind}` (not an action aie runs: it will be refused)"),
-            Some(k) => match k.check(a) {
-                Ok(()) => k.summary(a),
-                Err(e) => format!("{} (it will be refused: {e:#})", k.summary(a)),
-            },
+            Some(k) => {
+                let mut what = k.summary(a);
+                if let Some(account) = k.account(settings, a) {
+                    what.push_str(" (");
+                    what.push_str(&account);
+                    what.push(')');
+                }
+                match k.check(a) {
+                    Ok(()) => what,
+                    Err(e) => format!("{what} (it will be refused: {e:#})"),
+                }
+            }
         };
         if i > 0 {
             out.push_str("; then ");
@@ -293,5 +298,47 @@ mod tests {
         assert!(!may_start(&acts(json!([note]))));
         assert!(!may_start(&acts(json!([{"kind": "payment"}]))));
         assert!(!may_start(&[]));
+    }
+
+    /// The issue: the summary names "the platform and account" the owner approves acting as.
+    #[test]
+    fn the_summary_names_the_account_each_action_acts_as_or_in() {
+        use crate::config::{FacebookSettings, OdooSettings, Settings, SmtpSettings};
+        let mut item =
+            crate::vault::Item::new("i1", "email", "general", "inbox:x", "2026-11-23T09:00:00Z");
+        item.set_actions(acts(json!([
+            {"kind": "send_email", "to": ["a@b.example"], "subject": "s", "body": "b"},
+            {"kind": "social_post", "platform": "facebook", "text": "hello"},
+            {"kind": "odoo_bill", "vendor": "Hosting Co", "amount": 49, "currency": "USD"},
+            {"kind": "note", "text": "n"},
+        ])));
+        let bare = super::summary(&item, &Settings::default());
+        assert!(
+            !bare.contains(" (from ") && !bare.contains("(as ") && !bare.contains("(in "),
+            "{bare}"
+        );
+        let settings = Settings {
+            smtp: Some(SmtpSettings {
+                from: Some("Sam <sam@shop.example>".into()),
+                ..SmtpSettings::default()
+            }),
+            facebook: Some(FacebookSettings {
+                page_id: Some("111".into()),
+                ..FacebookSettings::default()
+            }),
+            odoo: Some(OdooSettings {
+                url: "https://books.example:8069".into(),
+                db: "shop".into(),
+                ..OdooSettings::default()
+            }),
+            ..Settings::default()
+        };
+        let s = super::summary(&item, &settings);
+        assert!(s.contains("(from Sam <sam@shop.example>)"), "{s}");
+        assert!(s.contains("(as Facebook page 111)"), "{s}");
+        assert!(
+            s.contains("(in Odoo database `shop` at books.example"),
+            "{s}"
+        );
     }
 }

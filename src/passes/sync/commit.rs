@@ -207,19 +207,16 @@ fn staged(git: &Git) -> Result<Vec<Staged>> {
         "--no-abbrev",
     ])?;
     let mut out = Vec::new();
-    let mut fields = raw.split('\0');
-    // `:<old mode> <new mode> <old sha> <new sha> <status>` then the path.
-    while let (Some(meta), Some(path)) = (fields.next(), fields.next()) {
-        let f: Vec<&str> = meta.split(' ').collect();
-        let (Some(mode), Some(sha), Some(status)) = (f.get(1), f.get(3), f.get(4)) else {
+    for c in crate::vault::git::raw_changes(&raw) {
+        if c.status.is_empty() {
             continue;
-        };
+        }
         // Added, modified or changed type: a blob to scan. A deletion adds nothing, nor does
         // a gitlink (a nested repository: no content here).
-        let adds = ["A", "M", "T"].iter().any(|s| status.starts_with(s));
-        let blob = (adds && *mode != "160000").then(|| sha.to_string());
+        let adds = ["A", "M", "T"].iter().any(|s| c.status.starts_with(s));
+        let blob = (adds && c.mode != "160000").then(|| c.blob.to_string());
         out.push(Staged {
-            path: path.to_string(),
+            path: c.path.to_string(),
             blob,
         });
     }

@@ -42,15 +42,13 @@ pub(super) fn verify_incoming(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcom
         "Done",
         "Pending_Approval",
     ])?;
-    let mut incoming = Vec::new();
-    let mut fields = raw.split('\0');
-    while let (Some(meta), Some(rel)) = (fields.next(), fields.next()) {
-        let mode = meta.split(' ').nth(1).unwrap_or("").to_string();
-        incoming.push(Incoming {
-            rel: rel.to_string(),
-            mode,
-        });
-    }
+    let incoming: Vec<Incoming> = crate::vault::git::raw_changes(&raw)
+        .into_iter()
+        .map(|c| Incoming {
+            rel: c.path.to_string(),
+            mode: c.mode.to_string(),
+        })
+        .collect();
     if incoming.is_empty() {
         return Ok(());
     }
@@ -109,10 +107,10 @@ pub(super) fn verify_incoming(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcom
             continue;
         }
         let id = item.id().to_string();
-        if item
-            .actions()
+        if !item
+            .actions_ref()
             .iter()
-            .all(|a| a.get("kind").and_then(|k| k.as_str()) == Some("note"))
+            .any(crate::actions::has_side_effect)
         {
             continue; // no side effect to approve
         }

@@ -1,6 +1,7 @@
 //! The check of a model's answer, field by field, against the closed list of the catalogue
-//! (`actions/`): kinds, parameter names and types, required parameters, sizes. Any fault is
-//! the reason the planner falls back to the template for that item.
+//! (`actions/`): kinds, parameter names and types, required parameters, sizes, then each
+//! kind's own check (what `execute` would refuse). Any fault is the reason the planner falls
+//! back to the template for that item (or an MCP proposal is refused).
 
 use crate::actions::{Ty, social_post};
 use crate::planner::{Plan, Proposal};
@@ -141,12 +142,13 @@ fn check_action(n: usize, v: &Value) -> std::result::Result<Proposal, String> {
         .get("kind")
         .and_then(Value::as_str)
         .ok_or_else(|| format!("{at} has no `kind`"))?;
-    let Some(params) = crate::actions::get(kind).map(|k| k.params()) else {
+    let Some(entry) = crate::actions::get(kind) else {
         return Err(format!(
             "{at} has the unknown kind `{kind}` (allowed: {})",
             crate::actions::names()
         ));
     };
+    let params = entry.params();
     let mut action = Map::new();
     action.insert("kind".into(), kind.into());
     let mut why = String::new();
@@ -183,6 +185,13 @@ fn check_action(n: usize, v: &Value) -> std::result::Result<Proposal, String> {
         if missing {
             return Err(format!("{at} (`{kind}`) lacks `{p}`"));
         }
+    }
+    // What the kind itself checks beyond the types (a post's `scheduled_at` is a time):
+    // what `execute` would refuse is refused now, before the plan is written.
+    if let Err(e) = entry.check(&action) {
+        let e = format!("{e:#}");
+        let e = e.trim_start_matches(&format!("`{kind}` action: "));
+        return Err(format!("{at} (`{kind}`) {e}"));
     }
     Ok(Proposal {
         action,
@@ -247,4 +256,34 @@ pub fn check_answer(v: &Value) -> std::result::Result<Plan, String> {
         proposals,
         ..Plan::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn answer(action: Value) -> Value {
+        json!({"objective": "o", "steps": [], "actions": [{"kind": "note", "text": "t"}, action]})
+    }
+
+    /// Regression: the kind's own check never ran on a proposal, so a post scheduled at
+    /// `tomorrow 9am` was accepted and written, and only `execute` refused it.
+    #[test]
+    fn the_kinds_own_check_refuses_a_proposal_naming_the_action_and_the_parameter() {
+        let post = json!({"kind": "social_post", "platform": "x", "text": "Hi",
+            "scheduled_at": "tomorrow 9am", "why": "w"});
+        let err = check_answer(&answer(post)).unwrap_err();
+        assert_eq!(
+            err,
+            "action 2 (`social_post`) `scheduled_at` `tomorrow 9am` is not an RFC 3339 time (2026-12-01T09:30:00Z)"
+        );
+        let fine = json!({"kind": "social_post", "platform": "x", "text": "Hi",
+            "scheduled_at": "2026-12-01T09:30:00Z", "image_url": null});
+        let plan = check_answer(&answer(fine)).unwrap();
+        assert_eq!(
+            plan.proposals[1].action["scheduled_at"],
+            "2026-12-01T09:30:00Z"
+        );
+    }
 }

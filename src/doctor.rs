@@ -253,7 +253,8 @@ pub fn run_checks(
             time_left: Some(LIVE_CHECK_TIME),
         };
         for c in capabilities::all() {
-            let (Some(run), Some(needs)) = (c.check, c.needs_for(s, setup.role)) else {
+            let run = c.check;
+            let Some(needs) = c.needs_for(s, setup.role) else {
                 continue;
             };
             // Missing secrets are reported above, once.

@@ -18,7 +18,7 @@ pub const CONNECTOR: Connector = Connector {
     section: "backup",
     secrets: &[IDENTITY_SECRET],
     needs,
-    check: Some(check),
+    check,
 };
 
 /// With `encrypt_to` set, the identity is wanted (optional: backing up works without it,

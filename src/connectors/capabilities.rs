@@ -96,8 +96,8 @@ pub struct Connector {
     /// The secrets it needs with these settings; None when it is not set up.
     pub needs: fn(&Settings) -> Option<Vec<SecretNeed>>,
     /// A cheap check that needs no network: the settings and secrets build a usable
-    /// connector. Says what it found, or why not. None while the connector does not exist.
-    pub check: Option<ConnectorCheck>,
+    /// connector. Says what it found, or why not.
+    pub check: ConnectorCheck,
 }
 
 impl Connector {
@@ -113,7 +113,7 @@ impl Connector {
             section: name,
             secrets,
             needs,
-            check: Some(check),
+            check,
         }
     }
 

@@ -367,7 +367,7 @@ fn builtin(ctx: &Ctx) -> Vec<CheckResult> {
     // Each connector this agent uses: built from its settings and secrets, then its live
     // check when it has one.
     for c in capabilities::all() {
-        let Some(check) = c.check else { continue };
+        let check = c.check;
         if c.needs_for(&ctx.settings, ctx.mode.role()).is_none() {
             continue;
         }

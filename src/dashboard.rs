@@ -376,6 +376,18 @@ pub fn splice(text: &str, block: &str) -> String {
     }
 }
 
+/// Reports a change where this agent's mode says: the full agent rewrites `Dashboard.md`,
+/// a draft_only agent its own page in `Updates/`. A failure is a warning, never the pass's.
+pub fn report(ctx: &Ctx) {
+    let res = match ctx.mode {
+        crate::context::Mode::Full => refresh(ctx),
+        crate::context::Mode::DraftOnly => write_update(ctx),
+    };
+    if let Err(e) = res {
+        log::warn!("cannot refresh the dashboard: {e:#}");
+    }
+}
+
 /// Rewrites `Dashboard.md` when its content would change (the local, full agent only).
 pub fn refresh(ctx: &Ctx) -> Result<bool> {
     let path = ctx.vault.root().join("Dashboard.md");

@@ -6,7 +6,7 @@
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::commands::{self, Outcome};
-use crate::context::{Ctx, Cx, Env, Mode};
+use crate::context::{Ctx, Cx, Env};
 use crate::dashboard;
 use crate::exit::{Exit, exit_for};
 use crate::lock::{self, VaultAccess};
@@ -116,13 +116,7 @@ fn run_job(env: &Env, global: &GlobalArgs, cmd: &Command, access: VaultAccess) -
     }
     if (outcome.changed && !cmd.per_request()) || !new_problems.is_empty() {
         // Only the local agent writes Dashboard.md; a draft_only agent reports in Updates/.
-        let res = match ctx.mode {
-            Mode::Full => dashboard::refresh(&ctx),
-            Mode::DraftOnly => dashboard::write_update(&ctx),
-        };
-        if let Err(e) = res {
-            log::warn!("cannot refresh the dashboard: {e:#}");
-        }
+        dashboard::report(&ctx);
     }
     if let Some(e) = error {
         return Err(e);

@@ -523,13 +523,7 @@ fn plan_one(ctx: &Ctx, id: &str, plan: Plan) -> Result<Call> {
     run.plan_batch(ctx, &mut Proposed(plan), vec![claimed], &mut out)?;
     run.finish(ctx)?.save();
     if out.changed {
-        let res = match ctx.mode {
-            crate::context::Mode::Full => crate::dashboard::refresh(ctx),
-            crate::context::Mode::DraftOnly => crate::dashboard::write_update(ctx),
-        };
-        if let Err(e) = res {
-            log::warn!("cannot refresh the dashboard: {e:#}");
-        }
+        crate::dashboard::report(ctx);
     }
     let result = ["pending_approval", "approved_by_policy", "done"]
         .into_iter()

@@ -729,17 +729,11 @@ fn prompt_injection_corpus_never_causes_a_side_effect_without_a_human() {
     let journal = fs::read_to_string(env.path(".aie/journal.jsonl")).unwrap_or_default();
     assert!(!journal.contains("\"intent\""), "{journal}");
     for l in env.audit() {
+        // Every kind of the catalogue with a side effect (all but a note).
         let kind = l["action"].as_str().unwrap_or("");
-        if [
-            "send_email",
-            "payment",
-            "odoo_invoice",
-            "odoo_post_invoice",
-            "odoo_bill",
-            "social_post",
-            "whatsapp_send",
-        ]
-        .contains(&kind)
+        if aie::actions::registry()
+            .iter()
+            .any(|k| k.name() == kind && k.executor().is_some())
         {
             panic!("an action ran: {l}");
         }

@@ -22,7 +22,15 @@ pub fn run(cx: &Cx, args: &InitArgs) -> Result<Outcome> {
         None => cx.vault_root(),
     };
     let agent = cx.env.agent()?;
-    let created = crate::vault::template::write(&Vault::at(&root), &agent)?;
+    let vault = Vault::at(&root);
+    let created = crate::vault::template::write(&vault, &agent)?;
+    // An existing vault's settings are checked as every other command checks them, so
+    // `init` never calls a vault whose aie.yaml every other command refuses ready.
+    let path = vault.settings_path();
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        crate::exit::AieError::Config(format!("cannot read `{}`: {e}", path.display()))
+    })?;
+    crate::config::Settings::parse(&text, &path)?;
     let summary = if created.is_empty() {
         format!(
             "`{}` is already an aie vault: nothing to create\n",

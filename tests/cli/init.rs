@@ -96,3 +96,19 @@ fn the_vault_and_what_aie_writes_into_it_are_private_unless_shared_with_the_grou
         0o660
     );
 }
+
+/// `init` in a vault whose aie.yaml has a misspelt key said "already an aie vault" and exited
+/// 0, while every other command refused the vault.
+#[test]
+fn init_in_a_vault_with_a_misspelt_setting_names_it_instead_of_calling_it_ready() {
+    let env = TestEnv::new();
+    env.config("policy:\n  payment_auto_belw: 40\n");
+    let r = env.run(&["init", env.vault.to_str().unwrap()]);
+    assert_eq!(r.code, 78, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("did you mean `policy.payment_auto_below`?"),
+        "{r:?}"
+    );
+    assert!(!r.stdout.contains("already an aie vault"), "{r:?}");
+}

@@ -125,6 +125,8 @@ pub fn report(ctx: &Ctx) -> Result<StatusReport> {
                 "duration_ms": j.duration_ms,
                 "consecutive_failures": j.consecutive_failures,
                 "counts": j.counts,
+                "steps": j.steps,
+                "skipped": j.skipped,
                 "next_due": next_due,
                 "overdue": overdue,
                 "set_up": not_set_up.is_none(),

@@ -56,6 +56,11 @@ fn a_job_that_succeeds_prints_nothing_and_records_each_step_and_the_job() {
     assert_eq!(s["jobs"]["triage"]["steps"].as_array().unwrap().len(), 2);
     // One record of the job's run: no `run` section beside `jobs` any more.
     assert!(s["run"].is_null(), "{s}");
+    // `status --json` shows the steps of the job's last run.
+    let st: Value = serde_json::from_str(&env.ok(&["status", "--json"]).stdout).unwrap();
+    let shown = st["jobs"]["triage"]["steps"].as_array().unwrap();
+    assert_eq!(shown.len(), 2, "{st}");
+    assert_eq!(shown[0]["step"], "process-inbox", "{st}");
     let audit = env.audit();
     let steps: Vec<&Value> = audit
         .iter()

@@ -1,14 +1,16 @@
 //! The owner's figures from the books (revenue, drafts, receivables, expenses, recurring
-//! bills) and how money is written. `aie accounting` and the weekly briefing read
-//! [`figures`]; nothing here prints or reads the environment. Amounts are Odoo's signed
-//! amounts in the company currency, summed and rounded to that currency's rounding.
+//! bills) and how money is written. `aie accounting`, the MCP accounting tool and the weekly
+//! briefing read [`figures`]; nothing here prints or reads the environment. The figures are
+//! computed from the records of the [`Books`] capability alone ([`read`]): which service
+//! keeps the books, and how it is asked, is the connector's. Amounts are in the company
+//! currency, summed and rounded to that currency's rounding.
 
-use crate::connectors::odoo::{Odoo, OdooError, m2o_name};
+use crate::connectors::capabilities::Books;
+use crate::connectors::odoo_ledger::OdooLedger;
 use crate::context::Ctx;
 use anyhow::Result;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 /// A draft customer invoice not yet posted.
@@ -73,14 +75,6 @@ fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
 }
 
-fn f(r: &Map<String, Value>, k: &str) -> f64 {
-    r.get(k).and_then(Value::as_f64).unwrap_or(0.0)
-}
-
-fn st(r: &Map<String, Value>, k: &str) -> String {
-    r.get(k).and_then(Value::as_str).unwrap_or("").to_string()
-}
-
 /// Rounds to the currency's rounding (0.01 for most).
 fn round_to(x: f64, rounding: f64) -> f64 {
     if rounding > 0.0 {
@@ -90,17 +84,16 @@ fn round_to(x: f64, rounding: f64) -> f64 {
     }
 }
 
-/// The figures from Odoo for `from..=to`: `Ok(None)` when Odoo is not set up in `aie.yaml`.
-/// Errors: a refused login (a setup error, exit 78), Odoo out of reach (exit 69).
+/// The figures from the books `aie.yaml` sets up (Odoo) for `from..=to`, within the run's
+/// deadline: `Ok(None)` when Odoo is not set up in `aie.yaml`. Errors: a refused login (a
+/// setup error, exit 78), Odoo out of reach (exit 69).
 pub fn figures(ctx: &Ctx, from: NaiveDate, to: NaiveDate) -> Result<Option<Figures>> {
-    let Some(odoo) = Odoo::from_settings(&ctx.settings, &ctx.secrets)? else {
+    let deadline = ctx.time_left().map(|d| std::time::Instant::now() + d);
+    let Some(mut books) = OdooLedger::from_settings(&ctx.settings, &ctx.secrets, deadline)? else {
         return Ok(None);
     };
-    let mut odoo = odoo.until(ctx.time_left().map(|d| std::time::Instant::now() + d));
     let today = ctx.clock.now().with_timezone(&ctx.clock.tz()).date_naive();
-    read(&mut odoo, from, to, today)
-        .map(Some)
-        .map_err(OdooError::into_anyhow)
+    read(&mut books, from, to, today).map(Some)
 }
 
 /// The current month so far, in the owner's timezone.
@@ -110,162 +103,64 @@ pub fn this_month(ctx: &Ctx) -> (NaiveDate, NaiveDate) {
     (first, today)
 }
 
-use chrono::Datelike;
-
-/// Reads the figures over `odoo` (`today` judges ages and overdue days).
+/// Reads the figures from `books` (`today` judges ages and overdue days). Errors: the
+/// books' own (a refused login, a server out of reach).
 pub fn read(
-    odoo: &mut Odoo,
+    books: &mut dyn Books,
     from: NaiveDate,
     to: NaiveDate,
     today: NaiveDate,
-) -> std::result::Result<Figures, OdooError> {
-    let (fs, ts) = (from.to_string(), to.to_string());
-    let company = odoo.search_read(
-        "res.company",
-        json!([]),
-        &["currency_id"],
-        json!({"limit": 1}),
-    )?;
-    let currency = company
-        .first()
-        .map(|c| m2o_name(c.get("currency_id")))
-        .unwrap_or_default();
-    let cur = odoo.search_read(
-        "res.currency",
-        json!([["name", "=", currency]]),
-        &["rounding"],
-        json!({"limit": 1, "context": {"active_test": false}}),
-    )?;
-    let rounding = cur
-        .first()
-        .map(|c| f(c, "rounding"))
-        .filter(|r| *r > 0.0)
-        .unwrap_or(0.01);
+) -> Result<Figures> {
+    let company = books.company_currency()?;
+    let rounding = company.rounding.filter(|r| *r > 0.0).unwrap_or(0.01);
     let r = |x: f64| round_to(x, rounding);
-    let posted_sales = odoo.search_read(
-        "account.move",
-        json!([
-            ["move_type", "in", ["out_invoice", "out_refund"]],
-            ["state", "=", "posted"],
-            ["invoice_date", ">=", fs],
-            ["invoice_date", "<=", ts]
-        ]),
-        &["amount_untaxed_signed", "move_type"],
-        json!({}),
-    )?;
-    let revenue = r(posted_sales
-        .iter()
-        .map(|m| f(m, "amount_untaxed_signed"))
-        .sum());
-    let invoices_posted = posted_sales
-        .iter()
-        .filter(|m| st(m, "move_type") == "out_invoice")
-        .count();
-    let drafts_raw = odoo.search_read(
-        "account.move",
-        json!([["move_type", "=", "out_invoice"], ["state", "=", "draft"]]),
-        &["partner_id", "amount_total_signed", "create_date"],
-        json!({"order": "id asc"}),
-    )?;
-    let drafts: Vec<Draft> = drafts_raw
-        .iter()
-        .map(|m| {
-            let created = st(m, "create_date").chars().take(10).collect::<String>();
-            let age_days = date(&created).map(|d| (today - d).num_days()).unwrap_or(0);
-            Draft {
-                id: m.get("id").and_then(Value::as_i64).unwrap_or(0),
-                partner: m2o_name(m.get("partner_id")),
-                amount: r(f(m, "amount_total_signed")),
-                created,
-                age_days,
-            }
+    let sales = books.posted_sales(from, to)?;
+    let revenue = r(sales.iter().map(|s| s.untaxed).sum());
+    let invoices_posted = sales.iter().filter(|s| !s.credit_note).count();
+    let drafts: Vec<Draft> = books
+        .draft_invoices()?
+        .into_iter()
+        .map(|d| Draft {
+            id: d.id,
+            partner: d.partner,
+            amount: r(d.total),
+            age_days: date(&d.created)
+                .map(|c| (today - c).num_days())
+                .unwrap_or(0),
+            created: d.created,
         })
         .collect();
     let stale_drafts = drafts.iter().filter(|d| d.age_days > 7).cloned().collect();
-    let open = odoo.search_read(
-        "account.move",
-        json!([
-            ["move_type", "=", "out_invoice"],
-            ["state", "=", "posted"],
-            ["payment_state", "in", ["not_paid", "partial"]]
-        ]),
-        &[
-            "name",
-            "partner_id",
-            "invoice_date_due",
-            "amount_residual_signed",
-        ],
-        json!({"order": "invoice_date_due asc"}),
-    )?;
-    let receivables: Vec<Receivable> = open
-        .iter()
-        .map(|m| {
-            let due_date = st(m, "invoice_date_due");
-            Receivable {
-                number: st(m, "name"),
-                partner: m2o_name(m.get("partner_id")),
-                days_overdue: date(&due_date)
-                    .map(|d| (today - d).num_days().max(0))
-                    .unwrap_or(0),
-                due_date,
-                amount_due: r(f(m, "amount_residual_signed")),
-            }
+    let receivables: Vec<Receivable> = books
+        .open_receivables()?
+        .into_iter()
+        .map(|o| Receivable {
+            number: o.number,
+            partner: o.partner,
+            days_overdue: date(&o.due_date)
+                .map(|d| (today - d).num_days().max(0))
+                .unwrap_or(0),
+            due_date: o.due_date,
+            amount_due: r(o.amount_due),
         })
         .collect();
     let receivables_total = r(receivables.iter().map(|x| x.amount_due).sum());
-    let due = odoo.search_read(
-        "account.move",
-        json!([
-            ["move_type", "=", "out_invoice"],
-            ["state", "=", "posted"],
-            ["invoice_date_due", ">=", fs],
-            ["invoice_date_due", "<=", ts]
-        ]),
-        &["payment_state"],
-        json!({}),
-    )?;
-    let paid_of_due = due
-        .iter()
-        .filter(|m| {
-            matches!(
-                st(m, "payment_state").as_str(),
-                "paid" | "in_payment" | "reversed"
-            )
-        })
-        .count();
+    let due = books.invoices_due(from, to)?;
+    let paid_of_due = due.iter().filter(|d| d.paid).count();
     let payment_rate = (!due.is_empty()).then(|| paid_of_due as f64 / due.len() as f64);
     // Vendor bills over the last 13 months: the period's expenses, and who bills monthly.
     let year_ago = to - chrono::Duration::days(400);
-    let bills = odoo.search_read(
-        "account.move",
-        json!([
-            ["move_type", "in", ["in_invoice", "in_refund"]],
-            ["state", "=", "posted"],
-            ["invoice_date", ">=", year_ago.to_string()],
-            ["invoice_date", "<=", ts]
-        ]),
-        &[
-            "partner_id",
-            "invoice_date",
-            "amount_untaxed_signed",
-            "move_type",
-        ],
-        json!({"order": "invoice_date asc"}),
-    )?;
     let mut by_vendor: BTreeMap<String, f64> = BTreeMap::new();
     let mut history: BTreeMap<String, Vec<(NaiveDate, f64)>> = BTreeMap::new();
-    for b in &bills {
-        let vendor = m2o_name(b.get("partner_id"));
-        let Some(d) = date(&st(b, "invoice_date")) else {
+    for b in books.bills(year_ago, to)? {
+        let Some(d) = date(&b.date) else {
             continue;
         };
-        // Odoo signs a vendor bill's amounts negative: an expense is its opposite.
-        let amount = -f(b, "amount_untaxed_signed");
         if d >= from {
-            *by_vendor.entry(vendor.clone()).or_default() += amount;
+            *by_vendor.entry(b.vendor.clone()).or_default() += b.untaxed;
         }
-        if st(b, "move_type") == "in_invoice" {
-            history.entry(vendor).or_default().push((d, amount));
+        if !b.refund {
+            history.entry(b.vendor).or_default().push((d, b.untaxed));
         }
     }
     let mut expenses: Vec<(String, f64)> = by_vendor.into_iter().map(|(v, a)| (v, r(a))).collect();
@@ -290,9 +185,9 @@ pub fn read(
         })
         .collect();
     Ok(Figures {
-        from: fs,
-        to: ts,
-        currency,
+        from: from.to_string(),
+        to: to.to_string(),
+        currency: company.code,
         revenue,
         invoices_posted,
         drafts,
@@ -333,6 +228,143 @@ pub fn money(amount: f64, code: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connectors::capabilities::{
+        Bill, CompanyCurrency, DraftInvoice, DueInvoice, OpenInvoice, PostedSale,
+    };
+
+    /// Books held in memory: the report needs no Odoo to be tested.
+    #[derive(Default)]
+    struct Paper {
+        sales: Vec<PostedSale>,
+        drafts: Vec<DraftInvoice>,
+        open: Vec<OpenInvoice>,
+        due: Vec<DueInvoice>,
+        bills: Vec<Bill>,
+        /// The periods asked for, by read.
+        asked: Vec<(&'static str, NaiveDate, NaiveDate)>,
+    }
+
+    impl Books for Paper {
+        fn company_currency(&mut self) -> Result<CompanyCurrency> {
+            Ok(CompanyCurrency {
+                code: "GBP".into(),
+                rounding: Some(0.01),
+            })
+        }
+        fn posted_sales(&mut self, from: NaiveDate, to: NaiveDate) -> Result<Vec<PostedSale>> {
+            self.asked.push(("sales", from, to));
+            Ok(self.sales.clone())
+        }
+        fn draft_invoices(&mut self) -> Result<Vec<DraftInvoice>> {
+            Ok(self.drafts.clone())
+        }
+        fn open_receivables(&mut self) -> Result<Vec<OpenInvoice>> {
+            Ok(self.open.clone())
+        }
+        fn invoices_due(&mut self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DueInvoice>> {
+            self.asked.push(("due", from, to));
+            Ok(self.due.clone())
+        }
+        fn bills(&mut self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Bill>> {
+            self.asked.push(("bills", from, to));
+            Ok(self.bills.clone())
+        }
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        date(s).unwrap()
+    }
+
+    fn bill(vendor: &str, date: &str, untaxed: f64, refund: bool) -> Bill {
+        Bill {
+            vendor: vendor.into(),
+            date: date.into(),
+            untaxed,
+            refund,
+        }
+    }
+
+    #[test]
+    fn the_figures_are_computed_from_the_books_records_alone() {
+        let sale = |untaxed: f64, credit_note| PostedSale {
+            untaxed,
+            credit_note,
+        };
+        let draft = |id, created: &str| DraftInvoice {
+            id,
+            partner: "Client Co".into(),
+            total: 300.004,
+            created: created.into(),
+        };
+        let open = |number: &str, due_date: &str, amount_due| OpenInvoice {
+            number: number.into(),
+            partner: "Client Co".into(),
+            due_date: due_date.into(),
+            amount_due,
+        };
+        let paid = |paid| DueInvoice { paid };
+        let mut books = Paper {
+            sales: vec![sale(1000.0, false), sale(250.0, false), sale(-100.0, true)],
+            drafts: vec![draft(1, "2026-03-18"), draft(2, "2026-03-01")],
+            open: vec![
+                open("INV/1", "2026-03-10", 400.0),
+                open("INV/2", "2026-04-01", 99.999),
+            ],
+            due: vec![paid(true), paid(false), paid(true), paid(true)],
+            bills: vec![
+                bill("Old Ltd", "2025-06-01", 40.0, false),
+                bill("Acme", "2026-02-03", 120.0, false),
+                bill("Acme", "2026-03-04", 150.0, false),
+                bill("Power", "2026-03-05", 80.0, false),
+                bill("Acme", "2026-03-10", -20.0, true),
+                bill("Nobody", "", 999.0, false),
+            ],
+            ..Paper::default()
+        };
+        let (from, to) = (day("2026-03-01"), day("2026-03-31"));
+        let f = read(&mut books, from, to, day("2026-03-20")).unwrap();
+        let gbp = |x| money(x, &f.currency);
+        assert_eq!(gbp(f.revenue), "1,150.00 GBP");
+        assert_eq!(f.invoices_posted, 2);
+        let ages: Vec<(i64, i64)> = f.drafts.iter().map(|d| (d.id, d.age_days)).collect();
+        assert_eq!(ages, [(1, 2), (2, 19)]);
+        assert_eq!(gbp(f.drafts[0].amount), "300.00 GBP");
+        assert_eq!(f.stale_drafts.len(), 1);
+        assert_eq!(f.stale_drafts[0].id, 2);
+        let overdue: Vec<i64> = f.receivables.iter().map(|r| r.days_overdue).collect();
+        assert_eq!(overdue, [10, 0]);
+        assert_eq!(gbp(f.receivables_total), "500.00 GBP");
+        assert_eq!((f.due_in_period, f.paid_of_due), (4, 3));
+        assert_eq!(f.payment_rate, Some(0.75));
+        // The refund lowers Acme's expenses but is no monthly bill; a bill with no date counts
+        // nowhere; bills before the period only tell who bills monthly.
+        let expenses: Vec<(&str, String)> = f
+            .expenses
+            .iter()
+            .map(|(v, a)| (v.as_str(), gbp(*a)))
+            .collect();
+        assert_eq!(
+            expenses,
+            [("Acme", "130.00 GBP".into()), ("Power", "80.00 GBP".into())]
+        );
+        assert_eq!(gbp(f.expenses_total), "210.00 GBP");
+        assert_eq!(f.recurring.len(), 1);
+        let acme = &f.recurring[0];
+        assert_eq!(
+            (acme.vendor.as_str(), acme.last_date.as_str()),
+            ("Acme", "2026-03-04")
+        );
+        assert_eq!(gbp(acme.change), "30.00 GBP");
+        // Bills are read over the 400 days to the period's end.
+        assert_eq!(
+            books.asked,
+            [
+                ("sales", from, to),
+                ("due", from, to),
+                ("bills", day("2025-02-24"), to)
+            ]
+        );
+    }
 
     #[test]
     fn money_is_written_as_money() {

@@ -39,18 +39,131 @@ pub trait Mailer {
     fn send(&mut self, mail: &OutgoingMail) -> ActionOutcome;
 }
 
-/// Reads a mailbox (Gmail).
+/// Reads a mailbox (Gmail): what poll-gmail needs to import new mail exactly once. A
+/// cursor is an opaque position in the mailbox's history of changes; message ids are the
+/// mailbox's own, checked before they reach a URL. Errors: the service's (unreachable is
+/// unavailable, a revoked grant a setup error).
 pub trait Mailbox {
+    /// The current position in the mailbox's history: what arrives after it is new.
+    fn cursor(&mut self) -> anyhow::Result<String>;
     /// Ids of every message matching `query`.
     fn list(&mut self, query: &str) -> anyhow::Result<Vec<String>>;
-    /// The whole RFC 822 message and its thread id.
-    fn fetch(&mut self, id: &str) -> anyhow::Result<(Vec<u8>, String)>;
+    /// Ids of the messages added since `cursor` that `query` would list, and the cursor to
+    /// go on from; None when `cursor` has expired (only a full [`Mailbox::list`] is left).
+    fn changes_since(
+        &mut self,
+        cursor: &str,
+        query: &str,
+    ) -> anyhow::Result<Option<(Vec<String>, String)>>;
+    /// The whole RFC 822 message and its thread id; None when it was deleted since.
+    fn fetch(&mut self, id: &str) -> anyhow::Result<Option<(Vec<u8>, String)>>;
+    /// The id of the label `name`, created when it does not exist yet.
+    fn label(&mut self, name: &str) -> anyhow::Result<String>;
+    /// Marks messages processed, as `how` says.
+    fn mark(&mut self, ids: &[String], how: &Marking) -> anyhow::Result<()>;
+    /// How many calls it made to the service (for the pass's counts).
+    fn calls(&self) -> u64;
+}
+
+/// How a [`Mailbox`] marks a message processed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Marking {
+    /// Marked read.
+    pub read: bool,
+    /// A label added: its id, from [`Mailbox::label`].
+    pub label: Option<String>,
 }
 
 /// An accounting ledger (Odoo): invoices, bills and payments. The parameters are an
 /// action's, validated by the action catalogue; `key` is its idempotency key.
 pub trait Ledger {
     fn record(&mut self, kind: &str, params: &Map<String, Value>, key: &str) -> ActionOutcome;
+}
+
+/// The books of an accounting ledger (Odoo), read: what the owner's figures
+/// ([`crate::accounting`]) are computed from, and all they need. Amounts are in the company
+/// currency, as the books hold them (not rounded); dates are `YYYY-MM-DD`, empty when unset.
+/// Errors: the service's (a refused login is a setup error, a server out of reach is
+/// unavailable).
+pub trait Books {
+    /// The company's currency and its rounding.
+    fn company_currency(&mut self) -> anyhow::Result<CompanyCurrency>;
+    /// Posted customer invoices and credit notes dated in `from..=to`.
+    fn posted_sales(
+        &mut self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> anyhow::Result<Vec<PostedSale>>;
+    /// Customer invoices still in draft, oldest first.
+    fn draft_invoices(&mut self) -> anyhow::Result<Vec<DraftInvoice>>;
+    /// Posted customer invoices not fully paid, the earliest due first.
+    fn open_receivables(&mut self) -> anyhow::Result<Vec<OpenInvoice>>;
+    /// Posted customer invoices due in `from..=to`, paid or not.
+    fn invoices_due(
+        &mut self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> anyhow::Result<Vec<DueInvoice>>;
+    /// Posted vendor bills and refunds dated in `from..=to`, oldest first.
+    fn bills(
+        &mut self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> anyhow::Result<Vec<Bill>>;
+}
+
+/// The company's currency: its ISO code, and its rounding when the books say one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompanyCurrency {
+    pub code: String,
+    pub rounding: Option<f64>,
+}
+
+/// A posted customer invoice or credit note.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PostedSale {
+    /// Untaxed, negative for a credit note.
+    pub untaxed: f64,
+    pub credit_note: bool,
+}
+
+/// A customer invoice in draft.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DraftInvoice {
+    pub id: i64,
+    pub partner: String,
+    /// With taxes.
+    pub total: f64,
+    /// The day it was created.
+    pub created: String,
+}
+
+/// A posted customer invoice not fully paid.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpenInvoice {
+    /// Its number (`INV/2026/00001`).
+    pub number: String,
+    pub partner: String,
+    pub due_date: String,
+    /// What is left to pay.
+    pub amount_due: f64,
+}
+
+/// A posted customer invoice due in a period.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DueInvoice {
+    /// Paid, being paid or reversed.
+    pub paid: bool,
+}
+
+/// A posted vendor bill or refund.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bill {
+    pub vendor: String,
+    pub date: String,
+    /// Untaxed, as an expense: positive for a bill, negative for a refund.
+    pub untaxed: f64,
+    pub refund: bool,
 }
 
 /// Publishes a post on one platform (Facebook, Instagram, X, LinkedIn).

@@ -7,7 +7,7 @@
 //! (exit 69) telling the owner to run `aie auth gmail`; an unknown client is a config error.
 //! No vault access, no printing.
 
-use super::capabilities::{Connector, Finding, LiveCx, Mailbox, Registered, required};
+use super::capabilities::{Connector, Finding, LiveCx, Mailbox, Marking, Registered, required};
 use super::http::{Body, Http, HttpError, Reply, Request, RetryPolicy, Verdict};
 use super::oauth::{OAuthClient, OAuthSession};
 use crate::config::GmailSettings;
@@ -77,14 +77,60 @@ fn check(
     ))
 }
 
-/// Gmail is the owner's [`Mailbox`].
+/// Gmail is the owner's [`Mailbox`]: its cursor is a history id, its changes
+/// `history.list`, a mark is a `messages.batchModify` removing `UNREAD` and adding the label.
 impl Mailbox for GmailClient {
+    fn cursor(&mut self) -> Result<String> {
+        self.history_id()
+    }
+
     fn list(&mut self, query: &str) -> Result<Vec<String>> {
         self.list_messages(query)
     }
 
-    fn fetch(&mut self, id: &str) -> Result<(Vec<u8>, String)> {
-        self.raw_message(id)
+    fn changes_since(
+        &mut self,
+        cursor: &str,
+        query: &str,
+    ) -> Result<Option<(Vec<String>, String)>> {
+        found(self.history_since(cursor, query))
+    }
+
+    fn fetch(&mut self, id: &str) -> Result<Option<(Vec<u8>, String)>> {
+        found(self.raw_message(id))
+    }
+
+    fn label(&mut self, name: &str) -> Result<String> {
+        self.label_id(name)
+    }
+
+    fn mark(&mut self, ids: &[String], how: &Marking) -> Result<()> {
+        let add: Vec<String> = how.label.iter().cloned().collect();
+        let remove: Vec<String> = if how.read {
+            vec!["UNREAD".to_string()]
+        } else {
+            Vec::new()
+        };
+        self.batch_modify(ids, &add, &remove)
+    }
+
+    fn calls(&self) -> u64 {
+        GmailClient::calls(self)
+    }
+}
+
+/// `r`, with a 404 ([`GmailError::NotFound`]: a history id too old, a message deleted) as
+/// None.
+fn found<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e)
+            if e.downcast_ref::<GmailError>()
+                .is_some_and(|g| matches!(g, GmailError::NotFound(_))) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -5,7 +5,10 @@
 //! `aie:<key>`), and searched before anything is created, so a retry after a crash or an
 //! unknown outcome finds the record instead of making a second one. Partner and currency
 //! look-ups are cached for the pass. A payment is recorded in Odoo, never sent to a bank.
+//! The same ledger reads the books for the owner's figures
+//! ([`Books`](super::capabilities::Books), in `books.rs`).
 
+mod books;
 mod invoice_pdf;
 
 pub use invoice_pdf::{Attach, INVOICE_REF, InvoicePdf, attach_invoice, invoice_of_item};
@@ -53,12 +56,11 @@ pub fn factory(
     secrets: &Secrets,
     _vault_root: &Path,
 ) -> anyhow::Result<Option<Box<dyn ActionExecutor>>> {
-    let Some(mut odoo) = Odoo::from_settings(settings, secrets)? else {
+    let Some(mut ledger) = OdooLedger::from_settings(settings, secrets, None)? else {
         return Ok(None);
     };
-    odoo.login().map_err(OdooError::into_anyhow)?;
-    let default_currency = settings.odoo.as_ref().and_then(|o| o.currency.clone());
-    Ok(Some(Box::new(OdooLedger::new(odoo, default_currency))))
+    ledger.odoo.login().map_err(OdooError::into_anyhow)?;
+    Ok(Some(Box::new(ledger)))
 }
 
 /// Where the key is written: `aie:<key>`.
@@ -107,6 +109,24 @@ impl OdooLedger {
             default_currency,
             open_moves: HashMap::new(),
         }
+    }
+
+    /// The ledger `aie.yaml` sets up, not yet logged in (its first call logs in) and never
+    /// waiting or sending past `deadline` (the run's): `Ok(None)` when there is no `odoo:`
+    /// section; a setup error (exit 78) when the URL, the database or a secret is missing.
+    pub fn from_settings(
+        settings: &Settings,
+        secrets: &Secrets,
+        deadline: Option<std::time::Instant>,
+    ) -> anyhow::Result<Option<OdooLedger>> {
+        let Some(odoo) = Odoo::from_settings(settings, secrets)? else {
+            return Ok(None);
+        };
+        let default_currency = settings.odoo.as_ref().and_then(|o| o.currency.clone());
+        Ok(Some(OdooLedger::new(
+            odoo.until(deadline),
+            default_currency,
+        )))
     }
 
     /// HTTP requests made so far.

@@ -6,11 +6,13 @@
 //! nor re-imports: each pending message is written as a durable item (attachments first),
 //! then marked processed in Gmail, then dropped from `pending`. A pending message whose item
 //! already exists is only marked. State lives in `.aie/state.json` (section `gmail`), never
-//! the vault.
+//! the vault. The pass reaches Gmail only through the [`Mailbox`] capability ([`poll`]
+//! builds the Gmail client; [`poll_mailbox`] is the pass itself, for any mailbox).
 
 use crate::audit::AuditEvent;
-use crate::config::GmailMark;
-use crate::connectors::gmail::{GmailClient, GmailError};
+use crate::config::{GmailMark, GmailSettings};
+use crate::connectors::capabilities::{Mailbox, Marking};
+use crate::connectors::gmail::GmailClient;
 use crate::connectors::mail_auth::sender_authenticated;
 use crate::connectors::mime::{MailMessage, parse_message};
 use crate::connectors::smtp::safe_component;
@@ -51,46 +53,52 @@ pub fn item_id(message_id: &str) -> String {
     format!("gmail-{message_id}")
 }
 
-/// One poll-gmail pass.
+/// One poll-gmail pass: the owner's Gmail, when `aie.yaml` sets it up. Errors: a missing
+/// secret (exit 78), and those of [`poll_mailbox`].
 pub fn poll(ctx: &Ctx) -> Result<Outcome> {
+    let Some(g) = ctx.settings.gmail.clone() else {
+        return Ok(Outcome {
+            summary: "poll-gmail: gmail is not set up in aie.yaml: skipped".into(),
+            json: serde_json::json!({"job": "poll-gmail", "skipped": "gmail is not set up"}),
+            ..Outcome::default()
+        });
+    };
+    let mut client =
+        GmailClient::from_secrets(&g, &ctx.secrets, &ctx.vault.aie_dir(), ctx.time_left())?;
+    poll_mailbox(ctx, &g, &mut client)
+}
+
+/// One poll of `mailbox` with the settings `g`: new messages become items, then are marked.
+/// Errors: the mailbox unreachable or refusing the grant, state or the vault unwritable; a
+/// message that fails alone is a problem of the outcome.
+pub fn poll_mailbox(ctx: &Ctx, g: &GmailSettings, mailbox: &mut dyn Mailbox) -> Result<Outcome> {
     let mut out = Outcome {
         json: serde_json::json!({"job": "poll-gmail"}),
         ..Outcome::default()
-    };
-    let Some(g) = ctx.settings.gmail.clone() else {
-        out.summary = "poll-gmail: gmail is not set up in aie.yaml: skipped".into();
-        out.json = serde_json::json!({"job": "poll-gmail", "skipped": "gmail is not set up"});
-        return Ok(out);
     };
     let (remove_unread, add_label) = match g.mark {
         GmailMark::Unread => (true, false),
         GmailMark::Label => (false, true),
         GmailMark::Both => (true, true),
     };
-    let mut client =
-        GmailClient::from_secrets(&g, &ctx.secrets, &ctx.vault.aie_dir(), ctx.time_left())?;
 
     // Discover: new ids and the new cursor are saved together.
     let state = load_state(ctx)?;
     let (found, cursor, resynced) = match &state.history_id {
         None => {
-            let h = client.history_id()?;
-            (client.list_messages(&g.query)?, h, false)
+            let h = mailbox.cursor()?;
+            (mailbox.list(&g.query)?, h, false)
         }
-        Some(start) => match client.history_since(start, &g.query) {
-            Ok((ids, h)) => (ids, h, false),
-            Err(e)
-                if e.downcast_ref::<GmailError>()
-                    .is_some_and(|g| matches!(g, GmailError::NotFound(_))) =>
-            {
+        Some(start) => match mailbox.changes_since(start, &g.query)? {
+            Some((ids, h)) => (ids, h, false),
+            None => {
                 log::warn!(
                     "gmail: history id {start} has expired: one full resync of `{}`",
                     g.query
                 );
-                let h = client.history_id()?;
-                (client.list_messages(&g.query)?, h, true)
+                let h = mailbox.cursor()?;
+                (mailbox.list(&g.query)?, h, true)
             }
-            Err(e) => return Err(e),
         },
     };
     let now = ctx.clock.stamp();
@@ -111,11 +119,9 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
             .push("gmail history expired: resynced from the query".to_string());
     }
 
-    let mut label: Option<String> = None;
-    let remove: Vec<String> = if remove_unread {
-        vec!["UNREAD".to_string()]
-    } else {
-        Vec::new()
+    let mut how = Marking {
+        read: remove_unread,
+        label: None,
     };
     let limit = g.max_per_run as usize;
     let todo: Vec<String> = state.pending.iter().take(limit).cloned().collect();
@@ -127,27 +133,27 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
                 out.count("deferred", 1);
                 continue;
             }
-            if let Err(e) = stage_one(ctx, &mut client, &g, id, &mut batch) {
-                if e.downcast_ref::<GmailError>()
-                    .is_some_and(|g| matches!(g, GmailError::NotFound(_)))
-                {
+            match stage_one(ctx, mailbox, g, id, &mut batch) {
+                Ok(true) => {}
+                Ok(false) => {
                     // Deleted since it was listed: nothing to import.
                     batch.gone.push(id.clone());
                     out.count("gone", 1);
-                    continue;
                 }
-                if is_fatal(&e) {
+                Err(e) if is_fatal(&e) => {
                     batch.writes.abandon();
                     return Err(e);
                 }
-                batch.failed.push(id.clone());
-                out.count("failed", 1);
-                out.problem(
-                    format!("gmail:{id}"),
-                    format!(
-                        "gmail message `{id}`: {e:#}; it stays unread and is tried again next pass"
-                    ),
-                );
+                Err(e) => {
+                    batch.failed.push(id.clone());
+                    out.count("failed", 1);
+                    out.problem(
+                        format!("gmail:{id}"),
+                        format!(
+                            "gmail message `{id}`: {e:#}; it stays unread and is tried again next pass"
+                        ),
+                    );
+                }
             }
         }
         // Items (and their attachments) become durable before anything is marked.
@@ -155,14 +161,10 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
         fsutil::failpoint("gmail:item-written");
         let mut marked: Vec<String> = Vec::new();
         if !ready.is_empty() {
-            let mut add = Vec::new();
-            if add_label {
-                if label.is_none() {
-                    label = Some(client.label_id(PROCESSED_LABEL)?);
-                }
-                add.push(label.clone().expect("invariant: resolved above"));
+            if add_label && how.label.is_none() {
+                how.label = Some(mailbox.label(PROCESSED_LABEL)?);
             }
-            match client.batch_modify(&ready, &add, &remove) {
+            match mailbox.mark(&ready, &how) {
                 Ok(()) => marked = ready,
                 Err(e) if is_fatal(&e) => return Err(e),
                 Err(e) => {
@@ -193,7 +195,7 @@ pub fn poll(ctx: &Ctx) -> Result<Outcome> {
         out.activity
             .push(format!("{n} new email item(s) from Gmail"));
     }
-    out.count("api_calls", client.calls());
+    out.count("api_calls", mailbox.calls());
     out.summary = format!("poll-gmail: {}", out.counts_line());
     out.json = serde_json::json!({"job": "poll-gmail", "history_id": cursor});
     Ok(out)
@@ -225,19 +227,22 @@ struct Batch {
 }
 
 /// Fetches one message and stages its item and attachments, unless its item exists already.
+/// False when the message was deleted since it was listed.
 fn stage_one(
     ctx: &Ctx,
-    client: &mut GmailClient,
-    g: &crate::config::GmailSettings,
+    mailbox: &mut dyn Mailbox,
+    g: &GmailSettings,
     gmail_id: &str,
     batch: &mut Batch,
-) -> Result<()> {
+) -> Result<bool> {
     let id = item_id(gmail_id);
     if ctx.vault.locate(&id).is_some() {
         batch.known.push(gmail_id.to_string());
-        return Ok(());
+        return Ok(true);
     }
-    let (raw, thread) = client.raw_message(gmail_id)?;
+    let Some((raw, thread)) = mailbox.fetch(gmail_id)? else {
+        return Ok(false);
+    };
     let mail = parse_message(&raw)?;
     let authenticated = sender_authenticated(&mail, &g.authserv_id);
     let (saved, skipped) =
@@ -254,7 +259,7 @@ fn stage_one(
         .item_path(&Stage::NeedsAction("email".into()), &id);
     batch.writes.stage_new(&target, item.render().as_bytes())?;
     batch.staged.push((gmail_id.to_string(), item));
-    Ok(())
+    Ok(true)
 }
 
 /// Commits a batch durably (sync, rename, sync) and audits each new item. Returns the Gmail
@@ -438,4 +443,154 @@ fn build_item(
     }
     item.body = body;
     item
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mailbox in memory: messages in the order they arrived, the cursor being how many
+    /// had arrived.
+    #[derive(Default)]
+    struct Memory {
+        arrived: Vec<(String, Vec<u8>)>,
+        read: Vec<String>,
+        fetched: Vec<String>,
+        /// Marking fails (the service refused it): the items exist, the mail stays unread.
+        refuse_marks: bool,
+    }
+
+    impl Memory {
+        fn arrive(&mut self, id: &str) {
+            let raw = format!(
+                "From: Ann <ann@example.com>\r\nTo: me@example.com\r\nSubject: Hello {id}\r\n\
+                 Message-ID: <{id}@example.com>\r\n\r\nHi there\r\n"
+            );
+            self.arrived.push((id.to_string(), raw.into_bytes()));
+        }
+    }
+
+    impl Mailbox for Memory {
+        fn cursor(&mut self) -> Result<String> {
+            Ok(self.arrived.len().to_string())
+        }
+
+        fn list(&mut self, _query: &str) -> Result<Vec<String>> {
+            let unread = self
+                .arrived
+                .iter()
+                .filter(|(id, _)| !self.read.contains(id));
+            Ok(unread.map(|(id, _)| id.clone()).collect())
+        }
+
+        fn changes_since(
+            &mut self,
+            cursor: &str,
+            _query: &str,
+        ) -> Result<Option<(Vec<String>, String)>> {
+            let from: usize = cursor.parse()?;
+            let ids = self.arrived[from..].iter().map(|(id, _)| id.clone());
+            Ok(Some((ids.collect(), self.arrived.len().to_string())))
+        }
+
+        fn fetch(&mut self, id: &str) -> Result<Option<(Vec<u8>, String)>> {
+            self.fetched.push(id.to_string());
+            let raw = self.arrived.iter().find(|(i, _)| i == id);
+            Ok(raw.map(|(_, raw)| (raw.clone(), format!("thread-{id}"))))
+        }
+
+        fn label(&mut self, name: &str) -> Result<String> {
+            Ok(format!("label:{name}"))
+        }
+
+        fn mark(&mut self, ids: &[String], how: &Marking) -> Result<()> {
+            anyhow::ensure!(!self.refuse_marks, "the mailbox refused the change");
+            assert!(how.read);
+            self.read.extend(ids.iter().cloned());
+            Ok(())
+        }
+
+        fn calls(&self) -> u64 {
+            0
+        }
+    }
+
+    fn vault(dir: &std::path::Path) -> Ctx {
+        let vault = crate::vault::Vault::at(dir);
+        crate::vault::template::write(&vault, "local").unwrap();
+        std::fs::write(
+            dir.join("aie.yaml"),
+            "timezone: UTC\ngmail:\n  mark: unread\n",
+        )
+        .unwrap();
+        let mut env = crate::context::Env::default();
+        env.vars
+            .insert("AIE_NOW".into(), "2026-11-23T10:00:00Z".into());
+        Ctx::open(&env, dir, "poll-gmail", None).unwrap()
+    }
+
+    fn items(ctx: &Ctx) -> Vec<String> {
+        let dir = ctx.vault.root().join("Needs_Action/email");
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".md"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn poll_memory(ctx: &Ctx, mailbox: &mut Memory) -> Outcome {
+        let g = ctx.settings.gmail.clone().unwrap();
+        poll_mailbox(ctx, &g, mailbox).unwrap()
+    }
+
+    #[test]
+    fn new_messages_become_items_once_without_gmail() {
+        let d = tempfile::tempdir().unwrap();
+        let ctx = vault(d.path());
+        let mut mailbox = Memory::default();
+        mailbox.arrive("a1");
+        mailbox.arrive("b2");
+
+        let out = poll_memory(&ctx, &mut mailbox);
+        assert_eq!(out.counts.get("items"), Some(&2));
+        assert_eq!(items(&ctx), ["gmail-a1.md", "gmail-b2.md"]);
+        assert_eq!(mailbox.read, ["a1", "b2"]);
+
+        // Only what arrived since is read the next time, and becomes one more item.
+        mailbox.arrive("c3");
+        let out = poll_memory(&ctx, &mut mailbox);
+        assert_eq!(out.counts.get("items"), Some(&1));
+        assert_eq!(mailbox.fetched, ["a1", "b2", "c3"]);
+        assert_eq!(items(&ctx), ["gmail-a1.md", "gmail-b2.md", "gmail-c3.md"]);
+        let again = poll_memory(&ctx, &mut mailbox);
+        assert_eq!(again.counts.get("items"), None);
+        assert_eq!(mailbox.fetched.len(), 3);
+    }
+
+    #[test]
+    fn a_message_whose_item_exists_is_marked_and_not_duplicated() {
+        let d = tempfile::tempdir().unwrap();
+        let ctx = vault(d.path());
+        let mut mailbox = Memory {
+            refuse_marks: true,
+            ..Memory::default()
+        };
+        mailbox.arrive("a1");
+        let out = poll_memory(&ctx, &mut mailbox);
+        assert_eq!(out.counts.get("items"), Some(&1));
+        assert_eq!(out.problems.len(), 1, "the failed mark is reported");
+        assert!(mailbox.read.is_empty());
+
+        // The next pass finds the item: it marks the message, fetches and writes nothing.
+        mailbox.refuse_marks = false;
+        let out = poll_memory(&ctx, &mut mailbox);
+        assert_eq!(out.counts.get("already_imported"), Some(&1));
+        assert_eq!(out.counts.get("items"), None);
+        assert_eq!(mailbox.read, ["a1"]);
+        assert_eq!(mailbox.fetched, ["a1"]);
+        assert_eq!(items(&ctx), ["gmail-a1.md"]);
+        assert!(load_state(&ctx).unwrap().pending.is_empty());
+    }
 }

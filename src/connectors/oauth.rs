@@ -565,6 +565,16 @@ mod tests {
         (format!("{base}/token"), seen)
     }
 
+    /// The token endpoint's client in these tests.
+    fn test_http() -> Http {
+        Http::new(
+            "x",
+            Duration::from_secs(5),
+            super::super::http::RetryPolicy::LLM,
+            None,
+        )
+    }
+
     fn session(url: &str, cache: &Path) -> OAuthSession {
         session_of(url, cache, "refresh-one")
     }
@@ -593,12 +603,7 @@ mod tests {
         let (url, _) = token_endpoint(vec![json!({"access_token": fresh, "expires_in": 3600})]);
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("x_token.json");
-        let http = Http::new(
-            "x",
-            Duration::from_secs(5),
-            super::super::http::RetryPolicy::LLM,
-            None,
-        );
+        let http = test_http();
         assert_eq!(session(&url, &cache).access_token(&http).unwrap(), fresh);
         assert_eq!(
             crate::secrets::scrub(&format!("echoed: Bearer {fresh}")),
@@ -624,12 +629,7 @@ mod tests {
         ]);
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("x_token.json");
-        let http = Http::new(
-            "x",
-            Duration::from_secs(5),
-            super::super::http::RetryPolicy::LLM,
-            None,
-        );
+        let http = test_http();
         let mut s = session(&url, &cache);
         assert_eq!(s.access_token(&http).unwrap(), "at-1");
         let stored: Value =

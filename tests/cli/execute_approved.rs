@@ -46,12 +46,8 @@ fn an_item_dropped_straight_into_approved_goes_back_for_review() {
     );
 }
 
-/// The owner deleted the `actions` property (Obsidian shows it as an odd text property): the
-/// plan was dropped without a word, the summary read "If approved, aie will ." and the
-/// approved item went to Done/ with nothing run.
-#[test]
-fn a_request_whose_actions_property_was_deleted_is_never_done_unrun() {
-    let env = TestEnv::new();
+/// A payment dropped in the Inbox, filed and planned: its id and its request's path.
+fn payment_request(env: &TestEnv) -> (String, String) {
     env.drop_file(
         "pay.txt",
         "Please pay Hosting Co $49 monthly subscription payment",
@@ -60,6 +56,16 @@ fn a_request_whose_actions_property_was_deleted_is_never_done_unrun() {
     env.ok(&["plan"]);
     let id = env.only_item("Pending_Approval/accounting");
     let rel = format!("Pending_Approval/accounting/{id}.md");
+    (id, rel)
+}
+
+/// The owner deleted the `actions` property (Obsidian shows it as an odd text property): the
+/// plan was dropped without a word, the summary read "If approved, aie will ." and the
+/// approved item went to Done/ with nothing run.
+#[test]
+fn a_request_whose_actions_property_was_deleted_is_never_done_unrun() {
+    let env = TestEnv::new();
+    let (id, rel) = payment_request(&env);
     let text = env.read(&rel);
     assert!(text.contains("\nactions: \"## Actions\"\n"), "{text}");
     fs::write(
@@ -85,15 +91,8 @@ fn a_request_whose_actions_property_was_deleted_is_never_done_unrun() {
 #[test]
 fn an_unknown_action_kind_in_approved_is_refused() {
     let env = TestEnv::new();
-    env.drop_file(
-        "pay.txt",
-        "Please pay Hosting Co $49 monthly subscription payment",
-    );
-    env.ok(&["process-inbox"]);
-    env.ok(&["plan"]);
-    let id = env.only_item("Pending_Approval/accounting");
+    let (id, rel) = payment_request(&env);
     // The owner (or an attacker with vault access) adds an action outside the closed list.
-    let rel = format!("Pending_Approval/accounting/{id}.md");
     let text = env.read(&rel).replace(
         "```yaml aie-actions\n",
         "```yaml aie-actions\n- kind: wire_transfer\n  iban: XX00\n",

@@ -62,12 +62,9 @@ pub struct Setup<'a> {
     pub role: crate::schedule::jobs::Role,
 }
 
-/// Action kinds the planners propose (with the platform, for a post) that need a connector.
-const PROPOSED_KINDS: &[(&str, Option<&str>)] = &[
-    ("send_email", None),
-    ("odoo_invoice", None),
-    ("payment", None),
-];
+/// Action kinds the template planner proposes on its own (the model's depend on the mail),
+/// whose connector must be set up before execution is live.
+const PROPOSED_KINDS: &[&str] = &["send_email", "odoo_invoice", "payment"];
 
 /// The most one connector's live check may take (retries included): a service that does
 /// not answer is reported, not waited for.
@@ -223,8 +220,10 @@ pub fn run_checks(
         if !s.execution.dry_run {
             let unset: Vec<String> = PROPOSED_KINDS
                 .iter()
-                .filter_map(|(kind, platform)| {
-                    let section = capabilities::section_for_kind(kind, *platform)?;
+                .filter_map(|kind| {
+                    let mut action = serde_json::Map::new();
+                    action.insert("kind".into(), (*kind).into());
+                    let section = crate::actions::section_of(&action)?;
                     let set_up = capabilities::all()
                         .iter()
                         .find(|c| c.section == section)

@@ -119,6 +119,12 @@ pub trait ActionKind: Catalogued + Sync {
     fn account(&self, _settings: &Settings, _action: &Action) -> Option<String> {
         None
     }
+    /// The `aie.yaml` section that sets up what runs `action` (`smtp`, `odoo`, ...), or None
+    /// for a kind with no side effect: named when an approved action finds nothing set up.
+    /// By default its executor's connector, which is named after its section.
+    fn section(&self, _action: &Action) -> Option<&'static str> {
+        self.executor().map(|f| f.connector)
+    }
     /// The audit line's `target`.
     fn target(&self, _action: &Action) -> Option<String> {
         None
@@ -174,6 +180,12 @@ pub fn odoo_account(settings: &Settings) -> Option<String> {
         o.db,
         crate::connectors::http::url_host(&o.url)
     ))
+}
+
+/// The `aie.yaml` section that sets up what runs `action` ([`ActionKind::section`]); None
+/// for a note or a kind outside the closed list.
+pub fn section_of(action: &Action) -> Option<&'static str> {
+    get(kind_of(action))?.section(action)
 }
 
 /// Whether `action` does anything outside the vault: every kind but a note (a kind with no
@@ -466,6 +478,31 @@ mod tests {
         assert!(get("wire_transfer").is_none());
         let err = check(&testing::act(json!({"kind": "wire_transfer"}))).unwrap_err();
         assert!(format!("{err}").contains("`wire_transfer`"));
+    }
+
+    /// An approved action with nothing set up names the `aie.yaml` section to fill in: every
+    /// kind with a side effect names a section that a registered connector reads.
+    #[test]
+    fn every_kind_with_a_side_effect_names_a_connectors_section() {
+        let sections: Vec<&str> = crate::connectors::capabilities::all()
+            .iter()
+            .map(|c| c.connector.section)
+            .collect();
+        for k in registry() {
+            let a = testing::act(json!({"kind": k.name(), "platform": "linkedin"}));
+            match section_of(&a) {
+                Some(s) => assert!(sections.contains(&s), "{}: `{s}`", k.name()),
+                None => assert_eq!(k.name(), "note"),
+            }
+        }
+        let post =
+            |p: &str| section_of(&testing::act(json!({"kind": "social_post", "platform": p})));
+        assert_eq!(post("instagram"), Some("instagram"));
+        assert_eq!(post("myspace"), None);
+        assert_eq!(
+            section_of(&testing::act(json!({"kind": "payment"}))),
+            Some("odoo")
+        );
     }
 
     #[test]

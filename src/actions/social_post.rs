@@ -95,6 +95,13 @@ impl ActionKind for SocialPost {
         out
     }
 
+    /// Each platform has its own section (the executor is one for all of them).
+    fn section(&self, action: &Action) -> Option<&'static str> {
+        ["facebook", "instagram", "x", "linkedin"]
+            .into_iter()
+            .find(|p| *p == text_str(action, "platform"))
+    }
+
     fn account(&self, settings: &crate::config::Settings, action: &Action) -> Option<String> {
         match text_str(action, "platform") {
             "facebook" => {

@@ -403,24 +403,6 @@ pub fn all() -> &'static [Registered] {
     ALL
 }
 
-/// The `aie.yaml` section that sets up the connector an action of `kind` runs through
-/// (for `social_post`, the one its `platform` names), or None for a kind with no side effect.
-pub fn section_for_kind(kind: &str, platform: Option<&str>) -> Option<&'static str> {
-    Some(match kind {
-        "send_email" => "smtp",
-        "odoo_invoice" | "odoo_post_invoice" | "odoo_bill" | "payment" => "odoo",
-        "whatsapp_send" => "whatsapp",
-        "social_post" => match platform? {
-            "facebook" => "facebook",
-            "instagram" => "instagram",
-            "x" => "x",
-            "linkedin" => "linkedin",
-            _ => return None,
-        },
-        _ => return None,
-    })
-}
-
 /// Every secret name any connector reads (what the environment is searched for).
 pub fn secret_names() -> impl Iterator<Item = &'static str> {
     ALL.iter().flat_map(|c| c.secrets.iter().copied())

@@ -205,8 +205,7 @@ pub(super) fn run_actions(
         let executor = match executors.get(&kind) {
             Ok(Some(e)) => e,
             Ok(None) => {
-                let platform = action.get("platform").and_then(Value::as_str);
-                let section = crate::connectors::capabilities::section_for_kind(&kind, platform)
+                let section = crate::actions::section_of(action)
                     .map(|s| format!("fill in the `{s}:` section of aie.yaml"))
                     .unwrap_or_else(|| "set up its service in aie.yaml".into());
                 return Ok(Fate::Review(format!(

@@ -47,7 +47,7 @@ pub fn run(cx: &Cx, args: &AuthArgs) -> Result<Outcome> {
     let g = ctx.settings.gmail.clone().unwrap_or_default();
     let s = ctx
         .secrets
-        .require("gmail", &["AIE_GMAIL_CLIENT_ID", "AIE_GMAIL_CLIENT_SECRET"])?;
+        .require("gmail", crate::connectors::gmail::CLIENT_SECRETS)?;
     let client = OAuthClient {
         client_id: s[0].clone(),
         client_secret: Some(s[1].clone()),
@@ -95,7 +95,7 @@ pub fn run(cx: &Cx, args: &AuthArgs) -> Result<Outcome> {
         "Done. Put this line in your secrets file (AIE_SECRETS_FILE, mode 0600, outside the vault).\nIf the OAuth app is still in \"Testing\", this token expires after 7 days."
     );
     Ok(Outcome {
-        summary: format!("AIE_GMAIL_REFRESH_TOKEN={refresh}\n"),
+        summary: format!("{}={refresh}\n", crate::connectors::gmail::REFRESH_SECRET),
         json: serde_json::json!({"refresh_token": refresh}),
         ..Outcome::default()
     })

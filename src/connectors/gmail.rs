@@ -23,12 +23,13 @@ const MAX_BODY: u64 = 96 * 1024 * 1024;
 /// What the owner does when Google refuses the refresh token.
 const REAUTHORISE: &str = "Run `aie auth gmail` to authorise aie again and put the new AIE_GMAIL_REFRESH_TOKEN in the secrets file";
 
+/// The OAuth client (`aie auth gmail` needs only these two).
+pub const CLIENT_SECRETS: &[&str] = &["AIE_GMAIL_CLIENT_ID", "AIE_GMAIL_CLIENT_SECRET"];
+/// The refresh token `aie auth gmail` prints.
+pub const REFRESH_SECRET: &str = "AIE_GMAIL_REFRESH_TOKEN";
+
 /// The OAuth secrets Gmail needs (SPEC).
-pub const SECRETS: &[&str] = &[
-    "AIE_GMAIL_CLIENT_ID",
-    "AIE_GMAIL_CLIENT_SECRET",
-    "AIE_GMAIL_REFRESH_TOKEN",
-];
+pub const SECRETS: &[&str] = &[CLIENT_SECRETS[0], CLIENT_SECRETS[1], REFRESH_SECRET];
 
 /// The Gmail connector: the `gmail:` section and its three OAuth secrets.
 pub const CONNECTOR: Registered = Connector::of_section(

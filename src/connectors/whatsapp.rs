@@ -17,7 +17,9 @@ use anyhow::Result;
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
-const SECRETS: &[&str] = &[social::WHATSAPP.token, "AIE_WHATSAPP_APP_SECRET"];
+/// The app secret that signs each webhook delivery (`aie ingest whatsapp`).
+pub const APP_SECRET: &str = "AIE_WHATSAPP_APP_SECRET";
+const SECRETS: &[&str] = &[social::WHATSAPP.token, APP_SECRET];
 
 /// The connector as `doctor` sees it.
 pub const CONNECTOR: Registered =

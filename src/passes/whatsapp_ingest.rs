@@ -193,7 +193,7 @@ pub fn handle(
         return Ok((405, "method not allowed".into()));
     }
     if signed {
-        let Some(secret) = ctx.secrets.get("AIE_WHATSAPP_APP_SECRET") else {
+        let Some(secret) = ctx.secrets.get(crate::connectors::whatsapp::APP_SECRET) else {
             log::error!(
                 "whatsapp: AIE_WHATSAPP_APP_SECRET is not set: the delivery cannot be checked and was refused"
             );

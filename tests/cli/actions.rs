@@ -50,13 +50,11 @@ fn an_item_written_before_issue_9_is_read_and_rewritten_in_the_new_form() {
 fn the_owner_edits_the_actions_block_before_approving() {
     let env = TestEnv::new();
     env.config("execution:\n  dry_run: false\n");
-    env.drop_file(
+    let id = env.request(
         "q.eml",
         "From: Ann <ann@x.example>\nSubject: Hi\n\nCan you call me?\n",
+        "general",
     );
-    env.ok(&["process-inbox"]);
-    env.ok(&["plan"]);
-    let id = env.only_item("Pending_Approval/general");
     let rel = format!("Pending_Approval/general/{id}.md");
     env.set_actions(&rel, "- kind: note\n  text: called her instead\n");
     env.mv(&rel, "Approved");
@@ -147,13 +145,11 @@ fn a_malformed_actions_block_is_reported_and_the_pass_goes_on() {
 #[test]
 fn an_action_with_an_unknown_parameter_is_refused() {
     let env = TestEnv::new();
-    env.drop_file(
+    let id = env.request(
         "q.eml",
         "From: Ann <ann@x.example>\nSubject: Hi\n\nCan you call me?\n",
+        "general",
     );
-    env.ok(&["process-inbox"]);
-    env.ok(&["plan"]);
-    let id = env.only_item("Pending_Approval/general");
     let rel = format!("Pending_Approval/general/{id}.md");
     env.set_actions(&rel, "- kind: note\n  text: called her\n  iban: XX00\n");
     env.mv(&rel, "Approved");

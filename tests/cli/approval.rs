@@ -10,13 +10,8 @@ use std::fs;
 
 /// A mail from a client, planned into a request for a reply; returns its id.
 fn requested_reply(env: &TestEnv) -> String {
-    env.drop_file(
-        "q.eml",
-        "From: Client <client@client.example>\nTo: sam@owner.example\nSubject: Question\nMessage-ID: <q@client.example>\n\nCan you send me the price list?\n",
-    );
-    env.ok(&["process-inbox"]);
-    env.ok(&["plan"]);
-    env.only_item("Pending_Approval/general")
+    env.request("q.eml",
+        "From: Client <client@client.example>\nTo: sam@owner.example\nSubject: Question\nMessage-ID: <q@client.example>\n\nCan you send me the price list?\n", "general")
 }
 
 /// Appends a line to the shared trail, as anyone who can write the vault could.
@@ -300,13 +295,11 @@ fn an_edit_after_approval_sends_the_item_back_and_notes_run_to_done() {
     let env = TestEnv::new();
     env.config("execution:\n  dry_run: false\n");
     // A plan whose only real action is a note-like one: approve a note by hand.
-    env.drop_file(
+    let id = env.request(
         "q.eml",
         "From: Ann <ann@x.example>\nSubject: Hi\n\nCan you call me?\n",
+        "general",
     );
-    env.ok(&["process-inbox"]);
-    env.ok(&["plan"]);
-    let id = env.only_item("Pending_Approval/general");
     let rel = format!("Pending_Approval/general/{id}.md");
     // The owner rewrites the request into a note before approving: allowed.
     env.set_actions(&rel, "- kind: note\n  text: called her instead\n");
@@ -357,13 +350,11 @@ fn actions_changed_after_aie_saw_the_approval_go_back() {
 #[test]
 fn expired_requests_move_to_rejected_with_the_reason() {
     let mut env = TestEnv::new();
-    env.drop_file(
+    let id = env.request(
         "q.eml",
         "From: Ann <ann@x.example>\nSubject: Hi\n\nCan you call me?\n",
+        "general",
     );
-    env.ok(&["process-inbox"]);
-    env.ok(&["plan"]);
-    let id = env.only_item("Pending_Approval/general");
     // The file's own age is judged by the real clock: make it old.
     let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86400);
     env.set_mtime(&format!("Pending_Approval/general/{id}.md"), old);

@@ -9,13 +9,8 @@ use crate::support::smtp::SmtpServer;
 
 /// A mail planned into a request for a reply; `extra` is appended to the mail's text.
 fn request(env: &TestEnv, extra: &str) -> (String, String) {
-    env.drop_file(
-        "q.eml",
-        format!("From: Client <client@client.example>\nTo: sam@owner.example\nSubject: Question\nMessage-ID: <q@client.example>\n\nCan you send me the price list?\n{extra}"),
-    );
-    env.ok(&["process-inbox"]);
-    env.ok(&["plan"]);
-    let id = env.only_item("Pending_Approval/general");
+    let id = env.request("q.eml",
+        format!("From: Client <client@client.example>\nTo: sam@owner.example\nSubject: Question\nMessage-ID: <q@client.example>\n\nCan you send me the price list?\n{extra}"), "general");
     (id.clone(), format!("Pending_Approval/general/{id}.md"))
 }
 

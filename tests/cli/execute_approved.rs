@@ -48,13 +48,11 @@ fn an_item_dropped_straight_into_approved_goes_back_for_review() {
 
 /// A payment dropped in the Inbox, filed and planned: its id and its request's path.
 fn payment_request(env: &TestEnv) -> (String, String) {
-    env.drop_file(
+    let id = env.request(
         "pay.txt",
         "Please pay Hosting Co $49 monthly subscription payment",
+        "accounting",
     );
-    env.ok(&["process-inbox"]);
-    env.ok(&["plan"]);
-    let id = env.only_item("Pending_Approval/accounting");
     let rel = format!("Pending_Approval/accounting/{id}.md");
     (id, rel)
 }

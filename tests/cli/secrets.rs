@@ -90,13 +90,8 @@ fn a_server_reply_echoing_the_password_leaves_no_trace_of_it() {
     ));
     env.env("AIE_SMTP_USERNAME", "alice@owner.example")
         .env("AIE_SMTP_PASSWORD", password);
-    env.drop_file(
-        "q.eml",
-        "From: Client <client@client.example>\nTo: sam@owner.example\nSubject: Price list\nMessage-ID: <q@client.example>\n\nCan you send me the price list?\n",
-    );
-    env.ok(&["process-inbox"]);
-    env.ok(&["plan"]);
-    let id = env.only_item("Pending_Approval/general");
+    let id = env.request("q.eml",
+        "From: Client <client@client.example>\nTo: sam@owner.example\nSubject: Price list\nMessage-ID: <q@client.example>\n\nCan you send me the price list?\n", "general");
     env.mv(&format!("Pending_Approval/general/{id}.md"), "Approved");
     let r = env.run(&["execute-approved"]);
     assert_eq!(r.code, 1, "{r:?}");

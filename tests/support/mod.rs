@@ -351,6 +351,15 @@ impl TestEnv {
         Some(serde_saphyr::from_str(&text[start..end]).unwrap())
     }
 
+    /// Drops `bytes` as `Inbox/<name>`, files and plans it: the id of the one request it
+    /// makes in `Pending_Approval/<domain>/`.
+    pub fn request(&self, name: &str, bytes: impl AsRef<[u8]>, domain: &str) -> String {
+        self.drop_file(name, bytes);
+        self.ok(&["process-inbox"]);
+        self.ok(&["plan"]);
+        self.only_item(&format!("Pending_Approval/{domain}"))
+    }
+
     /// The single item id in a stage folder (panics when there is not exactly one).
     pub fn only_item(&self, rel: &str) -> String {
         let items = self.items_in(rel);

@@ -148,6 +148,10 @@ pub enum CommandKind {
     /// state, problems reported once, the dashboard refreshed) and allowed as a step of a
     /// scheduled job.
     Pass,
+    /// The owner's decision on one request (`approve`, `reject`): run like a pass (job lock,
+    /// shared vault lock), but never a step of a job nor a failover hook. A job file in the
+    /// vault may come from anyone who can write it (a synced agent), who is not the owner.
+    Decision,
     /// Runs the steps of a scheduled job (`aie run`): each step is a pass with its own
     /// locks; the job has its own lock and record.
     Job,
@@ -300,8 +304,8 @@ impl Command {
                 row("completions", Setup, VaultUse::None, a, completions::run)
             }
             Command::Man(a) => row("man", Setup, VaultUse::None, a, man::run),
-            Command::Approve(a) => row("approve", Pass, Shared, a, approve::run),
-            Command::Reject(a) => row("reject", Pass, Shared, a, reject::run),
+            Command::Approve(a) => row("approve", Decision, Shared, a, approve::run),
+            Command::Reject(a) => row("reject", Decision, Shared, a, reject::run),
             Command::Backup(a) => row("backup", Pass, Exclusive, a, backup::run),
             Command::Restore(a) => row("restore", Pass, Exclusive, a, restore::run),
             Command::Ingest(a) => row("ingest", Pass, Shared, a, ingest::run),
@@ -420,11 +424,11 @@ mod tests {
     fn the_command_table_is_consistent() {
         for (name, cmd) in every_command() {
             let spec = cmd.spec();
-            // A pass runs as a job under the vault lock; nothing else takes it.
+            // A pass (or the owner's decision) runs under the vault lock; nothing else takes it.
             assert_eq!(
-                spec.kind == CommandKind::Pass,
+                matches!(spec.kind, CommandKind::Pass | CommandKind::Decision),
                 spec.vault.lock().is_some(),
-                "`{name}`: passes, and only passes, lock the vault"
+                "`{name}`: passes and decisions, and only they, lock the vault"
             );
             // Only what makes a vault, prints a file or checks a broken setup works without one.
             assert_eq!(

@@ -67,7 +67,8 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Parses a duration such as `24h`, `90m`, `30s`, `2d` or a bare number of seconds.
+/// Parses a duration such as `24h`, `90m`, `30s`, `2d` or a bare number of seconds; None
+/// beyond 100 years, so that no setting can make a date out of range (chrono panics there).
 pub fn parse_duration(s: &str) -> Option<chrono::Duration> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
@@ -75,14 +76,15 @@ pub fn parse_duration(s: &str) -> Option<chrono::Duration> {
         None => (s, "s"),
     };
     let n: i64 = num.parse().ok()?;
-    Some(match unit {
-        "s" | "sec" | "secs" | "seconds" => chrono::Duration::seconds(n),
-        "m" | "min" | "mins" | "minutes" => chrono::Duration::minutes(n),
-        "h" | "hour" | "hours" => chrono::Duration::hours(n),
-        "d" | "day" | "days" => chrono::Duration::days(n),
-        "w" | "week" | "weeks" => chrono::Duration::weeks(n),
-        _ => return None,
-    })
+    let d = match unit {
+        "s" | "sec" | "secs" | "seconds" => chrono::Duration::try_seconds(n),
+        "m" | "min" | "mins" | "minutes" => chrono::Duration::try_minutes(n),
+        "h" | "hour" | "hours" => chrono::Duration::try_hours(n),
+        "d" | "day" | "days" => chrono::Duration::try_days(n),
+        "w" | "week" | "weeks" => chrono::Duration::try_weeks(n),
+        _ => None,
+    }?;
+    (d <= chrono::Duration::days(36_525)).then_some(d)
 }
 
 #[cfg(test)]
@@ -94,6 +96,16 @@ mod tests {
         let c = Clock::new(Some("2026-11-22T23:30:00Z"), "Asia/Karachi").unwrap();
         assert_eq!(c.stamp(), "2026-11-23T04:30:00+05:00");
         assert_eq!(c.today(), "2026-11-23");
+    }
+
+    /// `approval_expires: 99999999999999w` panicked in chrono as every command read aie.yaml.
+    #[test]
+    fn durations_out_of_range_are_refused_not_a_panic() {
+        assert_eq!(parse_duration("2d"), Some(chrono::Duration::days(2)));
+        assert_eq!(parse_duration("100w"), Some(chrono::Duration::weeks(100)));
+        assert_eq!(parse_duration("99999999999999w"), None);
+        assert_eq!(parse_duration("9223372036854775807s"), None);
+        assert_eq!(parse_duration("5300w"), None);
     }
 
     #[test]

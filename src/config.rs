@@ -169,7 +169,7 @@ where
     match crate::clock::parse_duration(&s) {
         Some(d) if d > chrono::Duration::zero() => Ok(s),
         _ => Err(serde::de::Error::custom(format!(
-            "`{s}` is not a duration: a whole number above zero and a unit, such as 90s, 30m, 4h, 2d or 1w"
+            "`{s}` is not a duration: a whole number above zero and a unit, such as 90s, 30m, 4h, 2d or 1w (at most 100 years)"
         ))),
     }
 }

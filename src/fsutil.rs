@@ -16,7 +16,7 @@ pub use open::{
 
 use anyhow::{Context, Result, bail};
 pub use faults::{Io, failpoint, fault};
-use open::{link_error, open_in, rename_in, write_nofollow};
+use open::{link_error, open_in_mode, rename_in, write_nofollow};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -59,7 +59,8 @@ pub fn temp_path_for(target: &Path) -> PathBuf {
 }
 
 /// Writes `bytes` to a new temp file beside `target` (not yet synced, not yet renamed),
-/// found from `root` when below it; `private`: mode 0600 before a byte is written.
+/// found from `root` when below it; `private`: created with mode 0600, so no other user can
+/// open it even before a byte is written.
 fn write_temp_in(
     root: Option<&Root>,
     target: &Path,
@@ -69,15 +70,9 @@ fn write_temp_in(
     let tmp = temp_path_for(target);
     fault(Io::Create).with_context(|| format!("cannot create `{}`", tmp.display()))?;
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
-    let mut f =
-        open_in(root, &tmp, flags).with_context(|| format!("cannot create `{}`", tmp.display()))?;
-    if private {
-        use std::os::unix::fs::PermissionsExt;
-        if let Err(e) = f.set_permissions(fs::Permissions::from_mode(0o600)) {
-            let _ = fs::remove_file(&tmp);
-            return Err(e).with_context(|| format!("cannot make `{}` private", tmp.display()));
-        }
-    }
+    let mode = if private { 0o600 } else { 0o666 };
+    let mut f = open_in_mode(root, &tmp, flags, mode)
+        .with_context(|| format!("cannot create `{}`", tmp.display()))?;
     // A write that fails (a full disk) leaves no half-written temp file behind.
     if let Err(e) = fault(Io::Write).and_then(|()| f.write_all(bytes)) {
         let _ = fs::remove_file(&tmp);

@@ -3,7 +3,7 @@
 //! # Read this first: where things live
 //! ```text
 //! main.rs -> lib.rs main_entry -> cli.rs (clap: global flags, enum Command, and the command
-//!            table Command::row: name, kind Pass|Job|Report|Setup, vault use
+//!            table Command::row: name, kind Pass|Decision|Job|Report|Setup, vault use
 //!            None|Open|Shared|Exclusive, entry function)
 //!         -> runner.rs   opens and locks what the table row says, runs the command, records a
 //!                        pass's run in state, prints the report (the only place that prints)

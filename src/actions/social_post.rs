@@ -97,8 +97,9 @@ impl ActionKind for SocialPost {
 
     /// Each platform has its own section (the executor is one for all of them).
     fn section(&self, action: &Action) -> Option<&'static str> {
-        ["facebook", "instagram", "x", "linkedin"]
-            .into_iter()
+        PLATFORMS
+            .iter()
+            .copied()
             .find(|p| *p == text_str(action, "platform"))
     }
 

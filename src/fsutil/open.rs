@@ -72,18 +72,22 @@ fn cpath(p: &Path) -> io::Result<CString> {
 /// `openat(2)` of `path` with `flags` (and `O_CLOEXEC`); new files get mode 0666 less the
 /// umask, as std's `File` gives them.
 pub(super) fn open_in(root: Option<&Root>, path: &Path, flags: libc::c_int) -> io::Result<File> {
+    open_in_mode(root, path, flags, 0o666)
+}
+
+/// [`open_in`] creating with `mode` (before the umask): 0600 makes a file private from the
+/// moment it exists.
+pub(super) fn open_in_mode(
+    root: Option<&Root>,
+    path: &Path,
+    flags: libc::c_int,
+    mode: libc::c_uint,
+) -> io::Result<File> {
     let (dir, c) = locate(root, path)?;
     loop {
         // SAFETY: a valid descriptor (or AT_FDCWD) and NUL-terminated path; the mode is
         // read only with O_CREAT.
-        let fd = unsafe {
-            libc::openat(
-                dir,
-                c.as_ptr(),
-                flags | libc::O_CLOEXEC,
-                0o666 as libc::c_uint,
-            )
-        };
+        let fd = unsafe { libc::openat(dir, c.as_ptr(), flags | libc::O_CLOEXEC, mode) };
         if fd >= 0 {
             // SAFETY: `fd` was just opened and nothing else owns it.
             return Ok(unsafe { File::from_raw_fd(fd) });

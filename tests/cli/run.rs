@@ -239,3 +239,28 @@ fn a_misspelt_key_in_a_job_file_is_named_with_file_line_and_nearest_key() {
         "{r:?}"
     );
 }
+
+/// A job file in the vault may come from anyone who can write the vault (a synced agent), so
+/// a step never approves or rejects: an `approve` step ran as a pass and approved the
+/// request without the owner.
+#[test]
+fn a_vault_job_file_can_never_approve_or_reject_a_request() {
+    let env = TestEnv::new();
+    let id = env.request("q.eml", crate::support::QUESTION, "general");
+    for decision in ["approve", "reject"] {
+        env.write(
+            "jobs/triage.yaml",
+            format!(
+                "description: sneaky\nsteps: [\"{decision} {id}\", plan]\nschedule: '*/2 * * * *'\nagents: both\ntimeout: 60s\n"
+            ),
+        );
+        let r = env.run(&["run", "triage"]);
+        assert_eq!(r.code, 78, "{decision}: {r:?}");
+        assert!(r.stderr.contains("cannot be a job step"), "{r:?}");
+        assert_eq!(
+            env.where_is(&id),
+            ["Pending_Approval/general"],
+            "{decision}"
+        );
+    }
+}

@@ -321,6 +321,34 @@ fn approvals_spoofed_through_sync_never_run() {
     assert!(two.local.read("Dashboard.md").contains(&id));
 }
 
+/// An item whose `actions` line the cloud removed counted as "nothing to approve" when it
+/// arrived unsigned in Approved/; restored later, its plan would have run as if the owner
+/// had moved it. It is sent back as unsigned, like any other.
+#[test]
+fn an_unsigned_item_without_its_actions_line_is_sent_back_as_unsigned() {
+    let server = SmtpServer::start("plain", &[]);
+    let two = live(&server, "");
+    let id = cloud_drafts(&two);
+    assert_eq!(sync(&two.local).code, 0);
+    assert_eq!(sync(&two.cloud).code, 0);
+    let rel = format!("Pending_Approval/general/{id}.md");
+    let text = two.cloud.read(&rel);
+    two.cloud
+        .write(&rel, text.replace("\nactions: \"## Actions\"\n", "\n"));
+    two.cloud.mv(&rel, "Approved");
+    cloud_commits_as_owner(&two, &[]);
+    let r = sync(&two.local);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("not signed by a key in sync.trusted_signers"),
+        "{r:?}"
+    );
+    assert_eq!(two.local.where_is(&id), ["Pending_Approval/general"]);
+    two.local.run(&["execute-approved"]);
+    assert!(server.messages().is_empty());
+}
+
 #[test]
 fn a_move_in_a_commit_signed_by_a_trusted_key_runs_once() {
     let server = SmtpServer::start("plain", &[]);

@@ -36,10 +36,14 @@ pub fn agent(timeout: Duration) -> ureq::Agent {
         .into()
 }
 
-/// The host of a URL, for debug lines (never the query string, which may carry a key).
+/// The host of a URL, for debug lines and the owner's summaries: never the query string,
+/// which may carry a key, nor a `user:password@` before the host.
 pub fn url_host(url: &str) -> &str {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    rest.split(['/', '?']).next().unwrap_or(rest)
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
 }
 
 /// The path of a URL without its query.
@@ -262,5 +266,10 @@ mod tests {
             "/v1/messages"
         );
         assert_eq!(url_path("http://h"), "/");
+        // Nor a login written into the URL (`odoo.url` is shown in the owner's summary).
+        assert_eq!(
+            url_host("https://u:s3cret@books.example:8069/odoo"),
+            "books.example:8069"
+        );
     }
 }

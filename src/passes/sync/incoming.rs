@@ -107,10 +107,13 @@ pub(super) fn verify_incoming(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcom
             continue;
         }
         let id = item.id().to_string();
-        if !item
-            .actions_ref()
-            .iter()
-            .any(crate::actions::has_side_effect)
+        // Only a planned item whose actions are all notes has nothing to approve: one with
+        // no plan aie reads may get one back (its `actions` line restored) and is checked.
+        if item.is_planned()
+            && !item
+                .actions_ref()
+                .iter()
+                .any(crate::actions::has_side_effect)
         {
             continue; // no side effect to approve
         }

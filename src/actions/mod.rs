@@ -56,8 +56,9 @@ pub type Param = (&'static str, Ty, bool);
 
 /// What a kind declares of its parameters: its name, the table the model's schema is built
 /// from, and the serde struct they read into. [`Catalogued`] (`name`, `params`, `check`)
-/// follows from it, so no kind writes those by hand.
-pub trait Parameters {
+/// follows from it, so no kind writes those by hand; executors read an action through
+/// [`Kind::parse`].
+pub trait Kind {
     /// The kind's name, the `kind:` of its actions.
     const NAME: &'static str;
     /// Its parameters (SPEC.md): what the model is told and its answer is checked against.
@@ -69,10 +70,18 @@ pub trait Parameters {
     fn validate(_params: &Self::Params) -> Result<()> {
         Ok(())
     }
+    /// Reads the parameters of `action` into [`Kind::Params`] and validates them: the one
+    /// way every part of aie reads an action of this kind. The error names the kind and the
+    /// parameter.
+    fn parse(action: &Action) -> Result<Self::Params> {
+        let p = parse_params::<Self::Params>(Self::NAME, action)?;
+        Self::validate(&p)?;
+        Ok(p)
+    }
 }
 
 /// The name, parameters and check of a kind, as the registry's trait objects reach them:
-/// implemented for every kind from its [`Parameters`].
+/// implemented for every kind from its [`Kind`].
 pub trait Catalogued {
     /// The kind's name, the `kind:` of its actions.
     fn name(&self) -> &'static str;
@@ -83,7 +92,7 @@ pub trait Catalogued {
     fn check(&self, action: &Action) -> Result<()>;
 }
 
-impl<K: Parameters> Catalogued for K {
+impl<K: Kind> Catalogued for K {
     fn name(&self) -> &'static str {
         K::NAME
     }
@@ -93,7 +102,7 @@ impl<K: Parameters> Catalogued for K {
     }
 
     fn check(&self, action: &Action) -> Result<()> {
-        K::validate(&parse_params::<K::Params>(K::NAME, action)?)
+        K::parse(action).map(drop)
     }
 }
 
@@ -413,6 +422,26 @@ pub enum Texts {
     One(String),
     Many(Vec<String>),
 }
+
+impl Texts {
+    /// Its entries, trimmed, without empty ones; one text is a comma-separated list
+    /// (`a@b.co, c@d.co`). How the policy, the summary and the executor all read it.
+    pub fn items(&self) -> Vec<&str> {
+        let list: Box<dyn Iterator<Item = &str>> = match self {
+            Texts::One(s) => Box::new(s.split(',')),
+            Texts::Many(l) => Box::new(l.iter().map(String::as_str)),
+        };
+        list.map(str::trim).filter(|s| !s.is_empty()).collect()
+    }
+}
+
+/// The entries of an optional [`Texts`] parameter ([`Texts::items`]); none when it is unset.
+pub fn items(t: &Option<Texts>) -> Vec<&str> {
+    t.as_ref().map(Texts::items).unwrap_or_default()
+}
+
+/// A number as it was written (`49`, `49.0`, `12.5`), shown so and read with `as_f64`.
+pub type Number = serde_json::Number;
 
 #[cfg(test)]
 pub(crate) mod testing {

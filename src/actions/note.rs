@@ -1,6 +1,6 @@
 //! `note`: no side effect; a plan whose actions are all notes goes straight to `Done/`.
 
-use super::{Action, ActionKind, Param, Parameters, Ty, text};
+use super::{Action, ActionKind, Kind, Param, Ty, text};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::policy::{Decision, Origin, allow};
@@ -15,7 +15,7 @@ pub struct Params {
     pub text: Option<String>,
 }
 
-impl Parameters for Note {
+impl Kind for Note {
     const NAME: &'static str = "note";
     const PARAMS: &'static [Param] = &[("text", Ty::Str, true)];
     type Params = Params;

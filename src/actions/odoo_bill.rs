@@ -1,6 +1,6 @@
 //! `odoo_bill`: a vendor bill (an expense) recorded in Odoo. Always waits for the owner.
 
-use super::{Action, ActionKind, Param, Parameters, Ty, optional, text, text_str};
+use super::{Action, ActionKind, Kind, Param, Ty, optional, text, text_str};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
@@ -14,7 +14,7 @@ pub struct OdooBill;
 #[serde(deny_unknown_fields)]
 pub struct Params {
     pub vendor: Option<String>,
-    pub amount: Option<f64>,
+    pub amount: Option<super::Number>,
     pub currency: Option<String>,
     pub date: Option<String>,
     pub description: Option<String>,
@@ -22,7 +22,7 @@ pub struct Params {
     pub reference: Option<String>,
 }
 
-impl Parameters for OdooBill {
+impl Kind for OdooBill {
     const NAME: &'static str = "odoo_bill";
     const PARAMS: &'static [Param] = &[
         ("vendor", Ty::Str, true),

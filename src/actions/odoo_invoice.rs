@@ -1,7 +1,7 @@
 //! `odoo_invoice`: a draft customer invoice in Odoo. A draft sends nothing, so the policy
 //! lets it run; posting it is `odoo_post_invoice`'s, which waits for the owner.
 
-use super::{Action, ActionKind, Param, Parameters, Ty, optional, text, text_str};
+use super::{Action, ActionKind, Kind, Param, Ty, optional, text, text_str};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
@@ -30,11 +30,11 @@ pub struct Params {
 #[serde(deny_unknown_fields)]
 pub struct Line {
     pub description: Option<String>,
-    pub quantity: Option<f64>,
-    pub price_unit: Option<f64>,
+    pub quantity: Option<super::Number>,
+    pub price_unit: Option<super::Number>,
 }
 
-impl Parameters for OdooInvoice {
+impl Kind for OdooInvoice {
     const NAME: &'static str = "odoo_invoice";
     const PARAMS: &'static [Param] = &[
         ("partner", Ty::Str, true),

@@ -1,6 +1,6 @@
 //! `odoo_post_invoice`: confirms (posts) a draft invoice in Odoo. Always waits for the owner.
 
-use super::{Action, ActionKind, Param, Parameters, Ty, text};
+use super::{Action, ActionKind, Kind, Param, Ty, text};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::policy::{Decision, Origin, ask};
@@ -16,7 +16,7 @@ pub struct Params {
     pub invoice: Option<String>,
 }
 
-impl Parameters for OdooPostInvoice {
+impl Kind for OdooPostInvoice {
     const NAME: &'static str = "odoo_post_invoice";
     const PARAMS: &'static [Param] = &[("invoice", Ty::Str, true)];
     type Params = Params;

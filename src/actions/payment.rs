@@ -1,7 +1,7 @@
 //! `payment`: a payment recorded in Odoo (never a bank transfer). Runs unasked only when it
 //! is recurring, to a known payee, below `policy.payment_auto_below`.
 
-use super::{Action, ActionKind, Param, Parameters, Ty, flag, optional, text};
+use super::{Action, ActionKind, Kind, Param, Ty, flag, optional, text};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
@@ -16,13 +16,13 @@ pub struct Payment;
 #[serde(deny_unknown_fields)]
 pub struct Params {
     pub payee: Option<String>,
-    pub amount: Option<f64>,
+    pub amount: Option<super::Number>,
     pub currency: Option<String>,
     pub reference: Option<String>,
     pub recurring: Option<bool>,
 }
 
-impl Parameters for Payment {
+impl Kind for Payment {
     const NAME: &'static str = "payment";
     const PARAMS: &'static [Param] = &[
         ("payee", Ty::Str, true),

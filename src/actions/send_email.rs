@@ -1,7 +1,7 @@
 //! `send_email`: a mail sent as the owner through the configured mailer. Runs unasked only
 //! as a reply to an authenticated sender who is a known contact, and only to known contacts.
 
-use super::{Action, ActionKind, Param, Parameters, Texts, Ty, addresses, joined, list_of, text};
+use super::{Action, ActionKind, Kind, Param, Texts, Ty, addresses, joined, list_of, text};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
@@ -23,7 +23,7 @@ pub struct Params {
     pub attachments: Option<Texts>,
 }
 
-impl Parameters for SendEmail {
+impl Kind for SendEmail {
     const NAME: &'static str = "send_email";
     const PARAMS: &'static [Param] = &[
         ("to", Ty::Addresses, true),

@@ -1,7 +1,7 @@
 //! `social_post`: a post on one of the owner's social accounts. Runs unasked only when it
 //! is the owner's content-calendar post exactly as written; a reply always waits.
 
-use super::{Action, ActionKind, Param, Parameters, Ty, optional, text, text_str};
+use super::{Action, ActionKind, Kind, Param, Ty, optional, text, text_str};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::policy::{Decision, Origin, allow, ask};
@@ -26,7 +26,7 @@ pub struct Params {
     pub reply_to: Option<String>,
 }
 
-impl Parameters for SocialPost {
+impl Kind for SocialPost {
     const NAME: &'static str = "social_post";
     const PARAMS: &'static [Param] = &[
         ("platform", Ty::Platform, true),
@@ -57,7 +57,7 @@ impl ActionKind for SocialPost {
     }
 
     fn not_before(&self, action: &Action) -> Option<chrono::DateTime<chrono::Utc>> {
-        due_at(action)
+        due_at(&SocialPost::parse(action).ok()?)
     }
 
     fn decide(&self, _policy: &Policy, origin: &Origin, action: &Action) -> Decision {
@@ -189,9 +189,9 @@ pub fn length(platform: &str, text: &str) -> usize {
 /// Why this post cannot go out as it is, checked before any call: no text, a text that
 /// carries a vault link or front matter (what aie itself writes, never the owner's post), a
 /// text longer than the platform takes, an Instagram post without an image.
-pub fn check_publishable(action: &Action) -> std::result::Result<(), String> {
-    let platform = text_str(action, "platform");
-    let body = text_str(action, "text");
+pub fn check_publishable(p: &Params) -> std::result::Result<(), String> {
+    let platform = p.platform.as_deref().unwrap_or("");
+    let body = p.text.as_deref().unwrap_or("");
     if body.trim().is_empty() {
         return Err("the post has no text".into());
     }
@@ -210,16 +210,16 @@ pub fn check_publishable(action: &Action) -> std::result::Result<(), String> {
             "the text is {n} characters long as {platform} counts them, over its limit of {max}"
         ));
     }
-    if platform == "instagram" && text_str(action, "image_url").trim().is_empty() {
+    if platform == "instagram" && p.image_url.as_deref().unwrap_or("").trim().is_empty() {
         return Err("Instagram needs an image: set `image_url` (a public URL of a JPEG)".into());
     }
     Ok(())
 }
 
-/// When a post with `scheduled_at` is due (None: now, or an unreadable time, which
-/// [`check_publishable`]'s caller reports).
-pub fn due_at(action: &Action) -> Option<chrono::DateTime<chrono::Utc>> {
-    crate::clock::parse_time(text_str(action, "scheduled_at").trim())
+/// When a post with `scheduled_at` is due (None: now; an unreadable time is refused when
+/// the action is read, [`Kind::validate`]).
+pub fn due_at(p: &Params) -> Option<chrono::DateTime<chrono::Utc>> {
+    crate::clock::parse_time(p.scheduled_at.as_deref()?.trim())
 }
 
 /// Whether `v` names a platform of [`PLATFORMS`].
@@ -257,6 +257,7 @@ mod tests {
         assert_eq!(length("x", &format!("Read {url} now")), 5 + 23 + 4);
         assert_eq!(length("linkedin", "héllo"), 5);
         assert_eq!(length("x", "日本"), 4);
+        let act = |v| SocialPost::parse(&act(v)).unwrap();
         let long = act(json!({"kind":"social_post","platform":"x","text":"a".repeat(281)}));
         assert!(check_publishable(&long).unwrap_err().contains("281"));
         let ok = act(

@@ -2,7 +2,7 @@
 //! `to` is one number (SPEC; the schema the model is given says a text); a list of one number
 //! reads too, as the executor sends it, and the grounding check compares every number given.
 
-use super::{Action, ActionKind, Param, Parameters, Texts, Ty, joined, list_of, optional, text};
+use super::{Action, ActionKind, Kind, Param, Texts, Ty, joined, list_of, optional, text};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
@@ -21,7 +21,7 @@ pub struct Params {
     pub template: Option<String>,
 }
 
-impl Parameters for WhatsappSend {
+impl Kind for WhatsappSend {
     const NAME: &'static str = "whatsapp_send";
     const PARAMS: &'static [Param] = &[
         ("to", Ty::Str, true),

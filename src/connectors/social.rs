@@ -10,7 +10,7 @@ use super::capabilities::Publisher;
 use super::http::{
     Body, Http, HttpError, Reply, Request, RetryPolicy, Verdict, action_outcome, retry_usual,
 };
-use crate::actions::social_post;
+use crate::actions::{Kind, social_post};
 use crate::config::Settings;
 use crate::executor::{ActionExecutor, ActionOutcome};
 use crate::exit::AieError;
@@ -284,7 +284,10 @@ struct SocialExecutor {
 impl ActionExecutor for SocialExecutor {
     fn execute(&mut self, _item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
         let platform = action.get("platform").and_then(Value::as_str).unwrap_or("");
-        if let Err(why) = social_post::check_publishable(action) {
+        let checked = social_post::SocialPost::parse(action)
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|p| social_post::check_publishable(&p));
+        if let Err(why) = checked {
             return ActionOutcome::Failed(format!("{platform}: nothing was sent: {why}"));
         }
         match self.publishers.get_mut(platform) {

@@ -132,8 +132,12 @@ impl<'a> Executors<'a> {
 /// (each kind's own, `actions/<kind>.rs`).
 pub fn preview(action: &Map<String, Value>) -> String {
     let kind = crate::actions::kind_of(action);
-    match crate::actions::get(kind) {
-        Some(k) => k.preview(action),
+    match crate::actions::get(kind).map(|k| k.read(action)) {
+        Some(Ok(typed)) => typed.preview(),
+        Some(Err(e)) => format!(
+            "{}: it will be refused: {e:#}",
+            crate::actions::as_written(action)
+        ),
         None => format!("Unknown action kind `{kind}`: it will be refused"),
     }
 }

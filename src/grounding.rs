@@ -5,7 +5,7 @@
 //! `not_in_item`. It never approves anything the policy would not.
 
 use crate::config::Policy;
-use crate::policy::{Decision, Origin, bare_address, decide, is_known_contact};
+use crate::policy::{Decision, Origin, bare_address, is_known_contact, readable};
 use serde_json::{Map, Value};
 use std::cell::OnceCell;
 
@@ -287,8 +287,12 @@ pub fn decide_for_item(
     action: &Map<String, Value>,
     facts: &ItemFacts,
 ) -> Decision {
-    let d = decide(policy, origin, action);
-    if d.rule == "unknown_kind" || in_item(policy, action, facts) {
+    let typed = match readable(action) {
+        Ok(typed) => typed,
+        Err(refused) => return refused,
+    };
+    let d = typed.decide(policy, origin);
+    if typed.grounded(&Grounds { policy, facts }) {
         d
     } else {
         ask("not_in_item")
@@ -325,12 +329,9 @@ impl Grounds<'_> {
         self.facts.mentions(s)
     }
 
-    /// The amount parameter `k` is missing, or a number written in the item.
-    pub fn amount_ok(&self, action: &Map<String, Value>, k: &str) -> bool {
-        match action.get(k) {
-            None | Some(Value::Null) => true,
-            Some(v) => v.as_f64().is_some_and(|n| self.facts.has_number(n)),
-        }
+    /// An amount that is unset, or a number written in the item.
+    pub fn amount_ok(&self, amount: Option<&crate::actions::Number>) -> bool {
+        amount.is_none_or(|n| n.as_f64().is_some_and(|n| self.facts.has_number(n)))
     }
 
     /// `n` is a number written in the item.
@@ -342,13 +343,6 @@ impl Grounds<'_> {
     pub fn has_digits(&self, digits: &str) -> bool {
         self.facts.digits().contains(digits)
     }
-}
-
-/// Whether every recipient, payee and amount of `action` is in the item or a known list.
-fn in_item(policy: &Policy, action: &Map<String, Value>, facts: &ItemFacts) -> bool {
-    let grounds = Grounds { policy, facts };
-    crate::actions::get(crate::actions::kind_of(action))
-        .is_none_or(|kind| kind.grounded(&grounds, action))
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@
 //!            plan/, replan, execute/, sync/ (git), claims, health, failover
 //! backup/    snapshots (packs, age encryption, restore, retention); briefing/ the Monday
 //!            briefing
-//! actions/   the action catalogue, one file per kind (parameters, schema, policy, preview,
-//!            summary, audit target)
+//! actions/   the action catalogue, one file per kind: typed parameters, and the schema,
+//!            policy, grounding, preview, summary and audit target read from them
 //! planner/   template/ and llm/ planners: propose actions for an item
 //! connectors/ one file or folder per outside service (Gmail, SMTP, the model APIs, Odoo,
 //!            the social platforms, WhatsApp), capabilities.rs (the traits), http/ (the one

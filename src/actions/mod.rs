@@ -1,12 +1,19 @@
 //! The action catalogue: every kind of the closed list (SPEC.md, "Action kinds") defined in
-//! one file each, behind the [`ActionKind`] trait, and reached through [`registry`] / [`get`].
-//! A kind says, in one place: its parameters (the table the model's schema is built from,
-//! and a serde struct that refuses unknown parameters when an action is read), its policy
-//! rule, what the grounding check compares with the item, its dry-run preview, its
-//! plain-language summary for the owner, its audit target and the executor that carries it
-//! out ([`ActionKind::executor`]; none for a note, which has no side effect). The raw map
-//! ([`Action`]) stays the action's form on disk and in the identity hash
-//! (`vault::item::action_key`), so hashes never depend on these types.
+//! one file each as a [`Kind`], and reached through [`registry`] / [`get`] as an
+//! [`ActionKind`]. A kind says, in one place: its parameters (the table the model's schema
+//! is built from, and a serde struct that refuses unknown parameters), its policy rule, what
+//! the grounding check compares with the item, its dry-run preview, its plain-language
+//! summary for the owner, its audit target and the executor that carries it out
+//! ([`Kind::executor`]; none for a note, which has no side effect).
+//!
+//! Every one of those reads the typed struct, never the raw map: an action is read once
+//! ([`read`], [`Kind::parse`] in the executors) and every question is asked of what it read
+//! ([`TypedAction`]), so the policy that lets an action through and the executor that runs
+//! it cannot read it two ways. An action that does not read is described as written
+//! ([`as_written`]) beside why it will be refused, waits for the owner (rule
+//! `invalid_parameters`) and is refused if approved. The raw map ([`Action`]) stays the
+//! action's form on disk and in the identity hash (`vault::identity`), so hashes never
+//! depend on these types.
 //!
 //! Adding a kind is adding its file here (the kind, and its executor unless a connector has
 //! it), its `mod` line and one line in [`registry`].
@@ -54,17 +61,18 @@ pub enum Ty {
 /// One parameter of a kind: name, type, required.
 pub type Param = (&'static str, Ty, bool);
 
-/// What a kind declares of its parameters: its name, the table the model's schema is built
-/// from, and the serde struct they read into. [`Catalogued`] (`name`, `params`, `check`)
-/// follows from it, so no kind writes those by hand; executors read an action through
-/// [`Kind::parse`].
-pub trait Kind {
+/// A kind of the closed list, declared once in its file: its name, the parameter table the
+/// model's schema is built from, the serde struct its parameters read into, and everything
+/// aie asks of an action of it, over that typed struct. [`ActionKind`] (what the registry
+/// holds) follows from it, so no kind writes the reading of an action by hand; executors
+/// read an action through [`Kind::parse`] too, so policy and executor read it one way.
+pub trait Kind: Sync + 'static {
     /// The kind's name, the `kind:` of its actions.
     const NAME: &'static str;
     /// Its parameters (SPEC.md): what the model is told and its answer is checked against.
     const PARAMS: &'static [Param];
     /// The struct its parameters read into (`deny_unknown_fields`).
-    type Params: DeserializeOwned;
+    type Params: DeserializeOwned + 'static;
     /// What the types alone cannot say (the format of a time), checked once the parameters
     /// read: the error names the parameter.
     fn validate(_params: &Self::Params) -> Result<()> {
@@ -78,21 +86,116 @@ pub trait Kind {
         Self::validate(&p)?;
         Ok(p)
     }
+    /// What carries its actions out; `None` for a kind with no side effect (a note), whose
+    /// actions need nothing run and no approval ([`has_side_effect`]). No default: a new
+    /// kind says which.
+    fn executor() -> Option<ExecutorFactory>;
+    /// The policy's verdict (`policy::decide` calls it; the rule ids are the contract).
+    fn decide(p: &Self::Params, policy: &Policy, origin: &Origin) -> Decision;
+    /// Whether every recipient, payee and amount is in the item or a known list.
+    fn grounded(_p: &Self::Params, _grounds: &Grounds) -> bool {
+        true
+    }
+    /// Exactly what the action would send, as text: dry runs and approval requests.
+    fn preview(p: &Self::Params) -> String;
+    /// What the owner approves, in a few words: every recipient, attachment, amount and
+    /// platform ([`Kind::account`] adds the account).
+    fn summary(p: &Self::Params) -> String;
+    /// The account the action acts as or in (the sender, the page, the books), as
+    /// `aie.yaml` names it, for the owner's summary; `None` when nothing names one.
+    fn account(_p: &Self::Params, _settings: &Settings) -> Option<String> {
+        None
+    }
+    /// The `aie.yaml` section that sets up what runs the action (`smtp`, `odoo`, ...), or
+    /// None for a kind with no side effect: named when an approved action finds nothing set
+    /// up. By default its executor's connector, which is named after its section.
+    fn section(_p: &Self::Params) -> Option<&'static str> {
+        Self::executor().map(|f| f.connector)
+    }
+    /// The audit line's `target`.
+    fn target(_p: &Self::Params) -> Option<String> {
+        None
+    }
+    /// When the action may run at the earliest (a post's `scheduled_at`); None: now.
+    fn not_before(_p: &Self::Params) -> Option<chrono::DateTime<chrono::Utc>> {
+        None
+    }
 }
 
-/// The name, parameters and check of a kind, as the registry's trait objects reach them:
-/// implemented for every kind from its [`Kind`].
-pub trait Catalogued {
+/// An action read into its kind's typed parameters ([`read`], [`ActionKind::read`]): what
+/// the policy, the grounding check, the owner's summary, the preview and the audit ask of
+/// it. Each answer is its kind's ([`Kind`]).
+pub trait TypedAction {
+    /// [`Kind::decide`].
+    fn decide(&self, policy: &Policy, origin: &Origin) -> Decision;
+    /// [`Kind::grounded`].
+    fn grounded(&self, grounds: &Grounds) -> bool;
+    /// [`Kind::preview`].
+    fn preview(&self) -> String;
+    /// [`Kind::summary`].
+    fn summary(&self) -> String;
+    /// [`Kind::account`].
+    fn account(&self, settings: &Settings) -> Option<String>;
+    /// [`Kind::section`].
+    fn section(&self) -> Option<&'static str>;
+    /// [`Kind::target`].
+    fn target(&self) -> Option<String>;
+    /// [`Kind::not_before`].
+    fn not_before(&self) -> Option<chrono::DateTime<chrono::Utc>>;
+}
+
+/// The parameters of an action of kind `K`, as [`Kind::parse`] read them.
+struct Typed<K: Kind>(K::Params);
+
+impl<K: Kind> TypedAction for Typed<K> {
+    fn decide(&self, policy: &Policy, origin: &Origin) -> Decision {
+        K::decide(&self.0, policy, origin)
+    }
+    fn grounded(&self, grounds: &Grounds) -> bool {
+        K::grounded(&self.0, grounds)
+    }
+    fn preview(&self) -> String {
+        K::preview(&self.0)
+    }
+    fn summary(&self) -> String {
+        K::summary(&self.0)
+    }
+    fn account(&self, settings: &Settings) -> Option<String> {
+        K::account(&self.0, settings)
+    }
+    fn section(&self) -> Option<&'static str> {
+        K::section(&self.0)
+    }
+    fn target(&self) -> Option<String> {
+        K::target(&self.0)
+    }
+    fn not_before(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        K::not_before(&self.0)
+    }
+}
+
+/// One kind of the closed list, as the registry holds it: implemented for every [`Kind`].
+pub trait ActionKind: Sync {
     /// The kind's name, the `kind:` of its actions.
     fn name(&self) -> &'static str;
     /// Its parameters (SPEC.md): what the model is told and its answer is checked against.
     fn params(&self) -> &'static [Param];
-    /// Reads the parameters of `action` into the kind's typed struct: an unknown parameter
-    /// or a value of the wrong type is an error naming the kind and the parameter.
-    fn check(&self, action: &Action) -> Result<()>;
+    /// [`Kind::executor`].
+    fn executor(&self) -> Option<ExecutorFactory>;
+    /// Reads `action` into the kind's typed parameters ([`Kind::parse`]): an unknown
+    /// parameter or a value of the wrong type is an error naming the kind and the parameter.
+    fn read(&self, action: &Action) -> Result<Box<dyn TypedAction>>;
+    /// Whether `action` reads ([`ActionKind::read`]).
+    fn check(&self, action: &Action) -> Result<()> {
+        self.read(action).map(drop)
+    }
+    /// The JSON schema of one action of this kind, as the model is given it.
+    fn schema(&self) -> Value {
+        kind_schema(self.name(), self.params())
+    }
 }
 
-impl<K: Kind> Catalogued for K {
+impl<K: Kind> ActionKind for K {
     fn name(&self) -> &'static str {
         K::NAME
     }
@@ -101,50 +204,12 @@ impl<K: Kind> Catalogued for K {
         K::PARAMS
     }
 
-    fn check(&self, action: &Action) -> Result<()> {
-        K::parse(action).map(drop)
+    fn executor(&self) -> Option<ExecutorFactory> {
+        K::executor()
     }
-}
 
-/// One kind of the closed list.
-pub trait ActionKind: Catalogued + Sync {
-    /// What carries its actions out; `None` for a kind with no side effect (a note), whose
-    /// actions need nothing run and no approval ([`has_side_effect`]). No default: a new
-    /// kind says which.
-    fn executor(&self) -> Option<ExecutorFactory>;
-    /// The policy's verdict (`policy::decide` calls it; the rule ids are the contract).
-    fn decide(&self, policy: &Policy, origin: &Origin, action: &Action) -> Decision;
-    /// Whether every recipient, payee and amount of `action` is in the item or a known list.
-    fn grounded(&self, _grounds: &Grounds, _action: &Action) -> bool {
-        true
-    }
-    /// Exactly what the action would send, as text: dry runs and approval requests.
-    fn preview(&self, action: &Action) -> String;
-    /// What the owner approves, in a few words: every recipient, attachment, amount and
-    /// platform ([`ActionKind::account`] adds the account).
-    fn summary(&self, action: &Action) -> String;
-    /// The account the action acts as or in (the sender, the page, the books), as
-    /// `aie.yaml` names it, for the owner's summary; `None` when nothing names one.
-    fn account(&self, _settings: &Settings, _action: &Action) -> Option<String> {
-        None
-    }
-    /// The `aie.yaml` section that sets up what runs `action` (`smtp`, `odoo`, ...), or None
-    /// for a kind with no side effect: named when an approved action finds nothing set up.
-    /// By default its executor's connector, which is named after its section.
-    fn section(&self, _action: &Action) -> Option<&'static str> {
-        self.executor().map(|f| f.connector)
-    }
-    /// The audit line's `target`.
-    fn target(&self, _action: &Action) -> Option<String> {
-        None
-    }
-    /// When the action may run at the earliest (a post's `scheduled_at`); None: now.
-    fn not_before(&self, _action: &Action) -> Option<chrono::DateTime<chrono::Utc>> {
-        None
-    }
-    /// The JSON schema of one action of this kind, as the model is given it.
-    fn schema(&self) -> Value {
-        kind_schema(self.name(), self.params())
+    fn read(&self, action: &Action) -> Result<Box<dyn TypedAction>> {
+        Ok(Box::new(Typed::<K>(K::parse(action)?)))
     }
 }
 
@@ -191,10 +256,10 @@ pub fn odoo_account(settings: &Settings) -> Option<String> {
     ))
 }
 
-/// The `aie.yaml` section that sets up what runs `action` ([`ActionKind::section`]); None
-/// for a note or a kind outside the closed list.
+/// The `aie.yaml` section that sets up what runs `action` ([`Kind::section`]); None for a
+/// note, a kind outside the closed list or an action that does not read.
 pub fn section_of(action: &Action) -> Option<&'static str> {
-    get(kind_of(action))?.section(action)
+    read(action).ok()?.section()
 }
 
 /// Whether `action` does anything outside the vault: every kind but a note (a kind with no
@@ -204,14 +269,30 @@ pub fn has_side_effect(action: &Action) -> bool {
     get(kind_of(action)).is_none_or(|k| k.executor().is_some())
 }
 
-/// Checks an action as read from an item: its kind is of the closed list and its
-/// parameters read into that kind's struct. The error names the kind and the parameter.
-pub fn check(action: &Action) -> Result<()> {
+/// Reads an action of an item: its kind is of the closed list and its parameters read into
+/// that kind's struct. The error names the kind and the parameter.
+pub fn read(action: &Action) -> Result<Box<dyn TypedAction>> {
     let kind = kind_of(action);
     match get(kind) {
-        Some(k) => k.check(action),
+        Some(k) => k.read(action),
         None => Err(anyhow!("unknown action kind `{kind}`")),
     }
+}
+
+/// Whether an action of an item reads ([`read`]).
+pub fn check(action: &Action) -> Result<()> {
+    read(action).map(drop)
+}
+
+/// An action as written, for one that does not read ([`read`]): its kind and every
+/// parameter as JSON, so the owner sees what was proposed beside why it will be refused.
+pub fn as_written(action: &Action) -> String {
+    let params: Vec<String> = action
+        .iter()
+        .filter(|(k, _)| !BOOKKEEPING_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    format!("a `{}` action ({})", kind_of(action), params.join(", "))
 }
 
 /// Reads the parameters of `action` (without aie's own keys) into `T`, a struct with
@@ -265,45 +346,8 @@ impl<'de> serde::de::MapAccess<'de> for Params<'de> {
     }
 }
 
-/// A text parameter as shown: a string as it is (borrowed), nothing for null or missing,
-/// else JSON.
-pub fn text<'a>(a: &'a Action, k: &str) -> std::borrow::Cow<'a, str> {
-    match a.get(k) {
-        Some(Value::String(s)) => s.as_str().into(),
-        Some(Value::Null) | None => "".into(),
-        Some(v) => v.to_string().into(),
-    }
-}
-
-/// A text parameter, or "" when it is missing or not a text (what the checks compare).
-pub fn text_str<'a>(a: &'a Action, k: &str) -> &'a str {
-    a.get(k).and_then(Value::as_str).unwrap_or("")
-}
-
-/// A list parameter (or one text) joined with `, `, for previews.
-pub fn joined(a: &Action, k: &str) -> String {
-    match a.get(k) {
-        Some(Value::Array(l)) => l
-            .iter()
-            .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| x.to_string())
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
-}
-
-/// A parameter that is one text or a list of texts, as a list without empty entries.
-pub fn list_of(a: &Action, k: &str) -> Vec<String> {
-    list_in(a.get(k))
-}
-
-/// [`list_of`] of a value found anywhere (an action's parameter, an item's field).
+/// A value that is one text or a list of texts (an item's field such as `cc`), as a list
+/// without empty entries.
 pub fn list_in(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::Array(l)) => l
@@ -319,36 +363,6 @@ pub fn list_in(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// The addresses of a list (or comma-separated text) parameter, as the policy reads them.
-pub fn addresses(a: &Action, k: &str) -> Vec<String> {
-    match a.get(k) {
-        Some(Value::Array(l)) => l
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        Some(Value::String(s)) if !s.trim().is_empty() => s
-            .split(',')
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// The audit target of a parameter: its text, or its texts joined with `, `.
-pub fn target_of(a: &Action, k: &str) -> Option<String> {
-    a.get(k).map(|v| match v {
-        Value::String(s) => s.clone(),
-        Value::Array(l) => l
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
-    })
-}
-
 /// `prefix` + `value`, or nothing when `value` is empty.
 pub fn optional(prefix: &str, value: &str) -> String {
     if value.is_empty() {
@@ -358,9 +372,14 @@ pub fn optional(prefix: &str, value: &str) -> String {
     }
 }
 
-/// Whether a flag parameter is `true`.
-pub fn flag(a: &Action, k: &str) -> bool {
-    a.get(k).and_then(Value::as_bool) == Some(true)
+/// An optional text parameter, or "" when it is unset.
+pub fn text(t: &Option<String>) -> &str {
+    t.as_deref().unwrap_or("")
+}
+
+/// An optional number parameter as written, or "" when it is unset.
+pub fn number(n: &Option<Number>) -> String {
+    n.as_ref().map(Number::to_string).unwrap_or_default()
 }
 
 /// The schema of one parameter type; an optional one may be null (strict schemas list every
@@ -452,6 +471,11 @@ pub(crate) mod testing {
         v.as_object().expect("an object").clone()
     }
 
+    /// The typed parameters of an action from JSON, which must read.
+    pub fn parsed<K: super::Kind>(v: serde_json::Value) -> K::Params {
+        K::parse(&act(v)).expect("the action reads")
+    }
+
     /// The policy the policy and grounding tests decide with: one known contact, one known
     /// domain, one known payee.
     pub fn policy() -> crate::config::Policy {
@@ -518,7 +542,10 @@ mod tests {
             .map(|c| c.connector.section)
             .collect();
         for k in registry() {
-            let a = testing::act(json!({"kind": k.name(), "platform": "linkedin"}));
+            let a = match k.name() {
+                "social_post" => testing::act(json!({"kind": k.name(), "platform": "linkedin"})),
+                name => testing::act(json!({ "kind": name })),
+            };
             match section_of(&a) {
                 Some(s) => assert!(sections.contains(&s), "{}: `{s}`", k.name()),
                 None => assert_eq!(k.name(), "note"),

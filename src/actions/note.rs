@@ -1,6 +1,6 @@
 //! `note`: no side effect; a plan whose actions are all notes goes straight to `Done/`.
 
-use super::{Action, ActionKind, Kind, Param, Ty, text};
+use super::{Kind, Param, Ty, text};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::policy::{Decision, Origin, allow};
@@ -19,22 +19,20 @@ impl Kind for Note {
     const NAME: &'static str = "note";
     const PARAMS: &'static [Param] = &[("text", Ty::Str, true)];
     type Params = Params;
-}
 
-impl ActionKind for Note {
-    fn executor(&self) -> Option<ExecutorFactory> {
+    fn executor() -> Option<ExecutorFactory> {
         None
     }
 
-    fn decide(&self, _policy: &Policy, _origin: &Origin, _action: &Action) -> Decision {
+    fn decide(_p: &Params, _policy: &Policy, _origin: &Origin) -> Decision {
         allow("note")
     }
 
-    fn preview(&self, action: &Action) -> String {
-        format!("Note: {}", text(action, "text"))
+    fn preview(p: &Params) -> String {
+        format!("Note: {}", text(&p.text))
     }
 
-    fn summary(&self, _action: &Action) -> String {
+    fn summary(_p: &Params) -> String {
         "file a note".into()
     }
 }
@@ -42,15 +40,15 @@ impl ActionKind for Note {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::testing::{act, check_catalogue_entry};
+    use crate::actions::testing::{check_catalogue_entry, parsed};
     use serde_json::json;
 
     #[test]
     fn params_schema_preview_summary_target() {
         check_catalogue_entry(&Note, json!({"kind":"note","text":"x"}));
-        let a = act(json!({"kind":"note","text":"x"}));
-        assert_eq!(Note.preview(&a), "Note: x");
-        assert_eq!(Note.summary(&a), "file a note");
-        assert_eq!(Note.target(&a), None);
+        let a = parsed::<Note>(json!({"kind":"note","text":"x"}));
+        assert_eq!(Note::preview(&a), "Note: x");
+        assert_eq!(Note::summary(&a), "file a note");
+        assert_eq!(Note::target(&a), None);
     }
 }

@@ -1,6 +1,6 @@
 //! `odoo_bill`: a vendor bill (an expense) recorded in Odoo. Always waits for the owner.
 
-use super::{Action, ActionKind, Kind, Param, Ty, optional, text, text_str};
+use super::{Kind, Param, Ty, number, optional, text};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
@@ -33,56 +33,54 @@ impl Kind for OdooBill {
         ("ref", Ty::Str, false),
     ];
     type Params = Params;
-}
 
-impl ActionKind for OdooBill {
-    fn executor(&self) -> Option<ExecutorFactory> {
+    fn executor() -> Option<ExecutorFactory> {
         Some(crate::connectors::odoo_ledger::EXECUTOR)
     }
 
-    fn decide(&self, _policy: &Policy, _origin: &Origin, _action: &Action) -> Decision {
+    fn decide(_p: &Params, _policy: &Policy, _origin: &Origin) -> Decision {
         ask("vendor_bill")
     }
 
-    fn grounded(&self, g: &Grounds, action: &Action) -> bool {
-        g.known_payee(text_str(action, "vendor")) && g.amount_ok(action, "amount")
+    fn grounded(p: &Params, g: &Grounds) -> bool {
+        g.known_payee(text(&p.vendor)) && g.amount_ok(p.amount.as_ref())
     }
 
-    fn preview(&self, action: &Action) -> String {
+    fn preview(p: &Params) -> String {
         format!(
             "Vendor bill from {}: {} {} dated {} ({}), ref {}",
-            text(action, "vendor"),
-            text(action, "amount"),
-            text(action, "currency"),
-            text(action, "date"),
-            text(action, "description"),
-            text(action, "ref")
+            text(&p.vendor),
+            number(&p.amount),
+            text(&p.currency),
+            text(&p.date),
+            text(&p.description),
+            text(&p.reference)
         )
     }
 
-    fn account(&self, settings: &crate::config::Settings, _action: &Action) -> Option<String> {
+    fn account(_p: &Params, settings: &crate::config::Settings) -> Option<String> {
         super::odoo_account(settings)
     }
 
-    fn summary(&self, action: &Action) -> String {
+    fn summary(p: &Params) -> String {
         format!(
             "record a vendor bill from {} of {} {}{}",
-            text(action, "vendor"),
-            text(action, "amount"),
-            text(action, "currency"),
-            optional(", ref ", &text(action, "ref"))
+            text(&p.vendor),
+            number(&p.amount),
+            text(&p.currency),
+            optional(", ref ", text(&p.reference))
         )
     }
 
-    fn target(&self, action: &Action) -> Option<String> {
-        super::target_of(action, "vendor")
+    fn target(p: &Params) -> Option<String> {
+        p.vendor.clone()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::testing::{act, check_catalogue_entry};
+    use crate::actions::testing::{check_catalogue_entry, parsed};
     use serde_json::json;
 
     #[test]
@@ -90,15 +88,15 @@ mod tests {
         let full = json!({"kind":"odoo_bill","vendor":"Paper Co","amount":12.5,"currency":"EUR",
             "date":"2026-11-19","description":"Paper","ref":"B-7"});
         check_catalogue_entry(&OdooBill, full.clone());
-        let a = act(full);
+        let a = parsed::<OdooBill>(full);
         assert_eq!(
-            OdooBill.preview(&a),
+            OdooBill::preview(&a),
             "Vendor bill from Paper Co: 12.5 EUR dated 2026-11-19 (Paper), ref B-7"
         );
         assert_eq!(
-            OdooBill.summary(&a),
+            OdooBill::summary(&a),
             "record a vendor bill from Paper Co of 12.5 EUR, ref B-7"
         );
-        assert_eq!(OdooBill.target(&a).as_deref(), Some("Paper Co"));
+        assert_eq!(OdooBill::target(&a).as_deref(), Some("Paper Co"));
     }
 }

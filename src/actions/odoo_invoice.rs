@@ -1,12 +1,11 @@
 //! `odoo_invoice`: a draft customer invoice in Odoo. A draft sends nothing, so the policy
 //! lets it run; posting it is `odoo_post_invoice`'s, which waits for the owner.
 
-use super::{Action, ActionKind, Kind, Param, Ty, optional, text, text_str};
+use super::{Kind, Number, Param, Ty, number, optional, text};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
 use crate::policy::{Decision, Origin, allow};
-use serde_json::Value;
 
 /// The kind.
 pub struct OdooInvoice;
@@ -45,112 +44,107 @@ impl Kind for OdooInvoice {
         ("ref", Ty::Str, false),
     ];
     type Params = Params;
-}
 
-/// The lines of an invoice action, each as an object (anything else reads as empty).
-fn lines(action: &Action) -> Vec<serde_json::Map<String, Value>> {
-    match action.get("lines") {
-        Some(Value::Array(l)) => l
-            .iter()
-            .map(|x| x.as_object().cloned().unwrap_or_default())
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-impl ActionKind for OdooInvoice {
-    fn executor(&self) -> Option<ExecutorFactory> {
+    fn executor() -> Option<ExecutorFactory> {
         Some(crate::connectors::odoo_ledger::EXECUTOR)
     }
 
-    fn decide(&self, _policy: &Policy, _origin: &Origin, _action: &Action) -> Decision {
+    fn decide(_p: &Params, _policy: &Policy, _origin: &Origin) -> Decision {
         allow("draft_invoice")
     }
 
     /// The partner's address and every line's unit price.
-    fn grounded(&self, g: &Grounds, action: &Action) -> bool {
-        let email = text_str(action, "partner_email");
-        let email_ok = email.trim().is_empty() || g.known_address(email);
-        let lines_ok = match action.get("lines") {
-            Some(Value::Array(lines)) => lines.iter().all(|l| {
-                l.get("price_unit")
-                    .and_then(Value::as_f64)
+    fn grounded(p: &Params, g: &Grounds) -> bool {
+        let email = text(&p.partner_email).trim();
+        (email.is_empty() || g.known_address(email))
+            && p.lines().iter().all(|l| {
+                l.price_unit
+                    .as_ref()
+                    .and_then(Number::as_f64)
                     .is_none_or(|n| g.has_number(n))
-            }),
-            _ => true,
-        };
-        email_ok && lines_ok
+            })
     }
 
-    fn preview(&self, action: &Action) -> String {
+    fn preview(p: &Params) -> String {
         let mut out = format!(
             "Draft customer invoice for {} <{}>, currency {}, ref {}\n",
-            text(action, "partner"),
-            text(action, "partner_email"),
-            text(action, "currency"),
-            text(action, "ref")
+            text(&p.partner),
+            text(&p.partner_email),
+            text(&p.currency),
+            text(&p.reference)
         );
-        for l in lines(action) {
+        for l in p.lines() {
             out.push_str(&format!(
                 "- {} x {} @ {}\n",
-                text(&l, "quantity"),
-                text(&l, "description"),
-                text(&l, "price_unit")
+                number(&l.quantity),
+                text(&l.description),
+                number(&l.price_unit)
             ));
         }
         out
     }
 
-    fn account(&self, settings: &crate::config::Settings, _action: &Action) -> Option<String> {
+    fn account(_p: &Params, settings: &crate::config::Settings) -> Option<String> {
         super::odoo_account(settings)
     }
 
-    fn summary(&self, action: &Action) -> String {
-        let currency = text(action, "currency");
-        let lines: Vec<String> = lines(action)
+    fn summary(p: &Params) -> String {
+        let currency = text(&p.currency);
+        let lines: Vec<String> = p
+            .lines()
             .iter()
             .map(|l| {
                 format!(
                     "{} x {} at {}",
-                    text(l, "quantity"),
-                    text(l, "description"),
-                    match l.get("price_unit").and_then(Value::as_f64) {
-                        Some(p) => crate::accounting::money(p, &currency),
-                        None => text(l, "price_unit").into_owned(),
+                    number(&l.quantity),
+                    text(&l.description),
+                    match l.price_unit.as_ref().and_then(Number::as_f64) {
+                        Some(price) => crate::accounting::money(price, currency),
+                        None => number(&l.price_unit),
                     }
                 )
             })
             .collect();
-        let email = text(action, "partner_email");
-        let who = match action.get("partner_is_company").and_then(Value::as_bool) {
+        let email = text(&p.partner_email);
+        let who = match p.partner_is_company {
             Some(true) => " (the company)",
             Some(false) => " (the person)",
             None => "",
         };
         format!(
-            "create a draft invoice for {}{who}{} in {}: {}{}",
-            text(action, "partner"),
-            optional(" <", &email) + if email.is_empty() { "" } else { ">" },
-            text(action, "currency"),
+            "create a draft invoice for {}{who}{} in {currency}: {}{}",
+            text(&p.partner),
+            if email.is_empty() {
+                String::new()
+            } else {
+                format!(" <{email}>")
+            },
             if lines.is_empty() {
                 "no lines".to_string()
             } else {
                 lines.join(", ")
             },
-            optional(", ref ", &text(action, "ref"))
+            optional(", ref ", text(&p.reference))
         )
     }
 
-    fn target(&self, action: &Action) -> Option<String> {
-        super::target_of(action, "partner")
+    fn target(p: &Params) -> Option<String> {
+        p.partner.clone()
+    }
+}
+
+impl Params {
+    /// Its lines (none when unset).
+    pub fn lines(&self) -> &[Line] {
+        self.lines.as_deref().unwrap_or_default()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::Catalogued;
-    use crate::actions::testing::{act, check_catalogue_entry};
+    use crate::actions::ActionKind;
+    use crate::actions::testing::{act, check_catalogue_entry, parsed};
     use serde_json::json;
 
     #[test]
@@ -162,15 +156,15 @@ mod tests {
         let bad_line = json!({"kind":"odoo_invoice","lines":[{"description":"x","discount":5}]});
         let err = format!("{:#}", OdooInvoice.check(&act(bad_line)).unwrap_err());
         assert!(err.contains("`discount`"), "{err}");
-        let a = act(full);
+        let a = parsed::<OdooInvoice>(full);
         assert_eq!(
-            OdooInvoice.preview(&a),
+            OdooInvoice::preview(&a),
             "Draft customer invoice for ACME <a@acme.com>, currency USD, ref OCT\n- 10 x Consulting @ 150.0\n"
         );
         assert_eq!(
-            OdooInvoice.summary(&a),
+            OdooInvoice::summary(&a),
             "create a draft invoice for ACME (the company) <a@acme.com> in USD: 10 x Consulting at 150.00 USD, ref OCT"
         );
-        assert_eq!(OdooInvoice.target(&a).as_deref(), Some("ACME"));
+        assert_eq!(OdooInvoice::target(&a).as_deref(), Some("ACME"));
     }
 }

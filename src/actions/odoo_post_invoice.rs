@@ -1,6 +1,6 @@
 //! `odoo_post_invoice`: confirms (posts) a draft invoice in Odoo. Always waits for the owner.
 
-use super::{Action, ActionKind, Kind, Param, Ty, text};
+use super::{Kind, Param, Ty, text};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::policy::{Decision, Origin, ask};
@@ -20,50 +20,51 @@ impl Kind for OdooPostInvoice {
     const NAME: &'static str = "odoo_post_invoice";
     const PARAMS: &'static [Param] = &[("invoice", Ty::Str, true)];
     type Params = Params;
-}
 
-impl ActionKind for OdooPostInvoice {
-    fn executor(&self) -> Option<ExecutorFactory> {
+    fn executor() -> Option<ExecutorFactory> {
         Some(crate::connectors::odoo_ledger::EXECUTOR)
     }
 
-    fn decide(&self, _policy: &Policy, _origin: &Origin, _action: &Action) -> Decision {
+    fn decide(_p: &Params, _policy: &Policy, _origin: &Origin) -> Decision {
         ask("post_invoice")
     }
 
-    fn preview(&self, action: &Action) -> String {
-        format!("Post (confirm) invoice {}", text(action, "invoice"))
+    fn preview(p: &Params) -> String {
+        format!("Post (confirm) invoice {}", text(&p.invoice))
     }
 
-    fn account(&self, settings: &crate::config::Settings, _action: &Action) -> Option<String> {
+    fn account(_p: &Params, settings: &crate::config::Settings) -> Option<String> {
         super::odoo_account(settings)
     }
 
-    fn summary(&self, action: &Action) -> String {
-        format!("post invoice {}", text(action, "invoice"))
+    fn summary(p: &Params) -> String {
+        format!("post invoice {}", text(&p.invoice))
     }
 
-    fn target(&self, action: &Action) -> Option<String> {
-        super::target_of(action, "invoice")
+    fn target(p: &Params) -> Option<String> {
+        p.invoice.clone()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::testing::{act, check_catalogue_entry};
+    use crate::actions::testing::{check_catalogue_entry, parsed};
     use serde_json::json;
 
     #[test]
     fn params_schema_preview_summary_target() {
         let full = json!({"kind":"odoo_post_invoice","invoice":"INV/2026/0007"});
         check_catalogue_entry(&OdooPostInvoice, full.clone());
-        let a = act(full);
+        let a = parsed::<OdooPostInvoice>(full);
         assert_eq!(
-            OdooPostInvoice.preview(&a),
+            OdooPostInvoice::preview(&a),
             "Post (confirm) invoice INV/2026/0007"
         );
-        assert_eq!(OdooPostInvoice.summary(&a), "post invoice INV/2026/0007");
-        assert_eq!(OdooPostInvoice.target(&a).as_deref(), Some("INV/2026/0007"));
+        assert_eq!(OdooPostInvoice::summary(&a), "post invoice INV/2026/0007");
+        assert_eq!(
+            OdooPostInvoice::target(&a).as_deref(),
+            Some("INV/2026/0007")
+        );
     }
 }

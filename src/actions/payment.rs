@@ -1,12 +1,11 @@
 //! `payment`: a payment recorded in Odoo (never a bank transfer). Runs unasked only when it
 //! is recurring, to a known payee, below `policy.payment_auto_below`.
 
-use super::{Action, ActionKind, Kind, Param, Ty, flag, optional, text};
+use super::{Kind, Number, Param, Ty, number, optional, text};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
 use crate::policy::{Decision, Origin, allow, ask};
-use serde_json::Value;
 
 /// The kind.
 pub struct Payment;
@@ -32,50 +31,48 @@ impl Kind for Payment {
         ("recurring", Ty::Bool, false),
     ];
     type Params = Params;
-}
 
-impl ActionKind for Payment {
-    fn executor(&self) -> Option<ExecutorFactory> {
+    fn executor() -> Option<ExecutorFactory> {
         Some(crate::connectors::odoo_ledger::EXECUTOR)
     }
 
-    fn decide(&self, policy: &Policy, _origin: &Origin, action: &Action) -> Decision {
-        let Some(amount) = action.get("amount").and_then(Value::as_f64) else {
+    fn decide(p: &Params, policy: &Policy, _origin: &Origin) -> Decision {
+        let Some(amount) = p.amount.as_ref().and_then(Number::as_f64) else {
             return ask("invalid_amount");
         };
         if !(amount.is_finite() && amount > 0.0) {
             return ask("invalid_amount");
         }
-        let payee = text(action, "payee").trim().to_lowercase();
+        let payee = text(&p.payee).trim().to_lowercase();
         let known = !payee.is_empty()
             && policy
                 .known_payees
                 .iter()
-                .any(|p| p.trim().to_lowercase() == payee);
+                .any(|k| k.trim().to_lowercase() == payee);
         if !known {
             return ask("new_payee");
         }
         if amount >= policy.payment_auto_below {
             return ask("payment_over_limit");
         }
-        if !flag(action, "recurring") {
+        if p.recurring != Some(true) {
             return ask("payment_not_recurring");
         }
         allow("recurring_known_payee_small")
     }
 
-    fn grounded(&self, g: &Grounds, action: &Action) -> bool {
-        g.known_payee(super::text_str(action, "payee")) && g.amount_ok(action, "amount")
+    fn grounded(p: &Params, g: &Grounds) -> bool {
+        g.known_payee(text(&p.payee)) && g.amount_ok(p.amount.as_ref())
     }
 
-    fn preview(&self, action: &Action) -> String {
+    fn preview(p: &Params) -> String {
         format!(
             "Record a payment of {} {} to {} (reference {}{})",
-            text(action, "amount"),
-            text(action, "currency"),
-            text(action, "payee"),
-            text(action, "reference"),
-            if flag(action, "recurring") {
+            number(&p.amount),
+            text(&p.currency),
+            text(&p.payee),
+            text(&p.reference),
+            if p.recurring == Some(true) {
                 ", recurring"
             } else {
                 ""
@@ -83,18 +80,18 @@ impl ActionKind for Payment {
         )
     }
 
-    fn account(&self, settings: &crate::config::Settings, _action: &Action) -> Option<String> {
+    fn account(_p: &Params, settings: &crate::config::Settings) -> Option<String> {
         super::odoo_account(settings)
     }
 
-    fn summary(&self, action: &Action) -> String {
+    fn summary(p: &Params) -> String {
         format!(
             "record a payment of {} {} to {}{}{}",
-            text(action, "amount"),
-            text(action, "currency"),
-            text(action, "payee"),
-            optional(", reference ", &text(action, "reference")),
-            if flag(action, "recurring") {
+            number(&p.amount),
+            text(&p.currency),
+            text(&p.payee),
+            optional(", reference ", text(&p.reference)),
+            if p.recurring == Some(true) {
                 ", recurring"
             } else {
                 ""
@@ -102,16 +99,16 @@ impl ActionKind for Payment {
         )
     }
 
-    fn target(&self, action: &Action) -> Option<String> {
-        super::target_of(action, "payee")
+    fn target(p: &Params) -> Option<String> {
+        p.payee.clone()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::Catalogued;
-    use crate::actions::testing::{act, check_catalogue_entry};
+    use crate::actions::ActionKind;
+    use crate::actions::testing::{act, check_catalogue_entry, parsed};
     use serde_json::json;
 
     #[test]
@@ -124,15 +121,15 @@ mod tests {
                 .check(&act(json!({"kind":"payment","amount":"5"})))
                 .is_err()
         );
-        let a = act(full);
+        let a = parsed::<Payment>(full);
         assert_eq!(
-            Payment.preview(&a),
+            Payment::preview(&a),
             "Record a payment of 49.0 USD to Hosting Co (reference H-1, recurring)"
         );
         assert_eq!(
-            Payment.summary(&a),
+            Payment::summary(&a),
             "record a payment of 49.0 USD to Hosting Co, reference H-1, recurring"
         );
-        assert_eq!(Payment.target(&a).as_deref(), Some("Hosting Co"));
+        assert_eq!(Payment::target(&a).as_deref(), Some("Hosting Co"));
     }
 }

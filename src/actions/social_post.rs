@@ -1,7 +1,7 @@
 //! `social_post`: a post on one of the owner's social accounts. Runs unasked only when it
 //! is the owner's content-calendar post exactly as written; a reply always waits.
 
-use super::{Action, ActionKind, Kind, Param, Ty, optional, text, text_str};
+use super::{Kind, Param, Ty, optional, text};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::policy::{Decision, Origin, allow, ask};
@@ -46,32 +46,26 @@ impl Kind for SocialPost {
             _ => Ok(()),
         }
     }
-}
 
-impl ActionKind for SocialPost {
-    fn executor(&self) -> Option<ExecutorFactory> {
+    fn executor() -> Option<ExecutorFactory> {
         Some(ExecutorFactory {
             connector: "social",
             build: crate::connectors::social::factory,
         })
     }
 
-    fn not_before(&self, action: &Action) -> Option<chrono::DateTime<chrono::Utc>> {
-        due_at(&SocialPost::parse(action).ok()?)
+    fn not_before(p: &Params) -> Option<chrono::DateTime<chrono::Utc>> {
+        due_at(p)
     }
 
-    fn decide(&self, _policy: &Policy, origin: &Origin, action: &Action) -> Decision {
-        let is_reply = action
-            .get("reply_to")
-            .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
-        if is_reply {
+    fn decide(p: &Params, _policy: &Policy, origin: &Origin) -> Decision {
+        if !text(&p.reply_to).is_empty() {
             ask("social_reply")
         } else if origin.source.starts_with("calendar:") {
             // Only the post exactly as the owner wrote it runs unasked.
-            let s = |k: &str| text_str(action, k).trim();
-            let as_written = origin
-                .calendar_post
-                .is_some_and(|(p, t)| s("platform") == p.trim() && s("text") == t.trim());
+            let as_written = origin.calendar_post.is_some_and(|(platform, body)| {
+                text(&p.platform).trim() == platform.trim() && text(&p.text).trim() == body.trim()
+            });
             if as_written {
                 allow("content_calendar")
             } else {
@@ -82,29 +76,29 @@ impl ActionKind for SocialPost {
         }
     }
 
-    fn preview(&self, action: &Action) -> String {
-        let mut out = format!("Platform: {}\n", text(action, "platform"));
-        for k in ["image_url", "scheduled_at", "reply_to"] {
-            let v = text(action, k);
-            if !v.is_empty() {
-                out.push_str(&format!("{k}: {v}\n"));
+    fn preview(p: &Params) -> String {
+        let mut out = format!("Platform: {}\n", text(&p.platform));
+        for (k, v) in [
+            ("image_url", &p.image_url),
+            ("scheduled_at", &p.scheduled_at),
+            ("reply_to", &p.reply_to),
+        ] {
+            if !text(v).is_empty() {
+                out.push_str(&format!("{k}: {}\n", text(v)));
             }
         }
         out.push('\n');
-        out.push_str(&text(action, "text"));
+        out.push_str(text(&p.text));
         out
     }
 
     /// Each platform has its own section (the executor is one for all of them).
-    fn section(&self, action: &Action) -> Option<&'static str> {
-        PLATFORMS
-            .iter()
-            .copied()
-            .find(|p| *p == text_str(action, "platform"))
+    fn section(p: &Params) -> Option<&'static str> {
+        PLATFORMS.iter().copied().find(|k| *k == text(&p.platform))
     }
 
-    fn account(&self, settings: &crate::config::Settings, action: &Action) -> Option<String> {
-        match text_str(action, "platform") {
+    fn account(p: &Params, settings: &crate::config::Settings) -> Option<String> {
+        match text(&p.platform) {
             "facebook" => {
                 let page = settings.facebook.as_ref()?.page_id.as_deref()?;
                 Some(format!("as Facebook page {page}"))
@@ -126,25 +120,25 @@ impl ActionKind for SocialPost {
         }
     }
 
-    fn summary(&self, action: &Action) -> String {
-        let platform = text(action, "platform");
-        let body = text(action, "text");
+    fn summary(p: &Params) -> String {
+        let platform = text(&p.platform);
+        let body = text(&p.text);
         // Written into room for the whole post: it is quoted whole, and often long.
         let mut out = String::with_capacity(body.len() + 2 * platform.len() + 96);
         let _ = write!(
             out,
             "publish a {platform} post \"{body}\" ({} of {} characters as {platform} counts them){}{}{}",
-            length(&platform, &body),
-            limit(&platform),
-            optional(" with the image ", &text(action, "image_url")),
-            optional(" at ", &text(action, "scheduled_at")),
-            optional(" in reply to ", &text(action, "reply_to"))
+            length(platform, body),
+            limit(platform),
+            optional(" with the image ", text(&p.image_url)),
+            optional(" at ", text(&p.scheduled_at)),
+            optional(" in reply to ", text(&p.reply_to))
         );
         out
     }
 
-    fn target(&self, action: &Action) -> Option<String> {
-        super::target_of(action, "platform")
+    fn target(p: &Params) -> Option<String> {
+        p.platform.clone()
     }
 }
 
@@ -230,7 +224,7 @@ pub fn is_platform(v: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::testing::{act, check_catalogue_entry};
+    use crate::actions::testing::{act, check_catalogue_entry, parsed};
     use serde_json::json;
 
     #[test]
@@ -238,16 +232,16 @@ mod tests {
         let full = json!({"kind":"social_post","platform":"linkedin","text":"Hiring!",
             "image_url":"https://x.example/a.png","scheduled_at":"2026-12-01T09:30:00Z","reply_to":"42"});
         check_catalogue_entry(&SocialPost, full.clone());
-        let a = act(full);
+        let a = parsed::<SocialPost>(full);
         assert_eq!(
-            SocialPost.preview(&a),
+            SocialPost::preview(&a),
             "Platform: linkedin\nimage_url: https://x.example/a.png\nscheduled_at: 2026-12-01T09:30:00Z\nreply_to: 42\n\nHiring!"
         );
         assert_eq!(
-            SocialPost.summary(&a),
+            SocialPost::summary(&a),
             "publish a linkedin post \"Hiring!\" (7 of 3000 characters as linkedin counts them) with the image https://x.example/a.png at 2026-12-01T09:30:00Z in reply to 42"
         );
-        assert_eq!(SocialPost.target(&a).as_deref(), Some("linkedin"));
+        assert_eq!(SocialPost::target(&a).as_deref(), Some("linkedin"));
         assert!(is_platform(&json!("x")) && !is_platform(&json!("myspace")));
     }
 

@@ -2,7 +2,7 @@
 //! `to` is one number (SPEC; the schema the model is given says a text); a list of one number
 //! reads too, as the executor sends it, and the grounding check compares every number given.
 
-use super::{Action, ActionKind, Kind, Param, Texts, Ty, joined, list_of, optional, text};
+use super::{Kind, Param, Texts, Ty, items, optional, text};
 use crate::config::Policy;
 use crate::executor::ExecutorFactory;
 use crate::grounding::Grounds;
@@ -30,76 +30,71 @@ impl Kind for WhatsappSend {
     ];
     type Params = Params;
 
-    /// A message goes to one number: a list of more is refused here, not at execution.
+    /// A message goes to one number: more (a list, or one text with commas, as [`items`]
+    /// reads it) is refused here, not at execution.
     fn validate(p: &Params) -> Result<()> {
-        if let Some(Texts::Many(l)) = &p.to
-            && l.len() > 1
-        {
-            anyhow::bail!(
-                "`to` lists {} numbers: a WhatsApp message goes to exactly one",
-                l.len()
-            );
+        let n = items(&p.to).len();
+        if n > 1 {
+            anyhow::bail!("`to` lists {n} numbers: a WhatsApp message goes to exactly one");
         }
         Ok(())
     }
-}
 
-impl ActionKind for WhatsappSend {
-    fn executor(&self) -> Option<ExecutorFactory> {
+    fn executor() -> Option<ExecutorFactory> {
         Some(ExecutorFactory {
             connector: "whatsapp",
             build: crate::connectors::whatsapp::factory,
         })
     }
 
-    fn decide(&self, _policy: &Policy, _origin: &Origin, _action: &Action) -> Decision {
+    fn decide(_p: &Params, _policy: &Policy, _origin: &Origin) -> Decision {
         ask("whatsapp")
     }
 
     /// The number's digits appear in the item (written with any separators), whether `to`
     /// is one text or a list.
-    fn grounded(&self, g: &Grounds, action: &Action) -> bool {
-        list_of(action, "to").iter().all(|to| {
+    fn grounded(p: &Params, g: &Grounds) -> bool {
+        items(&p.to).iter().all(|to| {
             let to: String = to.chars().filter(char::is_ascii_digit).collect();
             to.is_empty() || g.has_digits(&to)
         })
     }
 
-    fn preview(&self, action: &Action) -> String {
+    fn preview(p: &Params) -> String {
         format!(
             "WhatsApp to {}{}\n\n{}",
-            joined(action, "to"),
-            match text(action, "template") {
-                t if t.is_empty() => String::new(),
+            items(&p.to).join(", "),
+            match text(&p.template) {
+                "" => String::new(),
                 t => format!(" (template {t})"),
             },
-            text(action, "text")
+            text(&p.text)
         )
     }
 
-    fn account(&self, settings: &crate::config::Settings, _action: &Action) -> Option<String> {
+    fn account(_p: &Params, settings: &crate::config::Settings) -> Option<String> {
         let id = settings.whatsapp.as_ref()?.phone_number_id.as_deref()?;
         Some(format!("from WhatsApp number id {id}"))
     }
 
-    fn summary(&self, action: &Action) -> String {
+    fn summary(p: &Params) -> String {
         format!(
             "send a WhatsApp message to {}{}",
-            list_of(action, "to").join(", "),
-            optional(" with the template ", &text(action, "template"))
+            items(&p.to).join(", "),
+            optional(" with the template ", text(&p.template))
         )
     }
 
-    fn target(&self, action: &Action) -> Option<String> {
-        super::target_of(action, "to")
+    fn target(p: &Params) -> Option<String> {
+        p.to.as_ref().map(|t| t.items().join(", "))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::Catalogued;
-    use crate::actions::testing::{self, act, check_catalogue_entry};
+    use crate::actions::ActionKind;
+    use crate::actions::testing::{self, act, check_catalogue_entry, parsed};
     use serde_json::json;
 
     #[test]
@@ -107,22 +102,25 @@ mod tests {
         let full =
             json!({"kind":"whatsapp_send","to":"+15550102030","text":"On my way","template":"eta"});
         check_catalogue_entry(&WhatsappSend, full.clone());
-        let a = act(full);
+        let a = parsed::<WhatsappSend>(full);
         assert_eq!(
-            WhatsappSend.preview(&a),
+            WhatsappSend::preview(&a),
             "WhatsApp to +15550102030 (template eta)\n\nOn my way"
         );
         assert_eq!(
-            WhatsappSend.summary(&a),
+            WhatsappSend::summary(&a),
             "send a WhatsApp message to +15550102030 with the template eta"
         );
-        assert_eq!(WhatsappSend.target(&a).as_deref(), Some("+15550102030"));
+        assert_eq!(WhatsappSend::target(&a).as_deref(), Some("+15550102030"));
         // A list of one number reads (the executor sends it); of two, it is refused.
         let one = json!({"kind":"whatsapp_send","to":["+15550102030"],"text":"x"});
         WhatsappSend.check(&act(one)).unwrap();
         let two = json!({"kind":"whatsapp_send","to":["+15550102030","+15550102031"],"text":"x"});
         let err = format!("{:#}", WhatsappSend.check(&act(two)).unwrap_err());
         assert!(err.contains("`to`") && err.contains("exactly one"), "{err}");
+        // One text with two numbers is two numbers, for the check as for the executor.
+        let both = json!({"kind":"whatsapp_send","to":"+15550102030, +15550102031","text":"x"});
+        assert!(WhatsappSend.check(&act(both)).is_err());
     }
 
     /// Regression: a list `to` was read as no number at all, so a number the item never

@@ -107,7 +107,7 @@ fn template_parts(t: &str) -> (&str, &str) {
 
 impl Messenger for WhatsappMessenger {
     fn message(&mut self, params: &Map<String, Value>, _key: &str) -> ActionOutcome {
-        let to = crate::actions::list_of(params, "to");
+        let to = crate::actions::list_in(params.get("to"));
         let to = match to.as_slice() {
             [one] => one.chars().filter(char::is_ascii_digit).collect::<String>(),
             _ => {

@@ -78,7 +78,7 @@ impl Step<'_> {
 
 /// The audit target of an action: its kind's (`actions/<kind>.rs`).
 fn target_of(a: &Map<String, Value>) -> Option<String> {
-    crate::actions::get(crate::actions::kind_of(a))?.target(a)
+    crate::actions::read(a).ok()?.target()
 }
 
 pub(super) fn audit_action(

@@ -152,7 +152,9 @@ pub(super) fn run_actions(
             continue;
         }
         // A post scheduled for later waits in Approved/ until it is due.
-        if let Some(at) = crate::actions::get(&kind).and_then(|k| k.not_before(action))
+        if let Some(at) = crate::actions::read(action)
+            .ok()
+            .and_then(|typed| typed.not_before())
             && at > ctx.clock.now()
         {
             item.set("status", "scheduled");

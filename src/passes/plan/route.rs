@@ -244,20 +244,21 @@ pub fn summary(item: &Item, settings: &crate::config::Settings) -> String {
             " [needs approval]"
         };
         let kind = crate::actions::kind_of(a);
-        let what = match crate::actions::get(kind) {
+        let what = match crate::actions::get(kind).map(|k| k.read(a)) {
             None => format!("`{kind}` (not an action aie runs: it will be refused)"),
-            Some(k) => {
-                let mut what = k.summary(a);
-                if let Some(account) = k.account(settings, a) {
+            Some(Ok(typed)) => {
+                let mut what = typed.summary();
+                if let Some(account) = typed.account(settings) {
                     what.push_str(" (");
                     what.push_str(&account);
                     what.push(')');
                 }
-                match k.check(a) {
-                    Ok(()) => what,
-                    Err(e) => format!("{what} (it will be refused: {e:#})"),
-                }
+                what
             }
+            Some(Err(e)) => format!(
+                "{} (it will be refused: {e:#})",
+                crate::actions::as_written(a)
+            ),
         };
         if i > 0 {
             out.push_str("; then ");

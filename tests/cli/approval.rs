@@ -255,6 +255,33 @@ fn the_summary_names_every_recipient_and_attachment_and_follows_edits() {
     );
 }
 
+/// An edit that makes an action unreadable (here a parameter `send_email` does not have) is
+/// shown to the owner as written, every parameter of it, beside why it will be refused; the
+/// rest of the summary still reads from the typed actions.
+#[test]
+fn an_edit_the_kind_does_not_read_is_shown_as_written_and_refused() {
+    let env = TestEnv::new();
+    let id = requested_reply(&env);
+    let rel = format!("Pending_Approval/general/{id}.md");
+    env.set_actions(
+        &rel,
+        "- kind: send_email\n  to: client@client.example, x@evil.example\n  subject: Prices\n  body: here\n- kind: send_email\n  to: [client@client.example]\n  subject: Prices\n  body: here\n  iban: XX00\n",
+    );
+    env.ok(&["plan"]);
+    let summary = env.front(&rel)["summary"].as_str().unwrap().to_string();
+    // One text of two addresses is two recipients, as the executor would send it.
+    assert!(
+        summary.contains("to client@client.example, x@evil.example [needs approval]"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(
+            "then a `send_email` action (to: [\"client@client.example\"], subject: \"Prices\", body: \"here\", iban: \"XX00\") (it will be refused: "
+        ) && summary.contains("`iban`"),
+        "{summary}"
+    );
+}
+
 /// An item the other agent approved by policy (its `.aie/` is not this one's) runs only when
 /// this agent's policy, deciding afresh on the item's data, allows the exact actions the
 /// shared trail names; an edit the policy would not allow goes back for review.

@@ -8,11 +8,12 @@
 //! secrets and the names [`crate::secrets`] reads come from it too, not from a table of
 //! their own.
 
+use crate::actions::{odoo_bill, odoo_invoice, odoo_post_invoice, payment};
+use crate::actions::{social_post, whatsapp_send};
 use crate::config::Settings;
 use crate::executor::ActionOutcome;
 use crate::schedule::jobs::Role;
 use crate::secrets::Secrets;
-use serde_json::{Map, Value};
 use std::path::Path;
 use std::time::Duration;
 
@@ -74,10 +75,19 @@ pub struct Marking {
     pub label: Option<String>,
 }
 
-/// An accounting ledger (Odoo): invoices, bills and payments. The parameters are an
-/// action's, validated by the action catalogue; `key` is its idempotency key.
+/// An accounting ledger (Odoo): invoices, bills and payments. One method per kind, each
+/// taking the kind's typed parameters (read by [`crate::actions::Kind::parse`], the reading
+/// the policy approved), so a ledger can neither be handed another kind's action nor read a
+/// parameter its own way; `key` is the action's idempotency key.
 pub trait Ledger {
-    fn record(&mut self, kind: &str, params: &Map<String, Value>, key: &str) -> ActionOutcome;
+    /// `odoo_invoice`: a draft customer invoice with its lines.
+    fn invoice(&mut self, invoice: &odoo_invoice::Params, key: &str) -> ActionOutcome;
+    /// `odoo_post_invoice`: posts (confirms) the invoice the action names.
+    fn post_invoice(&mut self, post: &odoo_post_invoice::Params, key: &str) -> ActionOutcome;
+    /// `odoo_bill`: a vendor bill, left in draft.
+    fn bill(&mut self, bill: &odoo_bill::Params, key: &str) -> ActionOutcome;
+    /// `payment`: a payment recorded in the books (never sent to a bank).
+    fn payment(&mut self, payment: &payment::Params, key: &str) -> ActionOutcome;
 }
 
 /// The books of an accounting ledger (Odoo), read: what the owner's figures
@@ -168,12 +178,16 @@ pub struct Bill {
 
 /// Publishes a post on one platform (Facebook, Instagram, X, LinkedIn).
 pub trait Publisher {
-    fn publish(&mut self, params: &Map<String, Value>, key: &str) -> ActionOutcome;
+    /// Publishes `post`, already read as the policy read it and checked publishable
+    /// ([`social_post::check_publishable`]); `key` is the action's idempotency key.
+    fn publish(&mut self, post: &social_post::Params, key: &str) -> ActionOutcome;
 }
 
 /// Sends a message to a person (WhatsApp).
 pub trait Messenger {
-    fn message(&mut self, params: &Map<String, Value>, key: &str) -> ActionOutcome;
+    /// Sends `msg`, read as the policy read it (its `to` through
+    /// [`crate::actions::items`]); `key` is the action's idempotency key.
+    fn message(&mut self, msg: &whatsapp_send::Params, key: &str) -> ActionOutcome;
 }
 
 /// A secret a configured connector reads.

@@ -9,13 +9,14 @@ use super::capabilities::{
     Connector, Finding, LiveCx, Publisher, Registered, SecretNeed, required,
 };
 use super::http::Request;
-use super::social::{self, GraphAccount, graph_outcome, param};
+use super::social::{self, GraphAccount, graph_outcome, or_empty};
+use crate::actions::social_post;
 use crate::config::Settings;
 use crate::executor::ActionOutcome;
 use crate::exit::AieError;
 use crate::secrets::Secrets;
 use anyhow::Result;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::path::Path;
 
 const SECRETS: &[&str] = &[social::FACEBOOK.token];
@@ -127,10 +128,10 @@ pub fn graph_time(t: &str) -> Option<i64> {
 }
 
 impl Publisher for FacebookPublisher {
-    fn publish(&mut self, params: &Map<String, Value>, _key: &str) -> ActionOutcome {
-        let text = param(params, "text");
-        let image = param(params, "image_url").trim();
-        let reply_to = param(params, "reply_to").trim();
+    fn publish(&mut self, post: &social_post::Params, _key: &str) -> ActionOutcome {
+        let text = or_empty(&post.text);
+        let image = or_empty(&post.image_url).trim();
+        let reply_to = or_empty(&post.reply_to).trim();
         let answer = if !reply_to.is_empty() {
             if !valid_graph_id(reply_to) {
                 return ActionOutcome::Failed(format!(

@@ -12,12 +12,13 @@ use super::capabilities::{
 };
 use super::facebook::valid_graph_id;
 use super::http::{Body, Request, retry_usual};
-use super::social::{self, GraphAccount, graph_outcome, param};
+use super::social::{self, GraphAccount, graph_outcome, or_empty};
+use crate::actions::social_post;
 use crate::config::Settings;
 use crate::executor::ActionOutcome;
 use crate::secrets::Secrets;
 use anyhow::Result;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -156,9 +157,9 @@ impl InstagramPublisher {
 }
 
 impl Publisher for InstagramPublisher {
-    fn publish(&mut self, params: &Map<String, Value>, _key: &str) -> ActionOutcome {
-        let text = param(params, "text");
-        let reply_to = param(params, "reply_to").trim();
+    fn publish(&mut self, post: &social_post::Params, _key: &str) -> ActionOutcome {
+        let text = or_empty(&post.text);
+        let reply_to = or_empty(&post.reply_to).trim();
         if !reply_to.is_empty() {
             if !valid_graph_id(reply_to) {
                 return ActionOutcome::Failed(format!(
@@ -181,7 +182,7 @@ impl Publisher for InstagramPublisher {
         }
         let run = || -> std::result::Result<String, ActionOutcome> {
             self.under_limit()?;
-            let image = param(params, "image_url").trim();
+            let image = or_empty(&post.image_url).trim();
             let c = self.call(
                 "POST",
                 &format!("{}/media", self.acct.id),

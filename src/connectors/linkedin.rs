@@ -10,13 +10,14 @@ use super::capabilities::{
     Connector, Finding, LiveCx, Probe, Publisher, Registered, SecretNeed, required,
 };
 use super::http::{Body, Http, HttpError, Request};
-use super::social::{self, param};
+use super::social::{self, or_empty};
+use crate::actions::social_post;
 use crate::config::Settings;
 use crate::executor::ActionOutcome;
 use crate::exit::AieError;
 use crate::secrets::Secrets;
 use anyhow::Result;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::path::Path;
 
 const SECRETS: &[&str] = &["AIE_LINKEDIN_TOKEN"];
@@ -125,9 +126,9 @@ fn message(body: &str) -> String {
 }
 
 impl Publisher for LinkedinPublisher {
-    fn publish(&mut self, params: &Map<String, Value>, _key: &str) -> ActionOutcome {
-        if !param(params, "image_url").trim().is_empty()
-            || !param(params, "reply_to").trim().is_empty()
+    fn publish(&mut self, post: &social_post::Params, _key: &str) -> ActionOutcome {
+        if !or_empty(&post.image_url).trim().is_empty()
+            || !or_empty(&post.reply_to).trim().is_empty()
         {
             return ActionOutcome::Failed(
                 "linkedin: aie posts text only on LinkedIn (no image upload, no comment replies): edit the action; nothing was sent".into(),
@@ -135,7 +136,7 @@ impl Publisher for LinkedinPublisher {
         }
         let body = json!({
             "author": self.author,
-            "commentary": little_text(param(params, "text")),
+            "commentary": little_text(or_empty(&post.text)),
             "visibility": "PUBLIC",
             "distribution": {
                 "feedDistribution": "MAIN_FEED",

@@ -3,9 +3,10 @@
 //! back as HTTP 200 with an `error` object typed by `error.data.name`) or, with
 //! `odoo.api: json2`, Odoo 19's `/json/2/<model>/<method>` (a bearer key, real HTTP status
 //! codes). It owns the typing of Odoo's failures ([`OdooError`]) and their mapping to an
-//! action's outcome; the [`Ledger`] that carries out `odoo_invoice`, `odoo_post_invoice`,
-//! `odoo_bill` and `payment` lives in [`super::odoo_ledger`]. Every call goes through the
-//! one HTTP layer. No printing, no vault access.
+//! action's outcome; the [`Ledger`](super::capabilities::Ledger) that carries out
+//! `odoo_invoice`, `odoo_post_invoice`, `odoo_bill` and `payment` lives in
+//! [`super::odoo_ledger`]. Every call goes through the one HTTP layer. No printing, no vault
+//! access.
 
 use super::capabilities::{Connector, Finding, LiveCx, Probe, Registered, SecretNeed, required};
 use super::http::{Body, Http, HttpError, Request, RetryPolicy, Verdict, action_outcome};

@@ -1,23 +1,27 @@
-//! The [`Ledger`] over Odoo: the executors of `odoo_invoice`, `odoo_post_invoice`,
-//! `odoo_bill` and `payment`, sharing one [`Odoo`] client (one login) a pass. Each is
-//! idempotent: the action's idempotency key is written where Odoo keeps it and shows it to
-//! the owner (an invoice's or bill's internal note, `narration`; a payment's memo, `ref`, as
-//! `aie:<key>`), and searched before anything is created, so a retry after a crash or an
-//! unknown outcome finds the record instead of making a second one. Partner and currency
-//! look-ups are cached for the pass. A payment is recorded in Odoo, never sent to a bank.
-//! The same ledger reads the books for the owner's figures
+//! The [`Ledger`](super::capabilities::Ledger) over Odoo: the executors of `odoo_invoice`,
+//! `odoo_post_invoice`, `odoo_bill` and `payment`, sharing one [`Odoo`] client (one login) a
+//! pass. Each is idempotent: the action's idempotency key is written where Odoo keeps it and
+//! shows it to the owner (an invoice's or bill's internal note, `narration`; a payment's
+//! memo, `ref`, as `aie:<key>`), and searched before anything is created, so a retry after a
+//! crash or an unknown outcome finds the record instead of making a second one. Partner and
+//! currency look-ups are cached for the pass. A payment is recorded in Odoo, never sent to a
+//! bank. An action is read once, into its kind's typed parameters
+//! ([`Kind::parse`](crate::actions::Kind::parse), the reading the policy approved), in
+//! `executor.rs` (the ledger's typed entries and the executor); only Odoo's answers are read
+//! as JSON maps. The same ledger reads the books for the owner's figures
 //! ([`Books`](super::capabilities::Books), in `books.rs`).
 
 mod books;
+mod executor;
 mod invoice_pdf;
 
 pub use invoice_pdf::{Attach, INVOICE_REF, InvoicePdf, attach_invoice, invoice_of_item};
 
-use super::capabilities::Ledger;
 use super::odoo::{Odoo, OdooError, m2o_id, records};
 use crate::accounting::money;
+use crate::actions::{Number, odoo_bill, odoo_invoice, odoo_post_invoice, payment};
 use crate::config::Settings;
-use crate::executor::{ActionExecutor, ActionOutcome, ExecutorFactory};
+use crate::executor::{ActionExecutor, ExecutorFactory};
 use crate::fsutil::failpoint;
 use crate::secrets::Secrets;
 use crate::vault::Item;
@@ -68,6 +72,7 @@ fn marker(key: &str) -> String {
     format!("aie:{key}")
 }
 
+/// The text field `k` of a record Odoo answered, trimmed ("" when absent).
 fn s<'a>(p: &'a Map<String, Value>, k: &str) -> &'a str {
     p.get(k)
         .and_then(Value::as_str)
@@ -75,8 +80,19 @@ fn s<'a>(p: &'a Map<String, Value>, k: &str) -> &'a str {
         .unwrap_or("")
 }
 
+/// A number Odoo answered (0 when absent).
 fn num(v: Option<&Value>) -> f64 {
     v.and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+/// A text parameter of an action, trimmed ("" when unset).
+fn text(v: &Option<String>) -> &str {
+    v.as_deref().map(str::trim).unwrap_or("")
+}
+
+/// A number parameter of an action, when it is set.
+fn number(v: &Option<Number>) -> Option<f64> {
+    v.as_ref().and_then(Number::as_f64)
 }
 
 /// A record's currency code (`currency_id: [1, "GBP"]`).
@@ -240,17 +256,17 @@ impl OdooLedger {
         }))
     }
 
-    /// Creates the draft move `vals` with `p`'s `ref` (the failpoint `at` after it) and
-    /// describes it as a draft `what`.
+    /// Creates the draft move `vals` with the action's `ref`, `reference` (the failpoint
+    /// `at` after it) and describes it as a draft `what`.
     fn create_move(
         &mut self,
         mut vals: Value,
-        p: &Map<String, Value>,
+        reference: &Option<String>,
         what: &str,
         at: &str,
     ) -> Result<String, OdooError> {
-        if !s(p, "ref").is_empty() {
-            vals["ref"] = json!(s(p, "ref"));
+        if !text(reference).is_empty() {
+            vals["ref"] = json!(text(reference));
         }
         self.open_moves.clear();
         let id = self.odoo.create("account.move", vals, None)?;
@@ -273,27 +289,22 @@ impl OdooLedger {
     }
 
     /// `odoo_invoice`: a draft customer invoice with its lines.
-    fn invoice(&mut self, p: &Map<String, Value>, key: &str) -> Result<String, OdooError> {
+    fn create_invoice(&mut self, p: &odoo_invoice::Params, key: &str) -> Result<String, OdooError> {
         if let Some(found) = self.found_earlier("out_invoice", "invoice", key)? {
             return Ok(found);
         }
-        let company = p
-            .get("partner_is_company")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        let partner = self.partner(s(p, "partner"), s(p, "partner_email"), company)?;
-        let currency = self.currency(s(p, "currency"))?;
+        let company = p.partner_is_company.unwrap_or(true);
+        let partner = self.partner(text(&p.partner), text(&p.partner_email), company)?;
+        let currency = self.currency(text(&p.currency))?;
         let lines: Vec<Value> = p
-            .get("lines")
-            .and_then(Value::as_array)
-            .map(|l| l.iter().filter_map(Value::as_object).collect::<Vec<_>>())
-            .unwrap_or_default()
-            .into_iter()
+            .lines
+            .iter()
+            .flatten()
             .map(|l| {
                 json!([0, 0, {
-                    "name": s(l, "description"),
-                    "quantity": l.get("quantity").and_then(Value::as_f64).unwrap_or(1.0),
-                    "price_unit": num(l.get("price_unit")),
+                    "name": text(&l.description),
+                    "quantity": number(&l.quantity).unwrap_or(1.0),
+                    "price_unit": number(&l.price_unit).unwrap_or(0.0),
                     "tax_ids": [[6, 0, []]],
                 }])
             })
@@ -308,12 +319,12 @@ impl OdooLedger {
             "narration": marker(key),
             "invoice_line_ids": lines,
         });
-        self.create_move(vals, p, "invoice", "odoo:invoice-created")
+        self.create_move(vals, &p.reference, "invoice", "odoo:invoice-created")
     }
 
     /// `odoo_post_invoice`: posts the invoice named by number or reference.
-    fn post(&mut self, p: &Map<String, Value>) -> Result<String, OdooError> {
-        let which = s(p, "invoice");
+    fn post_named(&mut self, p: &odoo_post_invoice::Params) -> Result<String, OdooError> {
+        let which = text(&p.invoice);
         if which.is_empty() {
             return Err(OdooError::Refused("the action names no invoice".into()));
         }
@@ -448,20 +459,19 @@ impl OdooLedger {
     }
 
     /// `odoo_bill`: a vendor bill with its bill date, left in draft.
-    fn bill(&mut self, p: &Map<String, Value>, key: &str) -> Result<String, OdooError> {
+    fn create_bill(&mut self, p: &odoo_bill::Params, key: &str) -> Result<String, OdooError> {
         if let Some(found) = self.found_earlier("in_invoice", "vendor bill", key)? {
             return Ok(found);
         }
-        let vendor = s(p, "vendor");
-        if p.get("amount").and_then(Value::as_f64).is_none() {
+        let vendor = text(&p.vendor);
+        let Some(amount) = number(&p.amount) else {
             return Err(OdooError::Refused(format!(
                 "the bill from {vendor} has no amount: fill in `amount` (and `currency`) from the bill, then approve again"
             )));
-        }
+        };
         let partner = self.partner(vendor, "", true)?;
-        let currency = self.currency(s(p, "currency"))?;
-        let amount = num(p.get("amount"));
-        let description = match s(p, "description") {
+        let currency = self.currency(text(&p.currency))?;
+        let description = match text(&p.description) {
             "" => format!("Bill from {vendor}"),
             d => d.to_string(),
         };
@@ -473,15 +483,15 @@ impl OdooLedger {
             "invoice_line_ids": [[0, 0, {"name": description, "quantity": 1,
                 "price_unit": amount, "tax_ids": [[6, 0, []]]}]],
         });
-        if !s(p, "date").is_empty() {
-            vals["invoice_date"] = json!(s(p, "date"));
+        if !text(&p.date).is_empty() {
+            vals["invoice_date"] = json!(text(&p.date));
         }
-        self.create_move(vals, p, "vendor bill", "odoo:bill-created")
+        self.create_move(vals, &p.reference, "vendor bill", "odoo:bill-created")
     }
 
     /// `payment`: against the open bill or invoice its reference names, else a payment to
     /// the partner; posted.
-    fn payment(&mut self, p: &Map<String, Value>, key: &str) -> Result<String, OdooError> {
+    fn record_payment(&mut self, p: &payment::Params, key: &str) -> Result<String, OdooError> {
         let mark = marker(key);
         let fields = ["name", "state", "amount", "currency_id"];
         let earlier = self.odoo.search_read(
@@ -502,11 +512,11 @@ impl OdooLedger {
                 money(num(pay.get("amount")), &code_of(pay))
             ));
         }
-        let payee = s(p, "payee");
+        let payee = text(&p.payee);
         let partner = self.partner(payee, "", true)?;
-        let currency = self.currency(s(p, "currency"))?;
-        let amount = num(p.get("amount"));
-        let reference = s(p, "reference");
+        let currency = self.currency(text(&p.currency))?;
+        let amount = number(&p.amount).unwrap_or(0.0);
+        let reference = text(&p.reference);
         let memo = if reference.is_empty() {
             mark.clone()
         } else {
@@ -556,7 +566,7 @@ impl OdooLedger {
         // find it, so the number is not read back (a call less per payment).
         Ok(format!(
             "payment (account.payment {pay_id}, reference `{memo}`), {}{against}",
-            money(amount, &s(p, "currency").to_uppercase())
+            money(amount, &text(&p.currency).to_uppercase())
         ))
     }
 
@@ -605,50 +615,5 @@ impl OdooLedger {
             json!({"limit": 1}),
         )?;
         Ok(r.into_iter().next())
-    }
-}
-
-impl Ledger for OdooLedger {
-    fn record(&mut self, kind: &str, params: &Map<String, Value>, key: &str) -> ActionOutcome {
-        let r = match kind {
-            "odoo_invoice" => self.invoice(params, key),
-            "odoo_post_invoice" => self.post(params),
-            "odoo_bill" => self.bill(params, key),
-            "payment" => self.payment(params, key),
-            other => Err(OdooError::Refused(format!(
-                "`{other}` is not an accounting action"
-            ))),
-        };
-        match r {
-            Ok(d) => ActionOutcome::Ok(d),
-            Err(e) => e.outcome(),
-        }
-    }
-}
-
-impl ActionExecutor for OdooLedger {
-    fn execute(&mut self, item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
-        let kind = crate::actions::kind_of(action);
-        let mut params = action.clone();
-        // "The invoice this item made": posted by its id.
-        if kind == "odoo_post_invoice" && s(&params, "invoice") == INVOICE_REF {
-            let Some(id) = invoice_of_item(item) else {
-                return ActionOutcome::Failed(
-                    "the invoice to post is this item's own, and none was made yet: its `odoo_invoice` must run first".into(),
-                );
-            };
-            return match self.read_move(id).and_then(|m| self.post_move(m)) {
-                Ok(d) => ActionOutcome::Ok(d),
-                Err(e) => e.outcome(),
-            };
-        }
-        // A bill needs its date to be posted: the day the item came in, unless it says.
-        if kind == "odoo_bill" && s(&params, "date").is_empty() {
-            let created = item.str("created");
-            if created.len() >= 10 {
-                params.insert("date".into(), json!(&created[..10]));
-            }
-        }
-        self.record(kind, &params, key)
     }
 }

@@ -283,15 +283,16 @@ struct SocialExecutor {
 
 impl ActionExecutor for SocialExecutor {
     fn execute(&mut self, _item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
-        let platform = action.get("platform").and_then(Value::as_str).unwrap_or("");
-        let checked = social_post::SocialPost::parse(action)
-            .map_err(|e| format!("{e:#}"))
-            .and_then(|p| social_post::check_publishable(&p));
-        if let Err(why) = checked {
+        let post = match social_post::SocialPost::parse(action) {
+            Ok(p) => p,
+            Err(e) => return ActionOutcome::Failed(format!("{e:#}: nothing was sent")),
+        };
+        let platform = post.platform.as_deref().unwrap_or("");
+        if let Err(why) = social_post::check_publishable(&post) {
             return ActionOutcome::Failed(format!("{platform}: nothing was sent: {why}"));
         }
         match self.publishers.get_mut(platform) {
-            Some(p) => p.publish(action, key),
+            Some(p) => p.publish(&post, key),
             None => ActionOutcome::Failed(format!(
                 "the connector for `{platform}` is not configured in aie.yaml, so nothing was sent"
             )),
@@ -299,14 +300,47 @@ impl ActionExecutor for SocialExecutor {
     }
 }
 
-/// A parameter of an action as text ("" when absent).
-pub fn param<'a>(params: &'a Map<String, Value>, key: &str) -> &'a str {
-    params.get(key).and_then(Value::as_str).unwrap_or("")
+/// An optional text parameter of a typed post or message, "" when it is unset: what every
+/// publisher and the WhatsApp messenger send for a text left out.
+pub fn or_empty(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// What the executor answers, with no platform set up, for a post written as `v`.
+    fn execute(v: Value) -> ActionOutcome {
+        let mut ex = SocialExecutor {
+            publishers: BTreeMap::new(),
+        };
+        let item = Item::new("s1", "email", "email", "gmail:1", "2026-01-01T00:00:00Z");
+        ex.execute(&item, v.as_object().unwrap(), "k1")
+    }
+
+    #[test]
+    fn the_post_is_read_typed_and_checked_before_any_platform() {
+        let unread = execute(json!({"kind":"social_post","platform":"x","text":"Hi","poll":1}));
+        let ActionOutcome::Failed(why) = unread else {
+            panic!("{unread:?}")
+        };
+        assert!(
+            why.contains("`poll`") && why.ends_with(": nothing was sent"),
+            "{why}"
+        );
+        let empty = execute(json!({"kind":"social_post","platform":"x","text":"  "}));
+        assert_eq!(
+            empty,
+            ActionOutcome::Failed("x: nothing was sent: the post has no text".into())
+        );
+        let unset = execute(json!({"kind":"social_post","platform":"linkedin","text":"Hi"}));
+        let ActionOutcome::Failed(why) = unset else {
+            panic!("{unset:?}")
+        };
+        assert!(why.contains("`linkedin` is not configured"), "{why}");
+    }
 
     fn status(code: u16, body: &str) -> HttpError {
         HttpError::Status {

@@ -8,7 +8,8 @@
 
 use super::capabilities::{Connector, Finding, LiveCx, Messenger, Registered, SecretNeed};
 use super::http::HttpError;
-use super::social::{self, GraphAccount, graph_error, graph_outcome};
+use super::social::{self, GraphAccount, graph_error, graph_outcome, or_empty};
+use crate::actions::{Kind, items, whatsapp_send};
 use crate::config::Settings;
 use crate::executor::{ActionExecutor, ActionOutcome};
 use crate::secrets::Secrets;
@@ -93,7 +94,10 @@ pub fn factory(
 
 impl ActionExecutor for WhatsappMessenger {
     fn execute(&mut self, _item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
-        self.message(action, key)
+        match whatsapp_send::WhatsappSend::parse(action) {
+            Ok(msg) => self.message(&msg, key),
+            Err(e) => ActionOutcome::Failed(format!("{e:#}: nothing was sent")),
+        }
     }
 }
 
@@ -106,9 +110,8 @@ fn template_parts(t: &str) -> (&str, &str) {
 }
 
 impl Messenger for WhatsappMessenger {
-    fn message(&mut self, params: &Map<String, Value>, _key: &str) -> ActionOutcome {
-        let to = crate::actions::list_in(params.get("to"));
-        let to = match to.as_slice() {
+    fn message(&mut self, msg: &whatsapp_send::Params, _key: &str) -> ActionOutcome {
+        let to = match items(&msg.to).as_slice() {
             [one] => one.chars().filter(char::is_ascii_digit).collect::<String>(),
             _ => {
                 return ActionOutcome::Failed(
@@ -121,8 +124,8 @@ impl Messenger for WhatsappMessenger {
                 "whatsapp: `{to}` is not a phone number with its country code: nothing was sent"
             ));
         }
-        let text = social::param(params, "text");
-        let template = social::param(params, "template").trim();
+        let text = or_empty(&msg.text);
+        let template = or_empty(&msg.template).trim();
         let body = if template.is_empty() {
             json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
                    "type": "text", "text": {"preview_url": false, "body": text}})
@@ -170,4 +173,74 @@ fn outcome(e: &HttpError) -> ActionOutcome {
         }
     }
     graph_outcome(e, "whatsapp", SECRETS[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A messenger whose server is never reached: every case below is refused before a call.
+    fn offline() -> WhatsappMessenger {
+        let yaml =
+            "whatsapp:\n  graph_base: http://127.0.0.1:9\n  phone_number_id: \"1065550100\"\n";
+        let settings = Settings::parse(yaml, Path::new("aie.yaml")).unwrap();
+        let env = std::collections::BTreeMap::from([(
+            SECRETS[0].to_string(),
+            "wa-token-0123456789".to_string(),
+        )]);
+        let secrets = Secrets::load(&env, None, None).unwrap();
+        messenger(&settings, &secrets).unwrap().unwrap()
+    }
+
+    fn send(to: Value) -> ActionOutcome {
+        let item = Item::new(
+            "w1",
+            "whatsapp",
+            "whatsapp",
+            "whatsapp:1",
+            "2026-01-01T00:00:00Z",
+        );
+        let a = json!({"kind": "whatsapp_send", "to": to, "text": "On my way"});
+        offline().execute(&item, a.as_object().unwrap(), "k1")
+    }
+
+    /// Regression: `to: "+1 555 010 2030, +44 7700 900123"` was read as one entry and its
+    /// digits run together into one number; it is two numbers, as the policy reads it, and
+    /// a message goes to exactly one.
+    #[test]
+    fn a_comma_separated_to_is_two_numbers_and_is_refused() {
+        let ActionOutcome::Failed(why) = send(json!("+1 555 010 2030, +44 7700 900123")) else {
+            panic!()
+        };
+        assert!(why.contains("exactly one number"), "{why}");
+        let ActionOutcome::Failed(why) = send(json!(" , ")) else {
+            panic!()
+        };
+        assert!(why.contains("exactly one number"), "{why}");
+        let ActionOutcome::Failed(why) = send(json!(["+1 555"])) else {
+            panic!()
+        };
+        assert!(why.contains("`1555` is not a phone number"), "{why}");
+    }
+
+    #[test]
+    fn an_action_its_kind_does_not_read_sends_nothing() {
+        let item = Item::new(
+            "w1",
+            "whatsapp",
+            "whatsapp",
+            "whatsapp:1",
+            "2026-01-01T00:00:00Z",
+        );
+        let a = json!({"kind": "whatsapp_send", "to": "+15550102030", "iban": "XX00"});
+        let ActionOutcome::Failed(why) = offline().execute(&item, a.as_object().unwrap(), "k1")
+        else {
+            panic!()
+        };
+        assert!(
+            why.contains("`iban`") && why.ends_with("nothing was sent"),
+            "{why}"
+        );
+    }
 }

@@ -13,13 +13,14 @@ use super::capabilities::{
 };
 use super::http::{Body, Http, HttpError, Request, retry_usual};
 use super::oauth::{OAuthClient, OAuthSession};
-use super::social::{self, param};
+use super::social::{self, or_empty};
+use crate::actions::social_post;
 use crate::config::Settings;
 use crate::executor::ActionOutcome;
 use crate::exit::AieError;
 use crate::secrets::Secrets;
 use anyhow::Result;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::cell::Cell;
 use std::path::Path;
 
@@ -292,14 +293,14 @@ impl XPublisher {
 }
 
 impl Publisher for XPublisher {
-    fn publish(&mut self, params: &Map<String, Value>, _key: &str) -> ActionOutcome {
-        if !param(params, "image_url").trim().is_empty() {
+    fn publish(&mut self, post: &social_post::Params, _key: &str) -> ActionOutcome {
+        if !or_empty(&post.image_url).trim().is_empty() {
             return ActionOutcome::Failed(
                 "x: aie does not upload images to X: put the image's link in the text, or post it by hand; nothing was sent".into(),
             );
         }
-        let mut body = json!({"text": param(params, "text")});
-        let reply_to = param(params, "reply_to").trim();
+        let mut body = json!({"text": or_empty(&post.text)});
+        let reply_to = or_empty(&post.reply_to).trim();
         if !reply_to.is_empty() {
             if !reply_to.bytes().all(|b| b.is_ascii_digit()) || reply_to.len() > 20 {
                 return ActionOutcome::Failed(format!(

@@ -1,7 +1,10 @@
 //! The PDF of an invoice an item's own `odoo_invoice` or `odoo_post_invoice` made: which
 //! invoice that is (never a path), and the PDF Odoo renders for it, to attach to a mail.
+//! The mail's action is read through its typed parameters ([`send_email::Params`]), its
+//! attachments through [`items`], as the policy and the mailer read them.
 
 use super::*;
+use crate::actions::{Kind, items, send_email};
 
 /// A posted invoice's PDF as Odoo rendered it.
 #[derive(Debug, Clone)]
@@ -74,7 +77,7 @@ pub enum Attach {
 /// Resolves [`INVOICE_REF`] in a `send_email` action's attachments: the item's invoice must
 /// be posted in Odoo; its PDF is fetched and saved as a regular file in
 /// `Attachments/<id>/`, where the mailer takes attachments from. The action as it is when it
-/// names no such reference.
+/// names no such reference; an action its kind does not read fails (nothing is sent).
 pub fn attach_invoice(
     settings: &Settings,
     secrets: &Secrets,
@@ -82,15 +85,12 @@ pub fn attach_invoice(
     item: &Item,
     action: &Map<String, Value>,
 ) -> Attach {
-    let names: Vec<String> = match action.get("attachments") {
-        Some(Value::Array(l)) => l
-            .iter()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect(),
-        Some(Value::String(one)) => vec![one.clone()],
-        _ => Vec::new(),
+    let mail = match send_email::SendEmail::parse(action) {
+        Ok(p) => p,
+        Err(e) => return Attach::Fail(format!("{e:#}: nothing was sent")),
     };
-    if !names.iter().any(|n| n.trim() == INVOICE_REF) {
+    let names = items(&mail.attachments);
+    if !names.contains(&INVOICE_REF) {
         return Attach::Ready(action.clone());
     }
     let Some(move_id) = invoice_of_item(item) else {
@@ -141,8 +141,8 @@ pub fn attach_invoice(
     let mut out = action.clone();
     let list: Vec<Value> = names
         .iter()
-        .map(|n| {
-            if n.trim() == INVOICE_REF {
+        .map(|&n| {
+            if n == INVOICE_REF {
                 json!(file)
             } else {
                 json!(n)
@@ -151,11 +151,51 @@ pub fn attach_invoice(
         .collect();
     out.insert("attachments".into(), Value::Array(list));
     // The number the client sees, where the text names the invoice by reference.
-    for k in ["subject", "body"] {
-        if let Some(t) = out.get(k).and_then(Value::as_str) {
-            let t = t.replace("{invoice_number}", &pdf.number);
-            out.insert(k.into(), json!(t));
+    for (k, t) in [("subject", &mail.subject), ("body", &mail.body)] {
+        if let Some(t) = t {
+            out.insert(k.into(), json!(t.replace("{invoice_number}", &pdf.number)));
         }
     }
     Attach::Ready(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attach(v: Value) -> Attach {
+        let item = Item::new("i1", "email", "email", "gmail:1", "2026-01-01T00:00:00Z");
+        let settings = Settings::parse("timezone: UTC\n", Path::new("aie.yaml")).unwrap();
+        let secrets = Secrets::load(&Default::default(), None, None).unwrap();
+        let root = Path::new("/nonexistent");
+        attach_invoice(&settings, &secrets, root, &item, v.as_object().unwrap())
+    }
+
+    /// Regression: one text `a.pdf, odoo:invoice` was read as one file name here, but as two
+    /// by the mailer and the grounding check: the invoice it names is found now.
+    #[test]
+    fn attachments_are_read_as_the_mailer_reads_them() {
+        let mail = |att: Value| json!({"kind":"send_email","to":"a@b.co","attachments":att});
+        for att in [
+            json!("a.pdf, odoo:invoice"),
+            json!(["a.pdf", " odoo:invoice "]),
+        ] {
+            let r = attach(mail(att));
+            assert!(
+                matches!(&r, Attach::Wait(w) if w.contains("not in Odoo yet")),
+                "{r:?}"
+            );
+        }
+        let plain = mail(json!("a.pdf, b.pdf"));
+        let r = attach(plain.clone());
+        assert!(
+            matches!(&r, Attach::Ready(a) if *a == *plain.as_object().unwrap()),
+            "{r:?}"
+        );
+        let r = attach(json!({"kind":"send_email","to":"a@b.co","attach":"x"}));
+        assert!(
+            matches!(&r, Attach::Fail(w) if w.contains("`attach`")),
+            "{r:?}"
+        );
+    }
 }

@@ -14,12 +14,13 @@ mod message;
 mod names;
 mod session;
 
-pub use message::{build, build_message, message_id, outgoing};
+pub use message::{build, build_message, compose, message_id, outgoing};
 pub use names::{content_type_of, safe_component};
 
 use super::capabilities::{
     Connector, Finding, LiveCx, Mailer, OutgoingMail, Registered, SecretNeed, required,
 };
+use crate::actions::{Kind, send_email::SendEmail};
 use crate::config::Settings;
 use crate::executor::{ActionExecutor, ActionOutcome};
 use crate::exit::AieError;
@@ -148,10 +149,15 @@ impl Mailer for SmtpMailer {
     }
 }
 
-/// The `send_email` executor: the action becomes a mail, sent through the [`Mailer`].
+/// The `send_email` executor: the action, read once into its typed parameters (as the
+/// policy read it), becomes a mail, sent through the [`Mailer`].
 impl ActionExecutor for SmtpMailer {
     fn execute(&mut self, item: &Item, action: &Map<String, Value>, key: &str) -> ActionOutcome {
-        match outgoing(item, action, key, &self.vault_root) {
+        let p = match SendEmail::parse(action) {
+            Ok(p) => p,
+            Err(e) => return ActionOutcome::Failed(format!("{e:#}: nothing was sent")),
+        };
+        match compose(item, &p, key, &self.vault_root) {
             Ok(mail) => Mailer::send(self, &mail),
             Err(e) => ActionOutcome::Failed(format!("{e:#}")),
         }

@@ -9,7 +9,7 @@ use super::capabilities::{
     Connector, Finding, LiveCx, Publisher, Registered, SecretNeed, required,
 };
 use super::http::Request;
-use super::social::{self, GraphAccount, graph_outcome, or_empty};
+use super::social::{self, GraphAccount, graph_outcome};
 use crate::actions::social_post;
 use crate::config::Settings;
 use crate::executor::ActionOutcome;
@@ -129,9 +129,9 @@ pub fn graph_time(t: &str) -> Option<i64> {
 
 impl Publisher for FacebookPublisher {
     fn publish(&mut self, post: &social_post::Params, _key: &str) -> ActionOutcome {
-        let text = or_empty(&post.text);
-        let image = or_empty(&post.image_url).trim();
-        let reply_to = or_empty(&post.reply_to).trim();
+        let text = crate::actions::text(&post.text);
+        let image = crate::actions::text(&post.image_url).trim();
+        let reply_to = crate::actions::text(&post.reply_to).trim();
         let answer = if !reply_to.is_empty() {
             if !valid_graph_id(reply_to) {
                 return ActionOutcome::Failed(format!(

@@ -12,7 +12,7 @@ use super::capabilities::{
 };
 use super::facebook::valid_graph_id;
 use super::http::{Body, Request, retry_usual};
-use super::social::{self, GraphAccount, graph_outcome, or_empty};
+use super::social::{self, GraphAccount, graph_outcome};
 use crate::actions::social_post;
 use crate::config::Settings;
 use crate::executor::ActionOutcome;
@@ -158,8 +158,8 @@ impl InstagramPublisher {
 
 impl Publisher for InstagramPublisher {
     fn publish(&mut self, post: &social_post::Params, _key: &str) -> ActionOutcome {
-        let text = or_empty(&post.text);
-        let reply_to = or_empty(&post.reply_to).trim();
+        let text = crate::actions::text(&post.text);
+        let reply_to = crate::actions::text(&post.reply_to).trim();
         if !reply_to.is_empty() {
             if !valid_graph_id(reply_to) {
                 return ActionOutcome::Failed(format!(
@@ -182,7 +182,7 @@ impl Publisher for InstagramPublisher {
         }
         let run = || -> std::result::Result<String, ActionOutcome> {
             self.under_limit()?;
-            let image = or_empty(&post.image_url).trim();
+            let image = crate::actions::text(&post.image_url).trim();
             let c = self.call(
                 "POST",
                 &format!("{}/media", self.acct.id),

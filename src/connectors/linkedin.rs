@@ -10,7 +10,7 @@ use super::capabilities::{
     Connector, Finding, LiveCx, Probe, Publisher, Registered, SecretNeed, required,
 };
 use super::http::{Body, Http, HttpError, Request};
-use super::social::{self, or_empty};
+use super::social;
 use crate::actions::social_post;
 use crate::config::Settings;
 use crate::executor::ActionOutcome;
@@ -127,8 +127,8 @@ fn message(body: &str) -> String {
 
 impl Publisher for LinkedinPublisher {
     fn publish(&mut self, post: &social_post::Params, _key: &str) -> ActionOutcome {
-        if !or_empty(&post.image_url).trim().is_empty()
-            || !or_empty(&post.reply_to).trim().is_empty()
+        if !crate::actions::text(&post.image_url).trim().is_empty()
+            || !crate::actions::text(&post.reply_to).trim().is_empty()
         {
             return ActionOutcome::Failed(
                 "linkedin: aie posts text only on LinkedIn (no image upload, no comment replies): edit the action; nothing was sent".into(),
@@ -136,7 +136,7 @@ impl Publisher for LinkedinPublisher {
         }
         let body = json!({
             "author": self.author,
-            "commentary": little_text(or_empty(&post.text)),
+            "commentary": little_text(crate::actions::text(&post.text)),
             "visibility": "PUBLIC",
             "distribution": {
                 "feedDistribution": "MAIN_FEED",

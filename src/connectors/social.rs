@@ -300,12 +300,6 @@ impl ActionExecutor for SocialExecutor {
     }
 }
 
-/// An optional text parameter of a typed post or message, "" when it is unset: what every
-/// publisher and the WhatsApp messenger send for a text left out.
-pub fn or_empty(v: &Option<String>) -> &str {
-    v.as_deref().unwrap_or("")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

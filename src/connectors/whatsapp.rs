@@ -8,7 +8,7 @@
 
 use super::capabilities::{Connector, Finding, LiveCx, Messenger, Registered, SecretNeed};
 use super::http::HttpError;
-use super::social::{self, GraphAccount, graph_error, graph_outcome, or_empty};
+use super::social::{self, GraphAccount, graph_error, graph_outcome};
 use crate::actions::{Kind, items, whatsapp_send};
 use crate::config::Settings;
 use crate::executor::{ActionExecutor, ActionOutcome};
@@ -124,8 +124,8 @@ impl Messenger for WhatsappMessenger {
                 "whatsapp: `{to}` is not a phone number with its country code: nothing was sent"
             ));
         }
-        let text = or_empty(&msg.text);
-        let template = or_empty(&msg.template).trim();
+        let text = crate::actions::text(&msg.text);
+        let template = crate::actions::text(&msg.template).trim();
         let body = if template.is_empty() {
             json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
                    "type": "text", "text": {"preview_url": false, "body": text}})

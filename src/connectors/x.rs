@@ -13,7 +13,7 @@ use super::capabilities::{
 };
 use super::http::{Body, Http, HttpError, Request, retry_usual};
 use super::oauth::{OAuthClient, OAuthSession};
-use super::social::{self, or_empty};
+use super::social;
 use crate::actions::social_post;
 use crate::config::Settings;
 use crate::executor::ActionOutcome;
@@ -294,13 +294,13 @@ impl XPublisher {
 
 impl Publisher for XPublisher {
     fn publish(&mut self, post: &social_post::Params, _key: &str) -> ActionOutcome {
-        if !or_empty(&post.image_url).trim().is_empty() {
+        if !crate::actions::text(&post.image_url).trim().is_empty() {
             return ActionOutcome::Failed(
                 "x: aie does not upload images to X: put the image's link in the text, or post it by hand; nothing was sent".into(),
             );
         }
-        let mut body = json!({"text": or_empty(&post.text)});
-        let reply_to = or_empty(&post.reply_to).trim();
+        let mut body = json!({"text": crate::actions::text(&post.text)});
+        let reply_to = crate::actions::text(&post.reply_to).trim();
         if !reply_to.is_empty() {
             if !reply_to.bytes().all(|b| b.is_ascii_digit()) || reply_to.len() > 20 {
                 return ActionOutcome::Failed(format!(

@@ -11,6 +11,8 @@ mod render;
 pub mod requests;
 
 use crate::accounting::{Figures, figures};
+use crate::actions::Kind;
+use crate::actions::social_post::SocialPost;
 use crate::context::Ctx;
 use crate::vault::{Item, Stage};
 use anyhow::{Context, Result, bail};
@@ -288,11 +290,13 @@ pub fn gather(ctx: &Ctx, week: &Week) -> Result<Report> {
         }
         for a in item.actions_ref() {
             let res = a.get("result").and_then(Value::as_str).unwrap_or("");
-            if a.get("kind").and_then(Value::as_str) == Some("social_post")
-                && matches!(res, "ok" | "dry_run")
-            {
-                let platform = a.get("platform").and_then(Value::as_str).unwrap_or("?");
-                posts.push((item.id().to_string(), platform.to_string()));
+            if crate::actions::kind_of(a) == SocialPost::NAME && matches!(res, "ok" | "dry_run") {
+                // Read as the executor read it (a post that ran did read).
+                let platform = SocialPost::parse(a).ok().and_then(|p| p.platform);
+                posts.push((
+                    item.id().to_string(),
+                    platform.unwrap_or_else(|| "?".into()),
+                ));
             }
         }
     }

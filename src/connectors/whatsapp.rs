@@ -210,10 +210,14 @@ mod tests {
     /// a message goes to exactly one.
     #[test]
     fn a_comma_separated_to_is_two_numbers_and_is_refused() {
+        // Refused when it is read (the kind's check), before the executor looks at it.
         let ActionOutcome::Failed(why) = send(json!("+1 555 010 2030, +44 7700 900123")) else {
             panic!()
         };
-        assert!(why.contains("exactly one number"), "{why}");
+        assert!(
+            why.contains("`to` lists 2 numbers") && why.contains("exactly one"),
+            "{why}"
+        );
         let ActionOutcome::Failed(why) = send(json!(" , ")) else {
             panic!()
         };

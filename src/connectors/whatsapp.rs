@@ -193,7 +193,8 @@ mod tests {
         messenger(&settings, &secrets).unwrap().unwrap()
     }
 
-    fn send(to: Value) -> ActionOutcome {
+    /// What the offline messenger makes of the action `a`.
+    fn execute(a: Value) -> ActionOutcome {
         let item = Item::new(
             "w1",
             "whatsapp",
@@ -201,8 +202,11 @@ mod tests {
             "whatsapp:1",
             "2026-01-01T00:00:00Z",
         );
-        let a = json!({"kind": "whatsapp_send", "to": to, "text": "On my way"});
         offline().execute(&item, a.as_object().unwrap(), "k1")
+    }
+
+    fn send(to: Value) -> ActionOutcome {
+        execute(json!({"kind": "whatsapp_send", "to": to, "text": "On my way"}))
     }
 
     /// Regression: `to: "+1 555 010 2030, +44 7700 900123"` was read as one entry and its
@@ -230,16 +234,8 @@ mod tests {
 
     #[test]
     fn an_action_its_kind_does_not_read_sends_nothing() {
-        let item = Item::new(
-            "w1",
-            "whatsapp",
-            "whatsapp",
-            "whatsapp:1",
-            "2026-01-01T00:00:00Z",
-        );
         let a = json!({"kind": "whatsapp_send", "to": "+15550102030", "iban": "XX00"});
-        let ActionOutcome::Failed(why) = offline().execute(&item, a.as_object().unwrap(), "k1")
-        else {
+        let ActionOutcome::Failed(why) = execute(a) else {
             panic!()
         };
         assert!(

@@ -164,6 +164,20 @@ pub struct Ctx {
     deadline: Option<Duration>,
 }
 
+/// A full agent's settings while a merge through sync is unchecked
+/// ([`crate::passes::sync::unchecked_merge`]): `aie.yaml` as git held it in the commit
+/// before the merge, when git has it there. None: read the file.
+fn settings_before_unchecked_merge(vault: &Vault, mode: Mode) -> Option<String> {
+    if mode == Mode::DraftOnly {
+        return None;
+    }
+    let from = crate::passes::sync::unchecked_merge(&vault.aie_dir())?;
+    let shown = crate::vault::git::Git::at(vault.root())
+        .call(&["show", &format!("{from}:aie.yaml")])
+        .ok()?;
+    shown.ok.then_some(shown.stdout)
+}
+
 impl Ctx {
     /// A line for the approval ledger, stamped with this agent's clock and name (its `seq`
     /// is set when it is appended); `by` and `note` are the caller's.
@@ -205,8 +219,11 @@ impl Ctx {
         let mode = env.mode()?;
         let vault = Vault::open(root, &agent)?;
         let path = vault.settings_path();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| AieError::Config(format!("cannot read `{}`: {e}", path.display())))?;
+        let text = match settings_before_unchecked_merge(&vault, mode) {
+            Some(text) => text,
+            None => std::fs::read_to_string(&path)
+                .map_err(|e| AieError::Config(format!("cannot read `{}`: {e}", path.display())))?,
+        };
         let settings = Settings::parse(&text, &path)?;
         let clock = Clock::new(env.get("AIE_NOW"), settings.timezone())
             .map_err(|e| AieError::Config(format!("{e:#}")))?;

@@ -87,6 +87,8 @@ mod actions;
 mod sync;
 #[path = "cli/sync_paths.rs"]
 mod sync_paths;
+#[path = "cli/sync_settings.rs"]
+mod sync_settings;
 
 #[path = "cli/backup.rs"]
 mod backup;

@@ -404,7 +404,8 @@ pub fn builtin() -> Vec<Job> {
 }
 
 /// Every job: the built-in ones, overridden or added to by `<vault>/jobs/*.yaml`, by name.
-/// Errors (exit 78) name the vault file that does not parse.
+/// Errors (exit 78) name the vault file that does not parse. On the local agent, a job file
+/// changed through sync counts only from a signed commit (`passes::sync`'s guard).
 pub fn load(vault_root: &Path) -> Result<Vec<Job>> {
     let mut jobs = builtin();
     let dir = vault_jobs_dir(vault_root);
@@ -413,10 +414,12 @@ pub fn load(vault_root: &Path) -> Result<Vec<Job>> {
             .flatten()
             .map(|e| e.path())
             .filter(|p| {
+                // Not a hidden, temporary or sync-conflict copy (the other agent's version
+                // of a job file set aside by sync-vault is no job).
                 p.extension().is_some_and(|e| e == "yaml" || e == "yml")
                     && !p
                         .file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                        .is_some_and(|n| crate::fsutil::is_ignored_name(&n.to_string_lossy()))
             })
             .collect(),
         Err(_) => Vec::new(),
@@ -443,6 +446,34 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         crate::clock::parse_time(s).unwrap()
+    }
+
+    /// The other agent's version of a job file, set aside by sync-vault beside this
+    /// agent's, is no job: nor is a hidden or temporary file.
+    #[test]
+    fn copies_set_aside_are_not_jobs() {
+        let d = tempfile::tempdir().unwrap();
+        let jobs = vault_jobs_dir(d.path());
+        std::fs::create_dir_all(&jobs).unwrap();
+        let text = "description: mine\nsteps:\n  - plan\nschedule: \"* * * * *\"\n";
+        for name in [
+            "mine.yaml",
+            "mine.sync-conflict-20261201.yaml",
+            ".x.yaml",
+            "y.yaml~",
+        ] {
+            std::fs::write(jobs.join(name), text).unwrap();
+        }
+        let names: Vec<String> = load(d.path())
+            .unwrap()
+            .into_iter()
+            .map(|j| j.name)
+            .collect();
+        assert!(names.contains(&"mine".to_string()), "{names:?}");
+        assert!(
+            !names.iter().any(|n| n.contains("conflict") || n == ".x"),
+            "{names:?}"
+        );
     }
 
     #[test]

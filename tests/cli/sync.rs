@@ -3,7 +3,7 @@
 //! commit signed by a trusted key counts), and claims that hold across machines.
 
 use crate::support::TestEnv;
-use crate::support::git::{TwoAgents, git, git_cmd, spawn};
+use crate::support::git::{TwoAgents, git, spawn, ssh_key};
 use crate::support::smtp::SmtpServer;
 use std::collections::BTreeMap;
 use std::fs;
@@ -235,27 +235,6 @@ fn cloud_drafts(two: &TwoAgents) -> String {
     id
 }
 
-/// Commits everything in the cloud's vault by hand (as anyone with the cloud's git could,
-/// claiming the owner as author) and pushes it.
-fn cloud_commits_as_owner(two: &TwoAgents, extra: &[&str]) {
-    let home = two.cloud.dir.path();
-    git(home, &two.cloud.vault, &["add", "-A"]);
-    let mut args = vec![
-        "commit",
-        "--quiet",
-        "--author",
-        "Sam Owner <sam@owner.example>",
-    ];
-    args.extend_from_slice(extra);
-    args.extend(["-m", "approve"]);
-    git(home, &two.cloud.vault, &args);
-    git(
-        home,
-        &two.cloud.vault,
-        &["push", "--quiet", "origin", "main"],
-    );
-}
-
 #[test]
 fn approvals_spoofed_through_sync_never_run() {
     let server = SmtpServer::start("plain", &[]);
@@ -273,7 +252,7 @@ fn approvals_spoofed_through_sync_never_run() {
         format!("{trail}{{\"ts\":\"2099-01-01T00:00:00Z\",\"agent\":\"cloud\",\"item\":\"{id}\",\"hash\":\"x\",\"event\":\"policy\",\"by\":\"policy:known_contact\"}}\n"),
     );
     std::os::unix::fs::symlink("../aie.yaml", two.cloud.vault.join("Approved/link.md")).unwrap();
-    cloud_commits_as_owner(&two, &[]);
+    two.cloud_commits(None, "approve");
     let r = sync(&two.local);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
@@ -312,7 +291,7 @@ fn approvals_spoofed_through_sync_never_run() {
     let r = sync(&two.cloud);
     assert_eq!(r.code, 0, "{r:?}");
     two.cloud.mv(&format!("Done/{id}.md"), "Approved");
-    cloud_commits_as_owner(&two, &[]);
+    two.cloud_commits(None, "approve");
     let r = sync(&two.local);
     assert_eq!(r.code, 1, "{r:?}");
     two.local.run(&["execute-approved"]);
@@ -336,7 +315,7 @@ fn an_unsigned_item_without_its_actions_line_is_sent_back_as_unsigned() {
     two.cloud
         .write(&rel, text.replace("\nactions: \"## Actions\"\n", "\n"));
     two.cloud.mv(&rel, "Approved");
-    cloud_commits_as_owner(&two, &[]);
+    two.cloud_commits(None, "approve");
     let r = sync(&two.local);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
@@ -354,14 +333,7 @@ fn a_move_in_a_commit_signed_by_a_trusted_key_runs_once() {
     let server = SmtpServer::start("plain", &[]);
     let probe = TestEnv::new();
     let key = probe.dir.path().join("owner_key");
-    let st = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "owner", "-f"])
-        .arg(&key)
-        .status()
-        .expect("ssh-keygen is installed (tests/setup.sh)");
-    assert!(st.success());
-    let public = fs::read_to_string(key.with_extension("pub")).unwrap();
-    let public = public.trim();
+    let public = ssh_key(&key);
     let two = live(
         &server,
         &format!("sync:\n  trusted_signers:\n    - \"{public}\"\n"),
@@ -372,36 +344,7 @@ fn a_move_in_a_commit_signed_by_a_trusted_key_runs_once() {
     // The owner approves on another machine of theirs, with their signing key.
     two.cloud
         .mv(&format!("Pending_Approval/general/{id}.md"), "Approved");
-    let signing = format!("user.signingkey={}", key.display());
-    let home = two.cloud.dir.path();
-    git(home, &two.cloud.vault, &["add", "-A"]);
-    let out = git_cmd(
-        home,
-        &two.cloud.vault,
-        &[
-            "-c",
-            "gpg.format=ssh",
-            "-c",
-            &signing,
-            "commit",
-            "-S",
-            "--quiet",
-            "-m",
-            "approve",
-        ],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    git(
-        home,
-        &two.cloud.vault,
-        &["push", "--quiet", "origin", "main"],
-    );
+    two.cloud_commits(Some(&key), "approve");
     let r = sync(&two.local);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(two.local.items_in("Approved"), vec![format!("{id}.md")]);
@@ -411,40 +354,12 @@ fn a_move_in_a_commit_signed_by_a_trusted_key_runs_once() {
     assert_eq!(two.local.items_in("Done"), vec![format!("{id}.md")]);
     // A key that is not trusted proves nothing: the same signed move by another key.
     let other = probe.dir.path().join("other_key");
-    std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&other)
-        .status()
-        .unwrap();
+    ssh_key(&other);
     assert_eq!(sync(&two.local).code, 0);
     let r = sync(&two.cloud);
     assert_eq!(r.code, 0, "{r:?}");
     two.cloud.mv(&format!("Done/{id}.md"), "Approved");
-    git(home, &two.cloud.vault, &["add", "-A"]);
-    let signing = format!("user.signingkey={}", other.display());
-    let out = git_cmd(
-        home,
-        &two.cloud.vault,
-        &[
-            "-c",
-            "gpg.format=ssh",
-            "-c",
-            &signing,
-            "commit",
-            "-S",
-            "--quiet",
-            "-m",
-            "again",
-        ],
-    )
-    .output()
-    .unwrap();
-    assert!(out.status.success());
-    git(
-        home,
-        &two.cloud.vault,
-        &["push", "--quiet", "origin", "main"],
-    );
+    two.cloud_commits(Some(&other), "again");
     assert_eq!(sync(&two.local).code, 1);
     two.local.run(&["execute-approved"]);
     assert_eq!(server.messages().len(), 1);
@@ -557,7 +472,7 @@ fn an_approval_box_ticked_through_sync_unsigned_approves_nothing() {
     assert!(text.contains("- [ ] Approve"), "{text}");
     two.cloud
         .write(&rel, text.replacen("- [ ] Approve", "- [x] Approve", 1));
-    cloud_commits_as_owner(&two, &[]);
+    two.cloud_commits(None, "approve");
     let r = sync(&two.local);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("approval box was ticked"), "{r:?}");

@@ -113,6 +113,52 @@ impl TwoAgents {
     }
 }
 
+/// A new ed25519 SSH key pair at `path` (ssh-keygen, installed by tests/setup.sh); returns
+/// its public key line, as `sync.trusted_signers` lists it.
+pub fn ssh_key(path: &Path) -> String {
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "owner", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen is installed (tests/setup.sh)");
+    assert!(st.success());
+    std::fs::read_to_string(path.with_extension("pub"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+impl TwoAgents {
+    /// Commits everything in the cloud's vault by hand (as anyone with the cloud's git
+    /// could), claiming the owner as author, signed with the SSH key at `key` when given,
+    /// and pushes it.
+    pub fn cloud_commits(&self, key: Option<&Path>, message: &str) {
+        let home = self.cloud.dir.path();
+        git(home, &self.cloud.vault, &["add", "-A"]);
+        let signing = key.map(|k| format!("user.signingkey={}", k.display()));
+        let mut args = Vec::new();
+        if let Some(s) = &signing {
+            args.extend(["-c", "gpg.format=ssh", "-c", s.as_str()]);
+        }
+        args.extend([
+            "commit",
+            "--quiet",
+            "--author",
+            "Sam Owner <sam@owner.example>",
+        ]);
+        if signing.is_some() {
+            args.push("-S");
+        }
+        args.extend(["-m", message]);
+        git(home, &self.cloud.vault, &args);
+        git(
+            home,
+            &self.cloud.vault,
+            &["push", "--quiet", "origin", "main"],
+        );
+    }
+}
+
 /// Starts `aie ARGS` on `env`'s vault without waiting (as [`TestEnv::cmd`] sets it up).
 pub fn spawn(env: &TestEnv, args: &[&str]) -> std::process::Child {
     super::jobs::std_cmd(env)

@@ -2,6 +2,8 @@
 //! approval box) counts only when the commit that made it is signed by a key in
 //! `sync.trusted_signers`; the approval requests the other agent drafted become known here.
 
+use super::commit::commit;
+use super::guard::keep_unsigned_settings_out;
 use super::merge::conflict_copy;
 use crate::context::Ctx;
 use crate::fsutil;
@@ -23,7 +25,7 @@ struct Incoming {
 /// `from` and HEAD: the one whose last commit is signed by a trusted key is recorded in
 /// this agent's own approval record as the owner's approval (it then runs once, through
 /// the normal check); any other goes back to `Pending_Approval/<domain>/` for review.
-pub(super) fn verify_incoming(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Result<()> {
+fn verify_incoming(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Result<()> {
     if ctx.mode == crate::context::Mode::DraftOnly {
         // A draft_only agent never executes: what arrives in Approved/ is the local
         // agent's to check, and Done/ is its report.
@@ -166,12 +168,25 @@ pub(super) fn verify_incoming(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcom
     Ok(())
 }
 
+/// Checks what a merge brought since `from` (the commit before it) and commits what that
+/// puts back: settings and job files changed unsigned keep this agent's version
+/// ([`keep_unsigned_settings_out`]), items that arrived unsigned in `Approved/` or `Done/`
+/// go back for review ([`verify_incoming`]), the other agent's requests become known
+/// ([`import_requests`]).
+pub(super) fn check_merge(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Result<()> {
+    keep_unsigned_settings_out(ctx, git, from, out)?;
+    verify_incoming(ctx, git, from, out)?;
+    import_requests(ctx, git, from, out)?;
+    commit(ctx, git, "aie: returned unsigned changes for review", out)?;
+    Ok(())
+}
+
 /// Makes the approval requests the other agent drafted known to this agent: each
 /// `requested` (or `review`) line of `Logs/approvals.jsonl` that arrived since `from`, for
 /// an item this agent's own record knows nothing of and that is not in `Approved/`, is
 /// recorded here as a request. A request approves nothing: the owner's move into
 /// `Approved/` on this machine (or in a commit signed by a trusted key) still has to come.
-pub(super) fn import_requests(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Result<()> {
+fn import_requests(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcome) -> Result<()> {
     let diff = git.run(&[
         "diff",
         "--unified=0",
@@ -210,14 +225,18 @@ pub(super) fn import_requests(ctx: &Ctx, git: &Git, from: &str, out: &mut Outcom
     ledger.sync()
 }
 
-fn short(commit: &str) -> &str {
+pub(super) fn short(commit: &str) -> &str {
     &commit[..commit.len().min(12)]
 }
 
 /// The commits between `from` and HEAD signed by a key of `sync.trusted_signers`, with the
 /// key's fingerprint, as git's own SSH signature check says (an allowed-signers file made
 /// from the setting, never from the synced vault).
-fn trusted_signatures(ctx: &Ctx, git: &Git, from: &str) -> Result<BTreeMap<String, String>> {
+pub(super) fn trusted_signatures(
+    ctx: &Ctx,
+    git: &Git,
+    from: &str,
+) -> Result<BTreeMap<String, String>> {
     let keys: Vec<String> = ctx
         .settings
         .sync

@@ -2,8 +2,7 @@
 //! agent's version at its place and the other one beside it under a `.sync-conflict-` name
 //! (never an item), listed under attention.
 
-use super::commit::commit;
-use super::incoming::{import_requests, verify_incoming};
+use super::incoming::check_merge;
 use super::{committer_of, first_line};
 use crate::audit::AuditEvent;
 use crate::context::Ctx;
@@ -67,9 +66,7 @@ pub(super) fn integrate(
     out.count("merged", 1);
     out.changed = true;
     drop_stale_own_claims(ctx, git, &head)?;
-    verify_incoming(ctx, git, &head, out)?;
-    import_requests(ctx, git, &head, out)?;
-    commit(ctx, git, "aie: returned unsigned approvals for review", out)?;
+    check_merge(ctx, git, &head, out)?;
     std::fs::remove_file(mark).ok();
     Ok(true)
 }

@@ -8,9 +8,12 @@
 //! keeping this agent's version and the other one beside it under a `.sync-conflict-` name
 //! (never an item), listed under attention. A move into `Approved/` or `Done/` that arrived
 //! through sync counts only when the commit that made it is signed by a key in
-//! `sync.trusted_signers`; any other goes back to `Pending_Approval/` for review.
+//! `sync.trusted_signers`; any other goes back to `Pending_Approval/` for review. So does a
+//! change to the settings (`aie.yaml`) or the vault's job files: unsigned, the local agent
+//! keeps its own version (`guard.rs`).
 
 mod commit;
+mod guard;
 mod incoming;
 mod merge;
 mod remote;
@@ -25,8 +28,8 @@ use crate::fsutil;
 use crate::outcome::Outcome;
 use crate::vault::git::Git;
 use anyhow::{Result, anyhow};
-use commit::{commit, commit_changes, status};
-use incoming::{import_requests, verify_incoming};
+use commit::{commit_changes, status};
+use incoming::check_merge;
 use merge::integrate;
 use remote::{Heads, first_line};
 use std::time::Duration;
@@ -43,6 +46,17 @@ Dashboard.md merge=aie-local
 /// Where a merge that has not been checked yet is remembered (the commit before it), so a
 /// crash between the merge and the approval check is checked by the next sync.
 const VERIFY_MARK: &str = "sync_verify_from";
+
+/// The commit before a merge through sync that is not checked yet (a crash came between the
+/// merge and its check), when there is one. Until `sync-vault` checks it, a full agent reads
+/// its settings as they were in that commit ([`crate::context::Ctx::open`]): an unsigned
+/// change to `aie.yaml` that the merge brought is never this agent's policy, not even for a
+/// moment.
+pub fn unchecked_merge(aie_dir: &std::path::Path) -> Option<String> {
+    let from = std::fs::read_to_string(aie_dir.join(VERIFY_MARK)).ok()?;
+    let from = from.trim();
+    (!from.is_empty() && from.bytes().all(|b| b.is_ascii_hexdigit())).then(|| from.to_string())
+}
 
 /// How many times a push that the remote refused (it moved on meanwhile) is retried.
 const PUSH_TRIES: usize = 4;
@@ -91,14 +105,7 @@ pub fn sync_pass(ctx: &Ctx) -> Result<Outcome> {
     // A merge that a crash left unchecked is checked first.
     let mark = ctx.vault.aie_dir().join(VERIFY_MARK);
     if let Ok(from) = std::fs::read_to_string(&mark) {
-        verify_incoming(ctx, git, from.trim(), &mut out)?;
-        import_requests(ctx, git, from.trim(), &mut out)?;
-        commit(
-            ctx,
-            git,
-            "aie: returned unsigned approvals for review",
-            &mut out,
-        )?;
+        check_merge(ctx, git, from.trim(), &mut out)?;
         std::fs::remove_file(&mark).ok();
         st = status(git)?;
     }

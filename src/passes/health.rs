@@ -489,9 +489,10 @@ fn backlog_check(ctx: &Ctx) -> std::result::Result<String, String> {
     }
 }
 
-/// Every job of this agent ran within twice its period (`schedule::jobs::due`).
+/// Every job file reads, and every job of this agent ran within twice its period
+/// (`schedule::jobs::due`).
 fn jobs_check(ctx: &Ctx) -> std::result::Result<String, String> {
-    let jobs = crate::schedule::jobs::load(ctx.vault.root()).map_err(|e| format!("{e:#}"))?;
+    let (jobs, broken) = crate::schedule::jobs::load_each(ctx.vault.root());
     let state = ctx.state.load().map_err(|e| format!("{e:#}"))?;
     let role = ctx.mode.role();
     let missed: Vec<String> = jobs
@@ -510,13 +511,17 @@ fn jobs_check(ctx: &Ctx) -> std::result::Result<String, String> {
         })
         .map(|j| j.name.clone())
         .collect();
-    if missed.is_empty() {
-        Ok("no missed runs".into())
-    } else {
-        Err(format!(
+    let mut wrong: Vec<String> = broken.iter().map(|(_, e)| format!("{e:#}")).collect();
+    if !missed.is_empty() {
+        wrong.push(format!(
             "missed runs (no success within twice the period): {}",
             missed.join(", ")
-        ))
+        ));
+    }
+    if wrong.is_empty() {
+        Ok("no missed runs".into())
+    } else {
+        Err(wrong.join("; "))
     }
 }
 

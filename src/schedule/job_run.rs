@@ -69,7 +69,15 @@ pub enum JobRun {
 /// the timeout. Errors: no such job, or one not meant for this agent (exit 2 and 78); a lock
 /// or state that cannot be written.
 pub fn run(env: &Env, ctx: &Ctx, name: &str) -> Result<JobRun> {
-    let all = crate::schedule::jobs::load(ctx.vault.root())?;
+    // Another job's broken file stops that job only (health, status and doctor name it);
+    // this job's own is an error.
+    let (all, broken) = crate::schedule::jobs::load_each(ctx.vault.root());
+    for (other, e) in broken {
+        if other == name {
+            return Err(e);
+        }
+        log::warn!("job `{other}` cannot run: {e:#}");
+    }
     let Some(job) = all.iter().find(|j| j.name == name) else {
         let names: Vec<&str> = all.iter().map(|j| j.name.as_str()).collect();
         return Err(AieError::Usage(format!(

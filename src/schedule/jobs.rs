@@ -407,7 +407,21 @@ pub fn builtin() -> Vec<Job> {
 /// Errors (exit 78) name the vault file that does not parse. On the local agent, a job file
 /// changed through sync counts only from a signed commit (`passes::sync`'s guard).
 pub fn load(vault_root: &Path) -> Result<Vec<Job>> {
+    let (jobs, mut broken) = load_each(vault_root);
+    match broken.drain(..).next() {
+        Some((_, e)) => Err(e),
+        None => Ok(jobs),
+    }
+}
+
+/// Every job, as [`load`] reads them, with each vault job file that cannot be read or
+/// parsed left out and returned beside them (its job's name and the error naming the
+/// file): one broken job file stops its own job only, never every timer of the vault. A
+/// broken file that overrides a built-in job is never replaced by the built-in: the job
+/// named is broken, not quietly something else.
+pub fn load_each(vault_root: &Path) -> (Vec<Job>, Vec<(String, anyhow::Error)>) {
     let mut jobs = builtin();
+    let mut broken = Vec::new();
     let dir = vault_jobs_dir(vault_root);
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(rd) => rd
@@ -430,14 +444,17 @@ pub fn load(vault_root: &Path) -> Result<Vec<Job>> {
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_default();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| config_err(format!("cannot read `{}`: {e}", path.display())))?;
-        let job = Job::parse(&name, &text, &path.display().to_string())?;
+        let read = std::fs::read_to_string(&path)
+            .map_err(|e| config_err(format!("cannot read `{}`: {e}", path.display())))
+            .and_then(|text| Job::parse(&name, &text, &path.display().to_string()));
         jobs.retain(|j| j.name != name);
-        jobs.push(job);
+        match read {
+            Ok(job) => jobs.push(job),
+            Err(e) => broken.push((name, e)),
+        }
     }
     jobs.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(jobs)
+    (jobs, broken)
 }
 
 #[cfg(test)]

@@ -240,6 +240,41 @@ fn a_misspelt_key_in_a_job_file_is_named_with_file_line_and_nearest_key() {
     );
 }
 
+/// One broken job file stops its own job only: the other timers keep running (each run
+/// warns, naming the file), and the broken job is refused with the file named, never
+/// replaced by the built-in job of its name.
+#[test]
+fn a_broken_job_file_stops_its_own_job_only() {
+    let env = TestEnv::new();
+    env.write("jobs/nightly-backup.yaml", "steps: [backup\n");
+    env.write(
+        "jobs/extra.yaml",
+        "description: d\nsteps: [plan]\nschedul: '* * * * *'\n",
+    );
+    env.drop_file("note.txt", "hello\n");
+    let r = env.run(&["run", "triage"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("jobs/nightly-backup.yaml") && r.stderr.contains("jobs/extra.yaml"),
+        "{r:?}"
+    );
+    assert!(!env.path("Inbox/note.txt").exists(), "triage ran");
+    for job in ["nightly-backup", "extra"] {
+        let r = env.run(&["run", job]);
+        assert_eq!(r.code, 78, "{job}: {r:?}");
+        assert!(
+            r.stderr.contains(&format!("jobs/{job}.yaml")),
+            "{job}: {r:?}"
+        );
+    }
+    // Health names both.
+    let r = env.run(&["health-check", "--json"]);
+    assert!(
+        r.stdout.contains("jobs/extra.yaml") && r.stdout.contains("jobs/nightly-backup.yaml"),
+        "{r:?}"
+    );
+}
+
 /// A job file in the vault may come from anyone who can write the vault (a synced agent), so
 /// a step never approves or rejects: an `approve` step ran as a pass and approved the
 /// request without the owner.

@@ -214,20 +214,37 @@ impl XPublisher {
             })
     }
 
-    /// One GET of `{x.api_base}{path}` with the current token.
+    /// One GET of `{x.api_base}{path}` with the current token; a refused token (401: an
+    /// access token lasts 2 hours) is refreshed, when a refresh token is set, and the read
+    /// made once more, as a post's is.
     fn get(&mut self, path: &str, query: &[(&str, &str)]) -> Result<Value> {
         let token = self
             .current_token()
             .map_err(|_| AieError::Unavailable("x: no usable access token".into()))?;
-        let url = format!("{}{path}", self.base);
-        let auth = format!("Bearer {token}");
-        let headers = [("Authorization", auth.as_str())];
-        let req = Request {
-            headers: &headers,
-            query,
-            ..Request::get(&url)
+        let (http, url) = (&self.http, format!("{}{path}", self.base));
+        let send = |token: &str| {
+            let auth = format!("Bearer {token}");
+            let headers = [("Authorization", auth.as_str())];
+            let req = Request {
+                headers: &headers,
+                query,
+                ..Request::get(&url)
+            };
+            http.send(&req, &retry_usual)
         };
-        match self.http.send(&req, &retry_usual) {
+        let answer = match self.session.as_mut() {
+            None => send(&token),
+            Some(session) => session
+                .send_renewing(http, Some(token), send, |e| {
+                    matches!(e, HttpError::Status { code: 401, .. })
+                })
+                .map_err(|e| {
+                    AieError::Unavailable(format!(
+                        "x: the token was refused and could not be refreshed: {e:#}"
+                    ))
+                })?,
+        };
+        match answer {
             Ok(r) => Ok(r.json()),
             Err(HttpError::Status { code, body, .. }) if (400..500).contains(&code) => Err(
                 AieError::Unavailable(format!("x: `{path}` answered {code}: {}", problem(&body)))

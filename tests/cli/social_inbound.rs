@@ -100,6 +100,37 @@ fn poll_social_makes_one_item_per_comment_and_mention_exactly_once_with_a_cursor
     assert!(fake.posts().is_empty(), "polling never posts");
 }
 
+/// Regression: reading mentions with an X access token past its 2 hours failed the pass
+/// until the next post refreshed it; a refused read is refreshed and made once more, as a
+/// post is.
+#[test]
+fn a_refused_x_token_is_refreshed_for_a_read_too() {
+    let fake = SocialFake::start();
+    fake.then(
+        "GET /2/users/me",
+        crate::support::http::Response::raw_json(401, &fixture("x/unauthorized.json")),
+    );
+    let mut env = social_env(&fake, false, "");
+    env.env("AIE_X_REFRESH_TOKEN", "x-refresh-1")
+        .env("AIE_X_CLIENT_ID", "x-client");
+    env.ok(&["poll-social"]);
+    let me = fake.server.hits_to("/2/users/me");
+    assert_eq!(me.len(), 2);
+    assert_eq!(
+        me[1].header("authorization"),
+        Some("Bearer x-access-rotated-2")
+    );
+    assert_eq!(fake.server.hits_to("/2/oauth2/token").len(), 1);
+    let mentions = fake.server.hits_to("/2/users/2244994945/mentions");
+    assert_eq!(
+        mentions[0].header("authorization"),
+        Some("Bearer x-access-rotated-2")
+    );
+    assert!(env.items_in("Needs_Action/social").iter().any(|n| {
+        env.front_matter(&format!("Needs_Action/social/{n}"))["source"] == "x:1860000000000000002"
+    }));
+}
+
 #[test]
 fn a_reply_to_a_question_is_a_social_post_with_reply_to_that_waits_for_approval() {
     let fake = SocialFake::start();

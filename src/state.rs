@@ -1,7 +1,8 @@
 //! `.aie/state.json`: this agent's memory between passes (per job: last start, finish,
 //! exit, duration, counts, consecutive failures; open attention entries; recent activity;
 //! and one typed section per owner: `gmail` (poll-gmail's cursor), `llm` (tokens spent per
-//! day), `replan` (how far Rejected/ was scanned), `health` (each check's DOWN/UP state), `odoo` (the last Odoo error until a call succeeds)).
+//! day), `replan` (how far Rejected/ was scanned), `health` (each check's DOWN/UP state, and
+//! each connector's last live answer), `odoo` (the last Odoo error until a call succeeds)).
 //! The one place a job's run is recorded ([`State::record_start`], [`State::record_finish`]).
 //! Read freely, changed only under the short `state` lock, written atomically. Never synced.
 
@@ -218,6 +219,27 @@ pub struct CheckState {
     /// When the owner was last told about it (the incident's start, or a reminder).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_alert: Option<String>,
+    /// A connector's last live answer (absent for the other checks, and in files written
+    /// before it existed): the passes within `health.live_every` of it reuse it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveAnswer>,
+}
+
+/// What a connector said when `health-check` last asked it live ([`CheckState::live`]).
+/// Kept so the passes in between need not ask again: the platforms count those calls
+/// against small daily quotas, and a mail server counts the logins.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LiveAnswer {
+    /// When it was asked (the pinned clock's stamp, like every time in `health`).
+    pub at: String,
+    /// Whether the answer was a success (a failure is never reused).
+    pub ok: bool,
+    /// What it said (scrubbed).
+    pub message: String,
+    /// A digest of the connector's `aie.yaml` section when it was asked: once the section
+    /// changes (another URL, another account), the old answer no longer stands.
+    #[serde(default)]
+    pub settings_digest: String,
 }
 
 /// Reads a section leniently: one that does not parse (hand-edited, or written by an older
@@ -500,6 +522,27 @@ mod tests {
             serde_json::from_value(serde_json::json!({"gmail": 5, "llm": [], "replan": "x"}))
                 .unwrap();
         assert!(bad.gmail.is_none() && bad.llm.tokens_by_day.is_empty() && bad.replan.is_none());
+    }
+
+    /// A health section written before connectors kept their last live answer reads (with
+    /// none), and writes back as it was; one with an answer keeps it.
+    #[test]
+    fn a_health_section_of_before_reads_without_a_live_answer() {
+        let before = serde_json::json!({"health": {"x": {"status": "up", "fails_in_row": 0,
+            "oks_in_row": 3, "last_result": "ok", "last_message": "@samsshop",
+            "last_checked": "2026-11-23T09:00:00Z"}}});
+        let s: State = serde_json::from_value(before.clone()).unwrap();
+        assert_eq!(s.health["x"].status, "up");
+        assert!(s.health["x"].live.is_none());
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["health"], before["health"]);
+        let mut with = before;
+        with["health"]["x"]["live"] = serde_json::json!({"at": "2026-11-23T09:00:00Z",
+            "ok": true, "message": "@samsshop", "settings_digest": "0123456789abcdef"});
+        let s: State = serde_json::from_value(with.clone()).unwrap();
+        let live = s.health["x"].live.as_ref().unwrap();
+        assert!(live.ok && live.message == "@samsshop");
+        assert_eq!(serde_json::to_value(&s).unwrap()["health"], with["health"]);
     }
 
     #[test]

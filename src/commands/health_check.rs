@@ -3,15 +3,21 @@
 //! check is DOWN (SPEC: the pass finished, but checks failed), else 0. The `health` job
 //! accepts that 1 (`success_exit: [1]`, so its unit has `SuccessExitStatus=75 1`): the
 //! alerts, once per incident plus reminders, are the report, and `OnFailure=` does not
-//! alert again every two minutes.
+//! alert again every two minutes. `--live` asks every connector live now, instead of
+//! reusing a live answer younger than `health.live_every`.
 
 use crate::context::Cx;
 use crate::outcome::Outcome;
 use anyhow::Result;
 use clap::Args;
 
+/// `aie health-check [--live] [--json]`.
 #[derive(Debug, Args)]
 pub struct HealthCheckArgs {
+    /// Ask every connector live now (after fixing a token or a password), instead of
+    /// reusing an answer younger than `health.live_every`.
+    #[arg(long)]
+    pub live: bool,
     #[command(flatten)]
     pub out: crate::cli::JsonFlag,
 }
@@ -22,7 +28,7 @@ impl crate::cli::CommandArgs for HealthCheckArgs {
     }
 }
 
-/// Runs one health-check pass.
-pub fn run(cx: &Cx, _args: &HealthCheckArgs) -> Result<Outcome> {
-    crate::passes::health::health_pass(cx.ctx(), cx.env)
+/// Runs one health-check pass (every connector asked live with `--live`).
+pub fn run(cx: &Cx, args: &HealthCheckArgs) -> Result<Outcome> {
+    crate::passes::health::health_pass(cx.ctx(), cx.env, args.live)
 }

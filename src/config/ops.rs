@@ -110,6 +110,15 @@ pub struct HealthSettings {
     /// The newest backup older than this is a failed check (`36h`).
     #[serde(deserialize_with = "super::duration_text")]
     pub max_backup_age: String,
+    /// Ask each connector live (a token refresh, an SMTP or Odoo login, a call to each
+    /// social platform) at most this often (`1h`); the passes between reuse its last live
+    /// answer. A pass every two minutes would otherwise spend X's 25 daily calls of
+    /// `/2/users/me` in an hour, eat the Graph and LinkedIn quotas, and log in to the mail
+    /// server 720 times a day, until a healthy setup reported itself DOWN. A failed live
+    /// answer is asked again every pass, so a recovery is seen at once; the offline check
+    /// (settings and secrets present) runs every pass; `health-check --live` asks now.
+    #[serde(deserialize_with = "super::duration_text")]
+    pub live_every: String,
     /// The configured checks.
     pub checks: Vec<CheckSpec>,
 }
@@ -123,6 +132,7 @@ impl Default for HealthSettings {
             max_wait: "48h".into(),
             min_free_mb: 500,
             max_backup_age: "36h".into(),
+            live_every: "1h".into(),
             checks: Vec::new(),
         }
     }

@@ -1,7 +1,8 @@
 //! `health-check`: one pass over every check (the configured ones in `health.checks`: an
 //! HTTP status and body, a TCP connect, an aie command; and the built-in ones for what aie
-//! depends on: each connector this agent uses, built from its settings and asked live when
-//! it can be (the Gmail token, the SMTP login, Odoo, each social token), the git remote,
+//! depends on: each connector this agent uses, built from its settings every pass and asked
+//! live (the Gmail token, the SMTP login, Odoo, each social token) at most every
+//! `health.live_every` while it answers well (`connectors`), the git remote,
 //! free disk, the oldest item waiting, missed job runs, the last backup, and each zone's
 //! agent). Each result is appended to `Logs/health/<date>.jsonl` (synced, merged line
 //! by line). A check turns DOWN after `health.down_after` failures in a row and UP again
@@ -10,13 +11,14 @@
 //! lasts. A check that flaps between single failures and single successes never crosses
 //! either threshold, so it raises no alert storm. State lives in `state.json` (`health`).
 
+mod connectors;
+
 use crate::alerts::{Alert, Level};
 use crate::config::CheckSpec;
-use crate::connectors::capabilities::{self, LiveCx};
 use crate::connectors::http::{Http, Request, RetryPolicy, Verdict};
 use crate::context::{Ctx, Env};
 use crate::outcome::Outcome;
-use crate::state::CheckState;
+use crate::state::{CheckState, LiveAnswer};
 use crate::vault::Stage;
 use anyhow::{Context, Result};
 use chrono::Duration;
@@ -31,6 +33,22 @@ pub struct CheckResult {
     pub message: String,
     /// The level of its DOWN alert.
     pub level: Level,
+    /// What this pass does to the connector's last live answer in `state.json`.
+    pub live: LiveChange,
+}
+
+/// What a pass does to a connector's last live answer ([`CheckState::live`]), written with
+/// the check's new state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum LiveChange {
+    /// Leave it as it is: a check with no live part, or a pass that reused the answer.
+    #[default]
+    Keep,
+    /// The connector was asked live this pass: its answer.
+    Set(LiveAnswer),
+    /// Forget it (the offline check failed, or there was nothing to ask), so the next pass
+    /// asks live.
+    Clear,
 }
 
 fn result(name: &str, level: Level, r: std::result::Result<String, String>) -> CheckResult {
@@ -43,6 +61,7 @@ fn result(name: &str, level: Level, r: std::result::Result<String, String>) -> C
         ok,
         message: crate::secrets::scrub(&message),
         level,
+        live: LiveChange::Keep,
     }
 }
 
@@ -123,8 +142,9 @@ pub fn thresholds(ctx: &Ctx) -> Thresholds {
 }
 
 /// One health-check pass: run every check, record each result, alert on transitions.
-pub fn health_pass(ctx: &Ctx, env: &Env) -> Result<Outcome> {
-    let results = run_checks(ctx, env);
+/// `force_live` asks every connector live now, whatever its last live answer (`--live`).
+pub fn health_pass(ctx: &Ctx, env: &Env, force_live: bool) -> Result<Outcome> {
+    let results = run_checks(ctx, env, force_live);
     let now = ctx.clock.stamp();
     append_results(ctx, &results)?;
     let t = thresholds(ctx);
@@ -145,6 +165,11 @@ pub fn health_pass(ctx: &Ctx, env: &Env) -> Result<Outcome> {
         for r in &results {
             let st = s.health.entry(r.name.clone()).or_default();
             let tr = step(st, r.ok, &r.message, &now, t);
+            match &r.live {
+                LiveChange::Keep => {}
+                LiveChange::Set(a) => st.live = Some(a.clone()),
+                LiveChange::Clear => st.live = None,
+            }
             let since = st.since.clone();
             let key = format!("health:{}", r.name);
             match tr {
@@ -250,14 +275,14 @@ fn append_results(ctx: &Ctx, results: &[CheckResult]) -> Result<()> {
     crate::fsutil::append_synced(&path, &text)
 }
 
-/// Every check, configured ones first.
-pub fn run_checks(ctx: &Ctx, env: &Env) -> Vec<CheckResult> {
+/// Every check, configured ones first; `force_live` asks every connector live.
+pub fn run_checks(ctx: &Ctx, env: &Env, force_live: bool) -> Vec<CheckResult> {
     let mut out = Vec::new();
     for c in &ctx.settings.health.checks {
         let level = c.level.unwrap_or(Level::Critical);
         out.push(result(&c.name, level, configured(ctx, env, c)));
     }
-    out.extend(builtin(ctx));
+    out.extend(builtin(ctx, force_live));
     out
 }
 
@@ -356,31 +381,8 @@ fn aie_check(ctx: &Ctx, env: &Env, cmd: &str) -> std::result::Result<String, Str
 }
 
 /// The built-in checks of what aie depends on.
-fn builtin(ctx: &Ctx) -> Vec<CheckResult> {
-    let mut out = Vec::new();
-    let cx = LiveCx {
-        settings: &ctx.settings,
-        secrets: &ctx.secrets,
-        vault_root: ctx.vault.root(),
-        time_left: ctx.time_left(),
-    };
-    // Each connector this agent uses: built from its settings and secrets, then its live
-    // check when it has one.
-    for c in capabilities::all() {
-        let check = c.check;
-        if c.needs_for(&ctx.settings, ctx.mode.role()).is_none() {
-            continue;
-        }
-        let r = match (check(cx.settings, cx.secrets, cx.vault_root), c.live) {
-            (Err(e), _) => Err(format!("{e:#}")),
-            (Ok(m), None) => Ok(m),
-            (Ok(m), Some(live)) => match live(&cx) {
-                found if found.is_empty() => Ok(m),
-                found => capabilities::verdict(&found),
-            },
-        };
-        out.push(result(c.name, Level::Critical, r));
-    }
+fn builtin(ctx: &Ctx, force_live: bool) -> Vec<CheckResult> {
+    let mut out = connectors::connector_checks(ctx, force_live);
     if let Some(r) = git_check(ctx) {
         out.push(result("git-remote", Level::Warning, r));
     }

@@ -370,3 +370,150 @@ fn health_check_asks_odoo_and_the_social_platforms_live() {
     assert_eq!(c["ok"], false, "{c}");
     assert!(!c["message"].to_string().contains(&odoo.key), "{c}");
 }
+
+/// A vault with X (and the other platforms) pointed at `social`, with `extra` settings.
+fn social_health_env(social: &crate::support::social_fake::SocialFake, extra: &str) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.config(&format!(
+        "health:\n  min_free_mb: 1\n{extra}{}",
+        social.config()
+    ));
+    for (k, v) in crate::support::social_fake::SECRETS {
+        env.env(k, v);
+    }
+    env
+}
+
+/// One `health-check --json` (with `more` flags) at `minutes`: the `x` check, and how many
+/// times X's `/2/users/me` has been called so far.
+fn x_pass(
+    env: &mut TestEnv,
+    social: &crate::support::social_fake::SocialFake,
+    minutes: i64,
+    more: &[&str],
+) -> (Value, usize) {
+    env.now = at(minutes);
+    let args: Vec<&str> = ["health-check", "--json"]
+        .iter()
+        .chain(more)
+        .copied()
+        .collect();
+    let r = env.run(&args);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    let x = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "x")
+        .cloned()
+        .unwrap_or_else(|| panic!("no `x`: {v:#}"));
+    (x, social.server.hits_to("/2/users/me").len())
+}
+
+fn said(check: &Value) -> &str {
+    check["message"].as_str().unwrap()
+}
+
+// health-check (every 2 minutes) asked every connector live on every pass: 720 calls a day
+// of X's `/2/users/me` (25 allowed a day), of the Graph and LinkedIn, and 720 SMTP logins,
+// so a healthy setup spent its quotas and then reported itself DOWN. A live answer now
+// stands for `health.live_every` (1h), a failure is asked again every pass, and `--live`
+// asks at once.
+#[test]
+fn health_check_asks_each_connector_live_once_per_live_every_unless_it_failed() {
+    use crate::support::http::Response;
+    use crate::support::social_fake::SocialFake;
+    let social = SocialFake::start();
+    let mut env = social_health_env(&social, "");
+    // Three passes two minutes apart: one live call; the others say how old it is.
+    let (x, calls) = x_pass(&mut env, &social, 0, &[]);
+    assert_eq!((x["ok"].as_bool(), calls), (Some(true), 1), "{x}");
+    assert!(
+        said(&x).contains("@samsshop") && !said(&x).contains("asked live"),
+        "{x}"
+    );
+    let (x, calls) = x_pass(&mut env, &social, 2, &[]);
+    assert_eq!(calls, 1, "{x}");
+    assert_eq!(x["ok"], true, "{x}");
+    assert!(said(&x).starts_with("ok (asked live 2 min ago: "), "{x}");
+    assert!(said(&x).contains("@samsshop"), "{x}");
+    let (x, calls) = x_pass(&mut env, &social, 4, &[]);
+    assert_eq!(calls, 1, "{x}");
+    assert!(said(&x).starts_with("ok (asked live 4 min ago: "), "{x}");
+    // live_every (1h) after the first: asked again.
+    let (x, calls) = x_pass(&mut env, &social, 60, &[]);
+    assert_eq!(calls, 2, "{x}");
+    assert!(!said(&x).contains("asked live"), "{x}");
+    // `--live` asks at once, and the next pass reuses that answer.
+    let (x, calls) = x_pass(&mut env, &social, 62, &["--live"]);
+    assert_eq!(calls, 3, "{x}");
+    assert!(!said(&x).contains("asked live"), "{x}");
+    let (x, calls) = x_pass(&mut env, &social, 64, &[]);
+    assert_eq!(calls, 3, "{x}");
+    assert!(said(&x).starts_with("ok (asked live 2 min ago: "), "{x}");
+    // The token is refused when it is next due: every pass asks until it works again.
+    let refused = crate::support::fixture("x/unauthorized.json");
+    social
+        .then("GET /2/users/me", Response::raw_json(401, &refused))
+        .then("GET /2/users/me", Response::raw_json(401, &refused));
+    let (x, calls) = x_pass(&mut env, &social, 122, &[]);
+    assert_eq!((x["ok"].as_bool(), calls), (Some(false), 4), "{x}");
+    let (x, calls) = x_pass(&mut env, &social, 124, &[]);
+    assert_eq!((x["ok"].as_bool(), calls), (Some(false), 5), "{x}");
+    assert!(!said(&x).contains("asked live"), "{x}");
+    let (x, calls) = x_pass(&mut env, &social, 126, &[]);
+    assert_eq!((x["ok"].as_bool(), calls), (Some(true), 6), "{x}");
+    let (x, calls) = x_pass(&mut env, &social, 128, &[]);
+    assert_eq!((x["ok"].as_bool(), calls), (Some(true), 6), "{x}");
+    assert!(said(&x).starts_with("ok (asked live 2 min ago: "), "{x}");
+    // The log says the same, pass by pass.
+    let log = fs::read_to_string(env.path(&format!("Logs/health/{}.jsonl", &at(0)[..10]))).unwrap();
+    let x_lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["check"] == "x")
+        .collect();
+    let reused: Vec<bool> = x_lines
+        .iter()
+        .map(|l| said(l).starts_with("ok (asked live "))
+        .collect();
+    let want = [
+        false, true, true, false, false, true, false, false, false, true,
+    ];
+    assert_eq!(reused, want, "{x_lines:#?}");
+    assert_eq!(x_lines[6]["ok"], false, "{x_lines:#?}");
+    // The last live answer is in state.json, beside the check's state.
+    let s: Value = serde_json::from_str(&env.ok(&["status", "--json"]).stdout).unwrap();
+    let live = &s["health"]["checks"]["x"]["live"];
+    assert_eq!(live["at"], at(126), "{s:#}");
+    assert_eq!(live["ok"], true, "{s:#}");
+}
+
+// The offline check still runs every pass: a missing token is reported at once, without a
+// live call, and once it is back the connector is asked live (not the old answer).
+#[test]
+fn a_failing_offline_check_is_reported_at_once_and_the_fix_is_asked_live() {
+    use crate::support::social_fake::SocialFake;
+    let social = SocialFake::start();
+    let mut env = social_health_env(&social, "  live_every: 1d\n");
+    let (_, calls) = x_pass(&mut env, &social, 0, &[]);
+    assert_eq!(calls, 1);
+    env.env("AIE_X_TOKEN", "");
+    let (x, calls) = x_pass(&mut env, &social, 2, &[]);
+    assert_eq!((x["ok"].as_bool(), calls), (Some(false), 1), "{x}");
+    assert!(said(&x).contains("AIE_X_TOKEN"), "{x}");
+    env.env("AIE_X_TOKEN", "x-access-1");
+    let (x, calls) = x_pass(&mut env, &social, 4, &[]);
+    assert_eq!((x["ok"].as_bool(), calls), (Some(true), 2), "{x}");
+    assert!(!said(&x).contains("asked live"), "{x}");
+    // Another X section in aie.yaml: its old answer no longer stands.
+    let (_, calls) = x_pass(&mut env, &social, 6, &[]);
+    assert_eq!(calls, 2);
+    env.config(&format!(
+        "health:\n  min_free_mb: 1\n  live_every: 1d\n{}x:\n  api_base: {}/\n",
+        social.config().split("x:\n").next().unwrap(),
+        social.url()
+    ));
+    let (x, calls) = x_pass(&mut env, &social, 8, &[]);
+    assert_eq!((x["ok"].as_bool(), calls), (Some(true), 3), "{x}");
+}

@@ -179,6 +179,12 @@ fn a_duration_quiet_hours_or_level_that_does_not_parse_is_refused() {
             "is not a duration",
         ),
         (
+            "health:\n  live_every: 0\n",
+            "health.live_every",
+            7,
+            "`0` is not a duration",
+        ),
+        (
             "health:\n  checks:\n  - name: web\n    tcp: 127.0.0.1:9\n    level: critcal\n",
             "health.checks[0].level",
             10,

@@ -138,8 +138,7 @@ pub struct Policy {
     #[serde(deserialize_with = "rate_limits_over_defaults")]
     pub rate_limits: BTreeMap<String, u32>,
     /// How long an approval request waits before it moves to `Rejected/`.
-    #[serde(deserialize_with = "duration_text")]
-    pub approval_expires: String,
+    pub approval_expires: Span,
     /// A send to more recipients than this is a bulk send and needs approval.
     pub bulk_recipients: usize,
     /// The owner's content calendar (vault-relative): posts from it need no approval.
@@ -147,30 +146,68 @@ pub struct Policy {
     /// Plan a rejected item again once, with the owner's reason as feedback.
     pub replan_rejected: bool,
     /// Remind the owner of an unanswered approval request after this long (`4h`).
-    #[serde(deserialize_with = "duration_text")]
-    pub nudge_after: String,
+    pub nudge_after: Span,
     /// Then again every this long, until it is answered or expires.
-    #[serde(deserialize_with = "duration_text")]
-    pub nudge_every: String,
+    pub nudge_every: Span,
     /// No nudge or alert is sent in these local hours (`22:00-07:00`); none when absent.
     #[serde(deserialize_with = "quiet_hours_text")]
     pub quiet_hours: Option<String>,
 }
 
-/// A duration setting (`30m`, `4h`, `2d`), checked as `aie.yaml` is read: a value that is
-/// not one is a config error naming the key and line, never a silent fall back to the
-/// default.
-pub(crate) fn duration_text<'de, D>(d: D) -> std::result::Result<String, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    let s = String::deserialize(d)?;
-    // Zero is refused too: "0" is as likely to mean "never" as "at once".
-    match crate::clock::parse_duration(&s) {
-        Some(d) if d > chrono::Duration::zero() => Ok(s),
-        _ => Err(serde::de::Error::custom(format!(
-            "`{s}` is not a duration: a whole number above zero and a unit, such as 90s, 30m, 4h, 2d or 1w (at most 100 years)"
-        ))),
+/// A duration setting as `aie.yaml` writes it (`30m`, `4h`, `2d`), read and checked once, as
+/// the file is read: a value that is not one (or zero: "0" is as likely to mean "never" as
+/// "at once") is a config error naming the key and line, never a silent fall back to the
+/// default. The passes take its value ([`Span::get`]) and never parse the text again;
+/// messages show it as the owner wrote it ([`std::fmt::Display`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    text: String,
+    value: chrono::Duration,
+}
+
+impl Span {
+    /// A duration written in the code (a default): `text` must be one, which a unit test
+    /// checks for every default.
+    pub fn of(text: &str) -> Span {
+        Span::parse(text).expect("invariant: a default duration parses (tested)")
+    }
+
+    /// `text` as a duration above zero, if it is one.
+    fn parse(text: &str) -> Option<Span> {
+        crate::clock::parse_duration(text)
+            .filter(|d| *d > chrono::Duration::zero())
+            .map(|value| Span {
+                text: text.to_string(),
+                value,
+            })
+    }
+
+    /// The duration.
+    pub fn get(&self) -> chrono::Duration {
+        self.value
+    }
+}
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for Span {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Span, D::Error> {
+        let s = String::deserialize(d)?;
+        Span::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{s}` is not a duration: a whole number above zero and a unit, such as 90s, 30m, 4h, 2d or 1w (at most 100 years)"
+            ))
+        })
     }
 }
 
@@ -211,12 +248,12 @@ impl Default for Policy {
             known_payees: Vec::new(),
             payment_auto_below: 100.0,
             rate_limits,
-            approval_expires: "24h".into(),
+            approval_expires: Span::of("24h"),
             bulk_recipients: 5,
             content_calendar: "Content_Calendar.md".into(),
             replan_rejected: false,
-            nudge_after: "4h".into(),
-            nudge_every: "4h".into(),
+            nudge_after: Span::of("4h"),
+            nudge_every: Span::of("4h"),
             quiet_hours: None,
         }
     }
@@ -565,6 +602,36 @@ mod tests {
         assert!(s.execution.dry_run);
         assert_eq!(s.policy.rate_limits["send_email"], 10);
         assert!(s.gmail.is_none());
+    }
+
+    /// Every duration default parses (they are built with `Span::of`), a duration keeps the
+    /// text the owner wrote for messages, and a zone without `heartbeat_max_age` gets 15m.
+    #[test]
+    fn durations_are_read_once_and_shown_as_written() {
+        let s = Settings::parse(
+            "policy:\n  approval_expires: 2d\nzones:\n  - name: home\n    agent: local\n",
+            Path::new("aie.yaml"),
+        )
+        .unwrap();
+        assert_eq!(s.policy.approval_expires.get(), chrono::Duration::days(2));
+        assert_eq!(s.policy.approval_expires.to_string(), "2d");
+        assert_eq!(s.policy.nudge_every.get(), chrono::Duration::hours(4));
+        assert_eq!(s.health.live_every.get(), chrono::Duration::hours(1));
+        assert_eq!(
+            s.zones[0].heartbeat_max_age.get(),
+            chrono::Duration::minutes(15)
+        );
+        assert_eq!(
+            serde_json::to_value(&s.policy).unwrap()["approval_expires"],
+            "2d"
+        );
+        let err = Settings::parse("policy:\n  nudge_after: 0h\n", Path::new("aie.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`0h` is not a duration") && err.contains("line 2"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -284,11 +284,9 @@ impl Ctx {
         !self.settings.execution.dry_run && !dry_run_flag
     }
 
-    /// When a request for approval made now expires: now plus `policy.approval_expires`
-    /// (24 hours when it does not parse).
+    /// When a request for approval made now expires: now plus `policy.approval_expires`.
     pub fn approval_expiry(&self) -> String {
-        let expires = crate::clock::parse_duration(&self.settings.policy.approval_expires)
-            .unwrap_or_else(|| chrono::Duration::hours(24));
+        let expires = self.settings.policy.approval_expires.get();
         self.clock.format(self.clock.now() + expires)
     }
 }

@@ -34,10 +34,7 @@ pub fn quiet(spec: &str, now: NaiveTime) -> Result<bool> {
 /// (no pass ran), the saved index counts only for files whose stamp is unchanged.
 pub fn nudge(ctx: &Ctx, seen: Option<&Waiting>) -> Result<usize> {
     let p = &ctx.settings.policy;
-    let after =
-        crate::clock::parse_duration(&p.nudge_after).unwrap_or_else(|| chrono::Duration::hours(4));
-    let every =
-        crate::clock::parse_duration(&p.nudge_every).unwrap_or_else(|| chrono::Duration::hours(4));
+    let (after, every) = (p.nudge_after.get(), p.nudge_every.get());
     let now = ctx.clock.now();
     if let Some(q) = &p.quiet_hours
         && quiet(q, now.with_timezone(&ctx.clock.tz()).time())?

@@ -19,9 +19,6 @@ use std::path::PathBuf;
 /// The switch log (vault-relative).
 pub const SWITCHES: &str = "Logs/zone/switches.jsonl";
 
-/// How old a heartbeat may be when a zone does not say (`heartbeat_max_age`).
-const HEARTBEAT_MAX_AGE: i64 = 15 * 60;
-
 fn switches_path(ctx: &Ctx) -> PathBuf {
     ctx.vault.root().join(SWITCHES)
 }
@@ -146,8 +143,7 @@ pub fn heartbeat_age(ctx: &Ctx, agent: &str) -> Option<Duration> {
 
 /// The longest a zone's agent may stay silent before its zone check fails.
 pub fn heartbeat_max_age(zone: &Zone) -> Duration {
-    crate::clock::parse_duration(&zone.heartbeat_max_age)
-        .unwrap_or_else(|| Duration::seconds(HEARTBEAT_MAX_AGE))
+    zone.heartbeat_max_age.get()
 }
 
 /// Runs `pass` when this agent does `duty` now, else reports `job` skipped ([`skip`]).

@@ -3,6 +3,7 @@
 //! `health-check` runs and when a check counts as DOWN or UP). Types only: the zone record
 //! is `crate::zones`, the checks `crate::passes::health`.
 
+use super::Span;
 use serde::{Deserialize, Serialize};
 
 /// A piece of work a zone's agent does (`zones[].does`).
@@ -43,7 +44,7 @@ impl Duty {
 }
 
 /// One place aie runs (`zones:`, a list in order of preference: the first is the primary).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Zone {
     pub name: String,
@@ -54,8 +55,19 @@ pub struct Zone {
     /// Also answers 2xx while the zone is healthy (checked beside its agent's heartbeat).
     pub health_url: Option<String>,
     /// Its agent's heartbeat older than this (`15m`) counts as a failed check.
-    #[serde(deserialize_with = "super::duration_text")]
-    pub heartbeat_max_age: String,
+    pub heartbeat_max_age: Span,
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Zone {
+            name: String::new(),
+            agent: String::new(),
+            does: Vec::new(),
+            health_url: None,
+            heartbeat_max_age: Span::of("15m"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,11 +76,9 @@ pub struct FailoverSettings {
     /// Switch back to the first zone once it is healthy again (never on its own otherwise).
     pub auto_failback: bool,
     /// How long the active zone must have been DOWN before `failover` switches (`10m`).
-    #[serde(deserialize_with = "super::duration_text")]
-    pub after: String,
+    pub after: Span,
     /// No second switch within this long of the last one (`30m`).
-    #[serde(deserialize_with = "super::duration_text")]
-    pub hold_down: String,
+    pub hold_down: Span,
     /// aie commands run after a switch, in order (never a shell), like job steps.
     pub hooks: Vec<String>,
 }
@@ -77,8 +87,8 @@ impl Default for FailoverSettings {
     fn default() -> Self {
         FailoverSettings {
             auto_failback: false,
-            after: "10m".into(),
-            hold_down: "30m".into(),
+            after: Span::of("10m"),
+            hold_down: Span::of("30m"),
             hooks: Vec::new(),
         }
     }
@@ -100,16 +110,13 @@ pub struct HealthSettings {
     /// Successes in a row before a DOWN check is UP again.
     pub up_after: u32,
     /// While a check stays DOWN, remind the owner this often (`4h`).
-    #[serde(deserialize_with = "super::duration_text")]
-    pub remind_every: String,
+    pub remind_every: Span,
     /// The oldest item waiting longer than this is a failed check (`48h`).
-    #[serde(deserialize_with = "super::duration_text")]
-    pub max_wait: String,
+    pub max_wait: Span,
     /// Less free space than this (MiB) on the vault's disk is a failed check.
     pub min_free_mb: u64,
     /// The newest backup older than this is a failed check (`36h`).
-    #[serde(deserialize_with = "super::duration_text")]
-    pub max_backup_age: String,
+    pub max_backup_age: Span,
     /// Ask each connector live (a token refresh, an SMTP or Odoo login, a call to each
     /// social platform) at most this often (`1h`); the passes between reuse its last live
     /// answer. A pass every two minutes would otherwise spend X's 25 daily calls of
@@ -117,8 +124,7 @@ pub struct HealthSettings {
     /// server 720 times a day, until a healthy setup reported itself DOWN. A failed live
     /// answer is asked again every pass, so a recovery is seen at once; the offline check
     /// (settings and secrets present) runs every pass; `health-check --live` asks now.
-    #[serde(deserialize_with = "super::duration_text")]
-    pub live_every: String,
+    pub live_every: Span,
     /// The configured checks.
     pub checks: Vec<CheckSpec>,
 }
@@ -128,11 +134,11 @@ impl Default for HealthSettings {
         HealthSettings {
             down_after: 3,
             up_after: 2,
-            remind_every: "4h".into(),
-            max_wait: "48h".into(),
+            remind_every: Span::of("4h"),
+            max_wait: Span::of("48h"),
             min_free_mb: 500,
-            max_backup_age: "36h".into(),
-            live_every: "1h".into(),
+            max_backup_age: Span::of("36h"),
+            live_every: Span::of("1h"),
             checks: Vec::new(),
         }
     }

@@ -13,7 +13,6 @@ use crate::context::{Ctx, Env};
 use crate::exit::AieError;
 use crate::outcome::Outcome;
 use anyhow::Result;
-use chrono::Duration;
 use serde_json::json;
 
 /// One failover pass; `to` is a switch by hand.
@@ -65,10 +64,8 @@ pub fn failover_pass(ctx: &Ctx, env: &Env, to: Option<&str>) -> Result<Outcome> 
             .unwrap_or_default()
     };
     let now = ctx.clock.now();
-    let after = crate::clock::parse_duration(&ctx.settings.failover.after)
-        .unwrap_or_else(|| Duration::minutes(10));
-    let hold = crate::clock::parse_duration(&ctx.settings.failover.hold_down)
-        .unwrap_or_else(|| Duration::minutes(30));
+    let after = ctx.settings.failover.after.get();
+    let hold = ctx.settings.failover.hold_down.get();
     let held_until = crate::zones::last_switch(ctx)
         .and_then(|s| crate::clock::parse_time(s["ts"].as_str()?))
         .map(|t| t + hold)

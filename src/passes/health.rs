@@ -136,8 +136,7 @@ pub fn thresholds(ctx: &Ctx) -> Thresholds {
     Thresholds {
         down_after: h.down_after,
         up_after: h.up_after,
-        remind_every: crate::clock::parse_duration(&h.remind_every)
-            .unwrap_or_else(|| Duration::hours(4)),
+        remind_every: h.remind_every.get(),
     }
 }
 
@@ -451,8 +450,7 @@ fn disk_check(ctx: &Ctx) -> std::result::Result<String, String> {
 
 /// The oldest item waiting (for aie, the owner, or execution), against `health.max_wait`.
 fn backlog_check(ctx: &Ctx) -> std::result::Result<String, String> {
-    let max = crate::clock::parse_duration(&ctx.settings.health.max_wait)
-        .unwrap_or_else(|| Duration::hours(48));
+    let max = ctx.settings.health.max_wait.get();
     let now = ctx.clock.now();
     let mut oldest: Option<(chrono::DateTime<chrono::Utc>, String)> = None;
     for stage in ctx.vault.stages() {
@@ -538,8 +536,7 @@ fn backup_check(ctx: &Ctx) -> Option<std::result::Result<String, String>> {
         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
         .filter_map(|e| e.metadata().ok()?.modified().ok())
         .max()?;
-    let max = crate::clock::parse_duration(&ctx.settings.health.max_backup_age)
-        .unwrap_or_else(|| Duration::hours(36));
+    let max = ctx.settings.health.max_backup_age.get();
     let age = std::time::SystemTime::now()
         .duration_since(newest)
         .unwrap_or_default();

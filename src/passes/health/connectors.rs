@@ -74,8 +74,7 @@ pub(super) fn connector_checks(ctx: &Ctx, force_live: bool) -> Vec<CheckResult> 
             BTreeMap::new()
         }
     };
-    let every = crate::clock::parse_duration(&ctx.settings.health.live_every)
-        .unwrap_or_else(|| Duration::hours(1));
+    let every = ctx.settings.health.live_every.get();
     let now = ctx.clock.now();
     let mut out = Vec::new();
     for c in capabilities::all() {
@@ -181,7 +180,7 @@ mod tests {
     fn the_digest_follows_the_section_only() {
         let mut s = Settings::default();
         let none = section_digest(&s, "health");
-        s.health.live_every = "2h".into();
+        s.health.live_every = crate::config::Span::of("2h");
         let changed = section_digest(&s, "health");
         assert_ne!(none, changed);
         assert_eq!(

@@ -82,8 +82,42 @@ pub fn parse(text: &str, tz: Tz) -> Vec<CalendarEntry> {
     out
 }
 
+/// The `source` of the item an entry becomes (`calendar:<when> <platform>`): what ties the
+/// item to its line.
+pub fn source_of(e: &CalendarEntry) -> String {
+    format!("calendar:{} {}", e.when, e.platform)
+}
+
+/// Whether the calendar `text` holds the post an item claims to be (its `source`, platform
+/// and text) as the owner wrote it. An item is data anyone who can write the vault may have
+/// written: its `calendar:` source alone is not the owner's word.
+pub fn holds(text: &str, tz: Tz, source: &str, platform: &str, post: &str) -> bool {
+    parse(text, tz).iter().any(|e| {
+        source_of(e) == source && e.platform == platform.trim() && e.text.trim() == post.trim()
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    /// An item is the owner's post only when the calendar holds its line as written.
+    #[test]
+    fn the_calendar_holds_a_post_as_written_only() {
+        let cal = "- 2026-12-01 09:00 x: Hello there\n";
+        let tz: Tz = "UTC".parse().unwrap();
+        let src = "calendar:2026-12-01 09:00 x";
+        assert!(holds(cal, tz, src, "x", "Hello there"));
+        assert!(!holds(cal, tz, src, "x", "Buy now"));
+        assert!(!holds(cal, tz, src, "linkedin", "Hello there"));
+        assert!(!holds(
+            cal,
+            tz,
+            "calendar:2026-12-02 09:00 x",
+            "x",
+            "Hello there"
+        ));
+        assert!(!holds("", tz, src, "x", "Hello there"));
+    }
+
     use super::*;
 
     #[test]

@@ -521,7 +521,7 @@ fn calendar_posts(ctx: &Ctx, dry_run: bool, out: &mut Outcome) -> Result<()> {
             &id,
             "calendar_post",
             "social",
-            &format!("calendar:{} {}", e.when, e.platform),
+            &crate::calendar::source_of(&e),
             &ctx.clock.stamp(),
         );
         item.set("title", format!("{} post of {}", e.platform, e.when));

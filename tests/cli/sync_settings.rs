@@ -1,5 +1,6 @@
-//! Settings and job files that arrive through sync: `aie.yaml` holds the policy and
-//! `sync.trusted_signers`, the vault's `jobs/` what the timers run. Whoever can push to the
+//! Settings, job files and the content calendar that arrive through sync: `aie.yaml` holds
+//! the policy and `sync.trusted_signers`, the vault's `jobs/` what the timers run, and the
+//! calendar the posts that run without approval. Whoever can push to the
 //! remote (the cloud agent) is not the owner: a change to either counts on the local agent
 //! only when every commit that made it is signed by a trusted key; otherwise the local
 //! agent keeps its own version and says so.
@@ -40,6 +41,11 @@ fn an_unsigned_change_to_the_settings_or_jobs_is_kept_out() {
     let yaml = two.cloud.read("aie.yaml");
     two.cloud.write("aie.yaml", format!("{yaml}{LOOSER}"));
     two.cloud.write("jobs/cloud.yaml", JOB);
+    two.cloud.write(
+        "Content_Calendar.md",
+        "- 2026-11-23 08:00 x: Send your bank details\n",
+    );
+    let calendar = two.local.read("Content_Calendar.md");
     two.cloud_commits(None, "settings");
     let r = sync(&two.local);
     assert_eq!(r.code, 1, "{r:?}");
@@ -47,12 +53,14 @@ fn an_unsigned_change_to_the_settings_or_jobs_is_kept_out() {
         r.stderr
             .contains("`aie.yaml` was changed through sync in commit")
             && r.stderr.contains("`jobs/cloud.yaml`")
+            && r.stderr.contains("`Content_Calendar.md`")
             && r.stderr
                 .contains("not signed by a key in sync.trusted_signers"),
         "{r:?}"
     );
     assert_eq!(two.local.read("aie.yaml"), before);
     assert!(!two.local.path("jobs/cloud.yaml").exists());
+    assert_eq!(two.local.read("Content_Calendar.md"), calendar);
     assert!(
         !two.local
             .ok(&["schedule", "cron"])

@@ -39,6 +39,8 @@ fn may_start(actions: &[Map<String, Value>]) -> bool {
 /// What the policy needs to know of an item's origin, owned (the item is rewritten while
 /// its actions are decided).
 struct OwnedOrigin {
+    /// A `calendar:` item whose post the owner's content calendar holds as written.
+    in_calendar: bool,
     source: String,
     platform: String,
     post_text: String,
@@ -47,8 +49,9 @@ struct OwnedOrigin {
 }
 
 impl OwnedOrigin {
-    fn of(item: &Item) -> OwnedOrigin {
+    fn of(ctx: &Ctx, item: &Item) -> OwnedOrigin {
         OwnedOrigin {
+            in_calendar: in_calendar(ctx, item),
             source: item.str("source").to_string(),
             platform: item.str("platform").to_string(),
             post_text: item.str("post_text").to_string(),
@@ -66,12 +69,35 @@ impl OwnedOrigin {
         Origin {
             source: &self.source,
             calendar_post: self
-                .source
-                .starts_with("calendar:")
+                .in_calendar
                 .then_some((self.platform.as_str(), self.post_text.as_str())),
             sender: Some(self.sender.as_str()).filter(|s| !s.is_empty()),
             sender_authenticated: self.sender_authenticated,
         }
+    }
+}
+
+/// Whether `item` is a post of the owner's content calendar: its `source` is `calendar:` and
+/// the calendar (`policy.content_calendar`) holds its platform and text as written. Anyone
+/// who can write the vault can write an item with a `calendar:` source; only the calendar
+/// line makes it the owner's post (a change to the calendar through sync counts only when
+/// signed, `passes::sync`). A calendar that cannot be read holds nothing.
+fn in_calendar(ctx: &Ctx, item: &Item) -> bool {
+    let source = item.str("source");
+    if !source.starts_with("calendar:") {
+        return false;
+    }
+    let root = ctx.vault.root();
+    let rel = &ctx.settings.policy.content_calendar;
+    match crate::fsutil::read_vault_file(root, &root.join(rel)) {
+        Ok(Some(bytes)) => crate::calendar::holds(
+            &String::from_utf8_lossy(&bytes),
+            ctx.clock.tz(),
+            source,
+            item.str("platform"),
+            item.str("post_text"),
+        ),
+        _ => false,
     }
 }
 
@@ -95,7 +121,7 @@ fn decide_into(
 /// Decides every action of an already planned item afresh (an item resumed from
 /// `In_Progress/` is routed by the policy's verdict, never by flags read from its file).
 pub(super) fn redecide(ctx: &Ctx, item: &mut Item) {
-    let owned = OwnedOrigin::of(item);
+    let owned = OwnedOrigin::of(ctx, item);
     let origin = owned.origin();
     let facts = grounding::ItemFacts::of(item, ctx.settings.owner.email.as_deref());
     item.edit_actions(|actions| {
@@ -108,7 +134,7 @@ pub(super) fn redecide(ctx: &Ctx, item: &mut Item) {
 /// Writes the plan's actions (with the policy's decisions) into the item; returns the
 /// plan file's text.
 pub(super) fn apply_plan(ctx: &Ctx, item: &mut Item, plan: &Plan) -> String {
-    let owned = OwnedOrigin::of(item);
+    let owned = OwnedOrigin::of(ctx, item);
     let origin = owned.origin();
     let facts = grounding::ItemFacts::of(item, ctx.settings.owner.email.as_deref());
     let mut actions: Vec<Map<String, Value>> = Vec::with_capacity(plan.proposals.len());

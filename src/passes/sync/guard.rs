@@ -1,6 +1,7 @@
 //! What may not change through sync unless the owner signed it: this agent's settings and
-//! policy (`aie.yaml`, which also holds `sync.trusted_signers`) and the vault's job files
-//! (`jobs/`). Anyone who can push to the remote (the cloud agent, a stolen deploy key) is
+//! policy (`aie.yaml`, which also holds `sync.trusted_signers`), the vault's job files
+//! (`jobs/`) and the owner's content calendar (`policy.content_calendar`: its posts run
+//! without approval, so a line in it is an approval). Anyone who can push to the remote (the cloud agent, a stolen deploy key) is
 //! not the owner: a `known_contacts` or `payment_auto_below` they loosen, or a signer key
 //! they add, would let this agent act without the approval the owner's policy demands. So an
 //! incoming change to one of these paths counts only when every commit that made it is
@@ -14,9 +15,6 @@ use crate::outcome::Outcome;
 use crate::vault::git::Git;
 use anyhow::{Result, anyhow};
 
-/// The paths guarded: the settings file and the folder of vault job files.
-const GUARDED: &[&str] = &["aie.yaml", "jobs"];
-
 /// Puts back this agent's version (as of `from`, the commit before the merge) of every
 /// guarded path that the commits between `from` and HEAD changed without a trusted
 /// signature on each of them: the file as it was, or no file when it had none.
@@ -29,8 +27,20 @@ pub(super) fn keep_unsigned_settings_out(
     if ctx.mode == Mode::DraftOnly {
         return Ok(());
     }
-    let mut args = vec!["diff", "--raw", "-z", "--no-renames", from, "HEAD", "--"];
-    args.extend_from_slice(GUARDED);
+    // The settings file, the folder of vault job files, the content calendar.
+    let calendar = ctx.settings.policy.content_calendar.as_str();
+    let args = [
+        "diff",
+        "--raw",
+        "-z",
+        "--no-renames",
+        from,
+        "HEAD",
+        "--",
+        "aie.yaml",
+        "jobs",
+        calendar,
+    ];
     let raw = git.run(&args)?;
     let changed: Vec<String> = crate::vault::git::raw_changes(&raw)
         .iter()

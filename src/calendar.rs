@@ -88,12 +88,37 @@ pub fn source_of(e: &CalendarEntry) -> String {
     format!("calendar:{} {}", e.when, e.platform)
 }
 
-/// Whether the calendar `text` holds the post an item claims to be (its `source`, platform
-/// and text) as the owner wrote it. An item is data anyone who can write the vault may have
-/// written: its `calendar:` source alone is not the owner's word.
-pub fn holds(text: &str, tz: Tz, source: &str, platform: &str, post: &str) -> bool {
+/// The id of the item an entry becomes: stable for its line, so the line becomes one item
+/// once, and a post of it that ran cannot run again as another item.
+pub fn item_id(e: &CalendarEntry) -> String {
+    crate::vault::item::make_id(
+        &format!("calendar {} {}", e.when, e.platform),
+        &[e.line.as_bytes()],
+    )
+}
+
+/// What an item claims to be: a post of the owner's calendar.
+pub struct Claim<'a> {
+    /// The item's id.
+    pub id: &'a str,
+    /// Its `source` (`calendar:<when> <platform>`).
+    pub source: &'a str,
+    pub platform: &'a str,
+    /// Its `post_text`.
+    pub text: &'a str,
+}
+
+/// Whether the calendar `text` holds the post `claim` says it is, as the owner wrote it and
+/// due by `now`: the same line (the item's id is the line's), platform and text. An item is
+/// data anyone who can write the vault may have written: its `calendar:` source alone is
+/// not the owner's word, nor is an item of a line not due yet, nor a second item of a line.
+pub fn holds(text: &str, tz: Tz, claim: &Claim, now: chrono::DateTime<chrono::Utc>) -> bool {
     parse(text, tz).iter().any(|e| {
-        source_of(e) == source && e.platform == platform.trim() && e.text.trim() == post.trim()
+        e.due <= now
+            && item_id(e) == claim.id
+            && source_of(e) == claim.source
+            && e.platform == claim.platform.trim()
+            && e.text.trim() == claim.text.trim()
     })
 }
 
@@ -104,18 +129,43 @@ mod tests {
     fn the_calendar_holds_a_post_as_written_only() {
         let cal = "- 2026-12-01 09:00 x: Hello there\n";
         let tz: Tz = "UTC".parse().unwrap();
+        let entry = &parse(cal, tz)[0];
+        let id = item_id(entry);
+        let claim = |id, source, platform, text| Claim {
+            id,
+            source,
+            platform,
+            text,
+        };
         let src = "calendar:2026-12-01 09:00 x";
-        assert!(holds(cal, tz, src, "x", "Hello there"));
-        assert!(!holds(cal, tz, src, "x", "Buy now"));
-        assert!(!holds(cal, tz, src, "linkedin", "Hello there"));
+        let due = entry.due;
+        let later = due + chrono::Duration::hours(1);
+        assert!(holds(cal, tz, &claim(&id, src, "x", "Hello there"), later));
+        assert!(holds(cal, tz, &claim(&id, src, "x", "Hello there"), due));
+        // Not due yet, another item of the line, another text, platform or time.
+        let early = due - chrono::Duration::minutes(1);
+        assert!(!holds(cal, tz, &claim(&id, src, "x", "Hello there"), early));
         assert!(!holds(
             cal,
             tz,
-            "calendar:2026-12-02 09:00 x",
-            "x",
-            "Hello there"
+            &claim("other-id", src, "x", "Hello there"),
+            later
         ));
-        assert!(!holds("", tz, src, "x", "Hello there"));
+        assert!(!holds(cal, tz, &claim(&id, src, "x", "Buy now"), later));
+        assert!(!holds(
+            cal,
+            tz,
+            &claim(&id, src, "linkedin", "Hello there"),
+            later
+        ));
+        let moved = "calendar:2026-12-02 09:00 x";
+        assert!(!holds(
+            cal,
+            tz,
+            &claim(&id, moved, "x", "Hello there"),
+            later
+        ));
+        assert!(!holds("", tz, &claim(&id, src, "x", "Hello there"), later));
     }
 
     use super::*;

@@ -104,6 +104,10 @@ pub enum AieError {
     Unavailable(String),
     #[error("{0}")]
     Usage(String),
+    /// Skipped until something else has run first (exit 75, like a busy lock): nothing
+    /// was changed.
+    #[error("{0}")]
+    Deferred(String),
 }
 
 /// The exit code for an error that ended a command: the first typed error in its chain decides.
@@ -115,6 +119,7 @@ pub fn exit_for(err: &anyhow::Error) -> Exit {
                 AieError::Config(_) => Exit::Config,
                 AieError::Unavailable(_) => Exit::Unavailable,
                 AieError::Usage(_) => Exit::Usage,
+                AieError::Deferred(_) => Exit::LockBusy,
             };
         }
     }

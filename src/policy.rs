@@ -308,6 +308,11 @@ mod tests {
         assert_eq!(decide(&p, &cal, &changed).rule, "calendar_post_changed");
         let moved = act(json!({"kind":"social_post","platform":"linkedin","text":"hi"}));
         assert_eq!(decide(&p, &cal, &moved).rule, "calendar_post_changed");
+        // The calendar line names no image: a post with one asks.
+        let pictured = act(
+            json!({"kind":"social_post","platform":"x","text":"hi","image_url":"https://e.x/a.jpg"}),
+        );
+        assert_eq!(decide(&p, &cal, &pictured).rule, "calendar_post_changed");
         let reply = act(json!({"kind":"social_post","platform":"x","text":"hi","reply_to":"123"}));
         assert_eq!(decide(&p, &cal, &reply).rule, "social_reply");
         let o = Origin::default();

@@ -62,9 +62,12 @@ impl Kind for SocialPost {
         if !text(&p.reply_to).is_empty() {
             ask("social_reply")
         } else if origin.source.starts_with("calendar:") {
-            // Only the post exactly as the owner wrote it runs unasked.
+            // Only the post exactly as the owner wrote it runs unasked: the calendar line
+            // names no image, so a post with one asks.
             let as_written = origin.calendar_post.is_some_and(|(platform, body)| {
-                text(&p.platform).trim() == platform.trim() && text(&p.text).trim() == body.trim()
+                text(&p.platform).trim() == platform.trim()
+                    && text(&p.text).trim() == body.trim()
+                    && text(&p.image_url).trim().is_empty()
             });
             if as_written {
                 allow("content_calendar")

@@ -506,10 +506,7 @@ fn calendar_posts(ctx: &Ctx, dry_run: bool, out: &mut Outcome) -> Result<()> {
         if e.due > now {
             continue;
         }
-        let id = make_id(
-            &format!("calendar {} {}", e.when, e.platform),
-            &[e.line.as_bytes()],
-        );
+        let id = crate::calendar::item_id(&e);
         if ctx.vault.locate(&id).is_some() {
             continue;
         }

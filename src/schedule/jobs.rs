@@ -423,6 +423,14 @@ pub fn load_each(vault_root: &Path) -> (Vec<Job>, Vec<(String, anyhow::Error)>) 
     let mut jobs = builtin();
     let mut broken = Vec::new();
     let dir = vault_jobs_dir(vault_root);
+    if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        let e = config_err(format!(
+            "`{}` is a symbolic link: aie never follows one, and reads no vault job file",
+            dir.display()
+        ));
+        broken.push(("jobs".to_string(), e));
+        return (jobs, broken);
+    }
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(rd) => rd
             .flatten()
@@ -439,15 +447,29 @@ pub fn load_each(vault_root: &Path) -> (Vec<Job>, Vec<(String, anyhow::Error)>) 
         Err(_) => Vec::new(),
     };
     files.sort();
+    let mut seen = std::collections::BTreeSet::new();
     for path in files {
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_default();
-        let read = std::fs::read_to_string(&path)
-            .map_err(|e| config_err(format!("cannot read `{}`: {e}", path.display())))
-            .and_then(|text| Job::parse(&name, &text, &path.display().to_string()));
         jobs.retain(|j| j.name != name);
+        if !seen.insert(name.clone()) {
+            // `a.yaml` and `a.yml`: which one the owner meant is not for aie to guess.
+            let e = config_err(format!(
+                "job `{name}` has two files in `{}` (`.yaml` and `.yml`): keep one",
+                dir.display()
+            ));
+            broken.push((name, e));
+            continue;
+        }
+        // Never through a link (read_vault_file refuses one).
+        let read = crate::fsutil::read_vault_file(vault_root, &path)
+            .and_then(|bytes| {
+                String::from_utf8(bytes.unwrap_or_default()).map_err(anyhow::Error::from)
+            })
+            .map_err(|e| config_err(format!("cannot read `{}`: {e:#}", path.display())))
+            .and_then(|text| Job::parse(&name, &text, &path.display().to_string()));
         match read {
             Ok(job) => jobs.push(job),
             Err(e) => broken.push((name, e)),

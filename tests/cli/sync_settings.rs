@@ -108,9 +108,11 @@ fn a_signed_change_to_the_settings_is_taken() {
     );
 }
 
-/// A crash between the merge and its check leaves the merged `aie.yaml` on disk until the
-/// next sync. Meanwhile the local agent reads its settings as they were before the merge, so
-/// the cloud's policy is never its policy, not even then; the next sync puts them back.
+/// A crash between the merge and its check leaves the merged files on disk until the next
+/// sync. Meanwhile the local agent reads its settings as they were before the merge, and
+/// `plan` and `execute-approved` wait (exit 75, nothing changed), so neither the cloud's
+/// policy nor its calendar or jobs ever act. The next sync puts this agent's version back,
+/// and keeps aside what the owner edited in the meantime.
 #[test]
 fn settings_merged_but_not_yet_checked_are_not_read() {
     let two = TwoAgents::new("");
@@ -128,15 +130,86 @@ fn settings_merged_but_not_yet_checked_are_not_read() {
         &["pull", "--quiet", "--no-rebase", "origin", "main"],
     );
     assert!(two.local.read("aie.yaml").contains("@client.example"));
-    assert_eq!(
-        where_the_reply_goes(&two.local),
-        ["Pending_Approval/general"]
-    );
+    two.local.drop_file("q.eml", QUESTION);
+    two.local.ok(&["process-inbox"]);
+    let id = two.local.only_item("Needs_Action/general");
+    for pass in ["plan", "execute-approved"] {
+        let r = two.local.run(&[pass]);
+        assert_eq!(r.code, 75, "{pass}: {r:?}");
+        assert!(
+            r.stderr.contains("the next sync-vault checks them"),
+            "{r:?}"
+        );
+    }
+    assert_eq!(two.local.where_is(&id), ["Needs_Action/general"]);
+    // The owner edits the settings meanwhile: kept aside, not lost.
+    let merged = two.local.read("aie.yaml");
+    two.local
+        .write("aie.yaml", format!("{merged}# the owner's note\n"));
     let r = sync(&two.local);
     assert!(
-        r.stderr.contains("`aie.yaml` was changed through sync"),
+        r.stderr.contains("`aie.yaml` was changed through sync")
+            && r.stderr
+                .contains("is kept as `aie.sync-conflict-local.yaml`"),
         "{r:?}"
     );
     assert_eq!(two.local.read("aie.yaml"), before);
+    assert!(
+        two.local
+            .read("aie.sync-conflict-local.yaml")
+            .contains("# the owner's note")
+    );
     assert!(!two.local.path(".aie/sync_verify_from").exists());
+    two.local.ok(&["plan"]);
+    assert_eq!(two.local.where_is(&id), ["Pending_Approval/general"]);
+}
+
+/// Both agents change one job file: sync keeps this agent's version and sets the other's
+/// aside as a `.sync-conflict-` copy (which is no job); the guard leaves that copy alone.
+#[test]
+fn a_conflict_copy_of_a_job_file_is_kept_for_the_owner() {
+    let two = TwoAgents::new("");
+    two.local.write("jobs/mine.yaml", JOB);
+    assert_eq!(sync(&two.local).code, 0);
+    assert_eq!(sync(&two.cloud).code, 0);
+    two.cloud
+        .write("jobs/mine.yaml", JOB.replace("the cloud's", "theirs"));
+    two.cloud_commits(None, "theirs");
+    two.local
+        .write("jobs/mine.yaml", JOB.replace("the cloud's", "ours"));
+    let r = sync(&two.local);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(two.local.read("jobs/mine.yaml").contains("ours"));
+    let copies: Vec<String> = std::fs::read_dir(two.local.path("jobs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".sync-conflict-"))
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?} {r:?}");
+    assert!(
+        two.local
+            .read(&format!("jobs/{}", copies[0]))
+            .contains("theirs")
+    );
+    assert!(!r.stderr.contains("sync-settings"), "{r:?}");
+}
+
+/// The CA file SMTP trusts, when it lives in the vault, is guarded like the settings: a root
+/// certificate added unsigned would let whoever added it read the SMTP login.
+#[test]
+fn an_unsigned_change_to_the_smtp_ca_file_is_kept_out() {
+    let two = TwoAgents::new("smtp:\n  host: mail.example\n  ca_file: certs/ca.pem\n");
+    two.local.write("certs/ca.pem", "OWNER CA\n");
+    assert_eq!(sync(&two.local).code, 0);
+    assert_eq!(sync(&two.cloud).code, 0);
+    two.cloud.write("certs/ca.pem", "OWNER CA\nATTACKER CA\n");
+    two.cloud_commits(None, "ca");
+    let r = sync(&two.local);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("`certs/ca.pem` was changed through sync"),
+        "{r:?}"
+    );
+    assert_eq!(two.local.read("certs/ca.pem"), "OWNER CA\n");
 }

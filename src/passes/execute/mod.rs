@@ -60,6 +60,7 @@ pub fn execute_pass(ctx: &Ctx, executors: &mut Executors, dry_run_flag: bool) ->
             "execute-approved: this agent is draft_only: it never executes actions".into();
         return Ok(out);
     }
+    crate::passes::sync::refuse_while_unchecked(ctx, "execute-approved")?;
     // A ticked box is a move into Approved/ (or Rejected/): make it, then the gate decides.
     crate::passes::decide::apply_ticks(ctx, &mut out)?;
     let items = ctx.vault.list(&Stage::Approved)?;

@@ -48,6 +48,7 @@ fn batch_size() -> usize {
 /// nudge digest that follows it; the caller saves the index ([`Waiting::save`]), while
 /// the digest reads it.
 pub fn plan_pass_seeing(ctx: &Ctx, planner: &mut dyn Planner) -> Result<(Outcome, Waiting)> {
+    crate::passes::sync::refuse_while_unchecked(ctx, "plan")?;
     let mut out = Outcome::default();
     let mut ledger = ApprovalLedger::new(&ctx.vault.aie_dir(), &ctx.vault.logs());
     let waiting = review_requests(ctx, &mut ledger, &mut out)?;

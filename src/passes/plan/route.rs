@@ -78,7 +78,8 @@ impl OwnedOrigin {
 }
 
 /// Whether `item` is a post of the owner's content calendar: its `source` is `calendar:` and
-/// the calendar (`policy.content_calendar`) holds its platform and text as written. Anyone
+/// the calendar (`policy.content_calendar`) holds its line (the item's id is the line's),
+/// platform and text as written, due by now ([`crate::calendar::holds`]). Anyone
 /// who can write the vault can write an item with a `calendar:` source; only the calendar
 /// line makes it the owner's post (a change to the calendar through sync counts only when
 /// signed, `passes::sync`). A calendar that cannot be read holds nothing.
@@ -93,9 +94,13 @@ fn in_calendar(ctx: &Ctx, item: &Item) -> bool {
         Ok(Some(bytes)) => crate::calendar::holds(
             &String::from_utf8_lossy(&bytes),
             ctx.clock.tz(),
-            source,
-            item.str("platform"),
-            item.str("post_text"),
+            &crate::calendar::Claim {
+                id: item.id(),
+                source,
+                platform: item.str("platform"),
+                text: item.str("post_text"),
+            },
+            ctx.clock.now(),
         ),
         _ => false,
     }

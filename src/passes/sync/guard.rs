@@ -10,14 +10,35 @@
 //! attention. The draft-only agent executes nothing and takes every change as it comes.
 
 use super::incoming::{short, trusted_signatures};
+use crate::config::Settings;
 use crate::context::{Ctx, Mode};
 use crate::outcome::Outcome;
 use crate::vault::git::Git;
 use anyhow::{Result, anyhow};
 
+/// The vault paths guarded: the settings file, the folder of vault job files, the content
+/// calendar and a CA file SMTP trusts inside the vault (an added root certificate would let
+/// whoever wrote it read the SMTP login), as `settings` names them.
+fn guarded(settings: &Settings) -> Vec<String> {
+    let mut paths = vec![
+        "aie.yaml".to_string(),
+        "jobs".to_string(),
+        settings.policy.content_calendar.clone(),
+    ];
+    if let Some(ca) = settings.smtp.as_ref().and_then(|s| s.ca_file.as_deref())
+        && !std::path::Path::new(ca).is_absolute()
+    {
+        paths.push(ca.to_string());
+    }
+    paths
+}
+
 /// Puts back this agent's version (as of `from`, the commit before the merge) of every
 /// guarded path that the commits between `from` and HEAD changed without a trusted
-/// signature on each of them: the file as it was, or no file when it had none.
+/// signature on each of them: the file as it was, or no file when it had none. The paths
+/// are those this agent's settings name, and those the merged `aie.yaml` names (a signed
+/// change that moves the calendar does not leave the new one unguarded). Copies that sync
+/// itself set aside (`.sync-conflict-`) are no settings and stay.
 pub(super) fn keep_unsigned_settings_out(
     ctx: &Ctx,
     git: &Git,
@@ -27,9 +48,18 @@ pub(super) fn keep_unsigned_settings_out(
     if ctx.mode == Mode::DraftOnly {
         return Ok(());
     }
-    // The settings file, the folder of vault job files, the content calendar.
-    let calendar = ctx.settings.policy.content_calendar.as_str();
-    let args = [
+    let mut paths = guarded(&ctx.settings);
+    let merged = ctx.vault.settings_path();
+    if let Ok(text) = std::fs::read_to_string(&merged)
+        && let Ok(theirs) = Settings::parse(&text, &merged)
+    {
+        paths.extend(guarded(&theirs));
+    }
+    paths.sort();
+    paths.dedup();
+    // Paths are taken literally (a job file named `[ab].yaml` is not a pattern).
+    let mut args = vec![
+        "--literal-pathspecs",
         "diff",
         "--raw",
         "-z",
@@ -37,14 +67,13 @@ pub(super) fn keep_unsigned_settings_out(
         from,
         "HEAD",
         "--",
-        "aie.yaml",
-        "jobs",
-        calendar,
     ];
+    args.extend(paths.iter().map(String::as_str));
     let raw = git.run(&args)?;
     let changed: Vec<String> = crate::vault::git::raw_changes(&raw)
         .iter()
         .map(|c| c.path.to_string())
+        .filter(|p| !crate::fsutil::is_ignored_name(p.rsplit('/').next().unwrap_or(p)))
         .collect();
     if changed.is_empty() {
         return Ok(());
@@ -53,7 +82,15 @@ pub(super) fn keep_unsigned_settings_out(
     for path in changed {
         // Merges too: one that writes its own version of the path (differs from every
         // parent) is listed, and is never signed by the owner's key.
-        let commits = git.run(&["log", "--format=%H", &format!("{from}..HEAD"), "--", &path])?;
+        let range = format!("{from}..HEAD");
+        let commits = git.run(&[
+            "--literal-pathspecs",
+            "log",
+            "--format=%H",
+            &range,
+            "--",
+            &path,
+        ])?;
         let unsigned: Vec<&str> = commits
             .lines()
             .filter(|c| !signers.contains_key(*c))
@@ -62,33 +99,79 @@ pub(super) fn keep_unsigned_settings_out(
             out.count("signed_settings", 1);
             continue;
         }
+        let kept = keep_local_edit(ctx, git, &path)?;
         let had = git.call(&["cat-file", "-e", &format!("{from}:{path}")])?.ok;
         if had {
-            git.run(&["checkout", from, "--", &path])?;
+            git.run(&["--literal-pathspecs", "checkout", from, "--", &path])?;
         } else {
-            // Git wrote no link on the way to a path it lists (it refuses to), and one
-            // made since is refused here: only the vault's own file is removed.
-            let file = ctx.vault.root().join(&path);
-            crate::fsutil::check_no_symlink(ctx.vault.root(), &file)?;
-            match std::fs::remove_file(&file) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(anyhow!("cannot remove `{path}`: {e}"));
-                }
-                _ => {}
-            }
+            remove(ctx, &path)?;
         }
         let by = match unsigned.first() {
             Some(c) => format!("in commit {}", short(c)),
             None => "in a merge".to_string(),
         };
+        let aside = match kept {
+            Some(copy) => format!("; your edit of it made since the merge is kept as `{copy}`"),
+            None => String::new(),
+        };
         out.problem(
             format!("sync-settings:{path}"),
             format!(
-                "`{path}` was changed through sync {by}, not signed by a key in sync.trusted_signers: this agent keeps its own version (the change stays in git's history); make it on this machine, or sign the commit that makes it"
+                "`{path}` was changed through sync {by}, not signed by a key in sync.trusted_signers: this agent keeps its own version (the change stays in git's history); make it on this machine, or sign the commit that makes it{aside}"
             ),
         );
         out.count("unsigned_settings_kept_out", 1);
         out.changed = true;
     }
     Ok(())
+}
+
+/// An edit of `path` on this machine since the merge (the work tree differs from HEAD: a
+/// crash came between the merge and this check, and the owner edited the file meanwhile),
+/// set aside under a `.sync-conflict-` name before this agent's version is put back, so
+/// nothing the owner wrote is lost. Returns the copy's vault path.
+fn keep_local_edit(ctx: &Ctx, git: &Git, path: &str) -> Result<Option<String>> {
+    let file = ctx.vault.root().join(path);
+    if !std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_file()) {
+        return Ok(None);
+    }
+    let in_head = git
+        .call(&["rev-parse", "--verify", "--quiet", &format!("HEAD:{path}")])?
+        .stdout
+        .trim()
+        .to_string();
+    let on_disk = git
+        .run(&["--literal-pathspecs", "hash-object", "--", path])?
+        .trim()
+        .to_string();
+    if on_disk == in_head {
+        return Ok(None);
+    }
+    let copy = super::merge::conflict_copy(&file, "local");
+    std::fs::copy(&file, &copy)
+        .map_err(|e| anyhow!("cannot set `{path}` aside before putting it back: {e}"))?;
+    let rel = copy
+        .strip_prefix(ctx.vault.root())
+        .unwrap_or(&copy)
+        .to_string_lossy()
+        .into_owned();
+    Ok(Some(rel))
+}
+
+/// Removes what the merge put at `path`, which this agent's version does not have: a file,
+/// a link (removed, never followed) or the empty folder a submodule entry leaves. The
+/// folders on the way must not be links. Sync stages the removal when it commits.
+fn remove(ctx: &Ctx, path: &str) -> Result<()> {
+    let root = ctx.vault.root();
+    let file = root.join(path);
+    if let Some(parent) = file.parent().filter(|p| *p != root) {
+        crate::fsutil::check_no_symlink(root, parent)?;
+    }
+    let gone = match std::fs::symlink_metadata(&file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+        Ok(m) if m.is_dir() => std::fs::remove_dir(&file),
+        Ok(_) => std::fs::remove_file(&file),
+    };
+    gone.map_err(|e| anyhow!("cannot remove `{path}`, which an unsigned commit added: {e}"))
 }

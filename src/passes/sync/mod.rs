@@ -58,6 +58,25 @@ pub fn unchecked_merge(aie_dir: &std::path::Path) -> Option<String> {
     (!from.is_empty() && from.bytes().all(|b| b.is_ascii_hexdigit())).then(|| from.to_string())
 }
 
+/// Refuses (exit 75, nothing changed) a pass that acts on the settings, the job files or
+/// the content calendar while a merge through sync is unchecked on a full agent: the
+/// merged files may hold an unsigned change that the check would keep out. `plan` and
+/// `execute-approved` call it first; the next `sync-vault` checks the merge (the `sync` and
+/// `execute` jobs run it before anything else).
+pub fn refuse_while_unchecked(ctx: &Ctx, pass: &str) -> Result<()> {
+    if ctx.mode == crate::context::Mode::DraftOnly {
+        return Ok(());
+    }
+    match unchecked_merge(&ctx.vault.aie_dir()) {
+        None => Ok(()),
+        Some(from) => Err(crate::exit::AieError::Deferred(format!(
+            "{pass}: skipped: a sync-vault stopped after merging the remote's changes (on {}) and before checking them; the next sync-vault checks them",
+            &from[..from.len().min(12)]
+        ))
+        .into()),
+    }
+}
+
 /// How many times a push that the remote refused (it moved on meanwhile) is retried.
 const PUSH_TRIES: usize = 4;
 

@@ -244,3 +244,27 @@ fn overdue_after_two_periods_without_success() {
     assert!(due_since(&job, None, None, installed, now, Tz::UTC).overdue);
     assert!(!due_since(&job, None, None, Some("2026-11-23T09:02:00Z"), now, Tz::UTC).overdue);
 }
+
+/// A job with both a `.yaml` and a `.yml` file is broken, not a guess; a `jobs` folder that
+/// is a link is never followed.
+#[test]
+fn two_files_of_one_job_and_a_linked_folder_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let jobs = vault_jobs_dir(d.path());
+    std::fs::create_dir_all(&jobs).unwrap();
+    let text = "description: mine\nsteps:\n  - plan\nschedule: \"* * * * *\"\n";
+    std::fs::write(jobs.join("mine.yaml"), text).unwrap();
+    std::fs::write(jobs.join("mine.yml"), text).unwrap();
+    let (loaded, broken) = load_each(d.path());
+    assert!(!loaded.iter().any(|j| j.name == "mine"));
+    assert_eq!(broken.len(), 1);
+    assert!(format!("{:#}", broken[0].1).contains("two files"));
+    let other = tempfile::tempdir().unwrap();
+    let linked = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(other.path().join("j")).unwrap();
+    std::fs::write(other.path().join("j/evil.yaml"), text).unwrap();
+    std::os::unix::fs::symlink(other.path().join("j"), vault_jobs_dir(linked.path())).unwrap();
+    let (loaded, broken) = load_each(linked.path());
+    assert!(!loaded.iter().any(|j| j.name == "evil"));
+    assert!(format!("{:#}", broken[0].1).contains("symbolic link"));
+}

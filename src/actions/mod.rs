@@ -446,11 +446,11 @@ impl Texts {
     /// Its entries, trimmed, without empty ones; one text is a comma-separated list
     /// (`a@b.co, c@d.co`). How the policy, the summary and the executor all read it.
     pub fn items(&self) -> Vec<&str> {
-        let list: Box<dyn Iterator<Item = &str>> = match self {
-            Texts::One(s) => Box::new(s.split(',')),
-            Texts::Many(l) => Box::new(l.iter().map(String::as_str)),
-        };
-        list.map(str::trim).filter(|s| !s.is_empty()).collect()
+        let keep = |s: &str| !s.is_empty();
+        match self {
+            Texts::One(s) => s.split(',').map(str::trim).filter(|s| keep(s)).collect(),
+            Texts::Many(l) => l.iter().map(|s| s.trim()).filter(|s| keep(s)).collect(),
+        }
     }
 }
 

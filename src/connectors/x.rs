@@ -132,6 +132,24 @@ fn problem(body: &str) -> String {
     social::clip(body.trim(), 300)
 }
 
+/// Sends with `token` and, when X refuses it (401: nothing was done) and a refresh token is
+/// set, renews it and sends once more ([`OAuthSession::send_renewing`]); without a refresh
+/// token the answer stands. The error: the token could not be renewed.
+fn renewing<T>(
+    session: Option<&mut OAuthSession>,
+    http: &Http,
+    token: String,
+    mut send: impl FnMut(&str) -> std::result::Result<T, HttpError>,
+) -> std::result::Result<std::result::Result<T, HttpError>, String> {
+    let Some(session) = session else {
+        return Ok(send(&token));
+    };
+    let refused = |e: &HttpError| matches!(e, HttpError::Status { code: 401, .. });
+    session
+        .send_renewing(http, Some(token), send, refused)
+        .map_err(|e| format!("x: the token was refused and could not be refreshed: {e:#}"))
+}
+
 impl XPublisher {
     /// The access token to use first: the cached one once a refresh happened, else
     /// `AIE_X_TOKEN`.
@@ -201,17 +219,7 @@ impl XPublisher {
             };
             http.send(&req, &judge).map(|r| r.json())
         };
-        let Some(session) = self.session.as_mut() else {
-            return Ok(send(&token));
-        };
-        let refused = |e: &HttpError| matches!(e, HttpError::Status { code: 401, .. });
-        session
-            .send_renewing(http, Some(token), send, refused)
-            .map_err(|e| {
-                ActionOutcome::Failed(format!(
-                    "x: the token was refused and could not be refreshed: {e:#}"
-                ))
-            })
+        renewing(self.session.as_mut(), http, token, send).map_err(ActionOutcome::Failed)
     }
 
     /// One GET of `{x.api_base}{path}` with the current token; a refused token (401: an
@@ -232,19 +240,7 @@ impl XPublisher {
             };
             http.send(&req, &retry_usual)
         };
-        let answer = match self.session.as_mut() {
-            None => send(&token),
-            Some(session) => session
-                .send_renewing(http, Some(token), send, |e| {
-                    matches!(e, HttpError::Status { code: 401, .. })
-                })
-                .map_err(|e| {
-                    AieError::Unavailable(format!(
-                        "x: the token was refused and could not be refreshed: {e:#}"
-                    ))
-                })?,
-        };
-        match answer {
+        match renewing(self.session.as_mut(), http, token, send).map_err(AieError::Unavailable)? {
             Ok(r) => Ok(r.json()),
             Err(HttpError::Status { code, body, .. }) if (400..500).contains(&code) => Err(
                 AieError::Unavailable(format!("x: `{path}` answered {code}: {}", problem(&body)))

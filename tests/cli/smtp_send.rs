@@ -3,11 +3,11 @@
 //! credentials; an unreachable server; the hourly rate limit; a killed executor; the handover
 //! from a Gmail mail to a delivered, threaded reply; and the 200-email benchmark.
 
-use crate::support::TestEnv;
 use crate::support::approved::approved_replies;
 use crate::support::gmail_fake::{GmailFake, gmail_env};
 use crate::support::seed;
 use crate::support::smtp::SmtpServer;
+use crate::support::{Run, TestEnv};
 use std::fs;
 
 fn smtp_env(server: &SmtpServer, security: &str, auth: bool) -> TestEnv {
@@ -122,63 +122,58 @@ fn one_connection_carries_every_message_of_a_pass_with_attachments() {
     assert_eq!(att.contents(), b"%PDF-1.4 prices");
 }
 
+/// One approved reply, executed against a server started with `faults`: the server, the
+/// vault, the reply's id and the run.
+fn one_reply_against(faults: &[&str]) -> (SmtpServer, TestEnv, String, Run) {
+    let server = SmtpServer::start("plain", faults);
+    let env = smtp_env(&server, "none", false);
+    let id = approved_replies(&env, 1, true).remove(0);
+    let r = env.run(&["execute-approved"]);
+    (server, env, id, r)
+}
+
+/// The `review:` of an item sent back to the owner.
+fn review_of(env: &TestEnv, id: &str) -> String {
+    env.front(&format!("Pending_Approval/general/{id}.md"))["review"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[test]
 fn refusals_before_data_retry_and_5xx_or_lost_replies_go_back_for_review() {
     // 450 on RCPT: stays approved, retried next pass.
-    let server = SmtpServer::start("plain", &["--fail-rcpt", "client0@client.example"]);
-    let env = smtp_env(&server, "none", false);
-    let ids = approved_replies(&env, 1, true);
-    let r = env.run(&["execute-approved"]);
+    let (server, env, id, r) = one_reply_against(&["--fail-rcpt", "client0@client.example"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("450"), "{r:?}");
-    assert_eq!(env.where_is(&ids[0]), ["Approved"]);
+    assert_eq!(env.where_is(&id), ["Approved"]);
     assert!(server.messages().is_empty());
     drop(server);
 
     // 550 on RCPT: back to Pending_Approval with the server's reply.
-    let server = SmtpServer::start("plain", &["--reject-rcpt", "client0@client.example"]);
-    let env = smtp_env(&server, "none", false);
-    let ids = approved_replies(&env, 1, true);
-    let r = env.run(&["execute-approved"]);
+    let (server, env, id, r) = one_reply_against(&["--reject-rcpt", "client0@client.example"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert_eq!(env.where_is(&ids[0]), ["Pending_Approval/general"]);
-    let f = env.front(&format!("Pending_Approval/general/{}.md", ids[0]));
-    assert!(
-        f["review"]
-            .as_str()
-            .unwrap()
-            .contains("550 5.1.1 user unknown"),
-        "{f}"
-    );
+    assert_eq!(env.where_is(&id), ["Pending_Approval/general"]);
+    let review = review_of(&env, &id);
+    assert!(review.contains("550 5.1.1 user unknown"), "{review}");
     drop(server);
 
     // The connection drops after DATA: unknown outcome, back for review, never re-sent.
-    let server = SmtpServer::start("plain", &["--drop-after-data", "0"]);
-    let env = smtp_env(&server, "none", false);
-    let ids = approved_replies(&env, 1, true);
-    let r = env.run(&["execute-approved"]);
+    let (server, env, id, r) = one_reply_against(&["--drop-after-data", "0"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert_eq!(env.where_is(&ids[0]), ["Pending_Approval/general"]);
-    let f = env.front(&format!("Pending_Approval/general/{}.md", ids[0]));
+    assert_eq!(env.where_is(&id), ["Pending_Approval/general"]);
+    let f = env.front(&format!("Pending_Approval/general/{id}.md"));
     assert_eq!(f["actions"][0]["result"], "unknown");
-    assert!(
-        f["review"]
-            .as_str()
-            .unwrap()
-            .contains("may or may not have happened"),
-        "{f}"
-    );
+    let review = review_of(&env, &id);
+    assert!(review.contains("may or may not have happened"), "{review}");
     env.ok(&["execute-approved"]);
     assert!(server.messages().is_empty());
     drop(server);
 
     // 554 after DATA: failed with the reply.
-    let server = SmtpServer::start("plain", &["--reject-data"]);
-    let env = smtp_env(&server, "none", false);
-    let ids = approved_replies(&env, 1, true);
-    env.run(&["execute-approved"]);
-    let f = env.front(&format!("Pending_Approval/general/{}.md", ids[0]));
-    assert!(f["review"].as_str().unwrap().contains("554"), "{f}");
+    let (_server, env, id, _) = one_reply_against(&["--reject-data"]);
+    let review = review_of(&env, &id);
+    assert!(review.contains("554"), "{review}");
 }
 
 #[test]

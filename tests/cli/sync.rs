@@ -225,13 +225,16 @@ fn live(server: &SmtpServer, more: &str) -> TwoAgents {
     ))
 }
 
-/// The cloud drafts a request for a reply; both agents synced. Returns the item id.
+/// The cloud drafts a request for a reply; both agents synced (the cloud, the local agent,
+/// the cloud again: both hold the same history). Returns the item id.
 fn cloud_drafts(two: &TwoAgents) -> String {
     two.cloud.drop_file("q.eml", QUESTION);
     two.cloud.ok(&["process-inbox"]);
     two.cloud.ok(&["plan"]);
     let id = two.cloud.only_item("Pending_Approval/general");
-    assert_eq!(sync(&two.cloud).code, 0);
+    for agent in [&two.cloud, &two.local, &two.cloud] {
+        assert_eq!(sync(agent).code, 0);
+    }
     id
 }
 
@@ -240,8 +243,6 @@ fn approvals_spoofed_through_sync_never_run() {
     let server = SmtpServer::start("plain", &[]);
     let two = live(&server, "");
     let id = cloud_drafts(&two);
-    assert_eq!(sync(&two.local).code, 0);
-    assert_eq!(sync(&two.cloud).code, 0);
     // The cloud moves the request into Approved/ itself, in a commit claiming the owner as
     // author, forges a policy line, and commits a symlink into a stage folder.
     two.cloud
@@ -308,8 +309,6 @@ fn an_unsigned_item_without_its_actions_line_is_sent_back_as_unsigned() {
     let server = SmtpServer::start("plain", &[]);
     let two = live(&server, "");
     let id = cloud_drafts(&two);
-    assert_eq!(sync(&two.local).code, 0);
-    assert_eq!(sync(&two.cloud).code, 0);
     let rel = format!("Pending_Approval/general/{id}.md");
     let text = two.cloud.read(&rel);
     two.cloud
@@ -339,8 +338,6 @@ fn a_move_in_a_commit_signed_by_a_trusted_key_runs_once() {
         &format!("sync:\n  trusted_signers:\n    - \"{public}\"\n"),
     );
     let id = cloud_drafts(&two);
-    assert_eq!(sync(&two.local).code, 0);
-    assert_eq!(sync(&two.cloud).code, 0);
     // The owner approves on another machine of theirs, with their signing key.
     two.cloud
         .mv(&format!("Pending_Approval/general/{id}.md"), "Approved");
@@ -465,8 +462,6 @@ fn an_approval_box_ticked_through_sync_unsigned_approves_nothing() {
     let server = SmtpServer::start("plain", &[]);
     let two = live(&server, "");
     let id = cloud_drafts(&two);
-    assert_eq!(sync(&two.local).code, 0);
-    assert_eq!(sync(&two.cloud).code, 0);
     let rel = format!("Pending_Approval/general/{id}.md");
     let text = two.cloud.read(&rel);
     assert!(text.contains("- [ ] Approve"), "{text}");

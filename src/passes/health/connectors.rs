@@ -10,7 +10,6 @@
 
 use super::{CheckResult, LiveChange, result};
 use crate::alerts::Level;
-use crate::config::Settings;
 use crate::connectors::capabilities::{self, LiveCx};
 use crate::context::Ctx;
 use crate::state::{CheckState, LiveAnswer};
@@ -34,12 +33,13 @@ pub fn reusable_age(
     (age >= Duration::zero() && age < every).then_some(age)
 }
 
-/// The digest of a connector's section of `aie.yaml` ([`LiveAnswer::settings_digest`]):
-/// short, and no secret goes into it (secrets are never in `aie.yaml`).
-fn section_digest(settings: &Settings, section: &str) -> String {
-    let text = serde_json::to_value(settings)
-        .ok()
-        .and_then(|v| v.get(section).map(|s| s.to_string()))
+/// The digest of a connector's section of `aie.yaml` (`settings`, as JSON)
+/// ([`LiveAnswer::settings_digest`]): short, and no secret goes into it (secrets are never
+/// in `aie.yaml`).
+fn section_digest(settings: &serde_json::Value, section: &str) -> String {
+    let text = settings
+        .get(section)
+        .map(|s| s.to_string())
         .unwrap_or_default();
     let mut hex = crate::backup::sha256_hex(text.as_bytes());
     hex.truncate(16);
@@ -76,6 +76,8 @@ pub(super) fn connector_checks(ctx: &Ctx, force_live: bool) -> Vec<CheckResult> 
     };
     let every = ctx.settings.health.live_every.get();
     let now = ctx.clock.now();
+    // Read once for every connector's digest.
+    let settings = serde_json::to_value(&ctx.settings).unwrap_or_default();
     let mut out = Vec::new();
     for c in capabilities::all() {
         if c.needs_for(&ctx.settings, ctx.mode.role()).is_none() {
@@ -94,7 +96,7 @@ pub(super) fn connector_checks(ctx: &Ctx, force_live: bool) -> Vec<CheckResult> 
             out.push(result(c.name, Level::Critical, Ok(offline)));
             continue;
         };
-        let digest = section_digest(&ctx.settings, c.section);
+        let digest = section_digest(&settings, c.section);
         let last = kept.get(c.name).and_then(|s| s.live.as_ref());
         if let Some((last, age)) = last.zip(reusable_age(last, now, every, &digest, force_live)) {
             let said = format!("ok (asked live {} ago: {})", age_text(age), last.message);
@@ -124,6 +126,7 @@ pub(super) fn connector_checks(ctx: &Ctx, force_live: bool) -> Vec<CheckResult> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Settings;
 
     fn t(s: &str) -> DateTime<Utc> {
         crate::clock::parse_time(s).unwrap()
@@ -178,14 +181,15 @@ mod tests {
 
     #[test]
     fn the_digest_follows_the_section_only() {
+        let json = |s: &Settings| serde_json::to_value(s).unwrap();
         let mut s = Settings::default();
-        let none = section_digest(&s, "health");
+        let none = section_digest(&json(&s), "health");
         s.health.live_every = crate::config::Span::of("2h");
-        let changed = section_digest(&s, "health");
+        let changed = section_digest(&json(&s), "health");
         assert_ne!(none, changed);
         assert_eq!(
-            section_digest(&s, "x"),
-            section_digest(&Settings::default(), "x")
+            section_digest(&json(&s), "x"),
+            section_digest(&json(&Settings::default()), "x")
         );
         assert_eq!(changed.len(), 16);
     }

@@ -1,9 +1,10 @@
 //! What may not change through sync unless the owner signed it: this agent's settings and
 //! policy (`aie.yaml`, which also holds `sync.trusted_signers`), the vault's job files
-//! (`jobs/`) and the owner's content calendar (`policy.content_calendar`: its posts run
-//! without approval, so a line in it is an approval). Anyone who can push to the remote (the cloud agent, a stolen deploy key) is
-//! not the owner: a `known_contacts` or `payment_auto_below` they loosen, or a signer key
-//! they add, would let this agent act without the approval the owner's policy demands. So an
+//! (`jobs/`), the owner's content calendar (`policy.content_calendar`: its posts run
+//! without approval, so a line in it is an approval) and a CA file SMTP trusts inside the
+//! vault. Anyone who can push to the remote (the cloud agent, a stolen deploy key) is not
+//! the owner: a `known_contacts` or `payment_auto_below` they loosen, or a signer key they
+//! add, would let this agent act without the approval the owner's policy demands. So an
 //! incoming change to one of these paths counts only when every commit that made it is
 //! signed by a key in `sync.trusted_signers` (as this agent's settings named them before the
 //! merge); otherwise this agent keeps its own version, commits that, and says so under
@@ -18,19 +19,24 @@ use anyhow::{Result, anyhow};
 
 /// The vault paths guarded: the settings file, the folder of vault job files, the content
 /// calendar and a CA file SMTP trusts inside the vault (an added root certificate would let
-/// whoever wrote it read the SMTP login), as `settings` names them.
+/// whoever wrote it read the SMTP login), as `settings` names them. A file outside the vault
+/// (an absolute path, a `..` on the way) is not synced, and git refuses it as a path: it is
+/// left out, so such a setting never stops a sync.
 fn guarded(settings: &Settings) -> Vec<String> {
-    let mut paths = vec![
-        "aie.yaml".to_string(),
-        "jobs".to_string(),
-        settings.policy.content_calendar.clone(),
+    let named = [
+        Some(settings.policy.content_calendar.as_str()),
+        settings.smtp.as_ref().and_then(|s| s.ca_file.as_deref()),
     ];
-    if let Some(ca) = settings.smtp.as_ref().and_then(|s| s.ca_file.as_deref())
-        && !std::path::Path::new(ca).is_absolute()
-    {
-        paths.push(ca.to_string());
-    }
-    paths
+    let in_vault = |p: &&str| {
+        std::path::Path::new(p)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+    };
+    ["aie.yaml", "jobs"]
+        .into_iter()
+        .chain(named.into_iter().flatten().filter(in_vault))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Puts back this agent's version (as of `from`, the commit before the merge) of every
@@ -50,8 +56,8 @@ pub(super) fn keep_unsigned_settings_out(
     }
     let mut paths = guarded(&ctx.settings);
     let merged = ctx.vault.settings_path();
-    if let Ok(text) = std::fs::read_to_string(&merged)
-        && let Ok(theirs) = Settings::parse(&text, &merged)
+    if let Ok(Some(bytes)) = crate::fsutil::read_vault_file(ctx.vault.root(), &merged)
+        && let Ok(theirs) = Settings::parse(&String::from_utf8_lossy(&bytes), &merged)
     {
         paths.extend(guarded(&theirs));
     }
@@ -174,4 +180,21 @@ fn remove(ctx: &Ctx, path: &str) -> Result<()> {
         Ok(_) => std::fs::remove_file(&file),
     };
     gone.map_err(|e| anyhow!("cannot remove `{path}`, which an unsigned commit added: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Paths outside the vault are never handed to git (it refuses them, and the sync would
+    /// stop for good): only the vault's own files are guarded.
+    #[test]
+    fn only_paths_inside_the_vault_are_guarded() {
+        let yaml = "policy:\n  content_calendar: ../Calendar.md\nsmtp:\n  host: h\n  ca_file: certs/ca.pem\n";
+        let s = Settings::parse(yaml, std::path::Path::new("aie.yaml")).unwrap();
+        assert_eq!(guarded(&s), ["aie.yaml", "jobs", "certs/ca.pem"]);
+        let yaml = "smtp:\n  host: h\n  ca_file: /etc/ssl/ca.pem\n";
+        let s = Settings::parse(yaml, std::path::Path::new("aie.yaml")).unwrap();
+        assert_eq!(guarded(&s), ["aie.yaml", "jobs", "Content_Calendar.md"]);
+    }
 }
